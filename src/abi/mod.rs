@@ -1,0 +1,181 @@
+//! Classifiers: a C signature becomes a [`CallPlan`] saying where every argument and the
+//! return value live. One file per ABI; all of them compile on every host so each ABI's
+//! rules are unit-tested everywhere. The engine only reads `CallPlan`s and never asks
+//! which ABI produced one.
+//!
+//! Register numbering is positional within the ABI's argument registers:
+//! - `Gpr(i)`: SysV x86-64 rdi, rsi, rdx, rcx, r8, r9 (0..6); Win64 rcx, rdx, r8, r9 (0..4);
+//!   AArch64 x0..x7 (0..8) and x8, the indirect-result register, as `Gpr(8)`.
+//! - `Fpr(i)`: SysV xmm0..xmm7; Win64 xmm0..xmm3; AArch64 v0..v7. Only the low 8 bytes
+//!   of a vector register are ever used.
+//! - Return registers: `Gpr(0)`/`Gpr(1)` are rax/rdx or x0/x1; `Fpr(0..4)` are
+//!   xmm0/xmm1 or v0..v3.
+
+pub mod aapcs64;
+pub mod sysv_x64;
+pub mod win64;
+
+use crate::types::{CType, Prim};
+
+/// Hard limit on the number of arguments of one call (fixed + variadic).
+pub const MAX_ARGS: usize = 64;
+/// Hard limit on the size of the outgoing stack-argument area, in bytes.
+pub const MAX_STACK_BYTES: usize = 4096;
+
+/// The calling conventions the engine knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Abi {
+    SysV64,
+    Win64,
+    Aapcs64,
+}
+
+impl Abi {
+    /// The ABI of the machine this crate was compiled for, if the engine supports it.
+    pub fn host() -> Option<Abi> {
+        if cfg!(all(target_arch = "x86_64", windows)) {
+            Some(Abi::Win64)
+        } else if cfg!(all(target_arch = "x86_64", unix)) {
+            Some(Abi::SysV64)
+        } else if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
+            Some(Abi::Aapcs64)
+        } else {
+            None
+        }
+    }
+
+    pub fn classify(self, sig: &Signature) -> Result<CallPlan, String> {
+        check_signature(sig)?;
+        match self {
+            Abi::SysV64 => sysv_x64::classify(sig),
+            Abi::Win64 => win64::classify(sig),
+            Abi::Aapcs64 => aapcs64::classify(sig),
+        }
+    }
+}
+
+/// A C function type: the return type, the fixed parameters and, for a variadic
+/// function, the types of this call's variadic arguments (already promoted by the caller
+/// of the classifier: f32 → f64, small integers → i32/u32).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signature {
+    pub ret: CType,
+    pub fixed: Vec<CType>,
+    /// `None` for a non-variadic function; `Some(types)` (possibly empty) for a variadic one.
+    pub variadic: Option<Vec<CType>>,
+}
+
+impl Signature {
+    pub fn is_variadic(&self) -> bool {
+        self.variadic.is_some()
+    }
+
+    /// All arguments, fixed first.
+    pub fn args(&self) -> impl Iterator<Item = &CType> {
+        self.fixed.iter().chain(self.variadic.iter().flatten())
+    }
+
+    pub fn arg_count(&self) -> usize {
+        self.fixed.len() + self.variadic.as_ref().map_or(0, |v| v.len())
+    }
+}
+
+/// Where a value, or a piece of one, goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    Gpr(u8),
+    Fpr(u8),
+    /// Byte offset in the outgoing stack-argument area (the first stack argument is at 0).
+    Stack(u32),
+}
+
+/// A copy of `size` bytes from offset `src` of a value's C representation to `dst`.
+/// For a register the bytes land in its low bytes and the rest is zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub src: u32,
+    pub size: u8,
+    pub dst: Loc,
+}
+
+/// How one argument is passed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArgClass {
+    /// A primitive, widened to 8 bytes (integers sign- or zero-extended to 64 bits, f32 in
+    /// the low 4 bytes), placed at every listed location. Usually one location; Win64
+    /// variadic floats go to both the XMM and the integer register of their slot.
+    Scalar(Vec<Loc>),
+    /// A struct copied in pieces into registers and/or the stack.
+    Pieces(Vec<Piece>),
+    /// A struct the caller copies to memory it owns; the copy's address goes to the location.
+    Indirect(Loc),
+}
+
+/// How the return value comes back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RetClass {
+    Void,
+    /// A primitive in the low bytes of this register (upper bits unspecified: the engine
+    /// reads only the type's size and extends itself).
+    Scalar(Loc),
+    /// A struct assembled from registers: `Piece { src, size, dst }` here means
+    /// "copy `size` bytes from the low bytes of register `dst` to offset `src` of the result".
+    Pieces(Vec<Piece>),
+    /// A struct written by the callee to memory the caller provides; the address is
+    /// passed in this register (SysV rdi, Win64 rcx — shifting the arguments — or AArch64 x8).
+    Indirect(Loc),
+}
+
+/// A classified signature. Compiled once per prototype and reused for every call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallPlan {
+    pub abi: Abi,
+    pub ret: RetClass,
+    /// One entry per argument, fixed then variadic.
+    pub args: Vec<ArgClass>,
+    /// Bytes of outgoing stack arguments, rounded up to 16.
+    pub stack_size: u32,
+    /// SysV: the value for %al (number of vector registers used); 0 elsewhere.
+    pub vector_count: u8,
+}
+
+fn check_signature(sig: &Signature) -> Result<(), String> {
+    if sig.arg_count() > MAX_ARGS {
+        return Err(format!(
+            "too many arguments ({}); the engine supports at most {}",
+            sig.arg_count(),
+            MAX_ARGS
+        ));
+    }
+    for (i, t) in sig.args().enumerate() {
+        if t.is_void() {
+            return Err(format!("argument {} cannot have type void", i + 1));
+        }
+        if t.size() == 0 {
+            return Err(format!("argument {} has a zero-sized type", i + 1));
+        }
+    }
+    if let CType::Struct(s) = &sig.ret {
+        if s.size == 0 {
+            return Err("zero-sized struct return".into());
+        }
+    }
+    Ok(())
+}
+
+/// Rounds a stack size up to the 16 bytes every supported ABI keeps.
+pub(crate) fn finish_stack(bytes: usize) -> Result<u32, String> {
+    let rounded = crate::types::round_up(bytes, 16);
+    if rounded > MAX_STACK_BYTES {
+        return Err(format!(
+            "arguments need {} bytes of stack; the engine supports at most {}",
+            rounded, MAX_STACK_BYTES
+        ));
+    }
+    Ok(rounded as u32)
+}
+
+/// Helper for the classifiers: is this primitive passed in a vector register?
+pub(crate) fn is_float(p: Prim) -> bool {
+    p.is_float()
+}

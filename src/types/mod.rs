@@ -1,0 +1,367 @@
+//! C types: primitives, their aliases, and struct layout.
+//!
+//! Sizes here are those of the 64-bit targets the engine supports (SysV x86-64, Win64,
+//! AArch64): pointers, `usize` and `isize` are 8 bytes everywhere.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A primitive C type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Prim {
+    Void,
+    Bool,
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    I64,
+    U64,
+    F32,
+    F64,
+    Usize,
+    Isize,
+    Pointer,
+    /// `char*`: a pointer as far as the ABI is concerned, a Luau string to the script.
+    String,
+}
+
+/// Every canonical name and alias, in the order `ffi.types` lists them.
+pub const TYPE_NAMES: &[(&str, Prim)] = &[
+    ("i8", Prim::I8),
+    ("u8", Prim::U8),
+    ("i16", Prim::I16),
+    ("u16", Prim::U16),
+    ("i32", Prim::I32),
+    ("u32", Prim::U32),
+    ("i64", Prim::I64),
+    ("u64", Prim::U64),
+    ("f32", Prim::F32),
+    ("f64", Prim::F64),
+    ("bool", Prim::Bool),
+    ("usize", Prim::Usize),
+    ("isize", Prim::Isize),
+    ("pointer", Prim::Pointer),
+    ("string", Prim::String),
+    ("void", Prim::Void),
+    // Aliases from the seed's type table. `long` is i64 as the seed says, which matches
+    // C's `long` on 64-bit Unix but not on Windows, where C's `long` is 32-bit.
+    ("char", Prim::I8),
+    ("byte", Prim::U8),
+    ("short", Prim::I16),
+    ("ushort", Prim::U16),
+    ("int", Prim::I32),
+    ("uint", Prim::U32),
+    ("long", Prim::I64),
+    ("ulong", Prim::U64),
+    ("float", Prim::F32),
+    ("double", Prim::F64),
+    ("void*", Prim::Pointer),
+    ("char*", Prim::String),
+];
+
+impl Prim {
+    pub fn from_name(name: &str) -> Option<Prim> {
+        TYPE_NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| *p)
+    }
+
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Prim::Void => "void",
+            Prim::Bool => "bool",
+            Prim::I8 => "i8",
+            Prim::U8 => "u8",
+            Prim::I16 => "i16",
+            Prim::U16 => "u16",
+            Prim::I32 => "i32",
+            Prim::U32 => "u32",
+            Prim::I64 => "i64",
+            Prim::U64 => "u64",
+            Prim::F32 => "f32",
+            Prim::F64 => "f64",
+            Prim::Usize => "usize",
+            Prim::Isize => "isize",
+            Prim::Pointer => "pointer",
+            Prim::String => "string",
+        }
+    }
+
+    pub fn size(self) -> usize {
+        match self {
+            Prim::Void => 0,
+            Prim::Bool | Prim::I8 | Prim::U8 => 1,
+            Prim::I16 | Prim::U16 => 2,
+            Prim::I32 | Prim::U32 | Prim::F32 => 4,
+            Prim::I64 | Prim::U64 | Prim::F64 => 8,
+            Prim::Usize | Prim::Isize | Prim::Pointer | Prim::String => 8,
+        }
+    }
+
+    /// Natural alignment; equal to the size for every primitive on the supported ABIs.
+    pub fn align(self) -> usize {
+        self.size().max(1)
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Prim::F32 | Prim::F64)
+    }
+
+    pub fn is_signed(self) -> bool {
+        matches!(
+            self,
+            Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64 | Prim::Isize
+        )
+    }
+
+    pub fn is_pointer_like(self) -> bool {
+        matches!(self, Prim::Pointer | Prim::String)
+    }
+}
+
+/// A C type: a primitive or a struct.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CType {
+    Prim(Prim),
+    Struct(Arc<StructType>),
+}
+
+impl CType {
+    pub fn size(&self) -> usize {
+        match self {
+            CType::Prim(p) => p.size(),
+            CType::Struct(s) => s.size,
+        }
+    }
+
+    pub fn align(&self) -> usize {
+        match self {
+            CType::Prim(p) => p.align(),
+            CType::Struct(s) => s.align,
+        }
+    }
+
+    pub fn is_void(&self) -> bool {
+        matches!(self, CType::Prim(Prim::Void))
+    }
+
+    pub fn prim(&self) -> Option<Prim> {
+        match self {
+            CType::Prim(p) => Some(*p),
+            CType::Struct(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for CType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CType::Prim(p) => f.write_str(p.name()),
+            CType::Struct(s) => write!(f, "struct({} bytes)", s.size),
+        }
+    }
+}
+
+/// One field of a struct. An array field `{ name, type, count }` has `count = Some(n)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub ty: CType,
+    pub count: Option<usize>,
+    pub offset: usize,
+}
+
+impl Field {
+    /// Number of elements: 1 for a scalar field.
+    pub fn len(&self) -> usize {
+        self.count.unwrap_or(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn byte_size(&self) -> usize {
+        self.ty.size() * self.len()
+    }
+}
+
+/// A C struct laid out by the usual rules: each field at the next multiple of its
+/// alignment, the struct's alignment the largest of its fields', its size rounded up to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StructType {
+    pub fields: Vec<Field>,
+    pub size: usize,
+    pub align: usize,
+}
+
+/// A field as given to [`StructType::new`], before layout.
+pub struct FieldSpec {
+    pub name: String,
+    pub ty: CType,
+    pub count: Option<usize>,
+}
+
+/// Largest struct (or array) the module accepts, so sizes never overflow.
+pub const MAX_OBJECT_SIZE: usize = 1 << 40;
+
+impl StructType {
+    /// Lays out the fields. Errors are phrased for `ffi.struct`'s caller.
+    pub fn new(specs: Vec<FieldSpec>) -> Result<StructType, String> {
+        if specs.is_empty() {
+            return Err("a struct needs at least one field".into());
+        }
+        let mut fields: Vec<Field> = Vec::with_capacity(specs.len());
+        let mut offset = 0usize;
+        let mut align = 1usize;
+        for spec in specs {
+            if spec.name.is_empty() {
+                return Err("field names must be non-empty strings".into());
+            }
+            if fields.iter().any(|f| f.name == spec.name) {
+                return Err(format!("duplicate field '{}'", spec.name));
+            }
+            if spec.ty.is_void() {
+                return Err(format!("field '{}' cannot have type void", spec.name));
+            }
+            if spec.count == Some(0) {
+                return Err(format!(
+                    "field '{}' is a zero-length array (count must be at least 1)",
+                    spec.name
+                ));
+            }
+            let fa = spec.ty.align();
+            let n = spec.count.unwrap_or(1);
+            let bytes = spec
+                .ty
+                .size()
+                .checked_mul(n)
+                .filter(|b| *b <= MAX_OBJECT_SIZE)
+                .ok_or_else(|| format!("field '{}' is too large", spec.name))?;
+            offset = round_up(offset, fa);
+            fields.push(Field {
+                name: spec.name,
+                ty: spec.ty,
+                count: spec.count,
+                offset,
+            });
+            offset += bytes;
+            if offset > MAX_OBJECT_SIZE {
+                return Err("struct is too large".into());
+            }
+            align = align.max(fa);
+        }
+        let size = round_up(offset, align);
+        Ok(StructType {
+            fields,
+            size,
+            align,
+        })
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Every primitive leaf with its byte offset, arrays expanded and nested structs
+    /// flattened, in memory order. The ABI classifiers work on this view.
+    pub fn flatten(&self) -> Vec<(usize, Prim)> {
+        let mut out = Vec::new();
+        self.flatten_into(0, &mut out);
+        out
+    }
+
+    fn flatten_into(&self, base: usize, out: &mut Vec<(usize, Prim)>) {
+        for f in &self.fields {
+            for i in 0..f.len() {
+                let off = base + f.offset + i * f.ty.size();
+                match &f.ty {
+                    CType::Prim(p) => out.push((off, *p)),
+                    CType::Struct(s) => s.flatten_into(off, out),
+                }
+            }
+        }
+    }
+}
+
+pub fn round_up(n: usize, align: usize) -> usize {
+    n.div_ceil(align) * align
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(fields: &[(&str, CType, Option<usize>)]) -> StructType {
+        StructType::new(
+            fields
+                .iter()
+                .map(|(n, t, c)| FieldSpec {
+                    name: n.to_string(),
+                    ty: t.clone(),
+                    count: *c,
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn p(p: Prim) -> CType {
+        CType::Prim(p)
+    }
+
+    #[test]
+    fn aliases_resolve() {
+        assert_eq!(Prim::from_name("long"), Some(Prim::I64));
+        assert_eq!(Prim::from_name("char*"), Some(Prim::String));
+        assert_eq!(Prim::from_name("nope"), None);
+    }
+
+    #[test]
+    fn flatten_expands_arrays_and_nesting() {
+        let inner = Arc::new(st(&[("a", p(Prim::F32), None), ("b", p(Prim::F32), None)]));
+        let outer = st(&[
+            ("x", p(Prim::F32), None),
+            ("v", CType::Struct(inner), Some(2)),
+        ]);
+        assert_eq!(outer.size, 20);
+        assert_eq!(
+            outer.flatten(),
+            vec![
+                (0, Prim::F32),
+                (4, Prim::F32),
+                (8, Prim::F32),
+                (12, Prim::F32),
+                (16, Prim::F32)
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_fields() {
+        let dup = StructType::new(vec![
+            FieldSpec {
+                name: "a".into(),
+                ty: p(Prim::I32),
+                count: None,
+            },
+            FieldSpec {
+                name: "a".into(),
+                ty: p(Prim::I32),
+                count: None,
+            },
+        ]);
+        assert!(dup.unwrap_err().contains("duplicate field 'a'"));
+        let zero = StructType::new(vec![FieldSpec {
+            name: "a".into(),
+            ty: p(Prim::I32),
+            count: Some(0),
+        }]);
+        assert!(zero.unwrap_err().contains("zero-length"));
+    }
+}
