@@ -1,0 +1,200 @@
+# x86-64 Windows (Microsoft x64 calling convention) call trampoline and callback entry
+# for lune-ffi. GNU as, AT&T syntax, COFF/PE with SEH unwind directives (MinGW).
+#
+# The only contract with Rust is the CallFrame layout of src/engine/frame.rs; the offsets
+# below mirror the OFF_* constants asserted there.
+#
+# References: Microsoft Learn, "x64 calling convention" (parameter passing, return values,
+# caller/callee-saved registers), "x64 stack usage" (shadow/home space, alignment,
+# stack probes, __chkstk) and "x64 prolog and epilog" / "x64 exception handling"
+# (unwind codes, the allowed epilogue forms).
+
+#define OFF_GPR         0
+#define OFF_FPR         80
+#define OFF_FUNC        144
+#define OFF_STACK       152
+#define OFF_STACK_SIZE  160
+#define OFF_VECTOR      168
+#define OFF_RET_GPR     176
+#define OFF_RET_FPR     192
+#define FRAME_SIZE      224
+
+        .text
+
+# void lune_ffi_call(CallFrame *frame)      frame in rcx
+#
+# Stack picture while the callee runs (addresses grow upwards):
+#
+#   rbp+16   our home slot for rcx, in the caller's shadow space: holds `frame`
+#   rbp+8    return address
+#   rbp+0    saved rbp              <- rbp (the frame-pointer chain)
+#   rbp-stack_size .. rbp           copy of frame->stack[0..stack_size)
+#   rsp .. rsp+32                   shadow space for the callee
+#   rsp                             16-byte aligned at the `call`
+#
+# so the callee sees its fifth argument at [rsp+40] after the return address is pushed,
+# the standard place, and stack argument k (Stack(8k)) at [rsp+40+8k].
+        .p2align 4
+        .globl  lune_ffi_call
+        .def    lune_ffi_call; .scl 2; .type 32; .endef
+        .seh_proc lune_ffi_call
+lune_ffi_call:
+        pushq   %rbp
+        .seh_pushreg %rbp
+        movq    %rsp, %rbp
+        .seh_setframe %rbp, 0
+        .seh_endprologue
+        # The 32-byte area above our return address is ours to use ("home" space): keep
+        # `frame` there instead of saving a nonvolatile register to hold it.
+        movq    %rcx, 16(%rbp)
+
+        # Entry rsp is 8 mod 16 (the caller was aligned before its call); after the push
+        # it is 0 mod 16, and stack_size and the 32-byte shadow space are multiples of
+        # 16, so rsp is 16-byte aligned at our own call, as the convention requires.
+        movq    OFF_STACK_SIZE(%rcx), %rax
+        movq    OFF_STACK(%rcx), %r10
+        subq    %rax, %rsp
+        testq   %rax, %rax
+        jz      2f
+        # Copy from the top down, 8 bytes at a time. Windows commits stack pages lazily
+        # through a single guard page and faults if a page beyond it is touched first;
+        # that is why functions with more than a page of locals call __chkstk. Storing
+        # downwards touches every page in address order, which is exactly that probe
+        # (stack_size may be 4096, so the area plus the shadow space can span 2 pages).
+1:      movq    -8(%r10,%rax), %r11
+        movq    %r11, -8(%rsp,%rax)
+        subq    $8, %rax
+        jnz     1b
+2:
+        # Shadow space the callee may spill its four register arguments into. It is
+        # below the last page touched by fewer than 64 bytes, as is the callee's return
+        # address slot, so no page is skipped there either.
+        subq    $32, %rsp
+
+        # Arguments: rcx, rdx, r8, r9 and xmm0-xmm3, by position (the classifier has
+        # already duplicated variadic floats into the integer register of their slot).
+        # movq zeroes the upper half of each xmm register; only the low 8 bytes matter.
+        movq    OFF_FPR + 0(%rcx), %xmm0
+        movq    OFF_FPR + 8(%rcx), %xmm1
+        movq    OFF_FPR + 16(%rcx), %xmm2
+        movq    OFF_FPR + 24(%rcx), %xmm3
+        movq    OFF_GPR + 8(%rcx), %rdx
+        movq    OFF_GPR + 16(%rcx), %r8
+        movq    OFF_GPR + 24(%rcx), %r9
+        # rax and r10/r11 are volatile and carry no argument.
+        movq    OFF_FUNC(%rcx), %rax
+        movq    OFF_GPR + 0(%rcx), %rcx
+        callq   *%rax
+
+        # Results: rax (integers, pointers, structs of 1/2/4/8 bytes, and the hidden
+        # result pointer for larger ones) and xmm0 (float/double). rdx and xmm1 are
+        # stored too; they are meaningless here but harmless, and keep the layout shared
+        # with SysV.
+        movq    16(%rbp), %rcx
+        movq    %rax, OFF_RET_GPR + 0(%rcx)
+        movq    %rdx, OFF_RET_GPR + 8(%rcx)
+        movq    %xmm0, OFF_RET_FPR + 0(%rcx)
+        movq    %xmm1, OFF_RET_FPR + 8(%rcx)
+
+        # "lea rsp, [fp+const]; pop...; ret" is one of the epilogue forms the Windows
+        # unwinder recognises (a plain mov rsp, rbp is not).
+        leaq    0(%rbp), %rsp
+        popq    %rbp
+        ret
+        .seh_endproc
+
+
+# lune_ffi_callback_entry
+#
+# Reached from a callback thunk with r10 = the closure record (r11 held this address):
+# both are volatile and carry no argument, and nothing between the C caller's `call`
+# and here touched the stack, so [rsp] is the caller's return address, [rsp+8..rsp+40)
+# is the shadow space the caller reserved for us, and stack arguments start at rsp+40.
+#
+# Stack picture while lune_ffi_callback_dispatch runs:
+#
+#   rbp+48   first stack argument (frame->stack points here: Stack(0))
+#   rbp+16   home slots of rcx, rdx, r8, r9 (filled below)
+#   rbp+8    return address
+#   rbp+0    saved rbp                    <- rbp
+#   rbp-224  CallFrame (224 bytes)        = rsp+32
+#   rsp      shadow space for the dispatcher (32 bytes), rsp 16-byte aligned
+        .p2align 4
+        .globl  lune_ffi_callback_entry
+        .def    lune_ffi_callback_entry; .scl 2; .type 32; .endef
+        .seh_proc lune_ffi_callback_entry
+lune_ffi_callback_entry:
+        # Home the register arguments into the caller's shadow space so that register
+        # and stack arguments form one contiguous array of 8-byte slots, as the
+        # convention intends for varargs (va_start relies on exactly this). Writes into
+        # the shadow space before the first push are the documented prologue form.
+        movq    %rcx, 8(%rsp)
+        movq    %rdx, 16(%rsp)
+        movq    %r8, 24(%rsp)
+        movq    %r9, 32(%rsp)
+        pushq   %rbp
+        .seh_pushreg %rbp
+        movq    %rsp, %rbp
+        .seh_setframe %rbp, 0
+        # 224 (CallFrame) + 32 (shadow space for the dispatcher): entry rsp was 8 mod 16,
+        # after the push 0, and 256 keeps it there for our call. Less than a page, so no
+        # probe is needed.
+        subq    $FRAME_SIZE + 32, %rsp
+        .seh_stackalloc FRAME_SIZE + 32
+        .seh_endprologue
+
+        movq    %rcx, 32 + OFF_GPR + 0(%rsp)
+        movq    %rdx, 32 + OFF_GPR + 8(%rsp)
+        movq    %r8, 32 + OFF_GPR + 16(%rsp)
+        movq    %r9, 32 + OFF_GPR + 24(%rsp)
+        movq    %xmm0, 32 + OFF_FPR + 0(%rsp)
+        movq    %xmm1, 32 + OFF_FPR + 8(%rsp)
+        movq    %xmm2, 32 + OFF_FPR + 16(%rsp)
+        movq    %xmm3, 32 + OFF_FPR + 24(%rsp)
+        # Registers the convention does not use for arguments: zero, so the frame holds
+        # no stale stack bytes. func = 0 (unused here), stack_size and vector_count
+        # unknown: 0. The results start as zero, so a dispatcher that bails out early
+        # still returns a zero value to C.
+        xorl    %eax, %eax
+        movq    %rax, 32 + OFF_GPR + 32(%rsp)
+        movq    %rax, 32 + OFF_GPR + 40(%rsp)
+        movq    %rax, 32 + OFF_GPR + 48(%rsp)
+        movq    %rax, 32 + OFF_GPR + 56(%rsp)
+        movq    %rax, 32 + OFF_GPR + 64(%rsp)
+        movq    %rax, 32 + OFF_GPR + 72(%rsp)
+        movq    %rax, 32 + OFF_FPR + 32(%rsp)
+        movq    %rax, 32 + OFF_FPR + 40(%rsp)
+        movq    %rax, 32 + OFF_FPR + 48(%rsp)
+        movq    %rax, 32 + OFF_FPR + 56(%rsp)
+        movq    %rax, 32 + OFF_FUNC(%rsp)
+        movq    %rax, 32 + OFF_STACK_SIZE(%rsp)
+        movq    %rax, 32 + OFF_VECTOR(%rsp)
+        movq    %rax, 32 + OFF_RET_GPR + 0(%rsp)
+        movq    %rax, 32 + OFF_RET_GPR + 8(%rsp)
+        movq    %rax, 32 + OFF_RET_FPR + 0(%rsp)
+        movq    %rax, 32 + OFF_RET_FPR + 8(%rsp)
+        movq    %rax, 32 + OFF_RET_FPR + 16(%rsp)
+        movq    %rax, 32 + OFF_RET_FPR + 24(%rsp)
+        # Stack(0) is the first argument after the return address and shadow space:
+        # entry rsp + 40 = rbp + 48.
+        leaq    48(%rbp), %rax
+        movq    %rax, 32 + OFF_STACK(%rsp)
+
+        # lune_ffi_callback_dispatch(record, frame)
+        movq    %r10, %rcx
+        leaq    32(%rsp), %rdx
+        callq   lune_ffi_callback_dispatch
+
+        # Results: rax for integers, pointers and small structs, and for a struct
+        # returned through a hidden pointer the convention requires that pointer back in
+        # rax (the dispatcher must put it in ret_gpr[0]); xmm0 for float/double. rdx and
+        # xmm1 are loaded as well, harmlessly (both volatile).
+        movq    32 + OFF_RET_GPR + 0(%rsp), %rax
+        movq    32 + OFF_RET_GPR + 8(%rsp), %rdx
+        movq    32 + OFF_RET_FPR + 0(%rsp), %xmm0
+        movq    32 + OFF_RET_FPR + 8(%rsp), %xmm1
+
+        leaq    0(%rbp), %rsp
+        popq    %rbp
+        ret
+        .seh_endproc

@@ -1,0 +1,165 @@
+//! Hand-rolled argument parsing: the binary has one real command, so clap is not needed.
+
+use std::ffi::{OsStr, OsString};
+
+const NAME: &str = env!("CARGO_PKG_NAME");
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Print the help text.
+    Help,
+    /// Print the version.
+    Version,
+    /// Run a script: a file or module path (`-` reads the script from stdin),
+    /// with the arguments that end up in `process.args`.
+    Run {
+        script: OsString,
+        args: Vec<OsString>,
+    },
+}
+
+/// Parses the arguments that follow the program name.
+///
+/// Everything after the script path belongs to the script, even when it looks like
+/// an option (`lune-ffi script.luau --help` passes `--help` to the script).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
+    let mut args = args.into_iter();
+    let Some(first) = args.next() else {
+        return Err("no script given".to_string());
+    };
+    match first.to_str() {
+        Some("-h" | "--help" | "help") => Ok(Command::Help),
+        Some("-V" | "--version" | "version") => Ok(Command::Version),
+        Some("run") => match args.next() {
+            None => Err("`run` needs a script to run".to_string()),
+            Some(arg) if is_help(&arg) => Ok(Command::Help),
+            Some(arg) => script_then_args(arg, args),
+        },
+        _ => script_then_args(first, args),
+    }
+}
+
+fn is_help(arg: &OsStr) -> bool {
+    matches!(arg.to_str(), Some("-h" | "--help"))
+}
+
+fn script_then_args(
+    script: OsString,
+    mut rest: impl Iterator<Item = OsString>,
+) -> Result<Command, String> {
+    // `--` ends the options: the next argument is the script even if it starts with `-`.
+    let script = if script == "--" {
+        rest.next()
+            .ok_or_else(|| "`--` must be followed by a script".to_string())?
+    } else if script.len() > 1 && script.to_string_lossy().starts_with('-') {
+        return Err(format!(
+            "unknown option `{}` (see `{NAME} --help`)",
+            script.to_string_lossy()
+        ));
+    } else {
+        script
+    };
+    Ok(Command::Run {
+        script,
+        args: rest.collect(),
+    })
+}
+
+/// The one-paragraph usage, printed after a usage error.
+pub fn usage_text() -> String {
+    format!(
+        "\
+Usage: {NAME} run <SCRIPT> [ARGS]...
+       {NAME} <SCRIPT> [ARGS]...
+       {NAME} --help | --version
+"
+    )
+}
+
+/// The full `--help` text.
+pub fn help_text() -> String {
+    format!(
+        "\
+{NAME} {VERSION}
+A Lune runtime (Luau) with the foreign function interface `@lune/ffi`.
+
+{usage}
+Arguments:
+  <SCRIPT>   Script to run: a file path, or a module path without the
+             `.luau` / `.lua` extension (`examples/hello` runs
+             `examples/hello.luau`, a directory runs its `init.luau`).
+             Scripts are also looked for in `lune/` and `.lune/`.
+             `-` reads the script from stdin.
+  [ARGS]...  Arguments for the script, available as `process.args`.
+
+Options:
+  -h, --help     Print this help
+  -V, --version  Print the version
+
+Libraries: @lune/ffi, @lune/fs, @lune/process, @lune/stdio, @lune/task,
+@lune/serde, @lune/datetime, @lune/regex, @lune/luau; the Luau `integer`
+library is enabled. Set LUNE_LUAU_JIT=0 to turn off native code generation.
+
+The exit code is the one passed to `process.exit`, else 1 if any thread
+errored, else 0.
+",
+        usage = usage_text()
+    )
+}
+
+/// The `--version` text.
+pub fn version_text() -> String {
+    format!("{NAME} {VERSION}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_strs(args: &[&str]) -> Result<Command, String> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    fn run(script: &str, args: &[&str]) -> Command {
+        Command::Run {
+            script: script.into(),
+            args: args.iter().map(OsString::from).collect(),
+        }
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse_strs(&["--help"]), Ok(Command::Help));
+        assert_eq!(parse_strs(&["-h"]), Ok(Command::Help));
+        assert_eq!(parse_strs(&["run", "--help"]), Ok(Command::Help));
+        assert_eq!(parse_strs(&["--version"]), Ok(Command::Version));
+        assert_eq!(parse_strs(&["-V"]), Ok(Command::Version));
+    }
+
+    #[test]
+    fn run_forms() {
+        assert_eq!(parse_strs(&["run", "a.luau"]), Ok(run("a.luau", &[])));
+        assert_eq!(
+            parse_strs(&["run", "a", "x", "--help"]),
+            Ok(run("a", &["x", "--help"]))
+        );
+        assert_eq!(parse_strs(&["a", "-v", "y"]), Ok(run("a", &["-v", "y"])));
+        assert_eq!(parse_strs(&["-"]), Ok(run("-", &[])));
+        assert_eq!(parse_strs(&["--", "-odd"]), Ok(run("-odd", &[])));
+        assert_eq!(
+            parse_strs(&["run", "--", "-odd", "z"]),
+            Ok(run("-odd", &["z"]))
+        );
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert!(parse_strs(&[]).is_err());
+        assert!(parse_strs(&["run"]).is_err());
+        assert!(parse_strs(&["--bogus"]).is_err());
+        assert!(parse_strs(&["run", "--bogus"]).is_err());
+        assert!(parse_strs(&["--"]).is_err());
+    }
+}

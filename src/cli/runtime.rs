@@ -1,0 +1,146 @@
+//! A Lune runtime assembled from the published pieces (the `lune` crate itself refuses
+//! `@lune/` names in `Runtime::with_lib` and pulls in every standard library):
+//! `mlua-luau-scheduler` drives the threads, `lune-std` brings the globals and libraries,
+//! and `@lune/ffi` is registered beside them.
+
+use std::{
+    ffi::{OsStr, OsString},
+    process::ExitCode,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
+
+use lune_std::LuneStandardGlobal;
+use lune_utils::{
+    fmt::{ErrorComponents, Label},
+    process::{ProcessArgs, ProcessEnv, ProcessJitEnablement},
+};
+use mlua::prelude::*;
+use mlua_luau_scheduler::{Functions, Scheduler};
+
+use super::script::{self, Script};
+
+/// The version `_VERSION` reports (`Lune <this>+<luau version>`).
+const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Luau feature flags, set once before any VM exists. `LuauIntegerLibrary` makes the
+/// buffer library offer `readinteger`/`writeinteger` next to the `integer` library
+/// (which mlua opens anyway through `StdLib::INTEGER`).
+const LUAU_FLAGS: &[&str] = &["LuauIntegerLibrary"];
+
+/// Runs the script named by `script_arg` with `args` as `process.args`
+/// and returns the exit code of the run.
+pub fn run_script(script_arg: &OsStr, args: Vec<OsString>) -> ExitCode {
+    let script = match script::load(script_arg) {
+        Ok(script) => script,
+        Err(message) => {
+            eprintln!("{}\n{message}", Label::Error);
+            return ExitCode::FAILURE;
+        }
+    };
+
+    set_luau_flags();
+
+    let outcome =
+        Runtime::new(args, jit_enabled()).and_then(|rt| async_io::block_on(rt.run(script)));
+    match outcome {
+        Ok(status) => ExitCode::from(status),
+        Err(err) => {
+            eprint!("{}", format_error(err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn set_luau_flags() {
+    for flag in LUAU_FLAGS {
+        // A flag this Luau does not know is not worth failing over.
+        let _ = Lua::set_fflag(flag, true);
+    }
+}
+
+/// Native code generation is on unless `LUNE_LUAU_JIT` says otherwise, as in Lune.
+fn jit_enabled() -> bool {
+    !std::env::var("LUNE_LUAU_JIT")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "off"))
+}
+
+/// Lune's error format: the message(s), then `[Stack Begin]` ... `[Stack End]`
+/// with one `Script '<name>', Line <n>` line per frame.
+fn format_error(err: LuaError) -> String {
+    let text = ErrorComponents::from(err).to_string();
+    if text.ends_with('\n') {
+        text
+    } else {
+        text + "\n"
+    }
+}
+
+struct Runtime {
+    lua: Lua,
+    sched: Scheduler,
+}
+
+impl Runtime {
+    fn new(args: Vec<OsString>, jit: bool) -> LuaResult<Self> {
+        // The integer library is part of ALL_SAFE under Luau; named for clarity, since
+        // @lune/ffi returns 64-bit values that a double cannot hold as integers.
+        let lua = Lua::new_with(
+            LuaStdLib::ALL_SAFE | LuaStdLib::INTEGER,
+            LuaOptions::default(),
+        )?;
+
+        let sched = Scheduler::new(lua.clone());
+        let fns = Functions::new(lua.clone())?;
+
+        // The default coroutine functions know nothing about the scheduler's async calls.
+        let coroutine = lua.globals().get::<LuaTable>("coroutine")?;
+        coroutine.set("resume", fns.resume.clone())?;
+        coroutine.set("wrap", fns.wrap.clone())?;
+
+        lune_std::set_global_version(&lua, RUNTIME_VERSION);
+        lune_std::inject_globals(lua.clone())?;
+
+        lua.sandbox(true)?;
+
+        // Sandboxing makes the original _G read-only: give scripts a usable one again.
+        let g_table = LuneStandardGlobal::GTable;
+        lua.globals()
+            .set(g_table.name(), g_table.create(lua.clone())?)?;
+
+        // Must be app data before the standard libraries are created: @lune/process
+        // reads them (and errors without args and env).
+        lua.set_app_data(args.into_iter().collect::<ProcessArgs>());
+        lua.set_app_data(ProcessEnv::current());
+        lua.set_app_data(ProcessJitEnablement::new(jit));
+
+        lune_std::inject_std(lua.clone())?;
+        lua.register_module("@lune/ffi", lune_ffi::module(lua.clone())?)?;
+
+        lua.enable_jit(jit);
+
+        Ok(Self { lua, sched })
+    }
+
+    /// Runs the script and every thread it spawns to completion; returns the exit status:
+    /// the code given to `process.exit`, else 1 if any thread errored, else 0.
+    async fn run(self, script: Script) -> LuaResult<u8> {
+        let errored = Arc::new(AtomicBool::new(false));
+        let errored_inner = Arc::clone(&errored);
+        self.sched.set_error_callback(move |err| {
+            errored_inner.store(true, Ordering::SeqCst);
+            eprint!("{}", format_error(err));
+        });
+
+        let main = self.lua.load(script.source).set_name(script.chunk_name);
+        self.sched.push_thread_back(main, ())?;
+        self.sched.run().await;
+
+        Ok(self
+            .sched
+            .get_exit_code()
+            .unwrap_or(u8::from(errored.load(Ordering::SeqCst))))
+    }
+}

@@ -1,0 +1,308 @@
+//! Runs a [`CallPlan`]: fills the argument frame the assembly trampoline reads, calls,
+//! and hands back the return registers. Knows nothing about Luau.
+
+pub mod frame;
+
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+
+use crate::abi::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
+use crate::types::{round_up, CType, Prim, StructType};
+use frame::CallFrame;
+
+#[cfg(lune_ffi_engine)]
+extern "C" {
+    /// Loads the frame's registers and stack area, calls `frame.func`, stores the return
+    /// registers (asm/<abi>.S).
+    fn lune_ffi_call(frame: *mut CallFrame);
+}
+
+/// A prototype compiled once: the plan plus what the engine needs per argument.
+pub struct Prototype {
+    pub sig: Signature,
+    pub plan: CallPlan,
+    /// Bytes of scratch memory for struct arguments (their marshalled values, and the
+    /// caller-owned copies of those passed by reference).
+    pub scratch: usize,
+    /// Offset of each struct argument's scratch slot (unused for scalars).
+    pub slots: Vec<usize>,
+}
+
+impl Prototype {
+    pub fn new(abi: Abi, sig: Signature) -> Result<Prototype, String> {
+        let plan = abi.classify(&sig)?;
+        let mut scratch = 0;
+        let mut slots = Vec::with_capacity(sig.arg_count());
+        for t in sig.args() {
+            slots.push(scratch);
+            if let CType::Struct(s) = t {
+                scratch = round_up(scratch + s.size, 16);
+            }
+        }
+        Ok(Prototype {
+            sig,
+            plan,
+            scratch,
+            slots,
+        })
+    }
+
+    pub fn host(sig: Signature) -> Result<Prototype, String> {
+        let abi = Abi::host().ok_or_else(|| {
+            "calls are not supported on this platform (no trampoline for its ABI)".to_string()
+        })?;
+        Prototype::new(abi, sig)
+    }
+}
+
+const INLINE_STACK: usize = 1024;
+const INLINE_SCRATCH: usize = 1024;
+
+#[repr(C, align(16))]
+struct Inline<const N: usize>([MaybeUninit<u8>; N]);
+
+/// One call in preparation. Lives on the Rust stack; heap memory is used only when a
+/// signature needs more than the inline stack area or scratch space.
+pub struct Call<'p> {
+    proto: &'p Prototype,
+    frame: CallFrame,
+    stack: Inline<INLINE_STACK>,
+    scratch: Inline<INLINE_SCRATCH>,
+    big_stack: Vec<u64>,
+    big_scratch: Vec<u128>,
+}
+
+thread_local! {
+    static ERRNO: Cell<i32> = const { Cell::new(0) };
+    static LAST_ERROR: Cell<u32> = const { Cell::new(0) };
+}
+
+/// `errno` as saved right after the last call on this thread.
+pub fn saved_errno() -> i32 {
+    ERRNO.with(|e| e.get())
+}
+
+/// Windows `GetLastError()` as saved right after the last call on this thread (0 elsewhere).
+pub fn saved_last_error() -> u32 {
+    LAST_ERROR.with(|e| e.get())
+}
+
+#[cfg(windows)]
+#[link(name = "kernel32")]
+extern "system" {
+    fn GetLastError() -> u32;
+}
+
+#[inline]
+fn save_errors() {
+    let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    #[cfg(windows)]
+    {
+        // SAFETY: GetLastError has no preconditions.
+        let le = unsafe { GetLastError() };
+        LAST_ERROR.with(|c| c.set(le));
+        // On Windows last_os_error() is GetLastError; errno lives in the C runtime.
+        extern "C" {
+            fn _errno() -> *mut i32;
+        }
+        // SAFETY: _errno returns the calling thread's errno slot.
+        let errno = unsafe { *_errno() };
+        ERRNO.with(|c| c.set(errno));
+        let _ = e;
+    }
+    #[cfg(not(windows))]
+    ERRNO.with(|c| c.set(e));
+}
+
+impl<'p> Call<'p> {
+    #[inline]
+    pub fn new(proto: &'p Prototype) -> Call<'p> {
+        let mut c = Call {
+            proto,
+            frame: CallFrame::default(),
+            stack: Inline([MaybeUninit::uninit(); INLINE_STACK]),
+            scratch: Inline([MaybeUninit::uninit(); INLINE_SCRATCH]),
+            big_stack: Vec::new(),
+            big_scratch: Vec::new(),
+        };
+        let ss = proto.plan.stack_size as usize;
+        if ss > INLINE_STACK {
+            c.big_stack = vec![0u64; ss / 8];
+        }
+        if proto.scratch > INLINE_SCRATCH {
+            c.big_scratch = vec![0u128; proto.scratch.div_ceil(16)];
+        }
+        c.frame.vector_count = proto.plan.vector_count as u64;
+        c.frame.stack_size = ss;
+        c
+    }
+
+    #[inline]
+    fn stack_base(&mut self) -> *mut u8 {
+        if self.big_stack.is_empty() {
+            self.stack.0.as_mut_ptr() as *mut u8
+        } else {
+            self.big_stack.as_mut_ptr() as *mut u8
+        }
+    }
+
+    #[inline]
+    fn scratch_base(&mut self) -> *mut u8 {
+        if self.big_scratch.is_empty() {
+            self.scratch.0.as_mut_ptr() as *mut u8
+        } else {
+            self.big_scratch.as_mut_ptr() as *mut u8
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, loc: Loc, bits: u64) {
+        match loc {
+            Loc::Gpr(i) => self.frame.gpr[i as usize] = bits,
+            Loc::Fpr(i) => self.frame.fpr[i as usize] = bits,
+            Loc::Stack(off) => {
+                let base = self.stack_base();
+                // SAFETY: the classifier keeps every stack slot inside `stack_size`, which
+                // the stack area (inline or heap) covers.
+                unsafe { (base.add(off as usize) as *mut u64).write_unaligned(bits) }
+            }
+        }
+    }
+
+    /// Sets scalar argument `i` from its 8-byte register image.
+    #[inline]
+    pub fn set_scalar(&mut self, i: usize, bits: u64) {
+        let proto = self.proto;
+        if let ArgClass::Scalar(locs) = &proto.plan.args[i] {
+            for &l in locs {
+                self.put(l, bits);
+            }
+        }
+    }
+
+    /// Where the Luau layer writes struct argument `i`'s value (`size` bytes, 16-aligned).
+    #[inline]
+    pub fn struct_slot(&mut self, i: usize) -> *mut u8 {
+        let off = self.proto.slots[i];
+        // SAFETY: `slots[i] + size <= scratch`, which the scratch area covers.
+        unsafe { self.scratch_base().add(off) }
+    }
+
+    /// Places struct argument `i` (already written to its slot) per the plan.
+    fn place_struct(&mut self, i: usize) {
+        let proto = self.proto;
+        let src = self.struct_slot(i);
+        match &proto.plan.args[i] {
+            ArgClass::Pieces(pieces) => {
+                for p in pieces {
+                    self.place_piece(src, p);
+                }
+            }
+            // The slot is memory this call owns, so the callee may modify it as the
+            // by-reference conventions allow.
+            ArgClass::Indirect(loc) => self.put(*loc, src as u64),
+            ArgClass::Scalar(_) => {}
+        }
+    }
+
+    fn place_piece(&mut self, src: *const u8, p: &Piece) {
+        let size = p.size as usize;
+        match p.dst {
+            Loc::Stack(off) => {
+                let base = self.stack_base();
+                // SAFETY: piece lies within the struct (src) and the stack area (dst).
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        src.add(p.src as usize),
+                        base.add(off as usize),
+                        size,
+                    )
+                }
+            }
+            reg => {
+                let mut b = [0u8; 8];
+                // SAFETY: pieces bound for registers are at most 8 bytes inside the struct.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.add(p.src as usize), b.as_mut_ptr(), size)
+                };
+                self.put(reg, u64::from_le_bytes(b));
+            }
+        }
+    }
+
+    /// Calls `func`. For a struct return, `ret_buf` is memory of the struct's size that
+    /// receives the value.
+    ///
+    /// # Safety
+    /// `func` must be a function whose C type matches the prototype's signature.
+    #[inline]
+    pub unsafe fn invoke(&mut self, func: usize, ret_buf: *mut u8) -> Result<(), String> {
+        let proto = self.proto;
+        for (i, t) in proto.sig.args().enumerate() {
+            if matches!(t, CType::Struct(_)) {
+                self.place_struct(i);
+            }
+        }
+        if let RetClass::Indirect(loc) = &proto.plan.ret {
+            self.put(*loc, ret_buf as u64);
+        }
+        self.frame.func = func;
+        self.frame.stack = self.stack_base() as usize;
+        run(&mut self.frame)?;
+        save_errors();
+        if let RetClass::Pieces(pieces) = &proto.plan.ret {
+            for p in pieces {
+                let bits = match p.dst {
+                    Loc::Gpr(r) => self.frame.ret_gpr[r as usize],
+                    Loc::Fpr(r) => self.frame.ret_fpr[r as usize],
+                    Loc::Stack(_) => 0,
+                };
+                let bytes = bits.to_le_bytes();
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    ret_buf.add(p.src as usize),
+                    p.size as usize,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw register image of a scalar return (upper bits unspecified).
+    #[inline]
+    pub fn ret_bits(&self) -> u64 {
+        match &self.proto.plan.ret {
+            RetClass::Scalar(Loc::Fpr(r)) => self.frame.ret_fpr[*r as usize],
+            RetClass::Scalar(Loc::Gpr(r)) => self.frame.ret_gpr[*r as usize],
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(lune_ffi_engine)]
+#[inline(always)]
+unsafe fn run(frame: &mut CallFrame) -> Result<(), String> {
+    // SAFETY: the frame is fully set up per the plan; the caller vouches for the callee.
+    lune_ffi_call(frame);
+    Ok(())
+}
+
+#[cfg(not(lune_ffi_engine))]
+unsafe fn run(_frame: &mut CallFrame) -> Result<(), String> {
+    Err("calls are not supported on this platform (no trampoline for its ABI)".into())
+}
+
+/// Applies C's default argument promotions to a variadic argument's type.
+pub fn promote_variadic(t: &CType) -> CType {
+    match t {
+        CType::Prim(Prim::F32) => CType::Prim(Prim::F64),
+        CType::Prim(Prim::Bool | Prim::I8 | Prim::U8 | Prim::I16 | Prim::U16) => {
+            CType::Prim(Prim::I32)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Keeps `Arc<StructType>` in the public surface for the Luau layer's convenience.
+pub type StructRef = Arc<StructType>;

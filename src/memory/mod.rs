@@ -1,0 +1,252 @@
+//! Memory the module owns (arenas, GC-owned copies) and pointer provenance and bounds.
+//!
+//! Every pointer carries an [`Owner`] that keeps its memory alive and knows whether it is
+//! still valid, plus the bounds of the allocation it points into when those are known.
+//! Access checks happen here, before any byte is touched.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::types::MAX_OBJECT_SIZE;
+
+/// A group of allocations freed together, when the arena and every pointer into it are
+/// collected, or at once by `arena:free()`.
+#[derive(Default)]
+pub struct ArenaInner {
+    blocks: RefCell<Vec<(usize, Layout)>>,
+    freed: Cell<bool>,
+}
+
+impl ArenaInner {
+    /// Zeroed memory of `size` bytes aligned to `align`. `size == 0` still gets a unique
+    /// (1-byte) block so the pointer is never NULL.
+    pub fn alloc(&self, size: usize, align: usize) -> Result<usize, String> {
+        if self.freed.get() {
+            return Err("the arena has been freed".into());
+        }
+        if size > MAX_OBJECT_SIZE {
+            return Err(format!("{} bytes is too large", size));
+        }
+        let layout = Layout::from_size_align(size.max(1), align)
+            .map_err(|_| format!("bad size/alignment ({} bytes, align {})", size, align))?;
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { alloc_zeroed(layout) };
+        if p.is_null() {
+            return Err(format!("out of memory allocating {} bytes", size));
+        }
+        self.blocks.borrow_mut().push((p as usize, layout));
+        Ok(p as usize)
+    }
+
+    pub fn is_freed(&self) -> bool {
+        self.freed.get()
+    }
+
+    /// Releases every block now; pointers into the arena see `is_freed()` from then on.
+    pub fn free_all(&self) {
+        self.freed.set(true);
+        for (p, layout) in self.blocks.borrow_mut().drain(..) {
+            // SAFETY: each block was allocated by `alloc` with exactly this layout and is
+            // removed from the list as it is freed, so it is freed once.
+            unsafe { dealloc(p as *mut u8, layout) };
+        }
+    }
+}
+
+impl Drop for ArenaInner {
+    fn drop(&mut self) {
+        self.free_all();
+    }
+}
+
+/// One block owned by the garbage collector (struct return values, `ffi.buffer`).
+pub struct OwnedBlock {
+    ptr: usize,
+    layout: Layout,
+}
+
+impl OwnedBlock {
+    pub fn new(size: usize, align: usize) -> Result<Rc<OwnedBlock>, String> {
+        if size > MAX_OBJECT_SIZE {
+            return Err(format!("{} bytes is too large", size));
+        }
+        let layout = Layout::from_size_align(size.max(1), align.max(1))
+            .map_err(|_| format!("bad size/alignment ({} bytes, align {})", size, align))?;
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { alloc_zeroed(layout) };
+        if p.is_null() {
+            return Err(format!("out of memory allocating {} bytes", size));
+        }
+        Ok(Rc::new(OwnedBlock {
+            ptr: p as usize,
+            layout,
+        }))
+    }
+
+    pub fn addr(&self) -> usize {
+        self.ptr
+    }
+}
+
+impl Drop for OwnedBlock {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout; dropped once.
+        unsafe { dealloc(self.ptr as *mut u8, self.layout) };
+    }
+}
+
+/// Keeps a Luau buffer alive through a registry reference. Dropping the last holder
+/// queues the reference for release: destructors run inside the garbage collector, where
+/// the registry must not be touched.
+pub struct BufferAnchor {
+    pub registry_ref: i32,
+    pub release_queue: Rc<RefCell<Vec<i32>>>,
+}
+
+impl Drop for BufferAnchor {
+    fn drop(&mut self) {
+        if let Ok(mut q) = self.release_queue.try_borrow_mut() {
+            q.push(self.registry_ref);
+        }
+    }
+}
+
+/// What keeps a pointer's memory alive and tells whether it is still usable.
+#[derive(Clone, Default)]
+pub enum Owner {
+    /// A bare address (from C, `ffi.ptr`, a library symbol): nothing to keep alive and
+    /// no bounds known.
+    #[default]
+    Foreign,
+    Arena(Rc<ArenaInner>),
+    Owned(Rc<OwnedBlock>),
+    Buffer(Rc<BufferAnchor>),
+}
+
+/// A pointer with provenance: `addr` may move freely; `[base, base + len)` is the
+/// allocation it belongs to, when bounded.
+#[derive(Clone, Default)]
+pub struct Ptr {
+    pub addr: usize,
+    pub base: usize,
+    pub len: usize,
+    pub bounded: bool,
+    pub owner: Owner,
+}
+
+impl Ptr {
+    pub fn foreign(addr: usize) -> Ptr {
+        Ptr {
+            addr,
+            base: 0,
+            len: 0,
+            bounded: false,
+            owner: Owner::Foreign,
+        }
+    }
+
+    pub fn bounded(addr: usize, len: usize, owner: Owner) -> Ptr {
+        Ptr {
+            addr,
+            base: addr,
+            len,
+            bounded: true,
+            owner,
+        }
+    }
+
+    /// The same allocation, another address (pointer arithmetic never fails; access does).
+    pub fn with_addr(&self, addr: usize) -> Ptr {
+        Ptr {
+            addr,
+            ..self.clone()
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.addr == 0
+    }
+
+    /// Whether the memory behind the pointer has been released.
+    pub fn is_dead(&self) -> bool {
+        match &self.owner {
+            Owner::Arena(a) => a.is_freed(),
+            _ => false,
+        }
+    }
+
+    /// Bytes from `addr` to the end of the allocation, when bounded.
+    pub fn remaining(&self) -> Option<usize> {
+        if !self.bounded {
+            return None;
+        }
+        let end = self.base + self.len;
+        if self.addr < self.base || self.addr > end {
+            Some(0)
+        } else {
+            Some(end - self.addr)
+        }
+    }
+
+    /// Checks that `size` bytes at `addr + offset` may be accessed and returns their address.
+    #[inline]
+    pub fn check(&self, offset: isize, size: usize) -> Result<usize, String> {
+        if self.addr == 0 {
+            return Err("attempt to access memory through a NULL pointer".into());
+        }
+        if let Owner::Arena(a) = &self.owner {
+            if a.is_freed() {
+                return Err("attempt to access memory of a freed arena".into());
+            }
+        }
+        let at = (self.addr as isize).wrapping_add(offset) as usize;
+        if self.bounded {
+            let end = self.base + self.len;
+            let ok = at >= self.base && at <= end && size <= end - at;
+            if !ok {
+                return Err(format!(
+                    "out of bounds: {} bytes at offset {} of a {}-byte allocation",
+                    size,
+                    at as isize - self.base as isize,
+                    self.len
+                ));
+            }
+        } else if at == 0 {
+            return Err("attempt to access memory through a NULL pointer".into());
+        }
+        Ok(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_and_free() {
+        let arena = Rc::new(ArenaInner::default());
+        let a = arena.alloc(16, 8).unwrap();
+        let p = Ptr::bounded(a, 16, Owner::Arena(arena.clone()));
+        assert_eq!(p.check(0, 16).unwrap(), a);
+        assert_eq!(p.check(12, 4).unwrap(), a + 12);
+        assert!(p.check(13, 4).is_err());
+        assert!(p.check(-1, 1).is_err());
+        assert!(p.with_addr(a + 16).check(0, 1).is_err());
+        arena.free_all();
+        assert!(p.check(0, 1).unwrap_err().contains("freed"));
+        assert!(arena.alloc(1, 1).is_err());
+    }
+
+    #[test]
+    fn null_is_an_error() {
+        assert!(Ptr::foreign(0).check(0, 1).unwrap_err().contains("NULL"));
+        assert!(Ptr::foreign(8).check(-8, 1).unwrap_err().contains("NULL"));
+    }
+
+    #[test]
+    fn huge_allocations_fail_cleanly() {
+        let arena = ArenaInner::default();
+        assert!(arena.alloc(1 << 60, 8).is_err());
+    }
+}
