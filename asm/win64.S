@@ -52,25 +52,38 @@ lune_ffi_call:
         # it is 0 mod 16, and stack_size and the 32-byte shadow space are multiples of
         # 16, so rsp is 16-byte aligned at our own call, as the convention requires.
         movq    OFF_STACK_SIZE(%rcx), %rax
-        movq    OFF_STACK(%rcx), %r10
-        subq    %rax, %rsp
-        testq   %rax, %rax
-        jz      2f
-        # Copy from the top down, 8 bytes at a time. Windows commits stack pages lazily
-        # through a single guard page and faults if a page beyond it is touched first;
-        # that is why functions with more than a page of locals call __chkstk. Storing
-        # downwards touches every page in address order, which is exactly that probe
-        # (stack_size may be 4096, so the area plus the shadow space can span 2 pages).
-1:      movq    -8(%r10,%rax), %r11
-        movq    %r11, -8(%rsp,%rax)
-        subq    $8, %rax
-        jnz     1b
-2:
-        # Shadow space the callee may spill its four register arguments into. It is
-        # below the last page touched by fewer than 64 bytes, as is the callee's return
-        # address slot, so no page is skipped there either.
-        subq    $32, %rsp
+        leaq    -32(%rsp), %r11
+        subq    %rax, %r11                      # the rsp we will call with
 
+        # Stack probe, as __chkstk does. Windows commits stack pages lazily through a
+        # single guard page: touching a page beyond it first is an access violation, so
+        # any frame that can exceed a page must be touched one page at a time going
+        # down (stack_size may be 4096, so with the shadow space and the callee's return
+        # address the area spans two pages). Probing with reads while rsp is still high
+        # also means a genuine overflow raises STATUS_STACK_OVERFLOW with enough stack
+        # left above rsp for the exception to be dispatched.
+        movq    %rsp, %r10
+1:      subq    $4096, %r10
+        cmpq    %r11, %r10
+        jbe     2f
+        testq   %rax, (%r10)
+        jmp     1b
+2:      testq   %rax, (%r11)
+        # Only now move rsp: memory below rsp is volatile (the convention allows the OS
+        # or a debugger to overwrite it), so the arguments are copied above it.
+        movq    %r11, %rsp
+
+        # frame->stack[0..stack_size) goes to [rsp+32 ..), above the callee's shadow
+        # space: the callee sees stack argument k at [rsp+40+8k] after its return address
+        # is pushed, the standard place.
+        movq    OFF_STACK(%rcx), %r10
+        testq   %rax, %rax
+        jz      4f
+3:      movq    -8(%r10,%rax), %r11
+        movq    %r11, 32 - 8(%rsp,%rax)
+        subq    $8, %rax
+        jnz     3b
+4:
         # Arguments: rcx, rdx, r8, r9 and xmm0-xmm3, by position (the classifier has
         # already duplicated variadic floats into the integer register of their slot).
         # movq zeroes the upper half of each xmm register; only the low 8 bytes matter.
@@ -96,8 +109,8 @@ lune_ffi_call:
         movq    %xmm0, OFF_RET_FPR + 0(%rcx)
         movq    %xmm1, OFF_RET_FPR + 8(%rcx)
 
-        # "lea rsp, [fp+const]; pop...; ret" is one of the epilogue forms the Windows
-        # unwinder recognises (a plain mov rsp, rbp is not).
+        # The x64 epilogue rules allow only "add rsp, c" or "lea rsp, [fp+c]" before the
+        # pops; the unwinder recognises an epilogue by exactly that shape.
         leaq    0(%rbp), %rsp
         popq    %rbp
         ret

@@ -17,6 +17,9 @@ pub mod win64;
 
 use crate::types::{CType, Prim};
 
+/// Bytes per callback thunk.
+pub const THUNK_SIZE: usize = 32;
+
 /// Hard limit on the number of arguments of one call (fixed + variadic).
 pub const MAX_ARGS: usize = 64;
 /// Hard limit on the size of the outgoing stack-argument area, in bytes.
@@ -41,6 +44,24 @@ impl Abi {
             Some(Abi::Aapcs64)
         } else {
             None
+        }
+    }
+
+    /// Machine code of a callback thunk that loads `record` into the ABI's scratch
+    /// register and jumps to the callback entry of `asm/<abi>.S`.
+    pub fn thunk_code(self, record: u64, entry: u64) -> [u8; THUNK_SIZE] {
+        match self {
+            Abi::SysV64 => sysv_x64::thunk_code(record, entry),
+            Abi::Win64 => win64::thunk_code(record, entry),
+            Abi::Aapcs64 => aapcs64::thunk_code(record, entry),
+        }
+    }
+
+    /// Makes code written to memory executable-coherent (a no-op where the instruction
+    /// cache is coherent, as on x86-64).
+    pub fn flush_icache(self, start: usize, len: usize) {
+        if self == Abi::Aapcs64 {
+            aapcs64::flush_icache(start, len);
         }
     }
 

@@ -564,3 +564,9 @@ mod tests {
         assert!(err.contains("void"), "{err}");
     }
 }
+
+/// Callback thunk: identical to SysV's (r10 = record, jump through r11; both volatile
+/// and argument-free in the Microsoft convention too).
+pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
+    super::sysv_x64::thunk_code(record, entry)
+}

@@ -2,6 +2,7 @@
 //! and hands back the return registers. Knows nothing about Luau.
 
 pub mod frame;
+pub mod thunk;
 
 use std::cell::Cell;
 use std::mem::MaybeUninit;

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use mlua::ffi::{self, lua_State};
 
 use super::access::store_struct_at;
+use super::callback::{enter_call, leave_call};
 use super::objects::*;
 use super::raw::*;
 use super::value::*;
@@ -352,7 +353,10 @@ unsafe fn call_with(
     match &proto.sig.ret {
         CType::Struct(st) => {
             let block = OwnedBlock::new(st.size, st.align).map_err(|e| format!("{}: {}", F, e))?;
-            call.invoke(func, block.addr() as *mut u8)?;
+            let prev = enter_call(L);
+            let r = call.invoke(func, block.addr() as *mut u8);
+            leave_call(prev);
+            r?;
             check_callback_error(L)?;
             push_view(
                 L,
@@ -362,7 +366,10 @@ unsafe fn call_with(
             Ok(1)
         }
         CType::Prim(p) => {
-            call.invoke(func, std::ptr::null_mut())?;
+            let prev = enter_call(L);
+            let r = call.invoke(func, std::ptr::null_mut());
+            leave_call(prev);
+            r?;
             check_callback_error(L)?;
             let bits = call.ret_bits();
             push_ret(L, *p, bits)

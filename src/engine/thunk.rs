@@ -1,0 +1,235 @@
+//! Callback thunks and the reverse direction of a `CallPlan`.
+//!
+//! Thunks live in pages from `region`, written while read-write and then switched to
+//! read-execute (never writable and executable at once). Each thunk is bound forever to
+//! one slot record at a stable address; a callback takes a free slot and publishes its
+//! state in the record, so pages are written only when created and freed slots are
+//! reused without touching code. Pages and records are never unmapped: a stale pointer
+//! that C still holds always lands in a mapped thunk whose record says "no callback".
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::frame::CallFrame;
+use crate::abi::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, THUNK_SIZE};
+
+/// Signature of the dispatcher every thunk reaches through the callback entry.
+pub type Dispatch = unsafe extern "C" fn(record: *mut SlotRecord, frame: *mut CallFrame);
+
+/// What a thunk loads into its scratch register. `dispatch` must stay the first field:
+/// the assembly calls through the record's first word.
+#[repr(C)]
+pub struct SlotRecord {
+    pub dispatch: Dispatch,
+    /// The live callback's state, or null when the slot is free.
+    pub state: AtomicPtr<c_void>,
+    /// Identity of the thread that owns the Lua state (see `thread_token`).
+    pub owner: AtomicUsize,
+    pub index: usize,
+}
+
+const PER_PAGE: usize = 128;
+
+struct Pool {
+    /// Record chunks, boxed so their addresses never move.
+    records: Vec<Box<[SlotRecord]>>,
+    /// Code pages, kept mapped for the life of the process.
+    pages: Vec<region::Allocation>,
+    free: Vec<usize>,
+}
+
+// SAFETY: the allocations are plain mappings owned by the pool and only touched under
+// its lock; `region::Allocation` is !Send merely because it holds a raw pointer.
+unsafe impl Send for Pool {}
+
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    records: Vec::new(),
+    pages: Vec::new(),
+    free: Vec::new(),
+});
+
+#[cfg(lune_ffi_engine)]
+extern "C" {
+    fn lune_ffi_callback_entry();
+}
+
+fn entry_address() -> Option<usize> {
+    #[cfg(lune_ffi_engine)]
+    {
+        Some(lune_ffi_callback_entry as usize)
+    }
+    #[cfg(not(lune_ffi_engine))]
+    {
+        None
+    }
+}
+
+/// A token unique to the calling thread while it lives.
+pub fn thread_token() -> usize {
+    thread_local!(static TOKEN: u8 = const { 0 });
+    TOKEN.with(|t| t as *const u8 as usize)
+}
+
+/// A slot handed out to one callback.
+pub struct Slot {
+    pub index: usize,
+    pub code: usize,
+    pub record: *const SlotRecord,
+}
+
+/// Takes a free slot (growing the pool by a page when none is left) and publishes
+/// `state` in its record.
+pub fn acquire(abi: Abi, dispatch: Dispatch, state: *mut c_void) -> Result<Slot, String> {
+    let entry = entry_address()
+        .ok_or("callbacks are not supported on this platform (no entry for its ABI)")?;
+    let mut pool = POOL.lock().map_err(|_| "callback pool poisoned")?;
+    if pool.free.is_empty() {
+        grow(&mut pool, abi, dispatch, entry)?;
+    }
+    let index = pool.free.pop().ok_or("no free callback slot")?;
+    let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+    rec.owner.store(thread_token(), Ordering::Release);
+    rec.state.store(state, Ordering::Release);
+    let code = pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize + (index % PER_PAGE) * THUNK_SIZE;
+    Ok(Slot {
+        index,
+        code,
+        record: rec as *const SlotRecord,
+    })
+}
+
+/// Unpublishes the slot's state (later calls through the thunk see a free slot) and
+/// returns it to the free list.
+pub fn release(index: usize) {
+    if let Ok(mut pool) = POOL.lock() {
+        let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+        rec.state.store(std::ptr::null_mut(), Ordering::Release);
+        pool.free.push(index);
+    }
+}
+
+fn grow(pool: &mut Pool, abi: Abi, dispatch: Dispatch, entry: usize) -> Result<(), String> {
+    let base = pool.records.len() * PER_PAGE;
+    let records: Box<[SlotRecord]> = (0..PER_PAGE)
+        .map(|i| SlotRecord {
+            dispatch,
+            state: AtomicPtr::new(std::ptr::null_mut()),
+            owner: AtomicUsize::new(0),
+            index: base + i,
+        })
+        .collect();
+    let mut page = region::alloc(PER_PAGE * THUNK_SIZE, region::Protection::READ_WRITE)
+        .map_err(|e| format!("cannot allocate callback memory: {}", e))?;
+    let code = page.as_mut_ptr::<u8>();
+    for (i, rec) in records.iter().enumerate() {
+        let bytes = abi.thunk_code(rec as *const SlotRecord as u64, entry as u64);
+        // SAFETY: the page is read-write, PER_PAGE * THUNK_SIZE bytes long, and ours.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.add(i * THUNK_SIZE), THUNK_SIZE) };
+    }
+    let len = PER_PAGE * THUNK_SIZE;
+    // SAFETY: we own the allocation; after this no one writes to it again.
+    unsafe { region::protect(code, len, region::Protection::READ_EXECUTE) }
+        .map_err(|e| format!("cannot make callback memory executable: {}", e))?;
+    abi.flush_icache(code as usize, len);
+    pool.records.push(records);
+    pool.pages.push(page);
+    pool.free.extend((base..base + PER_PAGE).rev());
+    Ok(())
+}
+
+/// Slots ever created (for tests that check reuse).
+pub fn slot_count() -> usize {
+    POOL.lock().map(|p| p.records.len() * PER_PAGE).unwrap_or(0)
+}
+
+fn read_loc(frame: &CallFrame, loc: Loc) -> u64 {
+    match loc {
+        Loc::Gpr(i) => frame.gpr[i as usize],
+        Loc::Fpr(i) => frame.fpr[i as usize],
+        // SAFETY: the callback entry points `stack` at the caller's stack arguments, and
+        // the plan says an argument lives at this offset.
+        Loc::Stack(off) => unsafe { ((frame.stack + off as usize) as *const u64).read_unaligned() },
+    }
+}
+
+/// Register image of scalar argument `i` of an incoming call (upper bits unspecified).
+pub fn arg_bits(plan: &CallPlan, frame: &CallFrame, i: usize) -> u64 {
+    match &plan.args[i] {
+        ArgClass::Scalar(locs) => locs.first().map_or(0, |l| read_loc(frame, *l)),
+        _ => 0,
+    }
+}
+
+/// Copies struct argument `i` of an incoming call (`size` bytes) to `dst`.
+///
+/// # Safety
+/// `dst` must have room for the struct; the frame must be a live callback frame.
+pub unsafe fn read_struct_arg(plan: &CallPlan, frame: &CallFrame, i: usize, dst: *mut u8, size: usize) {
+    match &plan.args[i] {
+        ArgClass::Pieces(pieces) => {
+            for p in pieces {
+                copy_piece_in(frame, p, dst);
+            }
+        }
+        ArgClass::Indirect(loc) => {
+            let src = read_loc(frame, *loc) as *const u8;
+            std::ptr::copy_nonoverlapping(src, dst, size);
+        }
+        ArgClass::Scalar(_) => {}
+    }
+}
+
+unsafe fn copy_piece_in(frame: &CallFrame, p: &Piece, dst: *mut u8) {
+    let size = p.size as usize;
+    match p.dst {
+        Loc::Stack(off) => std::ptr::copy_nonoverlapping(
+            (frame.stack + off as usize) as *const u8,
+            dst.add(p.src as usize),
+            size,
+        ),
+        reg => {
+            let b = read_loc(frame, reg).to_le_bytes();
+            std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(p.src as usize), size);
+        }
+    }
+}
+
+/// Sets a scalar return value.
+pub fn set_ret_bits(plan: &CallPlan, frame: &mut CallFrame, bits: u64) {
+    match plan.ret {
+        RetClass::Scalar(Loc::Gpr(r)) => frame.ret_gpr[r as usize] = bits,
+        RetClass::Scalar(Loc::Fpr(r)) => frame.ret_fpr[r as usize] = bits,
+        _ => {}
+    }
+}
+
+/// Where a struct return must be written: the hidden result pointer for an indirect
+/// return (echoed in the first return register, as SysV and Win64 require), else None.
+pub fn ret_pointer(plan: &CallPlan, frame: &mut CallFrame) -> Option<*mut u8> {
+    if let RetClass::Indirect(loc) = plan.ret {
+        let p = read_loc(frame, loc);
+        frame.ret_gpr[0] = p;
+        return Some(p as *mut u8);
+    }
+    None
+}
+
+/// Sets a struct return carried in registers from `src`.
+///
+/// # Safety
+/// `src` must hold the whole struct.
+pub unsafe fn set_ret_struct(plan: &CallPlan, frame: &mut CallFrame, src: *const u8) {
+    if let RetClass::Pieces(pieces) = &plan.ret {
+        for p in pieces {
+            let mut b = [0u8; 8];
+            std::ptr::copy_nonoverlapping(src.add(p.src as usize), b.as_mut_ptr(), p.size as usize);
+            let bits = u64::from_le_bytes(b);
+            match p.dst {
+                Loc::Gpr(r) => frame.ret_gpr[r as usize] = bits,
+                Loc::Fpr(r) => frame.ret_fpr[r as usize] = bits,
+                Loc::Stack(_) => {}
+            }
+        }
+    }
+}
