@@ -118,7 +118,7 @@ lune_ffi_call:
 // them). x30 still holds the C caller's return address and SP is the caller's SP, so the
 // caller's stack arguments start at [sp] (6.4.2).
 //
-// Stack picture while lune_ffi_callback_dispatch runs:
+// Stack picture while the dispatcher runs:
 //
 //   x29+240  caller's SP at entry = first stack argument  (frame->stack points here)
 //   x29+16   CallFrame (224 bytes)
@@ -130,6 +130,13 @@ lune_ffi_call:
 lune_ffi_callback_entry:
         .cfi_startproc
         BTI_C
+        // SP must be 16-byte aligned at every public interface (6.2.2). Hardware with
+        // SCTLR_EL1.SA0 set (Linux sets it) faults on the first SP-relative access
+        // otherwise, but QEMU user mode does not check: test it here so a misaligned
+        // caller traps on every platform instead of silently working under QEMU.
+        mov     x9, sp
+        tst     x9, #15
+        b.ne    .Lcb_misaligned_sp
         // 16 + 224 = 240, a multiple of 16: SP stays aligned (6.2.2) and so does the
         // CallFrame.
         stp     x29, x30, [sp, #-(16 + FRAME_SIZE)]!
@@ -160,10 +167,12 @@ lune_ffi_callback_entry:
         stp     xzr, xzr, [sp, #16 + OFF_RET_FPR + 0]
         stp     xzr, xzr, [sp, #16 + OFF_RET_FPR + 16]
 
-        // lune_ffi_callback_dispatch(record, frame)
+        // dispatch(record, frame): the record's first word is the dispatcher, so the
+        // assembly needs no link-time reference to Rust.
         mov     x0, x16
         add     x1, sp, #16
-        bl      lune_ffi_callback_dispatch
+        ldr     x9, [x16]
+        blr     x9
 
         // Results as AAPCS64 6.5 wants them: x0/x1, v0-v3. For an indirect (x8) result
         // the dispatcher writes through gpr[8]; AAPCS64 does not require x8 back in x0.
@@ -176,6 +185,8 @@ lune_ffi_callback_entry:
         .cfi_restore x30
         .cfi_def_cfa sp, 0
         ret
+.Lcb_misaligned_sp:
+        brk     #0xa11                          // caller broke AAPCS64 6.2.2
         .cfi_endproc
         .size   lune_ffi_callback_entry, . - lune_ffi_callback_entry
 

@@ -124,7 +124,7 @@ lune_ffi_call:
 # and here touched the stack, so [rsp] is the caller's return address, [rsp+8..rsp+40)
 # is the shadow space the caller reserved for us, and stack arguments start at rsp+40.
 #
-# Stack picture while lune_ffi_callback_dispatch runs:
+# Stack picture while the dispatcher runs:
 #
 #   rbp+48   first stack argument (frame->stack points here: Stack(0))
 #   rbp+16   home slots of rcx, rdx, r8, r9 (filled below)
@@ -193,10 +193,11 @@ lune_ffi_callback_entry:
         leaq    48(%rbp), %rax
         movq    %rax, 32 + OFF_STACK(%rsp)
 
-        # lune_ffi_callback_dispatch(record, frame)
+        # dispatch(record, frame): the record's first word is the dispatcher, so the
+        # assembly needs no link-time reference to Rust.
         movq    %r10, %rcx
         leaq    32(%rsp), %rdx
-        callq   lune_ffi_callback_dispatch
+        callq   *(%r10)
 
         # Results: rax for integers, pointers and small structs, and for a struct
         # returned through a hidden pointer the convention requires that pointer back in

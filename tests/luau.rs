@@ -35,6 +35,14 @@ fn run_script(path: &str) {
     lua.globals()
         .set("TESTLIB", option_env!("LUNE_FFI_TESTLIB").unwrap_or(""))
         .unwrap();
+    // "linux-x86_64", "linux-aarch64", "windows-x86_64", ...: for the few tests that are
+    // platform-specific (C library names, threads, Win64-only APIs).
+    lua.globals()
+        .set(
+            "PLATFORM",
+            format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+        )
+        .unwrap();
     lua.load(PRELUDE).set_name("prelude").exec().unwrap();
     let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {}", path, e));
     let result = lua.load(&src).set_name(format!("@{}", path)).exec();

@@ -63,13 +63,20 @@ const INLINE_SCRATCH: usize = 1024;
 #[repr(C, align(16))]
 struct Inline<const N: usize>([MaybeUninit<u8>; N]);
 
+/// Inline memory for one call: the outgoing stack area and the struct scratch space.
+/// Declared uninitialised by the caller (`MaybeUninit`), so nothing is zeroed or moved.
+pub struct Buffers {
+    stack: Inline<INLINE_STACK>,
+    scratch: Inline<INLINE_SCRATCH>,
+}
+
 /// One call in preparation. Lives on the Rust stack; heap memory is used only when a
 /// signature needs more than the inline stack area or scratch space.
 pub struct Call<'p> {
     proto: &'p Prototype,
     frame: CallFrame,
-    stack: Inline<INLINE_STACK>,
-    scratch: Inline<INLINE_SCRATCH>,
+    stack: *mut u8,
+    scratch: *mut u8,
     big_stack: Vec<u64>,
     big_scratch: Vec<u128>,
 }
@@ -118,21 +125,32 @@ fn save_errors() {
 
 impl<'p> Call<'p> {
     #[inline]
-    pub fn new(proto: &'p Prototype) -> Call<'p> {
+    pub fn new(proto: &'p Prototype, bufs: &'p mut MaybeUninit<Buffers>) -> Call<'p> {
+        let b = bufs.as_mut_ptr();
+        // SAFETY: only addresses are taken; the bytes are written before anything reads
+        // them (the asm copies exactly the stack bytes the plan fills).
+        let (stack, scratch) = unsafe {
+            (
+                std::ptr::addr_of_mut!((*b).stack) as *mut u8,
+                std::ptr::addr_of_mut!((*b).scratch) as *mut u8,
+            )
+        };
         let mut c = Call {
             proto,
             frame: CallFrame::default(),
-            stack: Inline([MaybeUninit::uninit(); INLINE_STACK]),
-            scratch: Inline([MaybeUninit::uninit(); INLINE_SCRATCH]),
+            stack,
+            scratch,
             big_stack: Vec::new(),
             big_scratch: Vec::new(),
         };
         let ss = proto.plan.stack_size as usize;
         if ss > INLINE_STACK {
             c.big_stack = vec![0u64; ss / 8];
+            c.stack = c.big_stack.as_mut_ptr() as *mut u8;
         }
         if proto.scratch > INLINE_SCRATCH {
             c.big_scratch = vec![0u128; proto.scratch.div_ceil(16)];
+            c.scratch = c.big_scratch.as_mut_ptr() as *mut u8;
         }
         c.frame.vector_count = proto.plan.vector_count as u64;
         c.frame.stack_size = ss;
@@ -141,20 +159,12 @@ impl<'p> Call<'p> {
 
     #[inline]
     fn stack_base(&mut self) -> *mut u8 {
-        if self.big_stack.is_empty() {
-            self.stack.0.as_mut_ptr() as *mut u8
-        } else {
-            self.big_stack.as_mut_ptr() as *mut u8
-        }
+        self.stack
     }
 
     #[inline]
     fn scratch_base(&mut self) -> *mut u8 {
-        if self.big_scratch.is_empty() {
-            self.scratch.0.as_mut_ptr() as *mut u8
-        } else {
-            self.big_scratch.as_mut_ptr() as *mut u8
-        }
+        self.scratch
     }
 
     #[inline]

@@ -57,7 +57,7 @@ extern "C" {
 fn entry_address() -> Option<usize> {
     #[cfg(lune_ffi_engine)]
     {
-        Some(lune_ffi_callback_entry as usize)
+        Some(lune_ffi_callback_entry as *const () as usize)
     }
     #[cfg(not(lune_ffi_engine))]
     {
@@ -230,6 +230,83 @@ pub unsafe fn set_ret_struct(plan: &CallPlan, frame: &mut CallFrame, src: *const
                 Loc::Fpr(r) => frame.ret_fpr[r as usize] = bits,
                 Loc::Stack(_) => {}
             }
+        }
+    }
+}
+
+#[cfg(all(test, lune_ffi_engine))]
+mod tests {
+    //! Runs real thunks on the host: the page must be executable after `region::protect`
+    //! (QEMU user mode enforces no-exec pages), the instruction cache flushed (AArch64),
+    //! the record reached through the thunk's scratch register, and the callback entry
+    //! must see the caller's SP 16-byte aligned (the asm checks it on AArch64 too).
+    use super::*;
+    use crate::abi::Signature;
+    use crate::types::{CType, Prim};
+
+    struct Probe {
+        plan: CallPlan,
+        seen: Vec<u64>,
+        stack_mod16: usize,
+        record_index: usize,
+    }
+
+    unsafe extern "C" fn probe_dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
+        let rec = &*record;
+        let probe = &mut *(rec.state.load(Ordering::Acquire) as *mut Probe);
+        let frame = &mut *frame;
+        probe.record_index = rec.index;
+        probe.stack_mod16 = frame.stack % 16;
+        probe.seen = (0..probe.plan.args.len())
+            .map(|i| arg_bits(&probe.plan, frame, i))
+            .collect();
+        let sum = probe.seen[..10].iter().fold(0u64, |a, b| a.wrapping_add(*b));
+        set_ret_bits(&probe.plan, frame, sum);
+    }
+
+    type Fn11 = extern "C" fn(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64) -> i64;
+
+    #[test]
+    fn thunk_runs_and_callback_entry_sees_aligned_stack() {
+        let abi = Abi::host().unwrap();
+        let i64t = CType::Prim(Prim::I64);
+        let mut fixed = vec![i64t.clone(); 10];
+        fixed.push(CType::Prim(Prim::F64));
+        let sig = Signature {
+            ret: i64t,
+            fixed,
+            variadic: None,
+        };
+        let mut probe = Probe {
+            plan: abi.classify(&sig).unwrap(),
+            seen: Vec::new(),
+            stack_mod16: 99,
+            record_index: usize::MAX,
+        };
+        // A private pool (the global one's records carry whatever dispatcher grew them),
+        // two pages so a grown pool's later page runs too.
+        let entry = entry_address().unwrap();
+        let mut pool = Pool {
+            records: Vec::new(),
+            pages: Vec::new(),
+            free: Vec::new(),
+        };
+        grow(&mut pool, abi, probe_dispatch, entry).unwrap();
+        grow(&mut pool, abi, probe_dispatch, entry).unwrap();
+        for index in [0, PER_PAGE - 1, PER_PAGE + 2] {
+            let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+            rec.state.store(&mut probe as *mut Probe as *mut c_void, Ordering::Release);
+            let code =
+                pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize + (index % PER_PAGE) * THUNK_SIZE;
+            // SAFETY: the thunk leads to probe_dispatch, which implements this type.
+            let f: Fn11 = unsafe { std::mem::transmute::<usize, Fn11>(code) };
+            let r = f(1, 2, 3, 4, 5, 6, 7, 8, 9, -10, 2.5);
+            assert_eq!(probe.record_index, index);
+            assert_eq!(probe.stack_mod16, 0, "stack arguments not 16-byte aligned");
+            assert_eq!(&probe.seen[..10], &[1, 2, 3, 4, 5, 6, 7, 8, 9, (-10i64) as u64]);
+            assert_eq!(f64::from_bits(probe.seen[10]), 2.5);
+            assert_eq!(r, 35);
+            rec.state.store(std::ptr::null_mut(), Ordering::Release);
         }
     }
 }

@@ -33,8 +33,9 @@ thread_local! {
     static ACTIVE: Cell<*mut lua_State> = const { Cell::new(std::ptr::null_mut()) };
 }
 
-/// Errors from calls on foreign threads, reported by the next ffi call on any thread.
-static FOREIGN_ERRORS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Errors from calls on foreign threads, with the token of the thread that owns the
+/// callback: the next ffi call on that thread reports them.
+static FOREIGN_ERRORS: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
 static HAS_FOREIGN_ERRORS: AtomicBool = AtomicBool::new(false);
 
 /// Marks `L` as the thread running an ffi call; returns the previous one to restore.
@@ -57,11 +58,12 @@ pub fn take_pending_error() -> Option<String> {
     }
     if HAS_FOREIGN_ERRORS.load(Ordering::Relaxed) {
         if let Ok(mut v) = FOREIGN_ERRORS.lock() {
-            HAS_FOREIGN_ERRORS.store(false, Ordering::Relaxed);
-            if !v.is_empty() {
-                let msg = v.join("\n");
-                v.clear();
-                return Some(msg);
+            let me = thunk::thread_token();
+            let mine: Vec<String> = v.iter().filter(|(t, _)| *t == me).map(|(_, m)| m.clone()).collect();
+            v.retain(|(t, _)| *t != me);
+            HAS_FOREIGN_ERRORS.store(!v.is_empty(), Ordering::Relaxed);
+            if !mine.is_empty() {
+                return Some(mine.join("\n"));
             }
         }
     }
@@ -83,10 +85,10 @@ fn park_error(msg: String) {
     }
 }
 
-fn park_foreign(msg: String) {
+fn park_foreign(owner: usize, msg: String) {
     if let Ok(mut v) = FOREIGN_ERRORS.lock() {
-        if v.len() < 16 {
-            v.push(msg);
+        if v.len() < 64 {
+            v.push((owner, msg));
         }
         HAS_FOREIGN_ERRORS.store(true, Ordering::Relaxed);
     }
@@ -138,8 +140,14 @@ impl Drop for CallbackUd {
     }
 }
 
-pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int) -> Option<Ptr> {
-    get_ud::<CallbackUd>(L, idx, TAG_CALLBACK).map(|c| Ptr::foreign(if c.slot.is_some() { c.code } else { 0 }))
+/// The thunk address of the Callback at `idx`; a freed Callback is an error, so C is
+/// never handed a pointer that was already released.
+pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int) -> LResult<Ptr> {
+    match get_ud::<CallbackUd>(L, idx, TAG_CALLBACK) {
+        Some(c) if c.slot.is_some() => Ok(Ptr::foreign(c.code)),
+        Some(_) => Err("the Callback has been freed (:free() was called); create a new one".into()),
+        None => Err("Callback expected".into()),
+    }
 }
 
 pub unsafe fn register_dtors(L: *mut lua_State) {
@@ -262,8 +270,10 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     frame.ret_gpr = [0; 2];
     frame.ret_fpr = [0; 4];
     let record = &*record;
-    if record.owner.load(Ordering::Acquire) != thunk::thread_token() {
+    let owner = record.owner.load(Ordering::Acquire);
+    if owner != thunk::thread_token() {
         park_foreign(
+            owner,
             "a callback was called from a thread that does not own the Luau state; it did not run and C received a zero value".into(),
         );
         return;

@@ -14,7 +14,7 @@ use super::objects::*;
 use super::raw::*;
 use super::value::*;
 use crate::abi::Signature;
-use crate::engine::{promote_variadic, Call, Prototype};
+use crate::engine::{promote_variadic, Buffers, Call, Prototype};
 use crate::memory::{OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Prim};
 
@@ -228,7 +228,13 @@ unsafe fn parse_sig(
     args_argn: c_int,
 ) -> LResult<(Signature, Vec<CType>)> {
     let ret = match ret {
-        Some(i) => check_type(L, i, F, &format!("argument #{} (return type)", ret_argn))?,
+        Some(i) => match get_str(L, i)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(Prim::from_name)
+        {
+            Some(p) => CType::Prim(p),
+            None => check_type(L, i, F, &format!("argument #{} (return type)", ret_argn))?,
+        },
         None => CType::Prim(Prim::Void),
     };
     if ffi::lua_type(L, args_idx) != ffi::LUA_TTABLE {
@@ -249,35 +255,40 @@ unsafe fn parse_sig(
             ffi::lua_pop(L, 1);
             if variadic.is_some() {
                 return Err(format!(
-                    "{}: argument #{} (argument types): \"...\" may appear only once",
+                    "{}: argument #{} (argument types): \"...\" (the start of the variadic part) may appear only once",
                     F, args_argn
                 ));
             }
             variadic = Some(Vec::new());
             continue;
         }
-        let what = format!("argument #{} (argument types), entry {}", args_argn, i);
-        let t = check_type(L, -1, F, &what);
+        // Fast path: a canonical name or alias, with no message formatted.
+        let fast = get_str(L, -1)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(Prim::from_name)
+            .filter(|p| *p != Prim::Void);
+        let t = match fast {
+            Some(p) => CType::Prim(p),
+            None => {
+                let what = format!("argument #{} (argument types), entry {}", args_argn, i);
+                let t = check_type(L, -1, F, &what);
+                if let Ok(t) = &t {
+                    if t.is_void() {
+                        ffi::lua_pop(L, 1);
+                        return Err(format!(
+                            "{}: {}: void is only valid as a return type",
+                            F, what
+                        ));
+                    }
+                }
+                t.inspect_err(|_| ffi::lua_pop(L, 1))?
+            }
+        };
         ffi::lua_pop(L, 1);
-        let t = t?;
-        if t.is_void() {
-            return Err(format!(
-                "{}: {}: void is only valid as a return type",
-                F, what
-            ));
-        }
         declared.push(t.clone());
         match &mut variadic {
             Some(v) => v.push(promote_variadic(&t)),
             None => fixed.push(t),
-        }
-    }
-    if let Some(v) = &variadic {
-        if v.is_empty() {
-            return Err(format!(
-                "{}: argument #{} (argument types): a variadic call needs the types of its variadic arguments after \"...\" (e.g. {{\"string\", \"...\", \"i32\"}})",
-                F, args_argn
-            ));
         }
     }
     Ok((
@@ -320,6 +331,15 @@ unsafe fn call_with(
     let nargs = ffi::lua_gettop(L) - first + 1;
     let expected = proto.sig.arg_count();
     if nargs.max(0) as usize != expected {
+        if proto.sig.is_variadic() && nargs.max(0) as usize > expected {
+            return Err(format!(
+                "{}: '{}' got {} arguments but its types list {}: give the type of every variadic argument after \"...\" (e.g. {{\"string\", \"...\", \"i32\", \"f64\"}})",
+                F,
+                name,
+                nargs.max(0),
+                expected
+            ));
+        }
         return Err(format!(
             "{}: '{}' expects {} argument{}, got {}",
             F,
@@ -332,7 +352,8 @@ unsafe fn call_with(
     if func == 0 {
         return Err(format!("{}: attempt to call a NULL function pointer", F));
     }
-    let mut call = Call::new(proto);
+    let mut bufs = std::mem::MaybeUninit::<Buffers>::uninit();
+    let mut call = Call::new(proto, &mut bufs);
     for (i, t) in proto.sig.args().enumerate() {
         let idx = first + i as c_int;
         let argn = i + 1;

@@ -164,7 +164,7 @@ pub unsafe fn to_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Op
                 TAG_RAWPTR => get_ud::<RawPtrUd>(L, idx, tag).map(|u| u.ptr.clone()),
                 TAG_TYPEDPTR => get_ud::<TypedPtrUd>(L, idx, tag).map(|u| u.ptr.clone()),
                 TAG_VIEW => get_ud::<ViewUd>(L, idx, tag).map(|u| u.ptr.clone()),
-                TAG_CALLBACK => super::callback::callback_ptr(L, idx),
+                TAG_CALLBACK => Some(super::callback::callback_ptr(L, idx)?),
                 _ => None,
             })
         }

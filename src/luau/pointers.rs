@@ -2,7 +2,6 @@
 //! hot paths (`tp[i]`, `view.field`) and pointer arithmetic and comparison.
 
 use std::ffi::c_int;
-use std::ptr;
 
 use mlua::ffi::{self, lua_State};
 
@@ -56,7 +55,7 @@ pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
             .ptr
             .check(off, ud.stride)
             .map_err(|e| format!("TypedPointer index {}: {}", i, e))?;
-        let what = format!("element {}", i);
+        let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "element {}", i));
         store_at(
             L,
             3,
@@ -145,7 +144,7 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
             .ptr
             .check(f.offset as isize, f.byte_size())
             .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
-        let what = format!("field '{}'", f.name);
+        let what = Lazy(|w: &mut std::fmt::Formatter<'_>| write!(w, "field '{}'", f.name));
         store_field(
             L,
             3,
@@ -397,6 +396,11 @@ pub unsafe extern "C-unwind" fn struct_type_tostring(L: *mut lua_State) -> c_int
     })
 }
 
-pub(crate) fn _unused(_: *const ()) -> *const () {
-    ptr::null()
+/// A message part formatted only if an error needs it: the hot paths never allocate.
+pub struct Lazy<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result>(pub F);
+
+impl<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result> std::fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (self.0)(f)
+    }
 }

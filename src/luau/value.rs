@@ -170,7 +170,9 @@ pub fn normalize_bits(p: Prim, bits: u64) -> u64 {
 /// integer (never rounded).
 #[inline]
 pub unsafe fn push_i64(L: *mut lua_State, v: i64) {
-    if (v as f64).abs() <= EXACT && v.unsigned_abs() <= EXACT as u64 {
+    // One simple rule: every value beyond ±2^53 is an integer, so `typeof` and `tostring`
+    // behave the same across that whole range.
+    if v.unsigned_abs() <= EXACT as u64 {
         ffi::lua_pushnumber(L, v as f64);
     } else {
         ffi::lua_pushinteger64(L, v);

@@ -63,11 +63,28 @@ pub const TYPE_NAMES: &[(&str, Prim)] = &[
 ];
 
 impl Prim {
+    /// Resolves a canonical name or alias (the same set as `TYPE_NAMES`; a unit test
+    /// keeps the two in step). A `match` because calls parse types on every `lib:call`.
     pub fn from_name(name: &str) -> Option<Prim> {
-        TYPE_NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, p)| *p)
+        Some(match name {
+            "i8" | "char" => Prim::I8,
+            "u8" | "byte" => Prim::U8,
+            "i16" | "short" => Prim::I16,
+            "u16" | "ushort" => Prim::U16,
+            "i32" | "int" => Prim::I32,
+            "u32" | "uint" => Prim::U32,
+            "i64" | "long" => Prim::I64,
+            "u64" | "ulong" => Prim::U64,
+            "f32" | "float" => Prim::F32,
+            "f64" | "double" => Prim::F64,
+            "bool" => Prim::Bool,
+            "usize" => Prim::Usize,
+            "isize" => Prim::Isize,
+            "pointer" | "void*" => Prim::Pointer,
+            "string" | "char*" => Prim::String,
+            "void" => Prim::Void,
+            _ => return None,
+        })
     }
 
     /// The canonical name.
@@ -313,6 +330,13 @@ mod tests {
 
     fn p(p: Prim) -> CType {
         CType::Prim(p)
+    }
+
+    #[test]
+    fn from_name_matches_the_table() {
+        for (n, p) in TYPE_NAMES {
+            assert_eq!(Prim::from_name(n), Some(*p), "{}", n);
+        }
     }
 
     #[test]

@@ -43,8 +43,12 @@ typedef struct {
     char *str;
 } rec_slot;
 
-static rec_slot g_rec[REC_MAX];
-static int g_rec_n;
+/* Thread-local: the Rust harness runs each script as a #[test] on its own thread, all of
+ * them sharing this one loaded library. */
+#define TLS _Thread_local
+
+static TLS rec_slot g_rec[REC_MAX];
+static TLS int g_rec_n;
 
 EXPORT void rec_reset(void) {
     for (int k = 0; k < g_rec_n; k++) {
@@ -58,7 +62,7 @@ EXPORT void rec_reset(void) {
 
 static rec_slot *rec_next(int kind) {
     if (g_rec_n >= REC_MAX) {
-        static rec_slot overflow;
+        static TLS rec_slot overflow;
         return &overflow;
     }
     rec_slot *slot = &g_rec[g_rec_n++];
@@ -302,7 +306,7 @@ EXPORT void fill_bytes(uint8_t *p, size_t n, uint8_t start) {
 
 /* =============================================================== strings */
 
-static char g_strbuf[4096];
+static TLS char g_strbuf[4096];
 
 EXPORT int64_t str_len(const char *s) { return s ? (int64_t)strlen(s) : -1; }
 EXPORT const char *str_echo(const char *s) {
@@ -478,7 +482,7 @@ static int32_t r_s64(S_64 s) {
     put_i(s.j);
     for (int k = 0; k < 8; k++)
         put_i(s.k[k]);
-    return 26;
+    return 25;
 }
 static int32_t r_s108(S_108 s) {
     put_i(s.tag);
@@ -825,7 +829,7 @@ EXPORT int32_t sum_int_v(int32_t n, ...) {
 
 /* ============================================================= callbacks */
 
-static int32_t g_last_cb_ret;
+static TLS int32_t g_last_cb_ret;
 
 EXPORT int32_t call_cb_ii(cb_ii_t cb, int32_t a, int32_t b) { return cb(a, b); }
 EXPORT int32_t call_cb_i(cb_i_t cb, int32_t x) { return cb(x); }
@@ -865,7 +869,7 @@ EXPORT double call_cb_echo_f64(double (*cb)(double), double v) { return cb(v); }
 EXPORT bool call_cb_echo_bool(bool (*cb)(bool), bool v) { return cb(v); }
 EXPORT void *call_cb_echo_ptr(void *(*cb)(void *), void *v) { return cb(v); }
 EXPORT size_t call_cb_echo_usize(size_t (*cb)(size_t), size_t v) { return cb(v); }
-static char g_cbstr[4096];
+static TLS char g_cbstr[4096];
 EXPORT const char *call_cb_echo_str(const char *(*cb)(const char *), const char *v) {
     const char *r = cb(v);
     if (!r)
@@ -925,7 +929,7 @@ EXPORT int32_t call_cb_s_64(S_64 (*cb)(S_64, int32_t)) {
     return ok;
 }
 
-static cb_i_t g_stored;
+static TLS cb_i_t g_stored;
 EXPORT void store_cb(cb_i_t cb) { g_stored = cb; }
 EXPORT int32_t has_stored(void) { return g_stored != NULL; }
 EXPORT int32_t call_stored(int32_t x) {

@@ -12,6 +12,8 @@
  *   - "make_*" functions build a value from their arguments and return it.
  *   - "echo_*" functions return their argument unchanged.
  *   - "call_cb_*" functions call a callback passed by the test with fixed values.
+ *   - The record, the static string buffers and the stored callback are thread-local: the
+ *     test harness runs scripts on parallel threads that share this library.
  */
 #ifndef LUNE_FFI_CONFORMANCE_H
 #define LUNE_FFI_CONFORMANCE_H
@@ -129,7 +131,7 @@ EXPORT char *str_concat_into(char *buf, size_t cap, const char *a, const char *b
 EXPORT int32_t str_byte_sum(const char *s); /* sum of the unsigned bytes before the NUL */
 
 /* -------------------------------------------------------- globals, errno */
-EXPORT extern int32_t g_counter; /* starts at 41 */
+EXPORT extern int32_t g_counter; /* starts at 41; process-wide (not thread-local) */
 EXPORT int32_t bump_counter(void);
 EXPORT int32_t set_errno_and_fail(int32_t e); /* errno = e; returns -1 */
 

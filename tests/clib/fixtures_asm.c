@@ -1,7 +1,7 @@
 /*
- * Machine-level fixtures for the conformance tests, written as naked functions so the exact
- * register contents are under control (C code cannot promise garbage in the upper bits of a
- * small return value, nor set callee-saved registers to canaries).
+ * Machine-level fixtures for the conformance tests, written in assembly so the exact register
+ * contents are under control (C code cannot promise garbage in the upper bits of a small
+ * return value, nor set callee-saved registers to canaries). Prototypes: conformance.h.
  *
  * One block per ABI: SysV x86-64, Win64 (x86_64-w64-mingw32) and AArch64 AAPCS64.
  * Other targets get C fallbacks that keep the library linkable (weaker tests there).
@@ -32,12 +32,8 @@
 
 #if defined(_WIN32)
 #define ARG0 "%rcx"
-#define ARG0_32 "%ecx"
-#define ARG1_32 "%edx"
 #else
 #define ARG0 "%rdi"
-#define ARG0_32 "%edi"
-#define ARG1_32 "%esi"
 #endif
 
 #define GARBAGE_RET(name, ival, fval)                                                                          \
