@@ -18,7 +18,8 @@
 /// Compiles tests/clib/*.c and links them into OUT_DIR/<lib>. Panics (failing the build)
 /// with the compiler's command line if compiling or linking fails.
 pub fn build_test_clib() {
-    let manifest = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest =
+        std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let target = std::env::var("TARGET").expect("TARGET");
     let clib_dir = manifest.join("tests").join("clib");
@@ -29,7 +30,7 @@ pub fn build_test_clib() {
     let mut sources: Vec<std::path::PathBuf> = match std::fs::read_dir(&clib_dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().map_or(false, |e| e == "c" || e == "h"))
+            .filter(|p| p.extension().is_some_and(|e| e == "c" || e == "h"))
             .collect(),
         Err(_) => Vec::new(),
     };
@@ -39,7 +40,7 @@ pub fn build_test_clib() {
     }
     let c_files: Vec<&std::path::PathBuf> = sources
         .iter()
-        .filter(|p| p.extension().map_or(false, |e| e == "c"))
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
         .collect();
 
     if std::env::var_os("LUNE_FFI_SKIP_TESTLIB").is_some() || c_files.is_empty() {
@@ -96,7 +97,10 @@ pub fn build_test_clib() {
     cmd.args(&objects);
     clib_run(&mut cmd, "link the C conformance library");
 
-    println!("cargo:rustc-env=LUNE_FFI_TESTLIB={}", clib_absolute(&lib_path).display());
+    println!(
+        "cargo:rustc-env=LUNE_FFI_TESTLIB={}",
+        clib_absolute(&lib_path).display()
+    );
 }
 
 fn clib_run(cmd: &mut std::process::Command, what: &str) {
@@ -120,6 +124,8 @@ fn clib_absolute(p: &std::path::Path) -> std::path::PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }

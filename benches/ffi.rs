@@ -24,17 +24,16 @@ unsafe extern "C-unwind" fn raw_identity(L: *mut lua_State) -> c_int {
 /// Function pointers of the C test library, resolved once, for the raw baselines.
 static mut ADD: Option<extern "C" fn(i32, i32) -> i32> = None;
 static mut FMA: Option<extern "C" fn(f64, f64, f64) -> f64> = None;
-static mut MAKE_II: Option<extern "C" fn(i32, i32) -> SII> = None;
+static mut MAKE_II: Option<extern "C" fn(i32, i32) -> SIntInt> = None;
 static mut MAKE_S24: Option<extern "C" fn(f64, i64, f32, i32) -> S24> = None;
 #[allow(clippy::type_complexity)]
-static mut MIXED10: Option<
-    extern "C" fn(i32, f64, i64, f32, i32, f64, u8, f32, i16, f64) -> f64,
-> = None;
+static mut MIXED10: Option<extern "C" fn(i32, f64, i64, f32, i32, f64, u8, f32, i16, f64) -> f64> =
+    None;
 static mut DRIVE: Option<extern "C" fn(usize, i32) -> i64> = None;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
-struct SII {
+struct SIntInt {
     a: i32,
     b: i32,
 }
@@ -69,14 +68,19 @@ unsafe extern "C-unwind" fn raw_fma(L: *mut lua_State) -> c_int {
 unsafe extern "C-unwind" fn raw_make_ii(L: *mut lua_State) -> c_int {
     let f = MAKE_II.unwrap();
     let s = f(num(L, 1) as i32, num(L, 2) as i32);
-    let p = lua::lua_newuserdata(L, 8) as *mut SII;
+    let p = lua::lua_newuserdata(L, 8) as *mut SIntInt;
     *p = s;
     1
 }
 
 unsafe extern "C-unwind" fn raw_make_s24(L: *mut lua_State) -> c_int {
     let f = MAKE_S24.unwrap();
-    let s = f(num(L, 1), num(L, 2) as i64, num(L, 3) as f32, num(L, 4) as i32);
+    let s = f(
+        num(L, 1),
+        num(L, 2) as i64,
+        num(L, 3) as f32,
+        num(L, 4) as i32,
+    );
     let p = lua::lua_newuserdata(L, 24) as *mut S24;
     *p = s;
     1
@@ -192,11 +196,7 @@ fn main() {
         n,
     );
     row("TypedPointer f32 read  tp[i]", read, floor, "<= 1.5x");
-    let write = time(
-        &lua,
-        "local t = floats for i = 1, N do t[7] = 1.5 end",
-        n,
-    );
+    let write = time(&lua, "local t = floats for i = 1, N do t[7] = 1.5 end", n);
     row("TypedPointer f32 write tp[i] = v", write, floor, "<= 1.5x");
     let fread = time(
         &lua,
@@ -204,11 +204,7 @@ fn main() {
         n,
     );
     row("StructView field read", fread, floor, "<= 2x");
-    let fwrite = time(
-        &lua,
-        "local v = view for i = 1, N do v.health = 7 end",
-        n,
-    );
+    let fwrite = time(&lua, "local v = view for i = 1, N do v.health = 7 end", n);
     row("StructView field write", fwrite, floor, "<= 2x");
 
     if std::env::var("BENCH_ONLY").as_deref() == Ok("memory") {
@@ -236,9 +232,9 @@ fn main() {
         lib = ffi.load(TESTLIB)
         add = lib:func("add_i32", "i32", { "i32", "i32" })
         fma = lib:func("fma3", "f64", { "f64", "f64", "f64" })
-        SII = ffi.struct({ { "a", "i32" }, { "b", "i32" } })
+        SIntInt = ffi.struct({ { "a", "i32" }, { "b", "i32" } })
         S24 = ffi.struct({ { "a", "f64" }, { "b", "i64" }, { "c", "f32" }, { "d", "i32" } })
-        make_ii = lib:func("make_ii", SII, { "i32", "i32" })
+        make_ii = lib:func("make_ii", SIntInt, { "i32", "i32" })
         make_s24 = lib:func("make_s24", S24, { "f64", "i64", "f32", "i32" })
         mixed10 = lib:func("mixed10", "f64", { "i32", "f64", "i64", "f32", "i32", "f64", "u8", "f32", "i16", "f64" })
     "#,
@@ -248,12 +244,28 @@ fn main() {
 
     println!();
     println!("== calls (baseline: raw lua_CFunction making the same C call directly)");
-    let b_add = time(&lua, "local f = raw_add local x for i = 1, N do x = f(i, 2) end", n);
-    let add = time(&lua, "local f = add local x for i = 1, N do x = f(i, 2) end", n);
+    let b_add = time(
+        &lua,
+        "local f = raw_add local x for i = 1, N do x = f(i, 2) end",
+        n,
+    );
+    let add = time(
+        &lua,
+        "local f = add local x for i = 1, N do x = f(i, 2) end",
+        n,
+    );
     println!("{:<44} {:>8.1} ns", "raw add(int,int)", b_add);
     row("bound lib:func add(int,int)", add, b_add, "<= 1.25x");
-    let b_fma = time(&lua, "local f = raw_fma local x for i = 1, N do x = f(1.5, 2, 0.25) end", n);
-    let fma = time(&lua, "local f = fma local x for i = 1, N do x = f(1.5, 2, 0.25) end", n);
+    let b_fma = time(
+        &lua,
+        "local f = raw_fma local x for i = 1, N do x = f(1.5, 2, 0.25) end",
+        n,
+    );
+    let fma = time(
+        &lua,
+        "local f = fma local x for i = 1, N do x = f(1.5, 2, 0.25) end",
+        n,
+    );
     println!("{:<44} {:>8.1} ns", "raw fma(double x3)", b_fma);
     row("bound lib:func fma(double x3)", fma, b_fma, "<= 1.25x");
     let call_add = time(
@@ -267,20 +279,47 @@ fn main() {
         r#"local l = lib local x for i = 1, N do x = l:call("add_i32", "i32", { "i32", "i32" }, i, 2) end"#,
         n,
     );
-    row("lib:call add, args table literal per call", call_add_lit, b_add, "<= 3x");
+    row(
+        "lib:call add, args table literal per call",
+        call_add_lit,
+        b_add,
+        "<= 3x",
+    );
     let call_fma = time(
         &lua,
         r#"local l = lib local a = { "f64", "f64", "f64" } local x for i = 1, N do x = l:call("fma3", "f64", a, 1.5, 2, 0.25) end"#,
         n,
     );
     row("lib:call fma(double x3)", call_fma, b_fma, "<= 3x");
-    let b_ii = time(&lua, "local f = raw_make_ii local x for i = 1, N do x = f(1, 2) end", n);
-    let ii = time(&lua, "local f = make_ii local x for i = 1, N do x = f(1, 2) end", n);
-    println!("{:<44} {:>8.1} ns", "raw 8-byte struct return (userdata)", b_ii);
+    let b_ii = time(
+        &lua,
+        "local f = raw_make_ii local x for i = 1, N do x = f(1, 2) end",
+        n,
+    );
+    let ii = time(
+        &lua,
+        "local f = make_ii local x for i = 1, N do x = f(1, 2) end",
+        n,
+    );
+    println!(
+        "{:<44} {:>8.1} ns",
+        "raw 8-byte struct return (userdata)", b_ii
+    );
     row("bound 8-byte struct return", ii, b_ii, "<= 4x");
-    let b_24 = time(&lua, "local f = raw_make_s24 local x for i = 1, N do x = f(1.5, 2, 3, 4) end", n);
-    let s24 = time(&lua, "local f = make_s24 local x for i = 1, N do x = f(1.5, 2, 3, 4) end", n);
-    println!("{:<44} {:>8.1} ns", "raw 24-byte struct return (userdata)", b_24);
+    let b_24 = time(
+        &lua,
+        "local f = raw_make_s24 local x for i = 1, N do x = f(1.5, 2, 3, 4) end",
+        n,
+    );
+    let s24 = time(
+        &lua,
+        "local f = make_s24 local x for i = 1, N do x = f(1.5, 2, 3, 4) end",
+        n,
+    );
+    println!(
+        "{:<44} {:>8.1} ns",
+        "raw 24-byte struct return (userdata)", b_24
+    );
     row("bound 24-byte struct return", s24, b_24, "<= 4x");
     let b_10 = time(
         &lua,

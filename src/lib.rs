@@ -6,7 +6,7 @@
 
 pub mod abi;
 pub mod engine;
-pub mod luau;
+mod luau;
 pub mod memory;
 pub mod types;
 

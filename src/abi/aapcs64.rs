@@ -184,6 +184,43 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
     })
 }
 
+/// Callback thunk: loads `record` into x16 and `entry` into x17 from a literal pool and
+/// branches. x16/x17 (IP0/IP1) are the intra-procedure-call scratch registers, which
+/// AAPCS64 §6.1.1 lets veneers clobber, so they never carry an argument.
+pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
+    let mut c = [0u8; super::THUNK_SIZE];
+    let insns: [u32; 4] = [
+        0x5800_0090, // ldr x16, #16 (literal at offset 16)
+        0x5800_00B1, // ldr x17, #20 (literal at offset 24)
+        0xD61F_0220, // br x17
+        0xD503_201F, // nop (keeps the literals 8-byte aligned)
+    ];
+    for (i, w) in insns.iter().enumerate() {
+        c[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    c[16..24].copy_from_slice(&record.to_le_bytes());
+    c[24..32].copy_from_slice(&entry.to_le_bytes());
+    c
+}
+
+/// Makes freshly written code visible to instruction fetch. AArch64 instruction caches
+/// are not coherent with data writes (Arm ARM B2.4.4): clean each data-cache line to the
+/// point of unification, invalidate the matching instruction-cache lines, then DSB ISH
+/// and ISB before the code may run.
+#[cfg(target_arch = "aarch64")]
+pub fn flush_icache(start: usize, len: usize) {
+    extern "C" {
+        // libgcc / compiler-rt implement exactly the sequence above, reading CTR_EL0 for
+        // the line sizes.
+        fn __clear_cache(start: *mut std::ffi::c_char, end: *mut std::ffi::c_char);
+    }
+    // SAFETY: the range is a mapping we own; __clear_cache only maintains caches.
+    unsafe { __clear_cache(start as *mut _, (start + len) as *mut _) }
+}
+
+#[cfg(not(target_arch = "aarch64"))]
+pub fn flush_icache(_start: usize, _len: usize) {}
+
 #[cfg(test)]
 mod tests {
     //! Expectations come from the AAPCS64 rules cited beside them (stage C numbered
@@ -701,40 +738,3 @@ mod tests {
         assert!(err.contains("void"), "{err}");
     }
 }
-
-/// Callback thunk: loads `record` into x16 and `entry` into x17 from a literal pool and
-/// branches. x16/x17 (IP0/IP1) are the intra-procedure-call scratch registers, which
-/// AAPCS64 §6.1.1 lets veneers clobber, so they never carry an argument.
-pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
-    let mut c = [0u8; super::THUNK_SIZE];
-    let insns: [u32; 4] = [
-        0x5800_0090, // ldr x16, #16 (literal at offset 16)
-        0x5800_00B1, // ldr x17, #20 (literal at offset 24)
-        0xD61F_0220, // br x17
-        0xD503_201F, // nop (keeps the literals 8-byte aligned)
-    ];
-    for (i, w) in insns.iter().enumerate() {
-        c[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
-    }
-    c[16..24].copy_from_slice(&record.to_le_bytes());
-    c[24..32].copy_from_slice(&entry.to_le_bytes());
-    c
-}
-
-/// Makes freshly written code visible to instruction fetch. AArch64 instruction caches
-/// are not coherent with data writes (Arm ARM B2.4.4): clean each data-cache line to the
-/// point of unification, invalidate the matching instruction-cache lines, then DSB ISH
-/// and ISB before the code may run.
-#[cfg(target_arch = "aarch64")]
-pub fn flush_icache(start: usize, len: usize) {
-    extern "C" {
-        // libgcc / compiler-rt implement exactly the sequence above, reading CTR_EL0 for
-        // the line sizes.
-        fn __clear_cache(start: *mut std::ffi::c_char, end: *mut std::ffi::c_char);
-    }
-    // SAFETY: the range is a mapping we own; __clear_cache only maintains caches.
-    unsafe { __clear_cache(start as *mut _, (start + len) as *mut _) }
-}
-
-#[cfg(not(target_arch = "aarch64"))]
-pub fn flush_icache(_start: usize, _len: usize) {}

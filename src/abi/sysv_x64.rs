@@ -190,6 +190,24 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
     })
 }
 
+/// Machine code of a callback thunk: loads `record` into r10, a scratch register that
+/// carries no argument (§3.2.3 reserves it for the static chain), and jumps to `entry`
+/// through r11, the other scratch register. Win64 uses the same bytes: there too r10 and
+/// r11 are volatile and never carry arguments.
+pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
+    let mut c = [0xCCu8; super::THUNK_SIZE]; // int3 padding
+    c[0] = 0x49; // movabs $record, %r10
+    c[1] = 0xBA;
+    c[2..10].copy_from_slice(&record.to_le_bytes());
+    c[10] = 0x49; // movabs $entry, %r11
+    c[11] = 0xBB;
+    c[12..20].copy_from_slice(&entry.to_le_bytes());
+    c[20] = 0x41; // jmp *%r11
+    c[21] = 0xFF;
+    c[22] = 0xE3;
+    c
+}
+
 #[cfg(test)]
 mod tests {
     //! Expectations come from the psABI rules quoted beside them and were checked against
@@ -889,22 +907,4 @@ mod tests {
         let err = super::classify(&sig(void(), vec![void()])).unwrap_err();
         assert!(err.contains("void"), "{err}");
     }
-}
-
-/// Machine code of a callback thunk: loads `record` into r10, a scratch register that
-/// carries no argument (§3.2.3 reserves it for the static chain), and jumps to `entry`
-/// through r11, the other scratch register. Win64 uses the same bytes: there too r10 and
-/// r11 are volatile and never carry arguments.
-pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
-    let mut c = [0xCCu8; super::THUNK_SIZE]; // int3 padding
-    c[0] = 0x49; // movabs $record, %r10
-    c[1] = 0xBA;
-    c[2..10].copy_from_slice(&record.to_le_bytes());
-    c[10] = 0x49; // movabs $entry, %r11
-    c[11] = 0xBB;
-    c[12..20].copy_from_slice(&entry.to_le_bytes());
-    c[20] = 0x41; // jmp *%r11
-    c[21] = 0xFF;
-    c[22] = 0xE3;
-    c
 }

@@ -65,6 +65,12 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
     })
 }
 
+/// Callback thunk: identical to SysV's (r10 = record, jump through r11; both volatile
+/// and argument-free in the Microsoft convention too).
+pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
+    super::sysv_x64::thunk_code(record, entry)
+}
+
 #[cfg(test)]
 mod tests {
     //! Expectations come from Microsoft's "x64 calling convention" documentation (rules
@@ -563,10 +569,4 @@ mod tests {
         let err = super::classify(&sig(void(), vec![void()])).unwrap_err();
         assert!(err.contains("void"), "{err}");
     }
-}
-
-/// Callback thunk: identical to SysV's (r10 = record, jump through r11; both volatile
-/// and argument-free in the Microsoft convention too).
-pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
-    super::sysv_x64::thunk_code(record, entry)
 }

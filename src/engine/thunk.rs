@@ -91,7 +91,8 @@ pub fn acquire(abi: Abi, dispatch: Dispatch, state: *mut c_void) -> Result<Slot,
     let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
     rec.owner.store(thread_token(), Ordering::Release);
     rec.state.store(state, Ordering::Release);
-    let code = pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize + (index % PER_PAGE) * THUNK_SIZE;
+    let code =
+        pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize + (index % PER_PAGE) * THUNK_SIZE;
     Ok(Slot {
         index,
         code,
@@ -125,7 +126,9 @@ fn grow(pool: &mut Pool, abi: Abi, dispatch: Dispatch, entry: usize) -> Result<(
     for (i, rec) in records.iter().enumerate() {
         let bytes = abi.thunk_code(rec as *const SlotRecord as u64, entry as u64);
         // SAFETY: the page is read-write, PER_PAGE * THUNK_SIZE bytes long, and ours.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.add(i * THUNK_SIZE), THUNK_SIZE) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.add(i * THUNK_SIZE), THUNK_SIZE)
+        };
     }
     let len = PER_PAGE * THUNK_SIZE;
     // SAFETY: we own the allocation; after this no one writes to it again.
@@ -165,7 +168,13 @@ pub fn arg_bits(plan: &CallPlan, frame: &CallFrame, i: usize) -> u64 {
 ///
 /// # Safety
 /// `dst` must have room for the struct; the frame must be a live callback frame.
-pub unsafe fn read_struct_arg(plan: &CallPlan, frame: &CallFrame, i: usize, dst: *mut u8, size: usize) {
+pub unsafe fn read_struct_arg(
+    plan: &CallPlan,
+    frame: &CallFrame,
+    i: usize,
+    dst: *mut u8,
+    size: usize,
+) {
     match &plan.args[i] {
         ArgClass::Pieces(pieces) => {
             for p in pieces {
@@ -260,7 +269,9 @@ mod tests {
         probe.seen = (0..probe.plan.args.len())
             .map(|i| arg_bits(&probe.plan, frame, i))
             .collect();
-        let sum = probe.seen[..10].iter().fold(0u64, |a, b| a.wrapping_add(*b));
+        let sum = probe.seen[..10]
+            .iter()
+            .fold(0u64, |a, b| a.wrapping_add(*b));
         set_ret_bits(&probe.plan, frame, sum);
     }
 
@@ -295,15 +306,19 @@ mod tests {
         grow(&mut pool, abi, probe_dispatch, entry).unwrap();
         for index in [0, PER_PAGE - 1, PER_PAGE + 2] {
             let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
-            rec.state.store(&mut probe as *mut Probe as *mut c_void, Ordering::Release);
-            let code =
-                pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize + (index % PER_PAGE) * THUNK_SIZE;
+            rec.state
+                .store(&mut probe as *mut Probe as *mut c_void, Ordering::Release);
+            let code = pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize
+                + (index % PER_PAGE) * THUNK_SIZE;
             // SAFETY: the thunk leads to probe_dispatch, which implements this type.
             let f: Fn11 = unsafe { std::mem::transmute::<usize, Fn11>(code) };
             let r = f(1, 2, 3, 4, 5, 6, 7, 8, 9, -10, 2.5);
             assert_eq!(probe.record_index, index);
             assert_eq!(probe.stack_mod16, 0, "stack arguments not 16-byte aligned");
-            assert_eq!(&probe.seen[..10], &[1, 2, 3, 4, 5, 6, 7, 8, 9, (-10i64) as u64]);
+            assert_eq!(
+                &probe.seen[..10],
+                &[1, 2, 3, 4, 5, 6, 7, 8, 9, (-10i64) as u64]
+            );
             assert_eq!(f64::from_bits(probe.seen[10]), 2.5);
             assert_eq!(r, 35);
             rec.state.store(std::ptr::null_mut(), Ordering::Release);

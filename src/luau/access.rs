@@ -91,7 +91,10 @@ pub unsafe fn store_struct_at(
                 "a view of a different struct".into(),
             ));
         }
-        let src = v.ptr.check(0, st.size).map_err(|e| site.err("a valid StructView", e))?;
+        let src = v
+            .ptr
+            .check(0, st.size)
+            .map_err(|e| site.err("a valid StructView", e))?;
         std::ptr::copy(src as *const u8, addr as *mut u8, st.size);
         return Ok(());
     }
@@ -150,7 +153,11 @@ pub unsafe fn store_field(
         if let Some(s) = get_str(L, idx) {
             if s.len() + 1 > n {
                 return Err(site.err(
-                    &format!("a string of at most {} bytes (the field holds {} with its NUL)", n - 1, n),
+                    &format!(
+                        "a string of at most {} bytes (the field holds {} with its NUL)",
+                        n - 1,
+                        n
+                    ),
                     format!("a string of {} bytes", s.len()),
                 ));
             }

@@ -59,7 +59,11 @@ pub fn take_pending_error() -> Option<String> {
     if HAS_FOREIGN_ERRORS.load(Ordering::Relaxed) {
         if let Ok(mut v) = FOREIGN_ERRORS.lock() {
             let me = thunk::thread_token();
-            let mine: Vec<String> = v.iter().filter(|(t, _)| *t == me).map(|(_, m)| m.clone()).collect();
+            let mine: Vec<String> = v
+                .iter()
+                .filter(|(t, _)| *t == me)
+                .map(|(_, m)| m.clone())
+                .collect();
             v.retain(|(t, _)| *t != me);
             HAS_FOREIGN_ERRORS.store(!v.is_empty(), Ordering::Relaxed);
             if !mine.is_empty() {
@@ -81,7 +85,10 @@ fn park_error(msg: String) {
             }
         });
     } else {
-        eprintln!("[lune-ffi] error in a callback called outside any ffi call: {}", msg);
+        eprintln!(
+            "[lune-ffi] error in a callback called outside any ffi call: {}",
+            msg
+        );
     }
 }
 
@@ -228,7 +235,12 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
                     F
                 ));
             }
-            let t = check_value_type(L, -1, F, &format!("argument #3 (argument types), entry {}", i));
+            let t = check_value_type(
+                L,
+                -1,
+                F,
+                &format!("argument #3 (argument types), entry {}", i),
+            );
             ffi::lua_pop(L, 1);
             fixed.push(t?);
         }
@@ -298,7 +310,9 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
         Err(_) => {
             frame.ret_gpr = [0; 2];
             frame.ret_fpr = [0; 4];
-            park_error("internal error in lune-ffi while running a callback (a bug, please report)".into());
+            park_error(
+                "internal error in lune-ffi while running a callback (a bug, please report)".into(),
+            );
         }
     }
 }
@@ -307,11 +321,15 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
 unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
     let trace = ffi::lua_debugtrace(L);
     let msg = if ffi::lua_type(L, 1) == ffi::LUA_TSTRING {
-        get_str(L, 1).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default()
+        get_str(L, 1)
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_default()
     } else {
         describe(L, 1)
     };
-    let t = std::ffi::CStr::from_ptr(trace).to_string_lossy().into_owned();
+    let t = std::ffi::CStr::from_ptr(trace)
+        .to_string_lossy()
+        .into_owned();
     let full = format!("{}\nstack traceback (callback):\n{}", msg, t);
     drop(msg);
     drop(t);
@@ -351,7 +369,9 @@ unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame) -> LResult<()> {
     let status = ffi::lua_pcall(L, nargs, 1, top + 1);
     if status != 0 {
         let msg = if ffi::lua_type(L, -1) == ffi::LUA_TSTRING {
-            get_str(L, -1).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default()
+            get_str(L, -1)
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .unwrap_or_default()
         } else {
             describe(L, -1)
         };
@@ -363,7 +383,11 @@ unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame) -> LResult<()> {
     r
 }
 
-unsafe fn write_return(L: *mut lua_State, state: &CallbackState, frame: &mut CallFrame) -> LResult<()> {
+unsafe fn write_return(
+    L: *mut lua_State,
+    state: &CallbackState,
+    frame: &mut CallFrame,
+) -> LResult<()> {
     let proto = &state.proto;
     let site = Site {
         func: "ffi.callback",

@@ -186,7 +186,10 @@ impl LibInner {
         }
         .map_err(|e| format!("symbol '{}' not found in {}: {}", name, self.name, e))?;
         if addr == 0 {
-            return Err(format!("symbol '{}' in {} has a NULL address", name, self.name));
+            return Err(format!(
+                "symbol '{}' in {} has a NULL address",
+                name, self.name
+            ));
         }
         self.symbols.borrow_mut().insert(name.to_string(), addr);
         Ok(addr)
@@ -367,7 +370,16 @@ unsafe fn call_with(
             CType::Struct(st) => {
                 let slot = call.struct_slot(i);
                 let what = ArgN(argn);
-                store_struct_at(L, idx, st, slot as usize, Site { func: F, what: &what })?;
+                store_struct_at(
+                    L,
+                    idx,
+                    st,
+                    slot as usize,
+                    Site {
+                        func: F,
+                        what: &what,
+                    },
+                )?;
             }
         }
     }
@@ -437,14 +449,19 @@ unsafe fn encode_arg(
     argn: usize,
 ) -> LResult<u64> {
     let what = ArgN(argn);
-    let site = Site { func: F, what: &what };
+    let site = Site {
+        func: F,
+        what: &what,
+    };
     match conv {
         Prim::Pointer => match ffi::lua_type(L, idx) {
             ffi::LUA_TNIL => Ok(0),
             _ => match to_ptr(L, idx, false)? {
                 Some(p) => {
                     if p.is_dead() {
-                        return Err(site.err("a live pointer", "a pointer into a freed arena".into()));
+                        return Err(
+                            site.err("a live pointer", "a pointer into a freed arena".into())
+                        );
                     }
                     Ok(p.addr as u64)
                 }
@@ -487,7 +504,8 @@ pub unsafe extern "C-unwind" fn lib_call(L: *mut lua_State) -> c_int {
         let name = check_name(L, 2, F)?;
         let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
         let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
-        let proto = prototype_for(&lib, name, sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?;
+        let proto =
+            prototype_for(&lib, name, sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?;
         call_with(L, &proto, Some(&declared), func, 5, F, name)
     })
 }
@@ -556,7 +574,8 @@ pub unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
             ));
         }
         let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
-        let proto = prototype_for(&lib, &name, sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?;
+        let proto =
+            prototype_for(&lib, &name, sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?;
         push_bound(L, proto, func, name, Some(lib));
         Ok(1)
     })

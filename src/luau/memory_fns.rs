@@ -30,7 +30,13 @@ pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
 unsafe fn arena_self<'a>(L: *mut lua_State, func: &str) -> LResult<&'a ArenaUd> {
     get_ud::<ArenaUd>(L, 1, TAG_ARENA)
         .map(|a| &*a)
-        .ok_or_else(|| format!("{}: expected an Arena as self (call it with ':'), got {}", func, describe(L, 1)))
+        .ok_or_else(|| {
+            format!(
+                "{}: expected an Arena as self (call it with ':'), got {}",
+                func,
+                describe(L, 1)
+            )
+        })
 }
 
 /// `arena:alloc(size, align?)` → RawPointer to zeroed memory.
@@ -51,7 +57,10 @@ pub unsafe extern "C-unwind" fn arena_alloc(L: *mut lua_State) -> c_int {
             }
             al
         };
-        let addr = a.arena.alloc(size, align).map_err(|e| format!("{}: {}", F, e))?;
+        let addr = a
+            .arena
+            .alloc(size, align)
+            .map_err(|e| format!("{}: {}", F, e))?;
         push_rawptr(L, Ptr::bounded(addr, size, Owner::Arena(a.arena.clone())));
         Ok(1)
     })
@@ -67,12 +76,21 @@ pub unsafe extern "C-unwind" fn arena_alloc_array(L: *mut lua_State) -> c_int {
         let bytes = count
             .checked_mul(ty.size())
             .filter(|b| *b <= MAX_OBJECT_SIZE)
-            .ok_or_else(|| format!("{}: argument #2 (count): {} elements is too large", F, count))?;
+            .ok_or_else(|| {
+                format!(
+                    "{}: argument #2 (count): {} elements is too large",
+                    F, count
+                )
+            })?;
         let addr = a
             .arena
             .alloc(bytes, ty.align().max(16))
             .map_err(|e| format!("{}: {}", F, e))?;
-        push_typed(L, Ptr::bounded(addr, bytes, Owner::Arena(a.arena.clone())), ty);
+        push_typed(
+            L,
+            Ptr::bounded(addr, bytes, Owner::Arena(a.arena.clone())),
+            ty,
+        );
         Ok(1)
     })
 }
@@ -84,7 +102,13 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
         let a = arena_self(L, F)?;
         let st = get_ud::<StructTypeUd>(L, 2, TAG_STRUCTTYPE)
             .map(|s| s.st.clone())
-            .ok_or_else(|| format!("{}: argument #1 (type): expected a StructType, got {}", F, describe(L, 2)))?;
+            .ok_or_else(|| {
+                format!(
+                    "{}: argument #1 (type): expected a StructType, got {}",
+                    F,
+                    describe(L, 2)
+                )
+            })?;
         let addr = a
             .arena
             .alloc(st.size, st.align.max(16))
@@ -101,7 +125,11 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
                 },
             )?;
         }
-        push_view(L, Ptr::bounded(addr, st.size, Owner::Arena(a.arena.clone())), st);
+        push_view(
+            L,
+            Ptr::bounded(addr, st.size, Owner::Arena(a.arena.clone())),
+            st,
+        );
         Ok(1)
     })
 }
@@ -111,11 +139,22 @@ pub unsafe extern "C-unwind" fn arena_string(L: *mut lua_State) -> c_int {
     guard(L, || {
         const F: &str = "arena:string";
         let a = arena_self(L, F)?;
-        let s = get_str(L, 2)
-            .ok_or_else(|| format!("{}: argument #1 (s): expected a string, got {}", F, describe(L, 2)))?;
-        let addr = a.arena.alloc(s.len() + 1, 1).map_err(|e| format!("{}: {}", F, e))?;
+        let s = get_str(L, 2).ok_or_else(|| {
+            format!(
+                "{}: argument #1 (s): expected a string, got {}",
+                F,
+                describe(L, 2)
+            )
+        })?;
+        let addr = a
+            .arena
+            .alloc(s.len() + 1, 1)
+            .map_err(|e| format!("{}: {}", F, e))?;
         std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
-        push_rawptr(L, Ptr::bounded(addr, s.len() + 1, Owner::Arena(a.arena.clone())));
+        push_rawptr(
+            L,
+            Ptr::bounded(addr, s.len() + 1, Owner::Arena(a.arena.clone())),
+        );
         Ok(1)
     })
 }
@@ -214,9 +253,16 @@ pub unsafe extern "C-unwind" fn ffi_view(L: *mut lua_State) -> c_int {
         const F: &str = "ffi.view";
         let st = get_ud::<StructTypeUd>(L, 2, TAG_STRUCTTYPE)
             .map(|s| s.st.clone())
-            .ok_or_else(|| format!("{}: argument #2 (type): expected a StructType, got {}", F, describe(L, 2)))?;
+            .ok_or_else(|| {
+                format!(
+                    "{}: argument #2 (type): expected a StructType, got {}",
+                    F,
+                    describe(L, 2)
+                )
+            })?;
         let p = check_ptr(L, 1, true, F, "argument #1 (ptr)")?;
-        p.check(0, st.size).map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
+        p.check(0, st.size)
+            .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
         push_view(L, p, st);
         Ok(1)
     })
@@ -274,8 +320,12 @@ pub unsafe extern "C-unwind" fn ffi_copy(L: *mut lua_State) -> c_int {
         let src = check_ptr(L, 2, false, F, "argument #2 (src)")?;
         let len = get_size(L, 3, 3, F, "len", MAX_OBJECT_SIZE)?;
         if len > 0 {
-            let d = dst.check(0, len).map_err(|e| format!("{}: argument #1 (dst): {}", F, e))?;
-            let s = src.check(0, len).map_err(|e| format!("{}: argument #2 (src): {}", F, e))?;
+            let d = dst
+                .check(0, len)
+                .map_err(|e| format!("{}: argument #1 (dst): {}", F, e))?;
+            let s = src
+                .check(0, len)
+                .map_err(|e| format!("{}: argument #2 (src): {}", F, e))?;
             std::ptr::copy(s as *const u8, d as *mut u8, len);
         }
         Ok(0)
@@ -289,7 +339,11 @@ pub unsafe extern "C-unwind" fn ffi_string(L: *mut lua_State) -> c_int {
         let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
         if ffi::lua_isnoneornil(L, 2) == 0 {
             let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
-            let at = if len == 0 { p.addr } else { p.check(0, len).map_err(|e| format!("{}: {}", F, e))? };
+            let at = if len == 0 {
+                p.addr
+            } else {
+                p.check(0, len).map_err(|e| format!("{}: {}", F, e))?
+            };
             if len == 0 {
                 push_str(L, "");
             } else {
@@ -325,7 +379,11 @@ unsafe fn locate(
 ) -> LResult<(Ptr, CType, usize)> {
     let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
     let off = get_index(L, 2).ok_or_else(|| {
-        format!("{}: argument #2 (offset): expected an integer, got {}", F, describe(L, 2))
+        format!(
+            "{}: argument #2 (offset): expected an integer, got {}",
+            F,
+            describe(L, 2)
+        )
     })?;
     let typed = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR);
     let explicit = ffi::lua_isnoneornil(L, type_idx) == 0;
@@ -338,9 +396,9 @@ unsafe fn locate(
         (false, Some(t)) => (t.elem.clone(), off.checked_mul(t.stride as i64)),
         (false, None) => {
             return Err(format!(
-                "{}: argument #{} (type): a type is required for a RawPointer, StructView or buffer",
-                F, type_argn
-            ))
+            "{}: argument #{} (type): a type is required for a RawPointer, StructView or buffer",
+            F, type_argn
+        ))
         }
     };
     let byte_off = byte_off
@@ -386,7 +444,7 @@ pub unsafe extern "C-unwind" fn ffi_ptr(L: *mut lua_State) -> c_int {
             ffi::LUA_TINTEGER => ffi::lua_tointeger64(L, 1, std::ptr::null_mut()) as u64,
             ffi::LUA_TNUMBER => {
                 let n = ffi::lua_tonumberx(L, 1, std::ptr::null_mut());
-                if n.fract() != 0.0 || !(-9.223_372_036_854_775_808e18..1.844_674_407_370_955_2e19).contains(&n) {
+                if n.fract() != 0.0 || !(-(2f64.powi(63))..2f64.powi(64)).contains(&n) {
                     return Err(format!(
                         "ffi.ptr: argument #1 (address): expected an integer address, got number {}",
                         fmt_num(n)

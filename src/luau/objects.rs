@@ -148,7 +148,10 @@ pub unsafe fn check_value_type(
 ) -> LResult<CType> {
     let t = check_type(L, idx, func, what)?;
     if t.is_void() {
-        return Err(format!("{}: {}: void is only valid as a return type", func, what));
+        return Err(format!(
+            "{}: {}: void is only valid as a return type",
+            func, what
+        ));
     }
     Ok(t)
 }

@@ -102,7 +102,8 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
         let key = get_str(L, 2).unwrap_or_default();
         // Linear search: structs are small and the compare is a memcmp of short names.
         if let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) {
-            push_field(L, f, &ud.ptr).map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
+            push_field(L, f, &ud.ptr)
+                .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
             return Ok(1);
         }
         match key {
@@ -197,7 +198,9 @@ pub unsafe extern "C-unwind" fn ptr_is_null(L: *mut lua_State) -> c_int {
 /// Which operand of a binary metamethod is the pointer.
 unsafe fn ptr_operand(L: *mut lua_State, idx: c_int) -> Option<(c_int, Ptr, usize)> {
     match ffi::lua_userdatatag(L, idx) {
-        TAG_RAWPTR => get_ud::<RawPtrUd>(L, idx, TAG_RAWPTR).map(|u| (TAG_RAWPTR, u.ptr.clone(), 1)),
+        TAG_RAWPTR => {
+            get_ud::<RawPtrUd>(L, idx, TAG_RAWPTR).map(|u| (TAG_RAWPTR, u.ptr.clone(), 1))
+        }
         TAG_TYPEDPTR => get_ud::<TypedPtrUd>(L, idx, TAG_TYPEDPTR)
             .map(|u| (TAG_TYPEDPTR, u.ptr.clone(), u.stride.max(1))),
         _ => None,
@@ -218,8 +221,13 @@ unsafe fn push_like(L: *mut lua_State, tag: c_int, src: c_int, ptr: Ptr) {
 /// `p + n` / `n + p`: n bytes for a RawPointer, n elements for a TypedPointer.
 pub unsafe extern "C-unwind" fn ptr_add(L: *mut lua_State) -> c_int {
     guard(L, || {
-        let (pidx, nidx) = if ptr_operand(L, 1).is_some() { (1, 2) } else { (2, 1) };
-        let (tag, p, stride) = ptr_operand(L, pidx).ok_or("pointer arithmetic: no pointer operand")?;
+        let (pidx, nidx) = if ptr_operand(L, 1).is_some() {
+            (1, 2)
+        } else {
+            (2, 1)
+        };
+        let (tag, p, stride) =
+            ptr_operand(L, pidx).ok_or("pointer arithmetic: no pointer operand")?;
         let n = get_index(L, nidx).ok_or_else(|| {
             format!(
                 "pointer arithmetic: expected an integer offset, got {}",
@@ -236,7 +244,10 @@ pub unsafe extern "C-unwind" fn ptr_add(L: *mut lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn ptr_sub(L: *mut lua_State) -> c_int {
     guard(L, || {
         let (tag, p, stride) = ptr_operand(L, 1).ok_or_else(|| {
-            format!("pointer arithmetic: cannot subtract a pointer from {}", describe(L, 1))
+            format!(
+                "pointer arithmetic: cannot subtract a pointer from {}",
+                describe(L, 1)
+            )
         })?;
         if let Some((_, q, _)) = ptr_operand(L, 2) {
             let diff = (p.addr as i64).wrapping_sub(q.addr as i64) / stride as i64;
@@ -344,9 +355,9 @@ pub unsafe extern "C-unwind" fn struct_type_index(L: *mut lua_State) -> c_int {
             }
             _ => {
                 return Err(format!(
-                    "StructType: no member {} (expected 'size', 'alignment', 'offsetof' or 'fields')",
-                    describe(L, 2)
-                ))
+                "StructType: no member {} (expected 'size', 'alignment', 'offsetof' or 'fields')",
+                describe(L, 2)
+            ))
             }
         }
         Ok(1)

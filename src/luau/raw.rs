@@ -39,7 +39,10 @@ pub unsafe fn guard(L: *mut lua_State, body: impl FnOnce() -> LResult<c_int>) ->
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            format!("internal error in lune-ffi (a bug, please report): {}", detail)
+            format!(
+                "internal error in lune-ffi (a bug, please report): {}",
+                detail
+            )
         }
     };
     raise(L, msg)
@@ -109,7 +112,9 @@ pub unsafe fn describe(L: *mut lua_State, idx: c_int) -> String {
         },
         _ => {
             let name = ffi::lua_typename(L, t);
-            std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned()
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
         }
     }
 }
@@ -164,7 +169,8 @@ pub unsafe fn get_index(L: *mut lua_State, idx: c_int) -> Option<i64> {
     match ffi::lua_type(L, idx) {
         ffi::LUA_TNUMBER => {
             let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
-            if n.fract() == 0.0 && n >= -9.007_199_254_740_992e15 && n <= 9.007_199_254_740_992e15
+            if n.fract() == 0.0
+                && (-9.007_199_254_740_992e15..=9.007_199_254_740_992e15).contains(&n)
             {
                 Some(n as i64)
             } else {

@@ -21,7 +21,10 @@ pub struct Site<'a> {
 
 impl Site<'_> {
     pub fn err(&self, expected: &str, got: String) -> String {
-        format!("{}: {}: expected {}, got {}", self.func, self.what, expected, got)
+        format!(
+            "{}: {}: expected {}, got {}",
+            self.func, self.what, expected, got
+        )
     }
 }
 
