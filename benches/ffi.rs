@@ -120,6 +120,29 @@ unsafe extern "C-unwind" fn raw_lua_calls(L: *mut lua_State) -> c_int {
     1
 }
 
+/// A userdata whose `__index` / `__newindex` are trivial C functions: what Luau's
+/// metamethod dispatch alone costs, the true floor for `tp[i]` and `view.field`.
+unsafe extern "C-unwind" fn raw_mm_index(L: *mut lua_State) -> c_int {
+    let n = lua::lua_tonumberx(L, 2, std::ptr::null_mut());
+    lua::lua_pushnumber(L, n);
+    1
+}
+
+unsafe extern "C-unwind" fn raw_mm_newindex(_L: *mut lua_State) -> c_int {
+    0
+}
+
+unsafe extern "C-unwind" fn raw_mm_new(L: *mut lua_State) -> c_int {
+    lua::lua_newuserdata(L, 8);
+    lua::lua_createtable(L, 0, 2);
+    lua::lua_pushcfunction(L, raw_mm_index);
+    lua::lua_setfield(L, -2, c"__index".as_ptr());
+    lua::lua_pushcfunction(L, raw_mm_newindex);
+    lua::lua_setfield(L, -2, c"__newindex".as_ptr());
+    lua::lua_setmetatable(L, -2);
+    1
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -159,6 +182,7 @@ fn main() {
     unsafe {
         for (name, f) in [
             ("raw_identity", raw_identity as lua::lua_CFunction),
+            ("raw_mm_new", raw_mm_new),
             ("raw_add", raw_add),
             ("raw_fma", raw_fma),
             ("raw_make_ii", raw_make_ii),
@@ -190,6 +214,11 @@ fn main() {
         n,
     );
     println!("{:<44} {:>8.1} ns", "raw lua_CFunction (floor)", floor);
+    lua.load("mm = raw_mm_new()").exec().unwrap();
+    let mm_read = time(&lua, "local t = mm local x = 0 for i = 1, N do x = t[7] end", n);
+    row("(trivial C __index: dispatch alone)", mm_read, floor, "-");
+    let mm_write = time(&lua, "local t = mm for i = 1, N do t[7] = 1.5 end", n);
+    row("(trivial C __newindex: dispatch alone)", mm_write, floor, "-");
     let read = time(
         &lua,
         "local t = floats local x = 0 for i = 1, N do x = t[7] end",
@@ -242,6 +271,12 @@ fn main() {
     .exec()
     .unwrap();
 
+    // Profiling hook: `BENCH_LOOP='<luau loop body using N>'` times just that loop.
+    if let Ok(body) = std::env::var("BENCH_LOOP") {
+        let ns = time(&lua, &body, 10 * n);
+        println!("{:<44} {:>8.1} ns", body, ns);
+        return;
+    }
     println!();
     println!("== calls (baseline: raw lua_CFunction making the same C call directly)");
     let b_add = time(

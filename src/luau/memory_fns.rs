@@ -44,7 +44,7 @@ pub unsafe extern "C-unwind" fn arena_alloc(L: *mut lua_State) -> c_int {
     guard(L, || {
         const F: &str = "arena:alloc";
         let a = arena_self(L, F)?;
-        let size = get_size(L, 2, 1, F, "size", MAX_OBJECT_SIZE)?;
+        let size = get_positive_size(L, 2, 1, F, "size", MAX_OBJECT_SIZE)?;
         let align = if ffi::lua_isnoneornil(L, 3) != 0 {
             16
         } else {
@@ -72,7 +72,7 @@ pub unsafe extern "C-unwind" fn arena_alloc_array(L: *mut lua_State) -> c_int {
         const F: &str = "arena:allocArray";
         let a = arena_self(L, F)?;
         let ty = check_value_type(L, 2, F, "argument #1 (type)")?;
-        let count = get_size(L, 3, 2, F, "count", MAX_OBJECT_SIZE)?;
+        let count = get_positive_size(L, 3, 2, F, "count", MAX_OBJECT_SIZE)?;
         let bytes = count
             .checked_mul(ty.size())
             .filter(|b| *b <= MAX_OBJECT_SIZE)
@@ -476,7 +476,7 @@ pub unsafe extern "C-unwind" fn ffi_buffer_legacy(L: *mut lua_State) -> c_int {
         if !sh.warned_buffer.replace(true) {
             eprintln!("[lune-ffi] warning: ffi.buffer(size) is deprecated; use ffi.arena() and arena:alloc(size)");
         }
-        let size = get_size(L, 1, 1, F, "size", MAX_OBJECT_SIZE)?;
+        let size = get_positive_size(L, 1, 1, F, "size", MAX_OBJECT_SIZE)?;
         let block = OwnedBlock::new(size, 16).map_err(|e| format!("{}: {}", F, e))?;
         push_rawptr(L, Ptr::bounded(block.addr(), size, Owner::Owned(block)));
         Ok(1)

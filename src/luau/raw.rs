@@ -192,11 +192,22 @@ pub unsafe fn get_size(
     limit: usize,
 ) -> LResult<usize> {
     let n = get_index(L, idx).ok_or_else(|| {
+        // An integral number too large for an index is out of range, not a non-integer.
+        let huge = ffi::lua_type(L, idx) == ffi::LUA_TNUMBER && {
+            let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
+            n.is_finite() && n.fract() == 0.0
+        };
+        let expected = if huge {
+            format!("an integer from 0 to {}", limit)
+        } else {
+            "a non-negative integer".to_string()
+        };
         format!(
-            "{}: argument #{} ({}): expected a non-negative integer, got {}",
+            "{}: argument #{} ({}): expected {}, got {}",
             func,
             argn,
             what,
+            expected,
             describe(L, idx)
         )
     })?;
@@ -207,4 +218,24 @@ pub unsafe fn get_size(
         ));
     }
     Ok(n as usize)
+}
+
+/// An allocation size or element count: like [`get_size`] but zero is refused too (an
+/// empty allocation is always a mistake, and its pointer could not be used).
+pub unsafe fn get_positive_size(
+    L: *mut lua_State,
+    idx: c_int,
+    argn: c_int,
+    func: &str,
+    what: &str,
+    limit: usize,
+) -> LResult<usize> {
+    let n = get_size(L, idx, argn, func, what, limit)?;
+    if n == 0 {
+        return Err(format!(
+            "{}: argument #{} ({}): expected a positive integer, got 0",
+            func, argn, what
+        ));
+    }
+    Ok(n)
 }
