@@ -215,10 +215,19 @@ fn main() {
     );
     println!("{:<44} {:>8.1} ns", "raw lua_CFunction (floor)", floor);
     lua.load("mm = raw_mm_new()").exec().unwrap();
-    let mm_read = time(&lua, "local t = mm local x = 0 for i = 1, N do x = t[7] end", n);
+    let mm_read = time(
+        &lua,
+        "local t = mm local x = 0 for i = 1, N do x = t[7] end",
+        n,
+    );
     row("(trivial C __index: dispatch alone)", mm_read, floor, "-");
     let mm_write = time(&lua, "local t = mm for i = 1, N do t[7] = 1.5 end", n);
-    row("(trivial C __newindex: dispatch alone)", mm_write, floor, "-");
+    row(
+        "(trivial C __newindex: dispatch alone)",
+        mm_write,
+        floor,
+        "-",
+    );
     let read = time(
         &lua,
         "local t = floats local x = 0 for i = 1, N do x = t[7] end",

@@ -22,6 +22,8 @@ extern "C" {
 /// A prototype compiled once: the plan plus what the engine needs per argument.
 pub struct Prototype {
     pub sig: Signature,
+    /// The all-scalar fast path, when the signature allows it.
+    pub fast: Option<FastPlan>,
     pub plan: CallPlan,
     /// Bytes of scratch memory for struct arguments (their marshalled values, and the
     /// caller-owned copies of those passed by reference).
@@ -41,12 +43,17 @@ impl Prototype {
                 scratch = round_up(scratch + s.size, 16);
             }
         }
-        Ok(Prototype {
+        let mut proto = Prototype {
             sig,
+            fast: None,
             plan,
             scratch,
             slots,
-        })
+        };
+        if !proto.sig.is_variadic() {
+            proto.fast = FastPlan::new(&proto);
+        }
+        Ok(proto)
     }
 
     pub fn host(sig: Signature) -> Result<Prototype, String> {
@@ -77,8 +84,9 @@ pub struct Call<'p> {
     frame: CallFrame,
     stack: *mut u8,
     scratch: *mut u8,
-    big_stack: Vec<u64>,
-    big_scratch: Vec<u128>,
+    // Heap areas for large signatures; `stack`/`scratch` point into them.
+    _big_stack: Vec<u64>,
+    _big_scratch: Vec<u128>,
 }
 
 thread_local! {
@@ -104,7 +112,6 @@ extern "system" {
 
 #[inline]
 fn save_errors() {
-    let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     #[cfg(windows)]
     {
         // SAFETY: GetLastError has no preconditions.
@@ -117,14 +124,25 @@ fn save_errors() {
         // SAFETY: _errno returns the calling thread's errno slot.
         let errno = unsafe { *_errno() };
         ERRNO.with(|c| c.set(errno));
-        let _ = e;
     }
-    #[cfg(not(windows))]
-    ERRNO.with(|c| c.set(e));
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        extern "C" {
+            fn __errno_location() -> *mut i32;
+        }
+        // SAFETY: returns the calling thread's errno slot; reading it is always valid.
+        let e = unsafe { *__errno_location() };
+        ERRNO.with(|c| c.set(e));
+    }
+    #[cfg(not(any(windows, target_os = "linux", target_os = "android")))]
+    {
+        let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        ERRNO.with(|c| c.set(e));
+    }
 }
 
 impl<'p> Call<'p> {
-    #[inline]
+    #[inline(always)]
     pub fn new(proto: &'p Prototype, bufs: &'p mut MaybeUninit<Buffers>) -> Call<'p> {
         let b = bufs.as_mut_ptr();
         // SAFETY: only addresses are taken; the bytes are written before anything reads
@@ -135,26 +153,32 @@ impl<'p> Call<'p> {
                 std::ptr::addr_of_mut!((*b).scratch) as *mut u8,
             )
         };
-        let mut c = Call {
-            proto,
-            frame: CallFrame::default(),
-            stack,
-            scratch,
-            big_stack: Vec::new(),
-            big_scratch: Vec::new(),
-        };
         let ss = proto.plan.stack_size as usize;
+        let mut big_stack = Vec::new();
+        let mut big_scratch = Vec::new();
+        let (mut stack, mut scratch) = (stack, scratch);
         if ss > INLINE_STACK {
-            c.big_stack = vec![0u64; ss / 8];
-            c.stack = c.big_stack.as_mut_ptr() as *mut u8;
+            big_stack = vec![0u64; ss / 8];
+            stack = big_stack.as_mut_ptr() as *mut u8;
         }
         if proto.scratch > INLINE_SCRATCH {
-            c.big_scratch = vec![0u128; proto.scratch.div_ceil(16)];
-            c.scratch = c.big_scratch.as_mut_ptr() as *mut u8;
+            big_scratch = vec![0u128; proto.scratch.div_ceil(16)];
+            scratch = big_scratch.as_mut_ptr() as *mut u8;
         }
-        c.frame.vector_count = proto.plan.vector_count as u64;
-        c.frame.stack_size = ss;
-        c
+        // Built as one literal so it is constructed in place (a mutable local returned
+        // by value was copied, 300 bytes per call).
+        Call {
+            proto,
+            frame: CallFrame {
+                vector_count: proto.plan.vector_count as u64,
+                stack_size: ss,
+                ..CallFrame::default()
+            },
+            stack,
+            scratch,
+            _big_stack: big_stack,
+            _big_scratch: big_scratch,
+        }
     }
 
     #[inline]
@@ -293,14 +317,14 @@ impl<'p> Call<'p> {
 
 #[cfg(lune_ffi_engine)]
 #[inline(always)]
-unsafe fn run(frame: &mut CallFrame) -> Result<(), String> {
+unsafe fn run(frame: *mut CallFrame) -> Result<(), String> {
     // SAFETY: the frame is fully set up per the plan; the caller vouches for the callee.
     lune_ffi_call(frame);
     Ok(())
 }
 
 #[cfg(not(lune_ffi_engine))]
-unsafe fn run(_frame: &mut CallFrame) -> Result<(), String> {
+unsafe fn run(_frame: *mut CallFrame) -> Result<(), String> {
     Err("calls are not supported on this platform (no trampoline for its ABI)".into())
 }
 
@@ -317,3 +341,109 @@ pub fn promote_variadic(t: &CType) -> CType {
 
 /// Keeps `Arc<StructType>` in the public surface for the Luau layer's convenience.
 pub type StructRef = Arc<StructType>;
+
+/// A prototype whose arguments and result are all scalars in single locations and whose
+/// stack area is small: the common case, run without scratch space or struct handling.
+pub struct FastPlan {
+    args: Vec<(Prim, Loc)>,
+    ret: Prim,
+    ret_loc: Option<Loc>,
+    stack_size: usize,
+    vector_count: u64,
+}
+
+const FAST_STACK_WORDS: usize = 32;
+
+impl FastPlan {
+    pub fn new(proto: &Prototype) -> Option<FastPlan> {
+        let plan = &proto.plan;
+        if plan.stack_size as usize > FAST_STACK_WORDS * 8 {
+            return None;
+        }
+        let mut args = Vec::with_capacity(plan.args.len());
+        for (t, class) in proto.sig.args().zip(&plan.args) {
+            let (CType::Prim(p), ArgClass::Scalar(locs)) = (t, class) else {
+                return None;
+            };
+            let [loc] = locs.as_slice() else {
+                return None;
+            };
+            let ok = match *loc {
+                Loc::Gpr(i) => (i as usize) < 9,
+                Loc::Fpr(i) => (i as usize) < 8,
+                Loc::Stack(off) => (off as usize) + 8 <= plan.stack_size as usize,
+            };
+            if !ok {
+                return None;
+            }
+            args.push((*p, *loc));
+        }
+        let (ret, ret_loc) = match (&proto.sig.ret, &plan.ret) {
+            (CType::Prim(p), RetClass::Void) => (*p, None),
+            (CType::Prim(p), RetClass::Scalar(l @ (Loc::Gpr(0..=1) | Loc::Fpr(0..=3)))) => {
+                (*p, Some(*l))
+            }
+            _ => return None,
+        };
+        Some(FastPlan {
+            args,
+            ret,
+            ret_loc,
+            stack_size: plan.stack_size as usize,
+            vector_count: plan.vector_count as u64,
+        })
+    }
+
+    pub fn ret(&self) -> Prim {
+        self.ret
+    }
+
+    pub fn arg_count(&self) -> usize {
+        self.args.len()
+    }
+
+    /// Calls `func` with the argument images `arg(i, prim)` yields. If `arg` yields None
+    /// for any argument, nothing is called and None is returned (the caller takes the
+    /// general path, which reports the error). Returns the raw result register.
+    ///
+    /// # Safety
+    /// `func` must be a function whose C type matches the plan's prototype.
+    #[inline(always)]
+    pub unsafe fn call(
+        &self,
+        func: usize,
+        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+    ) -> Option<u64> {
+        let mut frame = MaybeUninit::<CallFrame>::uninit();
+        let mut stack = MaybeUninit::<[u64; FAST_STACK_WORDS]>::uninit();
+        let f = frame.as_mut_ptr();
+        let st = stack.as_mut_ptr() as *mut u64;
+        for (i, &(p, loc)) in self.args.iter().enumerate() {
+            let bits = arg(i, p)?;
+            // SAFETY: `new` checked every register index and stack offset against the
+            // frame's arrays and the stack buffer.
+            match loc {
+                Loc::Gpr(r) => std::ptr::addr_of_mut!((*f).gpr[r as usize]).write(bits),
+                Loc::Fpr(r) => std::ptr::addr_of_mut!((*f).fpr[r as usize]).write(bits),
+                Loc::Stack(off) => (st as *mut u8)
+                    .add(off as usize)
+                    .cast::<u64>()
+                    .write_unaligned(bits),
+            }
+        }
+        // Registers and stack bytes no argument uses stay uninitialised: the trampoline
+        // loads them all, but no callee reads them.
+        std::ptr::addr_of_mut!((*f).func).write(func);
+        std::ptr::addr_of_mut!((*f).stack).write(st as usize);
+        std::ptr::addr_of_mut!((*f).stack_size).write(self.stack_size);
+        std::ptr::addr_of_mut!((*f).vector_count).write(self.vector_count);
+        run(f).ok()?;
+        save_errors();
+        let r = match self.ret_loc {
+            Some(Loc::Gpr(r)) => std::ptr::addr_of!((*f).ret_gpr[r as usize]).read(),
+            Some(Loc::Fpr(r)) => std::ptr::addr_of!((*f).ret_fpr[r as usize]).read(),
+            _ => 0,
+        };
+        Some(r)
+    }
+}

@@ -29,6 +29,9 @@ use crate::types::{CType, Prim};
 thread_local! {
     /// The error a callback raised during the current ffi call.
     static PENDING: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether PENDING holds an error: a destructor-free flag, so the check every ffi call
+    /// makes stays a plain thread-local load.
+    static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
     /// The Lua thread of the innermost ffi call in progress on this OS thread.
     static ACTIVE: Cell<*mut lua_State> = const { Cell::new(std::ptr::null_mut()) };
 }
@@ -53,8 +56,10 @@ pub fn leave_call(prev: *mut lua_State) {
 /// parked by a callback that was called where it could not run.
 #[inline]
 pub fn take_pending_error() -> Option<String> {
-    if let Some(e) = PENDING.with(|p| p.borrow_mut().take()) {
-        return Some(e);
+    if HAS_PENDING.with(|h| h.replace(false)) {
+        if let Some(e) = PENDING.with(|p| p.borrow_mut().take()) {
+            return Some(e);
+        }
     }
     if HAS_FOREIGN_ERRORS.load(Ordering::Relaxed) {
         if let Ok(mut v) = FOREIGN_ERRORS.lock() {
@@ -83,6 +88,7 @@ fn park_error(msg: String) {
             if p.is_none() {
                 *p = Some(msg);
             }
+            HAS_PENDING.with(|h| h.set(true));
         });
     } else {
         eprintln!(

@@ -14,7 +14,7 @@ use super::objects::*;
 use super::raw::*;
 use super::value::*;
 use crate::abi::Signature;
-use crate::engine::{promote_variadic, Buffers, Call, Prototype};
+use crate::engine::{promote_variadic, Buffers, Call, FastPlan, Prototype};
 use crate::memory::{OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Prim};
 
@@ -29,9 +29,33 @@ enum Handle {
 pub struct LibInner {
     name: String,
     handle: Handle,
-    symbols: RefCell<HashMap<String, usize>>,
+    symbols: RefCell<HashMap<String, usize, Fnv>>,
     /// Prototypes by function name; each name usually has one signature.
-    protos: RefCell<HashMap<String, Vec<Rc<Prototype>>>>,
+    protos: RefCell<HashMap<String, Vec<Rc<Prototype>>, Fnv>>,
+}
+
+/// FNV-1a: symbol names are short and trusted, so a fast hash beats SipHash here.
+#[derive(Default, Clone, Copy)]
+struct Fnv;
+
+struct FnvHasher(u64);
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 pub struct LibraryUd {
@@ -120,8 +144,8 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
             lib: Rc::new(LibInner {
                 name,
                 handle,
-                symbols: RefCell::new(HashMap::new()),
-                protos: RefCell::new(HashMap::new()),
+                symbols: RefCell::new(HashMap::default()),
+                protos: RefCell::new(HashMap::default()),
             }),
         },
     );
@@ -322,14 +346,20 @@ fn prototype_for(lib: &LibInner, name: &str, sig: Signature) -> LResult<Rc<Proto
 /// Converts the arguments at `first..first+n`, calls, and pushes the result.
 /// `declared` are the types as the script wrote them (for range checks of promoted
 /// variadic arguments).
+/// Names for messages: the API function and the C function. Passed by reference so the
+/// hot path does not copy fat pointers through the stack.
+struct Names<'a> {
+    api: &'a str,
+    cfn: &'a str,
+}
+
 unsafe fn call_with(
     L: *mut lua_State,
     proto: &Prototype,
     declared: Option<&[CType]>,
     func: usize,
     first: c_int,
-    F: &str,
-    name: &str,
+    names: &Names,
 ) -> LResult<c_int> {
     let nargs = ffi::lua_gettop(L) - first + 1;
     let expected = proto.sig.arg_count();
@@ -337,23 +367,26 @@ unsafe fn call_with(
         if proto.sig.is_variadic() && nargs.max(0) as usize > expected {
             return Err(format!(
                 "{}: '{}' got {} arguments but its types list {}: give the type of every variadic argument after \"...\" (e.g. {{\"string\", \"...\", \"i32\", \"f64\"}})",
-                F,
-                name,
+                names.api,
+                names.cfn,
                 nargs.max(0),
                 expected
             ));
         }
         return Err(format!(
             "{}: '{}' expects {} argument{}, got {}",
-            F,
-            name,
+            names.api,
+            names.cfn,
             expected,
             if expected == 1 { "" } else { "s" },
             nargs.max(0)
         ));
     }
     if func == 0 {
-        return Err(format!("{}: attempt to call a NULL function pointer", F));
+        return Err(format!(
+            "{}: attempt to call a NULL function pointer",
+            names.api
+        ));
     }
     let mut bufs = std::mem::MaybeUninit::<Buffers>::uninit();
     let mut call = Call::new(proto, &mut bufs);
@@ -364,7 +397,7 @@ unsafe fn call_with(
             CType::Prim(p) => {
                 let conv = declared.map(|d| d[i].clone()).unwrap_or_else(|| t.clone());
                 let conv = conv.prim().unwrap_or(*p);
-                let bits = encode_arg(L, idx, conv, *p, F, argn)?;
+                let bits = encode_arg(L, idx, conv, *p, names, argn)?;
                 call.set_scalar(i, bits);
             }
             CType::Struct(st) => {
@@ -376,7 +409,7 @@ unsafe fn call_with(
                     st,
                     slot as usize,
                     Site {
-                        func: F,
+                        func: names.api,
                         what: &what,
                     },
                 )?;
@@ -385,7 +418,8 @@ unsafe fn call_with(
     }
     match &proto.sig.ret {
         CType::Struct(st) => {
-            let block = OwnedBlock::new(st.size, st.align).map_err(|e| format!("{}: {}", F, e))?;
+            let block =
+                OwnedBlock::new(st.size, st.align).map_err(|e| format!("{}: {}", names.api, e))?;
             let prev = enter_call(L);
             let r = call.invoke(func, block.addr() as *mut u8);
             leave_call(prev);
@@ -445,6 +479,54 @@ unsafe fn encode_arg(
     idx: c_int,
     conv: Prim,
     pass: Prim,
+    names: &Names,
+    argn: usize,
+) -> LResult<u64> {
+    if let Some(bits) = fast_number(L, idx, conv, pass) {
+        return Ok(bits);
+    }
+    encode_arg_slow(L, idx, conv, pass, names.api, argn)
+}
+
+/// The common case: a Luau number for a numeric parameter, in range. Anything else
+/// (integers, booleans, pointers, errors) takes the general path, which builds messages.
+#[inline(always)]
+unsafe fn fast_number(L: *mut lua_State, idx: c_int, conv: Prim, pass: Prim) -> Option<u64> {
+    if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
+        return None;
+    }
+    let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
+    // `as` saturates and maps NaN to 0, so the round trip rejects fractions, NaN and
+    // out-of-range values, which then get their error from the general path.
+    fn int(n: f64, lo: i64, hi: i64) -> Option<u64> {
+        let v = n as i64;
+        // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
+        (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi).then_some(v as u64)
+    }
+    match conv {
+        Prim::F64 => Some(n.to_bits()),
+        Prim::F32 if pass == Prim::F64 => Some(((n as f32) as f64).to_bits()),
+        Prim::F32 => Some((n as f32).to_bits() as u64),
+        Prim::I8 => int(n, i8::MIN as i64, i8::MAX as i64),
+        Prim::U8 => int(n, 0, u8::MAX as i64),
+        Prim::I16 => int(n, i16::MIN as i64, i16::MAX as i64),
+        Prim::U16 => int(n, 0, u16::MAX as i64),
+        Prim::I32 => int(n, i32::MIN as i64, i32::MAX as i64),
+        Prim::U32 => int(n, 0, u32::MAX as i64),
+        Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
+        Prim::U64 | Prim::Usize if (0.0..9.007_199_254_740_992e15).contains(&n) => {
+            int(n, 0, i64::MAX)
+        }
+        _ => None,
+    }
+}
+
+#[inline(never)]
+unsafe fn encode_arg_slow(
+    L: *mut lua_State,
+    idx: c_int,
+    conv: Prim,
+    pass: Prim,
     F: &str,
     argn: usize,
 ) -> LResult<u64> {
@@ -496,28 +578,106 @@ unsafe fn encode_arg(
     }
 }
 
+/// `lib:call`'s common case, without building a signature: a name already called,
+/// primitive types only, no `"..."`. None sends the call down the general path.
+unsafe fn quick_proto(
+    L: *mut lua_State,
+    lib: &LibInner,
+    name: &str,
+    ret: Result<c_int, Prim>,
+    args_idx: c_int,
+) -> Option<(Rc<Prototype>, usize)> {
+    // The return type: from the stack (`lib:call`) or fixed by the method (`callInt`…).
+    let ret = match ret {
+        Ok(i) => Prim::from_bytes(get_str(L, i)?)?,
+        Err(p) => p,
+    };
+    if ffi::lua_type(L, args_idx) != ffi::LUA_TTABLE {
+        return None;
+    }
+    let n = ffi::lua_objlen(L, args_idx);
+    let mut prims = [Prim::Void; 16];
+    if n > prims.len() {
+        return None;
+    }
+    for (i, slot) in prims.iter_mut().enumerate().take(n) {
+        ffi::lua_rawgeti_(L, args_idx, i as c_int + 1);
+        let p = get_str(L, -1).and_then(Prim::from_bytes);
+        ffi::lua_pop(L, 1);
+        match p {
+            Some(p) if p != Prim::Void => *slot = p,
+            _ => return None,
+        }
+    }
+    let protos = lib.protos.borrow();
+    let proto = protos.get(name)?.iter().find(|p| {
+        !p.sig.is_variadic()
+            && p.sig.ret == CType::Prim(ret)
+            && p.sig.fixed.len() == n
+            && p.sig
+                .fixed
+                .iter()
+                .zip(&prims)
+                .all(|(t, q)| *t == CType::Prim(*q))
+    })?;
+    let addr = *lib.symbols.borrow().get(name)?;
+    Some((proto.clone(), addr))
+}
+
 /// `lib:call(name, ret, args, ...)`.
 pub unsafe extern "C-unwind" fn lib_call(L: *mut lua_State) -> c_int {
     guard(L, || {
         const F: &str = "lib:call";
         let lib = lib_self(L, F)?.lib.clone();
         let name = check_name(L, 2, F)?;
+        if let Some((proto, func)) = quick_proto(L, &lib, name, Ok(3), 4) {
+            if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 5)) {
+                return r;
+            }
+            return call_with(L, &proto, None, func, 5, &Names { api: F, cfn: name });
+        }
         let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
         let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
         let proto =
             prototype_for(&lib, name, sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-        call_with(L, &proto, Some(&declared), func, 5, F, name)
+        if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 5)) {
+            return r;
+        }
+        call_with(
+            L,
+            &proto,
+            Some(&declared),
+            func,
+            5,
+            &Names { api: F, cfn: name },
+        )
     })
 }
 
 unsafe fn call_fixed_ret(L: *mut lua_State, F: &str, ret: Prim) -> LResult<c_int> {
     let lib = lib_self(L, F)?.lib.clone();
     let name = check_name(L, 2, F)?;
+    if let Some((proto, func)) = quick_proto(L, &lib, name, Err(ret), 3) {
+        if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 4)) {
+            return r;
+        }
+        return call_with(L, &proto, None, func, 4, &Names { api: F, cfn: name });
+    }
     let (mut sig, declared) = parse_sig(L, None, 3, F, 0, 2)?;
     sig.ret = CType::Prim(ret);
     let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
     let proto = prototype_for(&lib, name, sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-    call_with(L, &proto, Some(&declared), func, 4, F, name)
+    if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 4)) {
+        return r;
+    }
+    call_with(
+        L,
+        &proto,
+        Some(&declared),
+        func,
+        4,
+        &Names { api: F, cfn: name },
+    )
 }
 
 /// `lib:callInt(name, args, ...)`: returns i32.
@@ -631,12 +791,101 @@ unsafe fn push_bound(
 
 /// The body of every bound function: arguments straight from the stack into the frame.
 unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
+    let b = ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), TAG_PROTO) as *const BoundUd;
+    // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
+    if let Some(b) = b.as_ref() {
+        if let Some(fast) = &b.proto.fast {
+            match fast_call(L, fast, b.func, 1) {
+                Some(Ok(n)) => return n,
+                // A callback failed during the call: no Rust value is alive here.
+                Some(Err(e)) => raise(L, e),
+                None => {}
+            }
+        }
+    }
+    // The general path: structs, conversions the fast path declines, and every error.
     guard(L, || {
         let b = get_ud::<BoundUd>(L, ffi::lua_upvalueindex(1), TAG_PROTO)
             .ok_or("bound function lost its prototype")?;
         let b: &BoundUd = b;
-        call_with(L, &b.proto, None, b.func, 1, &b.name, &b.name)
+        call_with(
+            L,
+            &b.proto,
+            None,
+            b.func,
+            1,
+            &Names {
+                api: &b.name,
+                cfn: &b.name,
+            },
+        )
     })
+}
+
+/// Scalar arguments that convert without any check failing, a scalar result. Returns
+/// None, having done nothing, whenever the general path is needed. Nothing here allocates
+/// or can panic; a callback error found after the call is raised directly (no Rust value
+/// with a destructor is alive at that point).
+#[inline(always)]
+unsafe fn fast_call(
+    L: *mut lua_State,
+    fast: &FastPlan,
+    func: usize,
+    first: c_int,
+) -> Option<LResult<c_int>> {
+    if (ffi::lua_gettop(L) - first + 1) as usize != fast.arg_count() || func == 0 {
+        return None;
+    }
+    let prev = enter_call(L);
+    let r = fast.call(func, |i, p| fast_arg(L, i as c_int + first, p));
+    leave_call(prev);
+    let bits = r?;
+    if let Some(e) = super::callback::take_pending_error() {
+        return Some(Err(e));
+    }
+    let p = fast.ret();
+    Some(Ok(match p {
+        Prim::Void => 0,
+        Prim::Pointer => {
+            push_foreign_ptr(L, bits as usize);
+            1
+        }
+        Prim::String => {
+            push_cstring(L, bits as usize);
+            1
+        }
+        _ => {
+            push_number_bits(L, p, normalize_bits(p, bits));
+            1
+        }
+    }))
+}
+
+#[inline(always)]
+unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
+    match p {
+        Prim::Pointer => match ffi::lua_type(L, idx) {
+            ffi::LUA_TNIL => Some(0),
+            ffi::LUA_TUSERDATA => {
+                let ptr = match ffi::lua_userdatatag(L, idx) {
+                    TAG_RAWPTR => &get_ud::<RawPtrUd>(L, idx, TAG_RAWPTR)?.ptr,
+                    TAG_TYPEDPTR => &get_ud::<TypedPtrUd>(L, idx, TAG_TYPEDPTR)?.ptr,
+                    TAG_VIEW => &get_ud::<ViewUd>(L, idx, TAG_VIEW)?.ptr,
+                    _ => return None,
+                };
+                (!ptr.is_dead()).then_some(ptr.addr as u64)
+            }
+            _ => None,
+        },
+        Prim::String => {
+            let s = get_str(L, idx)?;
+            // Luau strings are NUL-terminated and live on the stack for the whole call.
+            (!s.contains(&0)).then_some(s.as_ptr() as u64)
+        }
+        Prim::Bool => (ffi::lua_type(L, idx) == ffi::LUA_TBOOLEAN)
+            .then(|| (ffi::lua_toboolean(L, idx) != 0) as u64),
+        _ => fast_number(L, idx, p, p),
+    }
 }
 
 /// `ffi.errno()`: errno saved right after the last call.

@@ -66,23 +66,28 @@ impl Prim {
     /// Resolves a canonical name or alias (the same set as `TYPE_NAMES`; a unit test
     /// keeps the two in step). A `match` because calls parse types on every `lib:call`.
     pub fn from_name(name: &str) -> Option<Prim> {
+        Prim::from_bytes(name.as_bytes())
+    }
+
+    /// `from_name` on raw bytes (Luau strings need no UTF-8 check to be matched).
+    pub fn from_bytes(name: &[u8]) -> Option<Prim> {
         Some(match name {
-            "i8" | "char" => Prim::I8,
-            "u8" | "byte" => Prim::U8,
-            "i16" | "short" => Prim::I16,
-            "u16" | "ushort" => Prim::U16,
-            "i32" | "int" => Prim::I32,
-            "u32" | "uint" => Prim::U32,
-            "i64" | "long" => Prim::I64,
-            "u64" | "ulong" => Prim::U64,
-            "f32" | "float" => Prim::F32,
-            "f64" | "double" => Prim::F64,
-            "bool" => Prim::Bool,
-            "usize" => Prim::Usize,
-            "isize" => Prim::Isize,
-            "pointer" | "void*" => Prim::Pointer,
-            "string" | "char*" => Prim::String,
-            "void" => Prim::Void,
+            b"i8" | b"char" => Prim::I8,
+            b"u8" | b"byte" => Prim::U8,
+            b"i16" | b"short" => Prim::I16,
+            b"u16" | b"ushort" => Prim::U16,
+            b"i32" | b"int" => Prim::I32,
+            b"u32" | b"uint" => Prim::U32,
+            b"i64" | b"long" => Prim::I64,
+            b"u64" | b"ulong" => Prim::U64,
+            b"f32" | b"float" => Prim::F32,
+            b"f64" | b"double" => Prim::F64,
+            b"bool" => Prim::Bool,
+            b"usize" => Prim::Usize,
+            b"isize" => Prim::Isize,
+            b"pointer" | b"void*" => Prim::Pointer,
+            b"string" | b"char*" => Prim::String,
+            b"void" => Prim::Void,
             _ => return None,
         })
     }
