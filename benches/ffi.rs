@@ -29,7 +29,6 @@ static mut MAKE_S24: Option<extern "C" fn(f64, i64, f32, i32) -> S24> = None;
 #[allow(clippy::type_complexity)]
 static mut MIXED10: Option<extern "C" fn(i32, f64, i64, f32, i32, f64, u8, f32, i16, f64) -> f64> =
     None;
-static mut DRIVE: Option<extern "C" fn(usize, i32) -> i64> = None;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -148,28 +147,41 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs the Luau chunk `body` (which performs `n` operations) RUNS times; ns per op.
-fn time(lua: &Lua, body: &str, n: u64) -> f64 {
-    let f: LuaFunction = lua
-        .load(format!("return function(N) {} end", body))
+fn compile(lua: &Lua, body: &str) -> LuaFunction {
+    lua.load(format!("return function(N) {} end", body))
         .eval()
-        .unwrap();
-    f.call::<()>(n / 10).unwrap(); // warm up
-    let mut v = Vec::new();
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        f.call::<()>(n).unwrap();
-        v.push(t.elapsed().as_nanos() as f64 / n as f64);
-    }
-    median(v)
+        .unwrap()
 }
 
-fn row(name: &str, ns: f64, base: f64, target: &str) {
+/// ns per operation of one run of a compiled loop.
+fn once(f: &LuaFunction, n: u64) -> f64 {
+    let t = Instant::now();
+    f.call::<()>(n).unwrap();
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
+/// Times `body` against `base`, alternating the two RUNS times so that drift in this
+/// noisy machine's speed hits both alike; prints the medians and the median of the
+/// per-pair ratios.
+fn compare(lua: &Lua, name: &str, base: &str, body: &str, target: &str) {
+    const N: u64 = 1_000_000;
+    let (b, f) = (compile(lua, base), compile(lua, body));
+    once(&b, N / 10);
+    once(&f, N / 10);
+    let (mut bs, mut fs, mut rs) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let tb = once(&b, N);
+        let tf = once(&f, N);
+        bs.push(tb);
+        fs.push(tf);
+        rs.push(tf / tb);
+    }
     println!(
-        "{:<44} {:>8.1} ns  {:>5.2}x baseline   (target {})",
+        "{:<40} {:>7.1} ns vs {:>6.1} ns baseline  {:>5.2}x  (target {})",
         name,
-        ns,
-        ns / base,
+        median(fs),
+        median(bs),
+        median(rs),
         target
     );
 }
@@ -195,63 +207,153 @@ fn main() {
                 .unwrap();
         }
     }
-    let n = 2_000_000u64;
+    // Profiling hook: `BENCH_LOOP='<luau loop body using N>'` times just that loop.
+    let profile = std::env::var("BENCH_LOOP").ok();
 
-    println!("== memory access (baseline: raw lua_CFunction with one number argument)");
     lua.load(
         r#"
         arena = ffi.arena()
         floats = arena:allocArray("f32", 1024)
         S = ffi.struct({ { "x", "f32" }, { "y", "f32" }, { "health", "i32" } })
         view = arena:new(S)
+        mm = raw_mm_new()
     "#,
     )
     .exec()
     .unwrap();
-    let floor = time(
+    let path = option_env!("LUNE_FFI_TESTLIB").filter(|p| !p.is_empty());
+    let _lib = path.map(|path| setup_calls(&lua, path));
+    if let Some(body) = profile {
+        let f = compile(&lua, &body);
+        let ns = once(&f, 20_000_000);
+        println!("{:<44} {:>8.1} ns", body, ns);
+        return;
+    }
+
+    println!("== memory access (baseline: a raw lua_CFunction taking one number, f(1.5))");
+    let floor = "local f = raw_identity local x for i = 1, N do x = f(1.5) end";
+    compare(
         &lua,
-        "local f = raw_identity local x = 0 for i = 1, N do x = f(1.5) end",
-        n,
-    );
-    println!("{:<44} {:>8.1} ns", "raw lua_CFunction (floor)", floor);
-    lua.load("mm = raw_mm_new()").exec().unwrap();
-    let mm_read = time(
-        &lua,
-        "local t = mm local x = 0 for i = 1, N do x = t[7] end",
-        n,
-    );
-    row("(trivial C __index: dispatch alone)", mm_read, floor, "-");
-    let mm_write = time(&lua, "local t = mm for i = 1, N do t[7] = 1.5 end", n);
-    row(
-        "(trivial C __newindex: dispatch alone)",
-        mm_write,
+        "(trivial C __index, dispatch alone)",
         floor,
+        "local t = mm local x for i = 1, N do x = t[7] end",
         "-",
     );
-    let read = time(
+    compare(
         &lua,
-        "local t = floats local x = 0 for i = 1, N do x = t[7] end",
-        n,
+        "(trivial C __newindex, dispatch alone)",
+        floor,
+        "local t = mm for i = 1, N do t[7] = 1.5 end",
+        "-",
     );
-    row("TypedPointer f32 read  tp[i]", read, floor, "<= 1.5x");
-    let write = time(&lua, "local t = floats for i = 1, N do t[7] = 1.5 end", n);
-    row("TypedPointer f32 write tp[i] = v", write, floor, "<= 1.5x");
-    let fread = time(
+    compare(
         &lua,
-        "local v = view local x = 0 for i = 1, N do x = v.health end",
-        n,
+        "TypedPointer f32 read  x = tp[7]",
+        floor,
+        "local t = floats local x for i = 1, N do x = t[7] end",
+        "<= 1.5x",
     );
-    row("StructView field read", fread, floor, "<= 2x");
-    let fwrite = time(&lua, "local v = view for i = 1, N do v.health = 7 end", n);
-    row("StructView field write", fwrite, floor, "<= 2x");
+    compare(
+        &lua,
+        "TypedPointer f32 write tp[7] = 1.5",
+        floor,
+        "local t = floats for i = 1, N do t[7] = 1.5 end",
+        "<= 1.5x",
+    );
+    compare(
+        &lua,
+        "StructView field read  x = v.health",
+        floor,
+        "local v = view local x for i = 1, N do x = v.health end",
+        "<= 2x",
+    );
+    compare(
+        &lua,
+        "StructView field write v.health = 7",
+        floor,
+        "local v = view for i = 1, N do v.health = 7 end",
+        "<= 2x",
+    );
 
     if std::env::var("BENCH_ONLY").as_deref() == Ok("memory") {
         return;
     }
-    let Some(path) = option_env!("LUNE_FFI_TESTLIB").filter(|p| !p.is_empty()) else {
+    if path.is_none() {
         println!("(no C test library built: call benchmarks skipped)");
         return;
-    };
+    }
+
+    println!();
+    println!("== calls (baseline: a raw lua_CFunction making the same C call directly)");
+    let raw_add = "local f = raw_add local x for i = 1, N do x = f(i, 2) end";
+    let raw_fma = "local f = raw_fma local x for i = 1, N do x = f(1.5, 2, 0.25) end";
+    compare(
+        &lua,
+        "bound lib:func add(int,int)",
+        raw_add,
+        "local f = add local x for i = 1, N do x = f(i, 2) end",
+        "<= 1.25x",
+    );
+    compare(
+        &lua,
+        "bound lib:func fma(double x3)",
+        raw_fma,
+        "local f = fma local x for i = 1, N do x = f(1.5, 2, 0.25) end",
+        "<= 1.25x",
+    );
+    compare(&lua, "bound 10-argument mixed call",
+        "local f = raw_mixed10 local x for i = 1, N do x = f(1, 2.5, 3, 4.5, 5, 6.5, 7, 8.5, 9, 10.5) end",
+        "local f = mixed10 local x for i = 1, N do x = f(1, 2.5, 3, 4.5, 5, 6.5, 7, 8.5, 9, 10.5) end",
+        "<= 1.25x");
+    compare(
+        &lua,
+        "lib:call add(int,int)",
+        raw_add,
+        r#"local l = lib local a = { "i32", "i32" } local x for i = 1, N do x = l:call("add_i32", "i32", a, i, 2) end"#,
+        "<= 3x",
+    );
+    compare(
+        &lua,
+        "lib:call add, table literal per call",
+        raw_add,
+        r#"local l = lib local x for i = 1, N do x = l:call("add_i32", "i32", { "i32", "i32" }, i, 2) end"#,
+        "<= 3x",
+    );
+    compare(
+        &lua,
+        "lib:call fma(double x3)",
+        raw_fma,
+        r#"local l = lib local a = { "f64", "f64", "f64" } local x for i = 1, N do x = l:call("fma3", "f64", a, 1.5, 2, 0.25) end"#,
+        "<= 3x",
+    );
+    compare(
+        &lua,
+        "bound 8-byte struct return",
+        "local f = raw_make_ii local x for i = 1, N do x = f(1, 2) end",
+        "local f = make_ii local x for i = 1, N do x = f(1, 2) end",
+        "<= 4x",
+    );
+    compare(
+        &lua,
+        "bound 24-byte struct return",
+        "local f = raw_make_s24 local x for i = 1, N do x = f(1.5, 2, 3, 4) end",
+        "local f = make_s24 local x for i = 1, N do x = f(1.5, 2, 3, 4) end",
+        "<= 4x",
+    );
+
+    println!();
+    println!("== callbacks (baseline: lua_call of the same Luau function from Rust, N times)");
+    compare(
+        &lua,
+        "C -> Luau callback int cb(int,int)",
+        "raw_lua_calls(cbfn, N)",
+        "drive(cb, N)",
+        "<= 1.5x",
+    );
+}
+
+/// Loads the C test library for the raw baselines and binds the same functions in Luau.
+fn setup_calls(lua: &Lua, path: &str) -> libloading::Library {
     // SAFETY: the crate's own C test library.
     let lib = unsafe { libloading::Library::new(path) }.expect("test library loads");
     // SAFETY: symbols of the test library with the declared C types.
@@ -261,9 +363,7 @@ fn main() {
         MAKE_II = Some(*lib.get(b"make_ii\0").unwrap());
         MAKE_S24 = Some(*lib.get(b"make_s24\0").unwrap());
         MIXED10 = Some(*lib.get(b"mixed10\0").unwrap());
-        DRIVE = Some(*lib.get(b"drive_cb\0").unwrap());
     }
-    let _ = unsafe { DRIVE };
     lua.globals().set("TESTLIB", path).unwrap();
     lua.load(
         r#"
@@ -275,113 +375,6 @@ fn main() {
         make_ii = lib:func("make_ii", SIntInt, { "i32", "i32" })
         make_s24 = lib:func("make_s24", S24, { "f64", "i64", "f32", "i32" })
         mixed10 = lib:func("mixed10", "f64", { "i32", "f64", "i64", "f32", "i32", "f64", "u8", "f32", "i16", "f64" })
-    "#,
-    )
-    .exec()
-    .unwrap();
-
-    // Profiling hook: `BENCH_LOOP='<luau loop body using N>'` times just that loop.
-    if let Ok(body) = std::env::var("BENCH_LOOP") {
-        let ns = time(&lua, &body, 10 * n);
-        println!("{:<44} {:>8.1} ns", body, ns);
-        return;
-    }
-    println!();
-    println!("== calls (baseline: raw lua_CFunction making the same C call directly)");
-    let b_add = time(
-        &lua,
-        "local f = raw_add local x for i = 1, N do x = f(i, 2) end",
-        n,
-    );
-    let add = time(
-        &lua,
-        "local f = add local x for i = 1, N do x = f(i, 2) end",
-        n,
-    );
-    println!("{:<44} {:>8.1} ns", "raw add(int,int)", b_add);
-    row("bound lib:func add(int,int)", add, b_add, "<= 1.25x");
-    let b_fma = time(
-        &lua,
-        "local f = raw_fma local x for i = 1, N do x = f(1.5, 2, 0.25) end",
-        n,
-    );
-    let fma = time(
-        &lua,
-        "local f = fma local x for i = 1, N do x = f(1.5, 2, 0.25) end",
-        n,
-    );
-    println!("{:<44} {:>8.1} ns", "raw fma(double x3)", b_fma);
-    row("bound lib:func fma(double x3)", fma, b_fma, "<= 1.25x");
-    let call_add = time(
-        &lua,
-        r#"local l = lib local a = { "i32", "i32" } local x for i = 1, N do x = l:call("add_i32", "i32", a, i, 2) end"#,
-        n,
-    );
-    row("lib:call add(int,int)", call_add, b_add, "<= 3x");
-    let call_add_lit = time(
-        &lua,
-        r#"local l = lib local x for i = 1, N do x = l:call("add_i32", "i32", { "i32", "i32" }, i, 2) end"#,
-        n,
-    );
-    row(
-        "lib:call add, args table literal per call",
-        call_add_lit,
-        b_add,
-        "<= 3x",
-    );
-    let call_fma = time(
-        &lua,
-        r#"local l = lib local a = { "f64", "f64", "f64" } local x for i = 1, N do x = l:call("fma3", "f64", a, 1.5, 2, 0.25) end"#,
-        n,
-    );
-    row("lib:call fma(double x3)", call_fma, b_fma, "<= 3x");
-    let b_ii = time(
-        &lua,
-        "local f = raw_make_ii local x for i = 1, N do x = f(1, 2) end",
-        n,
-    );
-    let ii = time(
-        &lua,
-        "local f = make_ii local x for i = 1, N do x = f(1, 2) end",
-        n,
-    );
-    println!(
-        "{:<44} {:>8.1} ns",
-        "raw 8-byte struct return (userdata)", b_ii
-    );
-    row("bound 8-byte struct return", ii, b_ii, "<= 4x");
-    let b_24 = time(
-        &lua,
-        "local f = raw_make_s24 local x for i = 1, N do x = f(1.5, 2, 3, 4) end",
-        n,
-    );
-    let s24 = time(
-        &lua,
-        "local f = make_s24 local x for i = 1, N do x = f(1.5, 2, 3, 4) end",
-        n,
-    );
-    println!(
-        "{:<44} {:>8.1} ns",
-        "raw 24-byte struct return (userdata)", b_24
-    );
-    row("bound 24-byte struct return", s24, b_24, "<= 4x");
-    let b_10 = time(
-        &lua,
-        "local f = raw_mixed10 local x for i = 1, N do x = f(1, 2.5, 3, 4.5, 5, 6.5, 7, 8.5, 9, 10.5) end",
-        n,
-    );
-    let m10 = time(
-        &lua,
-        "local f = mixed10 local x for i = 1, N do x = f(1, 2.5, 3, 4.5, 5, 6.5, 7, 8.5, 9, 10.5) end",
-        n,
-    );
-    println!("{:<44} {:>8.1} ns", "raw 10-argument mixed call", b_10);
-    row("bound 10-argument mixed call", m10, b_10, "<= 1.25x");
-
-    println!();
-    println!("== callbacks (baseline: lua_call of the same Luau function from Rust)");
-    lua.load(
-        r#"
         cbfn = function(a, b) return a + b end
         cb = ffi.callback(cbfn, "i32", { "i32", "i32" })
         drive = lib:func("drive_cb", "i64", { "pointer", "i32" })
@@ -389,8 +382,5 @@ fn main() {
     )
     .exec()
     .unwrap();
-    let b_cb = time(&lua, "raw_lua_calls(cbfn, N)", n);
-    let cb = time(&lua, "drive(cb, N)", n);
-    println!("{:<44} {:>8.1} ns", "lua_call from Rust", b_cb);
-    row("C -> Luau callback int cb(int,int)", cb, b_cb, "<= 1.5x");
+    lib
 }

@@ -116,6 +116,7 @@ struct CallbackState {
     /// the next call.
     last_string_ref: Cell<c_int>,
     release_queue: Rc<RefCell<Vec<i32>>>,
+    traceback_ref: c_int,
 }
 
 impl Drop for CallbackState {
@@ -265,6 +266,7 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             proto,
             last_string_ref: Cell::new(0),
             release_queue: shared(L).release_queue.clone(),
+            traceback_ref: shared(L).traceback_ref,
         });
         let state_ptr = &*state as *const CallbackState as *mut c_void;
         let slot = thunk::acquire(abi, dispatch, state_ptr).map_err(|e| format!("{}: {}", F, e))?;
@@ -324,7 +326,7 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
 }
 
 /// Message handler: appends a traceback to the error.
-unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
+pub(super) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
     let trace = ffi::lua_debugtrace(L);
     let msg = if ffi::lua_type(L, 1) == ffi::LUA_TSTRING {
         get_str(L, 1)
@@ -352,7 +354,7 @@ unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame) -> LResult<()> {
         return Err("callback: Luau stack overflow".into());
     }
     let top = ffi::lua_gettop(L);
-    push_fn(L, traceback, c"traceback");
+    ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.traceback_ref);
     ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
     for (i, t) in proto.sig.fixed.iter().enumerate() {
         match t {

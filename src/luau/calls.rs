@@ -32,6 +32,8 @@ pub struct LibInner {
     symbols: RefCell<HashMap<String, usize, Fnv>>,
     /// Prototypes by function name; each name usually has one signature.
     protos: RefCell<HashMap<String, Vec<Rc<Prototype>>, Fnv>>,
+    recent: RefCell<[Option<Recent>; RECENT]>,
+    recent_next: std::cell::Cell<usize>,
 }
 
 /// FNV-1a: symbol names are short and trusted, so a fast hash beats SipHash here.
@@ -146,6 +148,8 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
                 handle,
                 symbols: RefCell::new(HashMap::default()),
                 protos: RefCell::new(HashMap::default()),
+                recent: RefCell::new(Default::default()),
+                recent_next: std::cell::Cell::new(0),
             }),
         },
     );
@@ -488,39 +492,6 @@ unsafe fn encode_arg(
     encode_arg_slow(L, idx, conv, pass, names.api, argn)
 }
 
-/// The common case: a Luau number for a numeric parameter, in range. Anything else
-/// (integers, booleans, pointers, errors) takes the general path, which builds messages.
-#[inline(always)]
-unsafe fn fast_number(L: *mut lua_State, idx: c_int, conv: Prim, pass: Prim) -> Option<u64> {
-    if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
-        return None;
-    }
-    let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
-    // `as` saturates and maps NaN to 0, so the round trip rejects fractions, NaN and
-    // out-of-range values, which then get their error from the general path.
-    fn int(n: f64, lo: i64, hi: i64) -> Option<u64> {
-        let v = n as i64;
-        // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
-        (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi).then_some(v as u64)
-    }
-    match conv {
-        Prim::F64 => Some(n.to_bits()),
-        Prim::F32 if pass == Prim::F64 => Some(((n as f32) as f64).to_bits()),
-        Prim::F32 => Some((n as f32).to_bits() as u64),
-        Prim::I8 => int(n, i8::MIN as i64, i8::MAX as i64),
-        Prim::U8 => int(n, 0, u8::MAX as i64),
-        Prim::I16 => int(n, i16::MIN as i64, i16::MAX as i64),
-        Prim::U16 => int(n, 0, u16::MAX as i64),
-        Prim::I32 => int(n, i32::MIN as i64, i32::MAX as i64),
-        Prim::U32 => int(n, 0, u32::MAX as i64),
-        Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
-        Prim::U64 | Prim::Usize if (0.0..9.007_199_254_740_992e15).contains(&n) => {
-            int(n, 0, i64::MAX)
-        }
-        _ => None,
-    }
-}
-
 #[inline(never)]
 unsafe fn encode_arg_slow(
     L: *mut lua_State,
@@ -583,7 +554,7 @@ unsafe fn encode_arg_slow(
 unsafe fn quick_proto(
     L: *mut lua_State,
     lib: &LibInner,
-    name: &str,
+    name: &[u8],
     ret: Result<c_int, Prim>,
     args_idx: c_int,
 ) -> Option<(Rc<Prototype>, usize)> {
@@ -609,8 +580,20 @@ unsafe fn quick_proto(
             _ => return None,
         }
     }
+    // Recently used signatures first: no hashing, no UTF-8 check.
+    {
+        let recent = lib.recent.borrow();
+        if let Some(r) = recent
+            .iter()
+            .flatten()
+            .find(|r| r.ret == ret && r.n == n && r.prims[..n] == prims[..n] && *r.name == *name)
+        {
+            return Some((r.proto.clone(), r.func));
+        }
+    }
+    let name_str = std::str::from_utf8(name).ok()?;
     let protos = lib.protos.borrow();
-    let proto = protos.get(name)?.iter().find(|p| {
+    let proto = protos.get(name_str)?.iter().find(|p| {
         !p.sig.is_variadic()
             && p.sig.ret == CType::Prim(ret)
             && p.sig.fixed.len() == n
@@ -620,8 +603,32 @@ unsafe fn quick_proto(
                 .zip(&prims)
                 .all(|(t, q)| *t == CType::Prim(*q))
     })?;
-    let addr = *lib.symbols.borrow().get(name)?;
+    let addr = *lib.symbols.borrow().get(name_str)?;
+    let mut recent = lib.recent.borrow_mut();
+    let slot = lib.recent_next.get();
+    lib.recent_next.set((slot + 1) % RECENT);
+    recent[slot] = Some(Recent {
+        name: name.into(),
+        ret,
+        prims,
+        n,
+        proto: proto.clone(),
+        func: addr,
+    });
     Some((proto.clone(), addr))
+}
+
+const RECENT: usize = 4;
+
+/// A signature `lib:call` resolved lately, matched by content (never by identity, which
+/// the garbage collector could recycle).
+struct Recent {
+    name: Box<[u8]>,
+    ret: Prim,
+    prims: [Prim; 16],
+    n: usize,
+    proto: Rc<Prototype>,
+    func: usize,
 }
 
 /// `lib:call(name, ret, args, ...)`.
@@ -629,13 +636,14 @@ pub unsafe extern "C-unwind" fn lib_call(L: *mut lua_State) -> c_int {
     guard(L, || {
         const F: &str = "lib:call";
         let lib = lib_self(L, F)?.lib.clone();
-        let name = check_name(L, 2, F)?;
-        if let Some((proto, func)) = quick_proto(L, &lib, name, Ok(3), 4) {
+        if let Some((proto, func)) = get_str(L, 2).and_then(|n| quick_proto(L, &lib, n, Ok(3), 4)) {
             if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 5)) {
                 return r;
             }
+            let name = check_name(L, 2, F)?;
             return call_with(L, &proto, None, func, 5, &Names { api: F, cfn: name });
         }
+        let name = check_name(L, 2, F)?;
         let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
         let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
         let proto =
@@ -656,13 +664,14 @@ pub unsafe extern "C-unwind" fn lib_call(L: *mut lua_State) -> c_int {
 
 unsafe fn call_fixed_ret(L: *mut lua_State, F: &str, ret: Prim) -> LResult<c_int> {
     let lib = lib_self(L, F)?.lib.clone();
-    let name = check_name(L, 2, F)?;
-    if let Some((proto, func)) = quick_proto(L, &lib, name, Err(ret), 3) {
+    if let Some((proto, func)) = get_str(L, 2).and_then(|n| quick_proto(L, &lib, n, Err(ret), 3)) {
         if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 4)) {
             return r;
         }
+        let name = check_name(L, 2, F)?;
         return call_with(L, &proto, None, func, 4, &Names { api: F, cfn: name });
     }
+    let name = check_name(L, 2, F)?;
     let (mut sig, declared) = parse_sig(L, None, 3, F, 0, 2)?;
     sig.ret = CType::Prim(ret);
     let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;

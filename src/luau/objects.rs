@@ -41,11 +41,17 @@ pub struct Shared {
     pub release_queue: Rc<RefCell<Vec<i32>>>,
     pub warned_buffer: Cell<bool>,
     pub warned_open: Cell<bool>,
+    /// Registry reference of the callback message handler, created once so a callback
+    /// does not allocate a closure per call.
+    pub traceback_ref: c_int,
 }
 
 const SHARED_KEY: &std::ffi::CStr = c"lune_ffi.shared";
 
 pub unsafe fn init_shared(L: *mut lua_State) {
+    push_fn(L, super::callback::traceback, c"traceback");
+    let traceback_ref = ffi::lua_ref(L, -1);
+    ffi::lua_pop(L, 1);
     push_ud(
         L,
         TAG_SHARED,
@@ -53,6 +59,7 @@ pub unsafe fn init_shared(L: *mut lua_State) {
             release_queue: Rc::new(RefCell::new(Vec::new())),
             warned_buffer: Cell::new(false),
             warned_open: Cell::new(false),
+            traceback_ref,
         },
     );
     ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());

@@ -8,12 +8,40 @@ use mlua::ffi::{self, lua_State};
 use super::access::*;
 use super::objects::*;
 use super::raw::*;
-use super::value::Site;
+use super::value::{fast_number, store_bits, Site};
 use crate::memory::Ptr;
-use crate::types::CType;
+use crate::types::{CType, Prim};
+
+/// A number key that is a whole element index, as a byte offset.
+#[inline(always)]
+unsafe fn fast_offset(L: *mut lua_State, idx: c_int, stride: usize) -> Option<isize> {
+    if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
+        return None;
+    }
+    let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
+    let i = n as i64;
+    if i as f64 != n || i.unsigned_abs() >= 1 << 40 {
+        return None;
+    }
+    Some((i * stride as i64) as isize)
+}
 
 /// `tp[i]`: integer keys read element i; string keys give `type`, `address` and methods.
 pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
+    // Fast path: a primitive element in bounds. Everything else, errors included, goes
+    // through the general path below.
+    let ud = ffi::lua_touserdatatagged(L, 1, TAG_TYPEDPTR) as *const TypedPtrUd;
+    // SAFETY: only push_typed creates userdata with this tag.
+    if let Some(ud) = ud.as_ref() {
+        if let CType::Prim(p) = ud.elem {
+            if let Some(addr) =
+                fast_offset(L, 2, ud.stride).and_then(|o| ud.ptr.try_at(o, ud.stride))
+            {
+                push_prim_at(L, p, addr);
+                return 1;
+            }
+        }
+    }
     guard(L, || {
         let ud = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("TypedPointer expected")?;
         if let Some(i) = get_index(L, 2) {
@@ -42,6 +70,20 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
 
 /// `tp[i] = v`.
 pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
+    let ud = ffi::lua_touserdatatagged(L, 1, TAG_TYPEDPTR) as *const TypedPtrUd;
+    // SAFETY: only push_typed creates userdata with this tag.
+    if let Some(ud) = ud.as_ref() {
+        if let CType::Prim(p) = ud.elem {
+            if let Some(bits) = fast_number(L, 3, p, p) {
+                if let Some(addr) =
+                    fast_offset(L, 2, ud.stride).and_then(|o| ud.ptr.try_at(o, ud.stride))
+                {
+                    store_bits(addr, p, bits);
+                    return 0;
+                }
+            }
+        }
+    }
     guard(L, || {
         let ud = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("TypedPointer expected")?;
         let Some(i) = get_index(L, 2) else {
@@ -95,8 +137,27 @@ pub unsafe extern "C-unwind" fn typed_len(L: *mut lua_State) -> c_int {
     })
 }
 
+/// The scalar field named by the string at `idx`, with its address, if in bounds.
+#[inline(always)]
+unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim, usize)> {
+    let key = get_str(L, idx)?;
+    let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
+    match (&f.ty, f.count) {
+        (CType::Prim(p), None) => Some((*p, ud.ptr.try_at(f.offset as isize, p.size())?)),
+        _ => None,
+    }
+}
+
 /// `view.field`.
 pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
+    let ud = ffi::lua_touserdatatagged(L, 1, TAG_VIEW) as *const ViewUd;
+    // SAFETY: only push_view creates userdata with this tag.
+    if let Some(ud) = ud.as_ref() {
+        if let Some((p, addr)) = fast_field(L, ud, 2) {
+            push_prim_at(L, p, addr);
+            return 1;
+        }
+    }
     guard(L, || {
         let ud = get_ud::<ViewUd>(L, 1, TAG_VIEW).ok_or("StructView expected")?;
         let key = get_str(L, 2).unwrap_or_default();
@@ -131,6 +192,16 @@ fn field_names(st: &crate::types::StructType) -> String {
 
 /// `view.field = v`.
 pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
+    let ud = ffi::lua_touserdatatagged(L, 1, TAG_VIEW) as *const ViewUd;
+    // SAFETY: only push_view creates userdata with this tag.
+    if let Some(ud) = ud.as_ref() {
+        if let Some((p, addr)) = fast_field(L, ud, 2) {
+            if let Some(bits) = fast_number(L, 3, p, p) {
+                store_bits(addr, p, bits);
+                return 0;
+            }
+        }
+    }
     guard(L, || {
         let ud = get_ud::<ViewUd>(L, 1, TAG_VIEW).ok_or("StructView expected")?;
         let key = get_str(L, 2).unwrap_or_default();

@@ -241,3 +241,36 @@ pub unsafe fn check_c_string<'a>(
         None => Ok(None),
     }
 }
+
+/// The common case: a Luau number for a numeric parameter, in range. Anything else
+/// (integers, booleans, pointers, errors) takes the general path, which builds messages.
+#[inline(always)]
+pub unsafe fn fast_number(L: *mut lua_State, idx: c_int, conv: Prim, pass: Prim) -> Option<u64> {
+    if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
+        return None;
+    }
+    let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
+    // `as` saturates and maps NaN to 0, so the round trip rejects fractions, NaN and
+    // out-of-range values, which then get their error from the general path.
+    fn int(n: f64, lo: i64, hi: i64) -> Option<u64> {
+        let v = n as i64;
+        // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
+        (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi).then_some(v as u64)
+    }
+    match conv {
+        Prim::F64 => Some(n.to_bits()),
+        Prim::F32 if pass == Prim::F64 => Some(((n as f32) as f64).to_bits()),
+        Prim::F32 => Some((n as f32).to_bits() as u64),
+        Prim::I8 => int(n, i8::MIN as i64, i8::MAX as i64),
+        Prim::U8 => int(n, 0, u8::MAX as i64),
+        Prim::I16 => int(n, i16::MIN as i64, i16::MAX as i64),
+        Prim::U16 => int(n, 0, u16::MAX as i64),
+        Prim::I32 => int(n, i32::MIN as i64, i32::MAX as i64),
+        Prim::U32 => int(n, 0, u32::MAX as i64),
+        Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
+        Prim::U64 | Prim::Usize if (0.0..9.007_199_254_740_992e15).contains(&n) => {
+            int(n, 0, i64::MAX)
+        }
+        _ => None,
+    }
+}

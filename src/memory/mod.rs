@@ -189,6 +189,27 @@ impl Ptr {
         }
     }
 
+    /// `check` without the message: the address if the access is allowed. The hot paths
+    /// use this and call `check` only to explain a refusal.
+    #[inline(always)]
+    pub fn try_at(&self, offset: isize, size: usize) -> Option<usize> {
+        if self.addr == 0 {
+            return None;
+        }
+        if let Owner::Arena(a) = &self.owner {
+            if a.is_freed() {
+                return None;
+            }
+        }
+        let at = (self.addr as isize).wrapping_add(offset) as usize;
+        if self.bounded {
+            let end = self.base + self.len;
+            (at >= self.base && at <= end && size <= end - at).then_some(at)
+        } else {
+            (at != 0).then_some(at)
+        }
+    }
+
     /// Checks that `size` bytes at `addr + offset` may be accessed and returns their address.
     #[inline]
     pub fn check(&self, offset: isize, size: usize) -> Result<usize, String> {
@@ -236,6 +257,33 @@ mod tests {
         arena.free_all();
         assert!(p.check(0, 1).unwrap_err().contains("freed"));
         assert!(arena.alloc(1, 1).is_err());
+    }
+
+    #[test]
+    fn try_at_agrees_with_check() {
+        let arena = Rc::new(ArenaInner::default());
+        let a = arena.alloc(16, 8).unwrap();
+        let p = Ptr::bounded(a, 16, Owner::Arena(arena.clone()));
+        for (off, size) in [
+            (0, 16),
+            (12, 4),
+            (13, 4),
+            (-1, 1),
+            (16, 0),
+            (16, 1),
+            (0, 17),
+        ] {
+            assert_eq!(
+                p.try_at(off, size),
+                p.check(off, size).ok(),
+                "{} {}",
+                off,
+                size
+            );
+        }
+        assert_eq!(Ptr::foreign(0).try_at(0, 1), None);
+        arena.free_all();
+        assert_eq!(p.try_at(0, 1), None);
     }
 
     #[test]
