@@ -11,7 +11,12 @@ fn main() {
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let family = env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
 
+    let env_ = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let asm = match (arch.as_str(), os.as_str()) {
+        // MSVC's ml64 cannot read GNU syntax: it needs a MASM port (see the README).
+        ("x86_64", "windows") if env_ == "msvc" => {
+            Some("asm/win64.asm").filter(|p| std::path::Path::new(p).exists())
+        }
         ("x86_64", "windows") => Some("asm/win64.S"),
         ("x86_64", _) if family == "unix" => Some("asm/sysv_x64.S"),
         ("aarch64", "linux") => Some("asm/aapcs64.S"),
