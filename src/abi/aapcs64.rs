@@ -227,76 +227,15 @@ mod tests {
     //! C.1-C.15 as in the current edition) and were checked against `aarch64-linux-gnu-gcc -O2 -S` on small
     //! C probes; "gcc:" notes what the probe showed.
 
+    use super::super::test_util::*;
     use super::super::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature, MAX_ARGS};
-    use crate::types::{CType, FieldSpec, Prim, StructType};
-    use std::sync::Arc;
-
-    const INT_PRIMS: [Prim; 13] = [
-        Prim::Bool,
-        Prim::I8,
-        Prim::U8,
-        Prim::I16,
-        Prim::U16,
-        Prim::I32,
-        Prim::U32,
-        Prim::I64,
-        Prim::U64,
-        Prim::Usize,
-        Prim::Isize,
-        Prim::Pointer,
-        Prim::String,
-    ];
-
-    fn p(x: Prim) -> CType {
-        CType::Prim(x)
-    }
-
-    fn st_n(fields: &[(CType, Option<usize>)]) -> CType {
-        let specs = fields
-            .iter()
-            .enumerate()
-            .map(|(i, (ty, count))| FieldSpec {
-                name: format!("f{i}"),
-                ty: ty.clone(),
-                count: *count,
-            })
-            .collect();
-        CType::Struct(Arc::new(StructType::new(specs).unwrap()))
-    }
-
-    fn st(fields: &[Prim]) -> CType {
-        st_n(&fields.iter().map(|x| (p(*x), None)).collect::<Vec<_>>())
-    }
-
-    fn arr(x: Prim, n: usize) -> CType {
-        st_n(&[(p(x), Some(n))])
-    }
-
-    fn sig(ret: CType, fixed: Vec<CType>) -> Signature {
-        Signature {
-            ret,
-            fixed,
-            variadic: None,
-        }
-    }
-
-    fn vsig(ret: CType, fixed: Vec<CType>, variadic: Vec<CType>) -> Signature {
-        Signature {
-            ret,
-            fixed,
-            variadic: Some(variadic),
-        }
-    }
+    use crate::types::{CType, Prim};
 
     fn plan(s: Signature) -> CallPlan {
         let plan = Abi::Aapcs64.classify(&s).unwrap();
         assert_eq!(plan.abi, Abi::Aapcs64);
         assert_eq!(plan.vector_count, 0);
         plan
-    }
-
-    fn void() -> CType {
-        p(Prim::Void)
     }
 
     fn g(i: u8) -> Loc {

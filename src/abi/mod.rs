@@ -15,6 +15,9 @@ pub mod aapcs64;
 pub mod sysv_x64;
 pub mod win64;
 
+#[cfg(test)]
+mod test_util;
+
 use crate::types::{CType, Prim};
 
 /// Bytes per callback thunk.
