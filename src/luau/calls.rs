@@ -633,50 +633,43 @@ struct Recent {
 
 /// `lib:call(name, ret, args, ...)`.
 pub unsafe extern "C-unwind" fn lib_call(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "lib:call";
-        let lib = lib_self(L, F)?.lib.clone();
-        if let Some((proto, func)) = get_str(L, 2).and_then(|n| quick_proto(L, &lib, n, Ok(3), 4)) {
-            if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 5)) {
-                return r;
-            }
-            let name = check_name(L, 2, F)?;
-            return call_with(L, &proto, None, func, 5, &Names { api: F, cfn: name });
-        }
-        let name = check_name(L, 2, F)?;
-        let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
-        let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
-        let proto =
-            prototype_for(&lib, name, sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-        if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 5)) {
-            return r;
-        }
-        call_with(
-            L,
-            &proto,
-            Some(&declared),
-            func,
-            5,
-            &Names { api: F, cfn: name },
-        )
-    })
+    guard(L, || call_named(L, "lib:call", Ok(3)))
 }
 
-unsafe fn call_fixed_ret(L: *mut lua_State, F: &str, ret: Prim) -> LResult<c_int> {
+/// Shared by `lib:call` (return type at stack index 3, `Ok(3)`) and its fixed-return
+/// variants (`Err(prim)`, the types table one slot earlier).
+unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LResult<c_int> {
     let lib = lib_self(L, F)?.lib.clone();
-    if let Some((proto, func)) = get_str(L, 2).and_then(|n| quick_proto(L, &lib, n, Err(ret), 3)) {
-        if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 4)) {
+    let args_idx = if ret.is_ok() { 4 } else { 3 };
+    let first = args_idx + 1;
+    if let Some((proto, func)) = get_str(L, 2).and_then(|n| quick_proto(L, &lib, n, ret, args_idx))
+    {
+        if let Some(r) = proto
+            .fast
+            .as_ref()
+            .and_then(|f| fast_call(L, f, func, first))
+        {
             return r;
         }
         let name = check_name(L, 2, F)?;
-        return call_with(L, &proto, None, func, 4, &Names { api: F, cfn: name });
+        return call_with(L, &proto, None, func, first, &Names { api: F, cfn: name });
     }
     let name = check_name(L, 2, F)?;
-    let (mut sig, declared) = parse_sig(L, None, 3, F, 0, 2)?;
-    sig.ret = CType::Prim(ret);
+    let (sig, declared) = match ret {
+        Ok(i) => parse_sig(L, Some(i), args_idx, F, 2, 3)?,
+        Err(p) => {
+            let (mut sig, declared) = parse_sig(L, None, args_idx, F, 0, 2)?;
+            sig.ret = CType::Prim(p);
+            (sig, declared)
+        }
+    };
     let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
     let proto = prototype_for(&lib, name, sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-    if let Some(r) = proto.fast.as_ref().and_then(|f| fast_call(L, f, func, 4)) {
+    if let Some(r) = proto
+        .fast
+        .as_ref()
+        .and_then(|f| fast_call(L, f, func, first))
+    {
         return r;
     }
     call_with(
@@ -684,29 +677,29 @@ unsafe fn call_fixed_ret(L: *mut lua_State, F: &str, ret: Prim) -> LResult<c_int
         &proto,
         Some(&declared),
         func,
-        4,
+        first,
         &Names { api: F, cfn: name },
     )
 }
 
 /// `lib:callInt(name, args, ...)`: returns i32.
 pub unsafe extern "C-unwind" fn lib_call_int(L: *mut lua_State) -> c_int {
-    guard(L, || call_fixed_ret(L, "lib:callInt", Prim::I32))
+    guard(L, || call_named(L, "lib:callInt", Err(Prim::I32)))
 }
 
 /// `lib:callDouble(name, args, ...)`: returns f64.
 pub unsafe extern "C-unwind" fn lib_call_double(L: *mut lua_State) -> c_int {
-    guard(L, || call_fixed_ret(L, "lib:callDouble", Prim::F64))
+    guard(L, || call_named(L, "lib:callDouble", Err(Prim::F64)))
 }
 
 /// `lib:callVoid(name, args, ...)`.
 pub unsafe extern "C-unwind" fn lib_call_void(L: *mut lua_State) -> c_int {
-    guard(L, || call_fixed_ret(L, "lib:callVoid", Prim::Void))
+    guard(L, || call_named(L, "lib:callVoid", Err(Prim::Void)))
 }
 
 /// `lib:callString(name, args, ...)`: returns a C string as a Luau string (nil for NULL).
 pub unsafe extern "C-unwind" fn lib_call_string(L: *mut lua_State) -> c_int {
-    guard(L, || call_fixed_ret(L, "lib:callString", Prim::String))
+    guard(L, || call_named(L, "lib:callString", Err(Prim::String)))
 }
 
 /// `lib:symbol(name)` → RawPointer.
