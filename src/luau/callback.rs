@@ -169,13 +169,7 @@ pub unsafe fn register_dtors(L: *mut lua_State) {
 }
 
 pub unsafe fn register_metatables(L: *mut lua_State) {
-    ffi::lua_createtable(L, 0, 4);
-    ffi::lua_pushstring_(L, c"Callback".as_ptr());
-    ffi::lua_rawsetfield(L, -2, c"__type".as_ptr());
-    push_fn(L, callback_index, c"__index");
-    ffi::lua_rawsetfield(L, -2, c"__index".as_ptr());
-    ffi::lua_pushboolean(L, 0);
-    ffi::lua_rawsetfield(L, -2, c"__metatable".as_ptr());
+    super::new_metatable(L, c"Callback", &[(c"__index", callback_index)]);
     ffi::lua_setuserdatametatable(L, TAG_CALLBACK);
 }
 

@@ -79,25 +79,19 @@ pub unsafe fn register_dtors(L: *mut lua_State) {
 }
 
 pub unsafe fn register_metatables(L: *mut lua_State) {
-    ffi::lua_createtable(L, 0, 4);
-    ffi::lua_pushstring_(L, c"Library".as_ptr());
-    ffi::lua_rawsetfield(L, -2, c"__type".as_ptr());
-    ffi::lua_createtable(L, 0, 8);
-    for (name, f) in [
-        (c"call", lib_call as ffi::lua_CFunction),
-        (c"callInt", lib_call_int),
-        (c"callDouble", lib_call_double),
-        (c"callVoid", lib_call_void),
-        (c"callString", lib_call_string),
-        (c"func", lib_func),
-        (c"symbol", lib_symbol),
-    ] {
-        push_fn(L, f, name);
-        ffi::lua_rawsetfield(L, -2, name.as_ptr());
-    }
-    ffi::lua_rawsetfield(L, -2, c"__index".as_ptr());
-    push_fn(L, lib_tostring, c"__tostring");
-    ffi::lua_rawsetfield(L, -2, c"__tostring".as_ptr());
+    super::new_metatable(L, c"Library", &[(c"__tostring", lib_tostring)]);
+    super::set_methods(
+        L,
+        &[
+            (c"call", lib_call),
+            (c"callInt", lib_call_int),
+            (c"callDouble", lib_call_double),
+            (c"callVoid", lib_call_void),
+            (c"callString", lib_call_string),
+            (c"func", lib_func),
+            (c"symbol", lib_symbol),
+        ],
+    );
     ffi::lua_setuserdatametatable(L, TAG_LIBRARY);
 
     ffi::lua_createtable(L, 0, 1);

@@ -36,9 +36,19 @@ pub unsafe fn open(L: *mut lua_State) {
     build_table(L);
 }
 
-type Entry = (&'static CStr, ffi::lua_CFunction);
+pub(crate) type Entry = (&'static CStr, ffi::lua_CFunction);
 
-unsafe fn new_metatable(L: *mut lua_State, type_name: &'static CStr, entries: &[Entry]) {
+/// Sets `__index` of the metatable on top to a table of methods.
+pub(crate) unsafe fn set_methods(L: *mut lua_State, methods: &[Entry]) {
+    ffi::lua_createtable(L, 0, methods.len() as c_int);
+    for (name, f) in methods {
+        push_fn(L, *f, name);
+        ffi::lua_rawsetfield(L, -2, name.as_ptr());
+    }
+    ffi::lua_rawsetfield(L, -2, c"__index".as_ptr());
+}
+
+pub(crate) unsafe fn new_metatable(L: *mut lua_State, type_name: &'static CStr, entries: &[Entry]) {
     ffi::lua_createtable(L, 0, entries.len() as c_int + 2);
     for (name, f) in entries {
         push_fn(L, *f, name);
@@ -132,18 +142,16 @@ unsafe fn register_types(L: *mut lua_State) {
     ffi::lua_setuserdatametatable(L, TAG_STRUCTTYPE);
 
     new_metatable(L, c"Arena", &[]);
-    ffi::lua_createtable(L, 0, 5);
-    for (name, f) in [
-        (c"alloc", arena_alloc as ffi::lua_CFunction),
-        (c"allocArray", arena_alloc_array),
-        (c"new", arena_new),
-        (c"string", arena_string),
-        (c"free", arena_free),
-    ] {
-        push_fn(L, f, name);
-        ffi::lua_rawsetfield(L, -2, name.as_ptr());
-    }
-    ffi::lua_rawsetfield(L, -2, c"__index".as_ptr());
+    set_methods(
+        L,
+        &[
+            (c"alloc", arena_alloc),
+            (c"allocArray", arena_alloc_array),
+            (c"new", arena_new),
+            (c"string", arena_string),
+            (c"free", arena_free),
+        ],
+    );
     ffi::lua_setuserdatametatable(L, TAG_ARENA);
 
     new_metatable(L, c"lune-ffi state", &[]);
