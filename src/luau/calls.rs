@@ -627,7 +627,25 @@ struct Recent {
 
 /// `lib:call(name, ret, args, ...)`.
 pub unsafe extern "C-unwind" fn lib_call(L: *mut lua_State) -> c_int {
-    guard(L, || call_named(L, "lib:call", Ok(3)))
+    match quick_call(L, Ok(3)) {
+        Some(Ok(n)) => n,
+        // A callback failed during the call; nothing with a destructor is alive here.
+        Some(Err(e)) => raise(L, e),
+        None => guard(L, || call_named(L, "lib:call", Ok(3))),
+    }
+}
+
+/// The common case of `lib:call` and its variants, outside `guard`: a signature used
+/// lately, all scalars, arguments that convert without error. None means "take the
+/// general path" and nothing has been done; values with destructors are dropped before
+/// this returns, so the caller may raise.
+#[inline(always)]
+unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LResult<c_int>> {
+    let lib = get_ud::<LibraryUd>(L, 1, TAG_LIBRARY)?;
+    let args_idx = if ret.is_ok() { 4 } else { 3 };
+    let (proto, func) = quick_proto(L, &lib.lib, get_str(L, 2)?, ret, args_idx)?;
+    let fast = proto.fast.as_ref()?;
+    fast_call(L, fast, func, args_idx + 1)
 }
 
 /// Shared by `lib:call` (return type at stack index 3, `Ok(3)`) and its fixed-return
@@ -678,22 +696,42 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
 
 /// `lib:callInt(name, args, ...)`: returns i32.
 pub unsafe extern "C-unwind" fn lib_call_int(L: *mut lua_State) -> c_int {
-    guard(L, || call_named(L, "lib:callInt", Err(Prim::I32)))
+    match quick_call(L, Err(Prim::I32)) {
+        Some(Ok(n)) => n,
+        // A callback failed during the call; nothing with a destructor is alive here.
+        Some(Err(e)) => raise(L, e),
+        None => guard(L, || call_named(L, "lib:callInt", Err(Prim::I32))),
+    }
 }
 
 /// `lib:callDouble(name, args, ...)`: returns f64.
 pub unsafe extern "C-unwind" fn lib_call_double(L: *mut lua_State) -> c_int {
-    guard(L, || call_named(L, "lib:callDouble", Err(Prim::F64)))
+    match quick_call(L, Err(Prim::F64)) {
+        Some(Ok(n)) => n,
+        // A callback failed during the call; nothing with a destructor is alive here.
+        Some(Err(e)) => raise(L, e),
+        None => guard(L, || call_named(L, "lib:callDouble", Err(Prim::F64))),
+    }
 }
 
 /// `lib:callVoid(name, args, ...)`.
 pub unsafe extern "C-unwind" fn lib_call_void(L: *mut lua_State) -> c_int {
-    guard(L, || call_named(L, "lib:callVoid", Err(Prim::Void)))
+    match quick_call(L, Err(Prim::Void)) {
+        Some(Ok(n)) => n,
+        // A callback failed during the call; nothing with a destructor is alive here.
+        Some(Err(e)) => raise(L, e),
+        None => guard(L, || call_named(L, "lib:callVoid", Err(Prim::Void))),
+    }
 }
 
 /// `lib:callString(name, args, ...)`: returns a C string as a Luau string (nil for NULL).
 pub unsafe extern "C-unwind" fn lib_call_string(L: *mut lua_State) -> c_int {
-    guard(L, || call_named(L, "lib:callString", Err(Prim::String)))
+    match quick_call(L, Err(Prim::String)) {
+        Some(Ok(n)) => n,
+        // A callback failed during the call; nothing with a destructor is alive here.
+        Some(Err(e)) => raise(L, e),
+        None => guard(L, || call_named(L, "lib:callString", Err(Prim::String))),
+    }
 }
 
 /// `lib:symbol(name)` → RawPointer.
