@@ -419,7 +419,10 @@ unsafe fn write_return(
             Ok(())
         }
         CType::Prim(p) => {
-            let bits = encode_number(L, -1, *p, site)?;
+            let bits = match fast_number(L, -1, *p, *p) {
+                Some(bits) => bits,
+                None => encode_number(L, -1, *p, site)?,
+            };
             thunk::set_ret_bits(&proto.plan, frame, bits);
             Ok(())
         }
