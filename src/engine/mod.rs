@@ -413,6 +413,7 @@ impl FastPlan {
         &self,
         func: usize,
         mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        around: impl Fn(bool),
     ) -> Option<u64> {
         let mut frame = MaybeUninit::<CallFrame>::uninit();
         let mut stack = MaybeUninit::<[u64; FAST_STACK_WORDS]>::uninit();
@@ -437,8 +438,15 @@ impl FastPlan {
         std::ptr::addr_of_mut!((*f).stack).write(st as usize);
         std::ptr::addr_of_mut!((*f).stack_size).write(self.stack_size);
         std::ptr::addr_of_mut!((*f).vector_count).write(self.vector_count);
-        run(f).ok()?;
-        save_errors();
+        // `around(true)` just before the foreign code runs and `around(false)` right
+        // after, once every argument has been read.
+        around(true);
+        let ran = run(f);
+        if ran.is_ok() {
+            save_errors();
+        }
+        around(false);
+        ran.ok()?;
         let r = match self.ret_loc {
             Some(Loc::Gpr(r)) => std::ptr::addr_of!((*f).ret_gpr[r as usize]).read(),
             Some(Loc::Fpr(r)) => std::ptr::addr_of!((*f).ret_fpr[r as usize]).read(),

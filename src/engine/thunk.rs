@@ -26,6 +26,9 @@ pub struct SlotRecord {
     pub state: AtomicPtr<c_void>,
     /// Identity of the thread that owns the Lua state (see `thread_token`).
     pub owner: AtomicUsize,
+    /// An object of the owner's choosing that must be usable before `state` is read
+    /// (the Luau layer keeps its VM lock here). Set with the state, never freed.
+    pub gate: AtomicPtr<c_void>,
     pub index: usize,
 }
 
@@ -80,7 +83,12 @@ pub struct Slot {
 
 /// Takes a free slot (growing the pool by a page when none is left) and publishes
 /// `state` in its record.
-pub fn acquire(abi: Abi, dispatch: Dispatch, state: *mut c_void) -> Result<Slot, String> {
+pub fn acquire(
+    abi: Abi,
+    dispatch: Dispatch,
+    state: *mut c_void,
+    gate: *mut c_void,
+) -> Result<Slot, String> {
     let entry = entry_address()
         .ok_or("callbacks are not supported on this platform (no entry for its ABI)")?;
     let mut pool = POOL.lock().map_err(|_| "callback pool poisoned")?;
@@ -90,6 +98,7 @@ pub fn acquire(abi: Abi, dispatch: Dispatch, state: *mut c_void) -> Result<Slot,
     let index = pool.free.pop().ok_or("no free callback slot")?;
     let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
     rec.owner.store(thread_token(), Ordering::Release);
+    rec.gate.store(gate, Ordering::Release);
     rec.state.store(state, Ordering::Release);
     let code =
         pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize + (index % PER_PAGE) * THUNK_SIZE;
@@ -117,6 +126,7 @@ fn grow(pool: &mut Pool, abi: Abi, dispatch: Dispatch, entry: usize) -> Result<(
             dispatch,
             state: AtomicPtr::new(std::ptr::null_mut()),
             owner: AtomicUsize::new(0),
+            gate: AtomicPtr::new(std::ptr::null_mut()),
             index: base + i,
         })
         .collect();

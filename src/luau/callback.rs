@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use mlua::ffi::{self, lua_State};
@@ -40,6 +40,77 @@ thread_local! {
 /// callback: the next ffi call on that thread reports them.
 static FOREIGN_ERRORS: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
 static HAS_FOREIGN_ERRORS: AtomicBool = AtomicBool::new(false);
+
+/// Callbacks alive in the process. While there are none, ffi calls skip the VM lock.
+static LIVE_CALLBACKS: AtomicUsize = AtomicUsize::new(0);
+
+/// The VM lock of one Lua state. Whichever OS thread runs Luau on the state holds it.
+/// While callbacks exist, an ffi call releases it for the duration of the C code, so a
+/// callback that a library calls from its own worker thread can take it, run, and give it
+/// back: the hand-over Deno and Python's ctypes do (ctypes releases the GIL the same way).
+/// A worker-thread callback therefore waits until the owning thread is inside an ffi
+/// call. Leaked, one per state (a word), so a waiting worker can never see it freed.
+pub struct Gil {
+    /// `thread_token()` of the holder, 0 when free.
+    holder: AtomicUsize,
+}
+
+impl Gil {
+    /// A lock held by the calling thread, the one creating the Lua state's module.
+    pub fn new_held() -> &'static Gil {
+        Box::leak(Box::new(Gil {
+            holder: AtomicUsize::new(thunk::thread_token()),
+        }))
+    }
+
+    /// Releases the lock around an ffi call, if callbacks exist and this thread holds
+    /// it. Returns whether it did, to pass to `reacquire`.
+    #[inline(always)]
+    pub fn release_for_call(&self) -> bool {
+        if LIVE_CALLBACKS.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let me = thunk::thread_token();
+        if self.holder.load(Ordering::Relaxed) != me {
+            return false;
+        }
+        self.holder.store(0, Ordering::Release);
+        true
+    }
+
+    #[inline(always)]
+    pub fn reacquire(&self, released: bool) {
+        if released {
+            self.acquire(thunk::thread_token());
+        }
+    }
+
+    fn held_by(&self, me: usize) -> bool {
+        self.holder.load(Ordering::Acquire) == me
+    }
+
+    fn acquire(&self, me: usize) {
+        let mut spins = 0u32;
+        while self
+            .holder
+            .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else if spins < 1024 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        }
+    }
+
+    fn release(&self) {
+        self.holder.store(0, Ordering::Release);
+    }
+}
 
 /// Marks `L` as the thread running an ffi call; returns the previous one to restore.
 #[inline]
@@ -143,6 +214,7 @@ impl CallbackUd {
         if let Some(i) = self.slot.take() {
             // Unpublish first so no call can reach the state being dropped.
             thunk::release(i);
+            LIVE_CALLBACKS.fetch_sub(1, Ordering::Relaxed);
         }
         self.state = None;
     }
@@ -263,7 +335,10 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             traceback_ref: shared(L).traceback_ref,
         });
         let state_ptr = &*state as *const CallbackState as *mut c_void;
-        let slot = thunk::acquire(abi, dispatch, state_ptr).map_err(|e| format!("{}: {}", F, e))?;
+        let gil = shared(L).gil as *const Gil as *mut c_void;
+        let slot =
+            thunk::acquire(abi, dispatch, state_ptr, gil).map_err(|e| format!("{}: {}", F, e))?;
+        LIVE_CALLBACKS.fetch_add(1, Ordering::Relaxed);
         push_ud(
             L,
             TAG_CALLBACK,
@@ -284,39 +359,85 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     frame.ret_gpr = [0; 2];
     frame.ret_fpr = [0; 4];
     let record = &*record;
+    let me = thunk::thread_token();
     let owner = record.owner.load(Ordering::Acquire);
-    if owner != thunk::thread_token() {
-        park_foreign(
-            owner,
-            "a callback was called from a thread that does not own the Luau state; it did not run and C received a zero value".into(),
-        );
+    let foreign = owner != me;
+    let report = |msg: String| {
+        if foreign {
+            park_foreign(owner, msg)
+        } else {
+            park_error(msg)
+        }
+    };
+    let gil = record.gate.load(Ordering::Acquire) as *const Gil;
+    if gil.is_null() {
+        report("a callback slot without a Luau state was called; C received a zero value".into());
         return;
     }
+    // SAFETY: gates are leaked Gil objects, valid forever once published.
+    let gil = &*gil;
+    // Take the VM: at once on the owning thread inside its own ffi call; on a worker
+    // thread, as soon as the owning thread is inside an ffi call.
+    let mine = gil.held_by(me);
+    if !mine {
+        gil.acquire(me);
+    }
+    // Read the state only under the lock: the owner frees callbacks only while holding it.
     let state = record.state.load(Ordering::Acquire) as *const CallbackState;
     if state.is_null() {
-        park_error(
+        report(
             "a freed or garbage-collected callback was called from C; it did not run and C received a zero value (keep a reference to the Callback while C may call it)".into(),
         );
-        return;
-    }
-    // SAFETY: the state is published only while its CallbackUd owns it, on this thread.
-    let state = &*state;
-    let result = catch_unwind(AssertUnwindSafe(|| invoke(state, frame)));
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(msg)) => {
-            frame.ret_gpr = [0; 2];
-            frame.ret_fpr = [0; 4];
-            park_error(msg);
-        }
-        Err(_) => {
-            frame.ret_gpr = [0; 2];
-            frame.ret_fpr = [0; 4];
-            park_error(
+    } else {
+        // SAFETY: published while its CallbackUd owns it; freeing needs the lock we hold.
+        let state = &*state;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            if foreign {
+                invoke_foreign(state, frame)
+            } else {
+                let active = ACTIVE.with(|a| a.get());
+                invoke(
+                    state,
+                    frame,
+                    if active.is_null() { state.main } else { active },
+                )
+            }
+        }));
+        let failure = match result {
+            Ok(Ok(())) => None,
+            Ok(Err(msg)) => Some(msg),
+            Err(_) => Some(
                 "internal error in lune-ffi while running a callback (a bug, please report)".into(),
-            );
+            ),
+        };
+        if let Some(msg) = failure {
+            frame.ret_gpr = [0; 2];
+            frame.ret_fpr = [0; 4];
+            report(msg);
         }
     }
+    if !mine {
+        gil.release();
+    }
+}
+
+/// A call from a library's worker thread, made while the owning thread is blocked in C.
+/// It runs on a fresh Luau thread, never on the stack of the owner's suspended call: if
+/// this callback's Luau code makes an ffi call, the lock is released again and the owner
+/// may resume its own thread meanwhile.
+unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> LResult<()> {
+    let main = state.main;
+    if ffi::lua_checkstack(main, 2) == 0 {
+        return Err("callback: Luau stack overflow".into());
+    }
+    let thread = ffi::lua_newthread(main);
+    let thread_ref = ffi::lua_ref(main, -1);
+    ffi::lua_pop(main, 1);
+    let prev = enter_call(std::ptr::null_mut());
+    let r = invoke(state, frame, thread);
+    leave_call(prev);
+    ffi::lua_unref(main, thread_ref);
+    r
 }
 
 /// Message handler: appends a traceback to the error.
@@ -339,9 +460,7 @@ pub(super) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
     1
 }
 
-unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame) -> LResult<()> {
-    let active = ACTIVE.with(|a| a.get());
-    let L = if active.is_null() { state.main } else { active };
+unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame, L: *mut lua_State) -> LResult<()> {
     let proto = &state.proto;
     let nargs = proto.sig.fixed.len() as c_int;
     if ffi::lua_checkstack(L, nargs + 8) == 0 {

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use mlua::ffi::{self, lua_State};
 
 use super::access::store_struct_at;
-use super::callback::{enter_call, leave_call};
+use super::callback::{enter_call, leave_call, Gil};
 use super::objects::*;
 use super::raw::*;
 use super::value::*;
@@ -33,6 +33,8 @@ pub struct LibInner {
     /// Prototypes by function name; each name usually has one signature.
     protos: RefCell<HashMap<String, Vec<Rc<Prototype>>, Fnv>>,
     recent: RefCell<[Option<Recent>; RECENT]>,
+    /// The state's VM lock, released while C code runs.
+    gil: &'static Gil,
     recent_next: std::cell::Cell<usize>,
 }
 
@@ -71,6 +73,7 @@ pub struct BoundUd {
     name: String,
     /// Keeps the library loaded while the function is reachable.
     _lib: Option<Rc<LibInner>>,
+    gil: &'static Gil,
 }
 
 pub unsafe fn register_dtors(L: *mut lua_State) {
@@ -143,6 +146,7 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
                 symbols: RefCell::new(HashMap::default()),
                 protos: RefCell::new(HashMap::default()),
                 recent: RefCell::new(Default::default()),
+                gil: shared(L).gil,
                 recent_next: std::cell::Cell::new(0),
             }),
         },
@@ -358,6 +362,7 @@ unsafe fn call_with(
     func: usize,
     first: c_int,
     names: &Names,
+    gil: &Gil,
 ) -> LResult<c_int> {
     let nargs = ffi::lua_gettop(L) - first + 1;
     let expected = proto.sig.arg_count();
@@ -419,7 +424,9 @@ unsafe fn call_with(
             let block =
                 OwnedBlock::new(st.size, st.align).map_err(|e| format!("{}: {}", names.api, e))?;
             let prev = enter_call(L);
+            let released = gil.release_for_call();
             let r = call.invoke(func, block.addr() as *mut u8);
+            gil.reacquire(released);
             leave_call(prev);
             r?;
             check_callback_error(L)?;
@@ -432,7 +439,9 @@ unsafe fn call_with(
         }
         CType::Prim(p) => {
             let prev = enter_call(L);
+            let released = gil.release_for_call();
             let r = call.invoke(func, std::ptr::null_mut());
+            gil.reacquire(released);
             leave_call(prev);
             r?;
             check_callback_error(L)?;
@@ -645,7 +654,7 @@ unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LRes
     let args_idx = if ret.is_ok() { 4 } else { 3 };
     let (proto, func) = quick_proto(L, &lib.lib, get_str(L, 2)?, ret, args_idx)?;
     let fast = proto.fast.as_ref()?;
-    fast_call(L, fast, func, args_idx + 1)
+    fast_call(L, fast, func, args_idx + 1, lib.lib.gil)
 }
 
 /// Shared by `lib:call` (return type at stack index 3, `Ok(3)`) and its fixed-return
@@ -659,12 +668,20 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
         if let Some(r) = proto
             .fast
             .as_ref()
-            .and_then(|f| fast_call(L, f, func, first))
+            .and_then(|f| fast_call(L, f, func, first, lib.gil))
         {
             return r;
         }
         let name = check_name(L, 2, F)?;
-        return call_with(L, &proto, None, func, first, &Names { api: F, cfn: name });
+        return call_with(
+            L,
+            &proto,
+            None,
+            func,
+            first,
+            &Names { api: F, cfn: name },
+            lib.gil,
+        );
     }
     let name = check_name(L, 2, F)?;
     let (sig, declared) = match ret {
@@ -680,7 +697,7 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
     if let Some(r) = proto
         .fast
         .as_ref()
-        .and_then(|f| fast_call(L, f, func, first))
+        .and_then(|f| fast_call(L, f, func, first, lib.gil))
     {
         return r;
     }
@@ -691,6 +708,7 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
         func,
         first,
         &Names { api: F, cfn: name },
+        lib.gil,
     )
 }
 
@@ -818,6 +836,7 @@ unsafe fn push_bound(
             func,
             name,
             _lib: lib,
+            gil: shared(L).gil,
         },
     );
     ffi::lua_pushcclosurek(L, bound_call, c"ffi function".as_ptr(), 1, None);
@@ -829,7 +848,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
     // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
     if let Some(b) = b.as_ref() {
         if let Some(fast) = &b.proto.fast {
-            match fast_call(L, fast, b.func, 1) {
+            match fast_call(L, fast, b.func, 1, b.gil) {
                 Some(Ok(n)) => return n,
                 // A callback failed during the call: no Rust value is alive here.
                 Some(Err(e)) => raise(L, e),
@@ -852,6 +871,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 api: &b.name,
                 cfn: &b.name,
             },
+            b.gil,
         )
     })
 }
@@ -866,12 +886,24 @@ unsafe fn fast_call(
     fast: &FastPlan,
     func: usize,
     first: c_int,
+    gil: &Gil,
 ) -> Option<LResult<c_int>> {
     if (ffi::lua_gettop(L) - first + 1) as usize != fast.arg_count() || func == 0 {
         return None;
     }
     let prev = enter_call(L);
-    let r = fast.call(func, |i, p| fast_arg(L, i as c_int + first, p));
+    let released = std::cell::Cell::new(false);
+    let r = fast.call(
+        func,
+        |i, p| fast_arg(L, i as c_int + first, p),
+        |before| {
+            if before {
+                released.set(gil.release_for_call());
+            } else {
+                gil.reacquire(released.get());
+            }
+        },
+    );
     leave_call(prev);
     let bits = r?;
     if let Some(e) = super::callback::take_pending_error() {

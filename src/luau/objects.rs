@@ -44,6 +44,8 @@ pub struct Shared {
     /// Registry reference of the callback message handler, created once so a callback
     /// does not allocate a closure per call.
     pub traceback_ref: c_int,
+    /// The VM lock callbacks from other threads wait on.
+    pub gil: &'static super::callback::Gil,
 }
 
 const SHARED_KEY: &std::ffi::CStr = c"lune_ffi.shared";
@@ -60,6 +62,7 @@ pub unsafe fn init_shared(L: *mut lua_State) {
             warned_buffer: Cell::new(false),
             warned_open: Cell::new(false),
             traceback_ref,
+            gil: super::callback::Gil::new_held(),
         },
     );
     ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
