@@ -39,7 +39,12 @@ struct Pool {
     records: Vec<Box<[SlotRecord]>>,
     /// Code pages, kept mapped for the life of the process.
     pages: Vec<region::Allocation>,
+    /// Slots never used yet.
     free: Vec<usize>,
+    /// Freed slots, by the thread that owned them. A slot is reused only by its last
+    /// owner's thread: a stale pointer that C kept to a freed callback then reaches, at
+    /// worst, a newer callback of the same Lua state, never another state's.
+    freed: Vec<(usize, Vec<usize>)>,
 }
 
 // SAFETY: the allocations are plain mappings owned by the pool and only touched under
@@ -50,6 +55,7 @@ static POOL: Mutex<Pool> = Mutex::new(Pool {
     records: Vec::new(),
     pages: Vec::new(),
     free: Vec::new(),
+    freed: Vec::new(),
 });
 
 #[cfg(lune_ffi_engine)]
@@ -92,10 +98,21 @@ pub fn acquire(
     let entry = entry_address()
         .ok_or("callbacks are not supported on this platform (no entry for its ABI)")?;
     let mut pool = POOL.lock().map_err(|_| "callback pool poisoned")?;
-    if pool.free.is_empty() {
-        grow(&mut pool, abi, dispatch, entry)?;
-    }
-    let index = pool.free.pop().ok_or("no free callback slot")?;
+    let me = thread_token();
+    let reused = pool
+        .freed
+        .iter_mut()
+        .find(|(owner, _)| *owner == me)
+        .and_then(|(_, list)| list.pop());
+    let index = match reused {
+        Some(i) => i,
+        None => {
+            if pool.free.is_empty() {
+                grow(&mut pool, abi, dispatch, entry)?;
+            }
+            pool.free.pop().ok_or("no free callback slot")?
+        }
+    };
     let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
     rec.owner.store(thread_token(), Ordering::Release);
     rec.gate.store(gate, Ordering::Release);
@@ -115,7 +132,11 @@ pub fn release(index: usize) {
     if let Ok(mut pool) = POOL.lock() {
         let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
         rec.state.store(std::ptr::null_mut(), Ordering::Release);
-        pool.free.push(index);
+        let owner = rec.owner.load(Ordering::Relaxed);
+        match pool.freed.iter_mut().find(|(o, _)| *o == owner) {
+            Some((_, list)) => list.push(index),
+            None => pool.freed.push((owner, vec![index])),
+        }
     }
 }
 
@@ -311,6 +332,7 @@ mod tests {
             records: Vec::new(),
             pages: Vec::new(),
             free: Vec::new(),
+            freed: Vec::new(),
         };
         grow(&mut pool, abi, probe_dispatch, entry).unwrap();
         grow(&mut pool, abi, probe_dispatch, entry).unwrap();

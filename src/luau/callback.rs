@@ -81,6 +81,7 @@ impl Gil {
     #[inline(always)]
     pub fn reacquire(&self, released: bool) {
         if released {
+            // Only the thread running Luau can close the state, so this always succeeds.
             self.acquire(thunk::thread_token());
         }
     }
@@ -89,13 +90,18 @@ impl Gil {
         self.holder.load(Ordering::Acquire) == me
     }
 
-    fn acquire(&self, me: usize) {
+    /// Takes the lock; false if the Lua state has been closed meanwhile.
+    fn acquire(&self, me: usize) -> bool {
         let mut spins = 0u32;
-        while self
-            .holder
-            .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        loop {
+            match self
+                .holder
+                .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(CLOSED) => return false,
+                Err(_) => {}
+            }
             spins += 1;
             if spins < 64 {
                 std::hint::spin_loop();
@@ -110,7 +116,16 @@ impl Gil {
     fn release(&self) {
         self.holder.store(0, Ordering::Release);
     }
+
+    /// Marks the state closed: a worker thread waiting for the lock, or arriving later
+    /// through a stale pointer, gives up instead of waiting forever.
+    pub fn close(&self) {
+        self.holder.store(CLOSED, Ordering::Release);
+    }
 }
+
+/// `Gil::holder` of a closed state.
+const CLOSED: usize = usize::MAX;
 
 /// Marks `L` as the thread running an ffi call; returns the previous one to restore.
 #[inline]
@@ -379,8 +394,9 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     // Take the VM: at once on the owning thread inside its own ffi call; on a worker
     // thread, as soon as the owning thread is inside an ffi call.
     let mine = gil.held_by(me);
-    if !mine {
-        gil.acquire(me);
+    if !mine && !gil.acquire(me) {
+        report("a callback of a closed Luau state was called; C received a zero value".into());
+        return;
     }
     // Read the state only under the lock: the owner frees callbacks only while holding it.
     let state = record.state.load(Ordering::Acquire) as *const CallbackState;

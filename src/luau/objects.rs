@@ -48,6 +48,13 @@ pub struct Shared {
     pub gil: &'static super::callback::Gil,
 }
 
+impl Drop for Shared {
+    // Runs when the Lua state closes.
+    fn drop(&mut self) {
+        self.gil.close();
+    }
+}
+
 const SHARED_KEY: &std::ffi::CStr = c"lune_ffi.shared";
 
 pub unsafe fn init_shared(L: *mut lua_State) {
