@@ -3,8 +3,8 @@
 //! Nothing raised in Luau ever unwinds through C: the dispatcher calls the Luau function
 //! with `lua_pcall`, hands C a zero value on failure, and parks the error; the ffi call
 //! that led to the callback raises it when it returns. A call through a freed or
-//! collected callback, or from a thread that does not own the Lua state, never touches
-//! the VM.
+//! collected callback, or of a closed state, never touches the VM. A call from another
+//! OS thread waits for the state's VM lock (`Gil`), which ffi calls release while C runs.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
