@@ -89,20 +89,21 @@ pub struct Slot {
 
 /// Takes a free slot (growing the pool by a page when none is left) and publishes
 /// `state` in its record.
+/// `owner` is the `thread_token()` of the thread that owns the Lua state.
 pub fn acquire(
     abi: Abi,
     dispatch: Dispatch,
     state: *mut c_void,
     gate: *mut c_void,
+    owner: usize,
 ) -> Result<Slot, String> {
     let entry = entry_address()
         .ok_or("callbacks are not supported on this platform (no entry for its ABI)")?;
     let mut pool = POOL.lock().map_err(|_| "callback pool poisoned")?;
-    let me = thread_token();
     let reused = pool
         .freed
         .iter_mut()
-        .find(|(owner, _)| *owner == me)
+        .find(|(o, _)| *o == owner)
         .and_then(|(_, list)| list.pop());
     let index = match reused {
         Some(i) => i,
@@ -114,7 +115,7 @@ pub fn acquire(
         }
     };
     let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
-    rec.owner.store(thread_token(), Ordering::Release);
+    rec.owner.store(owner, Ordering::Release);
     rec.gate.store(gate, Ordering::Release);
     rec.state.store(state, Ordering::Release);
     let code =

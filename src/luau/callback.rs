@@ -53,13 +53,17 @@ static LIVE_CALLBACKS: AtomicUsize = AtomicUsize::new(0);
 pub struct Gil {
     /// `thread_token()` of the holder, 0 when free.
     holder: AtomicUsize,
+    /// `thread_token()` of the thread that owns the state (created its module).
+    owner: usize,
 }
 
 impl Gil {
     /// A lock held by the calling thread, the one creating the Lua state's module.
     pub fn new_held() -> &'static Gil {
+        let me = thunk::thread_token();
         Box::leak(Box::new(Gil {
-            holder: AtomicUsize::new(thunk::thread_token()),
+            holder: AtomicUsize::new(me),
+            owner: me,
         }))
     }
 
@@ -350,9 +354,11 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             traceback_ref: shared(L).traceback_ref,
         });
         let state_ptr = &*state as *const CallbackState as *mut c_void;
-        let gil = shared(L).gil as *const Gil as *mut c_void;
-        let slot =
-            thunk::acquire(abi, dispatch, state_ptr, gil).map_err(|e| format!("{}: {}", F, e))?;
+        let gil = shared(L).gil;
+        // The owner is the state's thread even when a worker-thread callback creates this.
+        let gate = gil as *const Gil as *mut c_void;
+        let slot = thunk::acquire(abi, dispatch, state_ptr, gate, gil.owner)
+            .map_err(|e| format!("{}: {}", F, e))?;
         LIVE_CALLBACKS.fetch_add(1, Ordering::Relaxed);
         push_ud(
             L,
@@ -376,7 +382,11 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     let record = &*record;
     let me = thunk::thread_token();
     let owner = record.owner.load(Ordering::Acquire);
-    let foreign = owner != me;
+    // Local: on the owning thread, or on any thread inside an ffi call of its own (a
+    // worker's handed-over callback calling into C that calls back): such a call runs on
+    // that ffi call's Luau thread and its error is raised when that call returns.
+    let active = ACTIVE.with(|a| a.get());
+    let foreign = owner != me && active.is_null();
     let report = |msg: String| {
         if foreign {
             park_foreign(owner, msg)
