@@ -68,25 +68,25 @@ impl Gil {
     }
 
     /// Releases the lock around an ffi call, if callbacks exist and this thread holds
-    /// it. Returns whether it did, to pass to `reacquire`.
+    /// it. Returns this thread's token if it did (0 if not), to pass to `reacquire`.
     #[inline(always)]
-    pub fn release_for_call(&self) -> bool {
+    pub fn release_for_call(&self) -> usize {
         if LIVE_CALLBACKS.load(Ordering::Relaxed) == 0 {
-            return false;
+            return 0;
         }
         let me = thunk::thread_token();
         if self.holder.load(Ordering::Relaxed) != me {
-            return false;
+            return 0;
         }
         self.holder.store(0, Ordering::Release);
-        true
+        me
     }
 
     #[inline(always)]
-    pub fn reacquire(&self, released: bool) {
-        if released {
+    pub fn reacquire(&self, released_by: usize) {
+        if released_by != 0 {
             // Only the thread running Luau can close the state, so this always succeeds.
-            self.acquire(thunk::thread_token());
+            self.acquire(released_by);
         }
     }
 

@@ -892,7 +892,7 @@ unsafe fn fast_call(
         return None;
     }
     let prev = enter_call(L);
-    let released = std::cell::Cell::new(false);
+    let released = std::cell::Cell::new(0);
     let r = fast.call(
         func,
         |i, p| fast_arg(L, i as c_int + first, p),
