@@ -228,7 +228,7 @@ mod tests {
     //! C probes; "gcc:" notes what the probe showed.
 
     use super::super::test_util::*;
-    use super::super::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature, MAX_ARGS};
+    use super::super::{Abi, ArgClass, CallPlan, Piece, RetClass, Signature, MAX_ARGS};
     use crate::types::{CType, Prim};
 
     fn plan(s: Signature) -> CallPlan {
@@ -236,34 +236,6 @@ mod tests {
         assert_eq!(plan.abi, Abi::Aapcs64);
         assert_eq!(plan.vector_count, 0);
         plan
-    }
-
-    fn g(i: u8) -> Loc {
-        Loc::Gpr(i)
-    }
-
-    fn f(i: u8) -> Loc {
-        Loc::Fpr(i)
-    }
-
-    fn s(off: u32) -> Loc {
-        Loc::Stack(off)
-    }
-
-    fn pc(src: u32, size: u8, dst: Loc) -> Piece {
-        Piece { src, size, dst }
-    }
-
-    fn sc(loc: Loc) -> ArgClass {
-        ArgClass::Scalar(vec![loc])
-    }
-
-    fn pieces(v: &[Piece]) -> ArgClass {
-        ArgClass::Pieces(v.to_vec())
-    }
-
-    fn rpieces(v: &[Piece]) -> RetClass {
-        RetClass::Pieces(v.to_vec())
     }
 
     /// One HFA member of `size` bytes per v register from `first`.
@@ -274,14 +246,6 @@ mod tests {
     }
 
     /// A composite copied to the stack: 8-byte pieces, the last trimmed.
-    fn on_stack(size: u32, at: u32) -> ArgClass {
-        ArgClass::Pieces(
-            (0..size)
-                .step_by(8)
-                .map(|o| pc(o, (size - o).min(8) as u8, s(at + o)))
-                .collect(),
-        )
-    }
 
     fn longs(n: usize) -> Vec<CType> {
         vec![p(Prim::I64); n]

@@ -215,7 +215,7 @@ mod tests {
     //! constants or returning struct literals; "gcc:" notes what the probe showed.
 
     use super::super::test_util::*;
-    use super::super::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
+    use super::super::{Abi, ArgClass, CallPlan, Loc, RetClass, Signature};
     use super::{merge, Kind};
     use crate::types::{CType, Prim};
 
@@ -225,43 +225,7 @@ mod tests {
         plan
     }
 
-    fn g(i: u8) -> Loc {
-        Loc::Gpr(i)
-    }
-
-    fn f(i: u8) -> Loc {
-        Loc::Fpr(i)
-    }
-
-    fn s(off: u32) -> Loc {
-        Loc::Stack(off)
-    }
-
-    fn pc(src: u32, size: u8, dst: Loc) -> Piece {
-        Piece { src, size, dst }
-    }
-
-    fn sc(loc: Loc) -> ArgClass {
-        ArgClass::Scalar(vec![loc])
-    }
-
-    fn pieces(v: &[Piece]) -> ArgClass {
-        ArgClass::Pieces(v.to_vec())
-    }
-
-    fn rpieces(v: &[Piece]) -> RetClass {
-        RetClass::Pieces(v.to_vec())
-    }
-
     /// The by-value stack copy of a MEMORY struct: 8-byte pieces, the last trimmed.
-    fn on_stack(size: u32, at: u32) -> ArgClass {
-        ArgClass::Pieces(
-            (0..size)
-                .step_by(8)
-                .map(|o| pc(o, (size - o).min(8) as u8, s(at + o)))
-                .collect(),
-        )
-    }
 
     fn ints(n: usize) -> Vec<CType> {
         vec![p(Prim::I64); n]

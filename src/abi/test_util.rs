@@ -1,6 +1,6 @@
 //! Helpers shared by the three classifiers' unit tests.
 
-use super::Signature;
+use super::{ArgClass, Loc, Piece, RetClass, Signature};
 use crate::types::{CType, FieldSpec, Prim, StructType};
 use std::sync::Arc;
 
@@ -63,4 +63,41 @@ pub fn vsig(ret: CType, fixed: Vec<CType>, variadic: Vec<CType>) -> Signature {
 
 pub fn void() -> CType {
     p(Prim::Void)
+}
+
+pub fn g(i: u8) -> Loc {
+    Loc::Gpr(i)
+}
+
+pub fn f(i: u8) -> Loc {
+    Loc::Fpr(i)
+}
+
+pub fn s(off: u32) -> Loc {
+    Loc::Stack(off)
+}
+
+pub fn pc(src: u32, size: u8, dst: Loc) -> Piece {
+    Piece { src, size, dst }
+}
+
+pub fn sc(loc: Loc) -> ArgClass {
+    ArgClass::Scalar(vec![loc])
+}
+
+pub fn pieces(v: &[Piece]) -> ArgClass {
+    ArgClass::Pieces(v.to_vec())
+}
+
+pub fn rpieces(v: &[Piece]) -> RetClass {
+    RetClass::Pieces(v.to_vec())
+}
+
+pub fn on_stack(size: u32, at: u32) -> ArgClass {
+    ArgClass::Pieces(
+        (0..size)
+            .step_by(8)
+            .map(|o| pc(o, (size - o).min(8) as u8, s(at + o)))
+            .collect(),
+    )
 }

@@ -79,7 +79,7 @@ mod tests {
     //! are 32 bytes higher than ours (the shadow space).
 
     use super::super::test_util::*;
-    use super::super::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature, MAX_ARGS};
+    use super::super::{Abi, ArgClass, CallPlan, Loc, RetClass, Signature, MAX_ARGS};
     use crate::types::{CType, Prim};
 
     fn plan(s: Signature) -> CallPlan {
@@ -87,26 +87,6 @@ mod tests {
         assert_eq!(plan.abi, Abi::Win64);
         assert_eq!(plan.vector_count, 0);
         plan
-    }
-
-    fn g(i: u8) -> Loc {
-        Loc::Gpr(i)
-    }
-
-    fn f(i: u8) -> Loc {
-        Loc::Fpr(i)
-    }
-
-    fn s(off: u32) -> Loc {
-        Loc::Stack(off)
-    }
-
-    fn pc(src: u32, size: u8, dst: Loc) -> Piece {
-        Piece { src, size, dst }
-    }
-
-    fn sc(loc: Loc) -> ArgClass {
-        ArgClass::Scalar(vec![loc])
     }
 
     fn whole(size: u8, dst: Loc) -> ArgClass {
