@@ -245,8 +245,6 @@ mod tests {
             .collect()
     }
 
-    /// A composite copied to the stack: 8-byte pieces, the last trimmed.
-
     fn longs(n: usize) -> Vec<CType> {
         vec![p(Prim::I64); n]
     }

@@ -225,8 +225,6 @@ mod tests {
         plan
     }
 
-    /// The by-value stack copy of a MEMORY struct: 8-byte pieces, the last trimmed.
-
     fn ints(n: usize) -> Vec<CType> {
         vec![p(Prim::I64); n]
     }

@@ -93,6 +93,7 @@ pub fn rpieces(v: &[Piece]) -> RetClass {
     RetClass::Pieces(v.to_vec())
 }
 
+/// A struct copied to the stack by value: 8-byte pieces, the last one trimmed.
 pub fn on_stack(size: u32, at: u32) -> ArgClass {
     ArgClass::Pieces(
         (0..size)
