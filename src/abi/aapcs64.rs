@@ -10,7 +10,7 @@
 //! memory whose address the caller passes in x8 (`Gpr(8)`), which shifts nothing.
 //! Variadic arguments follow the fixed rules on Linux.
 
-use super::{finish_stack, is_float, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
+use super::{finish_stack, stack_pieces, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
 use crate::types::{round_up, CType, Prim, StructType};
 
 const GPRS: u8 = 8;
@@ -26,7 +26,7 @@ fn hfa(s: &StructType) -> Option<Vec<(usize, usize)>> {
     }
     let leaves = s.flatten();
     let base = leaves.first()?.1;
-    if !is_float(base) || leaves.len() > 4 || leaves.iter().any(|(_, p)| *p != base) {
+    if !base.is_float() || leaves.len() > 4 || leaves.iter().any(|(_, p)| *p != base) {
         return None;
     }
     Some(leaves.iter().map(|(off, p)| (*off, p.size())).collect())
@@ -92,7 +92,7 @@ impl Alloc {
         if p == Prim::Void {
             return Err("an argument cannot have type void".into());
         }
-        let loc = if !is_float(p) {
+        let loc = if !p.is_float() {
             self.gpr_or_stack()?
         } else if self.nsrn < FPRS {
             self.nsrn += 1;
@@ -139,23 +139,10 @@ impl Alloc {
     }
 }
 
-/// A struct copied to the stack, as 8-byte pieces (the last one trimmed) like the
-/// register pieces.
-fn stack_pieces(size: usize, at: u32) -> Vec<Piece> {
-    (0..size)
-        .step_by(8)
-        .map(|off| Piece {
-            src: off as u32,
-            size: (size - off).min(8) as u8,
-            dst: Loc::Stack(at + off as u32),
-        })
-        .collect()
-}
-
 pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
     let ret = match &sig.ret {
         CType::Prim(Prim::Void) => RetClass::Void,
-        CType::Prim(p) if is_float(*p) => RetClass::Scalar(Loc::Fpr(0)),
+        CType::Prim(p) if p.is_float() => RetClass::Scalar(Loc::Fpr(0)),
         CType::Prim(_) => RetClass::Scalar(Loc::Gpr(0)),
         CType::Struct(s) => match hfa(s) {
             Some(members) => RetClass::Pieces(hfa_pieces(&members, 0)),

@@ -18,7 +18,7 @@ pub mod win64;
 #[cfg(test)]
 mod test_util;
 
-use crate::types::{CType, Prim};
+use crate::types::CType;
 
 /// Bytes per callback thunk.
 pub const THUNK_SIZE: usize = 32;
@@ -199,7 +199,15 @@ pub(crate) fn finish_stack(bytes: usize) -> Result<u32, String> {
     Ok(rounded as u32)
 }
 
-/// Helper for the classifiers: is this primitive passed in a vector register?
-pub(crate) fn is_float(p: Prim) -> bool {
-    p.is_float()
+/// A whole struct copied to the stack at `at`, as 8-byte pieces (the last one trimmed to
+/// the struct's end) so the engine copies it like register pieces, whatever its size.
+pub(crate) fn stack_pieces(size: usize, at: u32) -> Vec<Piece> {
+    (0..size)
+        .step_by(8)
+        .map(|off| Piece {
+            src: off as u32,
+            size: (size - off).min(8) as u8,
+            dst: Loc::Stack(at + off as u32),
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@
 //! take registers. Bigger structs are MEMORY: copied by value onto the stack.
 //! Variadic arguments follow the same rules; %al carries the number of SSE registers used.
 
-use super::{finish_stack, is_float, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
+use super::{finish_stack, stack_pieces, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
 use crate::types::{round_up, CType, Prim, StructType};
 
 const GPRS: u8 = 6;
@@ -47,7 +47,7 @@ fn eightbytes(s: &StructType) -> Option<Vec<Kind>> {
         if off % p.align() != 0 {
             return None;
         }
-        let c = if is_float(p) {
+        let c = if p.is_float() {
             Kind::Sse
         } else {
             Kind::Integer
@@ -111,10 +111,10 @@ impl Alloc {
         if p == Prim::Void {
             return Err("an argument cannot have type void".into());
         }
-        let loc = if is_float(p) && self.fpr < FPRS {
+        let loc = if p.is_float() && self.fpr < FPRS {
             self.fpr += 1;
             Loc::Fpr(self.fpr - 1)
-        } else if !is_float(p) && self.gpr < GPRS {
+        } else if !p.is_float() && self.gpr < GPRS {
             self.gpr += 1;
             Loc::Gpr(self.gpr - 1)
         } else {
@@ -140,19 +140,6 @@ impl Alloc {
     }
 }
 
-/// A by-value copy of a whole struct to the stack, as 8-byte pieces (the last one trimmed
-/// to the struct's end) so the engine copies it like register pieces, whatever its size.
-fn stack_pieces(size: usize, at: u32) -> Vec<Piece> {
-    (0..size)
-        .step_by(8)
-        .map(|off| Piece {
-            src: off as u32,
-            size: (size - off).min(8) as u8,
-            dst: Loc::Stack(at + off as u32),
-        })
-        .collect()
-}
-
 pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
     let mut alloc = Alloc {
         gpr: 0,
@@ -161,7 +148,7 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
     };
     let ret = match &sig.ret {
         CType::Prim(Prim::Void) => RetClass::Void,
-        CType::Prim(p) if is_float(*p) => RetClass::Scalar(Loc::Fpr(0)),
+        CType::Prim(p) if p.is_float() => RetClass::Scalar(Loc::Fpr(0)),
         CType::Prim(_) => RetClass::Scalar(Loc::Gpr(0)),
         CType::Struct(s) => match eightbytes(s) {
             // Return registers are rax/rdx and xmm0/xmm1, numbered like the first

@@ -8,7 +8,7 @@
 //! both registers of its slot, since the callee may spill either. The stack offsets here
 //! exclude the 32-byte shadow space, which the engine reserves.
 
-use super::{finish_stack, is_float, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
+use super::{finish_stack, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
 use crate::types::{CType, Prim};
 
 const REG_SLOTS: usize = 4;
@@ -21,7 +21,7 @@ fn fits_register(size: usize) -> bool {
 pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
     let ret = match &sig.ret {
         CType::Prim(Prim::Void) => RetClass::Void,
-        CType::Prim(p) if is_float(*p) => RetClass::Scalar(Loc::Fpr(0)),
+        CType::Prim(p) if p.is_float() => RetClass::Scalar(Loc::Fpr(0)),
         CType::Prim(_) => RetClass::Scalar(Loc::Gpr(0)),
         CType::Struct(s) if fits_register(s.size) => RetClass::Pieces(vec![Piece {
             src: 0,
@@ -41,7 +41,7 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
         let int_loc = reg.map_or(memory, Loc::Gpr);
         args.push(match t {
             CType::Prim(Prim::Void) => return Err("an argument cannot have type void".into()),
-            CType::Prim(p) if is_float(*p) => match reg {
+            CType::Prim(p) if p.is_float() => match reg {
                 Some(r) if i >= fixed => ArgClass::Scalar(vec![Loc::Fpr(r), Loc::Gpr(r)]),
                 Some(r) => ArgClass::Scalar(vec![Loc::Fpr(r)]),
                 None => ArgClass::Scalar(vec![memory]),

@@ -6,10 +6,9 @@ pub mod thunk;
 
 use std::cell::Cell;
 use std::mem::MaybeUninit;
-use std::sync::Arc;
 
 use crate::abi::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
-use crate::types::{round_up, CType, Prim, StructType};
+use crate::types::{round_up, CType, Prim};
 use frame::CallFrame;
 
 #[cfg(lune_ffi_engine)]
@@ -182,22 +181,12 @@ impl<'p> Call<'p> {
     }
 
     #[inline]
-    fn stack_base(&mut self) -> *mut u8 {
-        self.stack
-    }
-
-    #[inline]
-    fn scratch_base(&mut self) -> *mut u8 {
-        self.scratch
-    }
-
-    #[inline]
     fn put(&mut self, loc: Loc, bits: u64) {
         match loc {
             Loc::Gpr(i) => self.frame.gpr[i as usize] = bits,
             Loc::Fpr(i) => self.frame.fpr[i as usize] = bits,
             Loc::Stack(off) => {
-                let base = self.stack_base();
+                let base = self.stack;
                 // SAFETY: the classifier keeps every stack slot inside `stack_size`, which
                 // the stack area (inline or heap) covers.
                 unsafe { (base.add(off as usize) as *mut u64).write_unaligned(bits) }
@@ -221,7 +210,7 @@ impl<'p> Call<'p> {
     pub fn struct_slot(&mut self, i: usize) -> *mut u8 {
         let off = self.proto.slots[i];
         // SAFETY: `slots[i] + size <= scratch`, which the scratch area covers.
-        unsafe { self.scratch_base().add(off) }
+        unsafe { self.scratch.add(off) }
     }
 
     /// Places struct argument `i` (already written to its slot) per the plan.
@@ -245,7 +234,7 @@ impl<'p> Call<'p> {
         let size = p.size as usize;
         match p.dst {
             Loc::Stack(off) => {
-                let base = self.stack_base();
+                let base = self.stack;
                 // SAFETY: piece lies within the struct (src) and the stack area (dst).
                 unsafe {
                     std::ptr::copy_nonoverlapping(
@@ -283,7 +272,7 @@ impl<'p> Call<'p> {
             self.put(*loc, ret_buf as u64);
         }
         self.frame.func = func;
-        self.frame.stack = self.stack_base() as usize;
+        self.frame.stack = self.stack as usize;
         run(&mut self.frame)?;
         save_errors();
         if let RetClass::Pieces(pieces) = &proto.plan.ret {
@@ -338,9 +327,6 @@ pub fn promote_variadic(t: &CType) -> CType {
         other => other.clone(),
     }
 }
-
-/// Keeps `Arc<StructType>` in the public surface for the Luau layer's convenience.
-pub type StructRef = Arc<StructType>;
 
 /// A prototype whose arguments and result are all scalars in single locations and whose
 /// stack area is small: the common case, run without scratch space or struct handling.

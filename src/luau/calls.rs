@@ -405,7 +405,7 @@ unsafe fn call_with(
             }
             CType::Struct(st) => {
                 let slot = call.struct_slot(i);
-                let what = ArgN(argn);
+                let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "argument #{}", argn));
                 store_struct_at(
                     L,
                     idx,
@@ -429,7 +429,7 @@ unsafe fn call_with(
             gil.reacquire(released);
             leave_call(prev);
             r?;
-            check_callback_error(L)?;
+            check_callback_error()?;
             push_view(
                 L,
                 Ptr::bounded(block.addr(), st.size, Owner::Owned(block)),
@@ -444,7 +444,7 @@ unsafe fn call_with(
             gil.reacquire(released);
             leave_call(prev);
             r?;
-            check_callback_error(L)?;
+            check_callback_error()?;
             let bits = call.ret_bits();
             push_ret(L, *p, bits)
         }
@@ -471,7 +471,7 @@ unsafe fn push_ret(L: *mut lua_State, p: Prim, bits: u64) -> LResult<c_int> {
 }
 
 /// Raises a callback error that happened during the call that just returned.
-unsafe fn check_callback_error(_L: *mut lua_State) -> LResult<()> {
+fn check_callback_error() -> LResult<()> {
     match super::callback::take_pending_error() {
         Some(e) => Err(e),
         None => Ok(()),
@@ -504,7 +504,7 @@ unsafe fn encode_arg_slow(
     F: &str,
     argn: usize,
 ) -> LResult<u64> {
-    let what = ArgN(argn);
+    let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "argument #{}", argn));
     let site = Site {
         func: F,
         what: &what,
@@ -968,13 +968,4 @@ pub unsafe extern "C-unwind" fn ffi_last_error(L: *mut lua_State) -> c_int {
         ffi::lua_pushnumber(L, crate::engine::saved_last_error() as f64);
         Ok(1)
     })
-}
-
-/// "argument #N", formatted only when an error message needs it.
-struct ArgN(usize);
-
-impl std::fmt::Display for ArgN {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "argument #{}", self.0)
-    }
 }

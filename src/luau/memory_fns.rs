@@ -11,7 +11,7 @@ use super::objects::*;
 use super::raw::*;
 use super::value::Site;
 use crate::memory::{ArenaInner, OwnedBlock, Owner, Ptr};
-use crate::types::{CType, FieldSpec, Prim, StructType, MAX_OBJECT_SIZE};
+use crate::types::{CType, FieldSpec, StructType, MAX_OBJECT_SIZE};
 
 /// `ffi.arena()`.
 pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
@@ -493,5 +493,4 @@ pub unsafe fn push_types_table(L: *mut lua_State) {
         ffi::lua_rawsetfield(L, -2, key.as_ptr());
     }
     ffi::lua_setreadonly(L, -1, 1);
-    let _ = Prim::Void;
 }

@@ -8,7 +8,7 @@ use mlua::ffi::{self, lua_State};
 use super::access::*;
 use super::objects::*;
 use super::raw::*;
-use super::value::{fast_number, store_bits, Site};
+use super::value::{fast_number, store_bits, Lazy, Site};
 use crate::memory::Ptr;
 use crate::types::{CType, Prim};
 
@@ -476,13 +476,4 @@ pub unsafe extern "C-unwind" fn struct_type_tostring(L: *mut lua_State) -> c_int
         );
         Ok(1)
     })
-}
-
-/// A message part formatted only if an error needs it: the hot paths never allocate.
-pub struct Lazy<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result>(pub F);
-
-impl<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result> std::fmt::Display for Lazy<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        (self.0)(f)
-    }
 }

@@ -28,6 +28,15 @@ impl Site<'_> {
     }
 }
 
+/// A message part formatted only if an error needs it: the hot paths never allocate.
+pub struct Lazy<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result>(pub F);
+
+impl<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result> std::fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (self.0)(f)
+    }
+}
+
 fn int_range(p: Prim) -> (i128, i128) {
     match p {
         Prim::I8 => (i8::MIN as i128, i8::MAX as i128),
