@@ -91,7 +91,7 @@ pub struct Slot {
 /// `state` in its record.
 /// `owner` is the `thread_token()` of the thread that owns the Lua state.
 pub fn acquire(
-    abi: Abi,
+    plan: &CallPlan,
     dispatch: Dispatch,
     state: *mut c_void,
     gate: *mut c_void,
@@ -109,7 +109,7 @@ pub fn acquire(
         Some(i) => i,
         None => {
             if pool.free.is_empty() {
-                grow(&mut pool, abi, dispatch, entry)?;
+                grow(&mut pool, plan.abi, dispatch, entry)?;
             }
             pool.free.pop().ok_or("no free callback slot")?
         }

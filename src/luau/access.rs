@@ -9,8 +9,21 @@ use mlua::ffi::{self, lua_State};
 use super::objects::*;
 use super::raw::*;
 use super::value::*;
-use crate::memory::Ptr;
+use crate::memory::{Owner, Ptr};
 use crate::types::{CType, Field, Prim, StructType};
+
+/// The one way a primitive value reaches Luau, from its register or memory image:
+/// call and callback results, callback arguments, memory reads. Upper bits beyond the
+/// type's width are ignored; pointers from C come back as RawPointers (NULL as nil),
+/// `string` as a Luau string (nil for NULL).
+#[inline]
+pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
+    match p {
+        Prim::Pointer => push_foreign_ptr(L, bits as usize),
+        Prim::String => push_cstring(L, bits as usize),
+        _ => push_number_bits(L, p, normalize_bits(p, bits)),
+    }
+}
 
 /// Pushes the value of type `ty` stored at `addr` (already bounds-checked). Struct values
 /// come back as zero-copy views sharing `base`'s provenance.
@@ -24,26 +37,24 @@ pub unsafe fn push_at(L: *mut lua_State, ty: &CType, addr: usize, base: &Ptr) {
 
 #[inline]
 pub unsafe fn push_prim_at(L: *mut lua_State, p: Prim, addr: usize) {
-    let bits = load_bits(addr, p);
-    match p {
-        Prim::Pointer => push_foreign_ptr(L, bits as usize),
-        Prim::String => push_cstring(L, bits as usize),
-        _ => push_number_bits(L, p, bits),
-    }
+    push_bits(L, p, load_bits(addr, p));
 }
 
 /// Stores the Luau value at `idx` as a `ty` at `addr` (already bounds-checked for
-/// `ty.size()` bytes).
+/// `ty.size()` bytes). `dest` owns the memory at `addr`: when it is memory the module
+/// owns, a pointer stored there keeps its own owner alive (see `memory::KeepAlive`);
+/// scratch memory passes `Owner::Foreign`.
 pub unsafe fn store_at(
     L: *mut lua_State,
     idx: c_int,
     ty: &CType,
     addr: usize,
+    dest: &Owner,
     site: Site,
 ) -> LResult<()> {
     match ty {
-        CType::Prim(p) => store_prim_at(L, idx, *p, addr, site),
-        CType::Struct(st) => store_struct_at(L, idx, st, addr, site),
+        CType::Prim(p) => store_prim_at(L, idx, *p, addr, dest, site),
+        CType::Struct(st) => store_struct_at(L, idx, st, addr, dest, site),
     }
 }
 
@@ -52,21 +63,26 @@ pub unsafe fn store_prim_at(
     idx: c_int,
     p: Prim,
     addr: usize,
+    dest: &Owner,
     site: Site,
 ) -> LResult<()> {
     let bits = match p {
         Prim::Pointer | Prim::String => {
-            if ffi::lua_type(L, idx) == ffi::LUA_TNIL {
-                0
-            } else if let Some(ptr) = to_ptr(L, idx, false)? {
-                ptr.addr as u64
-            } else if p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING {
-                return Err(site.err(
-                    "a pointer (a Luau string cannot be stored in memory: copy it with arena:string(s))",
-                    describe(L, idx),
-                ));
-            } else {
-                return Err(site.err("a pointer or nil", describe(L, idx)));
+            let keep = dest.keeps_alive();
+            match pointer_value(L, idx, keep, site)? {
+                Some(ptr) => {
+                    if keep {
+                        dest.keep(addr, &ptr.owner);
+                    }
+                    ptr.addr as u64
+                }
+                None if p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING => {
+                    return Err(site.err(
+                        "a pointer (a Luau string cannot be stored in memory: copy it with arena:string(s))",
+                        describe(L, idx),
+                    ));
+                }
+                None => return Err(site.err("a pointer or nil", describe(L, idx))),
             }
         }
         _ => encode_number(L, idx, p, site)?,
@@ -82,9 +98,10 @@ pub unsafe fn store_struct_at(
     idx: c_int,
     st: &Arc<StructType>,
     addr: usize,
+    dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    if let Some(v) = get_ud::<ViewUd>(L, idx, TAG_VIEW) {
+    if let Some(v) = get_ud::<ViewUd>(L, idx) {
         if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
             return Err(site.err(
                 "a StructView of the same struct type",
@@ -100,6 +117,13 @@ pub unsafe fn store_struct_at(
     }
     if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
         return Err(site.err("a StructView or a table of fields", describe(L, idx)));
+    }
+    // Nested tables recurse: make room for this level's key, value and field.
+    if ffi::lua_checkstack(L, 4) == 0 {
+        return Err(site.err(
+            "a table nested less deeply",
+            "a table nested too deeply".into(),
+        ));
     }
     let t = ffi::lua_absindex(L, idx);
     std::ptr::write_bytes(addr as *mut u8, 0, st.size);
@@ -125,7 +149,7 @@ pub unsafe fn store_struct_at(
                 func: site.func,
                 what: &what,
             };
-            let r = store_field(L, -1, f, addr + f.offset, sub);
+            let r = store_field(L, -1, f, addr + f.offset, dest, sub);
             if r.is_err() {
                 ffi::lua_pop(L, 1);
                 return r;
@@ -138,15 +162,20 @@ pub unsafe fn store_struct_at(
 
 /// Stores into a struct field: scalars, nested structs and arrays (from a table of
 /// elements, or a string for `u8`/`i8` arrays, copied with its NUL).
+///
+/// An array from a table fills elements 1..count, nil meaning zero (NULL for pointers),
+/// for every element type: `{ p, nil, q }` stores all three. A key outside 1..count is an
+/// error naming it, so no element is ever dropped silently.
 pub unsafe fn store_field(
     L: *mut lua_State,
     idx: c_int,
     f: &Field,
     addr: usize,
+    dest: &Owner,
     site: Site,
 ) -> LResult<()> {
     let Some(n) = f.count else {
-        return store_at(L, idx, &f.ty, addr, site);
+        return store_at(L, idx, &f.ty, addr, dest, site);
     };
     let is_bytes = matches!(f.ty, CType::Prim(Prim::U8 | Prim::I8));
     if is_bytes {
@@ -182,16 +211,36 @@ pub unsafe fn store_field(
             format!("a table of {} elements", len),
         ));
     }
+    // Every key must be an element index 1..n: anything else would be lost.
+    ffi::lua_pushnil(L);
+    while ffi::lua_next(L, t) != 0 {
+        let k = get_index(L, -2).filter(|k| (1..=n as i64).contains(k));
+        if k.is_none() {
+            let key = describe(L, -2);
+            ffi::lua_pop(L, 2);
+            return Err(site.err(
+                &format!("a table of up to {} elements (keys 1 to {})", n, n),
+                format!("a table with key {}", key),
+            ));
+        }
+        ffi::lua_pop(L, 1);
+    }
     let size = f.ty.size();
     std::ptr::write_bytes(addr as *mut u8, 0, size * n);
-    for i in 0..len {
+    for i in 0..n {
         ffi::lua_rawgeti_(L, t, (i + 1) as c_int);
-        let what = format!("{}[{}]", site.what, i + 1);
-        let sub = Site {
-            func: site.func,
-            what: &what,
+        let pointer = matches!(f.ty, CType::Prim(Prim::Pointer | Prim::String));
+        let r = if ffi::lua_type(L, -1) == ffi::LUA_TNIL && !pointer {
+            // Already zero. (A pointer element still records NULL for keep-alive.)
+            Ok(())
+        } else {
+            let what = format!("{}[{}]", site.what, i + 1);
+            let sub = Site {
+                func: site.func,
+                what: &what,
+            };
+            store_at(L, -1, &f.ty, addr + i * size, dest, sub)
         };
-        let r = store_at(L, -1, &f.ty, addr + i * size, sub);
         ffi::lua_pop(L, 1);
         r?;
     }

@@ -18,7 +18,6 @@ pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
     guard(L, || {
         push_ud(
             L,
-            TAG_ARENA,
             ArenaUd {
                 arena: Rc::new(ArenaInner::default()),
             },
@@ -28,15 +27,13 @@ pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
 }
 
 unsafe fn arena_self<'a>(L: *mut lua_State, func: &str) -> LResult<&'a ArenaUd> {
-    get_ud::<ArenaUd>(L, 1, TAG_ARENA)
-        .map(|a| &*a)
-        .ok_or_else(|| {
-            format!(
-                "{}: expected an Arena as self (call it with ':'), got {}",
-                func,
-                describe(L, 1)
-            )
-        })
+    get_ud::<ArenaUd>(L, 1).map(|a| &*a).ok_or_else(|| {
+        format!(
+            "{}: expected an Arena as self (call it with ':'), got {}",
+            func,
+            describe(L, 1)
+        )
+    })
 }
 
 /// `arena:alloc(size, align?)` → RawPointer to zeroed memory.
@@ -62,6 +59,7 @@ pub unsafe extern "C-unwind" fn arena_alloc(L: *mut lua_State) -> c_int {
             .alloc(size, align)
             .map_err(|e| format!("{}: {}", F, e))?;
         push_rawptr(L, Ptr::bounded(addr, size, Owner::Arena(a.arena.clone())));
+        note_alloc(L, size);
         Ok(1)
     })
 }
@@ -91,6 +89,7 @@ pub unsafe extern "C-unwind" fn arena_alloc_array(L: *mut lua_State) -> c_int {
             Ptr::bounded(addr, bytes, Owner::Arena(a.arena.clone())),
             ty,
         );
+        note_alloc(L, bytes);
         Ok(1)
     })
 }
@@ -100,7 +99,7 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
     guard(L, || {
         const F: &str = "arena:new";
         let a = arena_self(L, F)?;
-        let st = get_ud::<StructTypeUd>(L, 2, TAG_STRUCTTYPE)
+        let st = get_ud::<StructTypeUd>(L, 2)
             .map(|s| s.st.clone())
             .ok_or_else(|| {
                 format!(
@@ -113,23 +112,23 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
             .arena
             .alloc(st.size, st.align.max(16))
             .map_err(|e| format!("{}: {}", F, e))?;
+        let owner = Owner::Arena(a.arena.clone());
         if ffi::lua_isnoneornil(L, 3) == 0 {
             store_struct_at(
                 L,
                 3,
                 &st,
                 addr,
+                &owner,
                 Site {
                     func: F,
                     what: &"argument #2 (init)",
                 },
             )?;
         }
-        push_view(
-            L,
-            Ptr::bounded(addr, st.size, Owner::Arena(a.arena.clone())),
-            st,
-        );
+        let size = st.size;
+        push_view(L, Ptr::bounded(addr, size, owner), st);
+        note_alloc(L, size);
         Ok(1)
     })
 }
@@ -151,10 +150,9 @@ pub unsafe extern "C-unwind" fn arena_string(L: *mut lua_State) -> c_int {
             .alloc(s.len() + 1, 1)
             .map_err(|e| format!("{}: {}", F, e))?;
         std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
-        push_rawptr(
-            L,
-            Ptr::bounded(addr, s.len() + 1, Owner::Arena(a.arena.clone())),
-        );
+        let size = s.len() + 1;
+        push_rawptr(L, Ptr::bounded(addr, size, Owner::Arena(a.arena.clone())));
+        note_alloc(L, size);
         Ok(1)
     })
 }
@@ -251,7 +249,7 @@ unsafe fn field_spec(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LRe
 pub unsafe extern "C-unwind" fn ffi_view(L: *mut lua_State) -> c_int {
     guard(L, || {
         const F: &str = "ffi.view";
-        let st = get_ud::<StructTypeUd>(L, 2, TAG_STRUCTTYPE)
+        let st = get_ud::<StructTypeUd>(L, 2)
             .map(|s| s.st.clone())
             .ok_or_else(|| {
                 format!(
@@ -385,7 +383,7 @@ unsafe fn locate(
             describe(L, 2)
         )
     })?;
-    let typed = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR);
+    let typed = get_ud::<TypedPtrUd>(L, 1);
     let explicit = ffi::lua_isnoneornil(L, type_idx) == 0;
     let (ty, byte_off) = match (explicit, typed) {
         (true, t) => {
@@ -422,12 +420,13 @@ pub unsafe extern "C-unwind" fn ffi_read(L: *mut lua_State) -> c_int {
 /// `ffi.write(ptr, offset, value, type?)`.
 pub unsafe extern "C-unwind" fn ffi_write(L: *mut lua_State) -> c_int {
     guard(L, || {
-        let (_, ty, addr) = locate(L, "ffi.write", 4, 4)?;
+        let (p, ty, addr) = locate(L, "ffi.write", 4, 4)?;
         store_at(
             L,
             3,
             &ty,
             addr,
+            &p.owner,
             Site {
                 func: "ffi.write",
                 what: &"argument #3 (value)",
@@ -479,6 +478,7 @@ pub unsafe extern "C-unwind" fn ffi_buffer_legacy(L: *mut lua_State) -> c_int {
         let size = get_positive_size(L, 1, 1, F, "size", MAX_OBJECT_SIZE)?;
         let block = OwnedBlock::new(size, 16).map_err(|e| format!("{}: {}", F, e))?;
         push_rawptr(L, Ptr::bounded(block.addr(), size, Owner::Owned(block)));
+        note_alloc(L, size);
         Ok(1)
     })
 }

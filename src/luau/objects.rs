@@ -1,20 +1,36 @@
-//! The userdata kinds the module hands to scripts, how they are pushed, and how any
-//! pointer-like argument (pointer, view, callback, buffer) becomes a [`Ptr`].
+//! The userdata kinds the module hands to scripts (pointers, views, arenas, struct types,
+//! callbacks), the per-state data, and how any pointer-like argument (pointer, view,
+//! callback, buffer) becomes a [`Ptr`].
 
 use std::cell::{Cell, RefCell};
-use std::ffi::c_int;
+use std::ffi::{c_int, CStr};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
 use super::raw::*;
-use crate::memory::{ArenaInner, BufferAnchor, Owner, Ptr};
+use super::value::Site;
+use super::vmlock::VmLock;
+use crate::engine::Prototype;
+use crate::memory::{ArenaInner, LuaAnchor, Owner, Ptr};
 use crate::types::{CType, Prim, StructType};
+
+/// Tags are chosen away from 0 (untagged userdata, used by mlua) in case other libraries
+/// use low tags. `kinds` registers one metatable and destructor per tag.
+macro_rules! ud_kind {
+    ($t:ty, $tag:expr, $name:expr) => {
+        impl Ud for $t {
+            const TAG: c_int = $tag;
+            const NAME: &'static CStr = $name;
+        }
+    };
+}
 
 pub struct RawPtrUd {
     pub ptr: Ptr,
 }
+ud_kind!(RawPtrUd, 90, c"RawPointer");
 
 pub struct TypedPtrUd {
     pub ptr: Ptr,
@@ -22,19 +38,58 @@ pub struct TypedPtrUd {
     /// Cached `elem.size()`, the stride of indexing and arithmetic.
     pub stride: usize,
 }
+ud_kind!(TypedPtrUd, 91, c"TypedPointer");
 
 pub struct ViewUd {
     pub ptr: Ptr,
     pub st: Arc<StructType>,
 }
+ud_kind!(ViewUd, 92, c"StructView");
 
 pub struct ArenaUd {
     pub arena: Rc<ArenaInner>,
 }
+ud_kind!(ArenaUd, 93, c"Arena");
 
 pub struct StructTypeUd {
     pub st: Arc<StructType>,
 }
+ud_kind!(StructTypeUd, 94, c"StructType");
+
+/// What a live callback needs when C calls it.
+pub struct CallbackState {
+    pub main: *mut lua_State,
+    pub fn_ref: c_int,
+    pub proto: Prototype,
+    /// The last Luau string a `string`-returning callback handed to C, kept alive until
+    /// the next call.
+    pub last_string_ref: Cell<c_int>,
+    pub release_queue: Rc<RefCell<Vec<i32>>>,
+    pub traceback_ref: c_int,
+    pub invoker_ref: c_int,
+}
+
+impl Drop for CallbackState {
+    fn drop(&mut self) {
+        // Destructors run inside the collector: defer registry releases.
+        if let Ok(mut q) = self.release_queue.try_borrow_mut() {
+            q.push(self.fn_ref);
+            let s = self.last_string_ref.get();
+            if s != 0 {
+                q.push(s);
+            }
+        }
+    }
+}
+
+/// A Callback: its thunk slot and state. `free` may run while C is inside the callback
+/// (a callback freeing itself), so both are cells and the state is reference-counted.
+pub struct CallbackUd {
+    pub slot: Cell<Option<usize>>,
+    pub code: usize,
+    pub state: Cell<Option<Rc<CallbackState>>>,
+}
+ud_kind!(CallbackUd, 96, c"Callback");
 
 /// Per-Lua-state data, kept in the registry.
 pub struct Shared {
@@ -44,14 +99,19 @@ pub struct Shared {
     /// Registry reference of the callback message handler, created once so a callback
     /// does not allocate a closure per call.
     pub traceback_ref: c_int,
+    /// Registry reference of the protected callback body (`callback::invoker`).
+    pub invoker_ref: c_int,
     /// The VM lock callbacks from other threads wait on.
-    pub gil: &'static super::callback::Gil,
+    pub vm_lock: &'static VmLock,
+    /// Bytes the module allocated since it last made the collector work for them.
+    pub gc_debt: Cell<usize>,
 }
+ud_kind!(Shared, 98, c"lune-ffi state");
 
 impl Drop for Shared {
     // Runs when the Lua state closes.
     fn drop(&mut self) {
-        self.gil.close();
+        self.vm_lock.close();
     }
 }
 
@@ -61,15 +121,19 @@ pub unsafe fn init_shared(L: *mut lua_State) {
     push_fn(L, super::callback::traceback, c"traceback");
     let traceback_ref = ffi::lua_ref(L, -1);
     ffi::lua_pop(L, 1);
+    push_fn(L, super::callback::invoker, c"callback");
+    let invoker_ref = ffi::lua_ref(L, -1);
+    ffi::lua_pop(L, 1);
     push_ud(
         L,
-        TAG_SHARED,
         Shared {
             release_queue: Rc::new(RefCell::new(Vec::new())),
             warned_buffer: Cell::new(false),
             warned_open: Cell::new(false),
             traceback_ref,
-            gil: super::callback::Gil::new_held(),
+            invoker_ref,
+            vm_lock: VmLock::new_held(),
+            gc_debt: Cell::new(0),
         },
     );
     ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
@@ -77,13 +141,13 @@ pub unsafe fn init_shared(L: *mut lua_State) {
 
 pub unsafe fn shared<'a>(L: *mut lua_State) -> &'a Shared {
     ffi::lua_rawgetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
-    let s = get_ud::<Shared>(L, -1, TAG_SHARED);
+    let s = get_ud::<Shared>(L, -1);
     ffi::lua_pop(L, 1);
     // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
     s.expect("lune-ffi state initialised")
 }
 
-/// Releases registry references of buffers whose last pointer was collected.
+/// Releases registry references of buffers and callbacks whose last holder was collected.
 pub unsafe fn drain_releases(L: *mut lua_State) {
     let q = shared(L).release_queue.clone();
     let refs: Vec<i32> = q.borrow_mut().drain(..).collect();
@@ -92,9 +156,35 @@ pub unsafe fn drain_releases(L: *mut lua_State) {
     }
 }
 
+/// Debt at which the collector is asked to work: small enough that a loop of large
+/// allocations is reclaimed promptly, large enough that small ones stay cheap.
+const GC_DEBT_STEP: usize = 256 * 1024;
+
+/// Counts `bytes` of memory the module allocated outside Luau's heap toward the
+/// collector's pacing. Luau cannot see that memory, so without this a loop that drops
+/// 1 MiB arenas grows to gigabytes before the few bytes of their userdata trigger a
+/// cycle. Once the debt passes a step, the collector does as much work as was allocated
+/// (`LUA_GCSTEP` with that many KiB), which finishes a cycle quickly when the Luau heap
+/// is small and stays proportional when it is large.
+///
+/// Must not be called while a `RefCell` that a destructor may borrow is borrowed: the
+/// step runs destructors of collected userdata.
+pub unsafe fn note_alloc(L: *mut lua_State, bytes: usize) {
+    let sh = shared(L);
+    let debt = sh.gc_debt.get().saturating_add(bytes);
+    if debt < GC_DEBT_STEP {
+        sh.gc_debt.set(debt);
+        return;
+    }
+    sh.gc_debt.set(0);
+    let kb = (debt / 1024).min(c_int::MAX as usize) as c_int;
+    ffi::lua_gc(L, ffi::LUA_GCSTEP, kb);
+    drain_releases(L);
+}
+
 #[inline]
 pub unsafe fn push_rawptr(L: *mut lua_State, ptr: Ptr) {
-    push_ud(L, TAG_RAWPTR, RawPtrUd { ptr });
+    push_ud(L, RawPtrUd { ptr });
 }
 
 /// Pushes a pointer returned by C: NULL becomes nil.
@@ -110,16 +200,16 @@ pub unsafe fn push_foreign_ptr(L: *mut lua_State, addr: usize) {
 #[inline]
 pub unsafe fn push_typed(L: *mut lua_State, ptr: Ptr, elem: CType) {
     let stride = elem.size();
-    push_ud(L, TAG_TYPEDPTR, TypedPtrUd { ptr, elem, stride });
+    push_ud(L, TypedPtrUd { ptr, elem, stride });
 }
 
 #[inline]
 pub unsafe fn push_view(L: *mut lua_State, ptr: Ptr, st: Arc<StructType>) {
-    push_ud(L, TAG_VIEW, ViewUd { ptr, st });
+    push_ud(L, ViewUd { ptr, st });
 }
 
 pub unsafe fn push_struct_type(L: *mut lua_State, st: Arc<StructType>) {
-    push_ud(L, TAG_STRUCTTYPE, StructTypeUd { st });
+    push_ud(L, StructTypeUd { st });
 }
 
 /// Pushes a type as scripts see it: a canonical name, or a StructType.
@@ -145,7 +235,7 @@ pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) 
             )),
         };
     }
-    if let Some(st) = get_ud::<StructTypeUd>(L, idx, TAG_STRUCTTYPE) {
+    if let Some(st) = get_ud::<StructTypeUd>(L, idx) {
         return Ok(CType::Struct(st.st.clone()));
     }
     Err(format!(
@@ -173,31 +263,51 @@ pub unsafe fn check_value_type(
     Ok(t)
 }
 
+/// A registry anchor for the value at `idx`, released (later, outside the collector)
+/// when the last holder drops it.
+unsafe fn anchor(L: *mut lua_State, idx: c_int) -> Owner {
+    drain_releases(L);
+    let registry_ref = ffi::lua_ref(L, idx);
+    Owner::Anchor(Rc::new(LuaAnchor {
+        registry_ref,
+        release_queue: shared(L).release_queue.clone(),
+    }))
+}
+
+/// The thunk of the Callback at `idx`. With `persist`, the pointer keeps the Callback
+/// alive. A freed Callback is an error, so C is never handed a released pointer.
+pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Ptr> {
+    match get_ud::<CallbackUd>(L, idx) {
+        Some(c) if c.slot.get().is_some() => {
+            let mut p = Ptr::foreign(c.code);
+            if persist {
+                p.owner = anchor(L, idx);
+            }
+            Ok(p)
+        }
+        Some(_) => Err("the Callback has been freed (:free() was called); create a new one".into()),
+        None => Err("Callback expected".into()),
+    }
+}
+
 /// The pointer behind any pointer-like value: RawPointer, TypedPointer, StructView,
-/// Callback or buffer. `Ok(None)` if the value is none of these. With `persist`, a
-/// buffer gets a registry anchor so the returned pointer may outlive the stack slot.
+/// Callback or buffer. `Ok(None)` if the value is none of these. With `persist`, a buffer
+/// or Callback gets a registry anchor so the returned pointer may outlive the stack slot
+/// and keep its target alive.
 pub unsafe fn to_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Option<Ptr>> {
     match ffi::lua_type(L, idx) {
-        ffi::LUA_TUSERDATA => {
-            let tag = ffi::lua_userdatatag(L, idx);
-            Ok(match tag {
-                TAG_RAWPTR => get_ud::<RawPtrUd>(L, idx, tag).map(|u| u.ptr.clone()),
-                TAG_TYPEDPTR => get_ud::<TypedPtrUd>(L, idx, tag).map(|u| u.ptr.clone()),
-                TAG_VIEW => get_ud::<ViewUd>(L, idx, tag).map(|u| u.ptr.clone()),
-                TAG_CALLBACK => Some(super::callback::callback_ptr(L, idx)?),
-                _ => None,
-            })
-        }
+        ffi::LUA_TUSERDATA => Ok(match ffi::lua_userdatatag(L, idx) {
+            RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| u.ptr.clone()),
+            TypedPtrUd::TAG => get_ud::<TypedPtrUd>(L, idx).map(|u| u.ptr.clone()),
+            ViewUd::TAG => get_ud::<ViewUd>(L, idx).map(|u| u.ptr.clone()),
+            CallbackUd::TAG => Some(callback_ptr(L, idx, persist)?),
+            _ => None,
+        }),
         ffi::LUA_TBUFFER => {
             let mut len = 0usize;
             let data = ffi::lua_tobuffer(L, idx, &mut len) as usize;
             let owner = if persist {
-                drain_releases(L);
-                let registry_ref = ffi::lua_ref(L, idx);
-                Owner::Buffer(Rc::new(BufferAnchor {
-                    registry_ref,
-                    release_queue: shared(L).release_queue.clone(),
-                }))
+                anchor(L, idx)
             } else {
                 Owner::Foreign
             };
@@ -206,6 +316,32 @@ pub unsafe fn to_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Op
             Ok(Some(Ptr::bounded(data, len, owner)))
         }
         _ => Ok(None),
+    }
+}
+
+/// The one rule for a pointer value passed to C, stored into memory or returned from a
+/// callback: nil is NULL; a RawPointer, TypedPointer, StructView, Callback or buffer gives
+/// its address; a pointer into a freed arena or a freed Callback is an error. `Ok(None)`:
+/// the value is not pointer-like (the caller may accept something else, e.g. a string).
+pub unsafe fn pointer_value(
+    L: *mut lua_State,
+    idx: c_int,
+    persist: bool,
+    site: Site,
+) -> LResult<Option<Ptr>> {
+    if ffi::lua_type(L, idx) == ffi::LUA_TNIL {
+        return Ok(Some(Ptr::foreign(0)));
+    }
+    match to_ptr(L, idx, persist) {
+        Ok(Some(p)) if p.is_dead() => {
+            Err(site.err("a live pointer", "a pointer into a freed arena".into()))
+        }
+        Ok(p) => Ok(p),
+        // `to_ptr` fails only for a freed Callback.
+        Err(_) => Err(site.err(
+            "a live pointer",
+            "a freed Callback (:free() was called; create a new one)".into(),
+        )),
     }
 }
 

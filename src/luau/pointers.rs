@@ -30,7 +30,7 @@ unsafe fn fast_offset(L: *mut lua_State, idx: c_int, stride: usize) -> Option<is
 pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
     // Fast path: a primitive element in bounds. Everything else, errors included, goes
     // through the general path below.
-    let ud = ffi::lua_touserdatatagged(L, 1, TAG_TYPEDPTR) as *const TypedPtrUd;
+    let ud = ffi::lua_touserdatatagged(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
     // SAFETY: only push_typed creates userdata with this tag.
     if let Some(ud) = ud.as_ref() {
         if let CType::Prim(p) = ud.elem {
@@ -43,7 +43,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
         }
     }
     guard(L, || {
-        let ud = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("TypedPointer expected")?;
+        let ud = get_ud::<TypedPtrUd>(L, 1).ok_or("TypedPointer expected")?;
         if let Some(i) = get_index(L, 2) {
             let off = element_offset(i, ud.stride, "TypedPointer index")?;
             let addr = ud
@@ -70,7 +70,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
 
 /// `tp[i] = v`.
 pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
-    let ud = ffi::lua_touserdatatagged(L, 1, TAG_TYPEDPTR) as *const TypedPtrUd;
+    let ud = ffi::lua_touserdatatagged(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
     // SAFETY: only push_typed creates userdata with this tag.
     if let Some(ud) = ud.as_ref() {
         if let CType::Prim(p) = ud.elem {
@@ -85,7 +85,7 @@ pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
         }
     }
     guard(L, || {
-        let ud = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("TypedPointer expected")?;
+        let ud = get_ud::<TypedPtrUd>(L, 1).ok_or("TypedPointer expected")?;
         let Some(i) = get_index(L, 2) else {
             return Err(format!(
                 "TypedPointer: cannot assign with key {} (expected an integer element index)",
@@ -103,6 +103,7 @@ pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
             3,
             &ud.elem,
             addr,
+            &ud.ptr.owner,
             Site {
                 func: "TypedPointer",
                 what: &what,
@@ -122,7 +123,7 @@ fn element_offset(i: i64, stride: usize, what: &str) -> LResult<isize> {
 /// `#tp`: the number of elements from the pointer to the end of its allocation.
 pub unsafe extern "C-unwind" fn typed_len(L: *mut lua_State) -> c_int {
     guard(L, || {
-        let ud = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("TypedPointer expected")?;
+        let ud = get_ud::<TypedPtrUd>(L, 1).ok_or("TypedPointer expected")?;
         match ud.ptr.remaining() {
             Some(bytes) if !ud.ptr.is_dead() => {
                 ffi::lua_pushnumber(L, (bytes / ud.stride.max(1)) as f64);
@@ -150,7 +151,7 @@ unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim
 
 /// `view.field`.
 pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
-    let ud = ffi::lua_touserdatatagged(L, 1, TAG_VIEW) as *const ViewUd;
+    let ud = ffi::lua_touserdatatagged(L, 1, ViewUd::TAG) as *const ViewUd;
     // SAFETY: only push_view creates userdata with this tag.
     if let Some(ud) = ud.as_ref() {
         if let Some((p, addr)) = fast_field(L, ud, 2) {
@@ -159,7 +160,7 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
         }
     }
     guard(L, || {
-        let ud = get_ud::<ViewUd>(L, 1, TAG_VIEW).ok_or("StructView expected")?;
+        let ud = get_ud::<ViewUd>(L, 1).ok_or("StructView expected")?;
         let key = get_str(L, 2).unwrap_or_default();
         // Linear search: structs are small and the compare is a memcmp of short names.
         if let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) {
@@ -192,7 +193,7 @@ fn field_names(st: &crate::types::StructType) -> String {
 
 /// `view.field = v`.
 pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
-    let ud = ffi::lua_touserdatatagged(L, 1, TAG_VIEW) as *const ViewUd;
+    let ud = ffi::lua_touserdatatagged(L, 1, ViewUd::TAG) as *const ViewUd;
     // SAFETY: only push_view creates userdata with this tag.
     if let Some(ud) = ud.as_ref() {
         if let Some((p, addr)) = fast_field(L, ud, 2) {
@@ -203,7 +204,7 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
         }
     }
     guard(L, || {
-        let ud = get_ud::<ViewUd>(L, 1, TAG_VIEW).ok_or("StructView expected")?;
+        let ud = get_ud::<ViewUd>(L, 1).ok_or("StructView expected")?;
         let key = get_str(L, 2).unwrap_or_default();
         let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) else {
             return Err(format!(
@@ -222,6 +223,7 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
             3,
             f,
             addr,
+            &ud.ptr.owner,
             Site {
                 func: "StructView",
                 what: &what,
@@ -234,7 +236,7 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
 /// `p.address`, `p:isNull()`; `p[i]` is refused with a pointer to `ffi.cast`.
 pub unsafe extern "C-unwind" fn raw_index(L: *mut lua_State) -> c_int {
     guard(L, || {
-        let ud = get_ud::<RawPtrUd>(L, 1, TAG_RAWPTR).ok_or("RawPointer expected")?;
+        let ud = get_ud::<RawPtrUd>(L, 1).ok_or("RawPointer expected")?;
         match get_str(L, 2) {
             Some(b"address") => super::value::push_u64(L, ud.ptr.addr as u64),
             Some(b"isNull") => push_fn(L, ptr_is_null, c"isNull"),
@@ -269,18 +271,17 @@ pub unsafe extern "C-unwind" fn ptr_is_null(L: *mut lua_State) -> c_int {
 /// Which operand of a binary metamethod is the pointer.
 unsafe fn ptr_operand(L: *mut lua_State, idx: c_int) -> Option<(c_int, Ptr, usize)> {
     match ffi::lua_userdatatag(L, idx) {
-        TAG_RAWPTR => {
-            get_ud::<RawPtrUd>(L, idx, TAG_RAWPTR).map(|u| (TAG_RAWPTR, u.ptr.clone(), 1))
+        RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| (RawPtrUd::TAG, u.ptr.clone(), 1)),
+        TypedPtrUd::TAG => {
+            get_ud::<TypedPtrUd>(L, idx).map(|u| (TypedPtrUd::TAG, u.ptr.clone(), u.stride.max(1)))
         }
-        TAG_TYPEDPTR => get_ud::<TypedPtrUd>(L, idx, TAG_TYPEDPTR)
-            .map(|u| (TAG_TYPEDPTR, u.ptr.clone(), u.stride.max(1))),
         _ => None,
     }
 }
 
 unsafe fn push_like(L: *mut lua_State, tag: c_int, src: c_int, ptr: Ptr) {
-    if tag == TAG_TYPEDPTR {
-        let elem: CType = get_ud::<TypedPtrUd>(L, src, TAG_TYPEDPTR)
+    if tag == TypedPtrUd::TAG {
+        let elem: CType = get_ud::<TypedPtrUd>(L, src)
             .map(|u| u.elem.clone())
             .unwrap_or(CType::Prim(crate::types::Prim::U8));
         push_typed(L, ptr, elem);
@@ -380,16 +381,16 @@ pub unsafe extern "C-unwind" fn ptr_le(L: *mut lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn ptr_tostring(L: *mut lua_State) -> c_int {
     guard(L, || {
         let s = match ffi::lua_userdatatag(L, 1) {
-            TAG_RAWPTR => {
-                let u = get_ud::<RawPtrUd>(L, 1, TAG_RAWPTR).ok_or("pointer expected")?;
+            RawPtrUd::TAG => {
+                let u = get_ud::<RawPtrUd>(L, 1).ok_or("pointer expected")?;
                 format!("RawPointer(0x{:x})", u.ptr.addr)
             }
-            TAG_TYPEDPTR => {
-                let u = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("pointer expected")?;
+            TypedPtrUd::TAG => {
+                let u = get_ud::<TypedPtrUd>(L, 1).ok_or("pointer expected")?;
                 format!("TypedPointer<{}>(0x{:x})", u.elem, u.ptr.addr)
             }
-            TAG_VIEW => {
-                let u = get_ud::<ViewUd>(L, 1, TAG_VIEW).ok_or("view expected")?;
+            ViewUd::TAG => {
+                let u = get_ud::<ViewUd>(L, 1).ok_or("view expected")?;
                 format!("StructView(0x{:x})", u.ptr.addr)
             }
             _ => "pointer".to_string(),
@@ -402,7 +403,7 @@ pub unsafe extern "C-unwind" fn ptr_tostring(L: *mut lua_State) -> c_int {
 /// `T.size`, `T.alignment`, `T:offsetof(name)`, `T.fields`.
 pub unsafe extern "C-unwind" fn struct_type_index(L: *mut lua_State) -> c_int {
     guard(L, || {
-        let ud = get_ud::<StructTypeUd>(L, 1, TAG_STRUCTTYPE).ok_or("StructType expected")?;
+        let ud = get_ud::<StructTypeUd>(L, 1).ok_or("StructType expected")?;
         match get_str(L, 2) {
             Some(b"size") => ffi::lua_pushnumber(L, ud.st.size as f64),
             Some(b"alignment") => ffi::lua_pushnumber(L, ud.st.align as f64),
@@ -437,7 +438,7 @@ pub unsafe extern "C-unwind" fn struct_type_index(L: *mut lua_State) -> c_int {
 
 pub unsafe extern "C-unwind" fn struct_offsetof(L: *mut lua_State) -> c_int {
     guard(L, || {
-        let ud = get_ud::<StructTypeUd>(L, 1, TAG_STRUCTTYPE)
+        let ud = get_ud::<StructTypeUd>(L, 1)
             .ok_or("StructType:offsetof: call it with ':' on a StructType")?;
         let name = get_str(L, 2).ok_or_else(|| {
             format!(
@@ -464,7 +465,7 @@ pub unsafe extern "C-unwind" fn struct_offsetof(L: *mut lua_State) -> c_int {
 
 pub unsafe extern "C-unwind" fn struct_type_tostring(L: *mut lua_State) -> c_int {
     guard(L, || {
-        let ud = get_ud::<StructTypeUd>(L, 1, TAG_STRUCTTYPE).ok_or("StructType expected")?;
+        let ud = get_ud::<StructTypeUd>(L, 1).ok_or("StructType expected")?;
         push_str(
             L,
             &format!(

@@ -1,0 +1,135 @@
+//! Bound functions: `lib:func` and `ffi.fn` give a plain Luau function with its
+//! prototype and address bound once, the fast path for repeated calls.
+
+use std::ffi::c_int;
+use std::rc::Rc;
+
+use mlua::ffi::{self, lua_State};
+
+use super::invoke::{call_with, fast_call, Names};
+use super::library::{check_name, lib_self, LibInner};
+use super::objects::*;
+use super::raw::*;
+use super::signature::parse_sig;
+use super::vmlock::VmLock;
+use crate::engine::Prototype;
+use crate::memory::Ptr;
+
+/// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
+pub struct BoundUd {
+    proto: Rc<Prototype>,
+    func: usize,
+    name: String,
+    /// Keeps the library loaded while the function is reachable.
+    _lib: Option<Rc<LibInner>>,
+    vm_lock: &'static VmLock,
+}
+
+impl Ud for BoundUd {
+    const TAG: c_int = 97;
+    const NAME: &'static std::ffi::CStr = c"ffi function";
+}
+
+/// `lib:func(name, ret, args)` → a plain Luau function bound once.
+pub(super) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
+    guard(L, || {
+        const F: &str = "lib:func";
+        let lib = lib_self(L, F)?.lib.clone();
+        let name = check_name(L, 2, F)?.to_string();
+        let (sig, _) = parse_sig(L, Some(3), 4, F, 2, 3)?;
+        if sig.is_variadic() {
+            return Err(format!(
+                "{}: '{}': variadic functions cannot be bound once (their variadic types change per call); use lib:call",
+                F, name
+            ));
+        }
+        let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
+        let proto = lib
+            .sigs
+            .prototype_for(&name, sig)
+            .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
+        push_bound(L, proto, func, name, Some(lib));
+        Ok(1)
+    })
+}
+
+/// `ffi.fn(ptr, ret, args)` → a plain Luau function calling the pointer.
+pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
+    guard(L, || {
+        const F: &str = "ffi.fn";
+        let p = match ffi::lua_type(L, 1) {
+            ffi::LUA_TNIL => Ptr::foreign(0),
+            _ => check_ptr(L, 1, false, F, "argument #1 (ptr)")?,
+        };
+        if p.is_null() {
+            return Err(format!(
+                "{}: argument #1 (ptr): expected a function pointer, got NULL",
+                F
+            ));
+        }
+        let (sig, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+        if sig.is_variadic() {
+            return Err(format!(
+                "{}: variadic function pointers cannot be bound once; their variadic types change per call",
+                F
+            ));
+        }
+        let proto = Rc::new(Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?);
+        let name = format!("function at 0x{:x}", p.addr);
+        push_bound(L, proto, p.addr, name, None);
+        Ok(1)
+    })
+}
+
+unsafe fn push_bound(
+    L: *mut lua_State,
+    proto: Rc<Prototype>,
+    func: usize,
+    name: String,
+    lib: Option<Rc<LibInner>>,
+) {
+    push_ud(
+        L,
+        BoundUd {
+            proto,
+            func,
+            name,
+            _lib: lib,
+            vm_lock: shared(L).vm_lock,
+        },
+    );
+    ffi::lua_pushcclosurek(L, bound_call, c"ffi function".as_ptr(), 1, None);
+}
+
+/// The body of every bound function: arguments straight from the stack into the frame.
+unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
+    let b = ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), BoundUd::TAG) as *const BoundUd;
+    // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
+    if let Some(b) = b.as_ref() {
+        if let Some(fast) = &b.proto.fast {
+            match fast_call(L, fast, b.func, 1, b.vm_lock) {
+                Some(Ok(n)) => return n,
+                // A callback failed during the call: no Rust value is alive here.
+                Some(Err(e)) => raise(L, e),
+                None => {}
+            }
+        }
+    }
+    // The general path: structs, conversions the fast path declines, and every error.
+    guard(L, || {
+        let b = get_ud::<BoundUd>(L, ffi::lua_upvalueindex(1))
+            .ok_or("bound function lost its prototype")?;
+        call_with(
+            L,
+            &b.proto,
+            None,
+            b.func,
+            1,
+            &Names {
+                api: &b.name,
+                cfn: &b.name,
+            },
+            b.vm_lock,
+        )
+    })
+}

@@ -1,0 +1,188 @@
+//! What crosses C frames: which Luau thread is inside an ffi call on this OS thread, the
+//! errors callbacks raised while C was running (raised again when the ffi call returns),
+//! and how deep callbacks are nested.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use mlua::ffi::lua_State;
+
+use super::vmlock::VmLock;
+use crate::engine::thunk;
+
+thread_local! {
+    /// The error a callback raised during the current ffi call.
+    static PENDING: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether PENDING holds an error: a destructor-free flag, so the check every ffi call
+    /// makes stays a plain thread-local load.
+    static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
+    /// The Lua thread of the innermost ffi call in progress on this OS thread.
+    static ACTIVE: Cell<*mut lua_State> = const { Cell::new(std::ptr::null_mut()) };
+    /// The callback error an ffi call raised last: when it travels up through an outer
+    /// callback, that callback passes it on unchanged instead of wrapping it again.
+    static RAISED: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Callbacks running on this OS thread, nested inside each other.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Errors from calls on foreign threads, with the token of the thread that owns the
+/// callback: the next ffi call on that thread reports them.
+static FOREIGN_ERRORS: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
+static HAS_FOREIGN_ERRORS: AtomicBool = AtomicBool::new(false);
+
+/// How deep C → Luau → C nesting may go. Each level costs Luau one C call (the callback's
+/// Luau function), against Luau's limit of 200 (`LUAI_MAXCCALLS`); the margin leaves room
+/// for the script's own pcall and metamethod calls, so the limit is ours to report.
+pub const MAX_DEPTH: u32 = 180;
+
+/// The bracket around every ffi call: marks the Luau thread as inside a call, releases
+/// the VM lock just while foreign code runs, and afterwards reports the first error a
+/// callback raised meanwhile. The engine saves errno and GetLastError right after the
+/// foreign code returns.
+pub struct Bracket {
+    prev: *mut lua_State,
+    lock: &'static VmLock,
+    released: Cell<usize>,
+}
+
+impl Bracket {
+    #[inline(always)]
+    pub fn enter(L: *mut lua_State, lock: &'static VmLock) -> Bracket {
+        Bracket {
+            prev: ACTIVE.with(|a| a.replace(L)),
+            lock,
+            released: Cell::new(0),
+        }
+    }
+
+    /// Just before the foreign code runs, once every argument has been read.
+    #[inline(always)]
+    pub fn release(&self) {
+        self.released.set(self.lock.release_for_call());
+    }
+
+    /// Right after the foreign code returns.
+    #[inline(always)]
+    pub fn reacquire(&self) {
+        self.lock.reacquire(self.released.replace(0));
+    }
+
+    /// Leaves the call; the error a callback raised during it, if any.
+    #[inline(always)]
+    pub fn finish(self) -> Result<(), String> {
+        ACTIVE.with(|a| a.set(self.prev));
+        match take_pending_error() {
+            None => Ok(()),
+            Some(e) => {
+                RAISED.with(|r| *r.borrow_mut() = Some(e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// The whole bracket around `call`.
+    #[inline(always)]
+    pub fn run<R>(
+        L: *mut lua_State,
+        lock: &'static VmLock,
+        call: impl FnOnce() -> R,
+    ) -> Result<R, String> {
+        let b = Bracket::enter(L, lock);
+        b.release();
+        let r = call();
+        b.reacquire();
+        b.finish().map(|()| r)
+    }
+}
+
+/// The Luau thread of the innermost ffi call on this OS thread (null if none).
+pub fn active() -> *mut lua_State {
+    ACTIVE.with(|a| a.get())
+}
+
+/// Runs `f` as a call that is not inside any ffi call of this thread (a worker thread's
+/// handed-over callback).
+pub fn outside_calls<R>(f: impl FnOnce() -> R) -> R {
+    let prev = ACTIVE.with(|a| a.replace(std::ptr::null_mut()));
+    let r = f();
+    ACTIVE.with(|a| a.set(prev));
+    r
+}
+
+/// Whether `msg` is a callback error an ffi call raised and that is now travelling up
+/// through an outer callback.
+pub fn is_propagating(msg: &[u8]) -> bool {
+    RAISED.with(|r| r.borrow().as_deref().is_some_and(|e| e.as_bytes() == msg))
+}
+
+/// Counts one more nested callback; Err if that is beyond [`MAX_DEPTH`]. Pair with
+/// [`leave_callback`] when it returned Ok.
+pub fn enter_callback() -> Result<(), u32> {
+    let d = DEPTH.with(|d| d.get()) + 1;
+    if d > MAX_DEPTH {
+        return Err(d);
+    }
+    DEPTH.with(|c| c.set(d));
+    Ok(())
+}
+
+pub fn leave_callback() {
+    DEPTH.with(|d| d.set(d.get() - 1));
+}
+
+/// The error a callback raised during the ffi call that just returned, if any, or one
+/// parked by a callback that was called where it could not run.
+#[inline]
+pub fn take_pending_error() -> Option<String> {
+    if HAS_PENDING.with(|h| h.replace(false)) {
+        if let Some(e) = PENDING.with(|p| p.borrow_mut().take()) {
+            return Some(e);
+        }
+    }
+    if HAS_FOREIGN_ERRORS.load(Ordering::Relaxed) {
+        if let Ok(mut v) = FOREIGN_ERRORS.lock() {
+            let me = thunk::thread_token();
+            let mine: Vec<String> = v
+                .iter()
+                .filter(|(t, _)| *t == me)
+                .map(|(_, m)| m.clone())
+                .collect();
+            v.retain(|(t, _)| *t != me);
+            HAS_FOREIGN_ERRORS.store(!v.is_empty(), Ordering::Relaxed);
+            if !mine.is_empty() {
+                return Some(mine.join("\n"));
+            }
+        }
+    }
+    None
+}
+
+/// Keeps a callback's error for the ffi call it happened in.
+pub fn park_error(msg: String) {
+    if active().is_null() {
+        eprintln!(
+            "[lune-ffi] error in a callback called outside any ffi call: {}",
+            msg
+        );
+        return;
+    }
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        // Keep the first error: later ones are usually its consequences.
+        if p.is_none() {
+            *p = Some(msg);
+        }
+        HAS_PENDING.with(|h| h.set(true));
+    });
+}
+
+/// Keeps the error of a call on a foreign thread for the owning thread's next ffi call.
+pub fn park_foreign(owner: usize, msg: String) {
+    if let Ok(mut v) = FOREIGN_ERRORS.lock() {
+        if v.len() < 64 {
+            v.push((owner, msg));
+        }
+        HAS_FOREIGN_ERRORS.store(true, Ordering::Relaxed);
+    }
+}
