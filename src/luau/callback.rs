@@ -211,11 +211,7 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
             Rc::from_raw(state)
         };
         let result = match reentry::enter_callback() {
-            Err(depth) => Err(format!(
-                "callbacks nested too deep: {} levels of C calling Luau calling C (the limit is {})",
-                depth,
-                reentry::MAX_DEPTH
-            )),
+            Err(msg) => Err(msg),
             Ok(()) => {
                 // SAFETY: we hold the VM lock; the state's Lua state is open (the lock
                 // is closed before the state is).
@@ -223,7 +219,11 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
                     if foreign {
                         invoke_foreign(&state, frame)
                     } else {
-                        invoke(&state, frame, if active.is_null() { state.main } else { active })
+                        invoke(
+                            &state,
+                            frame,
+                            if active.is_null() { state.main } else { active },
+                        )
                     }
                 };
                 reentry::leave_callback();

@@ -116,15 +116,126 @@ pub fn is_propagating(msg: &[u8]) -> bool {
     RAISED.with(|r| r.borrow().as_deref().is_some_and(|e| e.as_bytes() == msg))
 }
 
-/// Counts one more nested callback; Err if that is beyond [`MAX_DEPTH`]. Pair with
-/// [`leave_callback`] when it returned Ok.
-pub fn enter_callback() -> Result<(), u32> {
+/// Native stack a callback needs below it: the Luau call, our frames and whatever C code
+/// the callback calls, with room to spare for debug builds.
+const STACK_RESERVE: usize = 192 * 1024;
+
+/// Counts one more nested callback; Err with a message if that goes beyond [`MAX_DEPTH`]
+/// or the thread's native stack is running out. Pair with [`leave_callback`] when it
+/// returned Ok.
+pub fn enter_callback() -> Result<(), String> {
     let d = DEPTH.with(|d| d.get()) + 1;
     if d > MAX_DEPTH {
-        return Err(d);
+        return Err(format!(
+            "callbacks nested too deep: {} levels of C calling Luau calling C (the limit is {})",
+            d, MAX_DEPTH
+        ));
+    }
+    if let Some(left) = stack::remaining() {
+        if left < STACK_RESERVE {
+            return Err(format!(
+                "callbacks nested too deep: {} levels of C calling Luau calling C leave {} KiB of this thread's native stack",
+                d,
+                left / 1024
+            ));
+        }
     }
     DEPTH.with(|c| c.set(d));
     Ok(())
+}
+
+/// The calling thread's native stack bounds, so deep nesting fails with an error instead
+/// of overflowing the stack (a crash).
+mod stack {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Lowest usable address of this thread's stack; 0 unknown, 1 not yet queried.
+        static LOW: Cell<usize> = const { Cell::new(1) };
+    }
+
+    /// Bytes of stack left below the caller, if the platform says where the stack ends.
+    #[inline(never)]
+    pub fn remaining() -> Option<usize> {
+        let here = 0u8;
+        let sp = &here as *const u8 as usize;
+        let low = LOW.with(|l| {
+            if l.get() == 1 {
+                l.set(query_low().unwrap_or(0));
+            }
+            l.get()
+        });
+        (low != 0).then(|| sp.saturating_sub(low))
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn query_low() -> Option<usize> {
+        use std::ffi::{c_int, c_void};
+        extern "C" {
+            fn pthread_self() -> usize;
+            fn pthread_getattr_np(thread: usize, attr: *mut c_void) -> c_int;
+            fn pthread_attr_getstack(
+                attr: *const c_void,
+                addr: *mut *mut c_void,
+                size: *mut usize,
+            ) -> c_int;
+            fn pthread_attr_destroy(attr: *mut c_void) -> c_int;
+        }
+        // pthread_attr_t is 56 bytes on 64-bit glibc; 128 leaves room.
+        let mut attr = [0u64; 16];
+        let a = attr.as_mut_ptr() as *mut c_void;
+        let mut addr: *mut c_void = std::ptr::null_mut();
+        let mut size = 0usize;
+        // SAFETY: glibc fills `attr` (large enough) for the calling thread, we read the
+        // stack bounds from it and destroy it once.
+        unsafe {
+            if pthread_getattr_np(pthread_self(), a) != 0 {
+                return None;
+            }
+            let ok = pthread_attr_getstack(a, &mut addr, &mut size) == 0;
+            pthread_attr_destroy(a);
+            // The lowest page is the guard page.
+            ok.then_some(addr as usize + 4096)
+        }
+    }
+
+    #[cfg(target_vendor = "apple")]
+    fn query_low() -> Option<usize> {
+        use std::ffi::c_void;
+        extern "C" {
+            fn pthread_self() -> usize;
+            fn pthread_get_stackaddr_np(thread: usize) -> *mut c_void;
+            fn pthread_get_stacksize_np(thread: usize) -> usize;
+        }
+        // SAFETY: both query the calling thread and have no preconditions.
+        unsafe {
+            let t = pthread_self();
+            let top = pthread_get_stackaddr_np(t) as usize;
+            Some(top - pthread_get_stacksize_np(t) + 16384)
+        }
+    }
+
+    #[cfg(windows)]
+    fn query_low() -> Option<usize> {
+        #[link(name = "kernel32")]
+        extern "system" {
+            fn GetCurrentThreadStackLimits(low: *mut usize, high: *mut usize);
+        }
+        let (mut low, mut high) = (0usize, 0usize);
+        // SAFETY: fills two integers for the calling thread.
+        unsafe { GetCurrentThreadStackLimits(&mut low, &mut high) };
+        // The guard pages and the stack-overflow handler's reserve sit at the bottom.
+        (low != 0).then_some(low + 64 * 1024)
+    }
+
+    #[cfg(not(any(
+        all(target_os = "linux", target_env = "gnu"),
+        target_vendor = "apple",
+        windows
+    )))]
+    fn query_low() -> Option<usize> {
+        None
+    }
 }
 
 pub fn leave_callback() {
