@@ -16,34 +16,58 @@ use crate::types::{CType, Field, Prim, StructType};
 /// call and callback results, callback arguments, memory reads. Upper bits beyond the
 /// type's width are ignored; pointers from C come back as RawPointers (NULL as nil),
 /// `string` as a Luau string (nil for NULL).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
-    match p {
-        Prim::Pointer => push_foreign_ptr(L, bits as usize),
-        Prim::String => push_cstring(L, bits as usize),
-        _ => push_number_bits(L, p, normalize_bits(p, bits)),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match p {
+            Prim::Pointer => push_foreign_ptr(L, bits as usize),
+            Prim::String => push_cstring(L, bits as usize),
+            _ => push_number_bits(L, p, normalize_bits(p, bits)),
+        }
     }
 }
 
 /// Pushes the value of type `ty` stored at `addr` (already bounds-checked). Struct values
 /// come back as zero-copy views sharing `base`'s provenance.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_at(L: *mut lua_State, ty: &CType, addr: usize, base: &Ptr) {
-    match ty {
-        CType::Prim(p) => push_prim_at(L, *p, addr),
-        CType::Struct(st) => push_view(L, base.with_addr(addr), st.clone()),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ty {
+            CType::Prim(p) => push_prim_at(L, *p, addr),
+            CType::Struct(st) => push_view(L, base.with_addr(addr), st.clone()),
+        }
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_prim_at(L: *mut lua_State, p: Prim, addr: usize) {
-    push_bits(L, p, load_bits(addr, p));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_bits(L, p, load_bits(addr, p));
+    }
 }
 
 /// Stores the Luau value at `idx` as a `ty` at `addr` (already bounds-checked for
 /// `ty.size()` bytes). `dest` owns the memory at `addr`: when it is memory the module
 /// owns, a pointer stored there keeps its own owner alive (see `memory::KeepAlive`);
 /// scratch memory passes `Owner::Foreign`.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn store_at(
     L: *mut lua_State,
     idx: c_int,
@@ -52,12 +76,18 @@ pub unsafe fn store_at(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    match ty {
-        CType::Prim(p) => store_prim_at(L, idx, *p, addr, dest, site),
-        CType::Struct(st) => store_struct_at(L, idx, st, addr, dest, site),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ty {
+            CType::Prim(p) => store_prim_at(L, idx, *p, addr, dest, site),
+            CType::Struct(st) => store_struct_at(L, idx, st, addr, dest, site),
+        }
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn store_prim_at(
     L: *mut lua_State,
     idx: c_int,
@@ -66,33 +96,40 @@ pub unsafe fn store_prim_at(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    let bits = match p {
-        Prim::Pointer | Prim::String => {
-            let keep = dest.keeps_alive();
-            match pointer_value(L, idx, keep, site)? {
-                Some(ptr) => {
-                    if keep {
-                        dest.keep(addr, &ptr.owner);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let bits = match p {
+            Prim::Pointer | Prim::String => {
+                let keep = dest.keeps_alive();
+                match pointer_value(L, idx, keep, site)? {
+                    Some(ptr) => {
+                        if keep {
+                            dest.keep(addr, &ptr.owner);
+                        }
+                        ptr.addr as u64
                     }
-                    ptr.addr as u64
-                }
-                None if p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING => {
-                    return Err(site.err(
+                    None if p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING => {
+                        return Err(site.err(
                         "a pointer (a Luau string cannot be stored in memory: copy it with arena:string(s))",
                         describe(L, idx),
                     ));
+                    }
+                    None => return Err(site.err("a pointer or nil", describe(L, idx))),
                 }
-                None => return Err(site.err("a pointer or nil", describe(L, idx))),
             }
-        }
-        _ => encode_number(L, idx, p, site)?,
-    };
-    store_bits(addr, p, bits);
-    Ok(())
+            _ => encode_number(L, idx, p, site)?,
+        };
+        store_bits(addr, p, bits);
+        Ok(())
+    }
 }
 
 /// A struct value: a StructView of a struct with the same layout (copied), or a table of
 /// fields (missing fields are zero, unknown ones are an error).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn store_struct_at(
     L: *mut lua_State,
     idx: c_int,
@@ -101,63 +138,66 @@ pub unsafe fn store_struct_at(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    if let Some(v) = get_ud::<ViewUd>(L, idx) {
-        if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if let Some(v) = get_ud::<ViewUd>(L, idx) {
+            if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
+                return Err(site.err(
+                    "a StructView of the same struct type",
+                    "a view of a different struct".into(),
+                ));
+            }
+            let src = v
+                .ptr
+                .check(0, st.size)
+                .map_err(|e| site.err("a valid StructView", e))?;
+            std::ptr::copy(src as *const u8, addr as *mut u8, st.size);
+            return Ok(());
+        }
+        if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
+            return Err(site.err("a StructView or a table of fields", describe(L, idx)));
+        }
+        // Nested tables recurse: make room for this level's key, value and field.
+        if ffi::lua_checkstack(L, 4) == 0 {
             return Err(site.err(
-                "a StructView of the same struct type",
-                "a view of a different struct".into(),
+                "a table nested less deeply",
+                "a table nested too deeply".into(),
             ));
         }
-        let src = v
-            .ptr
-            .check(0, st.size)
-            .map_err(|e| site.err("a valid StructView", e))?;
-        std::ptr::copy(src as *const u8, addr as *mut u8, st.size);
-        return Ok(());
-    }
-    if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
-        return Err(site.err("a StructView or a table of fields", describe(L, idx)));
-    }
-    // Nested tables recurse: make room for this level's key, value and field.
-    if ffi::lua_checkstack(L, 4) == 0 {
-        return Err(site.err(
-            "a table nested less deeply",
-            "a table nested too deeply".into(),
-        ));
-    }
-    let t = ffi::lua_absindex(L, idx);
-    std::ptr::write_bytes(addr as *mut u8, 0, st.size);
-    // Unknown keys are typos more often than not: refuse them.
-    ffi::lua_pushnil(L);
-    while ffi::lua_next(L, t) != 0 {
-        let known = get_str(L, -2)
-            .and_then(|k| std::str::from_utf8(k).ok())
-            .is_some_and(|k| st.field(k).is_some());
-        if !known {
-            let key = describe(L, -2);
-            ffi::lua_pop(L, 2);
-            return Err(site.err("a table whose keys are field names", format!("key {}", key)));
-        }
-        ffi::lua_pop(L, 1);
-    }
-    for f in &st.fields {
-        push_str(L, &f.name);
-        ffi::lua_rawget(L, t);
-        if ffi::lua_type(L, -1) != ffi::LUA_TNIL {
-            let what = format!("{}, field '{}'", site.what, f.name);
-            let sub = Site {
-                func: site.func,
-                what: &what,
-            };
-            let r = store_field(L, -1, f, addr + f.offset, dest, sub);
-            if r.is_err() {
-                ffi::lua_pop(L, 1);
-                return r;
+        let t = ffi::lua_absindex(L, idx);
+        std::ptr::write_bytes(addr as *mut u8, 0, st.size);
+        // Unknown keys are typos more often than not: refuse them.
+        ffi::lua_pushnil(L);
+        while ffi::lua_next(L, t) != 0 {
+            let known = get_str(L, -2)
+                .and_then(|k| std::str::from_utf8(k).ok())
+                .is_some_and(|k| st.field(k).is_some());
+            if !known {
+                let key = describe(L, -2);
+                ffi::lua_pop(L, 2);
+                return Err(site.err("a table whose keys are field names", format!("key {}", key)));
             }
+            ffi::lua_pop(L, 1);
         }
-        ffi::lua_pop(L, 1);
+        for f in &st.fields {
+            push_str(L, &f.name);
+            ffi::lua_rawget(L, t);
+            if ffi::lua_type(L, -1) != ffi::LUA_TNIL {
+                let what = format!("{}, field '{}'", site.what, f.name);
+                let sub = Site {
+                    func: site.func,
+                    what: &what,
+                };
+                let r = store_field(L, -1, f, addr + f.offset, dest, sub);
+                if r.is_err() {
+                    ffi::lua_pop(L, 1);
+                    return r;
+                }
+            }
+            ffi::lua_pop(L, 1);
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Stores into a struct field: scalars, nested structs and arrays (from a table of
@@ -166,6 +206,10 @@ pub unsafe fn store_struct_at(
 /// An array from a table fills elements 1..count, nil meaning zero (NULL for pointers),
 /// for every element type: `{ p, nil, q }` stores all three. A key outside 1..count is an
 /// error naming it, so no element is ever dropped silently.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn store_field(
     L: *mut lua_State,
     idx: c_int,
@@ -174,96 +218,106 @@ pub unsafe fn store_field(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    let Some(n) = f.count else {
-        return store_at(L, idx, &f.ty, addr, dest, site);
-    };
-    let is_bytes = matches!(f.ty, CType::Prim(Prim::U8 | Prim::I8));
-    if is_bytes {
-        if let Some(s) = get_str(L, idx) {
-            if s.len() + 1 > n {
-                return Err(site.err(
-                    &format!(
-                        "a string of at most {} bytes (the field holds {} with its NUL)",
-                        n - 1,
-                        n
-                    ),
-                    format!("a string of {} bytes", s.len()),
-                ));
-            }
-            std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
-            std::ptr::write_bytes((addr + s.len()) as *mut u8, 0, n - s.len());
-            return Ok(());
-        }
-    }
-    if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
-        let exp = if is_bytes {
-            format!("a string or a table of up to {} elements", n)
-        } else {
-            format!("a table of up to {} elements", n)
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let Some(n) = f.count else {
+            return store_at(L, idx, &f.ty, addr, dest, site);
         };
-        return Err(site.err(&exp, describe(L, idx)));
-    }
-    let t = ffi::lua_absindex(L, idx);
-    let len = ffi::lua_objlen(L, t);
-    if len > n {
-        return Err(site.err(
-            &format!("a table of up to {} elements", n),
-            format!("a table of {} elements", len),
-        ));
-    }
-    // Every key must be an element index 1..n: anything else would be lost.
-    ffi::lua_pushnil(L);
-    while ffi::lua_next(L, t) != 0 {
-        let k = get_index(L, -2).filter(|k| (1..=n as i64).contains(k));
-        if k.is_none() {
-            let key = describe(L, -2);
-            ffi::lua_pop(L, 2);
+        let is_bytes = matches!(f.ty, CType::Prim(Prim::U8 | Prim::I8));
+        if is_bytes {
+            if let Some(s) = get_str(L, idx) {
+                if s.len() + 1 > n {
+                    return Err(site.err(
+                        &format!(
+                            "a string of at most {} bytes (the field holds {} with its NUL)",
+                            n - 1,
+                            n
+                        ),
+                        format!("a string of {} bytes", s.len()),
+                    ));
+                }
+                std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
+                std::ptr::write_bytes((addr + s.len()) as *mut u8, 0, n - s.len());
+                return Ok(());
+            }
+        }
+        if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
+            let exp = if is_bytes {
+                format!("a string or a table of up to {} elements", n)
+            } else {
+                format!("a table of up to {} elements", n)
+            };
+            return Err(site.err(&exp, describe(L, idx)));
+        }
+        let t = ffi::lua_absindex(L, idx);
+        let len = ffi::lua_objlen(L, t);
+        if len > n {
             return Err(site.err(
-                &format!("a table of up to {} elements (keys 1 to {})", n, n),
-                format!("a table with key {}", key),
+                &format!("a table of up to {} elements", n),
+                format!("a table of {} elements", len),
             ));
         }
-        ffi::lua_pop(L, 1);
-    }
-    let size = f.ty.size();
-    std::ptr::write_bytes(addr as *mut u8, 0, size * n);
-    for i in 0..n {
-        ffi::lua_rawgeti_(L, t, (i + 1) as c_int);
-        let pointer = matches!(f.ty, CType::Prim(Prim::Pointer | Prim::String));
-        let r = if ffi::lua_type(L, -1) == ffi::LUA_TNIL && !pointer {
-            // Already zero. (A pointer element still records NULL for keep-alive.)
-            Ok(())
-        } else {
-            let what = format!("{}[{}]", site.what, i + 1);
-            let sub = Site {
-                func: site.func,
-                what: &what,
+        // Every key must be an element index 1..n: anything else would be lost.
+        ffi::lua_pushnil(L);
+        while ffi::lua_next(L, t) != 0 {
+            let k = get_index(L, -2).filter(|k| (1..=n as i64).contains(k));
+            if k.is_none() {
+                let key = describe(L, -2);
+                ffi::lua_pop(L, 2);
+                return Err(site.err(
+                    &format!("a table of up to {} elements (keys 1 to {})", n, n),
+                    format!("a table with key {}", key),
+                ));
+            }
+            ffi::lua_pop(L, 1);
+        }
+        let size = f.ty.size();
+        std::ptr::write_bytes(addr as *mut u8, 0, size * n);
+        for i in 0..n {
+            ffi::lua_rawgeti_(L, t, (i + 1) as c_int);
+            let pointer = matches!(f.ty, CType::Prim(Prim::Pointer | Prim::String));
+            let r = if ffi::lua_type(L, -1) == ffi::LUA_TNIL && !pointer {
+                // Already zero. (A pointer element still records NULL for keep-alive.)
+                Ok(())
+            } else {
+                let what = format!("{}[{}]", site.what, i + 1);
+                let sub = Site {
+                    func: site.func,
+                    what: &what,
+                };
+                store_at(L, -1, &f.ty, addr + i * size, dest, sub)
             };
-            store_at(L, -1, &f.ty, addr + i * size, dest, sub)
-        };
-        ffi::lua_pop(L, 1);
-        r?;
+            ffi::lua_pop(L, 1);
+            r?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Pushes a struct field: scalars by value, nested structs as views, arrays as typed
 /// pointers bounded to the array.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()> {
-    match f.count {
-        None => {
-            let addr = base.check(f.offset as isize, f.ty.size())?;
-            push_at(L, &f.ty, addr, base);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match f.count {
+            None => {
+                let addr = base.check(f.offset as isize, f.ty.size())?;
+                push_at(L, &f.ty, addr, base);
+            }
+            Some(n) => {
+                let bytes = f.ty.size() * n;
+                let addr = base.check(f.offset as isize, bytes)?;
+                let mut p = base.with_addr(addr);
+                p.base = addr;
+                p.len = bytes;
+                p.bounded = true;
+                push_typed(L, p, f.ty.clone());
+            }
         }
-        Some(n) => {
-            let bytes = f.ty.size() * n;
-            let addr = base.check(f.offset as isize, bytes)?;
-            let mut p = base.with_addr(addr);
-            p.base = addr;
-            p.len = bytes;
-            p.bounded = true;
-            push_typed(L, p, f.ty.clone());
-        }
+        Ok(())
     }
-    Ok(())
 }

@@ -31,56 +31,71 @@ impl Ud for BoundUd {
 }
 
 /// `lib:func(name, ret, args)` → a plain Luau function bound once.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub(super) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "lib:func";
-        let lib = lib_self(L, F)?.lib.clone();
-        let name = check_name(L, 2, F)?.to_string();
-        let (sig, _) = parse_sig(L, Some(3), 4, F, 2, 3)?;
-        if sig.is_variadic() {
-            return Err(format!(
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "lib:func";
+            let lib = lib_self(L, F)?.lib.clone();
+            let name = check_name(L, 2, F)?.to_string();
+            let (sig, _) = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            if sig.is_variadic() {
+                return Err(format!(
                 "{}: '{}': variadic functions cannot be bound once (their variadic types change per call); use lib:call",
                 F, name
             ));
-        }
-        let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
-        let proto = lib
-            .sigs
-            .prototype_for(&name, sig)
-            .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-        push_bound(L, proto, func, name, Some(lib));
-        Ok(1)
-    })
+            }
+            let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
+            let proto = lib
+                .sigs
+                .prototype_for(&name, sig)
+                .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
+            push_bound(L, proto, func, name, Some(lib));
+            Ok(1)
+        })
+    }
 }
 
 /// `ffi.fn(ptr, ret, args)` → a plain Luau function calling the pointer.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.fn";
-        let p = match ffi::lua_type(L, 1) {
-            ffi::LUA_TNIL => Ptr::foreign(0),
-            _ => check_ptr(L, 1, false, F, "argument #1 (ptr)")?,
-        };
-        if p.is_null() {
-            return Err(format!(
-                "{}: argument #1 (ptr): expected a function pointer, got NULL",
-                F
-            ));
-        }
-        let (sig, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
-        if sig.is_variadic() {
-            return Err(format!(
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.fn";
+            let p = match ffi::lua_type(L, 1) {
+                ffi::LUA_TNIL => Ptr::foreign(0),
+                _ => check_ptr(L, 1, false, F, "argument #1 (ptr)")?,
+            };
+            if p.is_null() {
+                return Err(format!(
+                    "{}: argument #1 (ptr): expected a function pointer, got NULL",
+                    F
+                ));
+            }
+            let (sig, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            if sig.is_variadic() {
+                return Err(format!(
                 "{}: variadic function pointers cannot be bound once; their variadic types change per call",
                 F
             ));
-        }
-        let proto = Rc::new(Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?);
-        let name = format!("function at 0x{:x}", p.addr);
-        push_bound(L, proto, p.addr, name, None);
-        Ok(1)
-    })
+            }
+            let proto = Rc::new(Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?);
+            let name = format!("function at 0x{:x}", p.addr);
+            push_bound(L, proto, p.addr, name, None);
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 unsafe fn push_bound(
     L: *mut lua_State,
     proto: Rc<Prototype>,
@@ -88,48 +103,58 @@ unsafe fn push_bound(
     name: String,
     lib: Option<Rc<LibInner>>,
 ) {
-    push_ud(
-        L,
-        BoundUd {
-            proto,
-            func,
-            name,
-            _lib: lib,
-            vm_lock: shared(L).vm_lock,
-        },
-    );
-    ffi::lua_pushcclosurek(L, bound_call, c"ffi function".as_ptr(), 1, None);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_ud(
+            L,
+            BoundUd {
+                proto,
+                func,
+                name,
+                _lib: lib,
+                vm_lock: shared(L).vm_lock,
+            },
+        );
+        ffi::lua_pushcclosurek(L, bound_call, c"ffi function".as_ptr(), 1, None);
+    }
 }
 
 /// The body of every bound function: arguments straight from the stack into the frame.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
-    let b = ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), BoundUd::TAG) as *const BoundUd;
-    // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
-    if let Some(b) = b.as_ref() {
-        if let Some(fast) = &b.proto.fast {
-            match fast_call(L, fast, b.func, 1, b.vm_lock) {
-                Some(Ok(n)) => return n,
-                // A callback failed during the call: no Rust value is alive here.
-                Some(Err(e)) => raise(L, e),
-                None => {}
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        let b =
+            ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), BoundUd::TAG) as *const BoundUd;
+        // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
+        if let Some(b) = b.as_ref() {
+            if let Some(fast) = &b.proto.fast {
+                match fast_call(L, fast, b.func, 1, b.vm_lock) {
+                    Some(Ok(n)) => return n,
+                    // A callback failed during the call: no Rust value is alive here.
+                    Some(Err(e)) => raise(L, e),
+                    None => {}
+                }
             }
         }
+        // The general path: structs, conversions the fast path declines, and every error.
+        guard(L, || {
+            let b = get_ud::<BoundUd>(L, ffi::lua_upvalueindex(1))
+                .ok_or("bound function lost its prototype")?;
+            call_with(
+                L,
+                &b.proto,
+                None,
+                b.func,
+                1,
+                &Names {
+                    api: &b.name,
+                    cfn: &b.name,
+                },
+                b.vm_lock,
+            )
+        })
     }
-    // The general path: structs, conversions the fast path declines, and every error.
-    guard(L, || {
-        let b = get_ud::<BoundUd>(L, ffi::lua_upvalueindex(1))
-            .ok_or("bound function lost its prototype")?;
-        call_with(
-            L,
-            &b.proto,
-            None,
-            b.func,
-            1,
-            &Names {
-                api: &b.name,
-                cfn: &b.name,
-            },
-            b.vm_lock,
-        )
-    })
 }

@@ -49,114 +49,131 @@ impl Drop for CallbackUd {
 pub(super) const METHODS: &[super::kinds::Entry] = &[(c"__index", callback_index)];
 
 /// `cb.ptr`, `cb:free()`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 unsafe extern "C-unwind" fn callback_index(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let cb = get_ud::<CallbackUd>(L, 1).ok_or("Callback expected")?;
-        match get_str(L, 2) {
-            Some(b"ptr") => {
-                if cb.slot.get().is_none() {
-                    return Err("Callback.ptr: the callback has been freed".into());
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let cb = get_ud::<CallbackUd>(L, 1).ok_or("Callback expected")?;
+            match get_str(L, 2) {
+                Some(b"ptr") => {
+                    if cb.slot.get().is_none() {
+                        return Err("Callback.ptr: the callback has been freed".into());
+                    }
+                    // A bare address, as C sees it: storing the Callback itself (not `.ptr`)
+                    // into module memory is what keeps it alive.
+                    push_rawptr(L, Ptr::foreign(cb.code));
                 }
-                // A bare address, as C sees it: storing the Callback itself (not `.ptr`)
-                // into module memory is what keeps it alive.
-                push_rawptr(L, Ptr::foreign(cb.code));
+                Some(b"free") => push_fn(L, callback_free, c"free"),
+                _ => {
+                    return Err(format!(
+                        "Callback: no member {} (expected 'ptr' or 'free')",
+                        describe(L, 2)
+                    ))
+                }
             }
-            Some(b"free") => push_fn(L, callback_free, c"free"),
-            _ => {
-                return Err(format!(
-                    "Callback: no member {} (expected 'ptr' or 'free')",
-                    describe(L, 2)
-                ))
-            }
-        }
-        Ok(1)
-    })
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 unsafe extern "C-unwind" fn callback_free(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let cb =
-            get_ud::<CallbackUd>(L, 1).ok_or("Callback:free: call it with ':' on a Callback")?;
-        cb.free();
-        drain_releases(L);
-        Ok(0)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let cb = get_ud::<CallbackUd>(L, 1)
+                .ok_or("Callback:free: call it with ':' on a Callback")?;
+            cb.free();
+            drain_releases(L);
+            Ok(0)
+        })
+    }
 }
 
 /// `ffi.callback(fn, ret, args)` → Callback.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.callback";
-        if ffi::lua_type(L, 1) != ffi::LUA_TFUNCTION {
-            return Err(format!(
-                "{}: argument #1 (fn): expected a function, got {}",
-                F,
-                describe(L, 1)
-            ));
-        }
-        let ret = check_type(L, 2, F, "argument #2 (return type)")?;
-        if ffi::lua_type(L, 3) != ffi::LUA_TTABLE {
-            return Err(format!(
-                "{}: argument #3 (argument types): expected a table of type names, got {}",
-                F,
-                describe(L, 3)
-            ));
-        }
-        let n = ffi::lua_objlen(L, 3);
-        let mut fixed = Vec::with_capacity(n);
-        for i in 1..=n {
-            ffi::lua_rawgeti_(L, 3, i as c_int);
-            if get_str(L, -1) == Some(b"...") {
-                ffi::lua_pop(L, 1);
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.callback";
+            if ffi::lua_type(L, 1) != ffi::LUA_TFUNCTION {
                 return Err(format!(
-                    "{}: argument #3 (argument types): variadic callbacks are not supported",
-                    F
+                    "{}: argument #1 (fn): expected a function, got {}",
+                    F,
+                    describe(L, 1)
                 ));
             }
-            let t = check_value_type(
-                L,
-                -1,
-                F,
-                &format!("argument #3 (argument types), entry {}", i),
-            );
-            ffi::lua_pop(L, 1);
-            fixed.push(t?);
-        }
-        let proto = Prototype::host(Signature {
-            ret,
-            fixed,
-            variadic: None,
-        })
-        .map_err(|e| format!("{}: {}", F, e))?;
-        drain_releases(L);
-        let sh = shared(L);
-        let fn_ref = ffi::lua_ref(L, 1);
-        let state = Rc::new(CallbackState {
-            main: ffi::lua_mainthread(L),
-            fn_ref,
-            proto,
-            last_string_ref: Cell::new(0),
-            release_queue: sh.release_queue.clone(),
-            traceback_ref: sh.traceback_ref,
-            invoker_ref: sh.invoker_ref,
-        });
-        let state_ptr = Rc::as_ptr(&state) as *mut c_void;
-        let lock = sh.vm_lock;
-        // The owner is the state's thread even when a worker-thread callback creates this.
-        let gate = lock as *const VmLock as *mut c_void;
-        let slot = thunk::acquire(&state.proto.plan, dispatch, state_ptr, gate, lock.owner)
+            let ret = check_type(L, 2, F, "argument #2 (return type)")?;
+            if ffi::lua_type(L, 3) != ffi::LUA_TTABLE {
+                return Err(format!(
+                    "{}: argument #3 (argument types): expected a table of type names, got {}",
+                    F,
+                    describe(L, 3)
+                ));
+            }
+            let n = ffi::lua_objlen(L, 3);
+            let mut fixed = Vec::with_capacity(n);
+            for i in 1..=n {
+                ffi::lua_rawgeti_(L, 3, i as c_int);
+                if get_str(L, -1) == Some(b"...") {
+                    ffi::lua_pop(L, 1);
+                    return Err(format!(
+                        "{}: argument #3 (argument types): variadic callbacks are not supported",
+                        F
+                    ));
+                }
+                let t = check_value_type(
+                    L,
+                    -1,
+                    F,
+                    &format!("argument #3 (argument types), entry {}", i),
+                );
+                ffi::lua_pop(L, 1);
+                fixed.push(t?);
+            }
+            let proto = Prototype::host(Signature {
+                ret,
+                fixed,
+                variadic: None,
+            })
             .map_err(|e| format!("{}: {}", F, e))?;
-        vmlock::callback_created();
-        push_ud(
-            L,
-            CallbackUd {
-                slot: Cell::new(Some(slot.index)),
-                code: slot.code,
-                state: Cell::new(Some(state)),
-            },
-        );
-        Ok(1)
-    })
+            drain_releases(L);
+            let sh = shared(L);
+            let fn_ref = ffi::lua_ref(L, 1);
+            let state = Rc::new(CallbackState {
+                main: ffi::lua_mainthread(L),
+                fn_ref,
+                proto,
+                last_string_ref: Cell::new(0),
+                release_queue: sh.release_queue.clone(),
+                traceback_ref: sh.traceback_ref,
+                invoker_ref: sh.invoker_ref,
+            });
+            let state_ptr = Rc::as_ptr(&state) as *mut c_void;
+            let lock = sh.vm_lock;
+            // The owner is the state's thread even when a worker-thread callback creates this.
+            let gate = lock as *const VmLock as *mut c_void;
+            let slot = thunk::acquire(&state.proto.plan, dispatch, state_ptr, gate, lock.owner)
+                .map_err(|e| format!("{}: {}", F, e))?;
+            vmlock::callback_created();
+            push_ud(
+                L,
+                CallbackUd {
+                    slot: Cell::new(Some(slot.index)),
+                    code: slot.code,
+                    state: Cell::new(Some(state)),
+                },
+            );
+            Ok(1)
+        })
+    }
 }
 
 /// Called by the callback entry of `asm/<abi>.S` for every thunk. Must not unwind: every

@@ -102,40 +102,43 @@ fn kinds() -> [Kind; 9] {
 /// # Safety
 /// `L` must be a valid Luau state, in protected mode.
 pub unsafe fn register(L: *mut lua_State) {
-    let cmp = ffi::lua_gettop(L) + 1;
-    push_fn(L, ptr_eq, c"__eq");
-    push_fn(L, ptr_lt, c"__lt");
-    push_fn(L, ptr_le, c"__le");
-    for k in kinds() {
-        ffi::lua_setuserdatadtor(L, k.tag, Some(k.dtor));
-        ffi::lua_createtable(L, 0, k.meta.len() as c_int + 5);
-        for (name, f) in k.meta {
-            push_fn(L, *f, name);
-            ffi::lua_rawsetfield(L, -2, name.as_ptr());
-        }
-        if !k.methods.is_empty() {
-            ffi::lua_createtable(L, 0, k.methods.len() as c_int);
-            for (name, f) in k.methods {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let cmp = ffi::lua_gettop(L) + 1;
+        push_fn(L, ptr_eq, c"__eq");
+        push_fn(L, ptr_lt, c"__lt");
+        push_fn(L, ptr_le, c"__le");
+        for k in kinds() {
+            ffi::lua_setuserdatadtor(L, k.tag, Some(k.dtor));
+            ffi::lua_createtable(L, 0, k.meta.len() as c_int + 5);
+            for (name, f) in k.meta {
                 push_fn(L, *f, name);
                 ffi::lua_rawsetfield(L, -2, name.as_ptr());
             }
-            ffi::lua_rawsetfield(L, -2, c"__index".as_ptr());
-        }
-        if k.compare {
-            // Luau calls `__eq` only when both operands have the same metamethod, so every
-            // pointer kind must hold the very same closure objects.
-            for (i, name) in [c"__eq", c"__lt", c"__le"].iter().enumerate() {
-                ffi::lua_pushvalue(L, cmp + i as c_int);
-                ffi::lua_rawsetfield(L, -2, name.as_ptr());
+            if !k.methods.is_empty() {
+                ffi::lua_createtable(L, 0, k.methods.len() as c_int);
+                for (name, f) in k.methods {
+                    push_fn(L, *f, name);
+                    ffi::lua_rawsetfield(L, -2, name.as_ptr());
+                }
+                ffi::lua_rawsetfield(L, -2, c"__index".as_ptr());
             }
+            if k.compare {
+                // Luau calls `__eq` only when both operands have the same metamethod, so every
+                // pointer kind must hold the very same closure objects.
+                for (i, name) in [c"__eq", c"__lt", c"__le"].iter().enumerate() {
+                    ffi::lua_pushvalue(L, cmp + i as c_int);
+                    ffi::lua_rawsetfield(L, -2, name.as_ptr());
+                }
+            }
+            ffi::lua_pushstring_(L, k.name.as_ptr());
+            ffi::lua_rawsetfield(L, -2, c"__type".as_ptr());
+            // Scripts may not replace our metamethods.
+            ffi::lua_pushboolean(L, 0);
+            ffi::lua_rawsetfield(L, -2, c"__metatable".as_ptr());
+            ffi::lua_setuserdatametatable(L, k.tag);
         }
-        ffi::lua_pushstring_(L, k.name.as_ptr());
-        ffi::lua_rawsetfield(L, -2, c"__type".as_ptr());
-        // Scripts may not replace our metamethods.
-        ffi::lua_pushboolean(L, 0);
-        ffi::lua_rawsetfield(L, -2, c"__metatable".as_ptr());
-        ffi::lua_setuserdatametatable(L, k.tag);
+        ffi::lua_settop(L, cmp - 1);
+        init_shared(L);
     }
-    ffi::lua_settop(L, cmp - 1);
-    init_shared(L);
 }

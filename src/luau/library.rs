@@ -56,52 +56,68 @@ pub(super) const META: &[super::kinds::Entry] = &[(c"__tostring", lib_tostring)]
 
 /// `ffi.load(path?)`: a shared library, or with no argument the running process and the
 /// C library.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_load(L: *mut lua_State) -> c_int {
-    guard(L, || load_impl(L, "ffi.load"))
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe { guard(L, || load_impl(L, "ffi.load")) }
 }
 
 /// Legacy `ffi.open(path)`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_open_legacy(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let sh = shared(L);
-        if !sh.warned_open.replace(true) {
-            eprintln!("[lune-ffi] warning: ffi.open(path) is deprecated; use ffi.load(path)");
-        }
-        load_impl(L, "ffi.open")
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let sh = shared(L);
+            if !sh.warned_open.replace(true) {
+                eprintln!("[lune-ffi] warning: ffi.open(path) is deprecated; use ffi.load(path)");
+            }
+            load_impl(L, "ffi.open")
+        })
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
-    let (name, handle) = if ffi::lua_isnoneornil(L, 1) != 0 {
-        ("(process)".to_string(), this_process()?)
-    } else {
-        let path = get_str(L, 1).ok_or_else(|| {
-            format!(
-                "{}: argument #1 (path): expected a library path or name, got {}",
-                F,
-                describe(L, 1)
-            )
-        })?;
-        let path = String::from_utf8_lossy(path).into_owned();
-        // SAFETY: loading a library runs its initialisers; the seed documents FFI as
-        // inherently unsafe and the script chose the library.
-        let lib = libloading::Library::new(&path)
-            .map_err(|e| format!("{}: cannot load '{}': {}", F, path, e))?;
-        (path, Handle::Lib(lib))
-    };
-    push_ud(
-        L,
-        LibraryUd {
-            lib: Rc::new(LibInner {
-                name,
-                handle,
-                symbols: RefCell::new(HashMap::default()),
-                sigs: SigCache::default(),
-                vm_lock: shared(L).vm_lock,
-            }),
-        },
-    );
-    Ok(1)
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let (name, handle) = if ffi::lua_isnoneornil(L, 1) != 0 {
+            ("(process)".to_string(), this_process()?)
+        } else {
+            let path = get_str(L, 1).ok_or_else(|| {
+                format!(
+                    "{}: argument #1 (path): expected a library path or name, got {}",
+                    F,
+                    describe(L, 1)
+                )
+            })?;
+            let path = String::from_utf8_lossy(path).into_owned();
+            // SAFETY: loading a library runs its initialisers; the seed documents FFI as
+            // inherently unsafe and the script chose the library.
+            let lib = libloading::Library::new(&path)
+                .map_err(|e| format!("{}: cannot load '{}': {}", F, path, e))?;
+            (path, Handle::Lib(lib))
+        };
+        push_ud(
+            L,
+            LibraryUd {
+                lib: Rc::new(LibInner {
+                    name,
+                    handle,
+                    symbols: RefCell::new(HashMap::default()),
+                    sigs: SigCache::default(),
+                    vm_lock: shared(L).vm_lock,
+                }),
+            },
+        );
+        Ok(1)
+    }
 }
 
 #[cfg(unix)]
@@ -177,26 +193,38 @@ impl LibInner {
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub(super) unsafe fn lib_self<'a>(L: *mut lua_State, F: &str) -> LResult<&'a LibraryUd> {
-    get_ud::<LibraryUd>(L, 1).ok_or_else(|| {
-        format!(
-            "{}: expected a Library as self (call it with ':'), got {}",
-            F,
-            describe(L, 1)
-        )
-    })
-}
-
-pub(super) unsafe fn check_name<'a>(L: *mut lua_State, idx: c_int, F: &str) -> LResult<&'a str> {
-    get_str(L, idx)
-        .and_then(|s| std::str::from_utf8(s).ok())
-        .ok_or_else(|| {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        get_ud::<LibraryUd>(L, 1).ok_or_else(|| {
             format!(
-                "{}: argument #1 (name): expected a function name, got {}",
+                "{}: expected a Library as self (call it with ':'), got {}",
                 F,
-                describe(L, idx)
+                describe(L, 1)
             )
         })
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub(super) unsafe fn check_name<'a>(L: *mut lua_State, idx: c_int, F: &str) -> LResult<&'a str> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        get_str(L, idx)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .ok_or_else(|| {
+                format!(
+                    "{}: argument #1 (name): expected a function name, got {}",
+                    F,
+                    describe(L, idx)
+                )
+            })
+    }
 }
 
 /// `lib:call` and its fixed-return variants, by the return they take.
@@ -221,13 +249,19 @@ const fn call_kind(kind: u8) -> (&'static str, Result<c_int, Prim>) {
 /// `lib:call(name, ret, args, ...)`, `lib:callInt(name, args, ...)` (i32),
 /// `lib:callDouble` (f64), `lib:callVoid`, `lib:callString` (a C string as a Luau string,
 /// nil for NULL).
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 unsafe extern "C-unwind" fn lib_call_as<const KIND: u8>(L: *mut lua_State) -> c_int {
-    let (api, ret) = call_kind(KIND);
-    match quick_call(L, ret) {
-        Some(Ok(n)) => n,
-        // A callback failed during the call; nothing with a destructor is alive here.
-        Some(Err(e)) => raise(L, e),
-        None => guard(L, || call_named(L, api, ret)),
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        let (api, ret) = call_kind(KIND);
+        match quick_call(L, ret) {
+            Some(Ok(n)) => n,
+            // A callback failed during the call; nothing with a destructor is alive here.
+            Some(Err(e)) => raise(L, e),
+            None => guard(L, || call_named(L, api, ret)),
+        }
     }
 }
 
@@ -235,77 +269,102 @@ unsafe extern "C-unwind" fn lib_call_as<const KIND: u8>(L: *mut lua_State) -> c_
 /// lately, all scalars, arguments that convert without error. None means "take the
 /// general path" and nothing has been done; values with destructors are dropped before
 /// this returns, so the caller may raise.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LResult<c_int>> {
-    let lib = &get_ud::<LibraryUd>(L, 1)?.lib;
-    let args_idx = if ret.is_ok() { 4 } else { 3 };
-    let (proto, func) = lib
-        .sigs
-        .quick(L, get_str(L, 2)?, ret, args_idx, |n| lib.cached(n))?;
-    let fast = proto.fast.as_ref()?;
-    fast_call(L, fast, func, args_idx + 1, lib.vm_lock)
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let lib = &get_ud::<LibraryUd>(L, 1)?.lib;
+        let args_idx = if ret.is_ok() { 4 } else { 3 };
+        let (proto, func) = lib
+            .sigs
+            .quick(L, get_str(L, 2)?, ret, args_idx, |n| lib.cached(n))?;
+        let fast = proto.fast.as_ref()?;
+        fast_call(L, fast, func, args_idx + 1, lib.vm_lock)
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LResult<c_int> {
-    let lib = lib_self(L, F)?.lib.clone();
-    let args_idx = if ret.is_ok() { 4 } else { 3 };
-    let first = args_idx + 1;
-    let quick = get_str(L, 2).and_then(|n| lib.sigs.quick(L, n, ret, args_idx, |n| lib.cached(n)));
-    let (proto, func, declared) = match quick {
-        Some((proto, func)) => (proto, func, None),
-        None => {
-            let name = check_name(L, 2, F)?;
-            let (sig, declared) = match ret {
-                Ok(i) => parse_sig(L, Some(i), args_idx, F, 2, 3)?,
-                Err(p) => {
-                    let (mut sig, declared) = parse_sig(L, None, args_idx, F, 0, 2)?;
-                    sig.ret = CType::Prim(p);
-                    (sig, declared)
-                }
-            };
-            let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
-            let proto = lib
-                .sigs
-                .prototype_for(name, sig)
-                .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-            (proto, func, Some(declared))
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let lib = lib_self(L, F)?.lib.clone();
+        let args_idx = if ret.is_ok() { 4 } else { 3 };
+        let first = args_idx + 1;
+        let quick =
+            get_str(L, 2).and_then(|n| lib.sigs.quick(L, n, ret, args_idx, |n| lib.cached(n)));
+        let (proto, func, declared) = match quick {
+            Some((proto, func)) => (proto, func, None),
+            None => {
+                let name = check_name(L, 2, F)?;
+                let (sig, declared) = match ret {
+                    Ok(i) => parse_sig(L, Some(i), args_idx, F, 2, 3)?,
+                    Err(p) => {
+                        let (mut sig, declared) = parse_sig(L, None, args_idx, F, 0, 2)?;
+                        sig.ret = CType::Prim(p);
+                        (sig, declared)
+                    }
+                };
+                let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
+                let proto = lib
+                    .sigs
+                    .prototype_for(name, sig)
+                    .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
+                (proto, func, Some(declared))
+            }
+        };
+        if let Some(r) = proto
+            .fast
+            .as_ref()
+            .and_then(|f| fast_call(L, f, func, first, lib.vm_lock))
+        {
+            return r;
         }
-    };
-    if let Some(r) = proto
-        .fast
-        .as_ref()
-        .and_then(|f| fast_call(L, f, func, first, lib.vm_lock))
-    {
-        return r;
+        let name = check_name(L, 2, F)?;
+        call_with(
+            L,
+            &proto,
+            declared.as_deref(),
+            func,
+            first,
+            &Names { api: F, cfn: name },
+            lib.vm_lock,
+        )
     }
-    let name = check_name(L, 2, F)?;
-    call_with(
-        L,
-        &proto,
-        declared.as_deref(),
-        func,
-        first,
-        &Names { api: F, cfn: name },
-        lib.vm_lock,
-    )
 }
 
 /// `lib:symbol(name)` → RawPointer.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 unsafe extern "C-unwind" fn lib_symbol(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "lib:symbol";
-        let lib = lib_self(L, F)?.lib.clone();
-        let name = check_name(L, 2, F)?;
-        let addr = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
-        push_rawptr(L, Ptr::foreign(addr));
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "lib:symbol";
+            let lib = lib_self(L, F)?.lib.clone();
+            let name = check_name(L, 2, F)?;
+            let addr = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
+            push_rawptr(L, Ptr::foreign(addr));
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 unsafe extern "C-unwind" fn lib_tostring(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let lib = lib_self(L, "tostring")?;
-        push_str(L, &format!("Library({})", lib.lib.name));
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let lib = lib_self(L, "tostring")?;
+            push_str(L, &format!("Library({})", lib.lib.name));
+            Ok(1)
+        })
+    }
 }

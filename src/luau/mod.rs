@@ -10,6 +10,7 @@
 
 // `L` for the Lua state and `F` for the function name follow the Lua C API convention.
 #![allow(non_snake_case)]
+#![deny(unsafe_op_in_unsafe_fn)]
 pub mod access;
 pub mod bound;
 pub mod callback;
@@ -40,46 +41,55 @@ use raw::*;
 /// # Safety
 /// `L` must be a valid Luau state, called in protected mode.
 pub unsafe fn open(L: *mut lua_State) {
-    ffi::lua_getuserdatametatable(L, RawPtrUd::TAG);
-    let registered = ffi::lua_type(L, -1) == ffi::LUA_TTABLE;
-    ffi::lua_pop(L, 1);
-    if !registered {
-        kinds::register(L);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        ffi::lua_getuserdatametatable(L, RawPtrUd::TAG);
+        let registered = ffi::lua_type(L, -1) == ffi::LUA_TTABLE;
+        ffi::lua_pop(L, 1);
+        if !registered {
+            kinds::register(L);
+        }
+        build_table(L);
     }
-    build_table(L);
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 unsafe fn build_table(L: *mut lua_State) {
-    let fns: &[Entry] = &[
-        (c"arena", ffi_arena),
-        (c"struct", ffi_struct),
-        (c"view", ffi_view),
-        (c"cast", ffi_cast),
-        (c"sizeof", ffi_sizeof),
-        (c"alignof", ffi_alignof),
-        (c"fill", ffi_fill),
-        (c"copy", ffi_copy),
-        (c"string", ffi_string),
-        (c"read", ffi_read),
-        (c"write", ffi_write),
-        (c"ptr", ffi_ptr),
-        (c"buffer", ffi_buffer_legacy),
-        (c"load", library::ffi_load),
-        (c"open", library::ffi_open_legacy),
-        (c"fn", bound::ffi_fn),
-        (c"errno", invoke::ffi_errno),
-        (c"lastError", invoke::ffi_last_error),
-        (c"callback", callback::ffi_callback),
-    ];
-    ffi::lua_createtable(L, 0, fns.len() as c_int + 4);
-    let t = ffi::lua_gettop(L);
-    for (name, f) in fns {
-        push_fn(L, *f, name);
-        ffi::lua_rawsetfield(L, t, name.as_ptr());
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let fns: &[Entry] = &[
+            (c"arena", ffi_arena),
+            (c"struct", ffi_struct),
+            (c"view", ffi_view),
+            (c"cast", ffi_cast),
+            (c"sizeof", ffi_sizeof),
+            (c"alignof", ffi_alignof),
+            (c"fill", ffi_fill),
+            (c"copy", ffi_copy),
+            (c"string", ffi_string),
+            (c"read", ffi_read),
+            (c"write", ffi_write),
+            (c"ptr", ffi_ptr),
+            (c"buffer", ffi_buffer_legacy),
+            (c"load", library::ffi_load),
+            (c"open", library::ffi_open_legacy),
+            (c"fn", bound::ffi_fn),
+            (c"errno", invoke::ffi_errno),
+            (c"lastError", invoke::ffi_last_error),
+            (c"callback", callback::ffi_callback),
+        ];
+        ffi::lua_createtable(L, 0, fns.len() as c_int + 4);
+        let t = ffi::lua_gettop(L);
+        for (name, f) in fns {
+            push_fn(L, *f, name);
+            ffi::lua_rawsetfield(L, t, name.as_ptr());
+        }
+        push_types_table(L);
+        ffi::lua_rawsetfield(L, t, c"types".as_ptr());
+        push_rawptr(L, crate::memory::Ptr::foreign(0));
+        ffi::lua_rawsetfield(L, t, c"null".as_ptr());
+        ffi::lua_setreadonly(L, t, 1);
     }
-    push_types_table(L);
-    ffi::lua_rawsetfield(L, t, c"types".as_ptr());
-    push_rawptr(L, crate::memory::Ptr::foreign(0));
-    ffi::lua_rawsetfield(L, t, c"null".as_ptr());
-    ffi::lua_setreadonly(L, t, 1);
 }

@@ -117,42 +117,61 @@ impl Drop for Shared {
 
 const SHARED_KEY: &std::ffi::CStr = c"lune_ffi.shared";
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn init_shared(L: *mut lua_State) {
-    push_fn(L, super::callback::traceback, c"traceback");
-    let traceback_ref = ffi::lua_ref(L, -1);
-    ffi::lua_pop(L, 1);
-    push_fn(L, super::callback::invoker, c"callback");
-    let invoker_ref = ffi::lua_ref(L, -1);
-    ffi::lua_pop(L, 1);
-    push_ud(
-        L,
-        Shared {
-            release_queue: Rc::new(RefCell::new(Vec::new())),
-            warned_buffer: Cell::new(false),
-            warned_open: Cell::new(false),
-            traceback_ref,
-            invoker_ref,
-            vm_lock: VmLock::new_held(),
-            gc_debt: Cell::new(0),
-        },
-    );
-    ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_fn(L, super::callback::traceback, c"traceback");
+        let traceback_ref = ffi::lua_ref(L, -1);
+        ffi::lua_pop(L, 1);
+        push_fn(L, super::callback::invoker, c"callback");
+        let invoker_ref = ffi::lua_ref(L, -1);
+        ffi::lua_pop(L, 1);
+        push_ud(
+            L,
+            Shared {
+                release_queue: Rc::new(RefCell::new(Vec::new())),
+                warned_buffer: Cell::new(false),
+                warned_open: Cell::new(false),
+                traceback_ref,
+                invoker_ref,
+                vm_lock: VmLock::new_held(),
+                gc_debt: Cell::new(0),
+            },
+        );
+        ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn shared<'a>(L: *mut lua_State) -> &'a Shared {
-    ffi::lua_rawgetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
-    let s = get_ud::<Shared>(L, -1);
-    ffi::lua_pop(L, 1);
-    // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
-    s.expect("lune-ffi state initialised")
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        ffi::lua_rawgetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
+        let s = get_ud::<Shared>(L, -1);
+        ffi::lua_pop(L, 1);
+        // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
+        s.expect("lune-ffi state initialised")
+    }
 }
 
 /// Releases registry references of buffers and callbacks whose last holder was collected.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn drain_releases(L: *mut lua_State) {
-    let q = shared(L).release_queue.clone();
-    let refs: Vec<i32> = q.borrow_mut().drain(..).collect();
-    for r in refs {
-        ffi::lua_unref(L, r);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let q = shared(L).release_queue.clone();
+        let refs: Vec<i32> = q.borrow_mut().drain(..).collect();
+        for r in refs {
+            ffi::lua_unref(L, r);
+        }
     }
 }
 
@@ -169,63 +188,114 @@ const GC_DEBT_STEP: usize = 256 * 1024;
 ///
 /// Must not be called while a `RefCell` that a destructor may borrow is borrowed: the
 /// step runs destructors of collected userdata.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn note_alloc(L: *mut lua_State, bytes: usize) {
-    let sh = shared(L);
-    let debt = sh.gc_debt.get().saturating_add(bytes);
-    if debt < GC_DEBT_STEP {
-        sh.gc_debt.set(debt);
-        return;
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let sh = shared(L);
+        let debt = sh.gc_debt.get().saturating_add(bytes);
+        if debt < GC_DEBT_STEP {
+            sh.gc_debt.set(debt);
+            return;
+        }
+        sh.gc_debt.set(0);
+        let kb = (debt / 1024).min(c_int::MAX as usize) as c_int;
+        ffi::lua_gc(L, ffi::LUA_GCSTEP, kb);
+        drain_releases(L);
     }
-    sh.gc_debt.set(0);
-    let kb = (debt / 1024).min(c_int::MAX as usize) as c_int;
-    ffi::lua_gc(L, ffi::LUA_GCSTEP, kb);
-    drain_releases(L);
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_rawptr(L: *mut lua_State, ptr: Ptr) {
-    push_ud(L, RawPtrUd { ptr });
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_ud(L, RawPtrUd { ptr });
+    }
 }
 
 /// Pushes a pointer returned by C: NULL becomes nil.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_foreign_ptr(L: *mut lua_State, addr: usize) {
-    if addr == 0 {
-        ffi::lua_pushnil(L);
-    } else {
-        push_rawptr(L, Ptr::foreign(addr));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if addr == 0 {
+            ffi::lua_pushnil(L);
+        } else {
+            push_rawptr(L, Ptr::foreign(addr));
+        }
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_typed(L: *mut lua_State, ptr: Ptr, elem: CType) {
-    let stride = elem.size();
-    push_ud(L, TypedPtrUd { ptr, elem, stride });
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let stride = elem.size();
+        push_ud(L, TypedPtrUd { ptr, elem, stride });
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_view(L: *mut lua_State, ptr: Ptr, st: Arc<StructType>) {
-    push_ud(L, ViewUd { ptr, st });
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_ud(L, ViewUd { ptr, st });
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_struct_type(L: *mut lua_State, st: Arc<StructType>) {
-    push_ud(L, StructTypeUd { st });
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_ud(L, StructTypeUd { st });
+    }
 }
 
 /// Pushes a type as scripts see it: a canonical name, or a StructType.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_type(L: *mut lua_State, ty: &CType) {
-    match ty {
-        CType::Prim(p) => push_str(L, p.name()),
-        CType::Struct(s) => push_struct_type(L, s.clone()),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ty {
+            CType::Prim(p) => push_str(L, p.name()),
+            CType::Struct(s) => push_struct_type(L, s.clone()),
+        }
     }
 }
 
 /// Parses a type argument: a type name or alias (which is also what `ffi.types` holds),
 /// or a StructType.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) -> LResult<CType> {
-    if let Some(s) = get_str(L, idx) {
-        let name = std::str::from_utf8(s).unwrap_or("");
-        return match Prim::from_name(name) {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if let Some(s) = get_str(L, idx) {
+            let name = std::str::from_utf8(s).unwrap_or("");
+            return match Prim::from_name(name) {
             Some(p) => Ok(CType::Prim(p)),
             None => Err(format!(
                 "{}: {}: unknown type '{}' (expected a type name such as \"i32\", \"f64\", \"pointer\", or a StructType)",
@@ -234,59 +304,83 @@ pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) 
                 String::from_utf8_lossy(s)
             )),
         };
+        }
+        if let Some(st) = get_ud::<StructTypeUd>(L, idx) {
+            return Ok(CType::Struct(st.st.clone()));
+        }
+        Err(format!(
+            "{}: {}: expected a type name or a StructType, got {}",
+            func,
+            what,
+            describe(L, idx)
+        ))
     }
-    if let Some(st) = get_ud::<StructTypeUd>(L, idx) {
-        return Ok(CType::Struct(st.st.clone()));
-    }
-    Err(format!(
-        "{}: {}: expected a type name or a StructType, got {}",
-        func,
-        what,
-        describe(L, idx)
-    ))
 }
 
 /// Like `check_type` but refuses `void` (every use except a return type).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn check_value_type(
     L: *mut lua_State,
     idx: c_int,
     func: &str,
     what: &str,
 ) -> LResult<CType> {
-    let t = check_type(L, idx, func, what)?;
-    if t.is_void() {
-        return Err(format!(
-            "{}: {}: void is only valid as a return type",
-            func, what
-        ));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let t = check_type(L, idx, func, what)?;
+        if t.is_void() {
+            return Err(format!(
+                "{}: {}: void is only valid as a return type",
+                func, what
+            ));
+        }
+        Ok(t)
     }
-    Ok(t)
 }
 
 /// A registry anchor for the value at `idx`, released (later, outside the collector)
 /// when the last holder drops it.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 unsafe fn anchor(L: *mut lua_State, idx: c_int) -> Owner {
-    drain_releases(L);
-    let registry_ref = ffi::lua_ref(L, idx);
-    Owner::Anchor(Rc::new(LuaAnchor {
-        registry_ref,
-        release_queue: shared(L).release_queue.clone(),
-    }))
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        drain_releases(L);
+        let registry_ref = ffi::lua_ref(L, idx);
+        Owner::Anchor(Rc::new(LuaAnchor {
+            registry_ref,
+            release_queue: shared(L).release_queue.clone(),
+        }))
+    }
 }
 
 /// The thunk of the Callback at `idx`. With `persist`, the pointer keeps the Callback
 /// alive. A freed Callback is an error, so C is never handed a released pointer.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Ptr> {
-    match get_ud::<CallbackUd>(L, idx) {
-        Some(c) if c.slot.get().is_some() => {
-            let mut p = Ptr::foreign(c.code);
-            if persist {
-                p.owner = anchor(L, idx);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match get_ud::<CallbackUd>(L, idx) {
+            Some(c) if c.slot.get().is_some() => {
+                let mut p = Ptr::foreign(c.code);
+                if persist {
+                    p.owner = anchor(L, idx);
+                }
+                Ok(p)
             }
-            Ok(p)
+            Some(_) => {
+                Err("the Callback has been freed (:free() was called); create a new one".into())
+            }
+            None => Err("Callback expected".into()),
         }
-        Some(_) => Err("the Callback has been freed (:free() was called); create a new one".into()),
-        None => Err("Callback expected".into()),
     }
 }
 
@@ -294,28 +388,35 @@ pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LRes
 /// Callback or buffer. `Ok(None)` if the value is none of these. With `persist`, a buffer
 /// or Callback gets a registry anchor so the returned pointer may outlive the stack slot
 /// and keep its target alive.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn to_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Option<Ptr>> {
-    match ffi::lua_type(L, idx) {
-        ffi::LUA_TUSERDATA => Ok(match ffi::lua_userdatatag(L, idx) {
-            RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| u.ptr.clone()),
-            TypedPtrUd::TAG => get_ud::<TypedPtrUd>(L, idx).map(|u| u.ptr.clone()),
-            ViewUd::TAG => get_ud::<ViewUd>(L, idx).map(|u| u.ptr.clone()),
-            CallbackUd::TAG => Some(callback_ptr(L, idx, persist)?),
-            _ => None,
-        }),
-        ffi::LUA_TBUFFER => {
-            let mut len = 0usize;
-            let data = ffi::lua_tobuffer(L, idx, &mut len) as usize;
-            let owner = if persist {
-                anchor(L, idx)
-            } else {
-                Owner::Foreign
-            };
-            // A zero-length buffer may have a dangling data pointer; bounds make any
-            // access an error anyway.
-            Ok(Some(Ptr::bounded(data, len, owner)))
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ffi::lua_type(L, idx) {
+            ffi::LUA_TUSERDATA => Ok(match ffi::lua_userdatatag(L, idx) {
+                RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| u.ptr.clone()),
+                TypedPtrUd::TAG => get_ud::<TypedPtrUd>(L, idx).map(|u| u.ptr.clone()),
+                ViewUd::TAG => get_ud::<ViewUd>(L, idx).map(|u| u.ptr.clone()),
+                CallbackUd::TAG => Some(callback_ptr(L, idx, persist)?),
+                _ => None,
+            }),
+            ffi::LUA_TBUFFER => {
+                let mut len = 0usize;
+                let data = ffi::lua_tobuffer(L, idx, &mut len) as usize;
+                let owner = if persist {
+                    anchor(L, idx)
+                } else {
+                    Owner::Foreign
+                };
+                // A zero-length buffer may have a dangling data pointer; bounds make any
+                // access an error anyway.
+                Ok(Some(Ptr::bounded(data, len, owner)))
+            }
+            _ => Ok(None),
         }
-        _ => Ok(None),
     }
 }
 
@@ -323,29 +424,40 @@ pub unsafe fn to_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Op
 /// callback: nil is NULL; a RawPointer, TypedPointer, StructView, Callback or buffer gives
 /// its address; a pointer into a freed arena or a freed Callback is an error. `Ok(None)`:
 /// the value is not pointer-like (the caller may accept something else, e.g. a string).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn pointer_value(
     L: *mut lua_State,
     idx: c_int,
     persist: bool,
     site: Site,
 ) -> LResult<Option<Ptr>> {
-    if ffi::lua_type(L, idx) == ffi::LUA_TNIL {
-        return Ok(Some(Ptr::foreign(0)));
-    }
-    match to_ptr(L, idx, persist) {
-        Ok(Some(p)) if p.is_dead() => {
-            Err(site.err("a live pointer", "a pointer into a freed arena".into()))
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if ffi::lua_type(L, idx) == ffi::LUA_TNIL {
+            return Ok(Some(Ptr::foreign(0)));
         }
-        Ok(p) => Ok(p),
-        // `to_ptr` fails only for a freed Callback.
-        Err(_) => Err(site.err(
-            "a live pointer",
-            "a freed Callback (:free() was called; create a new one)".into(),
-        )),
+        match to_ptr(L, idx, persist) {
+            Ok(Some(p)) if p.is_dead() => {
+                Err(site.err("a live pointer", "a pointer into a freed arena".into()))
+            }
+            Ok(p) => Ok(p),
+            // `to_ptr` fails only for a freed Callback.
+            Err(_) => Err(site.err(
+                "a live pointer",
+                "a freed Callback (:free() was called; create a new one)".into(),
+            )),
+        }
     }
 }
 
 /// A required pointer-like argument (nil refused).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn check_ptr(
     L: *mut lua_State,
     idx: c_int,
@@ -353,13 +465,16 @@ pub unsafe fn check_ptr(
     func: &str,
     what: &str,
 ) -> LResult<Ptr> {
-    match to_ptr(L, idx, persist)? {
-        Some(p) => Ok(p),
-        None => Err(format!(
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match to_ptr(L, idx, persist)? {
+            Some(p) => Ok(p),
+            None => Err(format!(
             "{}: {}: expected a pointer (RawPointer, TypedPointer, StructView or buffer), got {}",
             func,
             what,
             describe(L, idx)
         )),
+        }
     }
 }

@@ -70,73 +70,106 @@ pub unsafe fn guard(L: *mut lua_State, body: impl FnOnce() -> LResult<c_int>) ->
 
 /// Raises `msg` as a Luau error. Nothing with a destructor may be alive in the calling
 /// frames between here and the C function boundary: `msg` is dropped before the raise.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[cold]
 pub unsafe fn raise(L: *mut lua_State, msg: String) -> ! {
-    push_str(L, &msg);
-    drop(msg);
-    // SAFETY: the error object is on the stack; Luau unwinds to the nearest protected call.
-    ffi::lua_error(L)
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_str(L, &msg);
+        drop(msg);
+        // SAFETY: the error object is on the stack; Luau unwinds to the nearest protected call.
+        ffi::lua_error(L)
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_str(L: *mut lua_State, s: &str) {
-    ffi::lua_pushlstring_(L, s.as_ptr() as *const _, s.len());
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        ffi::lua_pushlstring_(L, s.as_ptr() as *const _, s.len());
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_bytes(L: *mut lua_State, s: &[u8]) {
-    ffi::lua_pushlstring_(L, s.as_ptr() as *const _, s.len());
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        ffi::lua_pushlstring_(L, s.as_ptr() as *const _, s.len());
+    }
 }
 
 /// The bytes of the string at `idx`, or None if the value is not a string (numbers are
 /// not converted: `lua_tolstring` would rewrite the stack slot).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn get_str<'a>(L: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
-    if ffi::lua_type(L, idx) != ffi::LUA_TSTRING {
-        return None;
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if ffi::lua_type(L, idx) != ffi::LUA_TSTRING {
+            return None;
+        }
+        let mut len = 0usize;
+        let p = ffi::lua_tolstring(L, idx, &mut len);
+        // SAFETY: Luau keeps the string alive while it is on the stack; callers do not keep
+        // the slice past the value's life on the stack.
+        Some(std::slice::from_raw_parts(p as *const u8, len))
     }
-    let mut len = 0usize;
-    let p = ffi::lua_tolstring(L, idx, &mut len);
-    // SAFETY: Luau keeps the string alive while it is on the stack; callers do not keep
-    // the slice past the value's life on the stack.
-    Some(std::slice::from_raw_parts(p as *const u8, len))
 }
 
 /// A short description of the value at `idx` for error messages.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn describe(L: *mut lua_State, idx: c_int) -> String {
-    let t = ffi::lua_type(L, idx);
-    match t {
-        ffi::LUA_TNONE => "no value".into(),
-        ffi::LUA_TNUMBER => {
-            let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
-            format!("number {}", fmt_num(n))
-        }
-        ffi::LUA_TINTEGER => {
-            let n = ffi::lua_tointeger64(L, idx, ptr::null_mut());
-            format!("integer {}", n)
-        }
-        ffi::LUA_TSTRING => {
-            let s = get_str(L, idx).unwrap_or_default();
-            let shown = String::from_utf8_lossy(&s[..s.len().min(40)]).into_owned();
-            format!("string \"{}\"", shown)
-        }
-        // The kind's name is its metatable's `__type` (set for every kind in `kinds`).
-        ffi::LUA_TUSERDATA => {
-            let mut name = "userdata".to_string();
-            if ffi::lua_getmetatable(L, idx) != 0 {
-                ffi::lua_rawgetfield(L, -1, c"__type".as_ptr());
-                if let Some(s) = get_str(L, -1) {
-                    name = String::from_utf8_lossy(s).into_owned();
-                }
-                ffi::lua_pop(L, 2);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let t = ffi::lua_type(L, idx);
+        match t {
+            ffi::LUA_TNONE => "no value".into(),
+            ffi::LUA_TNUMBER => {
+                let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
+                format!("number {}", fmt_num(n))
             }
-            name
-        }
-        _ => {
-            let name = ffi::lua_typename(L, t);
-            std::ffi::CStr::from_ptr(name)
-                .to_string_lossy()
-                .into_owned()
+            ffi::LUA_TINTEGER => {
+                let n = ffi::lua_tointeger64(L, idx, ptr::null_mut());
+                format!("integer {}", n)
+            }
+            ffi::LUA_TSTRING => {
+                let s = get_str(L, idx).unwrap_or_default();
+                let shown = String::from_utf8_lossy(&s[..s.len().min(40)]).into_owned();
+                format!("string \"{}\"", shown)
+            }
+            // The kind's name is its metatable's `__type` (set for every kind in `kinds`).
+            ffi::LUA_TUSERDATA => {
+                let mut name = "userdata".to_string();
+                if ffi::lua_getmetatable(L, idx) != 0 {
+                    ffi::lua_rawgetfield(L, -1, c"__type".as_ptr());
+                    if let Some(s) = get_str(L, -1) {
+                        name = String::from_utf8_lossy(s).into_owned();
+                    }
+                    ffi::lua_pop(L, 2);
+                }
+                name
+            }
+            _ => {
+                let name = ffi::lua_typename(L, t);
+                std::ffi::CStr::from_ptr(name)
+                    .to_string_lossy()
+                    .into_owned()
+            }
         }
     }
 }
@@ -150,14 +183,22 @@ pub fn fmt_num(n: f64) -> String {
 }
 
 /// Allocates a tagged userdata holding `value`, with the kind's metatable.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_ud<T: Ud>(L: *mut lua_State, value: T) -> *const T {
-    debug_assert!(std::mem::align_of::<T>() <= 8);
-    let p = ffi::lua_newuserdatataggedwithmetatable(L, std::mem::size_of::<T>(), T::TAG) as *mut T;
-    // SAFETY: Luau returned a fresh block of size_of::<T>() bytes, 8-aligned; the tag's
-    // destructor (`drop_ud::<T>`) drops it exactly once when collected.
-    ptr::write(p, value);
-    p
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        debug_assert!(std::mem::align_of::<T>() <= 8);
+        let p =
+            ffi::lua_newuserdatataggedwithmetatable(L, std::mem::size_of::<T>(), T::TAG) as *mut T;
+        // SAFETY: Luau returned a fresh block of size_of::<T>() bytes, 8-aligned; the tag's
+        // destructor (`drop_ud::<T>`) drops it exactly once when collected.
+        ptr::write(p, value);
+        p
+    }
 }
 
 /// The `T` inside the userdata at `idx`, if it is one. Shared access only: a re-entrant
@@ -168,48 +209,75 @@ pub unsafe fn push_ud<T: Ud>(L: *mut lua_State, value: T) -> *const T {
 /// The caller must not keep the reference past the value's life on the stack.
 #[inline]
 pub unsafe fn get_ud<'a, T: Ud>(L: *mut lua_State, idx: c_int) -> Option<&'a T> {
-    let p = ffi::lua_touserdatatagged(L, idx, T::TAG) as *const T;
     // SAFETY: only `push_ud::<T>` creates userdata with this tag, so the block holds a
     // live T while the value is on the stack.
-    unsafe { p.as_ref() }
+    unsafe { (ffi::lua_touserdatatagged(L, idx, T::TAG) as *const T).as_ref() }
 }
 
 /// Destructor registered per tag.
+///
+/// # Safety
+/// Only the collector calls it, once, for a block that `push_ud::<T>` initialised.
 pub unsafe extern "C" fn drop_ud<T>(_L: *mut lua_State, p: *mut c_void) {
-    // SAFETY: called once by the collector for a block that `push_ud::<T>` initialised.
-    // Drop impls of the module's types do not panic and do not call into Luau.
-    ptr::drop_in_place(p as *mut T);
+    // SAFETY: see above. Drop impls of the module's types do not panic and do not call
+    // into Luau (registry releases are queued for later).
+    unsafe { ptr::drop_in_place(p as *mut T) };
 }
 
 /// Pushes a C function with a debug name.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_fn(L: *mut lua_State, f: ffi::lua_CFunction, name: &'static std::ffi::CStr) {
-    ffi::lua_pushcclosurek(L, f, name.as_ptr(), 0, None);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        ffi::lua_pushcclosurek(L, f, name.as_ptr(), 0, None);
+    }
 }
 
 /// Sets `t[name] = value on top` for the table at `t` (absolute index), popping the value.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn set_field(L: *mut lua_State, t: c_int, name: &'static std::ffi::CStr) {
-    ffi::lua_rawsetfield(L, t, name.as_ptr());
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        ffi::lua_rawsetfield(L, t, name.as_ptr());
+    }
 }
 
 /// Integer index argument: a number that is integral, or a Luau integer.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn get_index(L: *mut lua_State, idx: c_int) -> Option<i64> {
-    match ffi::lua_type(L, idx) {
-        ffi::LUA_TNUMBER => {
-            let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
-            if n.fract() == 0.0
-                && (-9.007_199_254_740_992e15..=9.007_199_254_740_992e15).contains(&n)
-            {
-                Some(n as i64)
-            } else {
-                None
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ffi::lua_type(L, idx) {
+            ffi::LUA_TNUMBER => {
+                let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
+                if n.fract() == 0.0
+                    && (-9.007_199_254_740_992e15..=9.007_199_254_740_992e15).contains(&n)
+                {
+                    Some(n as i64)
+                } else {
+                    None
+                }
             }
+            ffi::LUA_TINTEGER => Some(ffi::lua_tointeger64(L, idx, ptr::null_mut())),
+            _ => None,
         }
-        ffi::LUA_TINTEGER => Some(ffi::lua_tointeger64(L, idx, ptr::null_mut())),
-        _ => None,
     }
 }
 
 /// A size or count argument: a non-negative integral number below `limit`.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn get_size(
     L: *mut lua_State,
     idx: c_int,
@@ -218,37 +286,44 @@ pub unsafe fn get_size(
     what: &str,
     limit: usize,
 ) -> LResult<usize> {
-    let n = get_index(L, idx).ok_or_else(|| {
-        // An integral number too large for an index is out of range, not a non-integer.
-        let huge = ffi::lua_type(L, idx) == ffi::LUA_TNUMBER && {
-            let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
-            n.is_finite() && n.fract() == 0.0
-        };
-        let expected = if huge {
-            format!("an integer from 0 to {}", limit)
-        } else {
-            "a non-negative integer".to_string()
-        };
-        format!(
-            "{}: argument #{} ({}): expected {}, got {}",
-            func,
-            argn,
-            what,
-            expected,
-            describe(L, idx)
-        )
-    })?;
-    if n < 0 || n as u64 > limit as u64 {
-        return Err(format!(
-            "{}: argument #{} ({}): expected an integer from 0 to {}, got {}",
-            func, argn, what, limit, n
-        ));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let n = get_index(L, idx).ok_or_else(|| {
+            // An integral number too large for an index is out of range, not a non-integer.
+            let huge = ffi::lua_type(L, idx) == ffi::LUA_TNUMBER && {
+                let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
+                n.is_finite() && n.fract() == 0.0
+            };
+            let expected = if huge {
+                format!("an integer from 0 to {}", limit)
+            } else {
+                "a non-negative integer".to_string()
+            };
+            format!(
+                "{}: argument #{} ({}): expected {}, got {}",
+                func,
+                argn,
+                what,
+                expected,
+                describe(L, idx)
+            )
+        })?;
+        if n < 0 || n as u64 > limit as u64 {
+            return Err(format!(
+                "{}: argument #{} ({}): expected an integer from 0 to {}, got {}",
+                func, argn, what, limit, n
+            ));
+        }
+        Ok(n as usize)
     }
-    Ok(n as usize)
 }
 
 /// An allocation size or element count: like [`get_size`] but zero is refused too (an
 /// empty allocation is always a mistake, and its pointer could not be used).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn get_positive_size(
     L: *mut lua_State,
     idx: c_int,
@@ -257,12 +332,15 @@ pub unsafe fn get_positive_size(
     what: &str,
     limit: usize,
 ) -> LResult<usize> {
-    let n = get_size(L, idx, argn, func, what, limit)?;
-    if n == 0 {
-        return Err(format!(
-            "{}: argument #{} ({}): expected a positive integer, got 0",
-            func, argn, what
-        ));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let n = get_size(L, idx, argn, func, what, limit)?;
+        if n == 0 {
+            return Err(format!(
+                "{}: argument #{} ({}): expected a positive integer, got 0",
+                func, argn, what
+            ));
+        }
+        Ok(n)
     }
-    Ok(n)
 }
