@@ -117,8 +117,8 @@ pub fn is_propagating(msg: &[u8]) -> bool {
 }
 
 /// Native stack a callback needs below it: the Luau call, our frames and whatever C code
-/// the callback calls, with room to spare for debug builds.
-const STACK_RESERVE: usize = 192 * 1024;
+/// the callback calls.
+const STACK_RESERVE: usize = 64 * 1024;
 
 /// Counts one more nested callback; Err with a message if that goes beyond [`MAX_DEPTH`]
 /// or the thread's native stack is running out. Pair with [`leave_callback`] when it
