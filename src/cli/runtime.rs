@@ -78,6 +78,23 @@ fn format_error(err: LuaError) -> String {
     }
 }
 
+/// Lune's `print` formats values through mlua, which shows lune-ffi objects as
+/// `<userdata>`: give it their `tostring` text instead (top-level arguments).
+fn show_ffi_objects_in_print(lua: &Lua) -> LuaResult<()> {
+    let print: LuaFunction = lua.globals().get("print")?;
+    let wrapped = lua.create_function(move |lua, args: LuaMultiValue| {
+        let args: LuaMultiValue = args
+            .into_iter()
+            .map(|v| match lune_ffi::display_value(lua, &v) {
+                Some(text) => lua.create_string(text).map(LuaValue::String),
+                None => Ok(v),
+            })
+            .collect::<LuaResult<_>>()?;
+        print.call::<()>(args)
+    })?;
+    lua.globals().set("print", wrapped)
+}
+
 struct Runtime {
     lua: Lua,
     sched: Scheduler,
@@ -102,6 +119,7 @@ impl Runtime {
 
         lune_std::set_global_version(&lua, RUNTIME_VERSION);
         lune_std::inject_globals(lua.clone())?;
+        show_ffi_objects_in_print(&lua)?;
 
         lua.sandbox(true)?;
 

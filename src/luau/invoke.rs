@@ -171,10 +171,15 @@ unsafe fn encode_arg_slow(
         match conv {
             Prim::Pointer => match pointer_value(L, idx, false, site)? {
                 Some(p) => Ok(p.addr as u64),
-                None => Err(site.err(
-                    "a pointer (RawPointer, TypedPointer, StructView, Callback, buffer) or nil",
-                    describe(L, idx),
-                )),
+                // A Luau string is read-only bytes (`const void *`), embedded NULs and
+                // all, alive on the stack for the whole call. C must not write to it.
+                None => match get_str(L, idx) {
+                    Some(s) => Ok(s.as_ptr() as u64),
+                    None => Err(site.err(
+                        "a pointer (RawPointer, TypedPointer, StructView, Callback, buffer), a string or nil",
+                        describe(L, idx),
+                    )),
+                },
             },
             Prim::String => {
                 if let Some(s) = check_c_string(L, idx, site)? {
@@ -265,6 +270,8 @@ unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
                     };
                     (!ptr.is_dead()).then_some(ptr.addr as u64)
                 }
+                // Read-only bytes, as in the general path.
+                ffi::LUA_TSTRING => get_str(L, idx).map(|s| s.as_ptr() as u64),
                 _ => None,
             },
             Prim::String => {

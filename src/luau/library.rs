@@ -98,11 +98,9 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
                 )
             })?;
             let path = String::from_utf8_lossy(path).into_owned();
-            // SAFETY: loading a library runs its initialisers; the seed documents FFI as
-            // inherently unsafe and the script chose the library.
-            let lib = libloading::Library::new(&path)
-                .map_err(|e| format!("{}: cannot load '{}': {}", F, path, e))?;
-            (path, Handle::Lib(lib))
+            let (found, lib) =
+                super::lib_search::open(&path).map_err(|e| format!("{}: {}", F, e))?;
+            (found, Handle::Lib(lib))
         };
         push_ud(
             L,

@@ -429,6 +429,11 @@ pub unsafe extern "C-unwind" fn ffi_string(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             const F: &str = "ffi.string";
+            // NULL comes back from C as nil, and reading zero bytes reads nothing.
+            if ffi::lua_isnil(L, 1) != 0 && get_index(L, 2) == Some(0) {
+                push_str(L, "");
+                return Ok(1);
+            }
             let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
             if ffi::lua_isnoneornil(L, 2) == 0 {
                 let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;

@@ -16,6 +16,7 @@ pub mod bound;
 pub mod callback;
 pub mod invoke;
 pub mod kinds;
+pub mod lib_search;
 pub mod library;
 pub mod memory_fns;
 pub mod objects;
@@ -56,6 +57,27 @@ pub unsafe fn open(L: *mut lua_State) {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// Replaces the value at index 1 with its `tostring` text if it is a lune-ffi object, else
+/// with nil (see `crate::display_value`).
+///
+/// # Safety
+/// `L` must be a valid Luau state with a value at index 1, in protected mode.
+pub unsafe fn display(L: *mut lua_State) {
+    // SAFETY: see above; `luaL_tolstring` runs our own `__tostring`, which may raise
+    // only inside the protected call mlua runs this in.
+    unsafe {
+        let ours = ffi::lua_type(L, 1) == ffi::LUA_TUSERDATA
+            && (RawPtrUd::TAG..=Shared::TAG).contains(&ffi::lua_userdatatag(L, 1));
+        if ours {
+            ffi::luaL_tolstring_(L, 1, std::ptr::null_mut());
+        } else {
+            ffi::lua_pushnil(L);
+        }
+        ffi::lua_replace(L, 1);
+        ffi::lua_settop(L, 1);
+    }
+}
+
 unsafe fn build_table(L: *mut lua_State) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
