@@ -78,6 +78,23 @@ pub unsafe fn display(L: *mut lua_State) {
     }
 }
 
+/// Pushes the address of the state's VM lock as a light userdata, or nil when the module
+/// was never opened in this state.
+///
+/// # Safety
+/// `L` must be a valid Luau state, in protected mode.
+pub unsafe fn vm_lock_of(L: *mut lua_State) {
+    // SAFETY: see above; a registry read and one push.
+    unsafe {
+        match objects::try_shared(L) {
+            Some(sh) => {
+                ffi::lua_pushlightuserdata(L, sh.vm_lock as *const _ as *mut std::ffi::c_void)
+            }
+            None => ffi::lua_pushnil(L),
+        }
+    }
+}
+
 unsafe fn build_table(L: *mut lua_State) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {

@@ -149,13 +149,21 @@ pub unsafe fn init_shared(L: *mut lua_State) {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn shared<'a>(L: *mut lua_State) -> &'a Shared {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
+    unsafe { try_shared(L).expect("lune-ffi state initialised") }
+}
+
+/// The per-state data, if the module was opened in this state.
+///
+/// # Safety
+/// `L` must be a valid Luau state.
+pub unsafe fn try_shared<'a>(L: *mut lua_State) -> Option<&'a Shared> {
+    // SAFETY: a registry read; the value stays referenced by the registry.
     unsafe {
         ffi::lua_rawgetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
         let s = get_ud::<Shared>(L, -1);
         ffi::lua_pop(L, 1);
-        // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
-        s.expect("lune-ffi state initialised")
+        s
     }
 }
 

@@ -56,6 +56,17 @@ impl VmLock {
         me
     }
 
+    /// Releases the lock if this thread holds it, callbacks or not (the runtime is about to
+    /// wait); the token for `reacquire`.
+    pub fn release_if_held(&self) -> usize {
+        let me = thunk::thread_token();
+        if self.holder.load(Ordering::Relaxed) != me {
+            return 0;
+        }
+        self.holder.store(0, Ordering::Release);
+        me
+    }
+
     #[inline(always)]
     pub fn reacquire(&self, released_by: usize) {
         if released_by != 0 {
