@@ -65,3 +65,9 @@ fn print_shows_ffi_objects() {
         out
     );
 }
+
+#[test]
+fn async_calls_overlap_and_yield() {
+    let out = run("async.luau");
+    assert!(out.contains("async: 4 x 200 ms calls in"), "{}", out);
+}

@@ -42,27 +42,7 @@ pub unsafe fn call_with(
 ) -> LResult<c_int> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let nargs = ffi::lua_gettop(L) - first + 1;
-        let expected = proto.sig.arg_count();
-        if nargs.max(0) as usize != expected {
-            if proto.sig.is_variadic() && nargs.max(0) as usize > expected {
-                return Err(format!(
-                "{}: '{}' got {} arguments but its types list {}: give the type of every variadic argument after \"...\" (e.g. {{\"string\", \"...\", \"i32\", \"f64\"}})",
-                names.api,
-                names.cfn,
-                nargs.max(0),
-                expected
-            ));
-            }
-            return Err(format!(
-                "{}: '{}' expects {} argument{}, got {}",
-                names.api,
-                names.cfn,
-                expected,
-                if expected == 1 { "" } else { "s" },
-                nargs.max(0)
-            ));
-        }
+        let expected = check_arg_count(L, proto, first, names)?;
         if func == 0 {
             return Err(format!(
                 "{}: attempt to call a NULL function pointer",
@@ -71,31 +51,11 @@ pub unsafe fn call_with(
         }
         let mut bufs = MaybeUninit::<Buffers>::uninit();
         let mut call = Call::new(proto, &mut bufs);
-        for (i, t) in proto.sig.args().enumerate() {
-            let idx = first + i as c_int;
-            let argn = i + 1;
-            match t {
-                CType::Prim(p) => {
-                    let conv = declared.and_then(|d| d[i].prim()).unwrap_or(*p);
-                    let bits = encode_arg(L, idx, conv, *p, names, argn)?;
-                    call.set_scalar(i, bits);
-                }
-                CType::Struct(st) => {
-                    let slot = call.struct_slot(i);
-                    let what =
-                        Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "argument #{}", argn));
-                    store_struct_at(
-                        L,
-                        idx,
-                        st,
-                        slot as usize,
-                        &Owner::Foreign,
-                        Site {
-                            func: names.api,
-                            what: &what,
-                        },
-                    )?;
-                }
+        for i in 0..expected {
+            if let Some(bits) =
+                convert_arg(L, proto, declared, i, first, names, || call.struct_slot(i))?
+            {
+                call.set_scalar(i, bits);
             }
         }
         match &proto.sig.ret {
@@ -121,6 +81,87 @@ pub unsafe fn call_with(
                 push_bits(L, *p, call.ret_bits());
                 Ok(1)
             }
+        }
+    }
+}
+
+/// The number of arguments `proto` takes, if that many are on the stack from `first`.
+///
+/// # Safety
+/// `L` must be a live Luau state.
+pub unsafe fn check_arg_count(
+    L: *mut lua_State,
+    proto: &Prototype,
+    first: c_int,
+    names: &Names,
+) -> LResult<usize> {
+    // SAFETY: reads the stack top.
+    unsafe {
+        let nargs = ffi::lua_gettop(L) - first + 1;
+        let expected = proto.sig.arg_count();
+        if nargs.max(0) as usize != expected {
+            if proto.sig.is_variadic() && nargs.max(0) as usize > expected {
+                return Err(format!(
+                "{}: '{}' got {} arguments but its types list {}: give the type of every variadic argument after \"...\" (e.g. {{\"string\", \"...\", \"i32\", \"f64\"}})",
+                names.api,
+                names.cfn,
+                nargs.max(0),
+                expected
+            ));
+            }
+            return Err(format!(
+                "{}: '{}' expects {} argument{}, got {}",
+                names.api,
+                names.cfn,
+                expected,
+                if expected == 1 { "" } else { "s" },
+                nargs.max(0)
+            ));
+        }
+        Ok(expected)
+    }
+}
+
+/// Converts argument `i` (at stack index `first + i`): a scalar comes back as its register
+/// image; a struct is marshalled into the memory `slot` gives (of the struct's size).
+///
+/// # Safety
+/// `L` must be a live Luau state with the argument on its stack; `slot` must return
+/// memory of the struct's size.
+pub unsafe fn convert_arg(
+    L: *mut lua_State,
+    proto: &Prototype,
+    declared: Option<&[CType]>,
+    i: usize,
+    first: c_int,
+    names: &Names,
+    slot: impl FnOnce() -> *mut u8,
+) -> LResult<Option<u64>> {
+    let idx = first + i as c_int;
+    let argn = i + 1;
+    // SAFETY: see above.
+    unsafe {
+        match proto.sig.args().nth(i) {
+            Some(CType::Prim(p)) => {
+                let conv = declared.and_then(|d| d[i].prim()).unwrap_or(*p);
+                encode_arg(L, idx, conv, *p, names, argn).map(Some)
+            }
+            Some(CType::Struct(st)) => {
+                let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "argument #{}", argn));
+                store_struct_at(
+                    L,
+                    idx,
+                    st,
+                    slot() as usize,
+                    &Owner::Foreign,
+                    Site {
+                        func: names.api,
+                        what: &what,
+                    },
+                )
+                .map(|()| None)
+            }
+            None => Err(format!("{}: no argument #{}", names.api, argn)),
         }
     }
 }

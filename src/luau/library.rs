@@ -49,6 +49,7 @@ pub(super) const METHODS: &[super::kinds::Entry] = &[
     (c"callVoid", lib_call_as::<CALL_VOID>),
     (c"callString", lib_call_as::<CALL_STRING>),
     (c"func", super::bound::lib_func),
+    (c"async", super::asynccall::lib_async),
     (c"symbol", lib_symbol),
 ];
 

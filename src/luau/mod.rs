@@ -12,6 +12,7 @@
 #![allow(non_snake_case)]
 #![deny(unsafe_op_in_unsafe_fn)]
 pub mod access;
+pub mod asynccall;
 pub mod bound;
 pub mod callback;
 pub mod invoke;
