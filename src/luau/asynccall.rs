@@ -144,19 +144,14 @@ pub(super) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
             const F: &str = "lib:async";
             let lib = lib_self(L, F)?.lib.clone();
             let name = check_name(L, 2, F)?.to_string();
-            let (sig, _) = parse_sig(L, Some(3), 4, F, 2, 3)?;
-            if sig.is_variadic() {
-                return Err(format!(
-                    "{}: '{}': variadic functions cannot be bound once (their variadic types change per call); use lib:call",
-                    F, name
-                ));
-            }
+            let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            let declared = sig.is_variadic().then_some(declared);
             let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
             let proto =
                 Arc::new(Prototype::host(sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?);
             let lua = Lua::get_or_init_from_ptr(L);
-            let f =
-                make_function(lua, lib, proto, func, name).map_err(|e| format!("{}: {}", F, e))?;
+            let f = make_function(lua, lib, proto, declared, func, name)
+                .map_err(|e| format!("{}: {}", F, e))?;
             let key = lua
                 .create_registry_value(f)
                 .map_err(|e| format!("{}: {}", F, e))?;
@@ -172,6 +167,7 @@ fn make_function(
     lua: &Lua,
     lib: std::rc::Rc<super::library::LibInner>,
     proto: Arc<Prototype>,
+    declared: Option<Vec<CType>>,
     func: usize,
     name: String,
 ) -> LuaResult<LuaFunction> {
@@ -181,8 +177,9 @@ fn make_function(
         let _lib = &lib;
         let proto = proto.clone();
         let api = api.clone();
+        let declared = declared.clone();
         async move {
-            let job = prepare(&lua, &proto, func, &api, &args)?;
+            let job = prepare(&lua, &proto, declared.as_deref(), func, &api, &args)?;
             let done = spawn(job).map_err(LuaError::runtime)?.await;
             // A callback error from the worker thread is this call's error.
             if let Some(e) = reentry::take_pending_error() {
@@ -216,6 +213,7 @@ fn make_function(
 fn prepare(
     lua: &Lua,
     proto: &Arc<Prototype>,
+    declared: Option<&[CType]>,
     func: usize,
     api: &str,
     args: &LuaMultiValue,
@@ -236,7 +234,7 @@ fn prepare(
                     };
                     bytes.resize(size, 0u8);
                     let slot = bytes.as_mut_ptr();
-                    match convert_arg(L, proto, None, i, 1, &names, || slot)? {
+                    match convert_arg(L, proto, declared, i, 1, &names, || slot)? {
                         Some(bits) => out.push(Arg::Scalar(bits)),
                         None => out.push(Arg::Struct(bytes)),
                     }

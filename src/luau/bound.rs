@@ -14,10 +14,14 @@ use super::signature::parse_sig;
 use super::vmlock::VmLock;
 use crate::engine::Prototype;
 use crate::memory::Ptr;
+use crate::types::CType;
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
 pub struct BoundUd {
     proto: Rc<Prototype>,
+    /// A variadic function's argument types as written (before promotion), for range
+    /// checks; None when they are the prototype's own.
+    declared: Option<Vec<CType>>,
     func: usize,
     name: String,
     /// Keeps the library loaded while the function is reachable.
@@ -41,19 +45,16 @@ pub(super) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
             const F: &str = "lib:func";
             let lib = lib_self(L, F)?.lib.clone();
             let name = check_name(L, 2, F)?.to_string();
-            let (sig, _) = parse_sig(L, Some(3), 4, F, 2, 3)?;
-            if sig.is_variadic() {
-                return Err(format!(
-                "{}: '{}': variadic functions cannot be bound once (their variadic types change per call); use lib:call",
-                F, name
-            ));
-            }
+            // A variadic function binds its variadic types once, `{ fixed..., "...",
+            // variadic... }`; lib:call keeps per-call types.
+            let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            let declared = sig.is_variadic().then_some(declared);
             let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
             let proto = lib
                 .sigs
                 .prototype_for(&name, sig)
                 .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-            push_bound(L, proto, func, name, Some(lib));
+            push_bound(L, proto, declared, func, name, Some(lib));
             Ok(1)
         })
     }
@@ -78,16 +79,11 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
                     F
                 ));
             }
-            let (sig, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
-            if sig.is_variadic() {
-                return Err(format!(
-                "{}: variadic function pointers cannot be bound once; their variadic types change per call",
-                F
-            ));
-            }
+            let (sig, declared) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let declared = sig.is_variadic().then_some(declared);
             let proto = Rc::new(Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?);
             let name = format!("function at 0x{:x}", p.addr);
-            push_bound(L, proto, p.addr, name, None);
+            push_bound(L, proto, declared, p.addr, name, None);
             Ok(1)
         })
     }
@@ -99,6 +95,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
 unsafe fn push_bound(
     L: *mut lua_State,
     proto: Rc<Prototype>,
+    declared: Option<Vec<CType>>,
     func: usize,
     name: String,
     lib: Option<Rc<LibInner>>,
@@ -109,6 +106,7 @@ unsafe fn push_bound(
             L,
             BoundUd {
                 proto,
+                declared,
                 func,
                 name,
                 _lib: lib,
@@ -146,7 +144,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
             call_with(
                 L,
                 &b.proto,
-                None,
+                b.declared.as_deref(),
                 b.func,
                 1,
                 &Names {

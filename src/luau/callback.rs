@@ -18,9 +18,9 @@ use super::access::{push_at, push_bits, store_at};
 use super::objects::*;
 use super::raw::*;
 use super::reentry::{self, park_error, park_foreign};
+use super::signature::parse_sig;
 use super::value::*;
 use super::vmlock::{self, VmLock};
-use crate::abi::Signature;
 use crate::engine::frame::CallFrame;
 use crate::engine::thunk::{self, SlotRecord};
 use crate::engine::Prototype;
@@ -110,40 +110,11 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
                     describe(L, 1)
                 ));
             }
-            let ret = check_type(L, 2, F, "argument #2 (return type)")?;
-            if ffi::lua_type(L, 3) != ffi::LUA_TTABLE {
-                return Err(format!(
-                    "{}: argument #3 (argument types): expected a table of type names, got {}",
-                    F,
-                    describe(L, 3)
-                ));
-            }
-            let n = ffi::lua_objlen(L, 3);
-            let mut fixed = Vec::with_capacity(n);
-            for i in 1..=n {
-                ffi::lua_rawgeti_(L, 3, i as c_int);
-                if get_str(L, -1) == Some(b"...") {
-                    ffi::lua_pop(L, 1);
-                    return Err(format!(
-                        "{}: argument #3 (argument types): variadic callbacks are not supported",
-                        F
-                    ));
-                }
-                let t = check_value_type(
-                    L,
-                    -1,
-                    F,
-                    &format!("argument #3 (argument types), entry {}", i),
-                );
-                ffi::lua_pop(L, 1);
-                fixed.push(t?);
-            }
-            let proto = Prototype::host(Signature {
-                ret,
-                fixed,
-                variadic: None,
-            })
-            .map_err(|e| format!("{}: {}", F, e))?;
+            // `{ fixed..., "...", variadic... }` fixes the variadic part's types at
+            // creation, as libffi's `ffi_prep_cif_var` closures do; C's default promotions
+            // apply to them, and the plan reads them where the ABI puts variadic arguments.
+            let (sig, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
             drain_releases(L);
             let sh = shared(L);
             let fn_ref = ffi::lua_ref(L, 1);
@@ -374,7 +345,7 @@ pub(super) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
 /// directly, so each level of C → Luau → C nesting costs Luau one C call, as before.
 unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame, L: *mut lua_State) -> LResult<()> {
     let proto = &state.proto;
-    let nargs = proto.sig.fixed.len() as c_int;
+    let nargs = proto.sig.arg_count() as c_int;
     // SAFETY (whole body): API calls on a live thread under the VM lock; everything that
     // may raise is inside `protected` or `lua_pcall`.
     let r = unsafe {
@@ -418,7 +389,7 @@ unsafe fn push_args(
     L: *mut lua_State,
 ) -> LResult<()> {
     let proto = &state.proto;
-    let nargs = proto.sig.fixed.len() as c_int;
+    let nargs = proto.sig.arg_count() as c_int;
     // SAFETY (whole body): a protected C function of `L`; raising is fine here.
     unsafe {
         if ffi::lua_checkstack(L, nargs + 4) == 0 {
@@ -428,7 +399,7 @@ unsafe fn push_args(
             ));
         }
         ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
-        for (i, t) in proto.sig.fixed.iter().enumerate() {
+        for (i, t) in proto.sig.args().enumerate() {
             match t {
                 CType::Prim(p) => push_bits(L, *p, thunk::arg_bits(&proto.plan, frame, i)),
                 CType::Struct(st) => {

@@ -1031,3 +1031,14 @@ EXPORT int32_t call_cb_later(cb_i_t cb, int32_t x, int32_t delay_ms) {
 }
 EXPORT int32_t later_result(void) { return __atomic_load_n(&g_later_result, __ATOMIC_SEQ_CST); }
 #endif
+
+/* Calls a variadic callback the way C code calls any variadic function: the compiler
+   applies the default promotions and places each argument where the ABI puts variadic
+   arguments (stack slots on Apple arm64, GPR copies of doubles on Win64). */
+typedef double (*vcb_t)(int32_t n, ...);
+EXPORT double call_variadic_cb(vcb_t cb) {
+    float f = 0.5f;     /* promoted to double */
+    int8_t c = -3;      /* promoted to int */
+    return cb(5, 1.5, (int32_t)-7, f, (long long)-9007199254740993LL, c) +
+           cb(1, 1e300, 0, 0.0, 0LL, 0);
+}
