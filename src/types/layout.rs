@@ -3,12 +3,15 @@
 //!
 //! Two rule sets, as GCC implements them (`gcc/stor-layout.cc`, `place_field` and
 //! `update_alignment_for_field`):
-//! - [`LayoutRules::Gcc`] (SysV x86-64 and AAPCS64, `PCC_BITFIELD_TYPE_MATTERS`): a bitfield
-//!   goes at the next free bit unless it would then span more units of its type's
-//!   alignment than the type itself has, in which case it moves to the next such unit.
-//!   Named bitfields give the record their type's alignment; unnamed ones do not. A
-//!   zero-width bitfield aligns the next field to its type (ignoring `pack` and `packed`).
-//!   Under `#pragma pack` or `packed` bitfields are not moved at all.
+//! - [`LayoutRules::SysV`] and [`LayoutRules::Aapcs64`] (GCC, `PCC_BITFIELD_TYPE_MATTERS`):
+//!   a bitfield goes at the next free bit unless it would then span more units of its
+//!   type's alignment than the type itself has, in which case it moves to the next such
+//!   unit. Named bitfields give the record their type's alignment; unnamed ones do too on
+//!   AArch64 only (`TARGET_ALIGN_ANON_BITFIELD`, AAPCS64 §10.1.8: probe
+//!   `struct { char a:4; int :0; char b; }` is 8 bytes, 4-aligned there and 5 bytes,
+//!   1-aligned on x86-64). A zero-width bitfield aligns the next field to its type
+//!   (ignoring `pack` and `packed`). Under `#pragma pack` or `packed` bitfields are not
+//!   moved at all.
 //! - [`LayoutRules::Msvc`] (what MinGW-w64 GCC uses by default, `-mms-bitfields`):
 //!   adjacent bitfields share a storage unit of their declared type only when the types
 //!   have the same size and the bits still fit; otherwise the unit is closed and a new
@@ -29,8 +32,10 @@ pub enum RecordKind {
 /// Which compiler's record layout rules to follow (they differ only for bitfields).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LayoutRules {
-    /// GCC/Clang on SysV x86-64 and AArch64 (AAPCS64).
-    Gcc,
+    /// GCC/Clang on SysV x86-64.
+    SysV,
+    /// GCC/Clang on AArch64 (AAPCS64): unnamed bitfields align the record too.
+    Aapcs64,
     /// Microsoft's rules, which MinGW-w64 GCC follows by default on Win64.
     Msvc,
 }
@@ -40,8 +45,10 @@ impl LayoutRules {
     pub fn host() -> LayoutRules {
         if cfg!(windows) {
             LayoutRules::Msvc
+        } else if cfg!(target_arch = "aarch64") {
+            LayoutRules::Aapcs64
         } else {
-            LayoutRules::Gcc
+            LayoutRules::SysV
         }
     }
 }
@@ -270,6 +277,8 @@ impl StructType {
         }
         let union = opts.kind == RecordKind::Union;
         let ms = opts.rules == LayoutRules::Msvc;
+        // Whether unnamed bitfields count for the record's alignment.
+        let anon_align = opts.rules == LayoutRules::Aapcs64;
         let last = specs.len() - 1;
         let mut fields: Vec<Field> = Vec::with_capacity(specs.len());
         let mut names: Vec<String> = Vec::new();
@@ -342,7 +351,7 @@ impl StructType {
                     if width > 0 {
                         let used = if ms { tbits } else { width };
                         union_bits = union_bits.max(used);
-                        if ms || !spec.name.is_empty() {
+                        if ms || anon_align || !spec.name.is_empty() {
                             let mut a = if field_packed && !ms { 1 } else { talign };
                             if let Some(p) = opts.pack {
                                 a = a.min(p);
@@ -400,9 +409,12 @@ impl StructType {
                         align = align.max(a);
                     }
                     if width == 0 {
-                        // Not influenced by #pragma pack or packed; no alignment for
-                        // the record (it is unnamed).
+                        // Not influenced by #pragma pack or packed; being unnamed, it
+                        // aligns the record only on AArch64.
                         bitpos = round_up(bitpos, talign * 8);
+                        if anon_align {
+                            align = align.max(talign);
+                        }
                         continue;
                     }
                     if !field_packed && opts.pack.is_none() {
@@ -413,7 +425,7 @@ impl StructType {
                             bitpos = round_up(bitpos, ab);
                         }
                     }
-                    if !spec.name.is_empty() {
+                    if anon_align || !spec.name.is_empty() {
                         let mut a = talign;
                         if let Some(p) = opts.pack {
                             a = a.min(p);
@@ -640,7 +652,7 @@ mod tests {
                 MemberSpec::bitfield("c", p(Prim::I32), 12),
                 MemberSpec::bitfield("d", p(Prim::I16), 9),
             ],
-            &opts(LayoutRules::Gcc),
+            &opts(LayoutRules::SysV),
         )
         .unwrap();
         assert_eq!(bitpos(&s), vec![(1, 0, 20), (4, 0, 12), (6, 0, 9)]);
