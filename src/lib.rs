@@ -5,6 +5,7 @@
 //! engine runs the resulting plan (`engine`).
 
 pub mod abi;
+pub mod cdecl;
 pub mod engine;
 mod luau;
 

@@ -795,4 +795,48 @@ mod tests {
         let err = super::classify(&sig(void(), vec![void()])).unwrap_err();
         assert!(err.contains("void"), "{err}");
     }
+
+    #[test]
+    fn unions_packed_structs_and_bitfields() {
+    // Probe (gcc -O2 -S of call_all below, each argument loaded from a pointer and
+    // passed to an extern):
+    //   struct __attribute__((packed)) P5 { char c; int i; };
+    //   union UFI { float f; int i; };            union UFD { float f[2]; double d; };
+    //   union UF2 { float a; float b[2]; };       union UFd { float f; double d; };
+    //   union UFF { float a; float b; };          struct B { int a:3; int b:5; float f; };
+    //   union UDD { double a[2]; struct { double x, y; } s; };
+        let one = |t: CType| plan(sig(void(), vec![t])).args.remove(0);
+        // gcc: P5 copied to (%rsp): a packed struct with an unaligned field is MEMORY.
+        assert_eq!(one(packed(&[Prim::I8, Prim::I32])), on_stack(5, 0));
+        // gcc: UFI in %edi: a union's class merges its members' (INTEGER wins over SSE).
+        assert_eq!(
+            one(union_of(&[p(Prim::F32), p(Prim::I32)])),
+            pieces(&[pc(0, 4, g(0))])
+        );
+        // gcc: UFD, UF2 and UFd in %xmm0 (movq), UFF in %xmm0 (movd).
+        let f2 = arr(Prim::F32, 2);
+        assert_eq!(
+            one(union_of(&[f2.clone(), p(Prim::F64)])),
+            pieces(&[pc(0, 8, f(0))])
+        );
+        assert_eq!(
+            one(union_of(&[p(Prim::F32), f2])),
+            pieces(&[pc(0, 8, f(0))])
+        );
+        assert_eq!(
+            one(union_of(&[p(Prim::F32), p(Prim::F64)])),
+            pieces(&[pc(0, 8, f(0))])
+        );
+        assert_eq!(
+            one(union_of(&[p(Prim::F32), p(Prim::F32)])),
+            pieces(&[pc(0, 4, f(0))])
+        );
+        // gcc: B in %rdi: the bitfields make the float's eightbyte INTEGER.
+        assert_eq!(one(bits_then_float()), pieces(&[pc(0, 8, g(0))]));
+        // gcc: UDD in %xmm0 and %xmm1.
+        assert_eq!(
+            one(union_of(&[arr(Prim::F64, 2), st(&[Prim::F64, Prim::F64])])),
+            pieces(&[pc(0, 8, f(0)), pc(8, 8, f(1))])
+        );
+    }
 }

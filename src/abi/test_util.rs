@@ -102,3 +102,46 @@ pub fn on_stack(size: u32, at: u32) -> ArgClass {
             .collect(),
     )
 }
+
+/// A union of the given members (named m0, m1, ...), C layout.
+pub fn union_of(members: &[CType]) -> CType {
+    use crate::types::{MemberSpec, RecordKind, RecordOptions};
+    let specs = members
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| MemberSpec::new(format!("m{i}"), ty.clone(), None))
+        .collect();
+    let opts = RecordOptions {
+        kind: RecordKind::Union,
+        ..RecordOptions::default()
+    };
+    CType::Struct(Arc::new(StructType::with_options(specs, &opts).unwrap()))
+}
+
+/// `struct __attribute__((packed)) { fields... }`.
+pub fn packed(fields: &[Prim]) -> CType {
+    use crate::types::{MemberSpec, RecordOptions};
+    let specs = fields
+        .iter()
+        .enumerate()
+        .map(|(i, x)| MemberSpec::new(format!("f{i}"), p(*x), None))
+        .collect();
+    let opts = RecordOptions {
+        packed: true,
+        ..RecordOptions::default()
+    };
+    CType::Struct(Arc::new(StructType::with_options(specs, &opts).unwrap()))
+}
+
+/// `struct { int a:3; int b:5; float f; }` (8 bytes, bitfields in the first 4).
+pub fn bits_then_float() -> CType {
+    use crate::types::{MemberSpec, RecordOptions};
+    let specs = vec![
+        MemberSpec::bitfield("a", p(Prim::I32), 3),
+        MemberSpec::bitfield("b", p(Prim::I32), 5),
+        MemberSpec::new("f", p(Prim::F32), None),
+    ];
+    CType::Struct(Arc::new(
+        StructType::with_options(specs, &RecordOptions::default()).unwrap(),
+    ))
+}

@@ -190,12 +190,20 @@ impl fmt::Display for CType {
 }
 
 /// One field of a struct. An array field `{ name, type, count }` has `count = Some(n)`.
+///
+/// A bitfield has `bits = Some(..)`, `count = None`, and `offset` is the byte holding its
+/// first bit (see [`BitField`]). A flexible array member has `flexible = true` and
+/// `count = Some(0)`: it takes no room in the record and has no known length.
+/// An anonymous struct or union member (C11) has an empty `name`; its members are found
+/// by [`StructType::lookup`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field {
     pub name: String,
     pub ty: CType,
     pub count: Option<usize>,
     pub offset: usize,
+    pub bits: Option<BitField>,
+    pub flexible: bool,
 }
 
 impl Field {
@@ -213,13 +221,16 @@ impl Field {
     }
 }
 
-/// A C struct laid out by the usual rules: each field at the next multiple of its
-/// alignment, the struct's alignment the largest of its fields', its size rounded up to it.
+/// A C struct or union laid out as the platform's C compiler does (see `layout.rs`):
+/// for a plain struct each field at the next multiple of its alignment, the struct's
+/// alignment the largest of its fields', its size rounded up to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StructType {
     pub fields: Vec<Field>,
     pub size: usize,
     pub align: usize,
+    /// Struct or union.
+    pub kind: RecordKind,
 }
 
 /// A field as given to [`StructType::new`], before layout.
@@ -271,6 +282,8 @@ impl StructType {
                 ty: spec.ty,
                 count: spec.count,
                 offset,
+                bits: None,
+                flexible: false,
             });
             offset += bytes;
             if offset > MAX_OBJECT_SIZE {
@@ -283,11 +296,16 @@ impl StructType {
             fields,
             size,
             align,
+            kind: RecordKind::Struct,
         })
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn is_union(&self) -> bool {
+        self.kind == RecordKind::Union
     }
 
     /// Every primitive leaf with its byte offset, arrays expanded and nested structs
@@ -300,6 +318,14 @@ impl StructType {
 
     fn flatten_into(&self, base: usize, out: &mut Vec<(usize, Prim)>) {
         for f in &self.fields {
+            if let Some(b) = &f.bits {
+                // A bitfield is integer data in the bytes it touches; the classifiers
+                // only need to know which bytes hold integer bits.
+                for k in 0..b.span() {
+                    out.push((base + f.offset + k, Prim::U8));
+                }
+                continue;
+            }
             for i in 0..f.len() {
                 let off = base + f.offset + i * f.ty.size();
                 match &f.ty {
@@ -310,6 +336,9 @@ impl StructType {
         }
     }
 }
+
+mod layout;
+pub use layout::{BitField, LayoutRules, MemberSpec, RecordKind, RecordOptions};
 
 pub fn round_up(n: usize, align: usize) -> usize {
     n.div_ceil(align) * align

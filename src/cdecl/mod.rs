@@ -1,0 +1,698 @@
+//! C declarations: a lexer, a parser of declarations and type names, a constant-expression
+//! evaluator and the module-wide [`Namespace`] they declare into. Pure Rust; it accepts
+//! what `gcc -E -P` prints for real headers (glibc included), and lowers its types to the
+//! engine's [`CType`] for calls and layout.
+//!
+//! ```
+//! use lune_ffi::cdecl::{Namespace, Platform, Type, IntKind};
+//! let mut ns = Namespace::with_platform(Platform::SYSV_X64);
+//! ns.cdef("typedef struct point { int x, y; } point_t; int draw(const point_t *p, ...);").unwrap();
+//! assert_eq!(ns.sizeof(&ns.parse_type("point_t").unwrap()).unwrap(), 8);
+//! assert!(ns.function("draw").unwrap().ty.variadic);
+//! assert_eq!(ns.parse_type("unsigned long").unwrap(), Type::Int(IntKind::ULong));
+//! ```
+
+mod lexer;
+mod parser;
+mod types;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::types::{
+    CType, LayoutRules, MemberSpec, Prim, RecordKind, RecordOptions, StructType,
+};
+
+pub use types::{
+    enum_underlying, EnumDecl, EnumId, FuncDecl, FuncType, IntKind, Member, Param, Platform,
+    RecordDecl, RecordDef, RecordId, Type, Unpassable, VarDecl,
+};
+
+/// A parse or declaration error at a position of the source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CdefError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+    /// The offending token (empty at the end of the input).
+    pub near: String,
+}
+
+impl fmt::Display for CdefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)?;
+        if self.near.is_empty() {
+            write!(f, " at the end of the input")
+        } else {
+            write!(f, " near '{}'", self.near)
+        }
+    }
+}
+
+impl std::error::Error for CdefError {}
+
+/// What an ordinary identifier names (C's one namespace for typedefs, functions,
+/// variables and enum constants).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ordinary {
+    /// A typedef: the type and whether it is `const`/`volatile` qualified.
+    Typedef(Type, Quals),
+    Func(FuncDecl),
+    Var(VarDecl),
+    /// An enum constant.
+    Const(i128),
+}
+
+/// `const`/`volatile` on a type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Quals {
+    pub is_const: bool,
+    pub is_volatile: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Record(RecordId),
+    Enum(EnumId),
+}
+
+/// Everything `ffi.cdef` has declared, module-wide.
+#[derive(Clone, Debug)]
+pub struct Namespace {
+    platform: Platform,
+    ordinary: HashMap<String, Ordinary>,
+    tags: HashMap<String, Tag>,
+    records: Vec<RecordDecl>,
+    enums: Vec<EnumDecl>,
+    defines: HashMap<String, i128>,
+    /// `#pragma pack` state: the current value and the pushed ones.
+    pack: Option<usize>,
+    pack_stack: Vec<Option<usize>>,
+}
+
+impl Default for Namespace {
+    fn default() -> Self {
+        Namespace::new()
+    }
+}
+
+/// Built-in typedef names (what `<stddef.h>`, `<stdint.h>`, `<stdarg.h>` and
+/// `<sys/types.h>` would declare), per platform.
+fn builtin_typedefs(p: &Platform) -> Vec<(&'static str, Type)> {
+    use IntKind::*;
+    let (word, uword) = if p.long_size == 8 {
+        (Long, ULong)
+    } else {
+        (LongLong, ULongLong)
+    };
+    let (i64_, u64_) = (word, uword);
+    // wchar_t: 16-bit on Windows, unsigned int on AArch64 Linux, int on x86-64.
+    let wchar = if p.wchar16 {
+        UShort
+    } else if !p.char_signed {
+        UInt
+    } else {
+        Int
+    };
+    vec![
+        ("size_t", Type::Int(uword)),
+        ("ssize_t", Type::Int(word)),
+        ("ptrdiff_t", Type::Int(word)),
+        ("intptr_t", Type::Int(word)),
+        ("uintptr_t", Type::Int(uword)),
+        ("int8_t", Type::Int(SChar)),
+        ("uint8_t", Type::Int(UChar)),
+        ("int16_t", Type::Int(Short)),
+        ("uint16_t", Type::Int(UShort)),
+        ("int32_t", Type::Int(Int)),
+        ("uint32_t", Type::Int(UInt)),
+        ("int64_t", Type::Int(i64_)),
+        ("uint64_t", Type::Int(u64_)),
+        ("wchar_t", Type::Int(wchar)),
+        ("va_list", Type::Unpassable(Unpassable::VaList)),
+        ("__builtin_va_list", Type::Unpassable(Unpassable::VaList)),
+    ]
+}
+
+impl Namespace {
+    /// An empty namespace (built-in typedef names only) for the host platform.
+    pub fn new() -> Namespace {
+        Namespace::with_platform(Platform::host())
+    }
+
+    /// An empty namespace for another platform (tests of every ABI on every host).
+    pub fn with_platform(platform: Platform) -> Namespace {
+        let mut ordinary = HashMap::new();
+        for (name, ty) in builtin_typedefs(&platform) {
+            ordinary.insert(name.to_string(), Ordinary::Typedef(ty, Quals::default()));
+        }
+        Namespace {
+            platform,
+            ordinary,
+            tags: HashMap::new(),
+            records: Vec::new(),
+            enums: Vec::new(),
+            defines: HashMap::new(),
+            pack: None,
+            pack_stack: Vec::new(),
+        }
+    }
+
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    /// Declares everything in `source` (C declarations, `#define NAME <integer constant
+    /// expression>`, `#pragma pack`). All or nothing: on an error the namespace is as
+    /// it was before the call.
+    pub fn cdef(&mut self, source: &str) -> Result<(), CdefError> {
+        let saved = self.clone();
+        let result = lexer::lex(source).and_then(|toks| parser::Parser::new(toks, self).translation_unit());
+        if result.is_err() {
+            *self = saved;
+        }
+        result
+    }
+
+    /// Parses one C type name (`"unsigned long long"`, `"const char *"`, `"int[4]"`,
+    /// `"struct timespec *"`, `"int (*)(void *, int)"`, a typedef name).
+    ///
+    /// Mentioning an undeclared `struct X` declares it incomplete, as in C.
+    pub fn parse_type(&mut self, source: &str) -> Result<Type, CdefError> {
+        let toks = lexer::lex(source)?;
+        parser::Parser::new(toks, self).type_name_only()
+    }
+
+    /// What an ordinary identifier names.
+    pub fn lookup(&self, name: &str) -> Option<&Ordinary> {
+        self.ordinary.get(name)
+    }
+
+    pub fn typedef(&self, name: &str) -> Option<&Type> {
+        match self.ordinary.get(name) {
+            Some(Ordinary::Typedef(t, _)) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn function(&self, name: &str) -> Option<&FuncDecl> {
+        match self.ordinary.get(name) {
+            Some(Ordinary::Func(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn variable(&self, name: &str) -> Option<&VarDecl> {
+        match self.ordinary.get(name) {
+            Some(Ordinary::Var(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// An enum constant or an object-like `#define`.
+    pub fn constant(&self, name: &str) -> Option<i128> {
+        match self.ordinary.get(name) {
+            Some(Ordinary::Const(v)) => Some(*v),
+            _ => self.defines.get(name).copied(),
+        }
+    }
+
+    /// Names of every declared function (for listings).
+    pub fn functions(&self) -> impl Iterator<Item = &FuncDecl> {
+        self.ordinary.values().filter_map(|o| match o {
+            Ordinary::Func(f) => Some(f),
+            _ => None,
+        })
+    }
+
+    pub fn record(&self, id: RecordId) -> &RecordDecl {
+        &self.records[id.0]
+    }
+
+    pub fn enum_decl(&self, id: EnumId) -> &EnumDecl {
+        &self.enums[id.0]
+    }
+
+    /// The struct or union declared with this tag.
+    pub fn record_by_tag(&self, tag: &str) -> Option<RecordId> {
+        match self.tags.get(tag) {
+            Some(Tag::Record(id)) => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// `sizeof(ty)`; an error for incomplete types, functions and `void`.
+    pub fn sizeof(&self, ty: &Type) -> Result<usize, String> {
+        self.size_align(ty).map(|(s, _)| s)
+    }
+
+    /// `_Alignof(ty)`.
+    pub fn alignof(&self, ty: &Type) -> Result<usize, String> {
+        self.size_align(ty).map(|(_, a)| a)
+    }
+
+    pub fn size_align(&self, ty: &Type) -> Result<(usize, usize), String> {
+        let p = &self.platform;
+        Ok(match ty {
+            Type::Void => return Err("sizeof of void".into()),
+            Type::Int(k) => (k.size(p), k.size(p)),
+            Type::Float => (4, 4),
+            Type::Double => (8, 8),
+            Type::Unpassable(u) => u.size_align(p),
+            Type::Pointer { .. } => (8, 8),
+            Type::Array { of, len } => {
+                let (s, a) = self.size_align(of)?;
+                let n = len.ok_or_else(|| {
+                    format!("sizeof of an array of unknown length ({})", self.type_name(ty))
+                })?;
+                let total = s
+                    .checked_mul(n)
+                    .filter(|t| *t <= crate::types::MAX_OBJECT_SIZE)
+                    .ok_or_else(|| format!("{} is too large", self.type_name(ty)))?;
+                (total, a)
+            }
+            Type::Record(id) => match &self.records[id.0].def {
+                Some(d) => (d.layout.size, d.layout.align),
+                None => {
+                    return Err(format!(
+                        "{} is incomplete (opaque): only pointers to it can be used",
+                        self.type_name(ty)
+                    ))
+                }
+            },
+            Type::Enum(id) => {
+                let e = &self.enums[id.0];
+                if e.constants.is_none() {
+                    return Err(format!("{} is incomplete", self.type_name(ty)));
+                }
+                let s = e.underlying.size(p);
+                (s, s)
+            }
+            Type::Func(_) => return Err(format!("sizeof of a function type ({})", self.type_name(ty))),
+        })
+    }
+
+    /// The engine's type for a value of `ty` in a call (argument or return) or a typed
+    /// pointer's element: pointers become `Prim::Pointer` (`const char *` becomes
+    /// `Prim::String`), enums their integer type, records their `StructType`.
+    /// An error for what cannot be passed: incomplete records, arrays, functions and
+    /// the [`Unpassable`] types (and records holding one).
+    pub fn lower(&self, ty: &Type) -> Result<CType, String> {
+        let p = &self.platform;
+        Ok(match ty {
+            Type::Void => CType::Prim(Prim::Void),
+            Type::Int(k) => CType::Prim(k.prim(p)),
+            Type::Float => CType::Prim(Prim::F32),
+            Type::Double => CType::Prim(Prim::F64),
+            Type::Pointer { .. } if ty.is_const_char_pointer() => CType::Prim(Prim::String),
+            Type::Pointer { .. } => CType::Prim(Prim::Pointer),
+            Type::Enum(id) => CType::Prim(self.enums[id.0].underlying.prim(p)),
+            Type::Unpassable(u) => {
+                return Err(format!("type '{}' cannot be passed by this FFI", u.name()))
+            }
+            Type::Array { .. } => {
+                return Err(format!(
+                    "an array ({}) cannot be passed by value; use a pointer",
+                    self.type_name(ty)
+                ))
+            }
+            Type::Func(_) => {
+                return Err(format!(
+                    "a function type ({}) cannot be passed by value; use a pointer to it",
+                    self.type_name(ty)
+                ))
+            }
+            Type::Record(id) => match &self.records[id.0].def {
+                None => {
+                    return Err(format!(
+                        "{} is incomplete (opaque): it cannot be used by value, only through a pointer",
+                        self.type_name(ty)
+                    ))
+                }
+                Some(d) => {
+                    if let Some(why) = &d.cannot_pass {
+                        return Err(format!("{} cannot be passed by value: {}", self.type_name(ty), why));
+                    }
+                    CType::Struct(d.layout.clone())
+                }
+            },
+        })
+    }
+
+    /// The engine's element type and count for an array type (`int[4]` -> (i32, 4));
+    /// nested arrays are flattened. `None` if `ty` is not an array.
+    pub fn lower_array(&self, ty: &Type) -> Result<Option<(CType, Option<usize>)>, String> {
+        let Type::Array { .. } = ty else {
+            return Ok(None);
+        };
+        let (elem, count) = self.layout_type(ty)?;
+        Ok(Some((elem, count)))
+    }
+
+    /// Lowers a function type for the classifier: (return, fixed parameters, variadic?).
+    /// Errors name the parameter (1-based) and its C type.
+    pub fn lower_func(&self, f: &FuncType) -> Result<(CType, Vec<CType>, bool), String> {
+        let ret = self
+            .lower(&f.ret)
+            .map_err(|e| format!("return type {}: {}", self.type_name(&f.ret), e))?;
+        let mut params = Vec::with_capacity(f.params.len());
+        for (i, prm) in f.params.iter().enumerate() {
+            let c = self.lower(&prm.ty).map_err(|e| {
+                format!(
+                    "parameter {}{} ({}): {}",
+                    i + 1,
+                    prm.name.as_ref().map(|n| format!(" '{}'", n)).unwrap_or_default(),
+                    self.type_name(&prm.ty),
+                    e
+                )
+            })?;
+            if c.is_void() {
+                return Err(format!("parameter {} has type void", i + 1));
+            }
+            params.push(c);
+        }
+        Ok((ret, params, f.variadic))
+    }
+
+    /// A C spelling of `ty` for messages (`const char *`, `struct timespec *`, `int [4]`).
+    pub fn type_name(&self, ty: &Type) -> String {
+        let mut s = String::new();
+        self.write_type(ty, "", &mut s);
+        s
+    }
+
+    fn write_type(&self, ty: &Type, inner: &str, out: &mut String) {
+        let sep = |s: &str| if s.is_empty() { String::new() } else { format!(" {}", s) };
+        match ty {
+            Type::Void => out.push_str(&format!("void{}", sep(inner))),
+            Type::Int(k) => out.push_str(&format!("{}{}", k.name(), sep(inner))),
+            Type::Float => out.push_str(&format!("float{}", sep(inner))),
+            Type::Double => out.push_str(&format!("double{}", sep(inner))),
+            Type::Unpassable(u) => out.push_str(&format!("{}{}", u.name(), sep(inner))),
+            Type::Record(id) => {
+                let r = &self.records[id.0];
+                let kw = if r.kind == RecordKind::Union { "union" } else { "struct" };
+                let tag = r.tag.as_deref().unwrap_or("<anonymous>");
+                out.push_str(&format!("{} {}{}", kw, tag, sep(inner)))
+            }
+            Type::Enum(id) => {
+                let tag = self.enums[id.0].tag.as_deref().unwrap_or("<anonymous>");
+                out.push_str(&format!("enum {}{}", tag, sep(inner)))
+            }
+            Type::Pointer { to, is_const, is_volatile } => {
+                let mut q = String::from("*");
+                if *is_const || *is_volatile {
+                    // Qualifiers belong to the pointee: print them in front of it.
+                    let mut prefix = String::new();
+                    if *is_const {
+                        prefix.push_str("const ");
+                    }
+                    if *is_volatile {
+                        prefix.push_str("volatile ");
+                    }
+                    q.push_str(inner);
+                    let needs_parens = matches!(**to, Type::Array { .. } | Type::Func(_));
+                    let inner2 = if needs_parens { format!("({})", q) } else { q };
+                    out.push_str(&prefix);
+                    self.write_type(to, &inner2, out);
+                    return;
+                }
+                q.push_str(inner);
+                let needs_parens = matches!(**to, Type::Array { .. } | Type::Func(_));
+                let inner2 = if needs_parens { format!("({})", q) } else { q };
+                self.write_type(to, &inner2, out)
+            }
+            Type::Array { of, len } => {
+                let dim = match len {
+                    Some(n) => format!("{}[{}]", inner, n),
+                    None => format!("{}[]", inner),
+                };
+                self.write_type(of, &dim, out)
+            }
+            Type::Func(f) => {
+                let mut params: Vec<String> = f.params.iter().map(|p| self.type_name(&p.ty)).collect();
+                if f.variadic {
+                    params.push("...".into());
+                }
+                if params.is_empty() && f.prototyped {
+                    params.push("void".into());
+                }
+                let decl = format!("{}({})", inner, params.join(", "));
+                self.write_type(&f.ret, &decl, out)
+            }
+        }
+    }
+
+    /// Layout view of a type: element type and count (None for a scalar) as a struct
+    /// member needs them. Unpassable types become byte blobs of their size and alignment.
+    fn layout_type(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
+        Ok(match ty {
+            Type::Array { of, len } => {
+                let (elem, inner) = self.layout_type(of)?;
+                let n = len.unwrap_or(0);
+                let total = inner
+                    .unwrap_or(1)
+                    .checked_mul(n)
+                    .ok_or_else(|| format!("{} is too large", self.type_name(ty)))?;
+                (elem, Some(total))
+            }
+            Type::Unpassable(u) => {
+                let (size, align) = u.size_align(&self.platform);
+                let blob = StructType::with_options(
+                    vec![MemberSpec::new("bytes", CType::Prim(Prim::U8), Some(size))],
+                    &RecordOptions {
+                        align: Some(align),
+                        ..RecordOptions::default()
+                    },
+                )?;
+                (CType::Struct(Arc::new(blob)), None)
+            }
+            Type::Record(id) => match &self.records[id.0].def {
+                Some(d) => (CType::Struct(d.layout.clone()), None),
+                None => {
+                    return Err(format!(
+                        "{} is incomplete (opaque)",
+                        self.type_name(ty)
+                    ))
+                }
+            },
+            _ => (self.lower(ty)?, None),
+        })
+    }
+
+    /// Lays out a struct/union definition (called by the parser at the closing brace).
+    fn layout_record(
+        &self,
+        kind: RecordKind,
+        members: &[Member],
+        opts: RecordOptions,
+    ) -> Result<(Arc<StructType>, Option<String>), String> {
+        let mut specs = Vec::with_capacity(members.len());
+        let mut cannot_pass = None;
+        let last = members.len().saturating_sub(1);
+        for (i, m) in members.iter().enumerate() {
+            let name = m.name.clone().unwrap_or_default();
+            let label = m.name.as_deref().map(|n| format!("field '{}'", n)).unwrap_or_else(|| format!("field {}", i + 1));
+            let mut ty = &m.ty;
+            // `T x[]` (and GNU `T x[0]`) at the end: a flexible array member.
+            let flexible = match ty {
+                Type::Array { of, len: None } => {
+                    ty = of;
+                    true
+                }
+                Type::Array { of, len: Some(0) } if i == last && kind == RecordKind::Struct => {
+                    ty = of;
+                    true
+                }
+                _ => false,
+            };
+            if let (Type::Unpassable(u), None) = (ty, &cannot_pass) {
+                cannot_pass = Some(format!("{} has type {}", label, u.name()));
+            }
+            if let Type::Record(id) = ty {
+                if let Some(Some(why)) = self.records[id.0].def.as_ref().map(|d| d.cannot_pass.clone()) {
+                    cannot_pass.get_or_insert(why);
+                }
+            }
+            let (cty, count) = self
+                .layout_type(ty)
+                .map_err(|e| format!("{}: {}", label, e))?;
+            if m.bits.is_some() && !ty.is_integer() {
+                return Err(format!(
+                    "{} is a bitfield of type {}; a bitfield needs an integer type",
+                    label,
+                    self.type_name(ty)
+                ));
+            }
+            specs.push(MemberSpec {
+                name,
+                ty: cty,
+                count: if flexible { None } else { count },
+                bits: m.bits,
+                align: m.align,
+                packed: m.packed,
+                flexible,
+            });
+        }
+        let what = if kind == RecordKind::Union { "union" } else { "struct" };
+        if specs.is_empty() {
+            return Err(format!("an empty {} is not supported", what));
+        }
+        let st = StructType::with_options(specs, &RecordOptions { kind, ..opts })?;
+        Ok((Arc::new(st), cannot_pass))
+    }
+
+    /// Whether two types are compatible in C's sense (for redeclarations): equal, or
+    /// differing only where C allows (unprototyped functions, arrays of unknown length,
+    /// anonymous records or enums with the same definition).
+    fn compatible(&self, a: &Type, b: &Type) -> bool {
+        match (a, b) {
+            (Type::Pointer { to: x, is_const: c1, is_volatile: v1 }, Type::Pointer { to: y, is_const: c2, is_volatile: v2 }) => {
+                c1 == c2 && v1 == v2 && self.compatible(x, y)
+            }
+            (Type::Array { of: x, len: l1 }, Type::Array { of: y, len: l2 }) => {
+                (l1 == l2 || l1.is_none() || l2.is_none()) && self.compatible(x, y)
+            }
+            (Type::Func(f), Type::Func(g)) => self.compatible_funcs(f, g),
+            (Type::Record(x), Type::Record(y)) => x == y || self.same_anonymous_record(*x, *y),
+            (Type::Enum(x), Type::Enum(y)) => {
+                let (e1, e2) = (&self.enums[x.0], &self.enums[y.0]);
+                x == y || (e1.tag.is_none() && e2.tag.is_none() && e1.constants == e2.constants)
+            }
+            _ => a == b,
+        }
+    }
+
+    fn compatible_funcs(&self, f: &FuncType, g: &FuncType) -> bool {
+        if !self.compatible(&f.ret, &g.ret) {
+            return false;
+        }
+        if !f.prototyped || !g.prototyped {
+            return true;
+        }
+        f.variadic == g.variadic
+            && f.params.len() == g.params.len()
+            && f.params.iter().zip(&g.params).all(|(p, q)| self.compatible(&p.ty, &q.ty))
+    }
+
+    fn same_anonymous_record(&self, x: RecordId, y: RecordId) -> bool {
+        let (r1, r2) = (&self.records[x.0], &self.records[y.0]);
+        if r1.tag.is_some() || r2.tag.is_some() || r1.kind != r2.kind {
+            return false;
+        }
+        match (&r1.def, &r2.def) {
+            (Some(d1), Some(d2)) => self.same_definition(d1, d2),
+            _ => false,
+        }
+    }
+
+    fn same_definition(&self, d1: &RecordDef, d2: &RecordDef) -> bool {
+        d1.layout == d2.layout
+            && d1.members.len() == d2.members.len()
+            && d1.members.iter().zip(&d2.members).all(|(m, n)| {
+                m.name == n.name && m.bits == n.bits && self.compatible(&m.ty, &n.ty)
+            })
+    }
+
+    /// Declares an ordinary identifier, accepting a compatible redeclaration.
+    fn declare(&mut self, name: &str, what: Ordinary) -> Result<(), String> {
+        if let Some(old) = self.ordinary.get(name) {
+            let ok = match (old, &what) {
+                (Ordinary::Typedef(t1, q1), Ordinary::Typedef(t2, q2)) => q1 == q2 && self.compatible(t1, t2),
+                (Ordinary::Func(f1), Ordinary::Func(f2)) => {
+                    self.compatible_funcs(&f1.ty, &f2.ty) && (f1.symbol == f2.symbol || f2.symbol == f2.name)
+                }
+                (Ordinary::Var(v1), Ordinary::Var(v2)) => self.compatible(&v1.ty, &v2.ty),
+                (Ordinary::Const(a), Ordinary::Const(b)) => a == b,
+                _ => false,
+            };
+            if !ok {
+                return Err(format!(
+                    "'{}' redeclared as {} (it was {})",
+                    name,
+                    self.describe(&what),
+                    self.describe(old)
+                ));
+            }
+            // Keep the first declaration unless the new one adds a prototype.
+            if let (Ordinary::Func(f1), Ordinary::Func(f2)) = (old, &what) {
+                if !f1.ty.prototyped && f2.ty.prototyped {
+                    self.ordinary.insert(name.to_string(), what);
+                }
+            }
+            return Ok(());
+        }
+        self.ordinary.insert(name.to_string(), what);
+        Ok(())
+    }
+
+    fn describe(&self, o: &Ordinary) -> String {
+        match o {
+            Ordinary::Typedef(t, _) => format!("a typedef of {}", self.type_name(t)),
+            Ordinary::Func(f) => format!("a function {}", self.type_name(&Type::Func(Box::new(f.ty.clone())))),
+            Ordinary::Var(v) => format!("a variable of type {}", self.type_name(&v.ty)),
+            Ordinary::Const(c) => format!("a constant {}", c),
+        }
+    }
+
+    /// The known type name nearest to `name` (edit distance), for "unknown type" errors.
+    fn suggest_type(&self, name: &str) -> Option<String> {
+        const KEYWORDS: &[&str] = &[
+            "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool", "bool", "struct",
+            "union", "enum", "const", "volatile",
+        ];
+        let typedefs = self.ordinary.iter().filter_map(|(n, o)| match o {
+            Ordinary::Typedef(..) => Some(n.as_str()),
+            _ => None,
+        });
+        let mut best: Option<(usize, &str)> = None;
+        for cand in KEYWORDS.iter().copied().chain(typedefs) {
+            let d = edit_distance(name, cand);
+            if best.is_none_or(|(bd, bn)| d < bd || (d == bd && cand < bn)) {
+                best = Some((d, cand));
+            }
+        }
+        let (d, n) = best?;
+        (d <= (name.len() / 3).max(2)).then(|| n.to_string())
+    }
+}
+
+/// Edit distance with adjacent transpositions (optimal string alignment), so a swapped
+/// pair of characters (`uint23_t` for `uint32_t`) counts as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// The layout rules and options of a record being defined.
+pub(crate) fn record_options(packed: bool, pack: Option<usize>, align: Option<usize>, rules: LayoutRules) -> RecordOptions {
+    RecordOptions {
+        kind: RecordKind::Struct,
+        packed,
+        pack,
+        align,
+        rules,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,792 @@
+//! Record layout beyond plain structs: unions, `packed`, `#pragma pack(n)`,
+//! `aligned(n)` on the record and on fields, bitfields and flexible array members.
+//!
+//! Two rule sets, as GCC implements them (`gcc/stor-layout.cc`, `place_field` and
+//! `update_alignment_for_field`):
+//! - [`LayoutRules::SysV`] and [`LayoutRules::Aapcs64`] (GCC, `PCC_BITFIELD_TYPE_MATTERS`):
+//!   a bitfield goes at the next free bit unless it would then span more units of its
+//!   type's alignment than the type itself has, in which case it moves to the next such
+//!   unit. Named bitfields give the record their type's alignment; unnamed ones do too on
+//!   AArch64 only (`TARGET_ALIGN_ANON_BITFIELD`, AAPCS64 §10.1.8: probe
+//!   `struct { char a:4; int :0; char b; }` is 8 bytes, 4-aligned there and 5 bytes,
+//!   1-aligned on x86-64). A zero-width bitfield aligns the next field to its type
+//!   (ignoring `pack` and `packed`). Under `#pragma pack` or `packed` bitfields are not
+//!   moved at all.
+//! - [`LayoutRules::Msvc`] (what MinGW-w64 GCC uses by default, `-mms-bitfields`):
+//!   adjacent bitfields share a storage unit of their declared type only when the types
+//!   have the same size and the bits still fit; otherwise the unit is closed and a new
+//!   one starts at the type's alignment. A non-bitfield after a bitfield closes the unit.
+//!   A zero-width bitfield counts only right after a non-empty bitfield: it closes the
+//!   unit, aligns to its type (when the sizes differ) and gives the record its alignment.
+
+use super::{round_up, CType, Field, Prim, StructType, MAX_OBJECT_SIZE};
+
+/// Struct or union.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum RecordKind {
+    #[default]
+    Struct,
+    Union,
+}
+
+/// Which compiler's record layout rules to follow (they differ only for bitfields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LayoutRules {
+    /// GCC/Clang on SysV x86-64.
+    SysV,
+    /// GCC/Clang on AArch64 (AAPCS64): unnamed bitfields align the record too.
+    Aapcs64,
+    /// Microsoft's rules, which MinGW-w64 GCC follows by default on Win64.
+    Msvc,
+}
+
+impl LayoutRules {
+    /// The rules of the C compiler of the machine this crate was built for.
+    pub fn host() -> LayoutRules {
+        if cfg!(windows) {
+            LayoutRules::Msvc
+        } else if cfg!(target_arch = "aarch64") {
+            LayoutRules::Aapcs64
+        } else {
+            LayoutRules::SysV
+        }
+    }
+}
+
+impl Default for LayoutRules {
+    fn default() -> Self {
+        LayoutRules::host()
+    }
+}
+
+/// Options of a record: what C says with `union`, `__attribute__((packed))`,
+/// `#pragma pack(n)` and `__attribute__((aligned(n)))` on the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RecordOptions {
+    pub kind: RecordKind,
+    /// `__attribute__((packed))` on the record: every field aligned to 1 byte.
+    pub packed: bool,
+    /// `#pragma pack(n)`: no field aligned to more than `n` (1, 2, 4, 8 or 16).
+    pub pack: Option<usize>,
+    /// `__attribute__((aligned(n)))` on the record: at least `n`-byte aligned.
+    pub align: Option<usize>,
+    pub rules: LayoutRules,
+}
+
+/// A member as given to [`StructType::with_options`], before layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberSpec {
+    /// Empty for an unnamed bitfield or an anonymous struct/union member.
+    pub name: String,
+    pub ty: CType,
+    /// `Some(n)` for an array of `n` (n >= 1).
+    pub count: Option<usize>,
+    /// `Some(width)` for a bitfield (`type name : width`); the type must be an integer.
+    pub bits: Option<u32>,
+    /// `__attribute__((aligned(n)))` on the member.
+    pub align: Option<usize>,
+    /// `__attribute__((packed))` on the member.
+    pub packed: bool,
+    /// A flexible array member `T name[]` (the last member of a struct).
+    pub flexible: bool,
+}
+
+impl MemberSpec {
+    /// A plain member (`count` as in [`super::FieldSpec`]).
+    pub fn new(name: impl Into<String>, ty: CType, count: Option<usize>) -> MemberSpec {
+        MemberSpec {
+            name: name.into(),
+            ty,
+            count,
+            bits: None,
+            align: None,
+            packed: false,
+            flexible: false,
+        }
+    }
+
+    /// A bitfield `ty name : width` (`name` empty for an unnamed one).
+    pub fn bitfield(name: impl Into<String>, ty: CType, width: u32) -> MemberSpec {
+        MemberSpec {
+            bits: Some(width),
+            ..MemberSpec::new(name, ty, None)
+        }
+    }
+
+    /// A flexible array member `ty name[]`.
+    pub fn flexible(name: impl Into<String>, ty: CType) -> MemberSpec {
+        MemberSpec {
+            flexible: true,
+            ..MemberSpec::new(name, ty, None)
+        }
+    }
+}
+
+/// Where a bitfield's bits are: `width` bits starting at bit `bit_offset` (0..8, counted
+/// from the least significant bit) of the byte at the field's `offset`. Every supported
+/// target is little-endian, so the field is the bits `bit_offset..bit_offset+width` of
+/// the little-endian integer made of the bytes `offset..offset+span()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BitField {
+    pub bit_offset: u32,
+    pub width: u32,
+    /// Whether reads sign-extend (the declared type is signed; `int x:3` is signed).
+    pub signed: bool,
+    /// Size in bytes of the declared type (the C storage unit's size).
+    pub unit_size: usize,
+}
+
+impl BitField {
+    /// Number of bytes the field touches (at most 9: a 64-bit field not on a byte).
+    pub fn span(&self) -> usize {
+        (self.bit_offset + self.width).div_ceil(8) as usize
+    }
+
+    fn mask(&self) -> u128 {
+        (1u128 << self.width) - 1
+    }
+
+    /// Smallest value the field holds.
+    pub fn min(&self) -> i128 {
+        if self.signed {
+            -(1i128 << (self.width - 1))
+        } else {
+            0
+        }
+    }
+
+    /// Largest value the field holds.
+    pub fn max(&self) -> i128 {
+        if self.signed {
+            (1i128 << (self.width - 1)) - 1
+        } else {
+            (1i128 << self.width) - 1
+        }
+    }
+
+    /// Reads the field from `bytes` (the bytes from the field's `offset`, at least
+    /// `span()` of them), sign-extended when the type is signed. `None` if `bytes` is short.
+    pub fn extract(&self, bytes: &[u8]) -> Option<i128> {
+        let span = bytes.get(..self.span())?;
+        let mut raw = 0u128;
+        for (i, b) in span.iter().enumerate() {
+            raw |= (*b as u128) << (8 * i);
+        }
+        let v = (raw >> self.bit_offset) & self.mask();
+        if self.signed && (v >> (self.width - 1)) & 1 == 1 {
+            Some(v as i128 - (1i128 << self.width))
+        } else {
+            Some(v as i128)
+        }
+    }
+
+    /// Writes `value` into the field's bits of `bytes`, leaving every other bit as it was.
+    /// An error (nothing written) if the value is outside `min()..=max()` or `bytes` is
+    /// shorter than `span()`.
+    pub fn insert(&self, bytes: &mut [u8], value: i128) -> Result<(), String> {
+        if value < self.min() || value > self.max() {
+            return Err(format!(
+                "{} does not fit in a {}-bit {} bitfield ({}..={})",
+                value,
+                self.width,
+                if self.signed { "signed" } else { "unsigned" },
+                self.min(),
+                self.max()
+            ));
+        }
+        let n = self.span();
+        let have = bytes.len();
+        let span = bytes
+            .get_mut(..n)
+            .ok_or_else(|| format!("bitfield needs {} bytes, {} given", n, have))?;
+        let mut raw = 0u128;
+        for (i, b) in span.iter().enumerate() {
+            raw |= (*b as u128) << (8 * i);
+        }
+        let mask = self.mask() << self.bit_offset;
+        raw = (raw & !mask) | (((value as u128) & self.mask()) << self.bit_offset);
+        for (i, b) in span.iter_mut().enumerate() {
+            *b = (raw >> (8 * i)) as u8;
+        }
+        Ok(())
+    }
+}
+
+fn check_power_of_two(what: &str, n: usize, max: usize) -> Result<(), String> {
+    if n == 0 || !n.is_power_of_two() || n > max {
+        return Err(format!(
+            "{} must be a power of two from 1 to {}, got {}",
+            what, max, n
+        ));
+    }
+    Ok(())
+}
+
+/// Integer types a bitfield may have: (size in bytes, signed).
+fn bitfield_type(ty: &CType) -> Option<(usize, bool)> {
+    match ty {
+        CType::Prim(p) => match p {
+            Prim::Bool | Prim::I8 | Prim::U8 | Prim::I16 | Prim::U16 | Prim::I32 | Prim::U32 => {
+                Some((p.size(), p.is_signed()))
+            }
+            Prim::I64 | Prim::U64 | Prim::Usize | Prim::Isize => Some((8, p.is_signed())),
+            _ => None,
+        },
+        CType::Struct(_) => None,
+    }
+}
+
+/// The bitfield run the MSVC rules are filling: its declared type's size and where its
+/// storage unit ends (in bits).
+struct MsRun {
+    type_size: usize,
+    unit_end: usize,
+}
+
+impl StructType {
+    /// A union of `specs` (every member at offset 0, C layout rules otherwise).
+    pub fn union(specs: Vec<super::FieldSpec>) -> Result<StructType, String> {
+        let members = specs
+            .into_iter()
+            .map(|s| MemberSpec::new(s.name, s.ty, s.count))
+            .collect();
+        StructType::with_options(
+            members,
+            &RecordOptions {
+                kind: RecordKind::Union,
+                ..RecordOptions::default()
+            },
+        )
+    }
+
+    /// Lays out a struct or union with the options and member attributes C allows.
+    /// Errors are phrased for `ffi.struct`/`ffi.union`/`ffi.cdef` callers.
+    pub fn with_options(specs: Vec<MemberSpec>, opts: &RecordOptions) -> Result<StructType, String> {
+        let what = match opts.kind {
+            RecordKind::Struct => "struct",
+            RecordKind::Union => "union",
+        };
+        if specs.is_empty() {
+            return Err(format!("a {} needs at least one field", what));
+        }
+        if let Some(p) = opts.pack {
+            check_power_of_two("pack", p, 16)?;
+        }
+        if let Some(a) = opts.align {
+            check_power_of_two("align", a, 1 << 28)?;
+        }
+        let union = opts.kind == RecordKind::Union;
+        let ms = opts.rules == LayoutRules::Msvc;
+        // Whether unnamed bitfields count for the record's alignment.
+        let anon_align = opts.rules == LayoutRules::Aapcs64;
+        let last = specs.len() - 1;
+        let mut fields: Vec<Field> = Vec::with_capacity(specs.len());
+        let mut names: Vec<String> = Vec::new();
+        // Position in bits (structs) and the union's size in bits.
+        let mut bitpos = 0usize;
+        let mut union_bits = 0usize;
+        let mut align = 1usize;
+        let mut run: Option<MsRun> = None;
+
+        for (index, spec) in specs.into_iter().enumerate() {
+            let label = if spec.name.is_empty() {
+                format!("field {}", index + 1)
+            } else {
+                format!("field '{}'", spec.name)
+            };
+            if spec.ty.is_void() {
+                return Err(format!("{} cannot have type void", label));
+            }
+            if let Some(a) = spec.align {
+                check_power_of_two(&format!("the alignment of {}", label), a, 1 << 28)?;
+            }
+            // Names: a named member, or the members of an anonymous struct/union.
+            let mut new_names = Vec::new();
+            if spec.name.is_empty() {
+                match (&spec.ty, spec.bits) {
+                    (_, Some(_)) => {}
+                    (CType::Struct(s), None) if spec.count.is_none() && !spec.flexible => {
+                        s.collect_names(&mut new_names)
+                    }
+                    _ => return Err(format!("{} needs a name", label)),
+                }
+            } else {
+                new_names.push(spec.name.clone());
+            }
+            for n in new_names {
+                if names.contains(&n) {
+                    return Err(format!("duplicate field '{}'", n));
+                }
+                names.push(n);
+            }
+            let field_packed = opts.packed || spec.packed;
+
+            if let Some(width) = spec.bits {
+                if spec.count.is_some() || spec.flexible {
+                    return Err(format!("{} is a bitfield and cannot be an array", label));
+                }
+                let (tsize, signed) = bitfield_type(&spec.ty).ok_or_else(|| {
+                    format!(
+                        "{} is a bitfield of type {}; a bitfield needs an integer type",
+                        label, spec.ty
+                    )
+                })?;
+                let tbits = tsize * 8;
+                let max = if spec.ty == CType::Prim(Prim::Bool) { 1 } else { tbits };
+                if width as usize > max {
+                    return Err(format!(
+                        "{} is {} bits wide; its type {} holds at most {}",
+                        label, width, spec.ty, max
+                    ));
+                }
+                if width == 0 && !spec.name.is_empty() {
+                    return Err(format!("{} is a zero-width bitfield, which must be unnamed", label));
+                }
+                let talign = spec.ty.align();
+                let width = width as usize;
+                let start;
+                if union {
+                    // Every member starts at bit 0. MSVC gives a bitfield its whole unit.
+                    start = 0;
+                    if width > 0 {
+                        let used = if ms { tbits } else { width };
+                        union_bits = union_bits.max(used);
+                        if ms || anon_align || !spec.name.is_empty() {
+                            let mut a = if field_packed && !ms { 1 } else { talign };
+                            if let Some(p) = opts.pack {
+                                a = a.min(p);
+                            }
+                            align = align.max(a.max(spec.align.unwrap_or(1)));
+                        }
+                    }
+                } else if ms {
+                    if width == 0 {
+                        // Only right after a non-empty bitfield does a zero-width one count.
+                        if let Some(r) = run.take() {
+                            bitpos = r.unit_end;
+                            let a = opts.pack.map_or(talign, |p| talign.min(p));
+                            if r.type_size != tsize {
+                                let ua = if field_packed { 1 } else { a };
+                                bitpos = round_up(bitpos, ua * 8);
+                            }
+                            align = align.max(a);
+                        }
+                        continue;
+                    }
+                    match &mut run {
+                        Some(r) if r.type_size == tsize && bitpos + width <= r.unit_end => {}
+                        Some(r) if r.type_size == tsize => {
+                            // Out of bits: the next unit starts where this one ends.
+                            bitpos = r.unit_end;
+                            r.unit_end = bitpos + tbits;
+                        }
+                        _ => {
+                            if let Some(r) = run.take() {
+                                bitpos = r.unit_end;
+                            }
+                            let mut a = if field_packed { 1 } else { talign };
+                            if let Some(p) = opts.pack {
+                                a = a.min(p);
+                            }
+                            bitpos = round_up(bitpos, a * 8);
+                            run = Some(MsRun {
+                                type_size: tsize,
+                                unit_end: bitpos + tbits,
+                            });
+                        }
+                    }
+                    if !field_packed {
+                        let mut a = talign.max(spec.align.unwrap_or(1));
+                        if let Some(p) = opts.pack {
+                            a = a.min(p);
+                        }
+                        align = align.max(a);
+                    }
+                    start = bitpos;
+                } else {
+                    if let Some(a) = spec.align {
+                        bitpos = round_up(bitpos, a * 8);
+                        align = align.max(a);
+                    }
+                    if width == 0 {
+                        // Not influenced by #pragma pack or packed; being unnamed, it
+                        // aligns the record only on AArch64.
+                        bitpos = round_up(bitpos, talign * 8);
+                        if anon_align {
+                            align = align.max(talign);
+                        }
+                        continue;
+                    }
+                    if !field_packed && opts.pack.is_none() {
+                        // May not span more units of its type's alignment than the type.
+                        let ab = talign * 8;
+                        let o = bitpos % ab;
+                        if (o + width).div_ceil(ab) > tbits / ab {
+                            bitpos = round_up(bitpos, ab);
+                        }
+                    }
+                    if anon_align || !spec.name.is_empty() {
+                        let mut a = talign;
+                        if let Some(p) = opts.pack {
+                            a = a.min(p);
+                        } else if field_packed {
+                            a = 1;
+                        }
+                        align = align.max(a);
+                    }
+                    start = bitpos;
+                }
+                if !union {
+                    bitpos = start + width;
+                }
+                if width > 0 && !spec.name.is_empty() {
+                    fields.push(Field {
+                        name: spec.name,
+                        ty: spec.ty,
+                        count: None,
+                        offset: start / 8,
+                        bits: Some(BitField {
+                            bit_offset: (start % 8) as u32,
+                            width: width as u32,
+                            signed,
+                            unit_size: tsize,
+                        }),
+                        flexible: false,
+                    });
+                }
+                continue;
+            }
+
+            // An ordinary member: closes any MSVC bitfield run.
+            if let Some(r) = run.take() {
+                bitpos = r.unit_end;
+            }
+            if spec.flexible {
+                if union {
+                    return Err(format!("{} is a flexible array member, which a union cannot have", label));
+                }
+                if index != last {
+                    return Err(format!("{} is a flexible array member but not the last field", label));
+                }
+                if index == 0 {
+                    return Err(format!("{} is a flexible array member and the struct has no other field", label));
+                }
+                if spec.count.is_some() {
+                    return Err(format!("{} cannot be both flexible and have a count", label));
+                }
+            } else if spec.count == Some(0) {
+                return Err(format!(
+                    "{} is a zero-length array (count must be at least 1)",
+                    label
+                ));
+            }
+            if spec.ty.size() == 0 {
+                return Err(format!("{} has a zero-sized type", label));
+            }
+            let n = if spec.flexible { 0 } else { spec.count.unwrap_or(1) };
+            let bytes = spec
+                .ty
+                .size()
+                .checked_mul(n)
+                .filter(|b| *b <= MAX_OBJECT_SIZE)
+                .ok_or_else(|| format!("{} is too large", label))?;
+            // gcc: packing wins over the type's alignment, not over an `aligned` on the
+            // member itself; `#pragma pack` caps both.
+            let mut fa = match (field_packed, spec.align) {
+                (true, Some(a)) => a,
+                (true, None) => 1,
+                (false, Some(a)) => a.max(spec.ty.align()),
+                (false, None) => spec.ty.align(),
+            };
+            if let Some(p) = opts.pack {
+                fa = fa.min(p);
+            }
+            align = align.max(fa);
+            let offset = if union {
+                union_bits = union_bits.max(bytes * 8);
+                0
+            } else {
+                let off = round_up(bitpos.div_ceil(8), fa);
+                bitpos = (off + bytes) * 8;
+                off
+            };
+            if bitpos / 8 > MAX_OBJECT_SIZE {
+                return Err(format!("{} is too large", what));
+            }
+            fields.push(Field {
+                name: spec.name,
+                ty: spec.ty,
+                count: if spec.flexible { Some(0) } else { spec.count },
+                offset,
+                bits: None,
+                flexible: spec.flexible,
+            });
+        }
+        if let Some(r) = run.take() {
+            bitpos = r.unit_end;
+        }
+        if let Some(a) = opts.align {
+            align = align.max(a);
+        }
+        let bits = if union { union_bits } else { bitpos };
+        let size = round_up(bits.div_ceil(8), align);
+        if size > MAX_OBJECT_SIZE {
+            return Err(format!("{} is too large", what));
+        }
+        Ok(StructType {
+            fields,
+            size,
+            align,
+            kind: opts.kind,
+        })
+    }
+
+    fn collect_names(&self, out: &mut Vec<String>) {
+        for f in &self.fields {
+            match (&f.ty, f.name.is_empty()) {
+                (CType::Struct(s), true) => s.collect_names(out),
+                _ => out.push(f.name.clone()),
+            }
+        }
+    }
+
+    /// Finds a member by name, looking inside anonymous struct/union members (C11), with
+    /// its offset from the start of this record.
+    pub fn lookup(&self, name: &str) -> Option<Field> {
+        for f in &self.fields {
+            if f.name == name {
+                return Some(f.clone());
+            }
+            if f.name.is_empty() {
+                if let CType::Struct(s) = &f.ty {
+                    if let Some(mut inner) = s.lookup(name) {
+                        inner.offset += f.offset;
+                        return Some(inner);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether any field (at any depth) is not at a multiple of its type's alignment,
+    /// as `packed` or `pack(n)` can make it.
+    pub fn has_unaligned_fields(&self) -> bool {
+        self.fields.iter().any(|f| {
+            f.bits.is_none()
+                && (f.offset % f.ty.align() != 0
+                    || matches!(&f.ty, CType::Struct(s) if s.has_unaligned_fields()))
+        })
+    }
+
+    /// Whether any field (at any depth) is a bitfield.
+    pub fn has_bitfields(&self) -> bool {
+        self.fields.iter().any(|f| {
+            f.bits.is_some() || matches!(&f.ty, CType::Struct(s) if s.has_bitfields())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(p: Prim) -> CType {
+        CType::Prim(p)
+    }
+
+    fn opts(rules: LayoutRules) -> RecordOptions {
+        RecordOptions {
+            rules,
+            ..RecordOptions::default()
+        }
+    }
+
+    /// (offset, bit_offset, width) of each named bitfield.
+    fn bitpos(s: &StructType) -> Vec<(usize, u32, u32)> {
+        s.fields
+            .iter()
+            .filter_map(|f| f.bits.map(|b| (f.offset, b.bit_offset, b.width)))
+            .collect()
+    }
+
+    #[test]
+    fn extract_and_insert_sign_extend_and_keep_neighbours() {
+        let b = BitField {
+            bit_offset: 5,
+            width: 7,
+            signed: true,
+            unit_size: 4,
+        };
+        let mut bytes = [0xffu8, 0xff, 0xff];
+        b.insert(&mut bytes, -3).unwrap();
+        // -3 in 7 bits is 0b1111101: bits 5..12; bit 6 (value bit 1) is the only zero.
+        assert_eq!(bytes, [0xbf, 0xff, 0xff]);
+        assert_eq!(b.extract(&bytes), Some(-3));
+        b.insert(&mut bytes, 63).unwrap();
+        assert_eq!(b.extract(&bytes), Some(63));
+        assert!(b.insert(&mut bytes, 64).unwrap_err().contains("does not fit"));
+        assert!(b.insert(&mut bytes, -65).is_err());
+        let u = BitField {
+            bit_offset: 7,
+            width: 64,
+            signed: false,
+            unit_size: 8,
+        };
+        assert_eq!(u.span(), 9);
+        let mut nine = [0u8; 9];
+        u.insert(&mut nine, u64::MAX as i128).unwrap();
+        assert_eq!(nine, [0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        assert_eq!(u.extract(&nine), Some(u64::MAX as i128));
+        assert_eq!(u.extract(&nine[..8]), None);
+    }
+
+    #[test]
+    fn gcc_bitfields_move_only_when_they_would_straddle() {
+        // struct { char a; int b:20; int c:12; short d:9; } — gcc x86-64: b at bits
+        // 8..28, c does not fit in the rest of the first int -> bits 32..44, d at 48.
+        let s = StructType::with_options(
+            vec![
+                MemberSpec::new("a", p(Prim::I8), None),
+                MemberSpec::bitfield("b", p(Prim::I32), 20),
+                MemberSpec::bitfield("c", p(Prim::I32), 12),
+                MemberSpec::bitfield("d", p(Prim::I16), 9),
+            ],
+            &opts(LayoutRules::SysV),
+        )
+        .unwrap();
+        assert_eq!(bitpos(&s), vec![(1, 0, 20), (4, 0, 12), (6, 0, 9)]);
+        assert_eq!((s.size, s.align), (8, 4));
+    }
+
+    #[test]
+    fn msvc_bitfields_open_a_unit_per_type_size() {
+        // The same struct under -mms-bitfields: b opens an int unit at 4, c shares it
+        // (20 + 12 = 32), d (a short) opens a new unit at 8.
+        let s = StructType::with_options(
+            vec![
+                MemberSpec::new("a", p(Prim::I8), None),
+                MemberSpec::bitfield("b", p(Prim::I32), 20),
+                MemberSpec::bitfield("c", p(Prim::I32), 12),
+                MemberSpec::bitfield("d", p(Prim::I16), 9),
+            ],
+            &opts(LayoutRules::Msvc),
+        )
+        .unwrap();
+        assert_eq!(bitpos(&s), vec![(4, 0, 20), (6, 4, 12), (8, 0, 9)]);
+        assert_eq!((s.size, s.align), (12, 4));
+    }
+
+    #[test]
+    fn unions_packed_and_flexible() {
+        let u = StructType::union(vec![
+            super::super::FieldSpec {
+                name: "c".into(),
+                ty: p(Prim::U8),
+                count: Some(5),
+            },
+            super::super::FieldSpec {
+                name: "i".into(),
+                ty: p(Prim::I32),
+                count: None,
+            },
+        ])
+        .unwrap();
+        assert_eq!((u.size, u.align, u.is_union()), (8, 4, true));
+        assert!(u.fields.iter().all(|f| f.offset == 0));
+        let packed = StructType::with_options(
+            vec![
+                MemberSpec::new("a", p(Prim::U32), None),
+                MemberSpec::new("b", p(Prim::U64), None),
+            ],
+            &RecordOptions {
+                packed: true,
+                ..RecordOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((packed.size, packed.align, packed.fields[1].offset), (12, 1, 4));
+        assert!(packed.has_unaligned_fields());
+        let flex = StructType::with_options(
+            vec![
+                MemberSpec::new("n", p(Prim::U8), None),
+                MemberSpec::flexible("data", p(Prim::F64)),
+            ],
+            &RecordOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((flex.size, flex.align, flex.fields[1].offset), (8, 8, 8));
+        assert!(flex.fields[1].flexible);
+        let err = StructType::with_options(
+            vec![
+                MemberSpec::flexible("data", p(Prim::F64)),
+                MemberSpec::new("n", p(Prim::U8), None),
+            ],
+            &RecordOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.contains("not the last field"), "{}", err);
+    }
+
+    #[test]
+    fn anonymous_members_are_found_by_lookup() {
+        let inner = StructType::union(vec![
+            super::super::FieldSpec {
+                name: "i".into(),
+                ty: p(Prim::I32),
+                count: None,
+            },
+            super::super::FieldSpec {
+                name: "f".into(),
+                ty: p(Prim::F32),
+                count: None,
+            },
+        ])
+        .unwrap();
+        let s = StructType::with_options(
+            vec![
+                MemberSpec::new("tag", p(Prim::U8), None),
+                MemberSpec::new("", CType::Struct(std::sync::Arc::new(inner)), None),
+            ],
+            &RecordOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(s.lookup("f").unwrap().offset, 4);
+        assert!(s.lookup("g").is_none());
+        let anon = s.fields[1].ty.clone();
+        let dup = StructType::with_options(
+            vec![
+                MemberSpec::new("f", p(Prim::U8), None),
+                MemberSpec::new("", anon, None),
+            ],
+            &RecordOptions::default(),
+        )
+        .unwrap_err();
+        assert!(dup.contains("duplicate field 'f'"), "{}", dup);
+    }
+
+    #[test]
+    fn bad_bitfields_are_errors() {
+        let wide = StructType::with_options(
+            vec![MemberSpec::bitfield("a", p(Prim::U8), 9)],
+            &RecordOptions::default(),
+        )
+        .unwrap_err();
+        assert!(wide.contains("9 bits wide"), "{}", wide);
+        let float = StructType::with_options(
+            vec![MemberSpec::bitfield("a", p(Prim::F32), 3)],
+            &RecordOptions::default(),
+        )
+        .unwrap_err();
+        assert!(float.contains("needs an integer type"), "{}", float);
+        let pack = StructType::with_options(
+            vec![MemberSpec::new("a", p(Prim::U8), None)],
+            &RecordOptions {
+                pack: Some(3),
+                ..RecordOptions::default()
+            },
+        )
+        .unwrap_err();
+        assert!(pack.contains("power of two"), "{}", pack);
+    }
+}

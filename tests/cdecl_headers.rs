@@ -1,0 +1,197 @@
+//! `ffi.cdef`'s parser on real headers: what `gcc -E -P` prints for zlib.h, sqlite3.h and
+//! expat.h (with the glibc parts they include) must parse unchanged into one namespace,
+//! and the declarations must say what the C compiler says.
+//!
+//! Needs gcc and the Debian packages zlib1g-dev, libsqlite3-dev and libexpat1-dev; a
+//! missing header is a failure, not a skip.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use lune_ffi::cdecl::{IntKind, Namespace, Type};
+use lune_ffi::types::{CType, Prim};
+
+/// `gcc -E -P` of `#include <header>`.
+fn preprocess(header: &str) -> String {
+    let mut child = Command::new("gcc")
+        .args(["-E", "-P", "-x", "c", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gcc must be installed to run this test");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("#include <{}>\n", header).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "gcc -E -P of <{}> failed (install zlib1g-dev libsqlite3-dev libexpat1-dev):\n{}",
+        header,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Compiles and runs a C program that prints one number per line.
+fn c_facts(program: &str) -> Vec<i64> {
+    let dir = std::env::temp_dir().join(format!("lune-ffi-cdecl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("facts.c");
+    let exe = dir.join("facts");
+    std::fs::write(&src, program).unwrap();
+    let st = Command::new("gcc").arg(&src).arg("-o").arg(&exe).status().unwrap();
+    assert!(st.success(), "compiling the fact program failed");
+    let out = Command::new(&exe).output().unwrap();
+    assert!(out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+fn parse_into(ns: &mut Namespace, header: &str) {
+    let src = preprocess(header);
+    let t = Instant::now();
+    let r = ns.cdef(&src);
+    let elapsed = t.elapsed();
+    if let Err(e) = &r {
+        let line = src.lines().nth(e.line as usize - 1).unwrap_or("");
+        panic!("<{}>: {}\n  {}", header, e, line);
+    }
+    println!(
+        "cdef of gcc -E -P <{}> ({} lines, {} bytes): {:.3} ms",
+        header,
+        src.lines().count(),
+        src.len(),
+        elapsed.as_secs_f64() * 1e3
+    );
+}
+
+#[test]
+fn zlib_sqlite_and_expat_headers_parse_unchanged() {
+    // The host's C compiler is what these facts come from; only meaningful where the
+    // crate's platform model is the host's (it always is for a native test run).
+    let mut ns = Namespace::new();
+    parse_into(&mut ns, "zlib.h");
+    parse_into(&mut ns, "sqlite3.h");
+    parse_into(&mut ns, "expat.h");
+    // Parsing them again into the same namespace is a set of compatible redeclarations.
+    parse_into(&mut ns, "sqlite3.h");
+
+    let facts = c_facts(
+        r#"#include <stdio.h>
+#include <stddef.h>
+#include <zlib.h>
+#include <sqlite3.h>
+#include <expat.h>
+int main(void) {
+    printf("%zu\n%zu\n", sizeof(z_stream), _Alignof(z_stream));
+    printf("%zu\n%zu\n%zu\n", offsetof(z_stream, avail_out), offsetof(z_stream, total_out), offsetof(z_stream, adler));
+    printf("%zu\n", sizeof(gz_header));
+    printf("%zu\n", sizeof(sqlite3_io_methods));
+    printf("%zu\n", sizeof(XML_Memory_Handling_Suite));
+    printf("%d\n%d\n", (int)XML_STATUS_SUSPENDED, (int)XML_ERROR_NO_BUFFER);
+    printf("%zu\n", sizeof(max_align_t));
+    return 0;
+}
+"#,
+    );
+
+    let z_stream = ns.parse_type("z_stream").unwrap();
+    assert_eq!(ns.sizeof(&z_stream).unwrap() as i64, facts[0], "sizeof(z_stream)");
+    assert_eq!(ns.alignof(&z_stream).unwrap() as i64, facts[1], "_Alignof(z_stream)");
+    let CType::Struct(zs) = ns.lower(&z_stream).unwrap() else {
+        panic!("z_stream lowers to a struct")
+    };
+    assert_eq!(zs.field("avail_out").unwrap().offset as i64, facts[2]);
+    assert_eq!(zs.field("total_out").unwrap().offset as i64, facts[3]);
+    assert_eq!(zs.field("adler").unwrap().offset as i64, facts[4]);
+    // next_in is `Bytef *` (z_const is empty by default): a plain pointer.
+    assert_eq!(zs.field("next_in").unwrap().ty, CType::Prim(Prim::Pointer));
+    // msg is `char *`: a pointer too (only `const char *` is a string).
+    assert_eq!(zs.field("msg").unwrap().ty, CType::Prim(Prim::Pointer));
+    let gz = ns.parse_type("gz_header").unwrap();
+    assert_eq!(ns.sizeof(&gz).unwrap() as i64, facts[5], "sizeof(gz_header)");
+    let io = ns.parse_type("sqlite3_io_methods").unwrap();
+    assert_eq!(ns.sizeof(&io).unwrap() as i64, facts[6], "sizeof(sqlite3_io_methods)");
+    let mem = ns.parse_type("XML_Memory_Handling_Suite").unwrap();
+    assert_eq!(ns.sizeof(&mem).unwrap() as i64, facts[7]);
+    assert_eq!(ns.constant("XML_STATUS_SUSPENDED").unwrap() as i64, facts[8]);
+    assert_eq!(ns.constant("XML_ERROR_NO_BUFFER").unwrap() as i64, facts[9]);
+    // max_align_t holds a long double: laid out, never passed.
+    let mat = ns.parse_type("max_align_t").unwrap();
+    assert_eq!(ns.sizeof(&mat).unwrap() as i64, facts[10]);
+    assert!(ns.lower(&mat).unwrap_err().contains("long double"));
+
+    // int sqlite3_open_v2(const char *filename, sqlite3 **ppDb, int flags, const char *zVfs);
+    let open = ns.function("sqlite3_open_v2").unwrap();
+    assert_eq!(open.symbol, "sqlite3_open_v2");
+    assert_eq!(open.ty.ret, Type::Int(IntKind::Int));
+    assert!(!open.ty.variadic);
+    let names: Vec<Option<&str>> = open.ty.params.iter().map(|p| p.name.as_deref()).collect();
+    assert_eq!(names, vec![Some("filename"), Some("ppDb"), Some("flags"), Some("zVfs")]);
+    let sqlite3 = ns.record_by_tag("sqlite3").unwrap();
+    assert_eq!(open.ty.params[0].ty, Type::pointer_to(Type::Int(IntKind::Char), true));
+    assert_eq!(
+        open.ty.params[1].ty,
+        Type::pointer_to(Type::pointer_to(Type::Record(sqlite3), false), false)
+    );
+    assert!(ns.record(sqlite3).def.is_none(), "sqlite3 is opaque");
+    let (ret, params, variadic) = ns.lower_func(&open.ty).unwrap();
+    assert_eq!(ret, CType::Prim(Prim::I32));
+    assert_eq!(
+        params,
+        vec![
+            CType::Prim(Prim::String),
+            CType::Prim(Prim::Pointer),
+            CType::Prim(Prim::I32),
+            CType::Prim(Prim::String)
+        ]
+    );
+    assert!(!variadic);
+    assert_eq!(
+        ns.type_name(&Type::Func(Box::new(open.ty.clone()))),
+        "int (const char *, struct sqlite3 **, int, const char *)"
+    );
+    // Variadic, and a va_list one that cannot be called.
+    assert!(ns.function("sqlite3_mprintf").unwrap().ty.variadic);
+    let vm = ns.function("sqlite3_vmprintf").unwrap();
+    let err = ns.lower_func(&vm.ty).unwrap_err();
+    assert!(err.contains("parameter 2") && err.contains("__builtin_va_list"), "{}", err);
+    // A function-pointer parameter: int sqlite3_exec(sqlite3*, const char*, int (*)(void*,int,char**,char**), void*, char**)
+    let exec = ns.function("sqlite3_exec").unwrap();
+    match &exec.ty.params[2].ty {
+        Type::Pointer { to, .. } => match &**to {
+            Type::Func(f) => assert_eq!(f.params.len(), 4),
+            other => panic!("callback is {:?}", other),
+        },
+        other => panic!("callback is {:?}", other),
+    }
+
+    // typedef struct XML_ParserStruct *XML_Parser;
+    let xp = ns.parse_type("XML_Parser").unwrap();
+    let tag = ns.record_by_tag("XML_ParserStruct").unwrap();
+    assert_eq!(xp, Type::pointer_to(Type::Record(tag), false));
+    assert!(ns.record(tag).def.is_none());
+    assert!(ns
+        .sizeof(&Type::Record(tag))
+        .unwrap_err()
+        .contains("incomplete"));
+    let create = ns.function("XML_ParserCreate").unwrap();
+    assert_eq!(create.ty.ret, xp);
+
+    // deflate(z_streamp strm, int flush), and zlib's variadic gzprintf.
+    let deflate = ns.function("deflate").unwrap();
+    assert_eq!(deflate.ty.params.len(), 2);
+    assert!(ns.function("gzprintf").unwrap().ty.variadic);
+    // glibc parts (stdlib.h through expat.h): div_t is { int quot; int rem; }.
+    let div = ns.parse_type("div_t").unwrap();
+    assert_eq!(ns.sizeof(&div).unwrap(), 8);
+}
