@@ -220,6 +220,15 @@ pub unsafe fn store_field(
 ) -> LResult<()> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
+        if let Some(bf) = f.bits {
+            return store_bitfield(L, idx, f, bf, addr, site);
+        }
+        if f.flexible {
+            return Err(site.err(
+                "no value (a flexible array member is set through its elements: v.field[i] = x)",
+                describe(L, idx),
+            ));
+        }
         let Some(n) = f.count else {
             return store_at(L, idx, &f.ty, addr, dest, site);
         };
@@ -303,6 +312,25 @@ pub unsafe fn store_field(
 pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
+        if let Some(bf) = f.bits {
+            let addr = base.check(f.offset as isize, bf.span())?;
+            let bytes = std::slice::from_raw_parts(addr as *const u8, bf.span());
+            let v = bf.extract(bytes).unwrap_or(0);
+            if bf.signed {
+                push_i64(L, v as i64);
+            } else {
+                push_u64(L, v as u64);
+            }
+            return Ok(());
+        }
+        if f.flexible {
+            // `T x[]`: the struct's size excludes it, so nothing bounds it.
+            let addr = base.check(f.offset as isize, 0)?;
+            let mut p = base.with_addr(addr);
+            p.bounded = false;
+            push_typed(L, p, f.ty.clone());
+            return Ok(());
+        }
         match f.count {
             None => {
                 let addr = base.check(f.offset as isize, f.ty.size())?;
@@ -319,5 +347,37 @@ pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()
             }
         }
         Ok(())
+    }
+}
+
+/// Stores an integer into a bitfield at `addr` (the field's first byte, `span()` bytes
+/// checked by the caller), leaving the neighbouring bits as they were.
+///
+/// # Safety
+/// `L` must be a live Luau state; `span()` bytes at `addr` must be writable.
+unsafe fn store_bitfield(
+    L: *mut lua_State,
+    idx: c_int,
+    f: &Field,
+    bf: crate::types::BitField,
+    addr: usize,
+    site: Site,
+) -> LResult<()> {
+    let p = f.ty.prim().unwrap_or(Prim::I64);
+    // SAFETY: see above.
+    unsafe {
+        let bits = check_int(L, idx, p, site)?;
+        let v = if bf.signed {
+            bits as i64 as i128
+        } else {
+            bits as i128
+        };
+        let bytes = std::slice::from_raw_parts_mut(addr as *mut u8, bf.span());
+        bf.insert(bytes, v).map_err(|e| {
+            site.err(
+                &format!("an integer from {} to {}", bf.min(), bf.max()),
+                format!("{} ({})", v, e),
+            )
+        })
     }
 }

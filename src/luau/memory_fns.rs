@@ -2,7 +2,6 @@
 
 use std::ffi::c_int;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
@@ -11,7 +10,7 @@ use super::objects::*;
 use super::raw::*;
 use super::value::Site;
 use crate::memory::{ArenaInner, OwnedBlock, Owner, Ptr};
-use crate::types::{CType, FieldSpec, StructType, MAX_OBJECT_SIZE};
+use crate::types::{CType, MAX_OBJECT_SIZE};
 
 /// `ffi.arena()`.
 ///
@@ -204,97 +203,6 @@ pub unsafe extern "C-unwind" fn arena_free(L: *mut lua_State) -> c_int {
             let a = arena_self(L, "arena:free")?;
             a.arena.free_all();
             Ok(0)
-        })
-    }
-}
-
-/// `ffi.struct(fields)` → StructType.
-///
-/// # Safety
-/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
-pub unsafe extern "C-unwind" fn ffi_struct(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
-    unsafe {
-        guard(L, || {
-            const F: &str = "ffi.struct";
-            if ffi::lua_type(L, 1) != ffi::LUA_TTABLE {
-                return Err(format!(
-                "{}: argument #1 (fields): expected a table of {{ name, type, count? }} specs, got {}",
-                F,
-                describe(L, 1)
-            ));
-            }
-            let n = ffi::lua_objlen(L, 1);
-            let mut specs = Vec::with_capacity(n);
-            for i in 1..=n {
-                ffi::lua_rawgeti_(L, 1, i as c_int);
-                let r = field_spec(L, -1, i, F);
-                ffi::lua_pop(L, 1);
-                specs.push(r?);
-            }
-            let st = StructType::new(specs).map_err(|e| format!("{}: {}", F, e))?;
-            push_struct_type(L, Arc::new(st));
-            Ok(1)
-        })
-    }
-}
-
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-unsafe fn field_spec(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult<FieldSpec> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let what = format!("argument #1 (fields), entry {}", i);
-        if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
-            return Err(format!(
-                "{}: {}: expected a {{ name, type, count? }} table, got {}",
-                func,
-                what,
-                describe(L, idx)
-            ));
-        }
-        let t = ffi::lua_absindex(L, idx);
-        ffi::lua_rawgeti_(L, t, 1);
-        let name = get_str(L, -1).map(|s| String::from_utf8_lossy(s).into_owned());
-        ffi::lua_pop(L, 1);
-        let name = match name {
-            Some(n) if !n.is_empty() => n,
-            _ => {
-                return Err(format!(
-                    "{}: {}: expected a field name (a non-empty string) as element 1",
-                    func, what
-                ))
-            }
-        };
-        ffi::lua_rawgeti_(L, t, 2);
-        let ty = check_value_type(L, -1, func, &format!("{} ('{}') type", what, name));
-        ffi::lua_pop(L, 1);
-        let ty = ty?;
-        ffi::lua_rawgeti_(L, t, 3);
-        let count = if ffi::lua_isnil(L, -1) != 0 {
-            Ok(None)
-        } else {
-            match get_index(L, -1) {
-                Some(c) if c >= 1 && (c as u64) <= MAX_OBJECT_SIZE as u64 => Ok(Some(c as usize)),
-                Some(c) => Err(format!(
-                    "{}: {} ('{}'): array count must be a positive integer, got {}",
-                    func, what, name, c
-                )),
-                None => Err(format!(
-                    "{}: {} ('{}'): array count must be a positive integer, got {}",
-                    func,
-                    what,
-                    name,
-                    describe(L, -1)
-                )),
-            }
-        };
-        ffi::lua_pop(L, 1);
-        Ok(FieldSpec {
-            name,
-            ty,
-            count: count?,
         })
     }
 }

@@ -23,6 +23,7 @@ pub mod memory_fns;
 pub mod objects;
 pub mod pointers;
 pub mod raw;
+pub mod records;
 pub mod reentry;
 pub mod signature;
 pub mod value;
@@ -101,7 +102,8 @@ unsafe fn build_table(L: *mut lua_State) {
     unsafe {
         let fns: &[Entry] = &[
             (c"arena", ffi_arena),
-            (c"struct", ffi_struct),
+            (c"struct", records::ffi_struct),
+            (c"union", records::ffi_union),
             (c"view", ffi_view),
             (c"cast", ffi_cast),
             (c"sizeof", ffi_sizeof),

@@ -174,8 +174,10 @@ unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim
     unsafe {
         let key = get_str(L, idx)?;
         let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
-        match (&f.ty, f.count) {
-            (CType::Prim(p), None) => Some((*p, ud.ptr.try_at(f.offset as isize, p.size())?)),
+        match (&f.ty, f.count, f.bits, f.flexible) {
+            (CType::Prim(p), None, None, false) => {
+                Some((*p, ud.ptr.try_at(f.offset as isize, p.size())?))
+            }
             _ => None,
         }
     }
@@ -258,7 +260,10 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
             };
             let addr = ud
                 .ptr
-                .check(f.offset as isize, f.byte_size())
+                .check(
+                    f.offset as isize,
+                    f.bits.map_or(f.byte_size(), |b| b.span()),
+                )
                 .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
             let what = Lazy(|w: &mut std::fmt::Formatter<'_>| write!(w, "field '{}'", f.name));
             store_field(
