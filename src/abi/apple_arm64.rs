@@ -437,6 +437,22 @@ mod tests {
     }
 
     #[test]
+    fn host_is_apple_arm64_only_on_apple_or_when_forced() {
+        let apple = cfg!(lune_ffi_force_apple_arm64)
+            || cfg!(all(target_arch = "aarch64", target_vendor = "apple"));
+        assert_eq!(Abi::host() == Some(Abi::AppleArm64), apple);
+    }
+
+    /// Only in the macos-arm64 lane, which checks that this test ran: the proof that its
+    /// calls and callbacks went through this classifier.
+    #[cfg(lune_ffi_force_apple_arm64)]
+    #[test]
+    fn forced_lane_runs_the_apple_classifier() {
+        assert_eq!(Abi::host(), Some(Abi::AppleArm64));
+        assert!(cfg!(all(target_arch = "aarch64", target_os = "linux")));
+    }
+
+    #[test]
     fn thunks_and_icache_are_aapcs64s() {
         // Same instruction set, same scratch registers (x16/x17, never x18).
         assert_eq!(
