@@ -171,3 +171,9 @@ int call_v_hfa3(void) {
     struct f3 h = { 1.5f, 2.5f, 3.5f };
     return v_fn("h", h, 7);
 }
+
+/* ret_ext_*: the callee extends a narrow integer result to 32 bits, the caller relies on it */
+int ret_ext_s(signed char (*f)(void)) { return f(); }
+unsigned ret_ext_u(unsigned short (*f)(void)) { return f(); }
+int ret_ext_b(_Bool (*f)(void)) { return f(); }
+signed char ret_ext_callee(long x) { return (signed char)x; }

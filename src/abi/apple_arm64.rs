@@ -16,8 +16,12 @@
 //! - every variadic argument goes to the stack, in 8-byte slots, even while registers are
 //!   free; a composite over 16 bytes by address, unless it is an HFA (clang passes a
 //!   24- or 32-byte HFA by value, in its memory image);
-//! - the caller extends integers narrower than 32 bits (the callee relies on it). The
-//!   engine widens every register scalar to 64 bits, which covers that.
+//! - the caller extends integer arguments narrower than 32 bits, and the callee extends
+//!   such results; each side relies on the other (probe ext_callee: `add w0, w1, w0`
+//!   with no extension; probe ret_ext_s: no `sxtb` after `blr`, where Linux clang has one).
+//!   The engine widens every register scalar, argument or callback result, to 64 bits by
+//!   its signedness, which covers both; the conformance library's `call_cb_ret_i8`, built
+//!   with Apple's convention, checks the callback side in the macos-arm64 lane.
 //!
 //! x18 is the platform register on Apple and must never be touched: the trampoline and
 //! the thunks of `aapcs64` use x16/x17 and the argument registers only.
