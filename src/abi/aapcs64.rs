@@ -270,8 +270,7 @@ mod tests {
     use crate::types::{CType, Prim};
 
     fn plan(s: Signature) -> CallPlan {
-        let plan = Abi::Aapcs64.classify(&s).unwrap();
-        assert_eq!(plan.abi, Abi::Aapcs64);
+        let plan = plan_of(Abi::Aapcs64, s);
         assert_eq!(plan.vector_count, 0);
         plan
     }
@@ -283,13 +282,6 @@ mod tests {
             .collect()
     }
 
-    fn longs(n: usize) -> Vec<CType> {
-        vec![p(Prim::I64); n]
-    }
-
-    fn doubles(n: usize) -> Vec<CType> {
-        vec![p(Prim::F64); n]
-    }
 
     #[test]
     fn every_integer_primitive_in_x0() {

@@ -82,11 +82,10 @@ mod tests {
 
     use super::super::test_util::*;
     use super::super::{Abi, ArgClass, CallPlan, RetClass, Signature};
-    use crate::types::{CType, Prim};
+    use crate::types::Prim;
 
     fn plan(s: Signature) -> CallPlan {
-        let plan = Abi::AppleArm64.classify(&s).unwrap();
-        assert_eq!(plan.abi, Abi::AppleArm64);
+        let plan = plan_of(Abi::AppleArm64, s);
         assert_eq!(plan.vector_count, 0);
         plan
     }
@@ -96,13 +95,6 @@ mod tests {
         pieces(&[pc(0, size, s(off))])
     }
 
-    fn longs(n: usize) -> Vec<CType> {
-        vec![p(Prim::I64); n]
-    }
-
-    fn doubles(n: usize) -> Vec<CType> {
-        vec![p(Prim::F64); n]
-    }
 
     #[test]
     fn registers_are_aapcs64s() {
