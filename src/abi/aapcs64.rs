@@ -282,7 +282,6 @@ mod tests {
             .collect()
     }
 
-
     #[test]
     fn every_integer_primitive_in_x0() {
         // C.7 / result in x0.

@@ -95,7 +95,6 @@ mod tests {
         pieces(&[pc(0, size, s(off))])
     }
 
-
     #[test]
     fn registers_are_aapcs64s() {
         // Register assignment and results are shared with aapcs64.rs: the same plans as
