@@ -23,6 +23,7 @@ fn main() {
         _ => None,
     };
     println!("cargo:rustc-check-cfg=cfg(lune_ffi_engine)");
+    force_abi(&arch, &os);
     if let Some(asm) = asm {
         println!("cargo:rerun-if-changed={}", asm);
         cc::Build::new().file(asm).compile("lune_ffi_asm");
@@ -36,6 +37,33 @@ fn main() {
 
     build_clib::build_test_clib();
     generate_script_tests();
+}
+
+/// `LUNE_FFI_FORCE_ABI=apple_arm64`: a switch for the macos-arm64 test lane only (ci/cross.sh).
+/// On aarch64 Linux it makes `Abi::host()` Apple's arm64 convention, and build_clib.rs
+/// builds the conformance library with that convention, so both sides of every call
+/// and callback speak it under QEMU. Unset (the default), nothing changes; any other value,
+/// or another target, fails the build rather than being ignored.
+fn force_abi(arch: &str, os: &str) {
+    println!("cargo:rustc-check-cfg=cfg(lune_ffi_force_apple_arm64)");
+    println!("cargo:rerun-if-env-changed=LUNE_FFI_FORCE_ABI");
+    match env::var("LUNE_FFI_FORCE_ABI").as_deref() {
+        Err(_) | Ok("") => {}
+        Ok("apple_arm64") if arch == "aarch64" && os == "linux" => {
+            println!("cargo:rustc-cfg=lune_ffi_force_apple_arm64");
+            println!(
+                "cargo:warning=lune-ffi: LUNE_FFI_FORCE_ABI=apple_arm64: calls use Apple's arm64 \
+                 convention (test lane only; C code built for Linux will not match it)"
+            );
+        }
+        Ok("apple_arm64") => panic!(
+            "LUNE_FFI_FORCE_ABI=apple_arm64 is a test switch for aarch64 Linux targets; \
+             this target is {arch}-{os}"
+        ),
+        Ok(other) => panic!(
+            "LUNE_FFI_FORCE_ABI={other:?} is not known; the only accepted value is apple_arm64"
+        ),
+    }
 }
 
 /// One `#[test]` per script under tests/luau, generated so a new script needs no

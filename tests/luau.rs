@@ -43,6 +43,16 @@ fn run_script(path: &str) {
             format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
         )
         .unwrap();
+    // The calling convention forced at build time for a test lane (LUNE_FFI_FORCE_ABI:
+    // "apple_arm64" in `ci/cross.sh macos-arm64`), else "". There glibc's variadic
+    // functions expect another convention than the engine's, so scripts call the
+    // conformance library's Apple-convention snprintf instead.
+    lua.globals()
+        .set(
+            "FORCED_ABI",
+            option_env!("LUNE_FFI_FORCE_ABI").unwrap_or(""),
+        )
+        .unwrap();
     lua.load(PRELUDE).set_name("prelude").exec().unwrap();
     let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {}", path, e));
     // build_clib.rs leaves LUNE_FFI_TESTLIB empty where it cannot build the C library
