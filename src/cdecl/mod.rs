@@ -7,7 +7,8 @@
 //! use lune_ffi::cdecl::{Namespace, Platform, Type, IntKind};
 //! let mut ns = Namespace::with_platform(Platform::SYSV_X64);
 //! ns.cdef("typedef struct point { int x, y; } point_t; int draw(const point_t *p, ...);").unwrap();
-//! assert_eq!(ns.sizeof(&ns.parse_type("point_t").unwrap()).unwrap(), 8);
+//! let point = ns.parse_type("point_t").unwrap();
+//! assert_eq!(ns.sizeof(&point).unwrap(), 8);
 //! assert!(ns.function("draw").unwrap().ty.variadic);
 //! assert_eq!(ns.parse_type("unsigned long").unwrap(), Type::Int(IntKind::ULong));
 //! ```
