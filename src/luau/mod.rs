@@ -15,6 +15,7 @@ pub mod access;
 pub mod asynccall;
 pub mod bound;
 pub mod callback;
+pub mod ctypes;
 pub mod invoke;
 pub mod kinds;
 pub mod lib_search;

@@ -14,6 +14,7 @@ use super::value::Site;
 use super::vmlock::VmLock;
 use crate::engine::Prototype;
 use crate::memory::{ArenaInner, LuaAnchor, Owner, Ptr};
+use super::ctypes::Resolved;
 use crate::types::{CType, Prim, StructType};
 
 /// Tags are chosen away from 0 (untagged userdata, used by mlua) in case other libraries
@@ -105,6 +106,8 @@ pub struct Shared {
     pub vm_lock: &'static VmLock,
     /// Bytes the module allocated since it last made the collector work for them.
     pub gc_debt: Cell<usize>,
+    /// What `ffi.cdef` declared (one namespace per state).
+    pub ctypes: super::ctypes::CTypes,
 }
 ud_kind!(Shared, 98, c"lune-ffi state");
 
@@ -139,6 +142,7 @@ pub unsafe fn init_shared(L: *mut lua_State) {
                 invoker_ref,
                 vm_lock: VmLock::new_held(),
                 gc_debt: Cell::new(0),
+                ctypes: Default::default(),
             },
         );
         ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
@@ -292,29 +296,48 @@ pub unsafe fn push_type(L: *mut lua_State, ty: &CType) {
     }
 }
 
-/// Parses a type argument: a type name or alias (which is also what `ffi.types` holds),
-/// or a StructType.
+/// Resolves a type argument: a short name or alias (which is also what `ffi.types`
+/// holds), a C type name (`size_t`, `const char *`, `struct timespec *`, `int[4]`, a
+/// typedef), or a StructType.
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) -> LResult<CType> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn resolve_type(
+    L: *mut lua_State,
+    idx: c_int,
+    func: &str,
+    what: &str,
+) -> LResult<Resolved> {
+    // SAFETY: see above.
     unsafe {
         if let Some(s) = get_str(L, idx) {
-            let name = std::str::from_utf8(s).unwrap_or("");
-            return match Prim::from_name(name) {
-            Some(p) => Ok(CType::Prim(p)),
-            None => Err(format!(
-                "{}: {}: unknown type '{}' (expected a type name such as \"i32\", \"f64\", \"pointer\", or a StructType)",
-                func,
-                what,
-                String::from_utf8_lossy(s)
-            )),
-        };
+            if let Some(p) = Prim::from_bytes(s) {
+                return Ok(Resolved {
+                    ty: CType::Prim(p),
+                    count: None,
+                    pointee: None,
+                    size: p.size(),
+                    align: p.align(),
+                });
+            }
+            return shared(L).ctypes.resolve(s).map_err(|e| {
+                format!(
+                    "{}: {}: type '{}': {}",
+                    func,
+                    what,
+                    String::from_utf8_lossy(s),
+                    e
+                )
+            });
         }
         if let Some(st) = get_ud::<StructTypeUd>(L, idx) {
-            return Ok(CType::Struct(st.st.clone()));
+            return Ok(Resolved {
+                ty: CType::Struct(st.st.clone()),
+                count: None,
+                pointee: None,
+                size: st.st.size,
+                align: st.st.align,
+            });
         }
         Err(format!(
             "{}: {}: expected a type name or a StructType, got {}",
@@ -323,6 +346,22 @@ pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) 
             describe(L, idx)
         ))
     }
+}
+
+/// Parses a type argument (see [`resolve_type`]); an array type is refused here.
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) -> LResult<CType> {
+    // SAFETY: see above.
+    let r = unsafe { resolve_type(L, idx, func, what)? };
+    if r.count.is_some() {
+        return Err(format!(
+            "{}: {}: an array type is only valid for a struct field or ffi.sizeof (use a pointer, or a count)",
+            func, what
+        ));
+    }
+    Ok(r.ty)
 }
 
 /// Like `check_type` but refuses `void` (every use except a return type).
