@@ -11,7 +11,9 @@
 # `cli` feature, and runs them through cargo's runner setting.
 #
 # Exit status: 0 = every test passed; 77 = the set-up could not reach the registries or
-# install the toolchain (lane skipped); anything else = build or test failure.
+# install the toolchain (lane skipped: no test ran, so .ci/run fails unless the caller sets
+# LUNE_FFI_ALLOW_SKIP=1); anything else = build or test failure. A new lane is a new case
+# below plus its name in .ci/run's LANES.
 # Extra arguments after the lane name are passed to the test binaries (e.g. a filter).
 set -euo pipefail
 

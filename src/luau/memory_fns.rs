@@ -251,7 +251,8 @@ pub unsafe extern "C-unwind" fn ffi_cast(L: *mut lua_State) -> c_int {
     }
 }
 
-/// `ffi.sizeof(type)`.
+/// `ffi.sizeof(type)`: also C type names, arrays included (`ffi.sizeof("int[4]")`); an
+/// incomplete type is an error.
 ///
 /// # Safety
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
@@ -259,8 +260,8 @@ pub unsafe extern "C-unwind" fn ffi_sizeof(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let t = check_type(L, 1, "ffi.sizeof", "argument #1 (type)")?;
-            ffi::lua_pushnumber(L, t.size() as f64);
+            let t = resolve_type(L, 1, "ffi.sizeof", "argument #1 (type)")?;
+            ffi::lua_pushnumber(L, t.size as f64);
             Ok(1)
         })
     }
@@ -274,8 +275,8 @@ pub unsafe extern "C-unwind" fn ffi_alignof(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let t = check_type(L, 1, "ffi.alignof", "argument #1 (type)")?;
-            ffi::lua_pushnumber(L, t.align() as f64);
+            let t = resolve_type(L, 1, "ffi.alignof", "argument #1 (type)")?;
+            ffi::lua_pushnumber(L, t.align as f64);
             Ok(1)
         })
     }

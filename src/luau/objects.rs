@@ -320,15 +320,10 @@ pub unsafe fn resolve_type(
                     align: p.align(),
                 });
             }
-            return shared(L).ctypes.resolve(s).map_err(|e| {
-                format!(
-                    "{}: {}: type '{}': {}",
-                    func,
-                    what,
-                    String::from_utf8_lossy(s),
-                    e
-                )
-            });
+            return shared(L)
+                .ctypes
+                .resolve(s)
+                .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
         }
         if let Some(st) = get_ud::<StructTypeUd>(L, idx) {
             return Ok(Resolved {
@@ -346,6 +341,27 @@ pub unsafe fn resolve_type(
             describe(L, idx)
         ))
     }
+}
+
+/// The message for a type name that does not resolve. A single unknown word reads as
+/// before C names existed, with the nearest short or declared name suggested.
+fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
+    // Parse errors ("line 1, column 1: ...") mean the text is not a type at all.
+    if e.starts_with("line ") {
+        let short = crate::types::TYPE_NAMES
+            .iter()
+            .map(|(n, _)| (crate::cdecl::edit_distance(n, name), *n))
+            .min();
+        let hint = match short {
+            Some((d, n)) if d <= 2 => format!(" (did you mean '{}'?)", n),
+            _ => e
+                .split_once("(did you mean ")
+                .map(|(_, rest)| format!(" (did you mean {}", rest.split(" near ").next().unwrap_or(rest)))
+                .unwrap_or_else(|| " (expected a type name such as \"i32\", \"f64\", \"pointer\", a C type such as \"size_t\" or \"const char *\", or a StructType)".into()),
+        };
+        return format!("{}: {}: unknown type '{}'{}", func, what, name, hint);
+    }
+    format!("{}: {}: type '{}': {}", func, what, name, e)
 }
 
 /// Parses a type argument (see [`resolve_type`]); an array type is refused here.

@@ -242,7 +242,11 @@ unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult
         } else {
             match get_index(L, -1) {
                 Some(c) if c >= 1 && (c as u64) <= MAX_OBJECT_SIZE as u64 => Ok(Some(c as usize)),
-                _ => Err(format!(
+                Some(c) => Err(format!(
+                    "{}: {}: array count must be a positive integer, got {}",
+                    func, what, c
+                )),
+                None => Err(format!(
                     "{}: {}: array count must be a positive integer, got {}",
                     func,
                     what,
