@@ -213,7 +213,10 @@ fn run_in(path: &str, src: &str, mode: Mode) -> LuaResult<()> {
     // "apple_arm64" in `ci/cross.sh macos-arm64`), else "". There glibc's variadic
     // functions expect another convention than the engine's, so scripts call the
     // conformance library's Apple-convention snprintf instead.
-    globals.set("FORCED_ABI", option_env!("LUNE_FFI_FORCE_ABI").unwrap_or(""))?;
+    globals.set(
+        "FORCED_ABI",
+        option_env!("LUNE_FFI_FORCE_ABI").unwrap_or(""),
+    )?;
     lua.load(PRELUDE).set_name("prelude").exec()?;
     if let Mode::Sandboxed = mode {
         // As the Lune runtime does: the prelude's globals become read-only, the script

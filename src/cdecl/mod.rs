@@ -336,10 +336,12 @@ impl Namespace {
                 ))
             }
             Type::Record(id) => match &self.records[id.0].def {
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "{} is incomplete (opaque): it cannot be used by value, only through a pointer",
                     self.type_name(ty)
-                )),
+                ))
+                }
                 Some(d) => {
                     if let Some(why) = &d.cannot_pass {
                         return Err(format!(

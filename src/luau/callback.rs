@@ -115,35 +115,75 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             // apply to them, and the plan reads them where the ABI puts variadic arguments.
             let (sig, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
             let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
-            drain_releases(L);
-            let sh = shared(L);
-            let fn_ref = ffi::lua_ref(L, 1);
-            let state = Rc::new(CallbackState {
-                main: ffi::lua_mainthread(L),
-                fn_ref,
-                proto,
-                last_string_ref: Cell::new(0),
-                release_queue: sh.release_queue.clone(),
-                traceback_ref: sh.traceback_ref,
-                invoker_ref: sh.invoker_ref,
-            });
-            let state_ptr = Rc::as_ptr(&state) as *mut c_void;
-            let lock = sh.vm_lock;
-            // The owner is the state's thread even when a worker-thread callback creates this.
-            let gate = lock as *const VmLock as *mut c_void;
-            let slot = thunk::acquire(&state.proto.plan, dispatch, state_ptr, gate, lock.owner)
-                .map_err(|e| format!("{}: {}", F, e))?;
-            vmlock::callback_created();
-            push_ud(
-                L,
-                CallbackUd {
-                    slot: Cell::new(Some(slot.index)),
-                    code: slot.code,
-                    state: Cell::new(Some(state)),
-                },
-            );
+            // C pointer types (`int *`) for arguments arrive as TypedPointers.
+            let n = ffi::lua_objlen(L, 3);
+            let mut arg_elems = Vec::with_capacity(n);
+            for i in 1..=n {
+                ffi::lua_rawgeti_(L, 3, i as c_int);
+                if get_str(L, -1) != Some(b"...") {
+                    arg_elems.push(ret_pointee(L, -1));
+                }
+                ffi::lua_pop(L, 1);
+            }
+            push_callback(L, 1, proto, arg_elems).map_err(|e| format!("{}: {}", F, e))?;
             Ok(1)
         })
+    }
+}
+
+/// Pushes a Callback running the Luau function at `fn_idx` with `proto`'s signature.
+///
+/// # Safety
+/// `L` must be a live Luau state with a function at `fn_idx`; may raise (allocation).
+pub unsafe fn push_callback(
+    L: *mut lua_State,
+    fn_idx: c_int,
+    proto: Prototype,
+    arg_elems: Vec<Option<CType>>,
+) -> LResult<()> {
+    // SAFETY: see above.
+    unsafe {
+        drain_releases(L);
+        let sh = shared(L);
+        let fn_ref = ffi::lua_ref(L, fn_idx);
+        let state = Rc::new(CallbackState {
+            main: ffi::lua_mainthread(L),
+            fn_ref,
+            proto,
+            last_string_ref: Cell::new(0),
+            release_queue: sh.release_queue.clone(),
+            traceback_ref: sh.traceback_ref,
+            invoker_ref: sh.invoker_ref,
+            arg_elems,
+        });
+        let state_ptr = Rc::as_ptr(&state) as *mut c_void;
+        let lock = sh.vm_lock;
+        // The owner is the state's thread even when a worker-thread callback creates this.
+        let gate = lock as *const VmLock as *mut c_void;
+        let slot = thunk::acquire(&state.proto.plan, dispatch, state_ptr, gate, lock.owner)?;
+        vmlock::callback_created();
+        push_ud(
+            L,
+            CallbackUd {
+                slot: Cell::new(Some(slot.index)),
+                code: slot.code,
+                state: Cell::new(Some(state)),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Frees the Callback at `idx` (a temporary one, once the call it was made for returned).
+///
+/// # Safety
+/// `L` must be a live Luau state.
+pub unsafe fn free_callback(L: *mut lua_State, idx: c_int) {
+    // SAFETY: see above.
+    unsafe {
+        if let Some(cb) = get_ud::<CallbackUd>(L, idx) {
+            cb.free();
+        }
     }
 }
 
@@ -401,7 +441,12 @@ unsafe fn push_args(
         ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
         for (i, t) in proto.sig.args().enumerate() {
             match t {
-                CType::Prim(p) => push_bits(L, *p, thunk::arg_bits(&proto.plan, frame, i)),
+                CType::Prim(p) => {
+                    push_bits(L, *p, thunk::arg_bits(&proto.plan, frame, i));
+                    if let Some(Some(elem)) = state.arg_elems.get(i) {
+                        retype_result(L, elem);
+                    }
+                }
                 CType::Struct(st) => {
                     let block = OwnedBlock::new(st.size, st.align)?;
                     thunk::read_struct_arg(&proto.plan, frame, i, block.addr() as *mut u8, st.size);

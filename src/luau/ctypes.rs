@@ -85,15 +85,4 @@ impl CTypes {
             align,
         })
     }
-
-    /// The size and alignment of a C type name (errors for incomplete types).
-    pub fn size_align(&self, name: &[u8]) -> Result<(usize, usize), String> {
-        let text = std::str::from_utf8(name).map_err(|_| "not UTF-8".to_string())?;
-        let ty = self
-            .ns
-            .borrow_mut()
-            .parse_type(text)
-            .map_err(|e| e.to_string())?;
-        self.ns.borrow().size_align(&ty)
-    }
 }

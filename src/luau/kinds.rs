@@ -24,6 +24,9 @@ struct Kind {
     methods: &'static [Entry],
     /// Pointer kinds share `__eq`/`__lt`/`__le`, so they compare with each other.
     compare: bool,
+    /// `__index` for keys that are not methods: a C closure whose upvalue is the methods
+    /// table (a Library's declared functions and constants).
+    fallback: Option<ffi::lua_CFunction>,
 }
 
 fn kind<T: Ud>(meta: &'static [Entry], methods: &'static [Entry], compare: bool) -> Kind {
@@ -34,10 +37,11 @@ fn kind<T: Ud>(meta: &'static [Entry], methods: &'static [Entry], compare: bool)
         meta,
         methods,
         compare,
+        fallback: None,
     }
 }
 
-fn kinds() -> [Kind; 9] {
+fn kinds() -> [Kind; 10] {
     [
         kind::<RawPtrUd>(
             &[
@@ -91,9 +95,13 @@ fn kinds() -> [Kind; 9] {
             false,
         ),
         kind::<CallbackUd>(super::callback::METHODS, &[], false),
-        kind::<LibraryUd>(library::META, library::METHODS, false),
+        Kind {
+            fallback: Some(super::declared::lib_index),
+            ..kind::<LibraryUd>(library::META, library::METHODS, false)
+        },
         kind::<BoundUd>(&[], &[], false),
         kind::<Shared>(&[], &[], false),
+        kind::<super::declared::DeclaredVariadic>(&[], &[], false),
     ]
 }
 
@@ -120,6 +128,9 @@ pub unsafe fn register(L: *mut lua_State) {
                 for (name, f) in k.methods {
                     push_fn(L, *f, name);
                     ffi::lua_rawsetfield(L, -2, name.as_ptr());
+                }
+                if let Some(f) = k.fallback {
+                    ffi::lua_pushcclosurek(L, f, c"__index".as_ptr(), 1, None);
                 }
                 ffi::lua_rawsetfield(L, -2, c"__index".as_ptr());
             }

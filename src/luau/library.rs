@@ -31,6 +31,18 @@ pub struct LibInner {
     pub sigs: SigCache,
     /// The state's VM lock, released while C code runs.
     pub vm_lock: &'static VmLock,
+    /// `lib.name` functions bound from declarations, created once: registry references.
+    pub declared: RefCell<HashMap<String, c_int, Fnv>>,
+    release_queue: Rc<RefCell<Vec<i32>>>,
+}
+
+impl Drop for LibInner {
+    fn drop(&mut self) {
+        // Destructors run inside the collector: defer registry releases.
+        if let Ok(mut q) = self.release_queue.try_borrow_mut() {
+            q.extend(self.declared.get_mut().values().copied());
+        }
+    }
 }
 
 pub struct LibraryUd {
@@ -42,7 +54,7 @@ impl Ud for LibraryUd {
     const NAME: &'static std::ffi::CStr = c"Library";
 }
 
-pub(super) const METHODS: &[super::kinds::Entry] = &[
+pub const METHODS: &[super::kinds::Entry] = &[
     (c"call", lib_call_as::<CALL>),
     (c"callInt", lib_call_as::<CALL_INT>),
     (c"callDouble", lib_call_as::<CALL_DOUBLE>),
@@ -103,6 +115,27 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
                 super::lib_search::open(&path).map_err(|e| format!("{}: {}", F, e))?;
             (found, Handle::Lib(lib))
         };
+        push_library(L, name, handle);
+        Ok(1)
+    }
+}
+
+/// `ffi.C`: the running process and its C library, as `ffi.load()` opens them.
+///
+/// # Safety
+/// `L` must be a live Luau state; may raise (allocation).
+pub unsafe fn push_process_library(L: *mut lua_State) -> LResult<()> {
+    // SAFETY: see above.
+    unsafe { push_library(L, "(process)".into(), this_process()?) };
+    Ok(())
+}
+
+/// # Safety
+/// `L` must be a live Luau state; may raise (allocation).
+unsafe fn push_library(L: *mut lua_State, name: String, handle: Handle) {
+    // SAFETY: see above.
+    unsafe {
+        let sh = shared(L);
         push_ud(
             L,
             LibraryUd {
@@ -111,11 +144,12 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
                     handle,
                     symbols: RefCell::new(HashMap::default()),
                     sigs: SigCache::default(),
-                    vm_lock: shared(L).vm_lock,
+                    vm_lock: sh.vm_lock,
+                    declared: RefCell::new(HashMap::default()),
+                    release_queue: sh.release_queue.clone(),
                 }),
             },
         );
-        Ok(1)
     }
 }
 
@@ -139,6 +173,10 @@ fn this_process() -> LResult<Handle> {
 }
 
 impl LibInner {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The address of a symbol already looked up.
     fn cached(&self, name: &str) -> Option<usize> {
         self.symbols.borrow().get(name).copied()
@@ -317,23 +355,34 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
                 (proto, func, Some(declared))
             }
         };
-        if let Some(r) = proto
+        // A C `T *` return type gives a TypedPointer of T.
+        let ret_elem = match ret {
+            Ok(i) => ret_pointee(L, i),
+            Err(_) => None,
+        };
+        let n = match proto
             .fast
             .as_ref()
             .and_then(|f| fast_call(L, f, func, first, lib.vm_lock))
         {
-            return r;
+            Some(r) => r?,
+            None => {
+                let name = check_name(L, 2, F)?;
+                call_with(
+                    L,
+                    &proto,
+                    declared.as_deref(),
+                    func,
+                    first,
+                    &Names { api: F, cfn: name },
+                    lib.vm_lock,
+                )?
+            }
+        };
+        if let Some(elem) = &ret_elem {
+            retype_result(L, elem);
         }
-        let name = check_name(L, 2, F)?;
-        call_with(
-            L,
-            &proto,
-            declared.as_deref(),
-            func,
-            first,
-            &Names { api: F, cfn: name },
-            lib.vm_lock,
-        )
+        Ok(n)
     }
 }
 

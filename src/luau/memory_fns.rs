@@ -127,15 +127,7 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "arena:new";
             let a = arena_self(L, F)?;
-            let st = get_ud::<StructTypeUd>(L, 2)
-                .map(|s| s.st.clone())
-                .ok_or_else(|| {
-                    format!(
-                        "{}: argument #1 (type): expected a StructType, got {}",
-                        F,
-                        describe(L, 2)
-                    )
-                })?;
+            let st = struct_type_arg(L, 2, F, "argument #1 (type)")?;
             let addr = a
                 .arena
                 .alloc(st.size, st.align.max(16))
@@ -207,6 +199,36 @@ pub unsafe extern "C-unwind" fn arena_free(L: *mut lua_State) -> c_int {
     }
 }
 
+/// A struct type argument: a StructType, or a C name of a struct or union type
+/// (`"struct timespec"`, a typedef).
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+unsafe fn struct_type_arg(
+    L: *mut lua_State,
+    idx: c_int,
+    F: &str,
+    what: &str,
+) -> LResult<std::sync::Arc<crate::types::StructType>> {
+    // SAFETY: see above.
+    unsafe {
+        if let Some(s) = get_ud::<StructTypeUd>(L, idx) {
+            return Ok(s.st.clone());
+        }
+        if get_str(L, idx).is_some() {
+            if let CType::Struct(st) = check_type(L, idx, F, what)? {
+                return Ok(st);
+            }
+        }
+        Err(format!(
+            "{}: {}: expected a StructType or a struct type name, got {}",
+            F,
+            what,
+            describe(L, idx)
+        ))
+    }
+}
+
 /// `ffi.view(ptr, StructType)` → StructView over the memory (zero-copy).
 ///
 /// # Safety
@@ -216,15 +238,7 @@ pub unsafe extern "C-unwind" fn ffi_view(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             const F: &str = "ffi.view";
-            let st = get_ud::<StructTypeUd>(L, 2)
-                .map(|s| s.st.clone())
-                .ok_or_else(|| {
-                    format!(
-                        "{}: argument #2 (type): expected a StructType, got {}",
-                        F,
-                        describe(L, 2)
-                    )
-                })?;
+            let st = struct_type_arg(L, 2, F, "argument #2 (type)")?;
             let p = check_ptr(L, 1, true, F, "argument #1 (ptr)")?;
             p.check(0, st.size)
                 .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;

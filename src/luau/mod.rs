@@ -16,6 +16,7 @@ pub mod asynccall;
 pub mod bound;
 pub mod callback;
 pub mod ctypes;
+pub mod declared;
 pub mod invoke;
 pub mod kinds;
 pub mod lib_search;
@@ -70,7 +71,8 @@ pub unsafe fn display(L: *mut lua_State) {
     // only inside the protected call mlua runs this in.
     unsafe {
         let ours = ffi::lua_type(L, 1) == ffi::LUA_TUSERDATA
-            && (RawPtrUd::TAG..=Shared::TAG).contains(&ffi::lua_userdatatag(L, 1));
+            && (RawPtrUd::TAG..=declared::DeclaredVariadic::TAG)
+                .contains(&ffi::lua_userdatatag(L, 1));
         if ours {
             ffi::luaL_tolstring_(L, 1, std::ptr::null_mut());
         } else {
@@ -122,6 +124,7 @@ unsafe fn build_table(L: *mut lua_State) {
             (c"errno", invoke::ffi_errno),
             (c"lastError", invoke::ffi_last_error),
             (c"callback", callback::ffi_callback),
+            (c"cdef", declared::ffi_cdef),
         ];
         ffi::lua_createtable(L, 0, fns.len() as c_int + 4);
         let t = ffi::lua_gettop(L);
@@ -133,6 +136,11 @@ unsafe fn build_table(L: *mut lua_State) {
         ffi::lua_rawsetfield(L, t, c"types".as_ptr());
         push_rawptr(L, crate::memory::Ptr::foreign(0));
         ffi::lua_rawsetfield(L, t, c"null".as_ptr());
+        // ffi.C: the default library, what `ffi.load()` opens (absent only where the
+        // process cannot be opened as a library).
+        if library::push_process_library(L).is_ok() {
+            ffi::lua_rawsetfield(L, t, c"C".as_ptr());
+        }
         ffi::lua_setreadonly(L, t, 1);
     }
 }

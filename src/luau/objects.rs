@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
+use super::ctypes::Resolved;
 use super::raw::*;
 use super::value::Site;
 use super::vmlock::VmLock;
 use crate::engine::Prototype;
 use crate::memory::{ArenaInner, LuaAnchor, Owner, Ptr};
-use super::ctypes::Resolved;
 use crate::types::{CType, Prim, StructType};
 
 /// Tags are chosen away from 0 (untagged userdata, used by mlua) in case other libraries
@@ -68,6 +68,9 @@ pub struct CallbackState {
     pub release_queue: Rc<RefCell<Vec<i32>>>,
     pub traceback_ref: c_int,
     pub invoker_ref: c_int,
+    /// For each argument declared `T *` (T an object type): T, so it arrives as a
+    /// TypedPointer of T.
+    pub arg_elems: Vec<Option<CType>>,
 }
 
 impl Drop for CallbackState {
@@ -362,6 +365,37 @@ fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
         return format!("{}: {}: unknown type '{}'{}", func, what, name, hint);
     }
     format!("{}: {}: type '{}': {}", func, what, name, e)
+}
+
+/// For a return type given as a C pointer type `T *` (T an object type, not `char`
+/// behind `const`): T, so the result comes back as a TypedPointer of T.
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn ret_pointee(L: *mut lua_State, idx: c_int) -> Option<CType> {
+    // SAFETY: see above.
+    unsafe {
+        let s = get_str(L, idx)?;
+        if Prim::from_bytes(s).is_some() {
+            return None;
+        }
+        shared(L).ctypes.resolve(s).ok()?.pointee
+    }
+}
+
+/// Replaces a RawPointer result on top of the stack by a TypedPointer of `elem` (same
+/// address and provenance); nil (NULL) stays nil.
+///
+/// # Safety
+/// `L` must be a live Luau state with the result on top.
+pub unsafe fn retype_result(L: *mut lua_State, elem: &CType) {
+    // SAFETY: see above.
+    unsafe {
+        if let Some(p) = get_ud::<RawPtrUd>(L, -1).map(|u| u.ptr.clone()) {
+            ffi::lua_pop(L, 1);
+            push_typed(L, p, elem.clone());
+        }
+    }
 }
 
 /// Parses a type argument (see [`resolve_type`]); an array type is refused here.
