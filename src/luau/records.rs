@@ -233,9 +233,14 @@ unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult
         };
         let what = format!("{} ('{}')", what, name);
         ffi::lua_rawgeti_(L, t, 2);
-        let ty = check_value_type(L, -1, func, &format!("{} type", what));
+        // A C array type (`"int[4]"`) gives the count; a count given too multiplies it.
+        let r = resolve_type(L, -1, func, &format!("{} type", what));
         ffi::lua_pop(L, 1);
-        let ty = ty?;
+        let r = r?;
+        if r.ty.is_void() {
+            return Err(format!("{}: {} type: void is only valid as a return type", func, what));
+        }
+        let (ty, array) = (r.ty, r.count);
         ffi::lua_rawgeti_(L, t, 3);
         let count = if ffi::lua_isnil(L, -1) != 0 {
             Ok(None)
@@ -255,7 +260,15 @@ unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult
             }
         };
         ffi::lua_pop(L, 1);
-        let mut spec = MemberSpec::new(name, ty, count?);
+        let count = match (count?, array) {
+            (c, None) => c,
+            (None, Some(n)) => Some(n),
+            (Some(c), Some(n)) => Some(c * n),
+        };
+        if count == Some(0) {
+            return Err(format!("{}: {}: an array of zero elements (a flexible array member is declared with ffi.cdef)", func, what));
+        }
+        let mut spec = MemberSpec::new(name, ty, count);
         if field(L, t, c"bits") {
             let v = get_index(L, -1);
             let shown = describe(L, -1);
