@@ -238,7 +238,10 @@ unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult
         ffi::lua_pop(L, 1);
         let r = r?;
         if r.ty.is_void() {
-            return Err(format!("{}: {} type: void is only valid as a return type", func, what));
+            return Err(format!(
+                "{}: {} type: void is only valid as a return type",
+                func, what
+            ));
         }
         let (ty, array) = (r.ty, r.count);
         ffi::lua_rawgeti_(L, t, 3);
