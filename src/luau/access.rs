@@ -27,6 +27,7 @@ pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
         match p {
             Prim::Pointer => push_foreign_ptr(L, bits as usize),
             Prim::String => push_cstring(L, bits as usize),
+            Prim::String16 => push_utf16(L, bits as usize),
             _ => push_number_bits(L, p, normalize_bits(p, bits)),
         }
     }
@@ -99,7 +100,7 @@ pub unsafe fn store_prim_at(
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         let bits = match p {
-            Prim::Pointer | Prim::String => {
+            Prim::Pointer | Prim::String | Prim::String16 => {
                 let keep = dest.keeps_alive();
                 match pointer_value(L, idx, keep, site)? {
                     Some(ptr) => {
@@ -108,7 +109,7 @@ pub unsafe fn store_prim_at(
                         }
                         ptr.addr as u64
                     }
-                    None if p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING => {
+                    None if p != Prim::Pointer && ffi::lua_type(L, idx) == ffi::LUA_TSTRING => {
                         return Err(site.err(
                         "a pointer (a Luau string cannot be stored in memory: copy it with arena:string(s))",
                         describe(L, idx),
@@ -284,7 +285,10 @@ pub unsafe fn store_field(
         std::ptr::write_bytes(addr as *mut u8, 0, size * n);
         for i in 0..n {
             ffi::lua_rawgeti_(L, t, (i + 1) as c_int);
-            let pointer = matches!(f.ty, CType::Prim(Prim::Pointer | Prim::String));
+            let pointer = matches!(
+                f.ty,
+                CType::Prim(Prim::Pointer | Prim::String | Prim::String16)
+            );
             let r = if ffi::lua_type(L, -1) == ffi::LUA_TNIL && !pointer {
                 // Already zero. (A pointer element still records NULL for keep-alive.)
                 Ok(())

@@ -179,7 +179,7 @@ fn make_function(
         let api = api.clone();
         let declared = declared.clone();
         async move {
-            let job = prepare(&lua, &proto, declared.as_deref(), func, &api, &args)?;
+            let (job, copies) = prepare(&lua, &proto, declared.as_deref(), func, &api, &args)?;
             let done = spawn(job).map_err(LuaError::runtime)?.await;
             // A callback error from the worker thread is this call's error.
             if let Some(e) = reentry::take_pending_error() {
@@ -187,7 +187,7 @@ fn make_function(
             }
             let done = done.map_err(|e| LuaError::runtime(format!("{}: {}", api, e)))?;
             let r = finish(&lua, &proto, done);
-            drop(args);
+            drop((args, copies));
             r
         }
     })?;
@@ -217,12 +217,13 @@ fn prepare(
     func: usize,
     api: &str,
     args: &LuaMultiValue,
-) -> LuaResult<Job> {
+) -> LuaResult<(Job, LuaMultiValue)> {
     let mut out: Vec<Arg> = Vec::with_capacity(args.len());
     // SAFETY: mlua pushes `args` at 1..n of a fresh stack; the body only reads them and
     // raises on error (inside mlua's protected call).
-    unsafe {
-        lua.exec_raw::<()>(args.clone(), |L| {
+    let copies = unsafe {
+        lua.exec_raw::<LuaMultiValue>(args.clone(), |L| {
+            let nargs = ffi::lua_gettop(L);
             let names = Names { api, cfn: api };
             let r = (|| -> LResult<()> {
                 let n = check_arg_count(L, proto, 1, &names)?;
@@ -244,14 +245,21 @@ fn prepare(
             if let Err(msg) = r {
                 raise(L, msg);
             }
-            ffi::lua_settop(L, 0);
-        })?;
-    }
-    Ok(Job {
-        proto: proto.clone(),
-        func,
-        args: out,
-    })
+            // What conversion left above the arguments (UTF-16 copies of string16
+            // arguments) is returned, so the waiting task keeps it alive.
+            for _ in 0..nargs {
+                ffi::lua_remove(L, 1);
+            }
+        })?
+    };
+    Ok((
+        Job {
+            proto: proto.clone(),
+            func,
+            args: out,
+        },
+        copies,
+    ))
 }
 
 /// The result as a Luau value.

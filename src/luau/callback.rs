@@ -402,7 +402,7 @@ unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame, L: *mut lua_State
         })
         .and_then(|()| match &proto.sig.ret {
             // Scalars convert without allocating: no protection needed.
-            CType::Prim(p) if !matches!(p, Prim::String | Prim::Pointer) => {
+            CType::Prim(p) if !matches!(p, Prim::String | Prim::Pointer | Prim::String16) => {
                 write_return(L, -1, state, frame)
             }
             _ => protected(L, handler, state.invoker_ref, 1, &mut |L| {
@@ -477,7 +477,17 @@ unsafe fn write_return(
     unsafe {
         match &proto.sig.ret {
             CType::Prim(Prim::Void) => Ok(()),
-            CType::Prim(p @ (Prim::Pointer | Prim::String)) => {
+            CType::Prim(Prim::String16) if ffi::lua_type(L, idx) == ffi::LUA_TSTRING => {
+                let addr = push_utf16_copy(L, idx, site)? as u64;
+                // Keep the UTF-16 copy alive until the next call of this callback.
+                let old = state.last_string_ref.replace(ffi::lua_ref(L, -1));
+                if old != 0 {
+                    ffi::lua_unref(L, old);
+                }
+                thunk::set_ret_bits(&proto.plan, frame, addr);
+                Ok(())
+            }
+            CType::Prim(p @ (Prim::Pointer | Prim::String | Prim::String16)) => {
                 let addr = if *p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING {
                     let s = check_c_string(L, idx, site)?.unwrap_or_default();
                     let addr = s.as_ptr() as u64;

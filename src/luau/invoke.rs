@@ -222,6 +222,20 @@ unsafe fn encode_arg_slow(
                     )),
                 },
             },
+            Prim::String16 => {
+                if ffi::lua_type(L, idx) == ffi::LUA_TSTRING {
+                    // The UTF-16 copy stays on the stack, above the arguments, until
+                    // the call returns.
+                    if ffi::lua_checkstack(L, 2) == 0 {
+                        return Err(site.err("fewer string16 arguments", "a Luau stack overflow".into()));
+                    }
+                    return push_utf16_copy(L, idx, site).map(|a| a as u64);
+                }
+                match pointer_value(L, idx, false, site)? {
+                    Some(p) => Ok(p.addr as u64),
+                    None => Err(site.err("a string, a pointer or nil", describe(L, idx))),
+                }
+            }
             Prim::String => {
                 if let Some(s) = check_c_string(L, idx, site)? {
                     // Luau strings are NUL-terminated and stay alive on the stack for the
@@ -315,6 +329,8 @@ unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
                 ffi::LUA_TSTRING => get_str(L, idx).map(|s| s.as_ptr() as u64),
                 _ => None,
             },
+            // Needs a UTF-16 copy: the general path.
+            Prim::String16 => None,
             Prim::String => {
                 let s = get_str(L, idx)?;
                 // Luau strings are NUL-terminated and live on the stack for the whole call.

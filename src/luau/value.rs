@@ -155,7 +155,7 @@ pub unsafe fn encode_number(L: *mut lua_State, idx: c_int, p: Prim, site: Site) 
             Prim::U8 | Prim::U16 | Prim::U32 | Prim::U64 | Prim::Usize => {
                 check_int(L, idx, p, site)
             }
-            Prim::Void | Prim::Pointer | Prim::String => {
+            Prim::Void | Prim::Pointer | Prim::String | Prim::String16 => {
                 Err(site.err("a value of a storable type", describe(L, idx)))
             }
         }
@@ -275,7 +275,68 @@ pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
             Prim::I64 | Prim::Isize => push_i64(L, bits as i64),
             Prim::U64 | Prim::Usize => push_u64(L, bits),
             Prim::Void => ffi::lua_pushnil(L),
-            Prim::Pointer | Prim::String => ffi::lua_pushnil(L),
+            Prim::Pointer | Prim::String | Prim::String16 => ffi::lua_pushnil(L),
+        }
+    }
+}
+
+/// A Luau string as NUL-terminated UTF-16, in a new Luau buffer pushed on the stack (so
+/// it lives as long as that stack slot, or a reference to it): its address. Invalid
+/// UTF-8 is an error.
+///
+/// # Safety
+/// `L` must be a live Luau state with a string at `idx`; may raise (allocation).
+pub unsafe fn push_utf16_copy(L: *mut lua_State, idx: c_int, site: Site) -> LResult<usize> {
+    // SAFETY: see above; the buffer is written within its size.
+    unsafe {
+        let s = get_str(L, idx).unwrap_or_default();
+        let text = std::str::from_utf8(s).map_err(|e| {
+            site.err(
+                "valid UTF-8 (string16 converts it to UTF-16)",
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
+        let units: Vec<u16> = text.encode_utf16().chain(std::iter::once(0)).collect();
+        let p = ffi::lua_newbuffer(L, units.len() * 2) as *mut u16;
+        std::ptr::copy_nonoverlapping(units.as_ptr(), p, units.len());
+        Ok(p as usize)
+    }
+}
+
+/// Pushes the NUL-terminated UTF-16 string at `addr` as UTF-8 (nil for NULL); an
+/// unpaired surrogate raises an error.
+///
+/// # Safety
+/// `addr` must be NULL or point at a NUL-terminated UTF-16 string (from C: reading
+/// through C-provided pointers is inherently unsafe, as the seed says).
+pub unsafe fn push_utf16(L: *mut lua_State, addr: usize) {
+    // SAFETY: see above.
+    unsafe {
+        if addr == 0 {
+            ffi::lua_pushnil(L);
+            return;
+        }
+        let p = addr as *const u16;
+        let mut n = 0;
+        while p.add(n).read_unaligned() != 0 {
+            n += 1;
+        }
+        let units: Vec<u16> = (0..n).map(|i| p.add(i).read_unaligned()).collect();
+        match String::from_utf16(&units) {
+            Ok(s) => super::raw::push_str(L, &s),
+            Err(_) => {
+                let at = char::decode_utf16(units.iter().copied())
+                    .position(|c| c.is_err())
+                    .unwrap_or(0);
+                drop(units);
+                super::raw::raise(
+                    L,
+                    format!(
+                        "string16: invalid UTF-16 from C (an unpaired surrogate at unit {})",
+                        at
+                    ),
+                )
+            }
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum Prim {
     Pointer,
     /// `char*`: a pointer as far as the ABI is concerned, a Luau string to the script.
     String,
+    /// A NUL-terminated UTF-16 string (Windows' `LPCWSTR`): a pointer to the ABI, a UTF-8
+    /// Luau string to the script.
+    String16,
 }
 
 /// Every canonical name and alias, in the order `ffi.types` lists them.
@@ -45,6 +48,7 @@ pub const TYPE_NAMES: &[(&str, Prim)] = &[
     ("isize", Prim::Isize),
     ("pointer", Prim::Pointer),
     ("string", Prim::String),
+    ("string16", Prim::String16),
     ("void", Prim::Void),
     // Aliases from the seed's type table. `long` is i64 as the seed says, which matches
     // C's `long` on 64-bit Unix but not on Windows, where C's `long` is 32-bit.
@@ -87,6 +91,7 @@ impl Prim {
             b"isize" => Prim::Isize,
             b"pointer" | b"void*" => Prim::Pointer,
             b"string" | b"char*" => Prim::String,
+            b"string16" => Prim::String16,
             b"void" => Prim::Void,
             _ => return None,
         })
@@ -111,6 +116,7 @@ impl Prim {
             Prim::Isize => "isize",
             Prim::Pointer => "pointer",
             Prim::String => "string",
+            Prim::String16 => "string16",
         }
     }
 
@@ -121,7 +127,7 @@ impl Prim {
             Prim::I16 | Prim::U16 => 2,
             Prim::I32 | Prim::U32 | Prim::F32 => 4,
             Prim::I64 | Prim::U64 | Prim::F64 => 8,
-            Prim::Usize | Prim::Isize | Prim::Pointer | Prim::String => 8,
+            Prim::Usize | Prim::Isize | Prim::Pointer | Prim::String | Prim::String16 => 8,
         }
     }
 

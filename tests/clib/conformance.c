@@ -1042,3 +1042,22 @@ EXPORT double call_variadic_cb(vcb_t cb) {
     return cb(5, 1.5, (int32_t)-7, f, (long long)-9007199254740993LL, c) +
            cb(1, 1e300, 0, 0.0, 0LL, 0);
 }
+
+/* UTF-16 strings (string16): length in code units, an echo, a copy into a buffer, and one
+   with an unpaired surrogate. */
+EXPORT int32_t u16_len(const uint16_t *s) {
+    int32_t n = 0;
+    if (!s)
+        return -1;
+    while (s[n])
+        n++;
+    return n;
+}
+EXPORT const uint16_t *u16_echo(const uint16_t *s) { return s; }
+EXPORT const uint16_t *u16_bad(void) {
+    static const uint16_t bad[] = {0x0041, 0xD800, 0x0042, 0};
+    return bad;
+}
+EXPORT const uint16_t *call_cb_u16(const uint16_t *(*cb)(const uint16_t *), const uint16_t *s) {
+    return cb(s);
+}
