@@ -296,6 +296,13 @@ fn main() {
     );
     compare(
         &lua,
+        "declared lib.add_i32 vs lib:func add",
+        "local f = add local x for i = 1, N do x = f(i, 2) end",
+        "local f = cadd local x for i = 1, N do x = f(i, 2) end",
+        "<= 1.0x",
+    );
+    compare(
+        &lua,
         "bound lib:func fma(double x3)",
         raw_fma,
         "local f = fma local x for i = 1, N do x = f(1.5, 2, 0.25) end",
@@ -342,6 +349,10 @@ fn main() {
     );
 
     println!();
+    println!("== ffi.cdef");
+    cdef_parse_time();
+
+    println!();
     println!("== callbacks (baseline: lua_call of the same Luau function from Rust, N times)");
     compare(
         &lua,
@@ -349,6 +360,35 @@ fn main() {
         "raw_lua_calls(cbfn, N)",
         "drive(cb, N)",
         "<= 1.5x",
+    );
+}
+
+/// Median time to declare what `gcc -E -P` prints for <sqlite3.h> into a fresh
+/// namespace (issue 11's target: under 20 ms).
+fn cdef_parse_time() {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "echo '#include <sqlite3.h>' | gcc -E -P -"])
+        .output();
+    let src = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        _ => {
+            println!("ffi.cdef of sqlite3.h: NOT MEASURED (needs gcc and libsqlite3-dev)");
+            return;
+        }
+    };
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let mut ns = lune_ffi::cdecl::Namespace::new();
+        let t = Instant::now();
+        ns.cdef(&src).expect("sqlite3.h parses");
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!(
+        "{:<40} {:>7.2} ms for {} lines (median of {}; target < 20 ms)",
+        "ffi.cdef of preprocessed sqlite3.h",
+        median(times),
+        src.lines().count(),
+        RUNS
     );
 }
 
@@ -378,6 +418,8 @@ fn setup_calls(lua: &Lua, path: &str) -> libloading::Library {
         cbfn = function(a, b) return a + b end
         cb = ffi.callback(cbfn, "i32", { "i32", "i32" })
         drive = lib:func("drive_cb", "i64", { "pointer", "i32" })
+        ffi.cdef("int add_i32(int a, int b);")
+        cadd = lib.add_i32
     "#,
     )
     .exec()
