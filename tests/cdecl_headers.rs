@@ -44,7 +44,12 @@ fn c_facts(program: &str) -> Vec<i64> {
     let src = dir.join("facts.c");
     let exe = dir.join("facts");
     std::fs::write(&src, program).unwrap();
-    let st = Command::new("gcc").arg(&src).arg("-o").arg(&exe).status().unwrap();
+    let st = Command::new("gcc")
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .unwrap();
     assert!(st.success(), "compiling the fact program failed");
     let out = Command::new(&exe).output().unwrap();
     assert!(out.status.success());
@@ -78,6 +83,8 @@ fn parse_into(ns: &mut Namespace, header: &str) {
 fn zlib_sqlite_and_expat_headers_parse_unchanged() {
     // The host's C compiler is what these facts come from; only meaningful where the
     // crate's platform model is the host's (it always is for a native test run).
+    // sqlite3.h alone into a fresh namespace: the figure issue 11 asks for.
+    parse_into(&mut Namespace::new(), "sqlite3.h");
     let mut ns = Namespace::new();
     parse_into(&mut ns, "zlib.h");
     parse_into(&mut ns, "sqlite3.h");
@@ -105,8 +112,16 @@ int main(void) {
     );
 
     let z_stream = ns.parse_type("z_stream").unwrap();
-    assert_eq!(ns.sizeof(&z_stream).unwrap() as i64, facts[0], "sizeof(z_stream)");
-    assert_eq!(ns.alignof(&z_stream).unwrap() as i64, facts[1], "_Alignof(z_stream)");
+    assert_eq!(
+        ns.sizeof(&z_stream).unwrap() as i64,
+        facts[0],
+        "sizeof(z_stream)"
+    );
+    assert_eq!(
+        ns.alignof(&z_stream).unwrap() as i64,
+        facts[1],
+        "_Alignof(z_stream)"
+    );
     let CType::Struct(zs) = ns.lower(&z_stream).unwrap() else {
         panic!("z_stream lowers to a struct")
     };
@@ -118,12 +133,23 @@ int main(void) {
     // msg is `char *`: a pointer too (only `const char *` is a string).
     assert_eq!(zs.field("msg").unwrap().ty, CType::Prim(Prim::Pointer));
     let gz = ns.parse_type("gz_header").unwrap();
-    assert_eq!(ns.sizeof(&gz).unwrap() as i64, facts[5], "sizeof(gz_header)");
+    assert_eq!(
+        ns.sizeof(&gz).unwrap() as i64,
+        facts[5],
+        "sizeof(gz_header)"
+    );
     let io = ns.parse_type("sqlite3_io_methods").unwrap();
-    assert_eq!(ns.sizeof(&io).unwrap() as i64, facts[6], "sizeof(sqlite3_io_methods)");
+    assert_eq!(
+        ns.sizeof(&io).unwrap() as i64,
+        facts[6],
+        "sizeof(sqlite3_io_methods)"
+    );
     let mem = ns.parse_type("XML_Memory_Handling_Suite").unwrap();
     assert_eq!(ns.sizeof(&mem).unwrap() as i64, facts[7]);
-    assert_eq!(ns.constant("XML_STATUS_SUSPENDED").unwrap() as i64, facts[8]);
+    assert_eq!(
+        ns.constant("XML_STATUS_SUSPENDED").unwrap() as i64,
+        facts[8]
+    );
     assert_eq!(ns.constant("XML_ERROR_NO_BUFFER").unwrap() as i64, facts[9]);
     // max_align_t holds a long double: laid out, never passed.
     let mat = ns.parse_type("max_align_t").unwrap();
@@ -136,9 +162,15 @@ int main(void) {
     assert_eq!(open.ty.ret, Type::Int(IntKind::Int));
     assert!(!open.ty.variadic);
     let names: Vec<Option<&str>> = open.ty.params.iter().map(|p| p.name.as_deref()).collect();
-    assert_eq!(names, vec![Some("filename"), Some("ppDb"), Some("flags"), Some("zVfs")]);
+    assert_eq!(
+        names,
+        vec![Some("filename"), Some("ppDb"), Some("flags"), Some("zVfs")]
+    );
     let sqlite3 = ns.record_by_tag("sqlite3").unwrap();
-    assert_eq!(open.ty.params[0].ty, Type::pointer_to(Type::Int(IntKind::Char), true));
+    assert_eq!(
+        open.ty.params[0].ty,
+        Type::pointer_to(Type::Int(IntKind::Char), true)
+    );
     assert_eq!(
         open.ty.params[1].ty,
         Type::pointer_to(Type::pointer_to(Type::Record(sqlite3), false), false)
@@ -164,7 +196,11 @@ int main(void) {
     assert!(ns.function("sqlite3_mprintf").unwrap().ty.variadic);
     let vm = ns.function("sqlite3_vmprintf").unwrap();
     let err = ns.lower_func(&vm.ty).unwrap_err();
-    assert!(err.contains("parameter 2") && err.contains("__builtin_va_list"), "{}", err);
+    assert!(
+        err.contains("parameter 2") && err.contains("__builtin_va_list"),
+        "{}",
+        err
+    );
     // A function-pointer parameter: int sqlite3_exec(sqlite3*, const char*, int (*)(void*,int,char**,char**), void*, char**)
     let exec = ns.function("sqlite3_exec").unwrap();
     match &exec.ty.params[2].ty {

@@ -238,7 +238,10 @@ fn records_match_the_c_compiler() {
         (
             "R_u_ic",
             rec(
-                vec![m("i", i32_.clone()), MemberSpec::new("c", i8_.clone(), Some(5))],
+                vec![
+                    m("i", i32_.clone()),
+                    MemberSpec::new("c", i8_.clone(), Some(5)),
+                ],
                 union(),
             ),
         ),
@@ -249,7 +252,11 @@ fn records_match_the_c_compiler() {
         (
             "R_packed",
             rec(
-                vec![m("a", i8_.clone()), m("b", i32_.clone()), m("c", i16_.clone())],
+                vec![
+                    m("a", i8_.clone()),
+                    m("b", i32_.clone()),
+                    m("c", i16_.clone()),
+                ],
                 packed(),
             ),
         ),
@@ -270,7 +277,11 @@ fn records_match_the_c_compiler() {
         (
             "R_pack2",
             rec(
-                vec![m("a", i8_.clone()), m("b", f64_.clone()), m("c", i32_.clone())],
+                vec![
+                    m("a", i8_.clone()),
+                    m("b", f64_.clone()),
+                    m("c", i32_.clone()),
+                ],
                 pack(2),
             ),
         ),
@@ -416,7 +427,10 @@ fn records_match_the_c_compiler() {
         (
             "R_flex",
             rec(
-                vec![m("n", i32_.clone()), MemberSpec::flexible("d", f64_.clone())],
+                vec![
+                    m("n", i32_.clone()),
+                    MemberSpec::flexible("d", f64_.clone()),
+                ],
                 def(),
             ),
         ),
@@ -430,7 +444,11 @@ fn records_match_the_c_compiler() {
         (
             "R_anon",
             rec(
-                vec![m("tag", i8_.clone()), m("", anon_u), m("after", i8_.clone())],
+                vec![
+                    m("tag", i8_.clone()),
+                    m("", anon_u),
+                    m("after", i8_.clone()),
+                ],
                 def(),
             ),
         ),
@@ -466,19 +484,23 @@ fn records_match_the_c_compiler() {
             for v in [b.max(), b.min(), 1, b.max() / 3 + b.min() / 5] {
                 let mut theirs = vec![0u8; s.size];
                 // SAFETY: `theirs` has sizeof(type) bytes, as rl_bf_set writes.
-                let rc = unsafe {
-                    bf_set(cname.as_ptr(), cf.as_ptr(), theirs.as_mut_ptr(), v as i64)
-                };
+                let rc =
+                    unsafe { bf_set(cname.as_ptr(), cf.as_ptr(), theirs.as_mut_ptr(), v as i64) };
                 assert_eq!(rc, 0, "{}.{} unknown to records.c", name, fname);
                 let mut ours = vec![0u8; s.size];
                 b.insert(&mut ours[f.offset..], v).unwrap();
                 assert_eq!(ours, theirs, "{}.{} = {} (bytes)", name, fname, v);
-                assert_eq!(b.extract(&theirs[f.offset..]), Some(v), "{}.{}", name, fname);
+                assert_eq!(
+                    b.extract(&theirs[f.offset..]),
+                    Some(v),
+                    "{}.{}",
+                    name,
+                    fname
+                );
                 // And C reads back what we wrote, sign extension included.
                 let mut read = 0i64;
                 // SAFETY: `ours` has sizeof(type) bytes; `read` is a valid out pointer.
-                let rc =
-                    unsafe { bf_get(cname.as_ptr(), cf.as_ptr(), ours.as_ptr(), &mut read) };
+                let rc = unsafe { bf_get(cname.as_ptr(), cf.as_ptr(), ours.as_ptr(), &mut read) };
                 assert_eq!(rc, 0);
                 assert_eq!(read as i128, v, "C reads {}.{}", name, fname);
             }

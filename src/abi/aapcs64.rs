@@ -39,7 +39,7 @@ fn hfa(s: &StructType) -> Option<Vec<(usize, usize)>> {
         return None;
     }
     let n = base.size();
-    if s.size % n != 0 || s.size / n > 4 {
+    if !s.size.is_multiple_of(n) || s.size / n > 4 {
         return None;
     }
     let mut covered = [false; 4];
@@ -651,16 +651,19 @@ mod tests {
 
     #[test]
     fn unions_packed_structs_and_bitfields() {
-    // Probe (aarch64-linux-gnu-gcc -O2 -S of call_all below, each argument loaded from a pointer and
-    // passed to an extern):
-    //   struct __attribute__((packed)) P5 { char c; int i; };
-    //   union UFI { float f; int i; };            union UFD { float f[2]; double d; };
-    //   union UF2 { float a; float b[2]; };       union UFd { float f; double d; };
-    //   union UFF { float a; float b; };          struct B { int a:3; int b:5; float f; };
-    //   union UDD { double a[2]; struct { double x, y; } s; };
+        // Probe (aarch64-linux-gnu-gcc -O2 -S of call_all below, each argument loaded from a pointer and
+        // passed to an extern):
+        //   struct __attribute__((packed)) P5 { char c; int i; };
+        //   union UFI { float f; int i; };            union UFD { float f[2]; double d; };
+        //   union UF2 { float a; float b[2]; };       union UFd { float f; double d; };
+        //   union UFF { float a; float b; };          struct B { int a:3; int b:5; float f; };
+        //   union UDD { double a[2]; struct { double x, y; } s; };
         let one = |t: CType| plan(sig(void(), vec![t])).args.remove(0);
         // gcc: P5 in x0 (bytes assembled with orr): a small composite, whatever its packing.
-        assert_eq!(one(packed(&[Prim::I8, Prim::I32])), pieces(&[pc(0, 5, g(0))]));
+        assert_eq!(
+            one(packed(&[Prim::I8, Prim::I32])),
+            pieces(&[pc(0, 5, g(0))])
+        );
         // gcc: UFI in w0, UFD and UFd in x0: not homogeneous.
         assert_eq!(
             one(union_of(&[p(Prim::F32), p(Prim::I32)])),

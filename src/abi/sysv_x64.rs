@@ -798,13 +798,13 @@ mod tests {
 
     #[test]
     fn unions_packed_structs_and_bitfields() {
-    // Probe (gcc -O2 -S of call_all below, each argument loaded from a pointer and
-    // passed to an extern):
-    //   struct __attribute__((packed)) P5 { char c; int i; };
-    //   union UFI { float f; int i; };            union UFD { float f[2]; double d; };
-    //   union UF2 { float a; float b[2]; };       union UFd { float f; double d; };
-    //   union UFF { float a; float b; };          struct B { int a:3; int b:5; float f; };
-    //   union UDD { double a[2]; struct { double x, y; } s; };
+        // Probe (gcc -O2 -S of call_all below, each argument loaded from a pointer and
+        // passed to an extern):
+        //   struct __attribute__((packed)) P5 { char c; int i; };
+        //   union UFI { float f; int i; };            union UFD { float f[2]; double d; };
+        //   union UF2 { float a; float b[2]; };       union UFd { float f; double d; };
+        //   union UFF { float a; float b; };          struct B { int a:3; int b:5; float f; };
+        //   union UDD { double a[2]; struct { double x, y; } s; };
         let one = |t: CType| plan(sig(void(), vec![t])).args.remove(0);
         // gcc: P5 copied to (%rsp): a packed struct with an unaligned field is MEMORY.
         assert_eq!(one(packed(&[Prim::I8, Prim::I32])), on_stack(5, 0));

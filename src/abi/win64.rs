@@ -491,17 +491,20 @@ mod tests {
 
     #[test]
     fn unions_packed_structs_and_bitfields() {
-    // Probe (x86_64-w64-mingw32-gcc -O2 -S of call_all below, each argument loaded from a pointer and
-    // passed to an extern):
-    //   struct __attribute__((packed)) P5 { char c; int i; };
-    //   union UFI { float f; int i; };            union UFD { float f[2]; double d; };
-    //   union UF2 { float a; float b[2]; };       union UFd { float f; double d; };
-    //   union UFF { float a; float b; };          struct B { int a:3; int b:5; float f; };
-    //   union UDD { double a[2]; struct { double x, y; } s; };
+        // Probe (x86_64-w64-mingw32-gcc -O2 -S of call_all below, each argument loaded from a pointer and
+        // passed to an extern):
+        //   struct __attribute__((packed)) P5 { char c; int i; };
+        //   union UFI { float f; int i; };            union UFD { float f[2]; double d; };
+        //   union UF2 { float a; float b[2]; };       union UFd { float f; double d; };
+        //   union UFF { float a; float b; };          struct B { int a:3; int b:5; float f; };
+        //   union UDD { double a[2]; struct { double x, y; } s; };
         let one = |t: CType| plan(sig(void(), vec![t])).args.remove(0);
         // mingw: P5 (5 bytes) by reference (leaq of a copy into %rcx): only sizes 1, 2,
         // 4 and 8 go in a register, packed or not.
-        assert_eq!(one(packed(&[Prim::I8, Prim::I32])), ArgClass::Indirect(g(0)));
+        assert_eq!(
+            one(packed(&[Prim::I8, Prim::I32])),
+            ArgClass::Indirect(g(0))
+        );
         // mingw: UFI and UFF in %ecx, UFD, UF2, UFd and B in %rcx: never in xmm.
         assert_eq!(
             one(union_of(&[p(Prim::F32), p(Prim::I32)])),

@@ -34,8 +34,8 @@ impl Tok<'_> {
 
 const PUNCTS3: &[&str] = &["...", "<<=", ">>="];
 const PUNCTS2: &[&str] = &[
-    "->", "++", "--", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "*=", "/=", "%=", "+=",
-    "-=", "&=", "^=", "|=", "##",
+    "->", "++", "--", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "*=", "/=", "%=", "+=", "-=",
+    "&=", "^=", "|=", "##",
 ];
 
 /// Splits `src` into tokens; comments are skipped, directive lines become one token.
@@ -127,9 +127,13 @@ pub fn lex(src: &str) -> Result<Vec<Tok<'_>>, CdefError> {
                 i += 1;
             }
             // A wide/unicode prefix on a string or character literal.
-            if i < b.len() && (b[i] == b'"' || b[i] == b'\'') && matches!(&src[start..i], "L" | "u" | "U" | "u8") {
+            if i < b.len()
+                && (b[i] == b'"' || b[i] == b'\'')
+                && matches!(&src[start..i], "L" | "u" | "U" | "u8")
+            {
                 let q = b[i];
-                i = quoted(b, i, q).ok_or_else(|| err(line, col, "unterminated literal", &src[start..]))?;
+                i = quoted(b, i, q)
+                    .ok_or_else(|| err(line, col, "unterminated literal", &src[start..]))?;
                 if q == b'"' {
                     Kind::Str
                 } else {
@@ -138,14 +142,18 @@ pub fn lex(src: &str) -> Result<Vec<Tok<'_>>, CdefError> {
             } else {
                 Kind::Ident
             }
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        } else if c.is_ascii_digit()
+            || (c == b'.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             // pp-number: digits, letters, dots, and exponent signs.
             i += 1;
             while i < b.len() {
                 let d = b[i];
-                if (d == b'+' || d == b'-') && matches!(b[i - 1], b'e' | b'E' | b'p' | b'P') {
-                    i += 1;
-                } else if d.is_ascii_alphanumeric() || d == b'.' || d == b'_' {
+                if ((d == b'+' || d == b'-') && matches!(b[i - 1], b'e' | b'E' | b'p' | b'P'))
+                    || d.is_ascii_alphanumeric()
+                    || d == b'.'
+                    || d == b'_'
+                {
                     i += 1;
                 } else {
                     break;
@@ -153,7 +161,14 @@ pub fn lex(src: &str) -> Result<Vec<Tok<'_>>, CdefError> {
             }
             Kind::Number
         } else if c == b'"' || c == b'\'' {
-            i = quoted(b, i, c).ok_or_else(|| err(line, col, "unterminated literal", &src[start..(start + 10).min(src.len())]))?;
+            i = quoted(b, i, c).ok_or_else(|| {
+                err(
+                    line,
+                    col,
+                    "unterminated literal",
+                    &src[start..(start + 10).min(src.len())],
+                )
+            })?;
             if c == b'"' {
                 Kind::Str
             } else {
@@ -215,11 +230,28 @@ mod tests {
         let texts: Vec<&str> = t.iter().map(|t| t.text).collect();
         assert_eq!(
             texts,
-            vec!["int", "x", ";", "unsigned", "long", "define A (1 << \\\n 3)", "y", "...", "'a'", "\"s\"", "0x1fULL", "1.5e-3", ""]
+            vec![
+                "int",
+                "x",
+                ";",
+                "unsigned",
+                "long",
+                "define A (1 << \\\n 3)",
+                "y",
+                "...",
+                "'a'",
+                "\"s\"",
+                "0x1fULL",
+                "1.5e-3",
+                ""
+            ]
         );
         assert_eq!((t[3].line, t[3].col), (2, 5));
         assert_eq!(t[5].kind, Kind::Directive);
         assert_eq!((t[6].line, t[6].col), (5, 2));
-        assert!(lex("int \u{e9}").unwrap_err().to_string().contains("line 1, column 5: unexpected character near '\u{e9}'"));
+        assert!(lex("int \u{e9}")
+            .unwrap_err()
+            .to_string()
+            .contains("line 1, column 5: unexpected character near '\u{e9}'"));
     }
 }

@@ -20,9 +20,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::types::{
-    CType, LayoutRules, MemberSpec, Prim, RecordKind, RecordOptions, StructType,
-};
+use crate::types::{CType, LayoutRules, MemberSpec, Prim, RecordKind, RecordOptions, StructType};
 
 pub use types::{
     enum_underlying, EnumDecl, EnumId, FuncDecl, FuncType, IntKind, Member, Param, Platform,
@@ -41,7 +39,11 @@ pub struct CdefError {
 
 impl fmt::Display for CdefError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)?;
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )?;
         if self.near.is_empty() {
             write!(f, " at the end of the input")
         } else {
@@ -168,7 +170,8 @@ impl Namespace {
     /// it was before the call.
     pub fn cdef(&mut self, source: &str) -> Result<(), CdefError> {
         let saved = self.clone();
-        let result = lexer::lex(source).and_then(|toks| parser::Parser::new(toks, self).translation_unit());
+        let result =
+            lexer::lex(source).and_then(|toks| parser::Parser::new(toks, self).translation_unit());
         if result.is_err() {
             *self = saved;
         }
@@ -264,7 +267,10 @@ impl Namespace {
             Type::Array { of, len } => {
                 let (s, a) = self.size_align(of)?;
                 let n = len.ok_or_else(|| {
-                    format!("sizeof of an array of unknown length ({})", self.type_name(ty))
+                    format!(
+                        "sizeof of an array of unknown length ({})",
+                        self.type_name(ty)
+                    )
                 })?;
                 let total = s
                     .checked_mul(n)
@@ -289,7 +295,12 @@ impl Namespace {
                 let s = e.underlying.size(p);
                 (s, s)
             }
-            Type::Func(_) => return Err(format!("sizeof of a function type ({})", self.type_name(ty))),
+            Type::Func(_) => {
+                return Err(format!(
+                    "sizeof of a function type ({})",
+                    self.type_name(ty)
+                ))
+            }
         })
     }
 
@@ -326,13 +337,17 @@ impl Namespace {
             Type::Record(id) => match &self.records[id.0].def {
                 None => {
                     return Err(format!(
-                        "{} is incomplete (opaque): it cannot be used by value, only through a pointer",
-                        self.type_name(ty)
-                    ))
+                    "{} is incomplete (opaque): it cannot be used by value, only through a pointer",
+                    self.type_name(ty)
+                ))
                 }
                 Some(d) => {
                     if let Some(why) = &d.cannot_pass {
-                        return Err(format!("{} cannot be passed by value: {}", self.type_name(ty), why));
+                        return Err(format!(
+                            "{} cannot be passed by value: {}",
+                            self.type_name(ty),
+                            why
+                        ));
                     }
                     CType::Struct(d.layout.clone())
                 }
@@ -362,7 +377,10 @@ impl Namespace {
                 format!(
                     "parameter {}{} ({}): {}",
                     i + 1,
-                    prm.name.as_ref().map(|n| format!(" '{}'", n)).unwrap_or_default(),
+                    prm.name
+                        .as_ref()
+                        .map(|n| format!(" '{}'", n))
+                        .unwrap_or_default(),
                     self.type_name(&prm.ty),
                     e
                 )
@@ -383,7 +401,13 @@ impl Namespace {
     }
 
     fn write_type(&self, ty: &Type, inner: &str, out: &mut String) {
-        let sep = |s: &str| if s.is_empty() { String::new() } else { format!(" {}", s) };
+        let sep = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", s)
+            }
+        };
         match ty {
             Type::Void => out.push_str(&format!("void{}", sep(inner))),
             Type::Int(k) => out.push_str(&format!("{}{}", k.name(), sep(inner))),
@@ -392,7 +416,11 @@ impl Namespace {
             Type::Unpassable(u) => out.push_str(&format!("{}{}", u.name(), sep(inner))),
             Type::Record(id) => {
                 let r = &self.records[id.0];
-                let kw = if r.kind == RecordKind::Union { "union" } else { "struct" };
+                let kw = if r.kind == RecordKind::Union {
+                    "union"
+                } else {
+                    "struct"
+                };
                 let tag = r.tag.as_deref().unwrap_or("<anonymous>");
                 out.push_str(&format!("{} {}{}", kw, tag, sep(inner)))
             }
@@ -400,7 +428,11 @@ impl Namespace {
                 let tag = self.enums[id.0].tag.as_deref().unwrap_or("<anonymous>");
                 out.push_str(&format!("enum {}{}", tag, sep(inner)))
             }
-            Type::Pointer { to, is_const, is_volatile } => {
+            Type::Pointer {
+                to,
+                is_const,
+                is_volatile,
+            } => {
                 let mut q = String::from("*");
                 if *is_const || *is_volatile {
                     // Qualifiers belong to the pointee: print them in front of it.
@@ -431,7 +463,8 @@ impl Namespace {
                 self.write_type(of, &dim, out)
             }
             Type::Func(f) => {
-                let mut params: Vec<String> = f.params.iter().map(|p| self.type_name(&p.ty)).collect();
+                let mut params: Vec<String> =
+                    f.params.iter().map(|p| self.type_name(&p.ty)).collect();
                 if f.variadic {
                     params.push("...".into());
                 }
@@ -470,12 +503,7 @@ impl Namespace {
             }
             Type::Record(id) => match &self.records[id.0].def {
                 Some(d) => (CType::Struct(d.layout.clone()), None),
-                None => {
-                    return Err(format!(
-                        "{} is incomplete (opaque)",
-                        self.type_name(ty)
-                    ))
-                }
+                None => return Err(format!("{} is incomplete (opaque)", self.type_name(ty))),
             },
             _ => (self.lower(ty)?, None),
         })
@@ -493,7 +521,11 @@ impl Namespace {
         let last = members.len().saturating_sub(1);
         for (i, m) in members.iter().enumerate() {
             let name = m.name.clone().unwrap_or_default();
-            let label = m.name.as_deref().map(|n| format!("field '{}'", n)).unwrap_or_else(|| format!("field {}", i + 1));
+            let label = m
+                .name
+                .as_deref()
+                .map(|n| format!("field '{}'", n))
+                .unwrap_or_else(|| format!("field {}", i + 1));
             let mut ty = &m.ty;
             // `T x[]` (and GNU `T x[0]`) at the end: a flexible array member.
             let flexible = match ty {
@@ -507,11 +539,19 @@ impl Namespace {
                 }
                 _ => false,
             };
-            if let (Type::Unpassable(u), None) = (ty, &cannot_pass) {
+            let mut elem = ty;
+            while let Type::Array { of, .. } = elem {
+                elem = of;
+            }
+            if let (Type::Unpassable(u), None) = (elem, &cannot_pass) {
                 cannot_pass = Some(format!("{} has type {}", label, u.name()));
             }
-            if let Type::Record(id) = ty {
-                if let Some(Some(why)) = self.records[id.0].def.as_ref().map(|d| d.cannot_pass.clone()) {
+            if let Type::Record(id) = elem {
+                if let Some(Some(why)) = self.records[id.0]
+                    .def
+                    .as_ref()
+                    .map(|d| d.cannot_pass.clone())
+                {
                     cannot_pass.get_or_insert(why);
                 }
             }
@@ -535,7 +575,11 @@ impl Namespace {
                 flexible,
             });
         }
-        let what = if kind == RecordKind::Union { "union" } else { "struct" };
+        let what = if kind == RecordKind::Union {
+            "union"
+        } else {
+            "struct"
+        };
         if specs.is_empty() {
             return Err(format!("an empty {} is not supported", what));
         }
@@ -548,9 +592,18 @@ impl Namespace {
     /// anonymous records or enums with the same definition).
     fn compatible(&self, a: &Type, b: &Type) -> bool {
         match (a, b) {
-            (Type::Pointer { to: x, is_const: c1, is_volatile: v1 }, Type::Pointer { to: y, is_const: c2, is_volatile: v2 }) => {
-                c1 == c2 && v1 == v2 && self.compatible(x, y)
-            }
+            (
+                Type::Pointer {
+                    to: x,
+                    is_const: c1,
+                    is_volatile: v1,
+                },
+                Type::Pointer {
+                    to: y,
+                    is_const: c2,
+                    is_volatile: v2,
+                },
+            ) => c1 == c2 && v1 == v2 && self.compatible(x, y),
             (Type::Array { of: x, len: l1 }, Type::Array { of: y, len: l2 }) => {
                 (l1 == l2 || l1.is_none() || l2.is_none()) && self.compatible(x, y)
             }
@@ -573,7 +626,10 @@ impl Namespace {
         }
         f.variadic == g.variadic
             && f.params.len() == g.params.len()
-            && f.params.iter().zip(&g.params).all(|(p, q)| self.compatible(&p.ty, &q.ty))
+            && f.params
+                .iter()
+                .zip(&g.params)
+                .all(|(p, q)| self.compatible(&p.ty, &q.ty))
     }
 
     fn same_anonymous_record(&self, x: RecordId, y: RecordId) -> bool {
@@ -590,18 +646,23 @@ impl Namespace {
     fn same_definition(&self, d1: &RecordDef, d2: &RecordDef) -> bool {
         d1.layout == d2.layout
             && d1.members.len() == d2.members.len()
-            && d1.members.iter().zip(&d2.members).all(|(m, n)| {
-                m.name == n.name && m.bits == n.bits && self.compatible(&m.ty, &n.ty)
-            })
+            && d1
+                .members
+                .iter()
+                .zip(&d2.members)
+                .all(|(m, n)| m.name == n.name && m.bits == n.bits && self.compatible(&m.ty, &n.ty))
     }
 
     /// Declares an ordinary identifier, accepting a compatible redeclaration.
     fn declare(&mut self, name: &str, what: Ordinary) -> Result<(), String> {
         if let Some(old) = self.ordinary.get(name) {
             let ok = match (old, &what) {
-                (Ordinary::Typedef(t1, q1), Ordinary::Typedef(t2, q2)) => q1 == q2 && self.compatible(t1, t2),
+                (Ordinary::Typedef(t1, q1), Ordinary::Typedef(t2, q2)) => {
+                    q1 == q2 && self.compatible(t1, t2)
+                }
                 (Ordinary::Func(f1), Ordinary::Func(f2)) => {
-                    self.compatible_funcs(&f1.ty, &f2.ty) && (f1.symbol == f2.symbol || f2.symbol == f2.name)
+                    self.compatible_funcs(&f1.ty, &f2.ty)
+                        && (f1.symbol == f2.symbol || f2.symbol == f2.name)
                 }
                 (Ordinary::Var(v1), Ordinary::Var(v2)) => self.compatible(&v1.ty, &v2.ty),
                 (Ordinary::Const(a), Ordinary::Const(b)) => a == b,
@@ -630,7 +691,10 @@ impl Namespace {
     fn describe(&self, o: &Ordinary) -> String {
         match o {
             Ordinary::Typedef(t, _) => format!("a typedef of {}", self.type_name(t)),
-            Ordinary::Func(f) => format!("a function {}", self.type_name(&Type::Func(Box::new(f.ty.clone())))),
+            Ordinary::Func(f) => format!(
+                "a function {}",
+                self.type_name(&Type::Func(Box::new(f.ty.clone())))
+            ),
             Ordinary::Var(v) => format!("a variable of type {}", self.type_name(&v.ty)),
             Ordinary::Const(c) => format!("a constant {}", c),
         }
@@ -639,8 +703,8 @@ impl Namespace {
     /// The known type name nearest to `name` (edit distance), for "unknown type" errors.
     fn suggest_type(&self, name: &str) -> Option<String> {
         const KEYWORDS: &[&str] = &[
-            "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool", "bool", "struct",
-            "union", "enum", "const", "volatile",
+            "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned",
+            "_Bool", "bool", "struct", "union", "enum", "const", "volatile",
         ];
         let typedefs = self.ordinary.iter().filter_map(|(n, o)| match o {
             Ordinary::Typedef(..) => Some(n.as_str()),
@@ -673,7 +737,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[(i - 2) * w + j - 2] + 1);
             }
@@ -684,7 +750,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The layout rules and options of a record being defined.
-pub(crate) fn record_options(packed: bool, pack: Option<usize>, align: Option<usize>, rules: LayoutRules) -> RecordOptions {
+pub(crate) fn record_options(
+    packed: bool,
+    pack: Option<usize>,
+    align: Option<usize>,
+    rules: LayoutRules,
+) -> RecordOptions {
     RecordOptions {
         kind: RecordKind::Struct,
         packed,

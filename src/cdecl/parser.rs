@@ -3,7 +3,10 @@
 //! into the namespace (`Namespace::cdef` restores it on an error).
 
 use super::lexer::{lex, Kind, Tok};
-use super::types::{enum_underlying, EnumDecl, FuncDecl, FuncType, IntKind, Member, Param, RecordDecl, RecordDef, RecordId, EnumId, Type, Unpassable, VarDecl};
+use super::types::{
+    enum_underlying, EnumDecl, EnumId, FuncDecl, FuncType, IntKind, Member, Param, RecordDecl,
+    RecordDef, RecordId, Type, Unpassable, VarDecl,
+};
 use super::{record_options, CdefError, Namespace, Ordinary, Quals, Tag};
 use crate::types::{LayoutRules, RecordKind};
 
@@ -75,11 +78,19 @@ fn wrap(v: i128, bits: u32, signed: bool) -> i128 {
 
 impl Val {
     fn int(v: i128) -> Val {
-        Val { v, bits: 32, signed: true }
+        Val {
+            v,
+            bits: 32,
+            signed: true,
+        }
     }
     fn promote(self) -> Val {
         if self.bits < 32 {
-            Val { v: self.v, bits: 32, signed: true }
+            Val {
+                v: self.v,
+                bits: 32,
+                signed: true,
+            }
         } else {
             self
         }
@@ -102,14 +113,46 @@ fn common(a: Val, b: Val) -> (u32, bool) {
 }
 
 const TYPE_WORDS: &[&str] = &[
-    "void", "char", "short", "int", "long", "float", "double", "signed", "__signed", "__signed__", "unsigned",
-    "_Bool", "bool", "_Complex", "__complex__", "__int128", "__int128_t", "__uint128_t", "_Float128", "__float128",
-    "_Float32", "_Float64", "_Float32x", "_Float64x",
+    "void",
+    "char",
+    "short",
+    "int",
+    "long",
+    "float",
+    "double",
+    "signed",
+    "__signed",
+    "__signed__",
+    "unsigned",
+    "_Bool",
+    "bool",
+    "_Complex",
+    "__complex__",
+    "__int128",
+    "__int128_t",
+    "__uint128_t",
+    "_Float128",
+    "__float128",
+    "_Float32",
+    "_Float64",
+    "_Float32x",
+    "_Float64x",
 ];
 
 const QUALIFIER_WORDS: &[&str] = &[
-    "const", "__const", "__const__", "volatile", "__volatile", "__volatile__", "restrict", "__restrict",
-    "__restrict__", "_Nonnull", "_Nullable", "_Null_unspecified", "__capability",
+    "const",
+    "__const",
+    "__const__",
+    "volatile",
+    "__volatile",
+    "__volatile__",
+    "restrict",
+    "__restrict",
+    "__restrict__",
+    "_Nonnull",
+    "_Nullable",
+    "_Null_unspecified",
+    "__capability",
 ];
 
 /// Words that are never a declarator's name.
@@ -118,11 +161,39 @@ fn is_reserved(w: &str) -> bool {
         || QUALIFIER_WORDS.contains(&w)
         || matches!(
             w,
-            "typedef" | "extern" | "static" | "auto" | "register" | "inline" | "__inline" | "__inline__"
-                | "_Noreturn" | "__extension__" | "struct" | "union" | "enum" | "__attribute__" | "__attribute"
-                | "__asm__" | "__asm" | "asm" | "sizeof" | "_Alignas" | "alignas" | "_Alignof" | "__alignof__"
-                | "__alignof" | "_Atomic" | "_Thread_local" | "__thread" | "__typeof__" | "__typeof" | "typeof"
-                | "__declspec" | "_Static_assert" | "static_assert"
+            "typedef"
+                | "extern"
+                | "static"
+                | "auto"
+                | "register"
+                | "inline"
+                | "__inline"
+                | "__inline__"
+                | "_Noreturn"
+                | "__extension__"
+                | "struct"
+                | "union"
+                | "enum"
+                | "__attribute__"
+                | "__attribute"
+                | "__asm__"
+                | "__asm"
+                | "asm"
+                | "sizeof"
+                | "_Alignas"
+                | "alignas"
+                | "_Alignof"
+                | "__alignof__"
+                | "__alignof"
+                | "_Atomic"
+                | "_Thread_local"
+                | "__thread"
+                | "__typeof__"
+                | "__typeof"
+                | "typeof"
+                | "__declspec"
+                | "_Static_assert"
+                | "static_assert"
         )
 }
 
@@ -224,7 +295,18 @@ impl<'a, 'n> Parser<'a, 'n> {
         t.kind == Kind::Ident
             && (TYPE_WORDS.contains(&t.text)
                 || QUALIFIER_WORDS.contains(&t.text)
-                || matches!(t.text, "struct" | "union" | "enum" | "__typeof__" | "__typeof" | "typeof" | "_Atomic" | "__extension__" | "__attribute__")
+                || matches!(
+                    t.text,
+                    "struct"
+                        | "union"
+                        | "enum"
+                        | "__typeof__"
+                        | "__typeof"
+                        | "typeof"
+                        | "_Atomic"
+                        | "__extension__"
+                        | "__attribute__"
+                )
                 || self.is_typedef_name(t))
     }
 
@@ -242,7 +324,9 @@ impl<'a, 'n> Parser<'a, 'n> {
                 _ if t.is(";") => {
                     self.next();
                 }
-                _ if t.is("_Static_assert") || t.is("static_assert") => self.skip_static_assert()?,
+                _ if t.is("_Static_assert") || t.is("static_assert") => {
+                    self.skip_static_assert()?
+                }
                 _ if matches!(t.text, "__asm__" | "__asm" | "asm") && t.kind == Kind::Ident => {
                     // A top-level asm statement (`.symver` and the like): no declaration.
                     self.next();
@@ -290,7 +374,8 @@ impl<'a, 'n> Parser<'a, 'n> {
         }
         loop {
             let name_tok = self.peek();
-            let (name, ty, mut attrs) = self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?;
+            let (name, ty, mut attrs) =
+                self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?;
             attrs.merge(self.attrs_and_asm()?);
             let Some(name) = name else {
                 return Err(self.err_at(name_tok, "expected a name in the declaration"));
@@ -309,7 +394,8 @@ impl<'a, 'n> Parser<'a, 'n> {
             }
             let mut all = specs.attrs.clone();
             all.merge(attrs);
-            self.declare(&specs, name, ty, all).map_err(|m| self.err_at(start, m))?;
+            self.declare(&specs, name, ty, all)
+                .map_err(|m| self.err_at(start, m))?;
             if self.eat(",") {
                 continue;
             }
@@ -332,19 +418,31 @@ impl<'a, 'n> Parser<'a, 'n> {
         }
     }
 
-    fn declare(&mut self, specs: &Specs, name: Tok<'a>, ty: Type, attrs: Attrs) -> Result<(), String> {
+    fn declare(
+        &mut self,
+        specs: &Specs,
+        name: Tok<'a>,
+        ty: Type,
+        attrs: Attrs,
+    ) -> Result<(), String> {
         let ty = self.apply_mode(ty, attrs.mode.as_deref())?;
         let n = name.text.to_string();
         match specs.storage {
             Storage::Typedef => {
                 if attrs.packed {
-                    return Err(format!("attribute 'packed' on typedef '{}' is not supported; put it on the struct", n));
+                    return Err(format!(
+                        "attribute 'packed' on typedef '{}' is not supported; put it on the struct",
+                        n
+                    ));
                 }
                 if let Some(a) = attrs.align {
                     // gcc lets a typedef change alignment; accept it only where it changes nothing.
                     let natural = self.ns.alignof(&ty).ok();
                     if natural != Some(a) {
-                        return Err(format!("attribute 'aligned({})' on typedef '{}' is not supported", a, n));
+                        return Err(format!(
+                            "attribute 'aligned({})' on typedef '{}' is not supported",
+                            a, n
+                        ));
                     }
                 }
                 self.ns.declare(&n, Ordinary::Typedef(ty, specs.quals))
@@ -352,7 +450,14 @@ impl<'a, 'n> Parser<'a, 'n> {
             _ => match ty {
                 Type::Func(f) => {
                     let symbol = attrs.asm.unwrap_or_else(|| n.clone());
-                    self.ns.declare(name.text, Ordinary::Func(FuncDecl { name: n, symbol, ty: *f }))
+                    self.ns.declare(
+                        name.text,
+                        Ordinary::Func(FuncDecl {
+                            name: n,
+                            symbol,
+                            ty: *f,
+                        }),
+                    )
                 }
                 // A `static` object in a header is not a symbol of the library.
                 _ if specs.storage == Storage::Static => Ok(()),
@@ -361,7 +466,14 @@ impl<'a, 'n> Parser<'a, 'n> {
                         return Err(format!("variable '{}' declared void", n));
                     }
                     let symbol = attrs.asm.unwrap_or_else(|| n.clone());
-                    self.ns.declare(name.text, Ordinary::Var(VarDecl { name: n, symbol, ty }))
+                    self.ns.declare(
+                        name.text,
+                        Ordinary::Var(VarDecl {
+                            name: n,
+                            symbol,
+                            ty,
+                        }),
+                    )
                 }
             },
         }
@@ -393,7 +505,11 @@ impl<'a, 'n> Parser<'a, 'n> {
             _ => return Err(format!("unknown integer mode '{}'", mode)),
         };
         use IntKind::*;
-        let (long64s, long64u) = if p.long_size == 8 { (Long, ULong) } else { (LongLong, ULongLong) };
+        let (long64s, long64u) = if p.long_size == 8 {
+            (Long, ULong)
+        } else {
+            (LongLong, ULongLong)
+        };
         Ok(match (bytes, signed) {
             (1, true) => Type::Int(SChar),
             (1, false) => Type::Int(UChar),
@@ -429,8 +545,8 @@ impl<'a, 'n> Parser<'a, 'n> {
                 "typedef" => storage = Storage::Typedef,
                 "extern" => storage = Storage::Extern,
                 "static" => storage = Storage::Static,
-                "auto" | "register" | "_Thread_local" | "__thread" | "inline" | "__inline" | "__inline__"
-                | "_Noreturn" | "__extension__" => {}
+                "auto" | "register" | "_Thread_local" | "__thread" | "inline" | "__inline"
+                | "__inline__" | "_Noreturn" | "__extension__" => {}
                 "const" | "__const" | "__const__" => quals.is_const = true,
                 "volatile" | "__volatile" | "__volatile__" => quals.is_volatile = true,
                 w if QUALIFIER_WORDS.contains(&w) => {}
@@ -454,11 +570,18 @@ impl<'a, 'n> Parser<'a, 'n> {
                         self.const_usize("an alignment")?
                     };
                     self.expect(")")?;
-                    attrs.merge(Attrs { align: Some(a), ..Attrs::default() });
+                    attrs.merge(Attrs {
+                        align: Some(a),
+                        ..Attrs::default()
+                    });
                     continue;
                 }
                 "struct" | "union" | "enum" if ty.is_none() && words.is_empty() => {
-                    ty = Some(if t.text == "enum" { self.enum_specifier()? } else { self.record_specifier()? });
+                    ty = Some(if t.text == "enum" {
+                        self.enum_specifier()?
+                    } else {
+                        self.record_specifier()?
+                    });
                     continue;
                 }
                 "__typeof__" | "__typeof" | "typeof" if ty.is_none() && words.is_empty() => {
@@ -485,7 +608,9 @@ impl<'a, 'n> Parser<'a, 'n> {
         }
         let ty = match ty {
             Some(t) => t,
-            None if !words.is_empty() => self.resolve_words(&words).map_err(|m| self.err_at(start, m))?,
+            None if !words.is_empty() => self
+                .resolve_words(&words)
+                .map_err(|m| self.err_at(start, m))?,
             None => {
                 let t = self.peek();
                 if t.kind == Kind::Ident && !is_reserved(t.text) {
@@ -498,7 +623,12 @@ impl<'a, 'n> Parser<'a, 'n> {
                 return Err(self.err("expected a type"));
             }
         };
-        Ok(Specs { storage, ty, quals, attrs })
+        Ok(Specs {
+            storage,
+            ty,
+            quals,
+            attrs,
+        })
     }
 
     fn resolve_words(&self, words: &[&str]) -> Result<Type, String> {
@@ -507,7 +637,12 @@ impl<'a, 'n> Parser<'a, 'n> {
         let unsigned = count("unsigned");
         let complex = count("_Complex") + count("__complex__");
         let longs = count("long");
-        let bad = || format!("invalid combination of type specifiers '{}'", words.join(" "));
+        let bad = || {
+            format!(
+                "invalid combination of type specifiers '{}'",
+                words.join(" ")
+            )
+        };
         if signed + unsigned > 1 || complex > 1 {
             return Err(bad());
         }
@@ -515,7 +650,19 @@ impl<'a, 'n> Parser<'a, 'n> {
         let others: Vec<&str> = words
             .iter()
             .copied()
-            .filter(|w| !matches!(*w, "signed" | "__signed" | "__signed__" | "unsigned" | "_Complex" | "__complex__" | "long" | "int"))
+            .filter(|w| {
+                !matches!(
+                    *w,
+                    "signed"
+                        | "__signed"
+                        | "__signed__"
+                        | "unsigned"
+                        | "_Complex"
+                        | "__complex__"
+                        | "long"
+                        | "int"
+                )
+            })
             .collect();
         let ints = count("int");
         if ints > 1 || others.len() > 1 {
@@ -557,7 +704,11 @@ impl<'a, 'n> Parser<'a, 'n> {
             }
             Some("__int128") => {
                 sign_ok(longs == 0 && ints == 0)?;
-                Type::Unpassable(if u { Unpassable::UInt128 } else { Unpassable::Int128 })
+                Type::Unpassable(if u {
+                    Unpassable::UInt128
+                } else {
+                    Unpassable::Int128
+                })
             }
             Some("__int128_t") if words.len() == 1 => Type::Unpassable(Unpassable::Int128),
             Some("__uint128_t") if words.len() == 1 => Type::Unpassable(Unpassable::UInt128),
@@ -570,7 +721,9 @@ impl<'a, 'n> Parser<'a, 'n> {
                     ("float", 0, 1) => Type::Unpassable(Unpassable::ComplexFloat),
                     ("double" | "_Float64" | "_Float32x", 0, 0) => Type::Double,
                     ("double", 0, 1) => Type::Unpassable(Unpassable::ComplexDouble),
-                    ("double", 1, 0) | ("_Float64x", 0, 0) => Type::Unpassable(Unpassable::LongDouble),
+                    ("double", 1, 0) | ("_Float64x", 0, 0) => {
+                        Type::Unpassable(Unpassable::LongDouble)
+                    }
                     ("double", 1, 1) => Type::Unpassable(Unpassable::ComplexLongDouble),
                     ("_Float128" | "__float128", 0, 0) => Type::Unpassable(Unpassable::Float128),
                     _ => return Err(bad()),
@@ -592,7 +745,11 @@ impl<'a, 'n> Parser<'a, 'n> {
 
     fn record_specifier(&mut self) -> Result<Type, CdefError> {
         let kw = self.next();
-        let kind = if kw.text == "union" { RecordKind::Union } else { RecordKind::Struct };
+        let kind = if kw.text == "union" {
+            RecordKind::Union
+        } else {
+            RecordKind::Struct
+        };
         let mut attrs = self.attributes()?;
         let tag = self.tag_name()?;
         attrs.merge(self.attributes()?);
@@ -605,18 +762,29 @@ impl<'a, 'n> Parser<'a, 'n> {
             Some(t) => match self.ns.tags.get(t.text) {
                 Some(Tag::Record(id)) if self.ns.records[id.0].kind == kind => *id,
                 Some(_) => {
-                    return Err(self.err_at(t, format!("'{}' was declared as a different kind of tag", t.text)))
+                    return Err(self.err_at(
+                        t,
+                        format!("'{}' was declared as a different kind of tag", t.text),
+                    ))
                 }
                 None => {
                     let id = RecordId(self.ns.records.len());
-                    self.ns.records.push(RecordDecl { tag: Some(t.text.to_string()), kind, def: None });
+                    self.ns.records.push(RecordDecl {
+                        tag: Some(t.text.to_string()),
+                        kind,
+                        def: None,
+                    });
                     self.ns.tags.insert(t.text.to_string(), Tag::Record(id));
                     id
                 }
             },
             None => {
                 let id = RecordId(self.ns.records.len());
-                self.ns.records.push(RecordDecl { tag: None, kind, def: None });
+                self.ns.records.push(RecordDecl {
+                    tag: None,
+                    kind,
+                    def: None,
+                });
                 id
             }
         };
@@ -629,17 +797,36 @@ impl<'a, 'n> Parser<'a, 'n> {
         attrs.merge(self.attributes()?);
         let rules = attrs.rules.unwrap_or(self.ns.platform.rules);
         let opts = record_options(attrs.packed, self.ns.pack, attrs.align, rules);
-        let (layout, cannot_pass) = self
-            .ns
-            .layout_record(kind, &members, opts)
-            .map_err(|m| self.err_at(open, format!("{} {}: {}", kind_name, tag.map_or("<anonymous>", |t| t.text), m)))?;
-        let def = RecordDef { members, packed: attrs.packed, pack: self.ns.pack, align: attrs.align, rules, layout, cannot_pass };
+        let (layout, cannot_pass) = self.ns.layout_record(kind, &members, opts).map_err(|m| {
+            self.err_at(
+                open,
+                format!(
+                    "{} {}: {}",
+                    kind_name,
+                    tag.map_or("<anonymous>", |t| t.text),
+                    m
+                ),
+            )
+        })?;
+        let def = RecordDef {
+            members,
+            packed: attrs.packed,
+            pack: self.ns.pack,
+            align: attrs.align,
+            rules,
+            layout,
+            cannot_pass,
+        };
         match &self.ns.records[id.0].def {
             Some(old) => {
                 if !self.ns.same_definition(old, &def) {
                     return Err(self.err_at(
                         open,
-                        format!("redefinition of {} {} with a different definition", kind_name, tag.map_or("", |t| t.text)),
+                        format!(
+                            "redefinition of {} {} with a different definition",
+                            kind_name,
+                            tag.map_or("", |t| t.text)
+                        ),
                     ));
                 }
             }
@@ -672,7 +859,13 @@ impl<'a, 'n> Parser<'a, 'n> {
                 // An anonymous struct/union member; anything else declares nothing.
                 if let Type::Record(id) = specs.ty {
                     if self.ns.records[id.0].tag.is_none() {
-                        members.push(Member { name: None, ty: specs.ty, bits: None, align: specs.attrs.align, packed: specs.attrs.packed });
+                        members.push(Member {
+                            name: None,
+                            ty: specs.ty,
+                            bits: None,
+                            align: specs.attrs.align,
+                            packed: specs.attrs.packed,
+                        });
                     }
                 }
                 continue;
@@ -683,12 +876,24 @@ impl<'a, 'n> Parser<'a, 'n> {
                 } else {
                     self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?
                 };
-                let bits = if self.eat(":") { Some(self.const_usize("a bitfield width")? as u32) } else { None };
+                let bits = if self.eat(":") {
+                    Some(self.const_usize("a bitfield width")? as u32)
+                } else {
+                    None
+                };
                 attrs.merge(self.attrs_and_asm()?);
                 let mut all = specs.attrs.clone();
                 all.merge(attrs);
-                let ty = self.apply_mode(ty, all.mode.as_deref()).map_err(|m| self.err(m))?;
-                members.push(Member { name: name.map(|n| n.text.to_string()), ty, bits, align: all.align, packed: all.packed });
+                let ty = self
+                    .apply_mode(ty, all.mode.as_deref())
+                    .map_err(|m| self.err(m))?;
+                members.push(Member {
+                    name: name.map(|n| n.text.to_string()),
+                    ty,
+                    bits,
+                    align: all.align,
+                    packed: all.packed,
+                });
                 if self.eat(",") {
                     continue;
                 }
@@ -709,7 +914,12 @@ impl<'a, 'n> Parser<'a, 'n> {
         let existing = match tag {
             Some(t) => match self.ns.tags.get(t.text) {
                 Some(Tag::Enum(id)) => Some(*id),
-                Some(_) => return Err(self.err_at(t, format!("'{}' was declared as a different kind of tag", t.text))),
+                Some(_) => {
+                    return Err(self.err_at(
+                        t,
+                        format!("'{}' was declared as a different kind of tag", t.text),
+                    ))
+                }
                 None => None,
             },
             None => None,
@@ -717,8 +927,15 @@ impl<'a, 'n> Parser<'a, 'n> {
         if !self.at("{") {
             let id = existing.unwrap_or_else(|| {
                 let id = EnumId(self.ns.enums.len());
-                self.ns.enums.push(EnumDecl { tag: tag.map(|t| t.text.to_string()), constants: None, underlying: IntKind::UInt });
-                self.ns.tags.insert(tag.map(|t| t.text.to_string()).unwrap_or_default(), Tag::Enum(id));
+                self.ns.enums.push(EnumDecl {
+                    tag: tag.map(|t| t.text.to_string()),
+                    constants: None,
+                    underlying: IntKind::UInt,
+                });
+                self.ns.tags.insert(
+                    tag.map(|t| t.text.to_string()).unwrap_or_default(),
+                    Tag::Enum(id),
+                );
                 id
             });
             return Ok(Type::Enum(id));
@@ -732,7 +949,9 @@ impl<'a, 'n> Parser<'a, 'n> {
             if self.eat("=") {
                 next_value = self.const_expr()?.v;
             }
-            self.ns.declare(name.text, Ordinary::Const(next_value)).map_err(|m| self.err_at(name, m))?;
+            self.ns
+                .declare(name.text, Ordinary::Const(next_value))
+                .map_err(|m| self.err_at(name, m))?;
             constants.push((name.text.to_string(), next_value));
             next_value += 1;
             if !self.eat(",") {
@@ -744,12 +963,22 @@ impl<'a, 'n> Parser<'a, 'n> {
         let values: Vec<i128> = constants.iter().map(|c| c.1).collect();
         let underlying = enum_underlying(&values, attrs.packed)
             .ok_or_else(|| self.err_at(open, "enum values do not fit in 64 bits"))?;
-        let decl = EnumDecl { tag: tag.map(|t| t.text.to_string()), constants: Some(constants), underlying };
+        let decl = EnumDecl {
+            tag: tag.map(|t| t.text.to_string()),
+            constants: Some(constants),
+            underlying,
+        };
         let id = match existing {
             Some(id) => {
                 let old = &self.ns.enums[id.0];
                 if old.constants.is_some() && *old != decl {
-                    return Err(self.err_at(open, format!("redefinition of enum {} with different constants", decl.tag.as_deref().unwrap_or(""))));
+                    return Err(self.err_at(
+                        open,
+                        format!(
+                            "redefinition of enum {} with different constants",
+                            decl.tag.as_deref().unwrap_or("")
+                        ),
+                    ));
                 }
                 self.ns.enums[id.0] = decl;
                 id
@@ -802,14 +1031,25 @@ impl<'a, 'n> Parser<'a, 'n> {
                                     16
                                 };
                                 if !n.is_power_of_two() {
-                                    return Err(self.err_at(a, format!("alignment {} is not a power of two", n)));
+                                    return Err(self.err_at(
+                                        a,
+                                        format!("alignment {} is not a power of two", n),
+                                    ));
                                 }
-                                out.merge(Attrs { align: Some(n), ..Attrs::default() });
+                                out.merge(Attrs {
+                                    align: Some(n),
+                                    ..Attrs::default()
+                                });
                             }
                             "mode" => {
                                 self.expect("(")?;
                                 let m = self.next();
-                                out.mode = Some(m.text.trim_start_matches("__").trim_end_matches("__").to_string());
+                                out.mode = Some(
+                                    m.text
+                                        .trim_start_matches("__")
+                                        .trim_end_matches("__")
+                                        .to_string(),
+                                );
                                 self.expect(")")?;
                             }
                             "ms_struct" => out.rules = Some(LayoutRules::Msvc),
@@ -864,11 +1104,13 @@ impl<'a, 'n> Parser<'a, 'n> {
                 out.asm = Some(sym);
                 continue;
             }
-            let a = self.attributes()?;
-            let done = self.pos;
-            out.merge(a);
-            if !(self.peek().kind == Kind::Ident && matches!(self.peek().text, "__asm__" | "__asm" | "asm" | "__attribute__" | "__attribute")) {
-                let _ = done;
+            out.merge(self.attributes()?);
+            if !(self.peek().kind == Kind::Ident
+                && matches!(
+                    self.peek().text,
+                    "__asm__" | "__asm" | "asm" | "__attribute__" | "__attribute"
+                ))
+            {
                 return Ok(out);
             }
         }
@@ -876,20 +1118,34 @@ impl<'a, 'n> Parser<'a, 'n> {
 
     // ---- declarators
 
-    fn declarator(&mut self, base: Type, quals: Quals, kind: DeclKind) -> Result<(Option<Tok<'a>>, Type, Attrs), CdefError> {
+    fn declarator(
+        &mut self,
+        base: Type,
+        quals: Quals,
+        kind: DeclKind,
+    ) -> Result<(Option<Tok<'a>>, Type, Attrs), CdefError> {
         let mut ty = base;
         let mut q = quals;
         let mut attrs = Attrs::default();
         loop {
             if self.eat("*") {
-                ty = Type::Pointer { to: Box::new(ty), is_const: q.is_const, is_volatile: q.is_volatile };
+                ty = Type::Pointer {
+                    to: Box::new(ty),
+                    is_const: q.is_const,
+                    is_volatile: q.is_volatile,
+                };
                 q = Quals::default();
                 loop {
                     let t = self.peek();
                     match t.text {
-                        "const" | "__const" | "__const__" if t.kind == Kind::Ident => q.is_const = true,
-                        "volatile" | "__volatile" | "__volatile__" if t.kind == Kind::Ident => q.is_volatile = true,
-                        w if t.kind == Kind::Ident && (QUALIFIER_WORDS.contains(&w) || w == "_Atomic") => {}
+                        "const" | "__const" | "__const__" if t.kind == Kind::Ident => {
+                            q.is_const = true
+                        }
+                        "volatile" | "__volatile" | "__volatile__" if t.kind == Kind::Ident => {
+                            q.is_volatile = true
+                        }
+                        w if t.kind == Kind::Ident
+                            && (QUALIFIER_WORDS.contains(&w) || w == "_Atomic") => {}
                         "__attribute__" | "__attribute" if t.kind == Kind::Ident => {
                             attrs.merge(self.attributes()?);
                             continue;
@@ -911,7 +1167,7 @@ impl<'a, 'n> Parser<'a, 'n> {
             self.skip_balanced()?;
             let close_end = self.pos;
             let had_suffix = self.at("(") || self.at("[");
-            ty = self.suffixes(ty, q)?;
+            ty = self.suffixes(ty)?;
             let end = self.pos;
             self.pos = open + 1;
             let inner_q = if had_suffix { Quals::default() } else { q };
@@ -933,7 +1189,7 @@ impl<'a, 'n> Parser<'a, 'n> {
         } else if kind == DeclKind::Named && !self.at(":") {
             return Err(self.err("expected a name"));
         }
-        ty = self.suffixes(ty, q)?;
+        ty = self.suffixes(ty)?;
         Ok((name, ty, attrs))
     }
 
@@ -949,7 +1205,7 @@ impl<'a, 'n> Parser<'a, 'n> {
         false
     }
 
-    fn suffixes(&mut self, base: Type, q: Quals) -> Result<Type, CdefError> {
+    fn suffixes(&mut self, base: Type) -> Result<Type, CdefError> {
         enum Suffix {
             Dim(Option<usize>),
             Params(Vec<Param>, bool, bool),
@@ -958,7 +1214,10 @@ impl<'a, 'n> Parser<'a, 'n> {
         let start = self.peek();
         loop {
             if self.eat("[") {
-                while matches!(self.peek().text, "static" | "const" | "volatile" | "restrict" | "__restrict" | "__restrict__") {
+                while matches!(
+                    self.peek().text,
+                    "static" | "const" | "volatile" | "restrict" | "__restrict" | "__restrict__"
+                ) {
                     self.next();
                 }
                 if self.eat("]") {
@@ -981,7 +1240,6 @@ impl<'a, 'n> Parser<'a, 'n> {
                 break;
             }
         }
-        let _ = q;
         let mut ty = base;
         for s in list.into_iter().rev() {
             ty = match s {
@@ -989,13 +1247,23 @@ impl<'a, 'n> Parser<'a, 'n> {
                     if matches!(ty, Type::Func(_) | Type::Void) {
                         return Err(self.err_at(start, "array of functions or of void"));
                     }
-                    Type::Array { of: Box::new(ty), len }
+                    Type::Array {
+                        of: Box::new(ty),
+                        len,
+                    }
                 }
                 Suffix::Params(params, variadic, prototyped) => {
                     if matches!(ty, Type::Func(_) | Type::Array { .. }) {
-                        return Err(self.err_at(start, "a function cannot return a function or an array"));
+                        return Err(
+                            self.err_at(start, "a function cannot return a function or an array")
+                        );
                     }
-                    Type::Func(Box::new(FuncType { ret: ty, params, variadic, prototyped }))
+                    Type::Func(Box::new(FuncType {
+                        ret: ty,
+                        params,
+                        variadic,
+                        prototyped,
+                    }))
                 }
             };
         }
@@ -1026,15 +1294,26 @@ impl<'a, 'n> Parser<'a, 'n> {
             let ty = match ty {
                 Type::Array { of, .. } => {
                     let is_const = !matches!(*of, Type::Pointer { .. }) && specs.quals.is_const;
-                    Type::Pointer { to: of, is_const, is_volatile: false }
+                    Type::Pointer {
+                        to: of,
+                        is_const,
+                        is_volatile: false,
+                    }
                 }
-                f @ Type::Func(_) => Type::Pointer { to: Box::new(f), is_const: false, is_volatile: false },
+                f @ Type::Func(_) => Type::Pointer {
+                    to: Box::new(f),
+                    is_const: false,
+                    is_volatile: false,
+                },
                 t => t,
             };
             if ty.is_void() {
                 return Err(self.err("a parameter cannot have type void"));
             }
-            params.push(Param { name: name.map(|n| n.text.to_string()), ty });
+            params.push(Param {
+                name: name.map(|n| n.text.to_string()),
+                ty,
+            });
             if !self.eat(",") {
                 break;
             }
@@ -1062,14 +1341,12 @@ impl<'a, 'n> Parser<'a, 'n> {
             }
             t.line += d.line - 1;
         }
-        let first = toks[0];
         // Parse the directive's tokens in place of the main stream.
         let saved = (std::mem::replace(&mut self.toks, toks), self.pos);
         self.pos = 0;
         let r = self.directive_body(d);
         self.toks = saved.0;
         self.pos = saved.1;
-        let _ = first;
         r
     }
 
@@ -1155,7 +1432,10 @@ impl<'a, 'n> Parser<'a, 'n> {
         let t = self.peek();
         let v = self.const_expr()?;
         if v.v < 0 || v.v > crate::types::MAX_OBJECT_SIZE as i128 {
-            return Err(self.err_at(t, format!("{} must be a non-negative integer, got {}", what, v.v)));
+            return Err(self.err_at(
+                t,
+                format!("{} must be a non-negative integer, got {}", what, v.v),
+            ));
         }
         Ok(v.v as usize)
     }
@@ -1163,14 +1443,17 @@ impl<'a, 'n> Parser<'a, 'n> {
     fn const_expr(&mut self) -> Result<Val, CdefError> {
         let c = self.binary(0)?;
         if self.at("?") {
-            let q = self.next();
+            self.next();
             let a = self.const_expr()?;
             self.expect(":")?;
             let b = self.const_expr()?;
-            let _ = q;
             let (bits, signed) = common(a, b);
             let v = if c.v != 0 { a.v } else { b.v };
-            return Ok(Val { v: wrap(v, bits, signed), bits, signed });
+            return Ok(Val {
+                v: wrap(v, bits, signed),
+                bits,
+                signed,
+            });
         }
         Ok(c)
     }
@@ -1208,7 +1491,11 @@ impl<'a, 'n> Parser<'a, 'n> {
         let truth = |x: bool| Val::int(x as i128);
         let (bits, signed) = common(a, b);
         let (x, y) = (wrap(a.v, bits, signed), wrap(b.v, bits, signed));
-        let arith = |v: i128| Val { v: wrap(v, bits, signed), bits, signed };
+        let arith = |v: i128| Val {
+            v: wrap(v, bits, signed),
+            bits,
+            signed,
+        };
         Ok(match op.text {
             "||" => truth(a.v != 0 || b.v != 0),
             "&&" => truth(a.v != 0 && b.v != 0),
@@ -1235,8 +1522,16 @@ impl<'a, 'n> Parser<'a, 'n> {
                 if b.v < 0 || b.v >= l.bits as i128 {
                     return Err(self.err_at(op, format!("shift count {} out of range", b.v)));
                 }
-                let v = if op.text == "<<" { l.v << b.v } else { l.v >> b.v };
-                Val { v: wrap(v, l.bits, l.signed), bits: l.bits, signed: l.signed }
+                let v = if op.text == "<<" {
+                    l.v << b.v
+                } else {
+                    l.v >> b.v
+                };
+                Val {
+                    v: wrap(v, l.bits, l.signed),
+                    bits: l.bits,
+                    signed: l.signed,
+                }
             }
             _ => return Err(self.err_at(op, "unexpected operator")),
         })
@@ -1249,13 +1544,21 @@ impl<'a, 'n> Parser<'a, 'n> {
                 self.next();
                 let v = self.unary()?.promote();
                 Ok(match t.text {
-                    "-" => Val { v: wrap(-v.v, v.bits, v.signed), ..v },
+                    "-" => Val {
+                        v: wrap(-v.v, v.bits, v.signed),
+                        ..v
+                    },
                     "+" => v,
-                    "~" => Val { v: wrap(!v.v, v.bits, v.signed), ..v },
+                    "~" => Val {
+                        v: wrap(!v.v, v.bits, v.signed),
+                        ..v
+                    },
                     _ => Val::int((v.v == 0) as i128),
                 })
             }
-            "sizeof" | "_Alignof" | "__alignof__" | "__alignof" | "alignof" if t.kind == Kind::Ident => {
+            "sizeof" | "_Alignof" | "__alignof__" | "__alignof" | "alignof"
+                if t.kind == Kind::Ident =>
+            {
                 self.next();
                 let size = t.text == "sizeof";
                 let ty = if self.at("(") && self.starts_type(self.peek_at(1)) {
@@ -1267,11 +1570,23 @@ impl<'a, 'n> Parser<'a, 'n> {
                     // sizeof of an expression: the size of its integer type.
                     let v = self.unary()?;
                     let n = (v.bits / 8) as i128;
-                    return Ok(Val { v: n, bits: 64, signed: false });
+                    return Ok(Val {
+                        v: n,
+                        bits: 64,
+                        signed: false,
+                    });
                 };
-                let r = if size { self.ns.sizeof(&ty) } else { self.ns.alignof(&ty) };
+                let r = if size {
+                    self.ns.sizeof(&ty)
+                } else {
+                    self.ns.alignof(&ty)
+                };
                 let n = r.map_err(|m| self.err_at(t, m))?;
-                Ok(Val { v: n as i128, bits: 64, signed: false })
+                Ok(Val {
+                    v: n as i128,
+                    bits: 64,
+                    signed: false,
+                })
             }
             "(" if t.kind == Kind::Punct => {
                 if self.starts_type(self.peek_at(1)) {
@@ -1284,16 +1599,34 @@ impl<'a, 'n> Parser<'a, 'n> {
                         Type::Int(k) => {
                             let bits = (k.size(&p) * 8) as u32;
                             let signed = k.is_signed(&p);
-                            let v = if k == IntKind::Bool { (v.v != 0) as i128 } else { wrap(v.v, bits, signed) };
+                            let v = if k == IntKind::Bool {
+                                (v.v != 0) as i128
+                            } else {
+                                wrap(v.v, bits, signed)
+                            };
                             Ok(Val { v, bits, signed })
                         }
                         Type::Enum(id) => {
                             let k = self.ns.enums[id.0].underlying;
                             let bits = (k.size(&p) * 8) as u32;
-                            Ok(Val { v: wrap(v.v, bits, k.is_signed(&p)), bits, signed: k.is_signed(&p) })
+                            Ok(Val {
+                                v: wrap(v.v, bits, k.is_signed(&p)),
+                                bits,
+                                signed: k.is_signed(&p),
+                            })
                         }
-                        Type::Pointer { .. } => Ok(Val { v: wrap(v.v, 64, false), bits: 64, signed: false }),
-                        _ => Err(self.err_at(t, format!("cast to {} in a constant expression", self.ns.type_name(&ty)))),
+                        Type::Pointer { .. } => Ok(Val {
+                            v: wrap(v.v, 64, false),
+                            bits: 64,
+                            signed: false,
+                        }),
+                        _ => Err(self.err_at(
+                            t,
+                            format!(
+                                "cast to {} in a constant expression",
+                                self.ns.type_name(&ty)
+                            ),
+                        )),
                     };
                 }
                 self.next();
@@ -1313,7 +1646,10 @@ impl<'a, 'n> Parser<'a, 'n> {
                 let body = t.text.trim_start_matches(['L', 'u', 'U', '8']);
                 let s = unquote(body);
                 let mut chars = s.chars();
-                let c = chars.next().ok_or_else(|| self.err_at(t, "empty character constant"))? as u32;
+                let c = chars
+                    .next()
+                    .ok_or_else(|| self.err_at(t, "empty character constant"))?
+                    as u32;
                 if chars.next().is_some() {
                     return Err(self.err_at(t, "multi-character constants are not supported"));
                 }
@@ -1328,7 +1664,15 @@ impl<'a, 'n> Parser<'a, 'n> {
             Kind::Ident => {
                 if let Some(v) = self.ns.constant(t.text) {
                     let fits = v >= i32::MIN as i128 && v <= i32::MAX as i128;
-                    return Ok(if fits { Val::int(v) } else { Val { v, bits: 64, signed: v < 0 || v <= i64::MAX as i128 } });
+                    return Ok(if fits {
+                        Val::int(v)
+                    } else {
+                        Val {
+                            v,
+                            bits: 64,
+                            signed: v < 0 || v <= i64::MAX as i128,
+                        }
+                    });
                 }
                 Err(self.err_at(t, format!("'{}' is not an integer constant", t.text)))
             }
@@ -1344,7 +1688,12 @@ impl<'a, 'n> Parser<'a, 'n> {
         let is_bin = lower.starts_with("0b");
         let digits_end = lower.trim_end_matches(['u', 'l']).len();
         let (digits, suffix) = lower.split_at(digits_end);
-        if (!is_hex && (digits.contains('.') || digits.contains('e'))) || (is_hex && digits.contains('p')) || digits.ends_with('f') && !is_hex {
+        let floating = if is_hex {
+            digits.contains('p')
+        } else {
+            digits.contains('.') || digits.contains('e') || digits.ends_with('f')
+        };
+        if floating {
             return Err(self.err_at(t, "floating constant in an integer constant expression"));
         }
         let (radix, body) = if is_hex {
@@ -1357,10 +1706,14 @@ impl<'a, 'n> Parser<'a, 'n> {
             (10, digits)
         };
         let body = body.replace('\'', "");
-        let v = u128::from_str_radix(&body, radix).map_err(|_| self.err_at(t, "invalid integer constant"))?;
+        let v = u128::from_str_radix(&body, radix)
+            .map_err(|_| self.err_at(t, "invalid integer constant"))?;
         let unsigned = suffix.contains('u');
         let longs = suffix.matches('l').count();
-        if suffix.len() != longs + unsigned as usize || longs > 2 || (longs == 2 && !suffix.contains("ll")) {
+        if suffix.len() != longs + unsigned as usize
+            || longs > 2
+            || (longs == 2 && !suffix.contains("ll"))
+        {
             return Err(self.err_at(t, "invalid integer suffix"));
         }
         let lbits = (self.ns.platform.long_size * 8) as u32;
@@ -1379,9 +1732,17 @@ impl<'a, 'n> Parser<'a, 'n> {
             }
         }
         for (bits, signed) in cands {
-            let max = if signed { (1u128 << (bits - 1)) - 1 } else { (1u128 << bits) - 1 };
+            let max = if signed {
+                (1u128 << (bits - 1)) - 1
+            } else {
+                (1u128 << bits) - 1
+            };
             if v <= max {
-                return Ok(Val { v: v as i128, bits, signed });
+                return Ok(Val {
+                    v: v as i128,
+                    bits,
+                    signed,
+                });
             }
         }
         Err(self.err_at(t, "integer constant too large"))
@@ -1399,7 +1760,10 @@ fn check_pack(v: usize) -> Result<usize, String> {
     if matches!(v, 1 | 2 | 4 | 8 | 16) {
         Ok(v)
     } else {
-        Err(format!("#pragma pack value must be 1, 2, 4, 8 or 16, got {}", v))
+        Err(format!(
+            "#pragma pack value must be 1, 2, 4, 8 or 16, got {}",
+            v
+        ))
     }
 }
 

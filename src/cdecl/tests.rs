@@ -86,7 +86,10 @@ fn type_names_with_platform_sizes() {
     assert_eq!(prim(&mut win, "long"), CType::Prim(Prim::I32));
     assert_eq!(prim(&mut win, "unsigned long"), CType::Prim(Prim::U32));
     assert_eq!(prim(&mut win, "size_t"), CType::Prim(Prim::U64));
-    assert_eq!(win.parse_type("size_t").unwrap(), Type::Int(IntKind::ULongLong));
+    assert_eq!(
+        win.parse_type("size_t").unwrap(),
+        Type::Int(IntKind::ULongLong)
+    );
     assert_eq!(prim(&mut win, "wchar_t"), CType::Prim(Prim::U16));
     // AArch64 Linux: plain char is unsigned, wchar_t unsigned int.
     let mut a64 = Namespace::with_platform(Platform::AAPCS64);
@@ -100,11 +103,20 @@ fn pointers_arrays_and_function_pointers() {
     let mut ns = sysv();
     let t = ns.parse_type("int[4]").unwrap();
     assert_eq!(ns.sizeof(&t).unwrap(), 16);
-    assert_eq!(ns.lower_array(&t).unwrap(), Some((CType::Prim(Prim::I32), Some(4))));
+    assert_eq!(
+        ns.lower_array(&t).unwrap(),
+        Some((CType::Prim(Prim::I32), Some(4)))
+    );
     let t = ns.parse_type("double[2][3]").unwrap();
     assert_eq!(ns.sizeof(&t).unwrap(), 48);
-    assert_eq!(ns.lower_array(&t).unwrap(), Some((CType::Prim(Prim::F64), Some(6))));
-    assert!(ns.lower(&t).unwrap_err().contains("cannot be passed by value"));
+    assert_eq!(
+        ns.lower_array(&t).unwrap(),
+        Some((CType::Prim(Prim::F64), Some(6)))
+    );
+    assert!(ns
+        .lower(&t)
+        .unwrap_err()
+        .contains("cannot be passed by value"));
     let t = ns.parse_type("int (*)(void *, int)").unwrap();
     assert_eq!(ns.type_name(&t), "int (*)(void *, int)");
     assert_eq!(ns.lower(&t).unwrap(), CType::Prim(Prim::Pointer));
@@ -129,10 +141,16 @@ fn pointers_arrays_and_function_pointers() {
 fn unknown_type_names_suggest_the_nearest() {
     let mut ns = sysv();
     let e = ns.parse_type("uint23_t").unwrap_err().to_string();
-    assert_eq!(e, "line 1, column 1: unknown type name 'uint23_t' (did you mean 'uint32_t'?) near 'uint23_t'");
+    assert_eq!(
+        e,
+        "line 1, column 1: unknown type name 'uint23_t' (did you mean 'uint32_t'?) near 'uint23_t'"
+    );
     cdef(&mut ns, "typedef struct { int a; } my_point;");
     let e = err(&mut ns, "int draw(my_pont *p);");
-    assert_eq!(e, "line 1, column 10: unknown type name 'my_pont' (did you mean 'my_point'?) near 'my_pont'");
+    assert_eq!(
+        e,
+        "line 1, column 10: unknown type name 'my_pont' (did you mean 'my_point'?) near 'my_pont'"
+    );
     let e = ns.parse_type("zzzzqqqq").unwrap_err().to_string();
     assert!(!e.contains("did you mean"), "{}", e);
 }
@@ -147,7 +165,11 @@ fn syntax_errors_give_line_column_and_token() {
     let e = err(&mut ns, "int f(int x;");
     assert!(e.starts_with("line 1, column 12: expected ')'"), "{}", e);
     let e = err(&mut ns, "unsigned double x;");
-    assert!(e.contains("invalid combination of type specifiers 'unsigned double'"), "{}", e);
+    assert!(
+        e.contains("invalid combination of type specifiers 'unsigned double'"),
+        "{}",
+        e
+    );
 }
 
 #[test]
@@ -170,7 +192,9 @@ fn records_tagged_anonymous_nested_self_referential_and_opaque() {
     // union: max(4, 8, 12) rounded to 8.
     assert_eq!(size(&mut ns, "union number"), 16);
     let t = ns.parse_type("union number").unwrap();
-    let CType::Struct(u) = ns.lower(&t).unwrap() else { panic!() };
+    let CType::Struct(u) = ns.lower(&t).unwrap() else {
+        panic!()
+    };
     assert!(u.is_union());
     // Anonymous members are reached through lookup.
     assert_eq!(offset(&mut ns, "struct tagged", "f"), 0);
@@ -208,15 +232,27 @@ fn compatible_redeclarations_and_conflicts() {
     cdef(&mut ns, src);
     assert_eq!(ns.function("g").unwrap().ty.params.len(), 1);
     let e = err(&mut ns, "typedef int size_t;");
-    assert!(e.contains("'size_t' redeclared as a typedef of int (it was a typedef of unsigned long)"), "{}", e);
+    assert!(
+        e.contains("'size_t' redeclared as a typedef of int (it was a typedef of unsigned long)"),
+        "{}",
+        e
+    );
     let e = err(&mut ns, "int f(long);");
     assert!(e.contains("'f' redeclared"), "{}", e);
     let e = err(&mut ns, "struct s { long x; };");
-    assert!(e.contains("redefinition of struct s with a different definition"), "{}", e);
+    assert!(
+        e.contains("redefinition of struct s with a different definition"),
+        "{}",
+        e
+    );
     let e = err(&mut ns, "enum color { RED = 1 };");
     assert!(e.contains("'RED' redeclared"), "{}", e);
     let e = err(&mut ns, "union s *p;");
-    assert!(e.contains("'s' was declared as a different kind of tag"), "{}", e);
+    assert!(
+        e.contains("'s' was declared as a different kind of tag"),
+        "{}",
+        e
+    );
     let e = err(&mut ns, "typedef struct { long a; } anon_t;");
     assert!(e.contains("'anon_t' redeclared"), "{}", e);
     // A failed cdef declares nothing, even what came before the error.
@@ -241,9 +277,19 @@ fn functions_variadic_pointers_asm_and_externs() {
     );
     let p = ns.function("printf").unwrap();
     assert!(p.ty.variadic && p.ty.prototyped);
-    assert_eq!(ns.lower_func(&p.ty).unwrap(), (CType::Prim(Prim::I32), vec![CType::Prim(Prim::String)], true));
+    assert_eq!(
+        ns.lower_func(&p.ty).unwrap(),
+        (
+            CType::Prim(Prim::I32),
+            vec![CType::Prim(Prim::String)],
+            true
+        )
+    );
     let f = ns.function("fscanf").unwrap();
-    assert_eq!((f.name.as_str(), f.symbol.as_str()), ("fscanf", "__isoc99_fscanf"));
+    assert_eq!(
+        (f.name.as_str(), f.symbol.as_str()),
+        ("fscanf", "__isoc99_fscanf")
+    );
     let q = ns.function("qsort").unwrap();
     assert_eq!(
         ns.type_name(&q.ty.params[3].ty),
@@ -283,7 +329,10 @@ fn header_noise_is_skipped() {
          #pragma GCC visibility push(default)
          __asm__(\".symver old,old@V1\");",
     );
-    assert!(ns.function("inl").is_none(), "inline definitions declare no symbol");
+    assert!(
+        ns.function("inl").is_none(),
+        "inline definitions declare no symbol"
+    );
     assert!(ns.function("twice").is_none());
     assert_eq!(prim(&mut ns, "__quad_t"), CType::Prim(Prim::I64));
     assert_eq!(prim(&mut ns, "register_t"), CType::Prim(Prim::I64));
@@ -304,7 +353,9 @@ fn unpassable_types_are_declared_but_not_called() {
          unsigned __int128 uwide(void);
          _Complex double cplx(_Complex float z);
          _Float128 f128(void);
-         typedef struct { long long ll; long double ld; } max_align_like;",
+         typedef struct { long long ll; long double ld; } max_align_like;
+         struct holds_array { int n; __int128 big[2]; };
+         struct holds_struct { char c; max_align_like m; };",
     );
     for (f, what) in [
         ("strtold", "long double"),
@@ -315,12 +366,25 @@ fn unpassable_types_are_declared_but_not_called() {
     ] {
         let d = ns.function(f).unwrap();
         let e = ns.lower_func(&d.ty).unwrap_err();
-        assert!(e.contains(&format!("type '{}' cannot be passed", what)), "{}: {}", f, e);
+        assert!(
+            e.contains(&format!("type '{}' cannot be passed", what)),
+            "{}: {}",
+            f,
+            e
+        );
     }
     // Laid out as gcc does (x86-64: 32 bytes, 16-aligned), never passed.
     assert_eq!(size(&mut ns, "max_align_like"), 32);
     let t = ns.parse_type("max_align_like").unwrap();
     assert_eq!(ns.alignof(&t).unwrap(), 16);
+    let e = ns.lower(&t).unwrap_err();
+    assert!(e.contains("field 'ld' has type long double"), "{}", e);
+    let t = ns.parse_type("struct holds_array").unwrap();
+    assert_eq!(ns.size_align(&t).unwrap(), (48, 16));
+    let e = ns.lower(&t).unwrap_err();
+    assert!(e.contains("field 'big' has type __int128"), "{}", e);
+    let t = ns.parse_type("struct holds_struct").unwrap();
+    assert_eq!(ns.size_align(&t).unwrap(), (48, 16));
     let e = ns.lower(&t).unwrap_err();
     assert!(e.contains("field 'ld' has type long double"), "{}", e);
 }
@@ -371,11 +435,23 @@ fn enums_and_defines() {
     let e = err(&mut ns, "\n  #define BUF_SIZE 1");
     assert_eq!(e, "line 2, column 11: 'BUF_SIZE' redefined with a different value (4096 before, 1 now) near 'BUF_SIZE'");
     let e = err(&mut ns, "#define MAX(a, b) ((a) > (b) ? (a) : (b))");
-    assert!(e.contains("function-like macro 'MAX' is not supported"), "{}", e);
+    assert!(
+        e.contains("function-like macro 'MAX' is not supported"),
+        "{}",
+        e
+    );
     let e = err(&mut ns, "#define NAME \"text\"");
-    assert!(e.contains("expected an integer constant expression"), "{}", e);
+    assert!(
+        e.contains("expected an integer constant expression"),
+        "{}",
+        e
+    );
     let e = err(&mut ns, "#include <stdio.h>");
-    assert!(e.contains("'#include' is not supported; run the C preprocessor"), "{}", e);
+    assert!(
+        e.contains("'#include' is not supported; run the C preprocessor"),
+        "{}",
+        e
+    );
 }
 
 #[test]
@@ -469,15 +545,29 @@ fn packed_aligned_pack_and_bitfields_in_declarations() {
     assert_eq!(ns.size_align(&t).unwrap(), (16, 16));
     assert_eq!(offset(&mut ns, "struct mem", "i"), 8);
     assert_eq!(offset(&mut ns, "struct alignas_m", "d"), 8);
-    assert_eq!((size(&mut ns, "struct p2"), offset(&mut ns, "struct p2", "d")), (10, 2));
-    assert_eq!((size(&mut ns, "struct p1"), offset(&mut ns, "struct p1", "d")), (9, 1));
+    assert_eq!(
+        (
+            size(&mut ns, "struct p2"),
+            offset(&mut ns, "struct p2", "d")
+        ),
+        (10, 2)
+    );
+    assert_eq!(
+        (
+            size(&mut ns, "struct p1"),
+            offset(&mut ns, "struct p1", "d")
+        ),
+        (9, 1)
+    );
     assert_eq!(offset(&mut ns, "struct p2b", "i"), 2);
     assert_eq!(offset(&mut ns, "struct p0", "d"), 8);
     // a: bits 0..3; b: 30 bits don't fit in the rest of the int -> next int; c still fits
     // in the char holding bits 56..64 -> bits 62..64; the zero-width int moves d to 8
     // (gcc probe: c = -1 sets byte 7 to 0xc0; sizeof 12, offsetof d 8).
     let t = ns.parse_type("struct bits").unwrap();
-    let CType::Struct(s) = ns.lower(&t).unwrap() else { panic!() };
+    let CType::Struct(s) = ns.lower(&t).unwrap() else {
+        panic!()
+    };
     let bf = |n: &str| {
         let f = s.field(n).unwrap();
         let b = f.bits.unwrap();
@@ -488,7 +578,9 @@ fn packed_aligned_pack_and_bitfields_in_declarations() {
     assert_eq!(bf("c"), (7, 6, 2, true));
     assert_eq!((s.field("d").unwrap().offset, s.size, s.align), (8, 12, 4));
     let t = ns.parse_type("struct flex").unwrap();
-    let CType::Struct(f) = ns.lower(&t).unwrap() else { panic!() };
+    let CType::Struct(f) = ns.lower(&t).unwrap() else {
+        panic!()
+    };
     assert_eq!(f.size, 4);
     assert!(f.field("data").unwrap().flexible);
     assert_eq!(size(&mut ns, "struct zero_len"), 4);
@@ -496,7 +588,10 @@ fn packed_aligned_pack_and_bitfields_in_declarations() {
     assert!(e.contains("must be 1, 2, 4, 8 or 16"), "{}", e);
     let e = err(&mut ns, "#pragma pack(pop)");
     assert!(e.contains("without a push"), "{}", e);
-    let e = err(&mut ns, "struct v { int x __attribute__((vector_size(16))); };");
+    let e = err(
+        &mut ns,
+        "struct v { int x __attribute__((vector_size(16))); };",
+    );
     assert!(e.contains("vector types are not supported"), "{}", e);
     let e = err(&mut ns, "struct fb { float f : 3; };");
     assert!(e.contains("a bitfield needs an integer type"), "{}", e);
@@ -516,7 +611,10 @@ fn bitfields_follow_the_platform_rules() {
     assert_eq!(size(&mut win, "struct s"), 12);
     assert_eq!(offset(&mut win, "struct s", "b"), 4);
     // ms_struct / gcc_struct pick the rules per record.
-    cdef(&mut ns, "struct __attribute__((ms_struct)) m { char a; int b : 20; int c : 12; short d : 9; };");
+    cdef(
+        &mut ns,
+        "struct __attribute__((ms_struct)) m { char a; int b : 20; int c : 12; short d : 9; };",
+    );
     assert_eq!(size(&mut ns, "struct m"), 12);
     // AArch64: an unnamed zero-width bitfield aligns the record (aarch64-linux-gnu-gcc:
     // struct { signed char a:4; int :0; signed char b; } is 8 bytes; 5 on x86-64).

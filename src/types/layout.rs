@@ -261,7 +261,10 @@ impl StructType {
 
     /// Lays out a struct or union with the options and member attributes C allows.
     /// Errors are phrased for `ffi.struct`/`ffi.union`/`ffi.cdef` callers.
-    pub fn with_options(specs: Vec<MemberSpec>, opts: &RecordOptions) -> Result<StructType, String> {
+    pub fn with_options(
+        specs: Vec<MemberSpec>,
+        opts: &RecordOptions,
+    ) -> Result<StructType, String> {
         let what = match opts.kind {
             RecordKind::Struct => "struct",
             RecordKind::Union => "union",
@@ -332,7 +335,11 @@ impl StructType {
                     )
                 })?;
                 let tbits = tsize * 8;
-                let max = if spec.ty == CType::Prim(Prim::Bool) { 1 } else { tbits };
+                let max = if spec.ty == CType::Prim(Prim::Bool) {
+                    1
+                } else {
+                    tbits
+                };
                 if width as usize > max {
                     return Err(format!(
                         "{} is {} bits wide; its type {} holds at most {}",
@@ -340,7 +347,10 @@ impl StructType {
                     ));
                 }
                 if width == 0 && !spec.name.is_empty() {
-                    return Err(format!("{} is a zero-width bitfield, which must be unnamed", label));
+                    return Err(format!(
+                        "{} is a zero-width bitfield, which must be unnamed",
+                        label
+                    ));
                 }
                 let talign = spec.ty.align();
                 let width = width as usize;
@@ -463,16 +473,28 @@ impl StructType {
             }
             if spec.flexible {
                 if union {
-                    return Err(format!("{} is a flexible array member, which a union cannot have", label));
+                    return Err(format!(
+                        "{} is a flexible array member, which a union cannot have",
+                        label
+                    ));
                 }
                 if index != last {
-                    return Err(format!("{} is a flexible array member but not the last field", label));
+                    return Err(format!(
+                        "{} is a flexible array member but not the last field",
+                        label
+                    ));
                 }
                 if index == 0 {
-                    return Err(format!("{} is a flexible array member and the struct has no other field", label));
+                    return Err(format!(
+                        "{} is a flexible array member and the struct has no other field",
+                        label
+                    ));
                 }
                 if spec.count.is_some() {
-                    return Err(format!("{} cannot be both flexible and have a count", label));
+                    return Err(format!(
+                        "{} cannot be both flexible and have a count",
+                        label
+                    ));
                 }
             } else if spec.count == Some(0) {
                 return Err(format!(
@@ -483,7 +505,11 @@ impl StructType {
             if spec.ty.size() == 0 {
                 return Err(format!("{} has a zero-sized type", label));
             }
-            let n = if spec.flexible { 0 } else { spec.count.unwrap_or(1) };
+            let n = if spec.flexible {
+                0
+            } else {
+                spec.count.unwrap_or(1)
+            };
             let bytes = spec
                 .ty
                 .size()
@@ -581,9 +607,9 @@ impl StructType {
 
     /// Whether any field (at any depth) is a bitfield.
     pub fn has_bitfields(&self) -> bool {
-        self.fields.iter().any(|f| {
-            f.bits.is_some() || matches!(&f.ty, CType::Struct(s) if s.has_bitfields())
-        })
+        self.fields
+            .iter()
+            .any(|f| f.bits.is_some() || matches!(&f.ty, CType::Struct(s) if s.has_bitfields()))
     }
 }
 
@@ -625,7 +651,10 @@ mod tests {
         assert_eq!(b.extract(&bytes), Some(-3));
         b.insert(&mut bytes, 63).unwrap();
         assert_eq!(b.extract(&bytes), Some(63));
-        assert!(b.insert(&mut bytes, 64).unwrap_err().contains("does not fit"));
+        assert!(b
+            .insert(&mut bytes, 64)
+            .unwrap_err()
+            .contains("does not fit"));
         assert!(b.insert(&mut bytes, -65).is_err());
         let u = BitField {
             bit_offset: 7,
@@ -705,7 +734,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!((packed.size, packed.align, packed.fields[1].offset), (12, 1, 4));
+        assert_eq!(
+            (packed.size, packed.align, packed.fields[1].offset),
+            (12, 1, 4)
+        );
         assert!(packed.has_unaligned_fields());
         let flex = StructType::with_options(
             vec![
