@@ -4,10 +4,12 @@
 //! engine's [`CType`] for calls and layout.
 //!
 //! ```
-//! use lune_ffi::cdecl::{Namespace, Platform, Type, IntKind};
+//! use lune_ffi::cdecl::{IntKind, Namespace, Platform, Type};
 //! let mut ns = Namespace::with_platform(Platform::SYSV_X64);
-//! ns.cdef("typedef struct point { int x, y; } point_t; int draw(const point_t *p, ...);").unwrap();
-//! assert_eq!(ns.sizeof(&ns.parse_type("point_t").unwrap()).unwrap(), 8);
+//! ns.cdef("typedef struct point { int x, y; } point_t; int draw(const point_t *p, ...);")
+//!     .unwrap();
+//! let point = ns.parse_type("point_t").unwrap();
+//! assert_eq!(ns.sizeof(&point).unwrap(), 8);
 //! assert!(ns.function("draw").unwrap().ty.variadic);
 //! assert_eq!(ns.parse_type("unsigned long").unwrap(), Type::Int(IntKind::ULong));
 //! ```
