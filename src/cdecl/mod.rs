@@ -479,8 +479,15 @@ impl Namespace {
         }
     }
 
-    /// Layout view of a type: element type and count (None for a scalar) as a struct
-    /// member needs them. Unpassable types become byte blobs of their size and alignment.
+    /// Layout view of a type, for memory rather than calls (`arena:new`, `ffi.cast`,
+    /// struct fields): the element type and count (`None` for a scalar; arrays are
+    /// flattened). Unlike [`Namespace::lower`] it accepts records holding unpassable
+    /// members, and unpassable types themselves become opaque byte blobs of their size
+    /// and alignment. Errors for incomplete records, functions and `void`.
+    pub fn lower_layout(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
+        self.layout_type(ty)
+    }
+
     fn layout_type(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
         Ok(match ty {
             Type::Array { of, len } => {
@@ -507,6 +514,7 @@ impl Namespace {
                 Some(d) => (CType::Struct(d.layout.clone()), None),
                 None => return Err(format!("{} is incomplete (opaque)", self.type_name(ty))),
             },
+            Type::Void => return Err("void has no layout".into()),
             _ => (self.lower(ty)?, None),
         })
     }

@@ -379,6 +379,11 @@ fn unpassable_types_are_declared_but_not_called() {
     assert_eq!(ns.alignof(&t).unwrap(), 16);
     let e = ns.lower(&t).unwrap_err();
     assert!(e.contains("field 'ld' has type long double"), "{}", e);
+    // Memory can still hold it: the layout view is the struct.
+    let (CType::Struct(m), None) = ns.lower_layout(&t).unwrap() else {
+        panic!("max_align_like has a layout")
+    };
+    assert_eq!((m.size, m.field("ld").unwrap().offset), (32, 16));
     let t = ns.parse_type("struct holds_array").unwrap();
     assert_eq!(ns.size_align(&t).unwrap(), (48, 16));
     let e = ns.lower(&t).unwrap_err();
