@@ -297,6 +297,7 @@ impl Namespace {
                 let s = e.underlying.size(p);
                 (s, s)
             }
+            Type::Unsupported { why, .. } => return Err(why.clone()),
             Type::Func(_) => {
                 return Err(format!(
                     "sizeof of a function type ({})",
@@ -324,6 +325,7 @@ impl Namespace {
             Type::Unpassable(u) => {
                 return Err(format!("type '{}' cannot be passed by this FFI", u.name()))
             }
+            Type::Unsupported { why, .. } => return Err(why.clone()),
             Type::Array { .. } => {
                 return Err(format!(
                     "an array ({}) cannot be passed by value; use a pointer",
@@ -416,6 +418,7 @@ impl Namespace {
             Type::Float => out.push_str(&format!("float{}", sep(inner))),
             Type::Double => out.push_str(&format!("double{}", sep(inner))),
             Type::Unpassable(u) => out.push_str(&format!("{}{}", u.name(), sep(inner))),
+            Type::Unsupported { name, .. } => out.push_str(&format!("{}{}", name, sep(inner))),
             Type::Record(id) => {
                 let r = &self.records[id.0];
                 let kw = if r.kind == RecordKind::Union {
@@ -665,14 +668,24 @@ impl Namespace {
 
     /// Declares an ordinary identifier, accepting a compatible redeclaration.
     fn declare(&mut self, name: &str, what: Ordinary) -> Result<(), String> {
-        if let Some(old) = self.ordinary.get(name) {
-            let ok = match (old, &what) {
+        if let Some(old) = self.ordinary.get(name).cloned() {
+            let ok = match (&old, &what) {
                 (Ordinary::Typedef(t1, q1), Ordinary::Typedef(t2, q2)) => {
                     q1 == q2 && self.compatible(t1, t2)
                 }
+                // An `__asm__` rename may come with a later declaration (glibc declares
+                // fscanf, then redirects it to __isoc99_fscanf); two different renames
+                // conflict.
                 (Ordinary::Func(f1), Ordinary::Func(f2)) => {
                     self.compatible_funcs(&f1.ty, &f2.ty)
-                        && (f1.symbol == f2.symbol || f2.symbol == f2.name)
+                        && (f1.symbol == f2.symbol || f1.symbol == f1.name || f2.symbol == f2.name)
+                }
+                (Ordinary::Var(v1), Ordinary::Var(v2))
+                    if !(v1.symbol == v2.symbol
+                        || v1.symbol == v1.name
+                        || v2.symbol == v2.name) =>
+                {
+                    false
                 }
                 (Ordinary::Var(v1), Ordinary::Var(v2)) => self.compatible(&v1.ty, &v2.ty),
                 (Ordinary::Const(a), Ordinary::Const(b)) => a == b,
@@ -683,14 +696,31 @@ impl Namespace {
                     "'{}' redeclared as {} (it was {})",
                     name,
                     self.describe(&what),
-                    self.describe(old)
+                    self.describe(&old)
                 ));
             }
-            // Keep the first declaration unless the new one adds a prototype.
-            if let (Ordinary::Func(f1), Ordinary::Func(f2)) = (old, &what) {
-                if !f1.ty.prototyped && f2.ty.prototyped {
-                    self.ordinary.insert(name.to_string(), what);
+            // Keep the first declaration unless the new one adds a prototype or a rename.
+            match (old, what) {
+                (Ordinary::Func(f1), Ordinary::Func(mut f2)) => {
+                    if f2.symbol == f2.name {
+                        f2.symbol = f1.symbol.clone();
+                    }
+                    if f1.ty.prototyped || !f2.ty.prototyped {
+                        f2.ty = f1.ty.clone();
+                    }
+                    self.ordinary.insert(name.to_string(), Ordinary::Func(f2));
                 }
+                (Ordinary::Var(v1), Ordinary::Var(mut v2)) => {
+                    if v2.symbol == v2.name {
+                        v2.symbol = v1.symbol.clone();
+                    }
+                    // Keep a known array length.
+                    if matches!(v2.ty, Type::Array { len: None, .. }) {
+                        v2.ty = v1.ty.clone();
+                    }
+                    self.ordinary.insert(name.to_string(), Ordinary::Var(v2));
+                }
+                _ => {}
             }
             return Ok(());
         }

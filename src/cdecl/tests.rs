@@ -653,3 +653,37 @@ fn type_names_print_as_c() {
     let e = ns.parse_type("int x").unwrap_err().to_string();
     assert!(e.contains("unexpected name 'x' in a type name"), "{}", e);
 }
+
+#[test]
+fn later_asm_renames_vla_parameters_and_aligned_typedefs() {
+    let mut ns = sysv();
+    cdef(
+        &mut ns,
+        "int fscanf(void *s, const char *f, ...);
+         int fscanf(void *s, const char *f, ...) __asm__(\"__isoc99_fscanf\");
+         int fscanf(void *s, const char *f, ...);
+         int regexec(const void *re, unsigned long n, int m[n], int flags);
+         typedef struct { char c[20]; } over __attribute__((aligned(16)));
+         typedef struct { long l[2]; } fine __attribute__((aligned(8)));",
+    );
+    assert_eq!(ns.function("fscanf").unwrap().symbol, "__isoc99_fscanf");
+    let e = err(
+        &mut ns,
+        "int fscanf(void *s, const char *f, ...) __asm__(\"other\");",
+    );
+    assert!(e.contains("'fscanf' redeclared"), "{}", e);
+    let r = ns.function("regexec").unwrap();
+    assert_eq!(ns.type_name(&r.ty.params[2].ty), "int *");
+    // Outside parameters an array length must be constant.
+    let e = err(&mut ns, "extern int n; int table[n];");
+    assert!(e.contains("'n' is not an integer constant"), "{}", e);
+    // gcc: sizeof 20, _Alignof 16 (a size no StructType has): declared, refused on use.
+    let t = ns.parse_type("over").unwrap();
+    let e = ns.sizeof(&t).unwrap_err();
+    assert_eq!(
+        e,
+        "typedef 'over' has __attribute__((aligned(16))), an alignment this FFI cannot represent"
+    );
+    assert!(ns.lower(&t).is_err());
+    assert_eq!(size(&mut ns, "fine"), 16);
+}

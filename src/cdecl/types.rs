@@ -203,6 +203,13 @@ pub enum Type {
     Record(RecordId),
     Enum(EnumId),
     Func(Box<FuncType>),
+    /// A declared type this FFI cannot represent (a typedef whose `aligned` attribute
+    /// gives it an alignment its size does not have): declaring it is fine, using it is
+    /// the error `why`.
+    Unsupported {
+        name: String,
+        why: String,
+    },
 }
 
 impl Type {
