@@ -296,6 +296,9 @@ fn functions_variadic_pointers_asm_and_externs() {
         "int (*)(const void *, const void *)"
     );
     assert_eq!(q.ty.params[3].name.as_deref(), Some("compar"));
+    let cb = q.ty.params[3].ty.func_pointee().unwrap();
+    assert_eq!((cb.params.len(), &cb.ret), (2, &Type::Int(IntKind::Int)));
+    assert!(q.ty.params[0].ty.func_pointee().is_none());
     let s = ns.function("signal").unwrap();
     assert_eq!(ns.type_name(&s.ty.ret), "void (*)(int)");
     assert_eq!(ns.type_name(&s.ty.params[1].ty), "void (*)(int)");

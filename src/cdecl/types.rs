@@ -229,6 +229,15 @@ impl Type {
         }
     }
 
+    /// The function type of a function pointer (`int (*)(void *, int)`): a parameter
+    /// declared so may take a Luau function as a callback for the call.
+    pub fn func_pointee(&self) -> Option<&FuncType> {
+        match self.pointee() {
+            Some(Type::Func(f)) => Some(f),
+            _ => None,
+        }
+    }
+
     /// `const char *` (the engine's `string`).
     pub fn is_const_char_pointer(&self) -> bool {
         matches!(self, Type::Pointer { to, is_const: true, .. } if **to == Type::Int(IntKind::Char))
