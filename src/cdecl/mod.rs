@@ -404,7 +404,14 @@ impl Namespace {
         s
     }
 
+    /// Writes `ty` around the declarator text `inner`; `quals` are `ty`'s own
+    /// qualifiers ("const ", "volatile ", or empty), which go before a base type and
+    /// after the `*` of a pointer (`int *const *`).
     fn write_type(&self, ty: &Type, inner: &str, out: &mut String) {
+        self.write_qualified(ty, "", inner, out)
+    }
+
+    fn write_qualified(&self, ty: &Type, quals: &str, inner: &str, out: &mut String) {
         let sep = |s: &str| {
             if s.is_empty() {
                 String::new()
@@ -412,13 +419,14 @@ impl Namespace {
                 format!(" {}", s)
             }
         };
+        let base = |name: &str| format!("{}{}{}", quals, name, sep(inner));
         match ty {
-            Type::Void => out.push_str(&format!("void{}", sep(inner))),
-            Type::Int(k) => out.push_str(&format!("{}{}", k.name(), sep(inner))),
-            Type::Float => out.push_str(&format!("float{}", sep(inner))),
-            Type::Double => out.push_str(&format!("double{}", sep(inner))),
-            Type::Unpassable(u) => out.push_str(&format!("{}{}", u.name(), sep(inner))),
-            Type::Unsupported { name, .. } => out.push_str(&format!("{}{}", name, sep(inner))),
+            Type::Void => out.push_str(&base("void")),
+            Type::Int(k) => out.push_str(&base(k.name())),
+            Type::Float => out.push_str(&base("float")),
+            Type::Double => out.push_str(&base("double")),
+            Type::Unpassable(u) => out.push_str(&base(u.name())),
+            Type::Unsupported { name, .. } => out.push_str(&base(name)),
             Type::Record(id) => {
                 let r = &self.records[id.0];
                 let kw = if r.kind == RecordKind::Union {
@@ -427,45 +435,42 @@ impl Namespace {
                     "struct"
                 };
                 let tag = r.tag.as_deref().unwrap_or("<anonymous>");
-                out.push_str(&format!("{} {}{}", kw, tag, sep(inner)))
+                out.push_str(&base(&format!("{} {}", kw, tag)))
             }
             Type::Enum(id) => {
                 let tag = self.enums[id.0].tag.as_deref().unwrap_or("<anonymous>");
-                out.push_str(&format!("enum {}{}", tag, sep(inner)))
+                out.push_str(&base(&format!("enum {}", tag)))
             }
             Type::Pointer {
                 to,
                 is_const,
                 is_volatile,
             } => {
-                let mut q = String::from("*");
-                if *is_const || *is_volatile {
-                    // Qualifiers belong to the pointee: print them in front of it.
-                    let mut prefix = String::new();
-                    if *is_const {
-                        prefix.push_str("const ");
-                    }
-                    if *is_volatile {
-                        prefix.push_str("volatile ");
-                    }
-                    q.push_str(inner);
-                    let needs_parens = matches!(**to, Type::Array { .. } | Type::Func(_));
-                    let inner2 = if needs_parens { format!("({})", q) } else { q };
-                    out.push_str(&prefix);
-                    self.write_type(to, &inner2, out);
-                    return;
+                let mut star = String::from("*");
+                star.push_str(quals.trim_end());
+                if !quals.is_empty() && !inner.is_empty() {
+                    star.push(' ');
                 }
-                q.push_str(inner);
-                let needs_parens = matches!(**to, Type::Array { .. } | Type::Func(_));
-                let inner2 = if needs_parens { format!("({})", q) } else { q };
-                self.write_type(to, &inner2, out)
+                star.push_str(inner);
+                let inner2 = if matches!(**to, Type::Array { .. } | Type::Func(_)) {
+                    format!("({})", star)
+                } else {
+                    star
+                };
+                let pointee_quals = match (is_const, is_volatile) {
+                    (true, true) => "const volatile ",
+                    (true, false) => "const ",
+                    (false, true) => "volatile ",
+                    (false, false) => "",
+                };
+                self.write_qualified(to, pointee_quals, &inner2, out)
             }
             Type::Array { of, len } => {
                 let dim = match len {
                     Some(n) => format!("{}[{}]", inner, n),
                     None => format!("{}[]", inner),
                 };
-                self.write_type(of, &dim, out)
+                self.write_qualified(of, quals, &dim, out)
             }
             Type::Func(f) => {
                 let mut params: Vec<String> =
@@ -477,7 +482,7 @@ impl Namespace {
                     params.push("void".into());
                 }
                 let decl = format!("{}({})", inner, params.join(", "));
-                self.write_type(&f.ret, &decl, out)
+                self.write_qualified(&f.ret, "", &decl, out)
             }
         }
     }

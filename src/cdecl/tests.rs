@@ -649,10 +649,14 @@ fn type_names_print_as_c() {
         "int [4]",
         "void (*)(int, ...)",
         "int (*(*)(void))[3]",
+        "const volatile char *const *",
     ] {
         let t = ns.parse_type(s).unwrap();
         assert_eq!(ns.type_name(&t), s);
     }
+    // Top-level qualifiers change neither layout nor calls and are dropped.
+    let t = ns.parse_type("int *volatile").unwrap();
+    assert_eq!(ns.type_name(&t), "int *");
     let e = ns.parse_type("int x").unwrap_err().to_string();
     assert!(e.contains("unexpected name 'x' in a type name"), "{}", e);
 }
@@ -689,4 +693,68 @@ fn later_asm_renames_vla_parameters_and_aligned_typedefs() {
     );
     assert!(ns.lower(&t).is_err());
     assert_eq!(size(&mut ns, "fine"), 16);
+}
+
+#[test]
+fn assorted_declarations() {
+    let mut ns = sysv();
+    cdef(
+        &mut ns,
+        "int (*handler)(int);
+         typedef int (*cb_t)(void *);
+         void reg(cb_t cb, void *ud);
+         struct ops { int (*op)(struct ops *self, int); long long unsigned int n; };
+         extern char *environ[];
+         enum { ANON_A = 3 };
+         typedef enum { X1, X2 } e_t;
+         e_t pick(e_t);
+         struct ops make(void);
+         void va(int, ...);
+         int kr();
+         void cp(const struct ops *p, int *const *q);
+         struct bf { enum { LOW, HIGH } level : 1; unsigned char flag : 1; _Bool on : 1; };
+         void designated(void) ;
+         static const struct ops defaults = { .op = 0, .n = (1 + 2) };",
+    );
+    assert_eq!(
+        ns.type_name(&ns.variable("handler").unwrap().ty.clone()),
+        "int (*)(int)"
+    );
+    let reg = ns.function("reg").unwrap();
+    assert_eq!(reg.ty.params[0].ty.func_pointee().unwrap().params.len(), 1);
+    assert_eq!(size(&mut ns, "struct ops"), 16);
+    assert_eq!(
+        ns.type_name(&ns.variable("environ").unwrap().ty.clone()),
+        "char *[]"
+    );
+    assert_eq!(ns.constant("ANON_A"), Some(3));
+    let pick = ns.function("pick").unwrap().ty.clone();
+    assert_eq!(
+        ns.lower_func(&pick).unwrap(),
+        (CType::Prim(Prim::U32), vec![CType::Prim(Prim::U32)], false)
+    );
+    let make = ns.function("make").unwrap().ty.clone();
+    assert!(matches!(ns.lower_func(&make).unwrap().0, CType::Struct(_)));
+    let va = ns.function("va").unwrap();
+    assert!(va.ty.variadic && va.ty.params[0].name.is_none());
+    assert!(!ns.function("kr").unwrap().ty.prototyped);
+    let cp = ns.function("cp").unwrap().ty.clone();
+    assert_eq!(ns.type_name(&cp.params[0].ty), "const struct ops *");
+    assert_eq!(ns.type_name(&cp.params[1].ty), "int *const *");
+    // Three one-bit fields of types of different sizes share byte 0 under gcc's rules.
+    let t = ns.parse_type("struct bf").unwrap();
+    let CType::Struct(bf) = ns.lower(&t).unwrap() else {
+        panic!()
+    };
+    let bits: Vec<(usize, u32, bool)> = bf
+        .fields
+        .iter()
+        .map(|f| (f.offset, f.bits.unwrap().bit_offset, f.bits.unwrap().signed))
+        .collect();
+    assert_eq!(bits, vec![(0, 0, false), (0, 1, false), (0, 2, false)]);
+    assert_eq!((bf.size, bf.align), (4, 4));
+    assert!(
+        ns.variable("defaults").is_none(),
+        "static objects are not symbols"
+    );
 }
