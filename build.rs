@@ -23,6 +23,7 @@ fn main() {
         _ => None,
     };
     println!("cargo:rustc-check-cfg=cfg(lune_ffi_engine)");
+    force_abi(&arch, &os);
     if let Some(asm) = asm {
         println!("cargo:rerun-if-changed={}", asm);
         cc::Build::new().file(asm).compile("lune_ffi_asm");
@@ -38,10 +39,43 @@ fn main() {
     generate_script_tests();
 }
 
+/// `LUNE_FFI_FORCE_ABI=apple_arm64`: a switch for the macos-arm64 test lane only (ci/cross.sh).
+/// On aarch64 Linux it makes `Abi::host()` Apple's arm64 convention, and build_clib.rs
+/// builds the conformance library with that convention, so both sides of every call
+/// and callback speak it under QEMU. Unset (the default), nothing changes; any other value,
+/// or another target, fails the build rather than being ignored.
+fn force_abi(arch: &str, os: &str) {
+    println!("cargo:rustc-check-cfg=cfg(lune_ffi_force_apple_arm64)");
+    println!("cargo:rerun-if-env-changed=LUNE_FFI_FORCE_ABI");
+    match env::var("LUNE_FFI_FORCE_ABI").as_deref() {
+        Err(_) | Ok("") => {}
+        Ok("apple_arm64") if arch == "aarch64" && os == "linux" => {
+            println!("cargo:rustc-cfg=lune_ffi_force_apple_arm64");
+            println!(
+                "cargo:warning=lune-ffi: LUNE_FFI_FORCE_ABI=apple_arm64: calls use Apple's arm64 \
+                 convention (test lane only; C code built for Linux will not match it)"
+            );
+        }
+        Ok("apple_arm64") => panic!(
+            "LUNE_FFI_FORCE_ABI=apple_arm64 is a test switch for aarch64 Linux targets; \
+             this target is {arch}-{os}"
+        ),
+        Ok(other) => panic!(
+            "LUNE_FFI_FORCE_ABI={other:?} is not known; the only accepted value is apple_arm64"
+        ),
+    }
+}
+
 /// One `#[test]` per script under tests/luau, generated so a new script needs no
-/// registration by hand.
+/// registration by hand. A test that cannot run on the target is generated with
+/// `#[ignore = "why"]`, so it shows as ignored, never as a pass: scripts under
+/// tests/luau/win64/ off x86-64 Windows, and scripts that load the C conformance library
+/// (they name `TESTLIB`) on MSVC targets, where build_clib.rs cannot build it.
 fn generate_script_tests() {
     let out = std::path::PathBuf::from(env::var("OUT_DIR").unwrap()).join("luau_tests.rs");
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let target_env = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let mut scripts = Vec::new();
     collect_scripts(std::path::Path::new("tests/luau"), &mut scripts);
     scripts.sort();
@@ -54,9 +88,21 @@ fn generate_script_tests() {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let ignore =
+            if rel.starts_with("tests/luau/win64/") && (os != "windows" || arch != "x86_64") {
+                Some("Win64-only script (tests/luau/win64/)")
+            } else if text.contains("TESTLIB") && target_env == "msvc" {
+                Some("needs the C conformance library, which MSVC targets cannot build")
+            } else {
+                None
+            };
+        let attr = ignore
+            .map(|why| format!("#[ignore = \"{}\"]\n", why))
+            .unwrap_or_default();
         src.push_str(&format!(
-            "#[test]\nfn {}() {{\n    run_script(\"{}\");\n}}\n\n",
-            name, rel
+            "#[test]\n{}fn {}() {{\n    run_script(\"{}\");\n}}\n\n",
+            attr, name, rel
         ));
     }
     std::fs::write(out, src).unwrap();

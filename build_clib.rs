@@ -71,7 +71,12 @@ pub fn build_test_clib() {
         return;
     }
 
-    let objects = build.compile_intermediates();
+    let apple = std::env::var("LUNE_FFI_FORCE_ABI").is_ok_and(|v| v == "apple_arm64");
+    let objects = if apple {
+        clib_apple_elf_objects(&compiler, &c_files, &clib_dir, &obj_dir)
+    } else {
+        build.compile_intermediates()
+    };
 
     let lib_name = if target.contains("windows") {
         "lunetest.dll"
@@ -101,6 +106,142 @@ pub fn build_test_clib() {
         "cargo:rustc-env=LUNE_FFI_TESTLIB={}",
         clib_absolute(&lib_path).display()
     );
+}
+
+/// The macos-arm64 test lane (`LUNE_FFI_FORCE_ABI=apple_arm64`, aarch64 Linux only): the
+/// conformance library compiled with Apple's arm64 calling convention into ELF objects
+/// that load next to the Linux test binaries under QEMU.
+///
+/// `clang --target=arm64-apple-macos11-elf` generates Apple-convention code, but its ELF
+/// writer rejects the Mach-O relocation operators (`sym@PAGE`, `@PAGEOFF`, `@GOTPAGE`,
+/// `@GOTPAGEOFF`) it emits for every global (clang 14: "invalid symbol kind for ADRP
+/// relocation"). So each file goes to assembly, those operators are rewritten to their
+/// ELF spellings (`sym`, `:lo12:sym`, `:got:sym`, `:got_lo12:sym`: the same
+/// instructions), and clang assembles the result for aarch64-linux-gnu. The calling
+/// convention is in the instructions and is untouched. Also:
+/// - glibc's aarch64 headers (`LUNE_FFI_APPLE_ELF_INCLUDE`, default
+///   /usr/aarch64-linux-gnu/include) replace the SDK; `__nonnull`, which clang predefines
+///   for Darwin, is undefined so glibc's own definition applies;
+/// - `-femulated-tls`: Darwin's TLV access sequence has no ELF form; libgcc's emutls
+///   implements `_Thread_local` instead;
+/// - `snprintf` becomes `lune_apple_snprintf` (tests/clib/apple_elf/libc_bridge.c): an
+///   Apple-convention variadic call into glibc's snprintf, which expects AAPCS64's,
+///   would read the wrong registers;
+/// - fixtures_asm.c is compiled by the target's own compiler: under `__APPLE__` it would
+///   name its symbols with Mach-O's leading underscore, and its functions are hand-written
+///   assembly whose register use (at most two register arguments, x18 untouched) is the
+///   same in both conventions.
+fn clib_apple_elf_objects(
+    compiler: &cc::Tool,
+    c_files: &[&std::path::PathBuf],
+    clib_dir: &std::path::Path,
+    obj_dir: &std::path::Path,
+) -> Vec<std::path::PathBuf> {
+    println!("cargo:rerun-if-env-changed=LUNE_FFI_APPLE_CLANG");
+    println!("cargo:rerun-if-env-changed=LUNE_FFI_APPLE_ELF_INCLUDE");
+    let clang = std::env::var("LUNE_FFI_APPLE_CLANG").unwrap_or_else(|_| "clang".into());
+    let include = std::env::var("LUNE_FFI_APPLE_ELF_INCLUDE")
+        .unwrap_or_else(|_| "/usr/aarch64-linux-gnu/include".into());
+    let bridge = clib_dir.join("apple_elf").join("libc_bridge.c");
+    println!("cargo:rerun-if-changed={}", bridge.display());
+    let mut objects = Vec::new();
+    let apple_sources = c_files
+        .iter()
+        .map(|p| p.as_path())
+        .filter(|p| p.file_stem().is_none_or(|s| s != "fixtures_asm"))
+        .chain(std::iter::once(bridge.as_path()));
+    for src in apple_sources {
+        let stem = src.file_stem().unwrap().to_string_lossy().into_owned();
+        let apple_s = obj_dir.join(format!("{stem}.apple.s"));
+        let elf_s = obj_dir.join(format!("{stem}.elf.s"));
+        let obj = obj_dir.join(format!("{stem}.apple.o"));
+        let mut cmd = std::process::Command::new(&clang);
+        cmd.args([
+            "--target=arm64-apple-macos11-elf",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+        ])
+        .args([
+            "-femulated-tls",
+            "-fno-addrsig",
+            "-nostdlibinc",
+            "-U__nonnull",
+        ])
+        .arg("-isystem")
+        .arg(&include)
+        .arg("-Dsnprintf=lune_apple_snprintf")
+        .arg("-I")
+        .arg(clib_dir)
+        .arg("-S")
+        .arg("-o")
+        .arg(&apple_s)
+        .arg(src);
+        clib_run(
+            &mut cmd,
+            "compile the conformance library with Apple's arm64 convention",
+        );
+        let asm = std::fs::read_to_string(&apple_s).expect("read clang's assembly");
+        std::fs::write(&elf_s, clib_elf_relocations(&asm)).expect("write the ELF assembly");
+        let mut cmd = std::process::Command::new(&clang);
+        cmd.args(["--target=aarch64-linux-gnu", "-c", "-o"])
+            .arg(&obj)
+            .arg(&elf_s);
+        clib_run(
+            &mut cmd,
+            "assemble the Apple-convention conformance library",
+        );
+        objects.push(obj);
+    }
+    for src in c_files
+        .iter()
+        .filter(|p| p.file_stem().is_some_and(|s| s == "fixtures_asm"))
+    {
+        let obj = obj_dir.join("fixtures_asm.o");
+        let mut cmd = compiler.to_command();
+        cmd.arg("-I")
+            .arg(clib_dir)
+            .arg("-c")
+            .arg("-o")
+            .arg(&obj)
+            .arg(src);
+        clib_run(&mut cmd, "compile the assembly fixtures");
+        objects.push(obj);
+    }
+    objects
+}
+
+/// Rewrites the Mach-O relocation operators of AArch64 assembly to ELF's (see
+/// `clib_apple_elf_objects`): `sym@GOTPAGEOFF` -> `:got_lo12:sym`, `sym@GOTPAGE` ->
+/// `:got:sym`, `sym@PAGEOFF` -> `:lo12:sym`, `sym@PAGE` -> `sym`.
+fn clib_elf_relocations(asm: &str) -> String {
+    const OPS: [(&str, &str); 4] = [
+        ("@GOTPAGEOFF", ":got_lo12:"),
+        ("@GOTPAGE", ":got:"),
+        ("@PAGEOFF", ":lo12:"),
+        ("@PAGE", ""),
+    ];
+    let is_sym = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$');
+    let mut out = String::with_capacity(asm.len());
+    for line in asm.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find('@') {
+            let Some((op, prefix)) = OPS.iter().find(|(op, _)| rest[at..].starts_with(op)) else {
+                out.push_str(&rest[..=at]);
+                rest = &rest[at + 1..];
+                continue;
+            };
+            let head = &rest[..at];
+            let start = head.rfind(|c: char| !is_sym(c)).map_or(0, |i| i + 1);
+            out.push_str(&head[..start]);
+            out.push_str(prefix);
+            out.push_str(&head[start..]);
+            rest = &rest[at + op.len()..];
+        }
+        out.push_str(rest);
+        out.push('\n');
+    }
+    out
 }
 
 fn clib_run(cmd: &mut std::process::Command, what: &str) {

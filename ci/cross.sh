@@ -3,6 +3,7 @@
 #
 #   ci/cross.sh aarch64   # aarch64-unknown-linux-gnu under qemu-user
 #   ci/cross.sh windows   # x86_64-pc-windows-gnu (MinGW) under Wine
+#   ci/cross.sh macos-arm64  # Apple's arm64 convention under qemu-user; cargo check for macOS
 #
 # Installs what a fresh Debian 12 machine lacks (rustup target, apt packages), then
 # cross-builds the library's unit tests and the Luau script tests (tests/luau.rs, which
@@ -10,7 +11,9 @@
 # `cli` feature, and runs them through cargo's runner setting.
 #
 # Exit status: 0 = every test passed; 77 = the set-up could not reach the registries or
-# install the toolchain (lane skipped); anything else = build or test failure.
+# install the toolchain (lane skipped: no test ran, so .ci/run fails unless the caller sets
+# LUNE_FFI_ALLOW_SKIP=1); anything else = build or test failure. A new lane is a new case
+# below plus its name in .ci/run's LANES.
 # Extra arguments after the lane name are passed to the test binaries (e.g. a filter).
 set -euo pipefail
 
@@ -114,10 +117,11 @@ run_tests() {
     echo "[cross $lane] all tests passed; lane run time ${elapsed}s" >&2
 }
 
-case "$lane" in
-aarch64)
+# The aarch64-unknown-linux-gnu cross toolchain, with QEMU as cargo's runner (the aarch64
+# and macos-arm64 lanes). Extra arguments are more packages to install.
+aarch64_linux_setup() {
     triple=aarch64-unknown-linux-gnu
-    need_packages qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
+    need_packages qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross "$@"
     need_target "$triple"
     need_cmd qemu-aarch64
     need_cmd aarch64-linux-gnu-gcc
@@ -130,7 +134,60 @@ aarch64)
     export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
     # qemu-user must not pick up a host LD_LIBRARY_PATH meant for x86-64 binaries.
     unset LD_LIBRARY_PATH || true
+}
+
+case "$lane" in
+aarch64)
+    aarch64_linux_setup
     run_tests "$triple" "$@"
+    ;;
+
+macos-arm64)
+    # Apple's arm64 calling convention end to end, on Linux: the test binaries are
+    # aarch64 Linux ones run by QEMU, built with LUNE_FFI_FORCE_ABI=apple_arm64 so that
+    # Abi::host() is the Apple classifier, against the conformance library compiled with
+    # Apple's convention (clang --target=arm64-apple-macos11-elf; see build_clib.rs). This
+    # runs every lib unit test and every script test: the scripts' only glibc-convention
+    # dependency, a variadic snprintf, goes through an Apple-convention bridge in this
+    # lane. Mach-O loading, the macOS kernel and libSystem are NOT exercised here.
+    aarch64_linux_setup clang
+    need_cmd clang
+    need_target aarch64-apple-darwin
+    need_target x86_64-apple-darwin
+    LUNE_FFI_FORCE_ABI=apple_arm64 run_tests "$triple" "$@"
+    passed=$(awk '/^test result: ok\./ { n += $4 } END { print n + 0 }' "$ROOT/target/ci-$lane.log")
+    echo "[cross $lane] $passed tests passed with Apple's arm64 convention under qemu-aarch64" >&2
+    if [ $# -eq 0 ] && [ "$passed" -lt 50 ]; then
+        echo "[cross $lane] FAILED: expected at least 50 tests, $passed ran" >&2
+        exit 1
+    fi
+    # A unit test compiled only under the forced switch: proof the binaries used it.
+    if [ $# -eq 0 ] && ! grep -q 'forced_lane_runs_the_apple_classifier \.\.\. ok' "$ROOT/target/ci-$lane.log"; then
+        echo "[cross $lane] FAILED: the tests were not built with LUNE_FFI_FORCE_ABI=apple_arm64" >&2
+        exit 1
+    fi
+
+    # Build-only: the library for both Apple targets. mlua-sys's build script (Luau's C++)
+    # needs the macOS SDK, so it is overridden through its `links = "lua"` key; the C
+    # conformance library needs the SDK too (LUNE_FFI_SKIP_TESTLIB); clang, not gcc,
+    # understands cc's Apple flags for the assembly. --no-default-features as in the test
+    # lanes: the CLI's dependencies (zstd-sys) also compile C against the SDK.
+    for t in aarch64-apple-darwin x86_64-apple-darwin; do
+        log "cargo check --lib --target $t"
+        if ! env "CC_${t//-/_}=clang" LUNE_FFI_SKIP_TESTLIB=1 cargo check --lib --no-default-features \
+            --target "$t" --config "target.$t.lua.rustc-link-lib=[]"; then
+            echo "[cross $lane] FAILED: cargo check --target $t" >&2
+            exit 1
+        fi
+    done
+
+    if [ -f ci/apple_asm.sh ]; then
+        log "ci/apple_asm.sh (the .S files assembled as Mach-O)"
+        bash ci/apple_asm.sh || { echo "[cross $lane] FAILED: ci/apple_asm.sh" >&2; exit 1; }
+    else
+        echo "[cross $lane] NOTE: ci/apple_asm.sh is not in this tree; the Mach-O assembly step did not run" >&2
+    fi
+    echo "[cross $lane] passed: $passed tests, 2 Apple targets checked; lane run time $((SECONDS - start))s" >&2
     ;;
 
 windows)
@@ -194,7 +251,7 @@ windows)
     ;;
 
 *)
-    echo "usage: ci/cross.sh aarch64|windows [test filter...]" >&2
+    echo "usage: ci/cross.sh aarch64|windows|macos-arm64 [test filter...]" >&2
     exit 2
     ;;
 esac

@@ -8,6 +8,8 @@ pub mod abi;
 pub mod cdecl;
 pub mod engine;
 mod luau;
+
+pub use luau::lib_search::candidates as library_candidates;
 pub mod memory;
 pub mod types;
 
@@ -18,6 +20,65 @@ pub fn module(lua: Lua) -> LuaResult<LuaTable> {
     // SAFETY: `open` uses only the raw API on the state mlua hands us, inside mlua's
     // protected call, and leaves exactly the module table on the stack.
     unsafe { lua.exec_raw::<LuaTable>((), |state| luau::open(state)) }
+}
+
+/// What `tostring` gives for a lune-ffi object (`RawPointer(0x…)`, `StructType(…)`…), or
+/// None for any other value.
+///
+/// Lune's value formatter (`print`, `stdio.format`) reads metatables through mlua, which
+/// only knows the userdata mlua itself created, so it shows every lune-ffi object as
+/// `<userdata>`. A runtime maps values through this first (the `lune-ffi` binary's
+/// `print` does); Lune's formatter could call it, or fall back to the raw metatable's
+/// `__tostring` the same way, for userdata mlua does not know.
+pub fn display_value(lua: &Lua, value: &LuaValue) -> Option<String> {
+    let LuaValue::UserData(_) = value else {
+        return None;
+    };
+    // SAFETY: the value is pushed by mlua at index 1; `luau::display` only reads it and
+    // pushes one string or nil.
+    unsafe { lua.exec_raw::<Option<String>>(value, |state| luau::display(state)) }
+        .ok()
+        .flatten()
+}
+
+/// Lets callbacks that libraries call from their own threads run while the runtime is
+/// idle: between two runs of Luau code, when the scheduler sleeps or waits for I/O.
+///
+/// Such a callback needs the state's VM lock, which the thread running Luau holds except
+/// inside ffi calls. A runtime that waits without Luau running should release it for the
+/// wait: [`IdleGuard::new`] releases it and dropping the guard takes it back (waiting for
+/// a callback that is running to finish). The `lune-ffi` binary does this around every
+/// wait of its scheduler (see `src/cli/runtime.rs`); Lune would do the same around
+/// `mlua_luau_scheduler::Scheduler::run`'s waits. Without it a handed-over callback runs
+/// only during the owning thread's next ffi call.
+pub struct IdleGuard {
+    lock: Option<&'static luau::vmlock::VmLock>,
+    token: usize,
+}
+
+impl IdleGuard {
+    /// Releases `lua`'s VM lock if this thread holds it (a no-op when `@lune/ffi` was not
+    /// created in `lua`). No Luau code may run on `lua` until the guard is dropped.
+    pub fn new(lua: &Lua) -> IdleGuard {
+        // SAFETY: reads the module's per-state data from the registry, if present.
+        let lock = unsafe {
+            lua.exec_raw::<Option<LuaLightUserData>>((), |state| luau::vm_lock_of(state))
+        }
+        .ok()
+        .flatten()
+        // SAFETY: VM locks are leaked: `&'static` is their real lifetime.
+        .map(|p| unsafe { &*(p.0 as *const luau::vmlock::VmLock) });
+        let token = lock.map_or(0, |l| l.release_if_held());
+        IdleGuard { lock, token }
+    }
+}
+
+impl Drop for IdleGuard {
+    fn drop(&mut self) {
+        if let Some(l) = self.lock {
+            l.reacquire(self.token);
+        }
+    }
 }
 
 /// The Luau type definitions of the module (`types.d.luau`).

@@ -244,21 +244,18 @@ fn script_from_stdin() {
 #[test]
 fn examples_run_successfully() {
     let dir = manifest_dir().join("examples");
-    let mut examples: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries
-            .map(|e| e.expect("read examples/").path())
-            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "luau"))
-            .collect(),
-        Err(e) => {
-            println!("no examples directory ({}): {e}", dir.display());
-            Vec::new()
-        }
-    };
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.expect("read examples/").path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "luau"))
+        .collect();
     examples.sort();
-
-    if examples.is_empty() {
-        println!("no examples/*.luau to run");
-    }
+    // An empty or missing examples/ would make this test pass without running anything.
+    assert!(
+        !examples.is_empty(),
+        "no examples/*.luau in {}",
+        dir.display()
+    );
 
     let mut failures = Vec::new();
     for path in &examples {

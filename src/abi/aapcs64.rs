@@ -1,5 +1,4 @@
 //! Procedure Call Standard for the Arm 64-bit Architecture (AAPCS64), as used on Linux.
-//! Apple's variant (packed stack arguments, different variadics) is not this file.
 //!
 //! Arguments: x0..x7 (`Gpr(0..8)`, counted by NGRN) and v0..v7 (`Fpr(0..8)`, counted by
 //! NSRN), then 8-byte stack slots (NSAA). An HFA (1-4 members of one float type) takes
@@ -8,7 +7,8 @@
 //! once a composite misses its registers that register file is closed (NGRN or NSRN set
 //! to 8) for the rest of the call. Results larger than 16 bytes (and not HFAs) go to
 //! memory whose address the caller passes in x8 (`Gpr(8)`), which shifts nothing.
-//! Variadic arguments follow the fixed rules on Linux.
+//! Variadic arguments follow the fixed rules on Linux. Apple's variant (`apple_arm64.rs`)
+//! reuses the register rules here and supplies its own [`StackRules`].
 
 use super::{finish_stack, stack_pieces, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
 use crate::types::{round_up, CType, Prim, StructType};
@@ -28,7 +28,7 @@ const XR: u8 = 8;
 /// `union { float a; float b[2]; }` goes in s0/s1, `union { float a; float b; }` in s0,
 /// `union { double a[2]; struct { double x, y; } s; }` in d0/d1, and
 /// `union { float f; double d; }` in x0.
-fn hfa(s: &StructType) -> Option<Vec<(usize, usize)>> {
+pub(super) fn hfa(s: &StructType) -> Option<Vec<(usize, usize)>> {
     // Four doubles at most; checked before flattening so a huge array is never expanded.
     if s.size > 32 {
         return None;
@@ -96,25 +96,61 @@ fn hfa_pieces(members: &[(usize, usize)], first: u8) -> Vec<Piece> {
         .collect()
 }
 
+/// Where the AArch64 conventions differ: what an argument that misses its registers
+/// takes on the stack, and how variadic arguments go. The register rules (stage C's
+/// NGRN/NSRN bookkeeping, HFAs, the closing of a register file) are this file's and
+/// shared; `Linux` below is AAPCS64 itself, `apple_arm64::Apple` Apple's variant.
+pub(super) trait StackRules {
+    /// A fixed primitive that found no register left.
+    fn prim(alloc: &mut Alloc, p: Prim) -> Result<ArgClass, String>;
+    /// (size, alignment) reserved for a composite of at most 16 bytes (or an HFA, then
+    /// `member` is its member size) that found no registers left.
+    fn composite_slot(s: &StructType, member: Option<usize>) -> (usize, usize);
+    /// How a variadic argument is passed, or None where it follows the fixed rules.
+    fn variadic(alloc: &mut Alloc, t: &CType) -> Option<Result<ArgClass, String>>;
+}
+
+/// AAPCS64 as on Linux: 8-byte stack slots, variadic arguments like fixed ones.
+struct Linux;
+
+impl StackRules for Linux {
+    fn prim(alloc: &mut Alloc, _p: Prim) -> Result<ArgClass, String> {
+        // C.5 (floats) and C.15 (integers, pointers): an 8-byte slot.
+        Ok(ArgClass::Scalar(vec![Loc::Stack(alloc.stack_slot(8, 8)?)]))
+    }
+
+    fn composite_slot(s: &StructType, _member: Option<usize>) -> (usize, usize) {
+        // C.4/C.12 align NSAA to 8 (16 for a 16-aligned type, by its members' natural
+        // alignment as for C.8); stage B (composites) and C.3 (HFAs) round the size up
+        // to 8.
+        let align = if natural_align(s) >= 16 { 16 } else { 8 };
+        (round_up(s.size, 8), align)
+    }
+
+    fn variadic(_alloc: &mut Alloc, _t: &CType) -> Option<Result<ArgClass, String>> {
+        None
+    }
+}
+
 /// Register and stack allocation state: the standard's NGRN, NSRN and NSAA.
-struct Alloc {
+pub(super) struct Alloc {
     ngrn: u8,
     nsrn: u8,
     nsaa: usize,
 }
 
 impl Alloc {
-    /// Reserves stack space for an argument: rules C.4/C.12 align NSAA to 8 (16 for a
-    /// 16-aligned type) and stage B (composites), C.3 (HFAs) and C.14 (scalars) round
-    /// the size up to 8.
-    fn stack_slot(&mut self, size: usize, align: usize) -> Result<u32, String> {
-        let off = round_up(self.nsaa, if align >= 16 { 16 } else { 8 });
-        let end = off + round_up(size, 8);
+    /// Reserves `size` bytes of stack at the next multiple of `align`.
+    pub(super) fn stack_slot(&mut self, size: usize, align: usize) -> Result<u32, String> {
+        let off = round_up(self.nsaa, align);
+        let end = off + size;
         finish_stack(end)?;
         self.nsaa = end;
         Ok(off as u32)
     }
 
+    /// A pointer-sized integer in the next x register, else an 8-byte slot (the same on
+    /// both conventions: a pointer's natural size and alignment are 8).
     fn gpr_or_stack(&mut self) -> Result<Loc, String> {
         if self.ngrn < GPRS {
             self.ngrn += 1;
@@ -124,23 +160,24 @@ impl Alloc {
         }
     }
 
-    fn scalar(&mut self, p: Prim) -> Result<ArgClass, String> {
+    fn scalar<R: StackRules>(&mut self, p: Prim) -> Result<ArgClass, String> {
         // C.1/C.5-C.6 for floats, C.7/C.14-C.15 for integers and pointers.
         if p == Prim::Void {
             return Err("an argument cannot have type void".into());
         }
-        let loc = if !p.is_float() {
-            self.gpr_or_stack()?
-        } else if self.nsrn < FPRS {
+        let loc = if !p.is_float() && self.ngrn < GPRS {
+            self.ngrn += 1;
+            Loc::Gpr(self.ngrn - 1)
+        } else if p.is_float() && self.nsrn < FPRS {
             self.nsrn += 1;
             Loc::Fpr(self.nsrn - 1)
         } else {
-            Loc::Stack(self.stack_slot(8, 8)?)
+            return R::prim(self, p);
         };
         Ok(ArgClass::Scalar(vec![loc]))
     }
 
-    fn structure(&mut self, s: &StructType) -> Result<ArgClass, String> {
+    fn structure<R: StackRules>(&mut self, s: &StructType) -> Result<ArgClass, String> {
         if let Some(members) = hfa(s) {
             // C.2: all members in registers or none.
             if usize::from(self.nsrn) + members.len() <= usize::from(FPRS) {
@@ -150,7 +187,8 @@ impl Alloc {
             }
             // C.3: no later float argument may use a register either.
             self.nsrn = FPRS;
-            let at = self.stack_slot(s.size, natural_align(s))?;
+            let (size, align) = R::composite_slot(s, Some(members[0].1));
+            let at = self.stack_slot(size, align)?;
             return Ok(ArgClass::Pieces(stack_pieces(s.size, at)));
         }
         if s.size > 16 {
@@ -174,12 +212,18 @@ impl Alloc {
             return Ok(ArgClass::Pieces(pieces));
         }
         self.ngrn = GPRS;
-        let at = self.stack_slot(s.size, align)?;
+        let (size, align) = R::composite_slot(s, None);
+        let at = self.stack_slot(size, align)?;
         Ok(ArgClass::Pieces(stack_pieces(s.size, at)))
     }
 }
 
 pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
+    classify_with::<Linux>(sig, Abi::Aapcs64)
+}
+
+/// Stage C over the signature, with `R`'s stack and variadic rules.
+pub(super) fn classify_with<R: StackRules>(sig: &Signature, abi: Abi) -> Result<CallPlan, String> {
     let ret = match &sig.ret {
         CType::Prim(Prim::Void) => RetClass::Void,
         CType::Prim(p) if p.is_float() => RetClass::Scalar(Loc::Fpr(0)),
@@ -195,15 +239,24 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
         nsrn: 0,
         nsaa: 0,
     };
+    let fixed = sig.fixed.len();
     let args = sig
         .args()
-        .map(|t| match t {
-            CType::Prim(p) => alloc.scalar(*p),
-            CType::Struct(s) => alloc.structure(s),
+        .enumerate()
+        .map(|(i, t)| {
+            if i >= fixed {
+                if let Some(class) = R::variadic(&mut alloc, t) {
+                    return class;
+                }
+            }
+            match t {
+                CType::Prim(p) => alloc.scalar::<R>(*p),
+                CType::Struct(s) => alloc.structure::<R>(s),
+            }
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CallPlan {
-        abi: Abi::Aapcs64,
+        abi,
         ret,
         args,
         stack_size: finish_stack(alloc.nsaa)?,
@@ -259,8 +312,7 @@ mod tests {
     use crate::types::{CType, Prim};
 
     fn plan(s: Signature) -> CallPlan {
-        let plan = Abi::Aapcs64.classify(&s).unwrap();
-        assert_eq!(plan.abi, Abi::Aapcs64);
+        let plan = plan_of(Abi::Aapcs64, s);
         assert_eq!(plan.vector_count, 0);
         plan
     }
@@ -270,14 +322,6 @@ mod tests {
         (0..n)
             .map(|i| pc(u32::from(i) * u32::from(size), size, f(first + i)))
             .collect()
-    }
-
-    fn longs(n: usize) -> Vec<CType> {
-        vec![p(Prim::I64); n]
-    }
-
-    fn doubles(n: usize) -> Vec<CType> {
-        vec![p(Prim::F64); n]
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //!   xmm0/xmm1 or v0..v3.
 
 pub mod aapcs64;
+pub mod apple_arm64;
 pub mod sysv_x64;
 pub mod win64;
 
@@ -34,17 +35,27 @@ pub enum Abi {
     SysV64,
     Win64,
     Aapcs64,
+    /// Apple's arm64 variant of AAPCS64 (macOS, iOS): packed stack arguments, variadic
+    /// arguments on the stack.
+    AppleArm64,
 }
 
 impl Abi {
     /// The ABI of the machine this crate was compiled for, if the engine supports it.
     pub fn host() -> Option<Abi> {
-        if cfg!(all(target_arch = "x86_64", windows)) {
+        // `LUNE_FFI_FORCE_ABI=apple_arm64` at build time (build.rs; aarch64 Linux only):
+        // the macos-arm64 test lane runs Apple's convention against a C library compiled
+        // with it, on Linux under QEMU.
+        if cfg!(lune_ffi_force_apple_arm64) {
+            Some(Abi::AppleArm64)
+        } else if cfg!(all(target_arch = "x86_64", windows)) {
             Some(Abi::Win64)
         } else if cfg!(all(target_arch = "x86_64", unix)) {
             Some(Abi::SysV64)
         } else if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
             Some(Abi::Aapcs64)
+        } else if cfg!(all(target_arch = "aarch64", target_vendor = "apple")) {
+            Some(Abi::AppleArm64)
         } else {
             None
         }
@@ -56,14 +67,15 @@ impl Abi {
         match self {
             Abi::SysV64 => sysv_x64::thunk_code(record, entry),
             Abi::Win64 => win64::thunk_code(record, entry),
-            Abi::Aapcs64 => aapcs64::thunk_code(record, entry),
+            // Apple arm64 runs the same instructions: x16/x17 as scratch, x18 untouched.
+            Abi::Aapcs64 | Abi::AppleArm64 => aapcs64::thunk_code(record, entry),
         }
     }
 
     /// Makes code written to memory executable-coherent (a no-op where the instruction
     /// cache is coherent, as on x86-64).
     pub fn flush_icache(self, start: usize, len: usize) {
-        if self == Abi::Aapcs64 {
+        if matches!(self, Abi::Aapcs64 | Abi::AppleArm64) {
             aapcs64::flush_icache(start, len);
         }
     }
@@ -74,6 +86,7 @@ impl Abi {
             Abi::SysV64 => sysv_x64::classify(sig),
             Abi::Win64 => win64::classify(sig),
             Abi::Aapcs64 => aapcs64::classify(sig),
+            Abi::AppleArm64 => apple_arm64::classify(sig),
         }
     }
 }
@@ -129,7 +142,10 @@ pub enum ArgClass {
     /// the low 4 bytes), placed at every listed location. Usually one location; Win64
     /// variadic floats go to both the XMM and the integer register of their slot.
     Scalar(Vec<Loc>),
-    /// A struct copied in pieces into registers and/or the stack.
+    /// A value copied in pieces of its C representation into registers and/or the stack,
+    /// each store exactly the piece's size: a struct, or a primitive that Apple arm64
+    /// packs on the stack at its own size (one piece at `src` 0; the engine takes the low
+    /// bytes of the primitive's 8-byte image).
     Pieces(Vec<Piece>),
     /// A struct the caller copies to memory it owns; the copy's address goes to the location.
     Indirect(Loc),

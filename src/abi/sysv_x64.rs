@@ -216,10 +216,6 @@ mod tests {
         vec![p(Prim::I64); n]
     }
 
-    fn doubles(n: usize) -> Vec<CType> {
-        vec![p(Prim::F64); n]
-    }
-
     #[test]
     fn merge_rule() {
         // psABI §3.2.3 post-merger rules (a)-(f) restricted to our classes: equal classes

@@ -1,6 +1,6 @@
 //! Helpers shared by the three classifiers' unit tests.
 
-use super::{ArgClass, Loc, Piece, RetClass, Signature};
+use super::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
 use crate::types::{CType, FieldSpec, Prim, StructType};
 use std::sync::Arc;
 
@@ -144,4 +144,19 @@ pub fn bits_then_float() -> CType {
     CType::Struct(Arc::new(
         StructType::with_options(specs, &RecordOptions::default()).unwrap(),
     ))
+}
+
+/// `abi`'s plan for `s`, which must classify and name the ABI.
+pub fn plan_of(abi: Abi, s: Signature) -> CallPlan {
+    let plan = abi.classify(&s).unwrap();
+    assert_eq!(plan.abi, abi);
+    plan
+}
+
+pub fn longs(n: usize) -> Vec<CType> {
+    vec![p(Prim::I64); n]
+}
+
+pub fn doubles(n: usize) -> Vec<CType> {
+    vec![p(Prim::F64); n]
 }

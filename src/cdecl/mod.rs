@@ -769,7 +769,7 @@ impl Namespace {
 
 /// Edit distance with adjacent transpositions (optimal string alignment), so a swapped
 /// pair of characters (`uint23_t` for `uint32_t`) counts as one edit.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];

@@ -43,8 +43,14 @@ pub fn run_script(script_arg: &OsStr, args: Vec<OsString>) -> ExitCode {
 
     set_luau_flags();
 
-    let outcome =
-        Runtime::new(args, jit_enabled()).and_then(|rt| async_io::block_on(rt.run(script)));
+    let outcome = Runtime::new(args, jit_enabled()).and_then(|rt| {
+        let lua = rt.lua.clone();
+        async_io::block_on(IdleAware {
+            lua,
+            inner: Box::pin(rt.run(script)),
+            idle: None,
+        })
+    });
     match outcome {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
@@ -78,6 +84,50 @@ fn format_error(err: LuaError) -> String {
     }
 }
 
+/// Lune's `print` formats values through mlua, which shows lune-ffi objects as
+/// `<userdata>`: give it their `tostring` text instead (top-level arguments).
+fn show_ffi_objects_in_print(lua: &Lua) -> LuaResult<()> {
+    let print: LuaFunction = lua.globals().get("print")?;
+    let wrapped = lua.create_function(move |lua, args: LuaMultiValue| {
+        let args: LuaMultiValue = args
+            .into_iter()
+            .map(|v| match lune_ffi::display_value(lua, &v) {
+                Some(text) => lua.create_string(text).map(LuaValue::String),
+                None => Ok(v),
+            })
+            .collect::<LuaResult<_>>()?;
+        print.call::<()>(args)
+    })?;
+    lua.globals().set("print", wrapped)
+}
+
+/// Drives the scheduler with the VM lock released whenever it waits (the future is
+/// pending: timers, I/O), so callbacks that libraries call from their own threads run
+/// promptly instead of at the next ffi call (see `lune_ffi::IdleGuard`).
+struct IdleAware<F> {
+    lua: Lua,
+    inner: std::pin::Pin<Box<F>>,
+    idle: Option<lune_ffi::IdleGuard>,
+}
+
+impl<F: std::future::Future> std::future::Future for IdleAware<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        // Take the VM back before any Luau runs.
+        self.idle = None;
+        let r = self.inner.as_mut().poll(cx);
+        if r.is_pending() {
+            let guard = lune_ffi::IdleGuard::new(&self.lua);
+            self.idle = Some(guard);
+        }
+        r
+    }
+}
+
 struct Runtime {
     lua: Lua,
     sched: Scheduler,
@@ -102,6 +152,7 @@ impl Runtime {
 
         lune_std::set_global_version(&lua, RUNTIME_VERSION);
         lune_std::inject_globals(lua.clone())?;
+        show_ffi_objects_in_print(&lua)?;
 
         lua.sandbox(true)?;
 

@@ -198,10 +198,21 @@ impl<'p> Call<'p> {
     #[inline]
     pub fn set_scalar(&mut self, i: usize, bits: u64) {
         let proto = self.proto;
-        if let ArgClass::Scalar(locs) = &proto.plan.args[i] {
-            for &l in locs {
-                self.put(l, bits);
+        match &proto.plan.args[i] {
+            ArgClass::Scalar(locs) => {
+                for &l in locs {
+                    self.put(l, bits);
+                }
             }
+            // A primitive stored at its own size (Apple arm64 stack arguments): its C
+            // representation is the low bytes of the little-endian image.
+            ArgClass::Pieces(pieces) => {
+                let image = bits.to_le_bytes();
+                for p in pieces {
+                    self.place_piece(image.as_ptr(), p);
+                }
+            }
+            ArgClass::Indirect(_) => {}
         }
     }
 
@@ -230,12 +241,14 @@ impl<'p> Call<'p> {
         }
     }
 
+    /// Copies one piece of the value at `src` (a struct's slot, or a primitive's 8-byte
+    /// image: the classifier keeps `p.src + p.size` within the value's size).
     fn place_piece(&mut self, src: *const u8, p: &Piece) {
         let size = p.size as usize;
         match p.dst {
             Loc::Stack(off) => {
                 let base = self.stack;
-                // SAFETY: piece lies within the struct (src) and the stack area (dst).
+                // SAFETY: piece lies within the value (src) and the stack area (dst).
                 unsafe {
                     std::ptr::copy_nonoverlapping(
                         src.add(p.src as usize),
@@ -246,7 +259,7 @@ impl<'p> Call<'p> {
             }
             reg => {
                 let mut b = [0u8; 8];
-                // SAFETY: pieces bound for registers are at most 8 bytes inside the struct.
+                // SAFETY: pieces bound for registers are at most 8 bytes inside the value.
                 unsafe {
                     std::ptr::copy_nonoverlapping(src.add(p.src as usize), b.as_mut_ptr(), size)
                 };
@@ -317,6 +330,21 @@ unsafe fn run(_frame: *mut CallFrame) -> Result<(), String> {
     Err("calls are not supported on this platform (no trampoline for its ABI)".into())
 }
 
+/// Writes the low `width` bytes (1..=8) of `bits` to `dst`, little-endian.
+///
+/// # Safety
+/// `dst` must be valid for `width` bytes of writes.
+#[inline(always)]
+unsafe fn store_low_bytes(dst: *mut u8, bits: u64, width: u8) {
+    match width {
+        8 => dst.cast::<u64>().write_unaligned(bits),
+        4 => dst.cast::<u32>().write_unaligned(bits as u32),
+        2 => dst.cast::<u16>().write_unaligned(bits as u16),
+        1 => dst.write(bits as u8),
+        n => std::ptr::copy_nonoverlapping(bits.to_le_bytes().as_ptr(), dst, usize::from(n).min(8)),
+    }
+}
+
 /// Applies C's default argument promotions to a variadic argument's type.
 pub fn promote_variadic(t: &CType) -> CType {
     match t {
@@ -331,7 +359,9 @@ pub fn promote_variadic(t: &CType) -> CType {
 /// A prototype whose arguments and result are all scalars in single locations and whose
 /// stack area is small: the common case, run without scratch space or struct handling.
 pub struct FastPlan {
-    args: Vec<(Prim, Loc)>,
+    /// Each argument's type, location and store size (8, or a packed stack argument's
+    /// own size).
+    args: Vec<(Prim, Loc, u8)>,
     ret: Prim,
     ret_loc: Option<Loc>,
     stack_size: usize,
@@ -348,21 +378,34 @@ impl FastPlan {
         }
         let mut args = Vec::with_capacity(plan.args.len());
         for (t, class) in proto.sig.args().zip(&plan.args) {
-            let (CType::Prim(p), ArgClass::Scalar(locs)) = (t, class) else {
+            let CType::Prim(p) = t else {
                 return None;
             };
-            let [loc] = locs.as_slice() else {
-                return None;
+            let (loc, width) = match class {
+                ArgClass::Scalar(locs) => match locs.as_slice() {
+                    [loc] => (*loc, 8),
+                    _ => return None,
+                },
+                // A primitive packed on the stack at its own size.
+                ArgClass::Pieces(pieces) => match pieces.as_slice() {
+                    [Piece {
+                        src: 0,
+                        size,
+                        dst: dst @ Loc::Stack(_),
+                    }] if usize::from(*size) == p.size() => (*dst, *size),
+                    _ => return None,
+                },
+                ArgClass::Indirect(_) => return None,
             };
-            let ok = match *loc {
+            let ok = match loc {
                 Loc::Gpr(i) => (i as usize) < 9,
                 Loc::Fpr(i) => (i as usize) < 8,
-                Loc::Stack(off) => (off as usize) + 8 <= plan.stack_size as usize,
+                Loc::Stack(off) => (off as usize) + usize::from(width) <= plan.stack_size as usize,
             };
             if !ok {
                 return None;
             }
-            args.push((*p, *loc));
+            args.push((*p, loc, width));
         }
         let (ret, ret_loc) = match (&proto.sig.ret, &plan.ret) {
             (CType::Prim(p), RetClass::Void) => (*p, None),
@@ -405,17 +448,14 @@ impl FastPlan {
         let mut stack = MaybeUninit::<[u64; FAST_STACK_WORDS]>::uninit();
         let f = frame.as_mut_ptr();
         let st = stack.as_mut_ptr() as *mut u64;
-        for (i, &(p, loc)) in self.args.iter().enumerate() {
+        for (i, &(p, loc, width)) in self.args.iter().enumerate() {
             let bits = arg(i, p)?;
-            // SAFETY: `new` checked every register index and stack offset against the
-            // frame's arrays and the stack buffer.
+            // SAFETY: `new` checked every register index, and every stack offset plus
+            // store size, against the frame's arrays and the stack buffer.
             match loc {
                 Loc::Gpr(r) => std::ptr::addr_of_mut!((*f).gpr[r as usize]).write(bits),
                 Loc::Fpr(r) => std::ptr::addr_of_mut!((*f).fpr[r as usize]).write(bits),
-                Loc::Stack(off) => (st as *mut u8)
-                    .add(off as usize)
-                    .cast::<u64>()
-                    .write_unaligned(bits),
+                Loc::Stack(off) => store_low_bytes((st as *mut u8).add(off as usize), bits, width),
             }
         }
         // Registers and stack bytes no argument uses stay uninitialised: the trampoline
@@ -439,5 +479,146 @@ impl FastPlan {
             _ => 0,
         };
         Some(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Stack stores of the arguments' own size (Apple arm64) against 8-byte slots (every
+    //! other ABI), for calls (`Call::set_scalar`, `FastPlan`) and callbacks (`arg_bits`).
+    //! The stack area starts filled with 0xEE so that any store or read wider than its
+    //! argument shows. Runs on every host: nothing is called.
+    use super::*;
+    use crate::abi::Signature;
+
+    /// f(8 longs, 8 doubles, i8, i16, u8, i32, f32, i64): Apple packs the last six at 0,
+    /// 2, 4, 8, 12 and 16 (see apple_arm64.rs, probes p_ints and p_floats); AAPCS64 gives
+    /// each an 8-byte slot.
+    fn sig() -> Signature {
+        let mut fixed = vec![CType::Prim(Prim::I64); 8];
+        fixed.extend(vec![CType::Prim(Prim::F64); 8]);
+        fixed.extend(
+            [
+                Prim::I8,
+                Prim::I16,
+                Prim::U8,
+                Prim::I32,
+                Prim::F32,
+                Prim::I64,
+            ]
+            .map(CType::Prim),
+        );
+        Signature {
+            ret: CType::Prim(Prim::Void),
+            fixed,
+            variadic: None,
+        }
+    }
+
+    /// The engine's 8-byte images of -2, -32767, 200, -5, 1.5f and 0x0102030405060708.
+    const IMAGES: [u64; 6] = [
+        (-2i64) as u64,
+        (-32767i64) as u64,
+        200,
+        (-5i64) as u64,
+        0x3FC0_0000,
+        0x0102_0304_0506_0708,
+    ];
+
+    const EE: u8 = 0xEE;
+    /// Index of the first stack argument.
+    const FIRST: usize = 16;
+
+    #[rustfmt::skip]
+    const APPLE_BYTES: [u8; 32] = [
+        0xFE, EE, 0x01, 0x80, 200, EE, EE, EE, // i8 at 0, i16 at 2, u8 at 4
+        0xFB, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0xC0, 0x3F, // i32 at 8, f32 at 12
+        8, 7, 6, 5, 4, 3, 2, 1, // i64 at 16
+        EE, EE, EE, EE, EE, EE, EE, EE, // padding to 16
+    ];
+
+    fn stack_after_set_scalar(abi: Abi) -> Vec<u8> {
+        let proto = Prototype::new(abi, sig()).unwrap();
+        let mut bufs = MaybeUninit::<Buffers>::uninit();
+        let mut call = Call::new(&proto, &mut bufs);
+        let size = proto.plan.stack_size as usize;
+        // SAFETY: the stack area covers stack_size bytes.
+        unsafe { std::ptr::write_bytes(call.stack, EE, size) };
+        for (k, bits) in IMAGES.iter().enumerate() {
+            call.set_scalar(FIRST + k, *bits);
+        }
+        // SAFETY: as above; every byte was written.
+        unsafe { std::slice::from_raw_parts(call.stack, size) }.to_vec()
+    }
+
+    #[test]
+    fn apple_calls_store_each_stack_argument_at_its_own_size() {
+        assert_eq!(stack_after_set_scalar(Abi::AppleArm64), APPLE_BYTES);
+    }
+
+    #[test]
+    fn other_abis_still_store_8_byte_slots() {
+        let mut want = Vec::new();
+        for bits in IMAGES {
+            want.extend(bits.to_le_bytes());
+        }
+        assert_eq!(stack_after_set_scalar(Abi::Aapcs64), want);
+    }
+
+    #[test]
+    fn fast_plan_keeps_the_store_sizes() {
+        let proto = Prototype::new(Abi::AppleArm64, sig()).unwrap();
+        let fast = proto.fast.as_ref().expect("all scalars: fast path");
+        let stores: Vec<_> = fast.args[FIRST..].iter().map(|a| (a.1, a.2)).collect();
+        assert_eq!(
+            stores,
+            [(0, 1), (2, 2), (4, 1), (8, 4), (12, 4), (16, 8)].map(|(o, w)| (Loc::Stack(o), w))
+        );
+        // The bytes it writes are those of `store_low_bytes`.
+        let mut area = [EE; 32];
+        for ((_, loc, width), bits) in fast.args[FIRST..].iter().zip(IMAGES) {
+            let Loc::Stack(off) = *loc else {
+                unreachable!()
+            };
+            // SAFETY: off + width <= 32, checked by FastPlan::new against stack_size.
+            unsafe { store_low_bytes(area.as_mut_ptr().add(off as usize), bits, *width) };
+        }
+        assert_eq!(area, APPLE_BYTES);
+        let linux = Prototype::new(Abi::Aapcs64, sig()).unwrap();
+        let widths: Vec<_> = linux
+            .fast
+            .as_ref()
+            .unwrap()
+            .args
+            .iter()
+            .map(|a| a.2)
+            .collect();
+        assert_eq!(widths, vec![8; FIRST + 6]);
+    }
+
+    #[test]
+    fn callbacks_read_each_stack_argument_at_its_own_size() {
+        let plan = Abi::AppleArm64.classify(&sig()).unwrap();
+        let stack = APPLE_BYTES;
+        let frame = frame::CallFrame {
+            stack: stack.as_ptr() as usize,
+            ..Default::default()
+        };
+        let got: Vec<u64> = (FIRST..FIRST + 6)
+            .map(|i| thunk::arg_bits(&plan, &frame, i))
+            .collect();
+        // Zero-extended images of exactly the argument's bytes: the 0xEE neighbours
+        // never leak in (the Luau layer sign-extends from the type's size).
+        assert_eq!(
+            got,
+            vec![
+                0xFE,
+                0x8001,
+                200,
+                0xFFFF_FFFB,
+                0x3FC0_0000,
+                0x0102_0304_0506_0708
+            ]
+        );
     }
 }

@@ -91,7 +91,7 @@ pub struct Slot {
 /// `state` in its record.
 /// `owner` is the `thread_token()` of the thread that owns the Lua state.
 pub fn acquire(
-    abi: Abi,
+    plan: &CallPlan,
     dispatch: Dispatch,
     state: *mut c_void,
     gate: *mut c_void,
@@ -109,7 +109,7 @@ pub fn acquire(
         Some(i) => i,
         None => {
             if pool.free.is_empty() {
-                grow(&mut pool, abi, dispatch, entry)?;
+                grow(&mut pool, plan.abi, dispatch, entry)?;
             }
             pool.free.pop().ok_or("no free callback slot")?
         }
@@ -192,7 +192,21 @@ fn read_loc(frame: &CallFrame, loc: Loc) -> u64 {
 pub fn arg_bits(plan: &CallPlan, frame: &CallFrame, i: usize) -> u64 {
     match &plan.args[i] {
         ArgClass::Scalar(locs) => locs.first().map_or(0, |l| read_loc(frame, *l)),
-        _ => 0,
+        // A primitive packed on the stack at its own size (Apple arm64): read exactly its
+        // bytes, the rest of the image is zero.
+        ArgClass::Pieces(pieces) => {
+            let mut image = [0u8; 8];
+            for p in pieces
+                .iter()
+                .filter(|p| p.src as usize + p.size as usize <= 8)
+            {
+                // SAFETY: the piece lies within the 8-byte image (checked above) and, per
+                // the plan, within the caller's stack arguments or a register.
+                unsafe { copy_piece_in(frame, p, image.as_mut_ptr()) };
+            }
+            u64::from_le_bytes(image)
+        }
+        ArgClass::Indirect(_) => 0,
     }
 }
 

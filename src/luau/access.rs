@@ -9,212 +9,375 @@ use mlua::ffi::{self, lua_State};
 use super::objects::*;
 use super::raw::*;
 use super::value::*;
-use crate::memory::Ptr;
+use crate::memory::{Owner, Ptr};
 use crate::types::{CType, Field, Prim, StructType};
 
-/// Pushes the value of type `ty` stored at `addr` (already bounds-checked). Struct values
-/// come back as zero-copy views sharing `base`'s provenance.
+/// The one way a primitive value reaches Luau, from its register or memory image:
+/// call and callback results, callback arguments, memory reads. Upper bits beyond the
+/// type's width are ignored; pointers from C come back as RawPointers (NULL as nil),
+/// `string` as a Luau string (nil for NULL).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
-pub unsafe fn push_at(L: *mut lua_State, ty: &CType, addr: usize, base: &Ptr) {
-    match ty {
-        CType::Prim(p) => push_prim_at(L, *p, addr),
-        CType::Struct(st) => push_view(L, base.with_addr(addr), st.clone()),
+pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match p {
+            Prim::Pointer => push_foreign_ptr(L, bits as usize),
+            Prim::String => push_cstring(L, bits as usize),
+            _ => push_number_bits(L, p, normalize_bits(p, bits)),
+        }
     }
 }
 
+/// Pushes the value of type `ty` stored at `addr` (already bounds-checked). Struct values
+/// come back as zero-copy views sharing `base`'s provenance.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+#[inline]
+pub unsafe fn push_at(L: *mut lua_State, ty: &CType, addr: usize, base: &Ptr) {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ty {
+            CType::Prim(p) => push_prim_at(L, *p, addr),
+            CType::Struct(st) => push_view(L, base.with_addr(addr), st.clone()),
+        }
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_prim_at(L: *mut lua_State, p: Prim, addr: usize) {
-    let bits = load_bits(addr, p);
-    match p {
-        Prim::Pointer => push_foreign_ptr(L, bits as usize),
-        Prim::String => push_cstring(L, bits as usize),
-        _ => push_number_bits(L, p, bits),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_bits(L, p, load_bits(addr, p));
     }
 }
 
 /// Stores the Luau value at `idx` as a `ty` at `addr` (already bounds-checked for
-/// `ty.size()` bytes).
+/// `ty.size()` bytes). `dest` owns the memory at `addr`: when it is memory the module
+/// owns, a pointer stored there keeps its own owner alive (see `memory::KeepAlive`);
+/// scratch memory passes `Owner::Foreign`.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn store_at(
     L: *mut lua_State,
     idx: c_int,
     ty: &CType,
     addr: usize,
+    dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    match ty {
-        CType::Prim(p) => store_prim_at(L, idx, *p, addr, site),
-        CType::Struct(st) => store_struct_at(L, idx, st, addr, site),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ty {
+            CType::Prim(p) => store_prim_at(L, idx, *p, addr, dest, site),
+            CType::Struct(st) => store_struct_at(L, idx, st, addr, dest, site),
+        }
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn store_prim_at(
     L: *mut lua_State,
     idx: c_int,
     p: Prim,
     addr: usize,
+    dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    let bits = match p {
-        Prim::Pointer | Prim::String => {
-            if ffi::lua_type(L, idx) == ffi::LUA_TNIL {
-                0
-            } else if let Some(ptr) = to_ptr(L, idx, false)? {
-                ptr.addr as u64
-            } else if p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING {
-                return Err(site.err(
-                    "a pointer (a Luau string cannot be stored in memory: copy it with arena:string(s))",
-                    describe(L, idx),
-                ));
-            } else {
-                return Err(site.err("a pointer or nil", describe(L, idx)));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let bits = match p {
+            Prim::Pointer | Prim::String => {
+                let keep = dest.keeps_alive();
+                match pointer_value(L, idx, keep, site)? {
+                    Some(ptr) => {
+                        if keep {
+                            dest.keep(addr, &ptr.owner);
+                        }
+                        ptr.addr as u64
+                    }
+                    None if p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING => {
+                        return Err(site.err(
+                        "a pointer (a Luau string cannot be stored in memory: copy it with arena:string(s))",
+                        describe(L, idx),
+                    ));
+                    }
+                    None => return Err(site.err("a pointer or nil", describe(L, idx))),
+                }
             }
-        }
-        _ => encode_number(L, idx, p, site)?,
-    };
-    store_bits(addr, p, bits);
-    Ok(())
+            _ => encode_number(L, idx, p, site)?,
+        };
+        store_bits(addr, p, bits);
+        Ok(())
+    }
 }
 
 /// A struct value: a StructView of a struct with the same layout (copied), or a table of
 /// fields (missing fields are zero, unknown ones are an error).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn store_struct_at(
     L: *mut lua_State,
     idx: c_int,
     st: &Arc<StructType>,
     addr: usize,
+    dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    if let Some(v) = get_ud::<ViewUd>(L, idx, TAG_VIEW) {
-        if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if let Some(v) = get_ud::<ViewUd>(L, idx) {
+            if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
+                return Err(site.err(
+                    "a StructView of the same struct type",
+                    "a view of a different struct".into(),
+                ));
+            }
+            let src = v
+                .ptr
+                .check(0, st.size)
+                .map_err(|e| site.err("a valid StructView", e))?;
+            std::ptr::copy(src as *const u8, addr as *mut u8, st.size);
+            return Ok(());
+        }
+        if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
+            return Err(site.err("a StructView or a table of fields", describe(L, idx)));
+        }
+        // Nested tables recurse: make room for this level's key, value and field.
+        if ffi::lua_checkstack(L, 4) == 0 {
             return Err(site.err(
-                "a StructView of the same struct type",
-                "a view of a different struct".into(),
+                "a table nested less deeply",
+                "a table nested too deeply".into(),
             ));
         }
-        let src = v
-            .ptr
-            .check(0, st.size)
-            .map_err(|e| site.err("a valid StructView", e))?;
-        std::ptr::copy(src as *const u8, addr as *mut u8, st.size);
-        return Ok(());
-    }
-    if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
-        return Err(site.err("a StructView or a table of fields", describe(L, idx)));
-    }
-    let t = ffi::lua_absindex(L, idx);
-    std::ptr::write_bytes(addr as *mut u8, 0, st.size);
-    // Unknown keys are typos more often than not: refuse them.
-    ffi::lua_pushnil(L);
-    while ffi::lua_next(L, t) != 0 {
-        let known = get_str(L, -2)
-            .and_then(|k| std::str::from_utf8(k).ok())
-            .is_some_and(|k| st.field(k).is_some());
-        if !known {
-            let key = describe(L, -2);
-            ffi::lua_pop(L, 2);
-            return Err(site.err("a table whose keys are field names", format!("key {}", key)));
-        }
-        ffi::lua_pop(L, 1);
-    }
-    for f in &st.fields {
-        push_str(L, &f.name);
-        ffi::lua_rawget(L, t);
-        if ffi::lua_type(L, -1) != ffi::LUA_TNIL {
-            let what = format!("{}, field '{}'", site.what, f.name);
-            let sub = Site {
-                func: site.func,
-                what: &what,
-            };
-            let r = store_field(L, -1, f, addr + f.offset, sub);
-            if r.is_err() {
-                ffi::lua_pop(L, 1);
-                return r;
+        let t = ffi::lua_absindex(L, idx);
+        std::ptr::write_bytes(addr as *mut u8, 0, st.size);
+        // Unknown keys are typos more often than not: refuse them.
+        ffi::lua_pushnil(L);
+        while ffi::lua_next(L, t) != 0 {
+            let known = get_str(L, -2)
+                .and_then(|k| std::str::from_utf8(k).ok())
+                .is_some_and(|k| st.field(k).is_some());
+            if !known {
+                let key = describe(L, -2);
+                ffi::lua_pop(L, 2);
+                return Err(site.err("a table whose keys are field names", format!("key {}", key)));
             }
+            ffi::lua_pop(L, 1);
         }
-        ffi::lua_pop(L, 1);
+        for f in &st.fields {
+            push_str(L, &f.name);
+            ffi::lua_rawget(L, t);
+            if ffi::lua_type(L, -1) != ffi::LUA_TNIL {
+                let what = format!("{}, field '{}'", site.what, f.name);
+                let sub = Site {
+                    func: site.func,
+                    what: &what,
+                };
+                let r = store_field(L, -1, f, addr + f.offset, dest, sub);
+                if r.is_err() {
+                    ffi::lua_pop(L, 1);
+                    return r;
+                }
+            }
+            ffi::lua_pop(L, 1);
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Stores into a struct field: scalars, nested structs and arrays (from a table of
 /// elements, or a string for `u8`/`i8` arrays, copied with its NUL).
+///
+/// An array from a table fills elements 1..count, nil meaning zero (NULL for pointers),
+/// for every element type: `{ p, nil, q }` stores all three. A key outside 1..count is an
+/// error naming it, so no element is ever dropped silently.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn store_field(
     L: *mut lua_State,
     idx: c_int,
     f: &Field,
     addr: usize,
+    dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    let Some(n) = f.count else {
-        return store_at(L, idx, &f.ty, addr, site);
-    };
-    let is_bytes = matches!(f.ty, CType::Prim(Prim::U8 | Prim::I8));
-    if is_bytes {
-        if let Some(s) = get_str(L, idx) {
-            if s.len() + 1 > n {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if let Some(bf) = f.bits {
+            return store_bitfield(L, idx, f, bf, addr, site);
+        }
+        if f.flexible {
+            return Err(site.err(
+                "no value (a flexible array member is set through its elements: v.field[i] = x)",
+                describe(L, idx),
+            ));
+        }
+        let Some(n) = f.count else {
+            return store_at(L, idx, &f.ty, addr, dest, site);
+        };
+        let is_bytes = matches!(f.ty, CType::Prim(Prim::U8 | Prim::I8));
+        if is_bytes {
+            if let Some(s) = get_str(L, idx) {
+                if s.len() + 1 > n {
+                    return Err(site.err(
+                        &format!(
+                            "a string of at most {} bytes (the field holds {} with its NUL)",
+                            n - 1,
+                            n
+                        ),
+                        format!("a string of {} bytes", s.len()),
+                    ));
+                }
+                std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
+                std::ptr::write_bytes((addr + s.len()) as *mut u8, 0, n - s.len());
+                return Ok(());
+            }
+        }
+        if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
+            let exp = if is_bytes {
+                format!("a string or a table of up to {} elements", n)
+            } else {
+                format!("a table of up to {} elements", n)
+            };
+            return Err(site.err(&exp, describe(L, idx)));
+        }
+        let t = ffi::lua_absindex(L, idx);
+        let len = ffi::lua_objlen(L, t);
+        if len > n {
+            return Err(site.err(
+                &format!("a table of up to {} elements", n),
+                format!("a table of {} elements", len),
+            ));
+        }
+        // Every key must be an element index 1..n: anything else would be lost.
+        ffi::lua_pushnil(L);
+        while ffi::lua_next(L, t) != 0 {
+            let k = get_index(L, -2).filter(|k| (1..=n as i64).contains(k));
+            if k.is_none() {
+                let key = describe(L, -2);
+                ffi::lua_pop(L, 2);
                 return Err(site.err(
-                    &format!(
-                        "a string of at most {} bytes (the field holds {} with its NUL)",
-                        n - 1,
-                        n
-                    ),
-                    format!("a string of {} bytes", s.len()),
+                    &format!("a table of up to {} elements (keys 1 to {})", n, n),
+                    format!("a table with key {}", key),
                 ));
             }
-            std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
-            std::ptr::write_bytes((addr + s.len()) as *mut u8, 0, n - s.len());
-            return Ok(());
+            ffi::lua_pop(L, 1);
         }
+        let size = f.ty.size();
+        std::ptr::write_bytes(addr as *mut u8, 0, size * n);
+        for i in 0..n {
+            ffi::lua_rawgeti_(L, t, (i + 1) as c_int);
+            let pointer = matches!(f.ty, CType::Prim(Prim::Pointer | Prim::String));
+            let r = if ffi::lua_type(L, -1) == ffi::LUA_TNIL && !pointer {
+                // Already zero. (A pointer element still records NULL for keep-alive.)
+                Ok(())
+            } else {
+                let what = format!("{}[{}]", site.what, i + 1);
+                let sub = Site {
+                    func: site.func,
+                    what: &what,
+                };
+                store_at(L, -1, &f.ty, addr + i * size, dest, sub)
+            };
+            ffi::lua_pop(L, 1);
+            r?;
+        }
+        Ok(())
     }
-    if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
-        let exp = if is_bytes {
-            format!("a string or a table of up to {} elements", n)
-        } else {
-            format!("a table of up to {} elements", n)
-        };
-        return Err(site.err(&exp, describe(L, idx)));
-    }
-    let t = ffi::lua_absindex(L, idx);
-    let len = ffi::lua_objlen(L, t);
-    if len > n {
-        return Err(site.err(
-            &format!("a table of up to {} elements", n),
-            format!("a table of {} elements", len),
-        ));
-    }
-    let size = f.ty.size();
-    std::ptr::write_bytes(addr as *mut u8, 0, size * n);
-    for i in 0..len {
-        ffi::lua_rawgeti_(L, t, (i + 1) as c_int);
-        let what = format!("{}[{}]", site.what, i + 1);
-        let sub = Site {
-            func: site.func,
-            what: &what,
-        };
-        let r = store_at(L, -1, &f.ty, addr + i * size, sub);
-        ffi::lua_pop(L, 1);
-        r?;
-    }
-    Ok(())
 }
 
 /// Pushes a struct field: scalars by value, nested structs as views, arrays as typed
 /// pointers bounded to the array.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()> {
-    match f.count {
-        None => {
-            let addr = base.check(f.offset as isize, f.ty.size())?;
-            push_at(L, &f.ty, addr, base);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if let Some(bf) = f.bits {
+            let addr = base.check(f.offset as isize, bf.span())?;
+            let bytes = std::slice::from_raw_parts(addr as *const u8, bf.span());
+            let v = bf.extract(bytes).unwrap_or(0);
+            if bf.signed {
+                push_i64(L, v as i64);
+            } else {
+                push_u64(L, v as u64);
+            }
+            return Ok(());
         }
-        Some(n) => {
-            let bytes = f.ty.size() * n;
-            let addr = base.check(f.offset as isize, bytes)?;
+        if f.flexible {
+            // `T x[]`: the struct's size excludes it, so nothing bounds it.
+            let addr = base.check(f.offset as isize, 0)?;
             let mut p = base.with_addr(addr);
-            p.base = addr;
-            p.len = bytes;
-            p.bounded = true;
+            p.bounded = false;
             push_typed(L, p, f.ty.clone());
+            return Ok(());
         }
+        match f.count {
+            None => {
+                let addr = base.check(f.offset as isize, f.ty.size())?;
+                push_at(L, &f.ty, addr, base);
+            }
+            Some(n) => {
+                let bytes = f.ty.size() * n;
+                let addr = base.check(f.offset as isize, bytes)?;
+                let mut p = base.with_addr(addr);
+                p.base = addr;
+                p.len = bytes;
+                p.bounded = true;
+                push_typed(L, p, f.ty.clone());
+            }
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// Stores an integer into a bitfield at `addr` (the field's first byte, `span()` bytes
+/// checked by the caller), leaving the neighbouring bits as they were.
+///
+/// # Safety
+/// `L` must be a live Luau state; `span()` bytes at `addr` must be writable.
+unsafe fn store_bitfield(
+    L: *mut lua_State,
+    idx: c_int,
+    f: &Field,
+    bf: crate::types::BitField,
+    addr: usize,
+    site: Site,
+) -> LResult<()> {
+    let p = f.ty.prim().unwrap_or(Prim::I64);
+    // SAFETY: see above.
+    unsafe {
+        let bits = check_int(L, idx, p, site)?;
+        let v = if bf.signed {
+            bits as i64 as i128
+        } else {
+            bits as i128
+        };
+        let bytes = std::slice::from_raw_parts_mut(addr as *mut u8, bf.span());
+        bf.insert(bytes, v).map_err(|e| {
+            site.err(
+                &format!("an integer from {} to {}", bf.min(), bf.max()),
+                format!("{} ({})", v, e),
+            )
+        })
+    }
 }

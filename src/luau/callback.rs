@@ -1,241 +1,42 @@
 //! Callbacks: C calls Luau through executable-page thunks (`engine::thunk`).
 //!
-//! Nothing raised in Luau ever unwinds through C: the dispatcher calls the Luau function
-//! with `lua_pcall`, hands C a zero value on failure, and parks the error; the ffi call
-//! that led to the callback raises it when it returns. A call through a freed or
-//! collected callback, or of a closed state, never touches the VM. A call from another
-//! OS thread waits for the state's VM lock (`Gil`), which ffi calls release while C runs.
+//! Nothing raised in Luau ever unwinds through C: the dispatcher runs the callback's
+//! whole body (pushing arguments, the Luau function, converting the result) inside
+//! `lua_pcall`, hands C a zero value on failure, and parks the error; the ffi call that
+//! led to the callback raises it when it returns. A call through a freed or collected
+//! callback, or of a closed state, never touches the VM. A call from another OS thread
+//! waits for the state's VM lock, which ffi calls release while C runs.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::ffi::{c_int, c_void};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 use mlua::ffi::{self, lua_State};
 
-use super::access::{push_at, store_at};
+use super::access::{push_at, push_bits, store_at};
 use super::objects::*;
 use super::raw::*;
+use super::reentry::{self, park_error, park_foreign};
+use super::signature::parse_sig;
 use super::value::*;
-use crate::abi::Signature;
+use super::vmlock::{self, VmLock};
 use crate::engine::frame::CallFrame;
 use crate::engine::thunk::{self, SlotRecord};
 use crate::engine::Prototype;
 use crate::memory::{OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Prim};
 
-thread_local! {
-    /// The error a callback raised during the current ffi call.
-    static PENDING: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// Whether PENDING holds an error: a destructor-free flag, so the check every ffi call
-    /// makes stays a plain thread-local load.
-    static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
-    /// The Lua thread of the innermost ffi call in progress on this OS thread.
-    static ACTIVE: Cell<*mut lua_State> = const { Cell::new(std::ptr::null_mut()) };
-}
-
-/// Errors from calls on foreign threads, with the token of the thread that owns the
-/// callback: the next ffi call on that thread reports them.
-static FOREIGN_ERRORS: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
-static HAS_FOREIGN_ERRORS: AtomicBool = AtomicBool::new(false);
-
-/// Callbacks alive in the process. While there are none, ffi calls skip the VM lock.
-static LIVE_CALLBACKS: AtomicUsize = AtomicUsize::new(0);
-
-/// The VM lock of one Lua state. Whichever OS thread runs Luau on the state holds it.
-/// While callbacks exist, an ffi call releases it for the duration of the C code, so a
-/// callback that a library calls from its own worker thread can take it, run, and give it
-/// back: the hand-over Deno and Python's ctypes do (ctypes releases the GIL the same way).
-/// A worker-thread callback therefore waits until the owning thread is inside an ffi
-/// call. Leaked, one per state (a word), so a waiting worker can never see it freed.
-pub struct Gil {
-    /// `thread_token()` of the holder, 0 when free.
-    holder: AtomicUsize,
-    /// `thread_token()` of the thread that owns the state (created its module).
-    owner: usize,
-}
-
-impl Gil {
-    /// A lock held by the calling thread, the one creating the Lua state's module.
-    pub fn new_held() -> &'static Gil {
-        let me = thunk::thread_token();
-        Box::leak(Box::new(Gil {
-            holder: AtomicUsize::new(me),
-            owner: me,
-        }))
-    }
-
-    /// Releases the lock around an ffi call, if callbacks exist and this thread holds
-    /// it. Returns this thread's token if it did (0 if not), to pass to `reacquire`.
-    #[inline(always)]
-    pub fn release_for_call(&self) -> usize {
-        if LIVE_CALLBACKS.load(Ordering::Relaxed) == 0 {
-            return 0;
-        }
-        let me = thunk::thread_token();
-        if self.holder.load(Ordering::Relaxed) != me {
-            return 0;
-        }
-        self.holder.store(0, Ordering::Release);
-        me
-    }
-
-    #[inline(always)]
-    pub fn reacquire(&self, released_by: usize) {
-        if released_by != 0 {
-            // Only the thread running Luau can close the state, so this always succeeds.
-            self.acquire(released_by);
-        }
-    }
-
-    fn held_by(&self, me: usize) -> bool {
-        self.holder.load(Ordering::Acquire) == me
-    }
-
-    /// Takes the lock; false if the Lua state has been closed meanwhile.
-    fn acquire(&self, me: usize) -> bool {
-        let mut spins = 0u32;
-        loop {
-            match self
-                .holder
-                .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
-            {
-                Ok(_) => return true,
-                Err(CLOSED) => return false,
-                Err(_) => {}
-            }
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else if spins < 1024 {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(std::time::Duration::from_micros(50));
-            }
-        }
-    }
-
-    fn release(&self) {
-        self.holder.store(0, Ordering::Release);
-    }
-
-    /// Marks the state closed: a worker thread waiting for the lock, or arriving later
-    /// through a stale pointer, gives up instead of waiting forever.
-    pub fn close(&self) {
-        self.holder.store(CLOSED, Ordering::Release);
-    }
-}
-
-/// `Gil::holder` of a closed state.
-const CLOSED: usize = usize::MAX;
-
-/// Marks `L` as the thread running an ffi call; returns the previous one to restore.
-#[inline]
-pub fn enter_call(L: *mut lua_State) -> *mut lua_State {
-    ACTIVE.with(|a| a.replace(L))
-}
-
-#[inline]
-pub fn leave_call(prev: *mut lua_State) {
-    ACTIVE.with(|a| a.set(prev));
-}
-
-/// The error a callback raised during the ffi call that just returned, if any, or one
-/// parked by a callback that was called where it could not run.
-#[inline]
-pub fn take_pending_error() -> Option<String> {
-    if HAS_PENDING.with(|h| h.replace(false)) {
-        if let Some(e) = PENDING.with(|p| p.borrow_mut().take()) {
-            return Some(e);
-        }
-    }
-    if HAS_FOREIGN_ERRORS.load(Ordering::Relaxed) {
-        if let Ok(mut v) = FOREIGN_ERRORS.lock() {
-            let me = thunk::thread_token();
-            let mine: Vec<String> = v
-                .iter()
-                .filter(|(t, _)| *t == me)
-                .map(|(_, m)| m.clone())
-                .collect();
-            v.retain(|(t, _)| *t != me);
-            HAS_FOREIGN_ERRORS.store(!v.is_empty(), Ordering::Relaxed);
-            if !mine.is_empty() {
-                return Some(mine.join("\n"));
-            }
-        }
-    }
-    None
-}
-
-fn park_error(msg: String) {
-    let in_call = ACTIVE.with(|a| !a.get().is_null());
-    if in_call {
-        PENDING.with(|p| {
-            let mut p = p.borrow_mut();
-            // Keep the first error: later ones are usually its consequences.
-            if p.is_none() {
-                *p = Some(msg);
-            }
-            HAS_PENDING.with(|h| h.set(true));
-        });
-    } else {
-        eprintln!(
-            "[lune-ffi] error in a callback called outside any ffi call: {}",
-            msg
-        );
-    }
-}
-
-fn park_foreign(owner: usize, msg: String) {
-    if let Ok(mut v) = FOREIGN_ERRORS.lock() {
-        if v.len() < 64 {
-            v.push((owner, msg));
-        }
-        HAS_FOREIGN_ERRORS.store(true, Ordering::Relaxed);
-    }
-}
-
-/// What a live callback needs when C calls it.
-struct CallbackState {
-    main: *mut lua_State,
-    fn_ref: c_int,
-    proto: Prototype,
-    /// The last Luau string a `string`-returning callback handed to C, kept alive until
-    /// the next call.
-    last_string_ref: Cell<c_int>,
-    release_queue: Rc<RefCell<Vec<i32>>>,
-    traceback_ref: c_int,
-}
-
-impl Drop for CallbackState {
-    fn drop(&mut self) {
-        // Destructors run inside the collector: defer registry releases.
-        if let Ok(mut q) = self.release_queue.try_borrow_mut() {
-            q.push(self.fn_ref);
-            let s = self.last_string_ref.get();
-            if s != 0 {
-                q.push(s);
-            }
-        }
-    }
-}
-
-pub struct CallbackUd {
-    slot: Option<usize>,
-    code: usize,
-    state: Option<Box<CallbackState>>,
-}
-
 impl CallbackUd {
-    fn free(&mut self) {
+    fn free(&self) {
         if let Some(i) = self.slot.take() {
             // Unpublish first so no call can reach the state being dropped.
             thunk::release(i);
-            LIVE_CALLBACKS.fetch_sub(1, Ordering::Relaxed);
+            vmlock::callback_freed();
         }
-        self.state = None;
+        // A callback may free itself while it runs: `dispatch` holds its own count, so
+        // the state is dropped when the running call is over, never under its feet.
+        drop(self.state.take());
     }
 }
 
@@ -245,147 +46,163 @@ impl Drop for CallbackUd {
     }
 }
 
-/// The thunk address of the Callback at `idx`; a freed Callback is an error, so C is
-/// never handed a pointer that was already released.
-pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int) -> LResult<Ptr> {
-    match get_ud::<CallbackUd>(L, idx, TAG_CALLBACK) {
-        Some(c) if c.slot.is_some() => Ok(Ptr::foreign(c.code)),
-        Some(_) => Err("the Callback has been freed (:free() was called); create a new one".into()),
-        None => Err("Callback expected".into()),
+pub(super) const METHODS: &[super::kinds::Entry] = &[(c"__index", callback_index)];
+
+/// `cb.ptr`, `cb:free()`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+unsafe extern "C-unwind" fn callback_index(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let cb = get_ud::<CallbackUd>(L, 1).ok_or("Callback expected")?;
+            match get_str(L, 2) {
+                Some(b"ptr") => {
+                    if cb.slot.get().is_none() {
+                        return Err("Callback.ptr: the callback has been freed".into());
+                    }
+                    // A bare address, as C sees it: storing the Callback itself (not `.ptr`)
+                    // into module memory is what keeps it alive.
+                    push_rawptr(L, Ptr::foreign(cb.code));
+                }
+                Some(b"free") => push_fn(L, callback_free, c"free"),
+                _ => {
+                    return Err(format!(
+                        "Callback: no member {} (expected 'ptr' or 'free')",
+                        describe(L, 2)
+                    ))
+                }
+            }
+            Ok(1)
+        })
     }
 }
 
-pub unsafe fn register_dtors(L: *mut lua_State) {
-    ffi::lua_setuserdatadtor(L, TAG_CALLBACK, Some(drop_ud::<CallbackUd>));
-}
-
-pub unsafe fn register_metatables(L: *mut lua_State) {
-    super::new_metatable(L, c"Callback", &[(c"__index", callback_index)]);
-    ffi::lua_setuserdatametatable(L, TAG_CALLBACK);
-}
-
-/// `cb.ptr`, `cb:free()`.
-unsafe extern "C-unwind" fn callback_index(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let cb = get_ud::<CallbackUd>(L, 1, TAG_CALLBACK).ok_or("Callback expected")?;
-        match get_str(L, 2) {
-            Some(b"ptr") => {
-                if cb.slot.is_none() {
-                    return Err("Callback.ptr: the callback has been freed".into());
-                }
-                push_rawptr(L, Ptr::foreign(cb.code));
-            }
-            Some(b"free") => push_fn(L, callback_free, c"free"),
-            _ => {
-                return Err(format!(
-                    "Callback: no member {} (expected 'ptr' or 'free')",
-                    describe(L, 2)
-                ))
-            }
-        }
-        Ok(1)
-    })
-}
-
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 unsafe extern "C-unwind" fn callback_free(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let cb = get_ud::<CallbackUd>(L, 1, TAG_CALLBACK)
-            .ok_or("Callback:free: call it with ':' on a Callback")?;
-        cb.free();
-        drain_releases(L);
-        Ok(0)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let cb = get_ud::<CallbackUd>(L, 1)
+                .ok_or("Callback:free: call it with ':' on a Callback")?;
+            cb.free();
+            drain_releases(L);
+            Ok(0)
+        })
+    }
 }
 
 /// `ffi.callback(fn, ret, args)` → Callback.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.callback";
-        if ffi::lua_type(L, 1) != ffi::LUA_TFUNCTION {
-            return Err(format!(
-                "{}: argument #1 (fn): expected a function, got {}",
-                F,
-                describe(L, 1)
-            ));
-        }
-        let ret = check_type(L, 2, F, "argument #2 (return type)")?;
-        if ffi::lua_type(L, 3) != ffi::LUA_TTABLE {
-            return Err(format!(
-                "{}: argument #3 (argument types): expected a table of type names, got {}",
-                F,
-                describe(L, 3)
-            ));
-        }
-        let n = ffi::lua_objlen(L, 3);
-        let mut fixed = Vec::with_capacity(n);
-        for i in 1..=n {
-            ffi::lua_rawgeti_(L, 3, i as c_int);
-            if get_str(L, -1) == Some(b"...") {
-                ffi::lua_pop(L, 1);
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.callback";
+            if ffi::lua_type(L, 1) != ffi::LUA_TFUNCTION {
                 return Err(format!(
-                    "{}: argument #3 (argument types): variadic callbacks are not supported",
-                    F
+                    "{}: argument #1 (fn): expected a function, got {}",
+                    F,
+                    describe(L, 1)
                 ));
             }
-            let t = check_value_type(
-                L,
-                -1,
-                F,
-                &format!("argument #3 (argument types), entry {}", i),
-            );
-            ffi::lua_pop(L, 1);
-            fixed.push(t?);
-        }
-        let proto = Prototype::host(Signature {
-            ret,
-            fixed,
-            variadic: None,
+            // `{ fixed..., "...", variadic... }` fixes the variadic part's types at
+            // creation, as libffi's `ffi_prep_cif_var` closures do; C's default promotions
+            // apply to them, and the plan reads them where the ABI puts variadic arguments.
+            let (sig, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
+            // C pointer types (`int *`) for arguments arrive as TypedPointers.
+            let n = ffi::lua_objlen(L, 3);
+            let mut arg_elems = Vec::with_capacity(n);
+            for i in 1..=n {
+                ffi::lua_rawgeti_(L, 3, i as c_int);
+                if get_str(L, -1) != Some(b"...") {
+                    arg_elems.push(ret_pointee(L, -1));
+                }
+                ffi::lua_pop(L, 1);
+            }
+            push_callback(L, 1, proto, arg_elems).map_err(|e| format!("{}: {}", F, e))?;
+            Ok(1)
         })
-        .map_err(|e| format!("{}: {}", F, e))?;
+    }
+}
+
+/// Pushes a Callback running the Luau function at `fn_idx` with `proto`'s signature.
+///
+/// # Safety
+/// `L` must be a live Luau state with a function at `fn_idx`; may raise (allocation).
+pub unsafe fn push_callback(
+    L: *mut lua_State,
+    fn_idx: c_int,
+    proto: Prototype,
+    arg_elems: Vec<Option<CType>>,
+) -> LResult<()> {
+    // SAFETY: see above.
+    unsafe {
         drain_releases(L);
-        let abi = proto.plan.abi;
-        let fn_ref = ffi::lua_ref(L, 1);
-        let state = Box::new(CallbackState {
+        let sh = shared(L);
+        let fn_ref = ffi::lua_ref(L, fn_idx);
+        let state = Rc::new(CallbackState {
             main: ffi::lua_mainthread(L),
             fn_ref,
             proto,
             last_string_ref: Cell::new(0),
-            release_queue: shared(L).release_queue.clone(),
-            traceback_ref: shared(L).traceback_ref,
+            release_queue: sh.release_queue.clone(),
+            traceback_ref: sh.traceback_ref,
+            invoker_ref: sh.invoker_ref,
+            arg_elems,
         });
-        let state_ptr = &*state as *const CallbackState as *mut c_void;
-        let gil = shared(L).gil;
+        let state_ptr = Rc::as_ptr(&state) as *mut c_void;
+        let lock = sh.vm_lock;
         // The owner is the state's thread even when a worker-thread callback creates this.
-        let gate = gil as *const Gil as *mut c_void;
-        let slot = thunk::acquire(abi, dispatch, state_ptr, gate, gil.owner)
-            .map_err(|e| format!("{}: {}", F, e))?;
-        LIVE_CALLBACKS.fetch_add(1, Ordering::Relaxed);
+        let gate = lock as *const VmLock as *mut c_void;
+        let slot = thunk::acquire(&state.proto.plan, dispatch, state_ptr, gate, lock.owner)?;
+        vmlock::callback_created();
         push_ud(
             L,
-            TAG_CALLBACK,
             CallbackUd {
-                slot: Some(slot.index),
+                slot: Cell::new(Some(slot.index)),
                 code: slot.code,
-                state: Some(state),
+                state: Cell::new(Some(state)),
             },
         );
-        Ok(1)
-    })
+        Ok(())
+    }
 }
 
-/// Called by the callback entry of `asm/<abi>.S` for every thunk. Must not unwind.
+/// Frees the Callback at `idx` (a temporary one, once the call it was made for returned).
+///
+/// # Safety
+/// `L` must be a live Luau state.
+pub unsafe fn free_callback(L: *mut lua_State, idx: c_int) {
+    // SAFETY: see above.
+    unsafe {
+        if let Some(cb) = get_ud::<CallbackUd>(L, idx) {
+            cb.free();
+        }
+    }
+}
+
+/// Called by the callback entry of `asm/<abi>.S` for every thunk. Must not unwind: every
+/// Luau call that may raise runs inside `lua_pcall` (see `protected`), and a panic aborts.
 unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
+    let _bomb = AbortOnPanic;
     // SAFETY: the entry passes the thunk's record and a frame on its own stack.
-    let frame = &mut *frame;
+    let frame = unsafe { &mut *frame };
     frame.ret_gpr = [0; 2];
     frame.ret_fpr = [0; 4];
-    let record = &*record;
+    // SAFETY: records live as long as the thunk pool, i.e. forever.
+    let record = unsafe { &*record };
     let me = thunk::thread_token();
     let owner = record.owner.load(Ordering::Acquire);
     // Local: on the owning thread, or on any thread inside an ffi call of its own (a
     // worker's handed-over callback calling into C that calls back): such a call runs on
     // that ffi call's Luau thread and its error is raised when that call returns.
-    let active = ACTIVE.with(|a| a.get());
+    let active = reentry::active();
     let foreign = owner != me && active.is_null();
     let report = |msg: String| {
         if foreign {
@@ -394,17 +211,17 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
             park_error(msg)
         }
     };
-    let gil = record.gate.load(Ordering::Acquire) as *const Gil;
-    if gil.is_null() {
+    let lock = record.gate.load(Ordering::Acquire) as *const VmLock;
+    if lock.is_null() {
         report("a callback slot without a Luau state was called; C received a zero value".into());
         return;
     }
-    // SAFETY: gates are leaked Gil objects, valid forever once published.
-    let gil = &*gil;
+    // SAFETY: gates are leaked VmLock objects, valid forever once published.
+    let lock = unsafe { &*lock };
     // Take the VM: at once on the owning thread inside its own ffi call; on a worker
     // thread, as soon as the owning thread is inside an ffi call.
-    let mine = gil.held_by(me);
-    if !mine && !gil.acquire(me) {
+    let mine = lock.held_by(me);
+    if !mine && !lock.acquire(me) {
         report("a callback of a closed Luau state was called; C received a zero value".into());
         return;
     }
@@ -415,35 +232,100 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
             "a freed or garbage-collected callback was called from C; it did not run and C received a zero value (keep a reference to the Callback while C may call it)".into(),
         );
     } else {
-        // SAFETY: published while its CallbackUd owns it; freeing needs the lock we hold.
-        let state = &*state;
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            if foreign {
-                invoke_foreign(state, frame)
-            } else {
-                let active = ACTIVE.with(|a| a.get());
-                invoke(
-                    state,
-                    frame,
-                    if active.is_null() { state.main } else { active },
-                )
-            }
-        }));
-        let failure = match result {
-            Ok(Ok(())) => None,
-            Ok(Err(msg)) => Some(msg),
-            Err(_) => Some(
-                "internal error in lune-ffi while running a callback (a bug, please report)".into(),
-            ),
+        // SAFETY: published from an `Rc` a CallbackUd holds, and freeing needs the lock we
+        // hold; our own count keeps the state alive even if the callback frees itself.
+        let state = unsafe {
+            Rc::increment_strong_count(state);
+            Rc::from_raw(state)
         };
-        if let Some(msg) = failure {
+        let result = match reentry::enter_callback() {
+            Err(msg) => Err(msg),
+            Ok(()) => {
+                // SAFETY: we hold the VM lock; the state's Lua state is open (the lock
+                // is closed before the state is).
+                let r = unsafe {
+                    if foreign {
+                        invoke_foreign(&state, frame)
+                    } else {
+                        invoke(
+                            &state,
+                            frame,
+                            if active.is_null() { state.main } else { active },
+                        )
+                    }
+                };
+                reentry::leave_callback();
+                r
+            }
+        };
+        if let Err(msg) = result {
             frame.ret_gpr = [0; 2];
             frame.ret_fpr = [0; 4];
             report(msg);
         }
+        drop(state);
     }
     if !mine {
-        gil.release();
+        lock.release();
+    }
+}
+
+/// The body `invoker` runs: may raise; returns how many values it leaves on the stack.
+type Body<'a> = &'a mut dyn FnMut(*mut lua_State) -> LResult<c_int>;
+
+/// Runs `body` on `L` inside `lua_pcall` with the message handler at `handler`: whatever
+/// it raises (its own `Err`, a Luau error, out of memory) comes back as the message. The
+/// top `nvals` values move into the call (the body sees them at 1..nvals); the values
+/// it returns stay on the stack. Transient: it adds nothing to the nesting depth of what
+/// runs after it.
+///
+/// # Safety
+/// `L` must be a live thread of a state whose VM lock the caller holds, with 2 free
+/// stack slots (Luau keeps LUA_MINSTACK free in the C function frame `L` stands in).
+unsafe fn protected(
+    L: *mut lua_State,
+    handler: c_int,
+    invoker_ref: c_int,
+    nvals: c_int,
+    body: Body,
+) -> Result<(), String> {
+    // SAFETY (whole body): API calls on a live thread under the VM lock; the pushed
+    // light userdata points at `body`, which outlives the protected call.
+    unsafe {
+        ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, invoker_ref);
+        ffi::lua_insert(L, -(nvals + 1));
+        let mut body = body;
+        ffi::lua_pushlightuserdata(L, &mut body as *mut Body as *mut c_void);
+        ffi::lua_insert(L, -(nvals + 1));
+        match ffi::lua_pcall(L, nvals + 1, ffi::LUA_MULTRET, handler) {
+            0 => Ok(()),
+            _ => Err(error_message(L)),
+        }
+    }
+}
+
+/// The error on top of the stack, popped.
+unsafe fn error_message(L: *mut lua_State) -> String {
+    // SAFETY: an error value is on top of `L`'s stack.
+    unsafe {
+        let msg = match get_str(L, -1) {
+            Some(s) => String::from_utf8_lossy(s).into_owned(),
+            None => describe(L, -1),
+        };
+        ffi::lua_pop(L, 1);
+        msg
+    }
+}
+
+/// The C function `protected` calls: runs the body passed as a light userdata and raises
+/// its `Err`. Created once per state (`Shared::invoker_ref`).
+pub(super) unsafe extern "C-unwind" fn invoker(L: *mut lua_State) -> c_int {
+    // SAFETY: only `protected` calls this, with a pointer to a live `Body`.
+    let body = unsafe { &mut **(ffi::lua_touserdata(L, 1) as *mut Body) };
+    // SAFETY: a C function of `L`; drop the light userdata so the values start at 1.
+    unsafe {
+        ffi::lua_remove(L, 1);
+        guard(L, || body(L))
     }
 }
 
@@ -453,85 +335,136 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
 /// may resume its own thread meanwhile.
 unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> LResult<()> {
     let main = state.main;
-    if ffi::lua_checkstack(main, 2) == 0 {
-        return Err("callback: Luau stack overflow".into());
+    let mut thread: (*mut lua_State, c_int) = (std::ptr::null_mut(), 0);
+    // SAFETY: the VM lock is held; creating and anchoring the thread may raise, so it
+    // runs protected (no handler: an out-of-memory message needs no traceback).
+    unsafe {
+        let top = ffi::lua_gettop(main);
+        let r = protected(main, 0, state.invoker_ref, 0, &mut |L| {
+            let t = ffi::lua_newthread(L);
+            thread = (t, ffi::lua_ref(L, -1));
+            Ok(0)
+        });
+        ffi::lua_settop(main, top);
+        r.map_err(|e| format!("error in callback: {}", e))?;
+        let r = reentry::outside_calls(|| invoke(state, frame, thread.0));
+        ffi::lua_unref(main, thread.1);
+        r
     }
-    let thread = ffi::lua_newthread(main);
-    let thread_ref = ffi::lua_ref(main, -1);
-    ffi::lua_pop(main, 1);
-    let prev = enter_call(std::ptr::null_mut());
-    let r = invoke(state, frame, thread);
-    leave_call(prev);
-    ffi::lua_unref(main, thread_ref);
-    r
 }
 
-/// Message handler: appends a traceback to the error.
+/// Message handler: appends a traceback to the error, except to a callback error that is
+/// travelling up through this callback from a nested one (it has its traceback already).
 pub(super) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
-    let trace = ffi::lua_debugtrace(L);
-    let msg = if ffi::lua_type(L, 1) == ffi::LUA_TSTRING {
-        get_str(L, 1)
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .unwrap_or_default()
-    } else {
-        describe(L, 1)
-    };
-    let t = std::ffi::CStr::from_ptr(trace)
-        .to_string_lossy()
-        .into_owned();
-    let full = format!("{}\nstack traceback (callback):\n{}", msg, t);
-    drop(msg);
-    drop(t);
-    push_str(L, &full);
-    1
-}
-
-unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame, L: *mut lua_State) -> LResult<()> {
-    let proto = &state.proto;
-    let nargs = proto.sig.fixed.len() as c_int;
-    if ffi::lua_checkstack(L, nargs + 8) == 0 {
-        return Err("callback: Luau stack overflow".into());
-    }
-    let top = ffi::lua_gettop(L);
-    ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.traceback_ref);
-    ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
-    for (i, t) in proto.sig.fixed.iter().enumerate() {
-        match t {
-            CType::Prim(p) => {
-                let bits = normalize_bits(*p, thunk::arg_bits(&proto.plan, frame, i));
-                match p {
-                    Prim::Pointer => push_foreign_ptr(L, bits as usize),
-                    Prim::String => push_cstring(L, bits as usize),
-                    _ => push_number_bits(L, *p, bits),
-                }
-            }
-            CType::Struct(st) => {
-                let block = OwnedBlock::new(st.size, st.align)?;
-                thunk::read_struct_arg(&proto.plan, frame, i, block.addr() as *mut u8, st.size);
-                let p = Ptr::bounded(block.addr(), st.size, Owner::Owned(block));
-                push_at(L, t, p.addr, &p);
+    // SAFETY: a message handler of `L`, called with the error at index 1.
+    unsafe {
+        if let Some(s) = get_str(L, 1) {
+            if reentry::is_propagating(s) {
+                return 1;
             }
         }
-    }
-    let status = ffi::lua_pcall(L, nargs, 1, top + 1);
-    if status != 0 {
-        let msg = if ffi::lua_type(L, -1) == ffi::LUA_TSTRING {
-            get_str(L, -1)
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .unwrap_or_default()
-        } else {
-            describe(L, -1)
+        let trace = ffi::lua_debugtrace(L);
+        let msg = match get_str(L, 1) {
+            Some(s) => String::from_utf8_lossy(s).into_owned(),
+            None => describe(L, 1),
         };
-        ffi::lua_settop(L, top);
-        return Err(format!("error in callback: {}", msg));
+        let t = std::ffi::CStr::from_ptr(trace)
+            .to_string_lossy()
+            .into_owned();
+        let full = format!("{}\nstack traceback (callback):\n{}", msg, t);
+        drop(msg);
+        drop(t);
+        push_str(L, &full);
+        1
     }
-    let r = write_return(L, state, frame);
-    ffi::lua_settop(L, top);
-    r
 }
 
+/// Runs the callback on thread `L`: arguments from the frame, the Luau function, the
+/// result into the frame. Pushing arguments and converting a result that needs memory run
+/// in transient protected calls; the Luau function itself is called with `lua_pcall`
+/// directly, so each level of C → Luau → C nesting costs Luau one C call, as before.
+unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame, L: *mut lua_State) -> LResult<()> {
+    let proto = &state.proto;
+    let nargs = proto.sig.arg_count() as c_int;
+    // SAFETY (whole body): API calls on a live thread under the VM lock; everything that
+    // may raise is inside `protected` or `lua_pcall`.
+    let r = unsafe {
+        let top = ffi::lua_gettop(L);
+        ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.traceback_ref);
+        let handler = top + 1;
+        let r = protected(L, handler, state.invoker_ref, 0, &mut |L| {
+            push_args(state, frame, L)?;
+            Ok(nargs + 1)
+        })
+        .and_then(|()| match ffi::lua_pcall(L, nargs, 1, handler) {
+            0 => Ok(()),
+            _ => Err(error_message(L)),
+        })
+        .and_then(|()| match &proto.sig.ret {
+            // Scalars convert without allocating: no protection needed.
+            CType::Prim(p) if !matches!(p, Prim::String | Prim::Pointer) => {
+                write_return(L, -1, state, frame)
+            }
+            _ => protected(L, handler, state.invoker_ref, 1, &mut |L| {
+                write_return(L, 1, state, frame).map(|()| 0)
+            }),
+        });
+        ffi::lua_settop(L, top);
+        r
+    };
+    r.map_err(|msg| {
+        // An error from a nested callback keeps its one prefix and traceback.
+        if reentry::is_propagating(msg.as_bytes()) {
+            msg
+        } else {
+            format!("error in callback: {}", msg)
+        }
+    })
+}
+
+/// Pushes the Luau function and the arguments from the frame (may raise).
+unsafe fn push_args(
+    state: &CallbackState,
+    frame: &mut CallFrame,
+    L: *mut lua_State,
+) -> LResult<()> {
+    let proto = &state.proto;
+    let nargs = proto.sig.arg_count() as c_int;
+    // SAFETY (whole body): a protected C function of `L`; raising is fine here.
+    unsafe {
+        if ffi::lua_checkstack(L, nargs + 4) == 0 {
+            return Err(format!(
+                "callback: Luau stack overflow ({} arguments)",
+                nargs
+            ));
+        }
+        ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
+        for (i, t) in proto.sig.args().enumerate() {
+            match t {
+                CType::Prim(p) => {
+                    push_bits(L, *p, thunk::arg_bits(&proto.plan, frame, i));
+                    if let Some(Some(elem)) = state.arg_elems.get(i) {
+                        retype_result(L, elem);
+                    }
+                }
+                CType::Struct(st) => {
+                    let block = OwnedBlock::new(st.size, st.align)?;
+                    thunk::read_struct_arg(&proto.plan, frame, i, block.addr() as *mut u8, st.size);
+                    let p = Ptr::bounded(block.addr(), st.size, Owner::Owned(block));
+                    push_at(L, t, p.addr, &p);
+                    note_alloc(L, st.size);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Converts the callback's result at `idx` into the frame. Only pointer, string and
+/// struct results may raise (anchoring, table traversal), and run protected.
 unsafe fn write_return(
     L: *mut lua_State,
+    idx: c_int,
     state: &CallbackState,
     frame: &mut CallFrame,
 ) -> LResult<()> {
@@ -540,45 +473,48 @@ unsafe fn write_return(
         func: "ffi.callback",
         what: &"return value",
     };
-    match &proto.sig.ret {
-        CType::Prim(Prim::Void) => Ok(()),
-        CType::Prim(p @ (Prim::Pointer | Prim::String)) => {
-            let addr = if ffi::lua_type(L, -1) == ffi::LUA_TNIL {
-                0
-            } else if *p == Prim::String && ffi::lua_type(L, -1) == ffi::LUA_TSTRING {
-                let s = check_c_string(L, -1, site)?.unwrap_or_default();
-                let addr = s.as_ptr() as u64;
-                // Keep the string alive until the next call of this callback.
-                let old = state.last_string_ref.replace(ffi::lua_ref(L, -1));
-                if old != 0 {
-                    ffi::lua_unref(L, old);
-                }
-                addr
-            } else {
-                match to_ptr(L, -1, false)? {
-                    Some(ptr) => ptr.addr as u64,
-                    None => return Err(site.err("a pointer or nil", describe(L, -1))),
-                }
-            };
-            thunk::set_ret_bits(&proto.plan, frame, addr);
-            Ok(())
-        }
-        CType::Prim(p) => {
-            let bits = match fast_number(L, -1, *p, *p) {
-                Some(bits) => bits,
-                None => encode_number(L, -1, *p, site)?,
-            };
-            thunk::set_ret_bits(&proto.plan, frame, bits);
-            Ok(())
-        }
-        CType::Struct(st) => {
-            let tmp = OwnedBlock::new(st.size, st.align)?;
-            store_at(L, -1, &proto.sig.ret, tmp.addr(), site)?;
-            match thunk::ret_pointer(&proto.plan, frame) {
-                Some(dst) => std::ptr::copy_nonoverlapping(tmp.addr() as *const u8, dst, st.size),
-                None => thunk::set_ret_struct(&proto.plan, frame, tmp.addr() as *const u8),
+    // SAFETY (whole body): inside the protected callback body, the result at -1.
+    unsafe {
+        match &proto.sig.ret {
+            CType::Prim(Prim::Void) => Ok(()),
+            CType::Prim(p @ (Prim::Pointer | Prim::String)) => {
+                let addr = if *p == Prim::String && ffi::lua_type(L, idx) == ffi::LUA_TSTRING {
+                    let s = check_c_string(L, idx, site)?.unwrap_or_default();
+                    let addr = s.as_ptr() as u64;
+                    // Keep the string alive until the next call of this callback.
+                    let old = state.last_string_ref.replace(ffi::lua_ref(L, idx));
+                    if old != 0 {
+                        ffi::lua_unref(L, old);
+                    }
+                    addr
+                } else {
+                    match pointer_value(L, idx, false, site)? {
+                        Some(ptr) => ptr.addr as u64,
+                        None => return Err(site.err("a pointer or nil", describe(L, idx))),
+                    }
+                };
+                thunk::set_ret_bits(&proto.plan, frame, addr);
+                Ok(())
             }
-            Ok(())
+            CType::Prim(p) => {
+                let bits = match fast_number(L, idx, *p, *p) {
+                    Some(bits) => bits,
+                    None => encode_number(L, idx, *p, site)?,
+                };
+                thunk::set_ret_bits(&proto.plan, frame, bits);
+                Ok(())
+            }
+            CType::Struct(st) => {
+                let tmp = OwnedBlock::new(st.size, st.align)?;
+                store_at(L, idx, &proto.sig.ret, tmp.addr(), &Owner::Foreign, site)?;
+                match thunk::ret_pointer(&proto.plan, frame) {
+                    Some(dst) => {
+                        std::ptr::copy_nonoverlapping(tmp.addr() as *const u8, dst, st.size)
+                    }
+                    None => thunk::set_ret_struct(&proto.plan, frame, tmp.addr() as *const u8),
+                }
+                Ok(())
+            }
         }
     }
 }

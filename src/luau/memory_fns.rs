@@ -2,7 +2,6 @@
 
 use std::ffi::c_int;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
@@ -11,486 +10,550 @@ use super::objects::*;
 use super::raw::*;
 use super::value::Site;
 use crate::memory::{ArenaInner, OwnedBlock, Owner, Ptr};
-use crate::types::{CType, FieldSpec, StructType, MAX_OBJECT_SIZE};
+use crate::types::{CType, MAX_OBJECT_SIZE};
 
 /// `ffi.arena()`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        push_ud(
-            L,
-            TAG_ARENA,
-            ArenaUd {
-                arena: Rc::new(ArenaInner::default()),
-            },
-        );
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            push_ud(
+                L,
+                ArenaUd {
+                    arena: Rc::new(ArenaInner::default()),
+                },
+            );
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 unsafe fn arena_self<'a>(L: *mut lua_State, func: &str) -> LResult<&'a ArenaUd> {
-    get_ud::<ArenaUd>(L, 1, TAG_ARENA)
-        .map(|a| &*a)
-        .ok_or_else(|| {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        get_ud::<ArenaUd>(L, 1).ok_or_else(|| {
             format!(
                 "{}: expected an Arena as self (call it with ':'), got {}",
                 func,
                 describe(L, 1)
             )
         })
+    }
 }
 
 /// `arena:alloc(size, align?)` → RawPointer to zeroed memory.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn arena_alloc(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "arena:alloc";
-        let a = arena_self(L, F)?;
-        let size = get_positive_size(L, 2, 1, F, "size", MAX_OBJECT_SIZE)?;
-        let align = if ffi::lua_isnoneornil(L, 3) != 0 {
-            16
-        } else {
-            let al = get_size(L, 3, 2, F, "align", 1 << 16)?;
-            if !al.is_power_of_two() {
-                return Err(format!(
-                    "{}: argument #2 (align): expected a power of two, got {}",
-                    F, al
-                ));
-            }
-            al
-        };
-        let addr = a
-            .arena
-            .alloc(size, align)
-            .map_err(|e| format!("{}: {}", F, e))?;
-        push_rawptr(L, Ptr::bounded(addr, size, Owner::Arena(a.arena.clone())));
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "arena:alloc";
+            let a = arena_self(L, F)?;
+            let size = get_positive_size(L, 2, 1, F, "size", MAX_OBJECT_SIZE)?;
+            let align = if ffi::lua_isnoneornil(L, 3) != 0 {
+                16
+            } else {
+                let al = get_size(L, 3, 2, F, "align", 1 << 16)?;
+                if !al.is_power_of_two() {
+                    return Err(format!(
+                        "{}: argument #2 (align): expected a power of two, got {}",
+                        F, al
+                    ));
+                }
+                al
+            };
+            let addr = a
+                .arena
+                .alloc(size, align)
+                .map_err(|e| format!("{}: {}", F, e))?;
+            push_rawptr(L, Ptr::bounded(addr, size, Owner::Arena(a.arena.clone())));
+            note_alloc(L, size);
+            Ok(1)
+        })
+    }
 }
 
 /// `arena:allocArray(type, count)` → TypedPointer.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn arena_alloc_array(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "arena:allocArray";
-        let a = arena_self(L, F)?;
-        let ty = check_value_type(L, 2, F, "argument #1 (type)")?;
-        let count = get_positive_size(L, 3, 2, F, "count", MAX_OBJECT_SIZE)?;
-        let bytes = count
-            .checked_mul(ty.size())
-            .filter(|b| *b <= MAX_OBJECT_SIZE)
-            .ok_or_else(|| {
-                format!(
-                    "{}: argument #2 (count): {} elements is too large",
-                    F, count
-                )
-            })?;
-        let addr = a
-            .arena
-            .alloc(bytes, ty.align().max(16))
-            .map_err(|e| format!("{}: {}", F, e))?;
-        push_typed(
-            L,
-            Ptr::bounded(addr, bytes, Owner::Arena(a.arena.clone())),
-            ty,
-        );
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "arena:allocArray";
+            let a = arena_self(L, F)?;
+            let ty = check_value_type(L, 2, F, "argument #1 (type)")?;
+            let count = get_positive_size(L, 3, 2, F, "count", MAX_OBJECT_SIZE)?;
+            let bytes = count
+                .checked_mul(ty.size())
+                .filter(|b| *b <= MAX_OBJECT_SIZE)
+                .ok_or_else(|| {
+                    format!(
+                        "{}: argument #2 (count): {} elements is too large",
+                        F, count
+                    )
+                })?;
+            let addr = a
+                .arena
+                .alloc(bytes, ty.align().max(16))
+                .map_err(|e| format!("{}: {}", F, e))?;
+            push_typed(
+                L,
+                Ptr::bounded(addr, bytes, Owner::Arena(a.arena.clone())),
+                ty,
+            );
+            note_alloc(L, bytes);
+            Ok(1)
+        })
+    }
 }
 
 /// `arena:new(StructType, init?)` → StructView.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "arena:new";
-        let a = arena_self(L, F)?;
-        let st = get_ud::<StructTypeUd>(L, 2, TAG_STRUCTTYPE)
-            .map(|s| s.st.clone())
-            .ok_or_else(|| {
-                format!(
-                    "{}: argument #1 (type): expected a StructType, got {}",
-                    F,
-                    describe(L, 2)
-                )
-            })?;
-        let addr = a
-            .arena
-            .alloc(st.size, st.align.max(16))
-            .map_err(|e| format!("{}: {}", F, e))?;
-        if ffi::lua_isnoneornil(L, 3) == 0 {
-            store_struct_at(
-                L,
-                3,
-                &st,
-                addr,
-                Site {
-                    func: F,
-                    what: &"argument #2 (init)",
-                },
-            )?;
-        }
-        push_view(
-            L,
-            Ptr::bounded(addr, st.size, Owner::Arena(a.arena.clone())),
-            st,
-        );
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "arena:new";
+            let a = arena_self(L, F)?;
+            let st = struct_type_arg(L, 2, F, "argument #1 (type)")?;
+            let addr = a
+                .arena
+                .alloc(st.size, st.align.max(16))
+                .map_err(|e| format!("{}: {}", F, e))?;
+            let owner = Owner::Arena(a.arena.clone());
+            if ffi::lua_isnoneornil(L, 3) == 0 {
+                store_struct_at(
+                    L,
+                    3,
+                    &st,
+                    addr,
+                    &owner,
+                    Site {
+                        func: F,
+                        what: &"argument #2 (init)",
+                    },
+                )?;
+            }
+            let size = st.size;
+            push_view(L, Ptr::bounded(addr, size, owner), st);
+            note_alloc(L, size);
+            Ok(1)
+        })
+    }
 }
 
 /// `arena:string(s)` → RawPointer to a NUL-terminated copy.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn arena_string(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "arena:string";
-        let a = arena_self(L, F)?;
-        let s = get_str(L, 2).ok_or_else(|| {
-            format!(
-                "{}: argument #1 (s): expected a string, got {}",
-                F,
-                describe(L, 2)
-            )
-        })?;
-        let addr = a
-            .arena
-            .alloc(s.len() + 1, 1)
-            .map_err(|e| format!("{}: {}", F, e))?;
-        std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
-        push_rawptr(
-            L,
-            Ptr::bounded(addr, s.len() + 1, Owner::Arena(a.arena.clone())),
-        );
-        Ok(1)
-    })
-}
-
-/// `arena:free()`: releases everything now; later access through its pointers errors.
-pub unsafe extern "C-unwind" fn arena_free(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let a = arena_self(L, "arena:free")?;
-        a.arena.free_all();
-        Ok(0)
-    })
-}
-
-/// `ffi.struct(fields)` → StructType.
-pub unsafe extern "C-unwind" fn ffi_struct(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.struct";
-        if ffi::lua_type(L, 1) != ffi::LUA_TTABLE {
-            return Err(format!(
-                "{}: argument #1 (fields): expected a table of {{ name, type, count? }} specs, got {}",
-                F,
-                describe(L, 1)
-            ));
-        }
-        let n = ffi::lua_objlen(L, 1);
-        let mut specs = Vec::with_capacity(n);
-        for i in 1..=n {
-            ffi::lua_rawgeti_(L, 1, i as c_int);
-            let r = field_spec(L, -1, i, F);
-            ffi::lua_pop(L, 1);
-            specs.push(r?);
-        }
-        let st = StructType::new(specs).map_err(|e| format!("{}: {}", F, e))?;
-        push_struct_type(L, Arc::new(st));
-        Ok(1)
-    })
-}
-
-unsafe fn field_spec(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult<FieldSpec> {
-    let what = format!("argument #1 (fields), entry {}", i);
-    if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {
-        return Err(format!(
-            "{}: {}: expected a {{ name, type, count? }} table, got {}",
-            func,
-            what,
-            describe(L, idx)
-        ));
-    }
-    let t = ffi::lua_absindex(L, idx);
-    ffi::lua_rawgeti_(L, t, 1);
-    let name = get_str(L, -1).map(|s| String::from_utf8_lossy(s).into_owned());
-    ffi::lua_pop(L, 1);
-    let name = match name {
-        Some(n) if !n.is_empty() => n,
-        _ => {
-            return Err(format!(
-                "{}: {}: expected a field name (a non-empty string) as element 1",
-                func, what
-            ))
-        }
-    };
-    ffi::lua_rawgeti_(L, t, 2);
-    let ty = check_value_type(L, -1, func, &format!("{} ('{}') type", what, name));
-    ffi::lua_pop(L, 1);
-    let ty = ty?;
-    ffi::lua_rawgeti_(L, t, 3);
-    let count = if ffi::lua_isnil(L, -1) != 0 {
-        Ok(None)
-    } else {
-        match get_index(L, -1) {
-            Some(c) if c >= 1 && (c as u64) <= MAX_OBJECT_SIZE as u64 => Ok(Some(c as usize)),
-            Some(c) => Err(format!(
-                "{}: {} ('{}'): array count must be a positive integer, got {}",
-                func, what, name, c
-            )),
-            None => Err(format!(
-                "{}: {} ('{}'): array count must be a positive integer, got {}",
-                func,
-                what,
-                name,
-                describe(L, -1)
-            )),
-        }
-    };
-    ffi::lua_pop(L, 1);
-    Ok(FieldSpec {
-        name,
-        ty,
-        count: count?,
-    })
-}
-
-/// `ffi.view(ptr, StructType)` → StructView over the memory (zero-copy).
-pub unsafe extern "C-unwind" fn ffi_view(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.view";
-        let st = get_ud::<StructTypeUd>(L, 2, TAG_STRUCTTYPE)
-            .map(|s| s.st.clone())
-            .ok_or_else(|| {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "arena:string";
+            let a = arena_self(L, F)?;
+            let s = get_str(L, 2).ok_or_else(|| {
                 format!(
-                    "{}: argument #2 (type): expected a StructType, got {}",
+                    "{}: argument #1 (s): expected a string, got {}",
                     F,
                     describe(L, 2)
                 )
             })?;
-        let p = check_ptr(L, 1, true, F, "argument #1 (ptr)")?;
-        p.check(0, st.size)
-            .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
-        push_view(L, p, st);
-        Ok(1)
-    })
+            let addr = a
+                .arena
+                .alloc(s.len() + 1, 1)
+                .map_err(|e| format!("{}: {}", F, e))?;
+            std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
+            let size = s.len() + 1;
+            push_rawptr(L, Ptr::bounded(addr, size, Owner::Arena(a.arena.clone())));
+            note_alloc(L, size);
+            Ok(1)
+        })
+    }
+}
+
+/// `arena:free()`: releases everything now; later access through its pointers errors.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn arena_free(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let a = arena_self(L, "arena:free")?;
+            a.arena.free_all();
+            Ok(0)
+        })
+    }
+}
+
+/// A struct type argument: a StructType, or a C name of a struct or union type
+/// (`"struct timespec"`, a typedef).
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+unsafe fn struct_type_arg(
+    L: *mut lua_State,
+    idx: c_int,
+    F: &str,
+    what: &str,
+) -> LResult<std::sync::Arc<crate::types::StructType>> {
+    // SAFETY: see above.
+    unsafe {
+        if let Some(s) = get_ud::<StructTypeUd>(L, idx) {
+            return Ok(s.st.clone());
+        }
+        if get_str(L, idx).is_some() {
+            if let CType::Struct(st) = check_type(L, idx, F, what)? {
+                return Ok(st);
+            }
+        }
+        Err(format!(
+            "{}: {}: expected a StructType or a struct type name, got {}",
+            F,
+            what,
+            describe(L, idx)
+        ))
+    }
+}
+
+/// `ffi.view(ptr, StructType)` → StructView over the memory (zero-copy).
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ffi_view(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.view";
+            let st = struct_type_arg(L, 2, F, "argument #2 (type)")?;
+            let p = check_ptr(L, 1, true, F, "argument #1 (ptr)")?;
+            p.check(0, st.size)
+                .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
+            push_view(L, p, st);
+            Ok(1)
+        })
+    }
 }
 
 /// `ffi.cast(ptr, type)` → TypedPointer.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_cast(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.cast";
-        let ty = check_value_type(L, 2, F, "argument #2 (type)")?;
-        let p = check_ptr(L, 1, true, F, "argument #1 (ptr)")?;
-        push_typed(L, p, ty);
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.cast";
+            let ty = check_value_type(L, 2, F, "argument #2 (type)")?;
+            let p = check_ptr(L, 1, true, F, "argument #1 (ptr)")?;
+            push_typed(L, p, ty);
+            Ok(1)
+        })
+    }
 }
 
-/// `ffi.sizeof(type)`.
+/// `ffi.sizeof(type)`: also C type names, arrays included (`ffi.sizeof("int[4]")`); an
+/// incomplete type is an error.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_sizeof(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let t = check_type(L, 1, "ffi.sizeof", "argument #1 (type)")?;
-        ffi::lua_pushnumber(L, t.size() as f64);
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let t = resolve_type(L, 1, "ffi.sizeof", "argument #1 (type)")?;
+            ffi::lua_pushnumber(L, t.size as f64);
+            Ok(1)
+        })
+    }
 }
 
 /// `ffi.alignof(type)`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_alignof(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let t = check_type(L, 1, "ffi.alignof", "argument #1 (type)")?;
-        ffi::lua_pushnumber(L, t.align() as f64);
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let t = resolve_type(L, 1, "ffi.alignof", "argument #1 (type)")?;
+            ffi::lua_pushnumber(L, t.align as f64);
+            Ok(1)
+        })
+    }
 }
 
 /// `ffi.fill(ptr, len, byte)` (memset).
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_fill(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.fill";
-        let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
-        let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
-        let byte = get_size(L, 3, 3, F, "byte", 255)?;
-        if len > 0 {
-            let at = p.check(0, len).map_err(|e| format!("{}: {}", F, e))?;
-            std::ptr::write_bytes(at as *mut u8, byte as u8, len);
-        }
-        Ok(0)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.fill";
+            let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
+            let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
+            let byte = get_size(L, 3, 3, F, "byte", 255)?;
+            if len > 0 {
+                let at = p.check(0, len).map_err(|e| format!("{}: {}", F, e))?;
+                std::ptr::write_bytes(at as *mut u8, byte as u8, len);
+            }
+            Ok(0)
+        })
+    }
 }
 
 /// `ffi.copy(dst, src, len)` (memmove: overlapping ranges are fine).
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_copy(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.copy";
-        let dst = check_ptr(L, 1, false, F, "argument #1 (dst)")?;
-        let src = check_ptr(L, 2, false, F, "argument #2 (src)")?;
-        let len = get_size(L, 3, 3, F, "len", MAX_OBJECT_SIZE)?;
-        if len > 0 {
-            let d = dst
-                .check(0, len)
-                .map_err(|e| format!("{}: argument #1 (dst): {}", F, e))?;
-            let s = src
-                .check(0, len)
-                .map_err(|e| format!("{}: argument #2 (src): {}", F, e))?;
-            std::ptr::copy(s as *const u8, d as *mut u8, len);
-        }
-        Ok(0)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.copy";
+            let dst = check_ptr(L, 1, false, F, "argument #1 (dst)")?;
+            let src = check_ptr(L, 2, false, F, "argument #2 (src)")?;
+            let len = get_size(L, 3, 3, F, "len", MAX_OBJECT_SIZE)?;
+            if len > 0 {
+                let d = dst
+                    .check(0, len)
+                    .map_err(|e| format!("{}: argument #1 (dst): {}", F, e))?;
+                let s = src
+                    .check(0, len)
+                    .map_err(|e| format!("{}: argument #2 (src): {}", F, e))?;
+                std::ptr::copy(s as *const u8, d as *mut u8, len);
+            }
+            Ok(0)
+        })
+    }
 }
 
 /// `ffi.string(ptr, len?)`: `len` bytes, or up to the NUL (within bounds when known).
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_string(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.string";
-        let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
-        if ffi::lua_isnoneornil(L, 2) == 0 {
-            let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
-            let at = if len == 0 {
-                p.addr
-            } else {
-                p.check(0, len).map_err(|e| format!("{}: {}", F, e))?
-            };
-            if len == 0 {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.string";
+            // NULL comes back from C as nil, and reading zero bytes reads nothing.
+            if ffi::lua_isnil(L, 1) != 0 && get_index(L, 2) == Some(0) {
                 push_str(L, "");
-            } else {
-                push_bytes(L, std::slice::from_raw_parts(at as *const u8, len));
+                return Ok(1);
             }
-            return Ok(1);
-        }
-        let at = p.check(0, 1).map_err(|e| format!("{}: {}", F, e))?;
-        match p.remaining() {
-            Some(max) => {
-                let bytes = std::slice::from_raw_parts(at as *const u8, max);
-                let n = bytes.iter().position(|b| *b == 0).ok_or_else(|| {
+            let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
+            if ffi::lua_isnoneornil(L, 2) == 0 {
+                let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
+                let at = if len == 0 {
+                    p.addr
+                } else {
+                    p.check(0, len).map_err(|e| format!("{}: {}", F, e))?
+                };
+                if len == 0 {
+                    push_str(L, "");
+                } else {
+                    push_bytes(L, std::slice::from_raw_parts(at as *const u8, len));
+                }
+                return Ok(1);
+            }
+            let at = p.check(0, 1).map_err(|e| format!("{}: {}", F, e))?;
+            match p.remaining() {
+                Some(max) => {
+                    let bytes = std::slice::from_raw_parts(at as *const u8, max);
+                    let n = bytes.iter().position(|b| *b == 0).ok_or_else(|| {
                     format!(
                         "{}: no NUL terminator within the {} bytes left in the allocation (pass a length)",
                         F, max
                     )
                 })?;
-                push_bytes(L, &bytes[..n]);
+                    push_bytes(L, &bytes[..n]);
+                }
+                None => super::value::push_cstring(L, at),
             }
-            None => super::value::push_cstring(L, at),
-        }
-        Ok(1)
-    })
+            Ok(1)
+        })
+    }
 }
 
 /// Address and type for `ffi.read`/`ffi.write`: offsets are bytes with an explicit type,
 /// or elements of a TypedPointer's type.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 unsafe fn locate(
     L: *mut lua_State,
     F: &str,
     type_idx: c_int,
     type_argn: c_int,
 ) -> LResult<(Ptr, CType, usize)> {
-    let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
-    let off = get_index(L, 2).ok_or_else(|| {
-        format!(
-            "{}: argument #2 (offset): expected an integer, got {}",
-            F,
-            describe(L, 2)
-        )
-    })?;
-    let typed = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR);
-    let explicit = ffi::lua_isnoneornil(L, type_idx) == 0;
-    let (ty, byte_off) = match (explicit, typed) {
-        (true, t) => {
-            let ty = check_value_type(L, type_idx, F, &format!("argument #{} (type)", type_argn))?;
-            let scale = t.map(|t| t.stride as i64).unwrap_or(1);
-            (ty, off.checked_mul(scale))
-        }
-        (false, Some(t)) => (t.elem.clone(), off.checked_mul(t.stride as i64)),
-        (false, None) => {
-            return Err(format!(
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
+        let off = get_index(L, 2).ok_or_else(|| {
+            format!(
+                "{}: argument #2 (offset): expected an integer, got {}",
+                F,
+                describe(L, 2)
+            )
+        })?;
+        let typed = get_ud::<TypedPtrUd>(L, 1);
+        let explicit = ffi::lua_isnoneornil(L, type_idx) == 0;
+        let (ty, byte_off) = match (explicit, typed) {
+            (true, t) => {
+                let ty =
+                    check_value_type(L, type_idx, F, &format!("argument #{} (type)", type_argn))?;
+                let scale = t.map(|t| t.stride as i64).unwrap_or(1);
+                (ty, off.checked_mul(scale))
+            }
+            (false, Some(t)) => (t.elem.clone(), off.checked_mul(t.stride as i64)),
+            (false, None) => {
+                return Err(format!(
             "{}: argument #{} (type): a type is required for a RawPointer, StructView or buffer",
             F, type_argn
         ))
-        }
-    };
-    let byte_off = byte_off
-        .filter(|o| o.unsigned_abs() < 1 << 48)
-        .ok_or_else(|| format!("{}: argument #2 (offset): {} is out of range", F, off))?;
-    let addr = p
-        .check(byte_off as isize, ty.size())
-        .map_err(|e| format!("{}: {}", F, e))?;
-    Ok((p, ty, addr))
+            }
+        };
+        let byte_off = byte_off
+            .filter(|o| o.unsigned_abs() < 1 << 48)
+            .ok_or_else(|| format!("{}: argument #2 (offset): {} is out of range", F, off))?;
+        let addr = p
+            .check(byte_off as isize, ty.size())
+            .map_err(|e| format!("{}: {}", F, e))?;
+        Ok((p, ty, addr))
+    }
 }
 
 /// `ffi.read(ptr, offset, type?)`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_read(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let (p, ty, addr) = locate(L, "ffi.read", 3, 3)?;
-        push_at(L, &ty, addr, &p);
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let (p, ty, addr) = locate(L, "ffi.read", 3, 3)?;
+            push_at(L, &ty, addr, &p);
+            Ok(1)
+        })
+    }
 }
 
 /// `ffi.write(ptr, offset, value, type?)`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_write(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let (_, ty, addr) = locate(L, "ffi.write", 4, 4)?;
-        store_at(
-            L,
-            3,
-            &ty,
-            addr,
-            Site {
-                func: "ffi.write",
-                what: &"argument #3 (value)",
-            },
-        )?;
-        Ok(0)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let (p, ty, addr) = locate(L, "ffi.write", 4, 4)?;
+            store_at(
+                L,
+                3,
+                &ty,
+                addr,
+                &p.owner,
+                Site {
+                    func: "ffi.write",
+                    what: &"argument #3 (value)",
+                },
+            )?;
+            Ok(0)
+        })
+    }
 }
 
 /// `ffi.ptr(address)` → RawPointer. Negative addresses wrap as a C cast does.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_ptr(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let addr = match ffi::lua_type(L, 1) {
-            ffi::LUA_TINTEGER => ffi::lua_tointeger64(L, 1, std::ptr::null_mut()) as u64,
-            ffi::LUA_TNUMBER => {
-                let n = ffi::lua_tonumberx(L, 1, std::ptr::null_mut());
-                if n.fract() != 0.0 || !(-(2f64.powi(63))..2f64.powi(64)).contains(&n) {
-                    return Err(format!(
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let addr = match ffi::lua_type(L, 1) {
+                ffi::LUA_TINTEGER => ffi::lua_tointeger64(L, 1, std::ptr::null_mut()) as u64,
+                ffi::LUA_TNUMBER => {
+                    let n = ffi::lua_tonumberx(L, 1, std::ptr::null_mut());
+                    if n.fract() != 0.0 || !(-(2f64.powi(63))..2f64.powi(64)).contains(&n) {
+                        return Err(format!(
                         "ffi.ptr: argument #1 (address): expected an integer address, got number {}",
                         fmt_num(n)
                     ));
+                    }
+                    if n < 0.0 {
+                        n as i64 as u64
+                    } else {
+                        n as u64
+                    }
                 }
-                if n < 0.0 {
-                    n as i64 as u64
-                } else {
-                    n as u64
+                _ => {
+                    return Err(format!(
+                        "ffi.ptr: argument #1 (address): expected an integer address, got {}",
+                        describe(L, 1)
+                    ))
                 }
-            }
-            _ => {
-                return Err(format!(
-                    "ffi.ptr: argument #1 (address): expected an integer address, got {}",
-                    describe(L, 1)
-                ))
-            }
-        };
-        push_rawptr(L, Ptr::foreign(addr as usize));
-        Ok(1)
-    })
+            };
+            push_rawptr(L, Ptr::foreign(addr as usize));
+            Ok(1)
+        })
+    }
 }
 
 /// Legacy `ffi.buffer(size)`: GC-owned zeroed memory.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_buffer_legacy(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        const F: &str = "ffi.buffer";
-        let sh = shared(L);
-        if !sh.warned_buffer.replace(true) {
-            eprintln!("[lune-ffi] warning: ffi.buffer(size) is deprecated; use ffi.arena() and arena:alloc(size)");
-        }
-        let size = get_positive_size(L, 1, 1, F, "size", MAX_OBJECT_SIZE)?;
-        let block = OwnedBlock::new(size, 16).map_err(|e| format!("{}: {}", F, e))?;
-        push_rawptr(L, Ptr::bounded(block.addr(), size, Owner::Owned(block)));
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "ffi.buffer";
+            let sh = shared(L);
+            if !sh.warned_buffer.replace(true) {
+                eprintln!("[lune-ffi] warning: ffi.buffer(size) is deprecated; use ffi.arena() and arena:alloc(size)");
+            }
+            let size = get_positive_size(L, 1, 1, F, "size", MAX_OBJECT_SIZE)?;
+            let block = OwnedBlock::new(size, 16).map_err(|e| format!("{}: {}", F, e))?;
+            push_rawptr(L, Ptr::bounded(block.addr(), size, Owner::Owned(block)));
+            note_alloc(L, size);
+            Ok(1)
+        })
+    }
 }
 
 /// Builds `ffi.types`: every name and alias maps to its canonical name, which every
 /// type argument accepts.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_types_table(L: *mut lua_State) {
-    ffi::lua_createtable(L, 0, crate::types::TYPE_NAMES.len() as c_int);
-    for (name, p) in crate::types::TYPE_NAMES {
-        push_str(L, p.name());
-        let key = std::ffi::CString::new(*name).expect("type names have no NUL");
-        ffi::lua_rawsetfield(L, -2, key.as_ptr());
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        ffi::lua_createtable(L, 0, crate::types::TYPE_NAMES.len() as c_int);
+        for (name, p) in crate::types::TYPE_NAMES {
+            push_str(L, p.name());
+            let key = std::ffi::CString::new(*name).expect("type names have no NUL");
+            ffi::lua_rawsetfield(L, -2, key.as_ptr());
+        }
+        ffi::lua_setreadonly(L, -1, 1);
     }
-    ffi::lua_setreadonly(L, -1, 1);
 }

@@ -1,20 +1,37 @@
-//! The userdata kinds the module hands to scripts, how they are pushed, and how any
-//! pointer-like argument (pointer, view, callback, buffer) becomes a [`Ptr`].
+//! The userdata kinds the module hands to scripts (pointers, views, arenas, struct types,
+//! callbacks), the per-state data, and how any pointer-like argument (pointer, view,
+//! callback, buffer) becomes a [`Ptr`].
 
 use std::cell::{Cell, RefCell};
-use std::ffi::c_int;
+use std::ffi::{c_int, CStr};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
+use super::ctypes::Resolved;
 use super::raw::*;
-use crate::memory::{ArenaInner, BufferAnchor, Owner, Ptr};
+use super::value::Site;
+use super::vmlock::VmLock;
+use crate::engine::Prototype;
+use crate::memory::{ArenaInner, LuaAnchor, Owner, Ptr};
 use crate::types::{CType, Prim, StructType};
+
+/// Tags are chosen away from 0 (untagged userdata, used by mlua) in case other libraries
+/// use low tags. `kinds` registers one metatable and destructor per tag.
+macro_rules! ud_kind {
+    ($t:ty, $tag:expr, $name:expr) => {
+        impl Ud for $t {
+            const TAG: c_int = $tag;
+            const NAME: &'static CStr = $name;
+        }
+    };
+}
 
 pub struct RawPtrUd {
     pub ptr: Ptr,
 }
+ud_kind!(RawPtrUd, 90, c"RawPointer");
 
 pub struct TypedPtrUd {
     pub ptr: Ptr,
@@ -22,19 +39,61 @@ pub struct TypedPtrUd {
     /// Cached `elem.size()`, the stride of indexing and arithmetic.
     pub stride: usize,
 }
+ud_kind!(TypedPtrUd, 91, c"TypedPointer");
 
 pub struct ViewUd {
     pub ptr: Ptr,
     pub st: Arc<StructType>,
 }
+ud_kind!(ViewUd, 92, c"StructView");
 
 pub struct ArenaUd {
     pub arena: Rc<ArenaInner>,
 }
+ud_kind!(ArenaUd, 93, c"Arena");
 
 pub struct StructTypeUd {
     pub st: Arc<StructType>,
 }
+ud_kind!(StructTypeUd, 94, c"StructType");
+
+/// What a live callback needs when C calls it.
+pub struct CallbackState {
+    pub main: *mut lua_State,
+    pub fn_ref: c_int,
+    pub proto: Prototype,
+    /// The last Luau string a `string`-returning callback handed to C, kept alive until
+    /// the next call.
+    pub last_string_ref: Cell<c_int>,
+    pub release_queue: Rc<RefCell<Vec<i32>>>,
+    pub traceback_ref: c_int,
+    pub invoker_ref: c_int,
+    /// For each argument declared `T *` (T an object type): T, so it arrives as a
+    /// TypedPointer of T.
+    pub arg_elems: Vec<Option<CType>>,
+}
+
+impl Drop for CallbackState {
+    fn drop(&mut self) {
+        // Destructors run inside the collector: defer registry releases.
+        if let Ok(mut q) = self.release_queue.try_borrow_mut() {
+            q.push(self.fn_ref);
+            let s = self.last_string_ref.get();
+            if s != 0 {
+                q.push(s);
+            }
+        }
+    }
+}
+
+/// A Callback: its thunk slot and state. `free` may run while C is inside the callback
+/// (a callback freeing itself), so both are cells and the state is reference-counted.
+pub struct CallbackUd {
+    pub slot: Cell<Option<usize>>,
+    pub code: usize,
+    pub state: Cell<Option<Rc<CallbackState>>>,
+}
+ud_kind!(CallbackUd, 96, c"Callback");
 
 /// Per-Lua-state data, kept in the registry.
 pub struct Shared {
@@ -44,172 +103,458 @@ pub struct Shared {
     /// Registry reference of the callback message handler, created once so a callback
     /// does not allocate a closure per call.
     pub traceback_ref: c_int,
+    /// Registry reference of the protected callback body (`callback::invoker`).
+    pub invoker_ref: c_int,
     /// The VM lock callbacks from other threads wait on.
-    pub gil: &'static super::callback::Gil,
+    pub vm_lock: &'static VmLock,
+    /// Bytes the module allocated since it last made the collector work for them.
+    pub gc_debt: Cell<usize>,
+    /// What `ffi.cdef` declared (one namespace per state).
+    pub ctypes: super::ctypes::CTypes,
 }
+ud_kind!(Shared, 98, c"lune-ffi state");
 
 impl Drop for Shared {
     // Runs when the Lua state closes.
     fn drop(&mut self) {
-        self.gil.close();
+        self.vm_lock.close();
     }
 }
 
 const SHARED_KEY: &std::ffi::CStr = c"lune_ffi.shared";
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn init_shared(L: *mut lua_State) {
-    push_fn(L, super::callback::traceback, c"traceback");
-    let traceback_ref = ffi::lua_ref(L, -1);
-    ffi::lua_pop(L, 1);
-    push_ud(
-        L,
-        TAG_SHARED,
-        Shared {
-            release_queue: Rc::new(RefCell::new(Vec::new())),
-            warned_buffer: Cell::new(false),
-            warned_open: Cell::new(false),
-            traceback_ref,
-            gil: super::callback::Gil::new_held(),
-        },
-    );
-    ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
-}
-
-pub unsafe fn shared<'a>(L: *mut lua_State) -> &'a Shared {
-    ffi::lua_rawgetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
-    let s = get_ud::<Shared>(L, -1, TAG_SHARED);
-    ffi::lua_pop(L, 1);
-    // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
-    s.expect("lune-ffi state initialised")
-}
-
-/// Releases registry references of buffers whose last pointer was collected.
-pub unsafe fn drain_releases(L: *mut lua_State) {
-    let q = shared(L).release_queue.clone();
-    let refs: Vec<i32> = q.borrow_mut().drain(..).collect();
-    for r in refs {
-        ffi::lua_unref(L, r);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_fn(L, super::callback::traceback, c"traceback");
+        let traceback_ref = ffi::lua_ref(L, -1);
+        ffi::lua_pop(L, 1);
+        push_fn(L, super::callback::invoker, c"callback");
+        let invoker_ref = ffi::lua_ref(L, -1);
+        ffi::lua_pop(L, 1);
+        push_ud(
+            L,
+            Shared {
+                release_queue: Rc::new(RefCell::new(Vec::new())),
+                warned_buffer: Cell::new(false),
+                warned_open: Cell::new(false),
+                traceback_ref,
+                invoker_ref,
+                vm_lock: VmLock::new_held(),
+                gc_debt: Cell::new(0),
+                ctypes: Default::default(),
+            },
+        );
+        ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub unsafe fn shared<'a>(L: *mut lua_State) -> &'a Shared {
+    // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
+    unsafe { try_shared(L).expect("lune-ffi state initialised") }
+}
+
+/// The per-state data, if the module was opened in this state.
+///
+/// # Safety
+/// `L` must be a valid Luau state.
+pub unsafe fn try_shared<'a>(L: *mut lua_State) -> Option<&'a Shared> {
+    // SAFETY: a registry read; the value stays referenced by the registry.
+    unsafe {
+        ffi::lua_rawgetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
+        let s = get_ud::<Shared>(L, -1);
+        ffi::lua_pop(L, 1);
+        s
+    }
+}
+
+/// Releases registry references of buffers and callbacks whose last holder was collected.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub unsafe fn drain_releases(L: *mut lua_State) {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let q = shared(L).release_queue.clone();
+        let refs: Vec<i32> = q.borrow_mut().drain(..).collect();
+        for r in refs {
+            ffi::lua_unref(L, r);
+        }
+    }
+}
+
+/// Debt at which the collector is asked to work: small enough that a loop of large
+/// allocations is reclaimed promptly, large enough that small ones stay cheap.
+const GC_DEBT_STEP: usize = 256 * 1024;
+
+/// Counts `bytes` of memory the module allocated outside Luau's heap toward the
+/// collector's pacing. Luau cannot see that memory, so without this a loop that drops
+/// 1 MiB arenas grows to gigabytes before the few bytes of their userdata trigger a
+/// cycle. Once the debt passes a step, the collector does as much work as was allocated
+/// (`LUA_GCSTEP` with that many KiB), which finishes a cycle quickly when the Luau heap
+/// is small and stays proportional when it is large.
+///
+/// Must not be called while a `RefCell` that a destructor may borrow is borrowed: the
+/// step runs destructors of collected userdata.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub unsafe fn note_alloc(L: *mut lua_State, bytes: usize) {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let sh = shared(L);
+        let debt = sh.gc_debt.get().saturating_add(bytes);
+        if debt < GC_DEBT_STEP {
+            sh.gc_debt.set(debt);
+            return;
+        }
+        sh.gc_debt.set(0);
+        let kb = (debt / 1024).min(c_int::MAX as usize) as c_int;
+        ffi::lua_gc(L, ffi::LUA_GCSTEP, kb);
+        drain_releases(L);
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_rawptr(L: *mut lua_State, ptr: Ptr) {
-    push_ud(L, TAG_RAWPTR, RawPtrUd { ptr });
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_ud(L, RawPtrUd { ptr });
+    }
 }
 
 /// Pushes a pointer returned by C: NULL becomes nil.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_foreign_ptr(L: *mut lua_State, addr: usize) {
-    if addr == 0 {
-        ffi::lua_pushnil(L);
-    } else {
-        push_rawptr(L, Ptr::foreign(addr));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if addr == 0 {
+            ffi::lua_pushnil(L);
+        } else {
+            push_rawptr(L, Ptr::foreign(addr));
+        }
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_typed(L: *mut lua_State, ptr: Ptr, elem: CType) {
-    let stride = elem.size();
-    push_ud(L, TAG_TYPEDPTR, TypedPtrUd { ptr, elem, stride });
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let stride = elem.size();
+        push_ud(L, TypedPtrUd { ptr, elem, stride });
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_view(L: *mut lua_State, ptr: Ptr, st: Arc<StructType>) {
-    push_ud(L, TAG_VIEW, ViewUd { ptr, st });
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_ud(L, ViewUd { ptr, st });
+    }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_struct_type(L: *mut lua_State, st: Arc<StructType>) {
-    push_ud(L, TAG_STRUCTTYPE, StructTypeUd { st });
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        push_ud(L, StructTypeUd { st });
+    }
 }
 
 /// Pushes a type as scripts see it: a canonical name, or a StructType.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_type(L: *mut lua_State, ty: &CType) {
-    match ty {
-        CType::Prim(p) => push_str(L, p.name()),
-        CType::Struct(s) => push_struct_type(L, s.clone()),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ty {
+            CType::Prim(p) => push_str(L, p.name()),
+            CType::Struct(s) => push_struct_type(L, s.clone()),
+        }
     }
 }
 
-/// Parses a type argument: a type name or alias (which is also what `ffi.types` holds),
-/// or a StructType.
-pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) -> LResult<CType> {
-    if let Some(s) = get_str(L, idx) {
-        let name = std::str::from_utf8(s).unwrap_or("");
-        return match Prim::from_name(name) {
-            Some(p) => Ok(CType::Prim(p)),
-            None => Err(format!(
-                "{}: {}: unknown type '{}' (expected a type name such as \"i32\", \"f64\", \"pointer\", or a StructType)",
-                func,
-                what,
-                String::from_utf8_lossy(s)
-            )),
+/// Resolves a type argument: a short name or alias (which is also what `ffi.types`
+/// holds), a C type name (`size_t`, `const char *`, `struct timespec *`, `int[4]`, a
+/// typedef), or a StructType.
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn resolve_type(
+    L: *mut lua_State,
+    idx: c_int,
+    func: &str,
+    what: &str,
+) -> LResult<Resolved> {
+    // SAFETY: see above.
+    unsafe {
+        if let Some(s) = get_str(L, idx) {
+            if let Some(p) = Prim::from_bytes(s) {
+                return Ok(Resolved {
+                    ty: CType::Prim(p),
+                    count: None,
+                    pointee: None,
+                    size: p.size(),
+                    align: p.align(),
+                });
+            }
+            return shared(L)
+                .ctypes
+                .resolve(s)
+                .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
+        }
+        if let Some(st) = get_ud::<StructTypeUd>(L, idx) {
+            return Ok(Resolved {
+                ty: CType::Struct(st.st.clone()),
+                count: None,
+                pointee: None,
+                size: st.st.size,
+                align: st.st.align,
+            });
+        }
+        Err(format!(
+            "{}: {}: expected a type name or a StructType, got {}",
+            func,
+            what,
+            describe(L, idx)
+        ))
+    }
+}
+
+/// The message for a type name that does not resolve. A single unknown word reads as
+/// before C names existed, with the nearest short or declared name suggested.
+fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
+    // Parse errors ("line 1, column 1: ...") mean the text is not a type at all.
+    if e.starts_with("line ") {
+        let short = crate::types::TYPE_NAMES
+            .iter()
+            .map(|(n, _)| (crate::cdecl::edit_distance(n, name), *n))
+            .min();
+        let hint = match short {
+            Some((d, n)) if d <= 2 => format!(" (did you mean '{}'?)", n),
+            _ => e
+                .split_once("(did you mean ")
+                .map(|(_, rest)| format!(" (did you mean {}", rest.split(" near ").next().unwrap_or(rest)))
+                .unwrap_or_else(|| " (expected a type name such as \"i32\", \"f64\", \"pointer\", a C type such as \"size_t\" or \"const char *\", or a StructType)".into()),
         };
+        return format!("{}: {}: unknown type '{}'{}", func, what, name, hint);
     }
-    if let Some(st) = get_ud::<StructTypeUd>(L, idx, TAG_STRUCTTYPE) {
-        return Ok(CType::Struct(st.st.clone()));
+    format!("{}: {}: type '{}': {}", func, what, name, e)
+}
+
+/// For a return type given as a C pointer type `T *` (T an object type, not `char`
+/// behind `const`): T, so the result comes back as a TypedPointer of T.
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn ret_pointee(L: *mut lua_State, idx: c_int) -> Option<CType> {
+    // SAFETY: see above.
+    unsafe {
+        let s = get_str(L, idx)?;
+        if Prim::from_bytes(s).is_some() {
+            return None;
+        }
+        shared(L).ctypes.resolve(s).ok()?.pointee
     }
-    Err(format!(
-        "{}: {}: expected a type name or a StructType, got {}",
-        func,
-        what,
-        describe(L, idx)
-    ))
+}
+
+/// Replaces a RawPointer result on top of the stack by a TypedPointer of `elem` (same
+/// address and provenance); nil (NULL) stays nil.
+///
+/// # Safety
+/// `L` must be a live Luau state with the result on top.
+pub unsafe fn retype_result(L: *mut lua_State, elem: &CType) {
+    // SAFETY: see above.
+    unsafe {
+        if let Some(p) = get_ud::<RawPtrUd>(L, -1).map(|u| u.ptr.clone()) {
+            ffi::lua_pop(L, 1);
+            push_typed(L, p, elem.clone());
+        }
+    }
+}
+
+/// Parses a type argument (see [`resolve_type`]); an array type is refused here.
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) -> LResult<CType> {
+    // SAFETY: see above.
+    let r = unsafe { resolve_type(L, idx, func, what)? };
+    if r.count.is_some() {
+        return Err(format!(
+            "{}: {}: an array type is only valid for a struct field or ffi.sizeof (use a pointer, or a count)",
+            func, what
+        ));
+    }
+    Ok(r.ty)
 }
 
 /// Like `check_type` but refuses `void` (every use except a return type).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn check_value_type(
     L: *mut lua_State,
     idx: c_int,
     func: &str,
     what: &str,
 ) -> LResult<CType> {
-    let t = check_type(L, idx, func, what)?;
-    if t.is_void() {
-        return Err(format!(
-            "{}: {}: void is only valid as a return type",
-            func, what
-        ));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let t = check_type(L, idx, func, what)?;
+        if t.is_void() {
+            return Err(format!(
+                "{}: {}: void is only valid as a return type",
+                func, what
+            ));
+        }
+        Ok(t)
     }
-    Ok(t)
+}
+
+/// A registry anchor for the value at `idx`, released (later, outside the collector)
+/// when the last holder drops it.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+unsafe fn anchor(L: *mut lua_State, idx: c_int) -> Owner {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        drain_releases(L);
+        let registry_ref = ffi::lua_ref(L, idx);
+        Owner::Anchor(Rc::new(LuaAnchor {
+            registry_ref,
+            release_queue: shared(L).release_queue.clone(),
+        }))
+    }
+}
+
+/// The thunk of the Callback at `idx`. With `persist`, the pointer keeps the Callback
+/// alive. A freed Callback is an error, so C is never handed a released pointer.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Ptr> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match get_ud::<CallbackUd>(L, idx) {
+            Some(c) if c.slot.get().is_some() => {
+                let mut p = Ptr::foreign(c.code);
+                if persist {
+                    p.owner = anchor(L, idx);
+                }
+                Ok(p)
+            }
+            Some(_) => {
+                Err("the Callback has been freed (:free() was called); create a new one".into())
+            }
+            None => Err("Callback expected".into()),
+        }
+    }
 }
 
 /// The pointer behind any pointer-like value: RawPointer, TypedPointer, StructView,
-/// Callback or buffer. `Ok(None)` if the value is none of these. With `persist`, a
-/// buffer gets a registry anchor so the returned pointer may outlive the stack slot.
+/// Callback or buffer. `Ok(None)` if the value is none of these. With `persist`, a buffer
+/// or Callback gets a registry anchor so the returned pointer may outlive the stack slot
+/// and keep its target alive.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn to_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Option<Ptr>> {
-    match ffi::lua_type(L, idx) {
-        ffi::LUA_TUSERDATA => {
-            let tag = ffi::lua_userdatatag(L, idx);
-            Ok(match tag {
-                TAG_RAWPTR => get_ud::<RawPtrUd>(L, idx, tag).map(|u| u.ptr.clone()),
-                TAG_TYPEDPTR => get_ud::<TypedPtrUd>(L, idx, tag).map(|u| u.ptr.clone()),
-                TAG_VIEW => get_ud::<ViewUd>(L, idx, tag).map(|u| u.ptr.clone()),
-                TAG_CALLBACK => Some(super::callback::callback_ptr(L, idx)?),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ffi::lua_type(L, idx) {
+            ffi::LUA_TUSERDATA => Ok(match ffi::lua_userdatatag(L, idx) {
+                RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| u.ptr.clone()),
+                TypedPtrUd::TAG => get_ud::<TypedPtrUd>(L, idx).map(|u| u.ptr.clone()),
+                ViewUd::TAG => get_ud::<ViewUd>(L, idx).map(|u| u.ptr.clone()),
+                CallbackUd::TAG => Some(callback_ptr(L, idx, persist)?),
                 _ => None,
-            })
+            }),
+            ffi::LUA_TBUFFER => {
+                let mut len = 0usize;
+                let data = ffi::lua_tobuffer(L, idx, &mut len) as usize;
+                let owner = if persist {
+                    anchor(L, idx)
+                } else {
+                    Owner::Foreign
+                };
+                // A zero-length buffer may have a dangling data pointer; bounds make any
+                // access an error anyway.
+                Ok(Some(Ptr::bounded(data, len, owner)))
+            }
+            _ => Ok(None),
         }
-        ffi::LUA_TBUFFER => {
-            let mut len = 0usize;
-            let data = ffi::lua_tobuffer(L, idx, &mut len) as usize;
-            let owner = if persist {
-                drain_releases(L);
-                let registry_ref = ffi::lua_ref(L, idx);
-                Owner::Buffer(Rc::new(BufferAnchor {
-                    registry_ref,
-                    release_queue: shared(L).release_queue.clone(),
-                }))
-            } else {
-                Owner::Foreign
-            };
-            // A zero-length buffer may have a dangling data pointer; bounds make any
-            // access an error anyway.
-            Ok(Some(Ptr::bounded(data, len, owner)))
+    }
+}
+
+/// The one rule for a pointer value passed to C, stored into memory or returned from a
+/// callback: nil is NULL; a RawPointer, TypedPointer, StructView, Callback or buffer gives
+/// its address; a pointer into a freed arena or a freed Callback is an error. `Ok(None)`:
+/// the value is not pointer-like (the caller may accept something else, e.g. a string).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub unsafe fn pointer_value(
+    L: *mut lua_State,
+    idx: c_int,
+    persist: bool,
+    site: Site,
+) -> LResult<Option<Ptr>> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if ffi::lua_type(L, idx) == ffi::LUA_TNIL {
+            return Ok(Some(Ptr::foreign(0)));
         }
-        _ => Ok(None),
+        match to_ptr(L, idx, persist) {
+            Ok(Some(p)) if p.is_dead() => {
+                Err(site.err("a live pointer", "a pointer into a freed arena".into()))
+            }
+            Ok(p) => Ok(p),
+            // `to_ptr` fails only for a freed Callback.
+            Err(_) => Err(site.err(
+                "a live pointer",
+                "a freed Callback (:free() was called; create a new one)".into(),
+            )),
+        }
     }
 }
 
 /// A required pointer-like argument (nil refused).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn check_ptr(
     L: *mut lua_State,
     idx: c_int,
@@ -217,13 +562,16 @@ pub unsafe fn check_ptr(
     func: &str,
     what: &str,
 ) -> LResult<Ptr> {
-    match to_ptr(L, idx, persist)? {
-        Some(p) => Ok(p),
-        None => Err(format!(
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match to_ptr(L, idx, persist)? {
+            Some(p) => Ok(p),
+            None => Err(format!(
             "{}: {}: expected a pointer (RawPointer, TypedPointer, StructView or buffer), got {}",
             func,
             what,
             describe(L, idx)
         )),
+        }
     }
 }

@@ -13,47 +13,59 @@ use crate::memory::Ptr;
 use crate::types::{CType, Prim};
 
 /// A number key that is a whole element index, as a byte offset.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 unsafe fn fast_offset(L: *mut lua_State, idx: c_int, stride: usize) -> Option<isize> {
-    if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
-        return None;
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
+            return None;
+        }
+        let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
+        let i = n as i64;
+        if i as f64 != n || i.unsigned_abs() >= 1 << 40 {
+            return None;
+        }
+        Some((i * stride as i64) as isize)
     }
-    let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
-    let i = n as i64;
-    if i as f64 != n || i.unsigned_abs() >= 1 << 40 {
-        return None;
-    }
-    Some((i * stride as i64) as isize)
 }
 
 /// `tp[i]`: integer keys read element i; string keys give `type`, `address` and methods.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
-    // Fast path: a primitive element in bounds. Everything else, errors included, goes
-    // through the general path below.
-    let ud = ffi::lua_touserdatatagged(L, 1, TAG_TYPEDPTR) as *const TypedPtrUd;
-    // SAFETY: only push_typed creates userdata with this tag.
-    if let Some(ud) = ud.as_ref() {
-        if let CType::Prim(p) = ud.elem {
-            if let Some(addr) =
-                fast_offset(L, 2, ud.stride).and_then(|o| ud.ptr.try_at(o, ud.stride))
-            {
-                push_prim_at(L, p, addr);
-                return 1;
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        // Fast path: a primitive element in bounds. Everything else, errors included, goes
+        // through the general path below.
+        let ud = ffi::lua_touserdatatagged(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
+        // SAFETY: only push_typed creates userdata with this tag.
+        if let Some(ud) = ud.as_ref() {
+            if let CType::Prim(p) = ud.elem {
+                if let Some(addr) =
+                    fast_offset(L, 2, ud.stride).and_then(|o| ud.ptr.try_at(o, ud.stride))
+                {
+                    push_prim_at(L, p, addr);
+                    return 1;
+                }
             }
         }
-    }
-    guard(L, || {
-        let ud = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("TypedPointer expected")?;
-        if let Some(i) = get_index(L, 2) {
-            let off = element_offset(i, ud.stride, "TypedPointer index")?;
-            let addr = ud
-                .ptr
-                .check(off, ud.stride)
-                .map_err(|e| format!("TypedPointer index {}: {}", i, e))?;
-            push_at(L, &ud.elem, addr, &ud.ptr);
-            return Ok(1);
-        }
-        match get_str(L, 2) {
+        guard(L, || {
+            let ud = get_ud::<TypedPtrUd>(L, 1).ok_or("TypedPointer expected")?;
+            if let Some(i) = get_index(L, 2) {
+                let off = element_offset(i, ud.stride, "TypedPointer index")?;
+                let addr = ud
+                    .ptr
+                    .check(off, ud.stride)
+                    .map_err(|e| format!("TypedPointer index {}: {}", i, e))?;
+                push_at(L, &ud.elem, addr, &ud.ptr);
+                return Ok(1);
+            }
+            match get_str(L, 2) {
             Some(b"type") => push_type(L, &ud.elem),
             Some(b"address") => super::value::push_u64(L, ud.ptr.addr as u64),
             Some(b"isNull") => push_fn(L, ptr_is_null, c"isNull"),
@@ -64,52 +76,60 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
                 ))
             }
         }
-        Ok(1)
-    })
+            Ok(1)
+        })
+    }
 }
 
 /// `tp[i] = v`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
-    let ud = ffi::lua_touserdatatagged(L, 1, TAG_TYPEDPTR) as *const TypedPtrUd;
-    // SAFETY: only push_typed creates userdata with this tag.
-    if let Some(ud) = ud.as_ref() {
-        if let CType::Prim(p) = ud.elem {
-            if let Some(bits) = fast_number(L, 3, p, p) {
-                if let Some(addr) =
-                    fast_offset(L, 2, ud.stride).and_then(|o| ud.ptr.try_at(o, ud.stride))
-                {
-                    store_bits(addr, p, bits);
-                    return 0;
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        let ud = ffi::lua_touserdatatagged(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
+        // SAFETY: only push_typed creates userdata with this tag.
+        if let Some(ud) = ud.as_ref() {
+            if let CType::Prim(p) = ud.elem {
+                if let Some(bits) = fast_number(L, 3, p, p) {
+                    if let Some(addr) =
+                        fast_offset(L, 2, ud.stride).and_then(|o| ud.ptr.try_at(o, ud.stride))
+                    {
+                        store_bits(addr, p, bits);
+                        return 0;
+                    }
                 }
             }
         }
+        guard(L, || {
+            let ud = get_ud::<TypedPtrUd>(L, 1).ok_or("TypedPointer expected")?;
+            let Some(i) = get_index(L, 2) else {
+                return Err(format!(
+                    "TypedPointer: cannot assign with key {} (expected an integer element index)",
+                    describe(L, 2)
+                ));
+            };
+            let off = element_offset(i, ud.stride, "TypedPointer index")?;
+            let addr = ud
+                .ptr
+                .check(off, ud.stride)
+                .map_err(|e| format!("TypedPointer index {}: {}", i, e))?;
+            let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "element {}", i));
+            store_at(
+                L,
+                3,
+                &ud.elem,
+                addr,
+                &ud.ptr.owner,
+                Site {
+                    func: "TypedPointer",
+                    what: &what,
+                },
+            )?;
+            Ok(0)
+        })
     }
-    guard(L, || {
-        let ud = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("TypedPointer expected")?;
-        let Some(i) = get_index(L, 2) else {
-            return Err(format!(
-                "TypedPointer: cannot assign with key {} (expected an integer element index)",
-                describe(L, 2)
-            ));
-        };
-        let off = element_offset(i, ud.stride, "TypedPointer index")?;
-        let addr = ud
-            .ptr
-            .check(off, ud.stride)
-            .map_err(|e| format!("TypedPointer index {}: {}", i, e))?;
-        let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "element {}", i));
-        store_at(
-            L,
-            3,
-            &ud.elem,
-            addr,
-            Site {
-                func: "TypedPointer",
-                what: &what,
-            },
-        )?;
-        Ok(0)
-    })
 }
 
 fn element_offset(i: i64, stride: usize, what: &str) -> LResult<isize> {
@@ -120,10 +140,15 @@ fn element_offset(i: i64, stride: usize, what: &str) -> LResult<isize> {
 }
 
 /// `#tp`: the number of elements from the pointer to the end of its allocation.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn typed_len(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let ud = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("TypedPointer expected")?;
-        match ud.ptr.remaining() {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let ud = get_ud::<TypedPtrUd>(L, 1).ok_or("TypedPointer expected")?;
+            match ud.ptr.remaining() {
             Some(bytes) if !ud.ptr.is_dead() => {
                 ffi::lua_pushnumber(L, (bytes / ud.stride.max(1)) as f64);
                 Ok(1)
@@ -134,52 +159,68 @@ pub unsafe extern "C-unwind" fn typed_len(L: *mut lua_State) -> c_int {
                     .into(),
             ),
         }
-    })
+        })
+    }
 }
 
 /// The scalar field named by the string at `idx`, with its address, if in bounds.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim, usize)> {
-    let key = get_str(L, idx)?;
-    let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
-    match (&f.ty, f.count) {
-        (CType::Prim(p), None) => Some((*p, ud.ptr.try_at(f.offset as isize, p.size())?)),
-        _ => None,
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let key = get_str(L, idx)?;
+        let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
+        match (&f.ty, f.count, f.bits, f.flexible) {
+            (CType::Prim(p), None, None, false) => {
+                Some((*p, ud.ptr.try_at(f.offset as isize, p.size())?))
+            }
+            _ => None,
+        }
     }
 }
 
 /// `view.field`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
-    let ud = ffi::lua_touserdatatagged(L, 1, TAG_VIEW) as *const ViewUd;
-    // SAFETY: only push_view creates userdata with this tag.
-    if let Some(ud) = ud.as_ref() {
-        if let Some((p, addr)) = fast_field(L, ud, 2) {
-            push_prim_at(L, p, addr);
-            return 1;
-        }
-    }
-    guard(L, || {
-        let ud = get_ud::<ViewUd>(L, 1, TAG_VIEW).ok_or("StructView expected")?;
-        let key = get_str(L, 2).unwrap_or_default();
-        // Linear search: structs are small and the compare is a memcmp of short names.
-        if let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) {
-            push_field(L, f, &ud.ptr)
-                .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
-            return Ok(1);
-        }
-        match key {
-            b"address" => super::value::push_u64(L, ud.ptr.addr as u64),
-            b"type" => push_struct_type(L, ud.st.clone()),
-            _ => {
-                return Err(format!(
-                    "StructView: no field {} (fields: {})",
-                    describe(L, 2),
-                    field_names(&ud.st)
-                ))
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        let ud = ffi::lua_touserdatatagged(L, 1, ViewUd::TAG) as *const ViewUd;
+        // SAFETY: only push_view creates userdata with this tag.
+        if let Some(ud) = ud.as_ref() {
+            if let Some((p, addr)) = fast_field(L, ud, 2) {
+                push_prim_at(L, p, addr);
+                return 1;
             }
         }
-        Ok(1)
-    })
+        guard(L, || {
+            let ud = get_ud::<ViewUd>(L, 1).ok_or("StructView expected")?;
+            let key = get_str(L, 2).unwrap_or_default();
+            // Linear search: structs are small and the compare is a memcmp of short names.
+            if let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) {
+                push_field(L, f, &ud.ptr)
+                    .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
+                return Ok(1);
+            }
+            match key {
+                b"address" => super::value::push_u64(L, ud.ptr.addr as u64),
+                b"type" => push_struct_type(L, ud.st.clone()),
+                _ => {
+                    return Err(format!(
+                        "StructView: no field {} (fields: {})",
+                        describe(L, 2),
+                        field_names(&ud.st)
+                    ))
+                }
+            }
+            Ok(1)
+        })
+    }
 }
 
 fn field_names(st: &crate::types::StructType) -> String {
@@ -191,51 +232,66 @@ fn field_names(st: &crate::types::StructType) -> String {
 }
 
 /// `view.field = v`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
-    let ud = ffi::lua_touserdatatagged(L, 1, TAG_VIEW) as *const ViewUd;
-    // SAFETY: only push_view creates userdata with this tag.
-    if let Some(ud) = ud.as_ref() {
-        if let Some((p, addr)) = fast_field(L, ud, 2) {
-            if let Some(bits) = fast_number(L, 3, p, p) {
-                store_bits(addr, p, bits);
-                return 0;
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        let ud = ffi::lua_touserdatatagged(L, 1, ViewUd::TAG) as *const ViewUd;
+        // SAFETY: only push_view creates userdata with this tag.
+        if let Some(ud) = ud.as_ref() {
+            if let Some((p, addr)) = fast_field(L, ud, 2) {
+                if let Some(bits) = fast_number(L, 3, p, p) {
+                    store_bits(addr, p, bits);
+                    return 0;
+                }
             }
         }
+        guard(L, || {
+            let ud = get_ud::<ViewUd>(L, 1).ok_or("StructView expected")?;
+            let key = get_str(L, 2).unwrap_or_default();
+            let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) else {
+                return Err(format!(
+                    "StructView: no field {} (fields: {})",
+                    describe(L, 2),
+                    field_names(&ud.st)
+                ));
+            };
+            let addr = ud
+                .ptr
+                .check(
+                    f.offset as isize,
+                    f.bits.map_or(f.byte_size(), |b| b.span()),
+                )
+                .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
+            let what = Lazy(|w: &mut std::fmt::Formatter<'_>| write!(w, "field '{}'", f.name));
+            store_field(
+                L,
+                3,
+                f,
+                addr,
+                &ud.ptr.owner,
+                Site {
+                    func: "StructView",
+                    what: &what,
+                },
+            )?;
+            Ok(0)
+        })
     }
-    guard(L, || {
-        let ud = get_ud::<ViewUd>(L, 1, TAG_VIEW).ok_or("StructView expected")?;
-        let key = get_str(L, 2).unwrap_or_default();
-        let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) else {
-            return Err(format!(
-                "StructView: no field {} (fields: {})",
-                describe(L, 2),
-                field_names(&ud.st)
-            ));
-        };
-        let addr = ud
-            .ptr
-            .check(f.offset as isize, f.byte_size())
-            .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
-        let what = Lazy(|w: &mut std::fmt::Formatter<'_>| write!(w, "field '{}'", f.name));
-        store_field(
-            L,
-            3,
-            f,
-            addr,
-            Site {
-                func: "StructView",
-                what: &what,
-            },
-        )?;
-        Ok(0)
-    })
 }
 
 /// `p.address`, `p:isNull()`; `p[i]` is refused with a pointer to `ffi.cast`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn raw_index(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let ud = get_ud::<RawPtrUd>(L, 1, TAG_RAWPTR).ok_or("RawPointer expected")?;
-        match get_str(L, 2) {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let ud = get_ud::<RawPtrUd>(L, 1).ok_or("RawPointer expected")?;
+            match get_str(L, 2) {
             Some(b"address") => super::value::push_u64(L, ud.ptr.addr as u64),
             Some(b"isNull") => push_fn(L, ptr_is_null, c"isNull"),
             _ => {
@@ -245,235 +301,311 @@ pub unsafe extern "C-unwind" fn raw_index(L: *mut lua_State) -> c_int {
                 ))
             }
         }
-        Ok(1)
-    })
-}
-
-pub unsafe extern "C-unwind" fn raw_newindex(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        Err(format!(
-            "RawPointer: cannot assign to key {}; use ffi.cast(ptr, type) for a TypedPointer, or ffi.write",
-            describe(L, 2)
-        ))
-    })
-}
-
-pub unsafe extern "C-unwind" fn ptr_is_null(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let p = check_ptr(L, 1, false, "isNull", "self")?;
-        ffi::lua_pushboolean(L, p.is_null() as c_int);
-        Ok(1)
-    })
-}
-
-/// Which operand of a binary metamethod is the pointer.
-unsafe fn ptr_operand(L: *mut lua_State, idx: c_int) -> Option<(c_int, Ptr, usize)> {
-    match ffi::lua_userdatatag(L, idx) {
-        TAG_RAWPTR => {
-            get_ud::<RawPtrUd>(L, idx, TAG_RAWPTR).map(|u| (TAG_RAWPTR, u.ptr.clone(), 1))
-        }
-        TAG_TYPEDPTR => get_ud::<TypedPtrUd>(L, idx, TAG_TYPEDPTR)
-            .map(|u| (TAG_TYPEDPTR, u.ptr.clone(), u.stride.max(1))),
-        _ => None,
+            Ok(1)
+        })
     }
 }
 
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn raw_newindex(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            Err(format!(
+            "RawPointer: cannot assign to key {}; use ffi.cast(ptr, type) for a TypedPointer, or ffi.write",
+            describe(L, 2)
+        ))
+        })
+    }
+}
+
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ptr_is_null(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let p = check_ptr(L, 1, false, "isNull", "self")?;
+            ffi::lua_pushboolean(L, p.is_null() as c_int);
+            Ok(1)
+        })
+    }
+}
+
+/// Which operand of a binary metamethod is the pointer.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+unsafe fn ptr_operand(L: *mut lua_State, idx: c_int) -> Option<(c_int, Ptr, usize)> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ffi::lua_userdatatag(L, idx) {
+            RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| (RawPtrUd::TAG, u.ptr.clone(), 1)),
+            TypedPtrUd::TAG => get_ud::<TypedPtrUd>(L, idx)
+                .map(|u| (TypedPtrUd::TAG, u.ptr.clone(), u.stride.max(1))),
+            _ => None,
+        }
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 unsafe fn push_like(L: *mut lua_State, tag: c_int, src: c_int, ptr: Ptr) {
-    if tag == TAG_TYPEDPTR {
-        let elem: CType = get_ud::<TypedPtrUd>(L, src, TAG_TYPEDPTR)
-            .map(|u| u.elem.clone())
-            .unwrap_or(CType::Prim(crate::types::Prim::U8));
-        push_typed(L, ptr, elem);
-    } else {
-        push_rawptr(L, ptr);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if tag == TypedPtrUd::TAG {
+            let elem: CType = get_ud::<TypedPtrUd>(L, src)
+                .map(|u| u.elem.clone())
+                .unwrap_or(CType::Prim(crate::types::Prim::U8));
+            push_typed(L, ptr, elem);
+        } else {
+            push_rawptr(L, ptr);
+        }
     }
 }
 
 /// `p + n` / `n + p`: n bytes for a RawPointer, n elements for a TypedPointer.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ptr_add(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let (pidx, nidx) = if ptr_operand(L, 1).is_some() {
-            (1, 2)
-        } else {
-            (2, 1)
-        };
-        let (tag, p, stride) =
-            ptr_operand(L, pidx).ok_or("pointer arithmetic: no pointer operand")?;
-        let n = get_index(L, nidx).ok_or_else(|| {
-            format!(
-                "pointer arithmetic: expected an integer offset, got {}",
-                describe(L, nidx)
-            )
-        })?;
-        let delta = element_offset(n, stride, "pointer offset")?;
-        push_like(L, tag, pidx, p.with_addr(p.addr.wrapping_add_signed(delta)));
-        Ok(1)
-    })
-}
-
-/// `p - n`, and `p1 - p2` (bytes between RawPointers, elements between TypedPointers).
-pub unsafe extern "C-unwind" fn ptr_sub(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let (tag, p, stride) = ptr_operand(L, 1).ok_or_else(|| {
-            format!(
-                "pointer arithmetic: cannot subtract a pointer from {}",
-                describe(L, 1)
-            )
-        })?;
-        if let Some((_, q, _)) = ptr_operand(L, 2) {
-            let diff = (p.addr as i64).wrapping_sub(q.addr as i64) / stride as i64;
-            super::value::push_i64(L, diff);
-            return Ok(1);
-        }
-        let n = get_index(L, 2).ok_or_else(|| {
-            format!(
-                "pointer arithmetic: expected an integer offset or a pointer, got {}",
-                describe(L, 2)
-            )
-        })?;
-        let delta = element_offset(n, stride, "pointer offset")?;
-        push_like(L, tag, 1, p.with_addr(p.addr.wrapping_add_signed(-delta)));
-        Ok(1)
-    })
-}
-
-unsafe fn both_addrs(L: *mut lua_State) -> LResult<(usize, usize)> {
-    let a = to_ptr(L, 1, false)?.map(|p| p.addr);
-    let b = to_ptr(L, 2, false)?.map(|p| p.addr);
-    match (a, b) {
-        (Some(a), Some(b)) => Ok((a, b)),
-        _ => Err(format!(
-            "pointer comparison: cannot compare {} with {}",
-            describe(L, 1),
-            describe(L, 2)
-        )),
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let (pidx, nidx) = if ptr_operand(L, 1).is_some() {
+                (1, 2)
+            } else {
+                (2, 1)
+            };
+            let (tag, p, stride) =
+                ptr_operand(L, pidx).ok_or("pointer arithmetic: no pointer operand")?;
+            let n = get_index(L, nidx).ok_or_else(|| {
+                format!(
+                    "pointer arithmetic: expected an integer offset, got {}",
+                    describe(L, nidx)
+                )
+            })?;
+            let delta = element_offset(n, stride, "pointer offset")?;
+            push_like(L, tag, pidx, p.with_addr(p.addr.wrapping_add_signed(delta)));
+            Ok(1)
+        })
     }
 }
 
+/// `p - n`, and `p1 - p2` (bytes between RawPointers, elements between TypedPointers).
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ptr_sub(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let (tag, p, stride) = ptr_operand(L, 1).ok_or_else(|| {
+                format!(
+                    "pointer arithmetic: cannot subtract a pointer from {}",
+                    describe(L, 1)
+                )
+            })?;
+            if let Some((_, q, _)) = ptr_operand(L, 2) {
+                let diff = (p.addr as i64).wrapping_sub(q.addr as i64) / stride as i64;
+                super::value::push_i64(L, diff);
+                return Ok(1);
+            }
+            let n = get_index(L, 2).ok_or_else(|| {
+                format!(
+                    "pointer arithmetic: expected an integer offset or a pointer, got {}",
+                    describe(L, 2)
+                )
+            })?;
+            let delta = element_offset(n, stride, "pointer offset")?;
+            push_like(L, tag, 1, p.with_addr(p.addr.wrapping_add_signed(-delta)));
+            Ok(1)
+        })
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+unsafe fn both_addrs(L: *mut lua_State) -> LResult<(usize, usize)> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let a = to_ptr(L, 1, false)?.map(|p| p.addr);
+        let b = to_ptr(L, 2, false)?.map(|p| p.addr);
+        match (a, b) {
+            (Some(a), Some(b)) => Ok((a, b)),
+            _ => Err(format!(
+                "pointer comparison: cannot compare {} with {}",
+                describe(L, 1),
+                describe(L, 2)
+            )),
+        }
+    }
+}
+
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ptr_eq(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let eq = match both_addrs(L) {
-            Ok((a, b)) => a == b,
-            Err(_) => false,
-        };
-        ffi::lua_pushboolean(L, eq as c_int);
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let eq = match both_addrs(L) {
+                Ok((a, b)) => a == b,
+                Err(_) => false,
+            };
+            ffi::lua_pushboolean(L, eq as c_int);
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ptr_lt(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let (a, b) = both_addrs(L)?;
-        ffi::lua_pushboolean(L, (a < b) as c_int);
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let (a, b) = both_addrs(L)?;
+            ffi::lua_pushboolean(L, (a < b) as c_int);
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ptr_le(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let (a, b) = both_addrs(L)?;
-        ffi::lua_pushboolean(L, (a <= b) as c_int);
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let (a, b) = both_addrs(L)?;
+            ffi::lua_pushboolean(L, (a <= b) as c_int);
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ptr_tostring(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let s = match ffi::lua_userdatatag(L, 1) {
-            TAG_RAWPTR => {
-                let u = get_ud::<RawPtrUd>(L, 1, TAG_RAWPTR).ok_or("pointer expected")?;
-                format!("RawPointer(0x{:x})", u.ptr.addr)
-            }
-            TAG_TYPEDPTR => {
-                let u = get_ud::<TypedPtrUd>(L, 1, TAG_TYPEDPTR).ok_or("pointer expected")?;
-                format!("TypedPointer<{}>(0x{:x})", u.elem, u.ptr.addr)
-            }
-            TAG_VIEW => {
-                let u = get_ud::<ViewUd>(L, 1, TAG_VIEW).ok_or("view expected")?;
-                format!("StructView(0x{:x})", u.ptr.addr)
-            }
-            _ => "pointer".to_string(),
-        };
-        push_str(L, &s);
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let s = match ffi::lua_userdatatag(L, 1) {
+                RawPtrUd::TAG => {
+                    let u = get_ud::<RawPtrUd>(L, 1).ok_or("pointer expected")?;
+                    format!("RawPointer(0x{:x})", u.ptr.addr)
+                }
+                TypedPtrUd::TAG => {
+                    let u = get_ud::<TypedPtrUd>(L, 1).ok_or("pointer expected")?;
+                    format!("TypedPointer<{}>(0x{:x})", u.elem, u.ptr.addr)
+                }
+                ViewUd::TAG => {
+                    let u = get_ud::<ViewUd>(L, 1).ok_or("view expected")?;
+                    format!("StructView(0x{:x})", u.ptr.addr)
+                }
+                _ => "pointer".to_string(),
+            };
+            push_str(L, &s);
+            Ok(1)
+        })
+    }
 }
 
 /// `T.size`, `T.alignment`, `T:offsetof(name)`, `T.fields`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn struct_type_index(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let ud = get_ud::<StructTypeUd>(L, 1, TAG_STRUCTTYPE).ok_or("StructType expected")?;
-        match get_str(L, 2) {
-            Some(b"size") => ffi::lua_pushnumber(L, ud.st.size as f64),
-            Some(b"alignment") => ffi::lua_pushnumber(L, ud.st.align as f64),
-            Some(b"offsetof") => push_fn(L, struct_offsetof, c"offsetof"),
-            Some(b"fields") => {
-                ffi::lua_createtable(L, ud.st.fields.len() as c_int, 0);
-                for (i, f) in ud.st.fields.iter().enumerate() {
-                    ffi::lua_createtable(L, 0, 4);
-                    push_str(L, &f.name);
-                    set_field(L, -2, c"name");
-                    push_type(L, &f.ty);
-                    set_field(L, -2, c"type");
-                    ffi::lua_pushnumber(L, f.offset as f64);
-                    set_field(L, -2, c"offset");
-                    if let Some(n) = f.count {
-                        ffi::lua_pushnumber(L, n as f64);
-                        set_field(L, -2, c"count");
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let ud = get_ud::<StructTypeUd>(L, 1).ok_or("StructType expected")?;
+            match get_str(L, 2) {
+                Some(b"size") => ffi::lua_pushnumber(L, ud.st.size as f64),
+                Some(b"alignment") => ffi::lua_pushnumber(L, ud.st.align as f64),
+                Some(b"offsetof") => push_fn(L, struct_offsetof, c"offsetof"),
+                Some(b"fields") => {
+                    ffi::lua_createtable(L, ud.st.fields.len() as c_int, 0);
+                    for (i, f) in ud.st.fields.iter().enumerate() {
+                        ffi::lua_createtable(L, 0, 4);
+                        push_str(L, &f.name);
+                        set_field(L, -2, c"name");
+                        push_type(L, &f.ty);
+                        set_field(L, -2, c"type");
+                        ffi::lua_pushnumber(L, f.offset as f64);
+                        set_field(L, -2, c"offset");
+                        if let Some(n) = f.count {
+                            ffi::lua_pushnumber(L, n as f64);
+                            set_field(L, -2, c"count");
+                        }
+                        ffi::lua_rawseti_(L, -2, (i + 1) as c_int);
                     }
-                    ffi::lua_rawseti_(L, -2, (i + 1) as c_int);
                 }
-            }
-            _ => {
-                return Err(format!(
+                _ => {
+                    return Err(format!(
                 "StructType: no member {} (expected 'size', 'alignment', 'offsetof' or 'fields')",
                 describe(L, 2)
             ))
+                }
             }
-        }
-        Ok(1)
-    })
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn struct_offsetof(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let ud = get_ud::<StructTypeUd>(L, 1, TAG_STRUCTTYPE)
-            .ok_or("StructType:offsetof: call it with ':' on a StructType")?;
-        let name = get_str(L, 2).ok_or_else(|| {
-            format!(
-                "StructType:offsetof: argument #1 (name): expected a field name, got {}",
-                describe(L, 2)
-            )
-        })?;
-        let f = ud
-            .st
-            .fields
-            .iter()
-            .find(|f| f.name.as_bytes() == name)
-            .ok_or_else(|| {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let ud = get_ud::<StructTypeUd>(L, 1)
+                .ok_or("StructType:offsetof: call it with ':' on a StructType")?;
+            let name = get_str(L, 2).ok_or_else(|| {
                 format!(
-                    "StructType:offsetof: argument #1 (name): no field '{}' (fields: {})",
-                    String::from_utf8_lossy(name),
-                    field_names(&ud.st)
+                    "StructType:offsetof: argument #1 (name): expected a field name, got {}",
+                    describe(L, 2)
                 )
             })?;
-        ffi::lua_pushnumber(L, f.offset as f64);
-        Ok(1)
-    })
+            let f = ud
+                .st
+                .fields
+                .iter()
+                .find(|f| f.name.as_bytes() == name)
+                .ok_or_else(|| {
+                    format!(
+                        "StructType:offsetof: argument #1 (name): no field '{}' (fields: {})",
+                        String::from_utf8_lossy(name),
+                        field_names(&ud.st)
+                    )
+                })?;
+            ffi::lua_pushnumber(L, f.offset as f64);
+            Ok(1)
+        })
+    }
 }
 
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn struct_type_tostring(L: *mut lua_State) -> c_int {
-    guard(L, || {
-        let ud = get_ud::<StructTypeUd>(L, 1, TAG_STRUCTTYPE).ok_or("StructType expected")?;
-        push_str(
-            L,
-            &format!(
-                "StructType(size {}, alignment {}; {})",
-                ud.st.size,
-                ud.st.align,
-                field_names(&ud.st)
-            ),
-        );
-        Ok(1)
-    })
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let ud = get_ud::<StructTypeUd>(L, 1).ok_or("StructType expected")?;
+            push_str(
+                L,
+                &format!(
+                    "StructType(size {}, alignment {}; {})",
+                    ud.st.size,
+                    ud.st.align,
+                    field_names(&ud.st)
+                ),
+            );
+            Ok(1)
+        })
+    }
 }

@@ -58,107 +58,149 @@ fn expected_int(p: Prim) -> String {
 /// Reads the integer at `idx` for primitive `p`, checked: integral and in range. Luau
 /// integers are accepted too; for u64/usize a negative Luau integer is taken as the
 /// unsigned value with the same bits (so values read from C round-trip exactly).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn check_int(L: *mut lua_State, idx: c_int, p: Prim, site: Site) -> LResult<u64> {
-    match ffi::lua_type(L, idx) {
-        ffi::LUA_TNUMBER => {
-            let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
-            let (lo, hi) = int_range(p);
-            // Compare in f64: every bound is exact there except i64::MAX/u64::MAX, whose
-            // f64 roundings (2^63, 2^64) are excluded with `<`.
-            let ok = n.fract() == 0.0 && n >= lo as f64 && n < (hi as f64) + 1.0;
-            if !ok {
-                let got = if n.is_nan() {
-                    "NaN".to_string()
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ffi::lua_type(L, idx) {
+            ffi::LUA_TNUMBER => {
+                let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
+                let (lo, hi) = int_range(p);
+                // Compare in f64: every bound is exact there except i64::MAX/u64::MAX, whose
+                // f64 roundings (2^63, 2^64) are excluded with `<`.
+                let ok = n.fract() == 0.0 && n >= lo as f64 && n < (hi as f64) + 1.0;
+                if !ok {
+                    let got = if n.is_nan() {
+                        "NaN".to_string()
+                    } else {
+                        fmt_num(n)
+                    };
+                    return Err(site.err(&expected_int(p), format!("number {}", got)));
+                }
+                if n < 0.0 {
+                    Ok(n as i64 as u64)
                 } else {
-                    fmt_num(n)
-                };
-                return Err(site.err(&expected_int(p), format!("number {}", got)));
+                    Ok(n as u64)
+                }
             }
-            if n < 0.0 {
-                Ok(n as i64 as u64)
-            } else {
-                Ok(n as u64)
+            ffi::LUA_TINTEGER => {
+                let v = ffi::lua_tointeger64(L, idx, ptr::null_mut());
+                if matches!(p, Prim::U64 | Prim::Usize) {
+                    return Ok(v as u64);
+                }
+                let (lo, hi) = int_range(p);
+                if (v as i128) < lo || (v as i128) > hi {
+                    return Err(site.err(&expected_int(p), format!("integer {}", v)));
+                }
+                Ok(v as u64)
             }
+            _ => Err(site.err(&expected_int(p), describe(L, idx))),
         }
-        ffi::LUA_TINTEGER => {
-            let v = ffi::lua_tointeger64(L, idx, ptr::null_mut());
-            if matches!(p, Prim::U64 | Prim::Usize) {
-                return Ok(v as u64);
-            }
-            let (lo, hi) = int_range(p);
-            if (v as i128) < lo || (v as i128) > hi {
-                return Err(site.err(&expected_int(p), format!("integer {}", v)));
-            }
-            Ok(v as u64)
-        }
-        _ => Err(site.err(&expected_int(p), describe(L, idx))),
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn check_float(L: *mut lua_State, idx: c_int, p: Prim, site: Site) -> LResult<f64> {
-    match ffi::lua_type(L, idx) {
-        ffi::LUA_TNUMBER => Ok(ffi::lua_tonumberx(L, idx, ptr::null_mut())),
-        ffi::LUA_TINTEGER => Ok(ffi::lua_tointeger64(L, idx, ptr::null_mut()) as f64),
-        _ => Err(site.err(&format!("a number ({})", p.name()), describe(L, idx))),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match ffi::lua_type(L, idx) {
+            ffi::LUA_TNUMBER => Ok(ffi::lua_tonumberx(L, idx, ptr::null_mut())),
+            ffi::LUA_TINTEGER => Ok(ffi::lua_tointeger64(L, idx, ptr::null_mut()) as f64),
+            _ => Err(site.err(&format!("a number ({})", p.name()), describe(L, idx))),
+        }
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn check_bool(L: *mut lua_State, idx: c_int, site: Site) -> LResult<bool> {
-    if ffi::lua_type(L, idx) == ffi::LUA_TBOOLEAN {
-        Ok(ffi::lua_toboolean(L, idx) != 0)
-    } else {
-        Err(site.err("a boolean", describe(L, idx)))
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if ffi::lua_type(L, idx) == ffi::LUA_TBOOLEAN {
+            Ok(ffi::lua_toboolean(L, idx) != 0)
+        } else {
+            Err(site.err("a boolean", describe(L, idx)))
+        }
     }
 }
 
 /// Encodes a scalar Luau value as the 8-byte register image of `p`: integers extended to
 /// 64 bits by their signedness, f32 in the low 4 bytes, f64 as its bits. Pointer-like
 /// primitives are handled by the caller (they need provenance checks).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn encode_number(L: *mut lua_State, idx: c_int, p: Prim, site: Site) -> LResult<u64> {
-    match p {
-        Prim::Bool => Ok(check_bool(L, idx, site)? as u64),
-        Prim::F32 => Ok((check_float(L, idx, p, site)? as f32).to_bits() as u64),
-        Prim::F64 => Ok(check_float(L, idx, p, site)?.to_bits()),
-        Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64 | Prim::Isize => {
-            // The bits of a negative value are already sign-extended to 64.
-            check_int(L, idx, p, site)
-        }
-        Prim::U8 | Prim::U16 | Prim::U32 | Prim::U64 | Prim::Usize => check_int(L, idx, p, site),
-        Prim::Void | Prim::Pointer | Prim::String => {
-            Err(site.err("a value of a storable type", describe(L, idx)))
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match p {
+            Prim::Bool => Ok(check_bool(L, idx, site)? as u64),
+            Prim::F32 => Ok((check_float(L, idx, p, site)? as f32).to_bits() as u64),
+            Prim::F64 => Ok(check_float(L, idx, p, site)?.to_bits()),
+            Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64 | Prim::Isize => {
+                // The bits of a negative value are already sign-extended to 64.
+                check_int(L, idx, p, site)
+            }
+            Prim::U8 | Prim::U16 | Prim::U32 | Prim::U64 | Prim::Usize => {
+                check_int(L, idx, p, site)
+            }
+            Prim::Void | Prim::Pointer | Prim::String => {
+                Err(site.err("a value of a storable type", describe(L, idx)))
+            }
         }
     }
 }
 
 /// Stores the low `p.size()` bytes of a register image at `dst` (unaligned is fine).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn store_bits(dst: usize, p: Prim, bits: u64) {
-    let d = dst as *mut u8;
-    match p.size() {
-        1 => ptr::write_unaligned(d, bits as u8),
-        2 => ptr::write_unaligned(d as *mut u16, bits as u16),
-        4 => ptr::write_unaligned(d as *mut u32, bits as u32),
-        _ => ptr::write_unaligned(d as *mut u64, bits),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let d = dst as *mut u8;
+        match p.size() {
+            1 => ptr::write_unaligned(d, bits as u8),
+            2 => ptr::write_unaligned(d as *mut u16, bits as u16),
+            4 => ptr::write_unaligned(d as *mut u32, bits as u32),
+            _ => ptr::write_unaligned(d as *mut u64, bits),
+        }
     }
 }
 
 /// Loads `p` from `src` and returns its register image (extended like `encode_number`).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn load_bits(src: usize, p: Prim) -> u64 {
-    let s = src as *const u8;
-    match p {
-        Prim::Bool | Prim::U8 => ptr::read_unaligned(s) as u64,
-        Prim::I8 => ptr::read_unaligned(s as *const i8) as i64 as u64,
-        Prim::U16 => ptr::read_unaligned(s as *const u16) as u64,
-        Prim::I16 => ptr::read_unaligned(s as *const i16) as i64 as u64,
-        Prim::U32 | Prim::F32 => ptr::read_unaligned(s as *const u32) as u64,
-        Prim::I32 => ptr::read_unaligned(s as *const i32) as i64 as u64,
-        Prim::Void => 0,
-        _ => ptr::read_unaligned(s as *const u64),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let s = src as *const u8;
+        match p {
+            Prim::Bool | Prim::U8 => ptr::read_unaligned(s) as u64,
+            Prim::I8 => ptr::read_unaligned(s as *const i8) as i64 as u64,
+            Prim::U16 => ptr::read_unaligned(s as *const u16) as u64,
+            Prim::I16 => ptr::read_unaligned(s as *const i16) as i64 as u64,
+            Prim::U32 | Prim::F32 => ptr::read_unaligned(s as *const u32) as u64,
+            Prim::I32 => ptr::read_unaligned(s as *const i32) as i64 as u64,
+            Prim::Void => 0,
+            _ => ptr::read_unaligned(s as *const u64),
+        }
     }
 }
 
@@ -180,106 +222,148 @@ pub fn normalize_bits(p: Prim, bits: u64) -> u64 {
 
 /// Pushes a 64-bit integer: as a number when a double holds it exactly, else as a Luau
 /// integer (never rounded).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_i64(L: *mut lua_State, v: i64) {
-    // One simple rule: every value beyond ±2^53 is an integer, so `typeof` and `tostring`
-    // behave the same across that whole range.
-    if v.unsigned_abs() <= EXACT as u64 {
-        ffi::lua_pushnumber(L, v as f64);
-    } else {
-        ffi::lua_pushinteger64(L, v);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        // One simple rule: every value beyond ±2^53 is an integer, so `typeof` and `tostring`
+        // behave the same across that whole range.
+        if v.unsigned_abs() <= EXACT as u64 {
+            ffi::lua_pushnumber(L, v as f64);
+        } else {
+            ffi::lua_pushinteger64(L, v);
+        }
     }
 }
 
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
-    if v <= EXACT as u64 {
-        ffi::lua_pushnumber(L, v as f64);
-    } else {
-        // Luau integers are signed: values from 2^63 up come back with the same bits,
-        // which `check_int` accepts back for u64.
-        ffi::lua_pushinteger64(L, v as i64);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if v <= EXACT as u64 {
+            ffi::lua_pushnumber(L, v as f64);
+        } else {
+            // Luau integers are signed: values from 2^63 up come back with the same bits,
+            // which `check_int` accepts back for u64.
+            ffi::lua_pushinteger64(L, v as i64);
+        }
     }
 }
 
 /// Pushes a numeric or boolean primitive from its (normalized) register image.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
-    match p {
-        Prim::Bool => ffi::lua_pushboolean(L, (bits != 0) as c_int),
-        Prim::F32 => ffi::lua_pushnumber(L, f32::from_bits(bits as u32) as f64),
-        Prim::F64 => ffi::lua_pushnumber(L, f64::from_bits(bits)),
-        Prim::I8 | Prim::I16 | Prim::I32 => ffi::lua_pushnumber(L, bits as i64 as f64),
-        Prim::U8 | Prim::U16 | Prim::U32 => ffi::lua_pushnumber(L, bits as f64),
-        Prim::I64 | Prim::Isize => push_i64(L, bits as i64),
-        Prim::U64 | Prim::Usize => push_u64(L, bits),
-        Prim::Void => ffi::lua_pushnil(L),
-        Prim::Pointer | Prim::String => ffi::lua_pushnil(L),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match p {
+            Prim::Bool => ffi::lua_pushboolean(L, (bits != 0) as c_int),
+            Prim::F32 => ffi::lua_pushnumber(L, f32::from_bits(bits as u32) as f64),
+            Prim::F64 => ffi::lua_pushnumber(L, f64::from_bits(bits)),
+            Prim::I8 | Prim::I16 | Prim::I32 => ffi::lua_pushnumber(L, bits as i64 as f64),
+            Prim::U8 | Prim::U16 | Prim::U32 => ffi::lua_pushnumber(L, bits as f64),
+            Prim::I64 | Prim::Isize => push_i64(L, bits as i64),
+            Prim::U64 | Prim::Usize => push_u64(L, bits),
+            Prim::Void => ffi::lua_pushnil(L),
+            Prim::Pointer | Prim::String => ffi::lua_pushnil(L),
+        }
     }
 }
 
 /// Pushes the C string at `addr` (nil for NULL).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_cstring(L: *mut lua_State, addr: usize) {
-    if addr == 0 {
-        ffi::lua_pushnil(L);
-    } else {
-        // SAFETY: the caller got `addr` from C as a `char*`; the seed calls reading
-        // through C-provided pointers inherently unsafe.
-        let s = std::ffi::CStr::from_ptr(addr as *const std::ffi::c_char);
-        super::raw::push_bytes(L, s.to_bytes());
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if addr == 0 {
+            ffi::lua_pushnil(L);
+        } else {
+            // SAFETY: the caller got `addr` from C as a `char*`; the seed calls reading
+            // through C-provided pointers inherently unsafe.
+            let s = std::ffi::CStr::from_ptr(addr as *const std::ffi::c_char);
+            super::raw::push_bytes(L, s.to_bytes());
+        }
     }
 }
 
 /// A Luau string argument for a `char*`: its bytes, rejected if it contains a NUL
 /// (C would silently see a shorter string).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 pub unsafe fn check_c_string<'a>(
     L: *mut lua_State,
     idx: c_int,
     site: Site,
 ) -> LResult<Option<&'a [u8]>> {
-    match get_str(L, idx) {
-        Some(s) => {
-            if s.contains(&0) {
-                return Err(site.err(
-                    "a string without embedded NUL bytes",
-                    "a string containing a NUL byte".into(),
-                ));
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match get_str(L, idx) {
+            Some(s) => {
+                if s.contains(&0) {
+                    return Err(site.err(
+                        "a string without embedded NUL bytes",
+                        "a string containing a NUL byte".into(),
+                    ));
+                }
+                Ok(Some(s))
             }
-            Ok(Some(s))
+            None => Ok(None),
         }
-        None => Ok(None),
     }
 }
 
 /// The common case: a Luau number for a numeric parameter, in range. Anything else
 /// (integers, booleans, pointers, errors) takes the general path, which builds messages.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 pub unsafe fn fast_number(L: *mut lua_State, idx: c_int, conv: Prim, pass: Prim) -> Option<u64> {
-    if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
-        return None;
-    }
-    let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
-    // `as` saturates and maps NaN to 0, so the round trip rejects fractions, NaN and
-    // out-of-range values, which then get their error from the general path.
-    fn int(n: f64, lo: i64, hi: i64) -> Option<u64> {
-        let v = n as i64;
-        // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
-        (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi).then_some(v as u64)
-    }
-    match conv {
-        Prim::F64 => Some(n.to_bits()),
-        Prim::F32 if pass == Prim::F64 => Some(((n as f32) as f64).to_bits()),
-        Prim::F32 => Some((n as f32).to_bits() as u64),
-        Prim::I8 => int(n, i8::MIN as i64, i8::MAX as i64),
-        Prim::U8 => int(n, 0, u8::MAX as i64),
-        Prim::I16 => int(n, i16::MIN as i64, i16::MAX as i64),
-        Prim::U16 => int(n, 0, u16::MAX as i64),
-        Prim::I32 => int(n, i32::MIN as i64, i32::MAX as i64),
-        Prim::U32 => int(n, 0, u32::MAX as i64),
-        Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
-        Prim::U64 | Prim::Usize if (0.0..9.007_199_254_740_992e15).contains(&n) => {
-            int(n, 0, i64::MAX)
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
+            return None;
         }
-        _ => None,
+        let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
+        // `as` saturates and maps NaN to 0, so the round trip rejects fractions, NaN and
+        // out-of-range values, which then get their error from the general path.
+        fn int(n: f64, lo: i64, hi: i64) -> Option<u64> {
+            let v = n as i64;
+            // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
+            (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi)
+                .then_some(v as u64)
+        }
+        match conv {
+            Prim::F64 => Some(n.to_bits()),
+            Prim::F32 if pass == Prim::F64 => Some(((n as f32) as f64).to_bits()),
+            Prim::F32 => Some((n as f32).to_bits() as u64),
+            Prim::I8 => int(n, i8::MIN as i64, i8::MAX as i64),
+            Prim::U8 => int(n, 0, u8::MAX as i64),
+            Prim::I16 => int(n, i16::MIN as i64, i16::MAX as i64),
+            Prim::U16 => int(n, 0, u16::MAX as i64),
+            Prim::I32 => int(n, i32::MIN as i64, i32::MAX as i64),
+            Prim::U32 => int(n, 0, u32::MAX as i64),
+            Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
+            Prim::U64 | Prim::Usize if (0.0..9.007_199_254_740_992e15).contains(&n) => {
+                int(n, 0, i64::MAX)
+            }
+            _ => None,
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::types::MAX_OBJECT_SIZE;
@@ -16,6 +17,42 @@ use crate::types::MAX_OBJECT_SIZE;
 pub struct ArenaInner {
     blocks: RefCell<Vec<(usize, Layout)>>,
     freed: Cell<bool>,
+    /// Owners of the pointers stored in this arena's memory (see [`KeepAlive`]).
+    keep: KeepAlive,
+}
+
+/// What a block of module-owned memory keeps alive: the owner of each pointer stored in
+/// it, by slot address. Storing another pointer (or NULL) at the slot replaces the entry,
+/// so overwriting one slot never accumulates owners; freeing the memory drops them all.
+///
+/// Owners are reference-counted: two arenas that store pointers into each other keep each
+/// other alive until one is freed or the slot is overwritten (the README says so).
+#[derive(Default)]
+pub struct KeepAlive(RefCell<HashMap<usize, Owner>>);
+
+impl KeepAlive {
+    fn set(&self, slot: usize, owner: Owner) {
+        // Take the old entry out before dropping it: its drop may free other memory.
+        let old = match owner {
+            Owner::Foreign => self.0.borrow_mut().remove(&slot),
+            o => self.0.borrow_mut().insert(slot, o),
+        };
+        drop(old);
+    }
+
+    fn clear(&self) {
+        let all = std::mem::take(&mut *self.0.borrow_mut());
+        drop(all);
+    }
+
+    /// Number of slots holding an owner (for tests).
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl ArenaInner {
@@ -46,6 +83,7 @@ impl ArenaInner {
     /// Releases every block now; pointers into the arena see `is_freed()` from then on.
     pub fn free_all(&self) {
         self.freed.set(true);
+        self.keep.clear();
         for (p, layout) in self.blocks.borrow_mut().drain(..) {
             // SAFETY: each block was allocated by `alloc` with exactly this layout and is
             // removed from the list as it is freed, so it is freed once.
@@ -64,6 +102,7 @@ impl Drop for ArenaInner {
 pub struct OwnedBlock {
     ptr: usize,
     layout: Layout,
+    keep: KeepAlive,
 }
 
 impl OwnedBlock {
@@ -81,6 +120,7 @@ impl OwnedBlock {
         Ok(Rc::new(OwnedBlock {
             ptr: p as usize,
             layout,
+            keep: KeepAlive::default(),
         }))
     }
 
@@ -96,15 +136,15 @@ impl Drop for OwnedBlock {
     }
 }
 
-/// Keeps a Luau buffer alive through a registry reference. Dropping the last holder
-/// queues the reference for release: destructors run inside the garbage collector, where
-/// the registry must not be touched.
-pub struct BufferAnchor {
+/// Keeps a Luau value (a buffer, a Callback) alive through a registry reference.
+/// Dropping the last holder queues the reference for release: destructors run inside the
+/// garbage collector, where the registry must not be touched.
+pub struct LuaAnchor {
     pub registry_ref: i32,
     pub release_queue: Rc<RefCell<Vec<i32>>>,
 }
 
-impl Drop for BufferAnchor {
+impl Drop for LuaAnchor {
     fn drop(&mut self) {
         if let Ok(mut q) = self.release_queue.try_borrow_mut() {
             q.push(self.registry_ref);
@@ -121,7 +161,53 @@ pub enum Owner {
     Foreign,
     Arena(Rc<ArenaInner>),
     Owned(Rc<OwnedBlock>),
-    Buffer(Rc<BufferAnchor>),
+    /// A Luau buffer or Callback, kept alive through the registry.
+    Anchor(Rc<LuaAnchor>),
+}
+
+impl Owner {
+    /// The keep-alive table of memory the module owns (arenas, GC-owned blocks); None for
+    /// memory it does not own (from C, Luau buffers), which cannot keep anything alive.
+    fn keep_table(&self) -> Option<&KeepAlive> {
+        match self {
+            Owner::Arena(a) => Some(&a.keep),
+            Owner::Owned(b) => Some(&b.keep),
+            _ => None,
+        }
+    }
+
+    /// Whether storing a pointer into this memory keeps the pointer's owner alive.
+    pub fn keeps_alive(&self) -> bool {
+        self.keep_table().is_some()
+    }
+
+    fn same(&self, other: &Owner) -> bool {
+        match (self, other) {
+            (Owner::Arena(a), Owner::Arena(b)) => Rc::ptr_eq(a, b),
+            (Owner::Owned(a), Owner::Owned(b)) => Rc::ptr_eq(a, b),
+            (Owner::Anchor(a), Owner::Anchor(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Records that the pointer-sized slot at `slot` (inside this owner's memory) now
+    /// holds a pointer owned by `value`: this memory keeps `value` alive until the slot is
+    /// overwritten or the memory freed. A pointer into the same memory needs no entry
+    /// (and must not get one: it would keep itself alive).
+    pub fn keep(&self, slot: usize, value: &Owner) {
+        if let Some(k) = self.keep_table() {
+            if self.same(value) {
+                k.set(slot, Owner::Foreign);
+            } else {
+                k.set(slot, value.clone());
+            }
+        }
+    }
+
+    /// Owners kept alive by this memory (for tests).
+    pub fn kept_count(&self) -> usize {
+        self.keep_table().map_or(0, |k| k.len())
+    }
 }
 
 /// A pointer with provenance: `addr` may move freely; `[base, base + len)` is the

@@ -140,10 +140,6 @@ impl Prim {
             Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64 | Prim::Isize
         )
     }
-
-    pub fn is_pointer_like(self) -> bool {
-        matches!(self, Prim::Pointer | Prim::String)
-    }
 }
 
 /// A C type: a primitive or a struct.
@@ -371,9 +367,62 @@ mod tests {
 
     #[test]
     fn from_name_matches_the_table() {
+        // Table -> parser: every listed name resolves to its primitive.
         for (n, p) in TYPE_NAMES {
             assert_eq!(Prim::from_name(n), Some(*p), "{}", n);
         }
+        // Parser -> table: every primitive's canonical name is listed, and no name the
+        // parser accepts is missing. The parser's names are the canonical names plus
+        // the aliases; probe every string the table could hold plus near misses.
+        for p in TYPE_NAMES.iter().map(|(_, p)| *p) {
+            assert!(
+                TYPE_NAMES.iter().any(|(n, q)| *n == p.name() && *q == p),
+                "{}",
+                p.name()
+            );
+        }
+        let mut probes: Vec<String> = TYPE_NAMES.iter().map(|(n, _)| n.to_string()).collect();
+        for base in ["i", "u", "f"] {
+            for bits in ["8", "16", "32", "64", "128"] {
+                probes.push(format!("{}{}", base, bits));
+            }
+        }
+        for extra in [
+            "ushort", "uint", "ulong", "uchar", "longlong", "size", "ssize", "ptr", "str", "void*",
+            "char*", "int*", "bool", "boolean",
+        ] {
+            probes.push(extra.to_string());
+        }
+        for name in &probes {
+            if let Some(p) = Prim::from_name(name) {
+                assert!(
+                    TYPE_NAMES.iter().any(|(n, q)| n == name && *q == p),
+                    "Prim::from_name accepts '{}' but TYPE_NAMES does not list it",
+                    name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn types_d_luau_lists_every_name() {
+        // ffi.types in types.d.luau must list exactly TYPE_NAMES.
+        let d = include_str!("../../types.d.luau");
+        let start = d.find("ffi.types = {").expect("ffi.types in types.d.luau");
+        let body = &d[start..start + d[start..].find('}').unwrap()];
+        for (n, p) in TYPE_NAMES {
+            let entry = if n.contains('*') {
+                format!("[\"{}\"] = \"{}\"", n, p.name())
+            } else {
+                format!("{} = \"{}\"", n, p.name())
+            };
+            assert!(body.contains(&entry), "types.d.luau lacks `{}`", entry);
+        }
+        assert_eq!(
+            body.matches(" = \"").count(),
+            TYPE_NAMES.len(),
+            "types.d.luau lists extra names"
+        );
     }
 
     #[test]

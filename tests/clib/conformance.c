@@ -979,3 +979,66 @@ EXPORT int32_t call_cb_in_thread(cb_i_t cb, int32_t x) {
 #endif
 
 EXPORT int32_t reenter(cb_i_t cb, int32_t depth) { return cb(depth); }
+
+/* A worker thread that calls `cb(x)` after `delay_ms` and records the result, while the
+   caller goes on (for callbacks handed over while the owning thread is idle). */
+static volatile int32_t g_later_result = INT32_MIN;
+typedef struct {
+    cb_i_t cb;
+    int32_t x;
+    int32_t delay_ms;
+} later_job;
+static later_job g_later;
+
+#if defined(_WIN32)
+static DWORD WINAPI later_main(LPVOID arg) {
+    later_job *job = (later_job *)arg;
+    Sleep((DWORD)job->delay_ms);
+    InterlockedExchange((volatile LONG *)&g_later_result, job->cb(job->x));
+    return 0;
+}
+EXPORT int32_t call_cb_later(cb_i_t cb, int32_t x, int32_t delay_ms) {
+    g_later_result = INT32_MIN;
+    g_later.cb = cb;
+    g_later.x = x;
+    g_later.delay_ms = delay_ms;
+    HANDLE h = CreateThread(NULL, 0, later_main, &g_later, 0, NULL);
+    if (!h)
+        return 0;
+    CloseHandle(h);
+    return 1;
+}
+EXPORT int32_t later_result(void) { return InterlockedCompareExchange((volatile LONG *)&g_later_result, 0, 0); }
+#else
+#include <time.h>
+static void *later_main(void *arg) {
+    later_job *job = (later_job *)arg;
+    struct timespec ts = {job->delay_ms / 1000, (long)(job->delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    __atomic_store_n(&g_later_result, job->cb(job->x), __ATOMIC_SEQ_CST);
+    return NULL;
+}
+EXPORT int32_t call_cb_later(cb_i_t cb, int32_t x, int32_t delay_ms) {
+    __atomic_store_n(&g_later_result, INT32_MIN, __ATOMIC_SEQ_CST);
+    g_later.cb = cb;
+    g_later.x = x;
+    g_later.delay_ms = delay_ms;
+    pthread_t t;
+    if (pthread_create(&t, NULL, later_main, &g_later) != 0)
+        return 0;
+    pthread_detach(t);
+    return 1;
+}
+EXPORT int32_t later_result(void) { return __atomic_load_n(&g_later_result, __ATOMIC_SEQ_CST); }
+#endif
+
+/* Calls a variadic callback the way C code calls any variadic function: the compiler
+   applies the default promotions and places each argument where the ABI puts variadic
+   arguments (stack slots on Apple arm64, GPR copies of doubles on Win64). */
+typedef double (*vcb_t)(int32_t n, ...);
+EXPORT double call_variadic_cb(vcb_t cb) {
+    float f = 0.5f;     /* promoted to double */
+    int8_t c = -3;      /* promoted to int */
+    return cb(5, 1.5, (int32_t)-7, f, (long long)-9007199254740993LL, c) +
+           cb(1, 1e300, 0, 0.0, 0LL, 0);
+}

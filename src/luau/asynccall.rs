@@ -1,0 +1,282 @@
+//! Async calls: `lib:async(name, ret, args)` gives a function that, called from a Lune
+//! task, converts its arguments on the Luau thread, runs the C call on a worker thread, and
+//! yields the task until the call returns, while other tasks keep running.
+//!
+//! The arguments stay referenced by the waiting task until the call returns, so strings,
+//! buffers and arena memory passed to C stay alive and in place (Luau never moves them).
+//! Callbacks C makes from the worker thread are handed over like any worker-thread
+//! callback; their errors, and the call's own, are raised in the waiting task.
+
+use std::ffi::c_int;
+use std::future::Future;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use mlua::ffi::{self, lua_State};
+use mlua::prelude::*;
+
+use super::access::push_bits;
+use super::invoke::{check_arg_count, convert_arg, Names};
+use super::library::{check_name, lib_self};
+use super::objects::*;
+use super::raw::*;
+use super::reentry;
+use super::signature::parse_sig;
+use crate::engine::{Buffers, Call, Prototype};
+use crate::memory::{OwnedBlock, Owner, Ptr};
+use crate::types::{CType, Prim};
+
+/// One argument, converted on the Luau thread: a register image, or a struct's bytes.
+enum Arg {
+    Scalar(u64),
+    Struct(Vec<u8>),
+}
+
+/// What the worker hands back.
+enum Done {
+    Scalar(u64),
+    Struct(Vec<u8>),
+}
+
+/// The call a worker thread runs: everything it needs, nothing of Luau.
+struct Job {
+    proto: Arc<Prototype>,
+    func: usize,
+    args: Vec<Arg>,
+}
+
+// SAFETY: `func` is a code address and the argument images are plain bytes; the memory
+// they point at stays alive (referenced by the waiting task) until the job is done.
+unsafe impl Send for Job {}
+
+impl Job {
+    fn run(self) -> Result<Done, String> {
+        let proto = &*self.proto;
+        let mut bufs = MaybeUninit::<Buffers>::uninit();
+        let mut call = Call::new(proto, &mut bufs);
+        for (i, a) in self.args.iter().enumerate() {
+            match a {
+                Arg::Scalar(bits) => call.set_scalar(i, *bits),
+                Arg::Struct(bytes) => {
+                    let slot = call.struct_slot(i);
+                    // SAFETY: the slot holds the struct's size, which `bytes` has.
+                    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), slot, bytes.len()) };
+                }
+            }
+        }
+        match &proto.sig.ret {
+            CType::Struct(st) => {
+                // u64 words: aligned for any struct the ABIs return.
+                let mut ret = vec![0u64; st.size.div_ceil(8).max(1)];
+                // SAFETY: the prototype was classified for this symbol's declared type.
+                unsafe { call.invoke(self.func, ret.as_mut_ptr() as *mut u8)? };
+                let bytes: Vec<u8> = ret
+                    .iter()
+                    .flat_map(|w| w.to_ne_bytes())
+                    .take(st.size)
+                    .collect();
+                Ok(Done::Struct(bytes))
+            }
+            CType::Prim(_) => {
+                // SAFETY: as above.
+                unsafe { call.invoke(self.func, std::ptr::null_mut())? };
+                Ok(Done::Scalar(call.ret_bits()))
+            }
+        }
+    }
+}
+
+/// Completion shared by the worker and the waiting task.
+#[derive(Default)]
+struct Slot {
+    result: Option<Result<Done, String>>,
+    waker: Option<Waker>,
+}
+
+struct Completion(Arc<Mutex<Slot>>);
+
+impl Future for Completion {
+    type Output = Result<Done, String>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match s.result.take() {
+            Some(r) => Poll::Ready(r),
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Starts `job` on its own worker thread; resolves when it returns.
+fn spawn(job: Job) -> Result<Completion, String> {
+    let slot = Arc::new(Mutex::new(Slot::default()));
+    let shared = slot.clone();
+    std::thread::Builder::new()
+        .name("lune-ffi async".into())
+        .spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()))
+                .unwrap_or_else(
+                    |_| Err("internal error in lune-ffi (a bug, please report)".into()),
+                );
+            let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+            s.result = Some(r);
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+        })
+        .map_err(|e| format!("cannot start a worker thread: {}", e))?;
+    Ok(Completion(slot))
+}
+
+/// `lib:async(name, ret, args)` → a function that yields the calling task until the C
+/// call, run on a worker thread, returns.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub(super) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "lib:async";
+            let lib = lib_self(L, F)?.lib.clone();
+            let name = check_name(L, 2, F)?.to_string();
+            let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            let declared = sig.is_variadic().then_some(declared);
+            let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
+            let proto =
+                Arc::new(Prototype::host(sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?);
+            let lua = Lua::get_or_init_from_ptr(L);
+            let f = make_function(lua, lib, proto, declared, func, name)
+                .map_err(|e| format!("{}: {}", F, e))?;
+            let key = lua
+                .create_registry_value(f)
+                .map_err(|e| format!("{}: {}", F, e))?;
+            ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, key.id());
+            drop(key);
+            Ok(1)
+        })
+    }
+}
+
+/// The async function and its yieldability check, as one Luau function.
+fn make_function(
+    lua: &Lua,
+    lib: std::rc::Rc<super::library::LibInner>,
+    proto: Arc<Prototype>,
+    declared: Option<Vec<CType>>,
+    func: usize,
+    name: String,
+) -> LuaResult<LuaFunction> {
+    let api = format!("async '{}'", name);
+    let inner = lua.create_async_function(move |lua, args: LuaMultiValue| {
+        // The function keeps its library loaded.
+        let _lib = &lib;
+        let proto = proto.clone();
+        let api = api.clone();
+        let declared = declared.clone();
+        async move {
+            let job = prepare(&lua, &proto, declared.as_deref(), func, &api, &args)?;
+            let done = spawn(job).map_err(LuaError::runtime)?.await;
+            // A callback error from the worker thread is this call's error.
+            if let Some(e) = reentry::take_pending_error() {
+                return Err(LuaError::runtime(e));
+            }
+            let done = done.map_err(|e| LuaError::runtime(format!("{}: {}", api, e)))?;
+            let r = finish(&lua, &proto, done);
+            drop(args);
+            r
+        }
+    })?;
+    let wrap: LuaFunction = lua
+        .load(
+            r#"
+            local inner, name = ...
+            return function(...)
+                if not coroutine.isyieldable() then
+                    error(name .. ": call it from a task (a coroutine the scheduler runs, such as the main script or task.spawn): it yields until the C call returns", 2)
+                end
+                return inner(...)
+            end
+        "#,
+        )
+        .set_name("=lib:async")
+        .into_function()?;
+    wrap.call::<LuaFunction>((inner, format!("lib:async function '{}'", name)))
+}
+
+/// Converts the arguments on the Luau thread, with the same checks and messages as a
+/// synchronous call.
+fn prepare(
+    lua: &Lua,
+    proto: &Arc<Prototype>,
+    declared: Option<&[CType]>,
+    func: usize,
+    api: &str,
+    args: &LuaMultiValue,
+) -> LuaResult<Job> {
+    let mut out: Vec<Arg> = Vec::with_capacity(args.len());
+    // SAFETY: mlua pushes `args` at 1..n of a fresh stack; the body only reads them and
+    // raises on error (inside mlua's protected call).
+    unsafe {
+        lua.exec_raw::<()>(args.clone(), |L| {
+            let names = Names { api, cfn: api };
+            let r = (|| -> LResult<()> {
+                let n = check_arg_count(L, proto, 1, &names)?;
+                for i in 0..n {
+                    let mut bytes = Vec::new();
+                    let size = match proto.sig.args().nth(i) {
+                        Some(CType::Struct(st)) => st.size,
+                        _ => 0,
+                    };
+                    bytes.resize(size, 0u8);
+                    let slot = bytes.as_mut_ptr();
+                    match convert_arg(L, proto, declared, i, 1, &names, || slot)? {
+                        Some(bits) => out.push(Arg::Scalar(bits)),
+                        None => out.push(Arg::Struct(bytes)),
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(msg) = r {
+                raise(L, msg);
+            }
+            ffi::lua_settop(L, 0);
+        })?;
+    }
+    Ok(Job {
+        proto: proto.clone(),
+        func,
+        args: out,
+    })
+}
+
+/// The result as a Luau value.
+fn finish(lua: &Lua, proto: &Prototype, done: Done) -> LuaResult<LuaValue> {
+    // SAFETY: pushes one value onto the fresh stack mlua gives.
+    unsafe {
+        lua.exec_raw::<LuaValue>((), |L| match (&proto.sig.ret, done) {
+            (CType::Prim(Prim::Void), _) => ffi::lua_pushnil(L),
+            (CType::Prim(p), Done::Scalar(bits)) => push_bits(L, *p, bits),
+            (CType::Struct(st), Done::Struct(bytes)) => match OwnedBlock::new(st.size, st.align) {
+                Ok(block) => {
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), block.addr() as *mut u8, st.size);
+                    push_view(
+                        L,
+                        Ptr::bounded(block.addr(), st.size, Owner::Owned(block)),
+                        st.clone(),
+                    );
+                    note_alloc(L, st.size);
+                }
+                Err(e) => raise(L, e),
+            },
+            _ => raise(
+                L,
+                "internal error in lune-ffi: async result of the wrong kind".into(),
+            ),
+        })
+    }
+}

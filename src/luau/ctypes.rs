@@ -1,0 +1,88 @@
+//! C type names wherever a type is accepted: the module-wide C namespace `ffi.cdef`
+//! declares into, and how a type string that is not one of the short names (`i32`,
+//! `pointer` …) resolves through it (`size_t`, `const char *`, `struct timespec *`,
+//! `int[4]`, typedef names).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::cdecl::{Namespace, Type};
+use crate::types::CType;
+
+/// A resolved C type name.
+#[derive(Clone)]
+pub struct Resolved {
+    /// The engine's type: for an array, its element type.
+    pub ty: CType,
+    /// `Some(n)` for an array type `T[n]`.
+    pub count: Option<usize>,
+    /// For `T *` where `T` is an object type: `T`, so a return gives a TypedPointer.
+    pub pointee: Option<CType>,
+    pub size: usize,
+    pub align: usize,
+}
+
+/// The module-wide C declarations of one Lua state, and resolved names (cleared by every
+/// `ffi.cdef`, which may give a name a meaning).
+#[derive(Default)]
+pub struct CTypes {
+    pub ns: RefCell<Namespace>,
+    cache: RefCell<HashMap<Box<[u8]>, Result<Resolved, String>>>,
+}
+
+impl CTypes {
+    /// Declares `source` (see `Namespace::cdef`).
+    pub fn cdef(&self, source: &str) -> Result<(), String> {
+        self.cache.borrow_mut().clear();
+        self.ns.borrow_mut().cdef(source).map_err(|e| e.to_string())
+    }
+
+    /// Resolves a C type name; errors say what is wrong (unknown names come with the
+    /// nearest known one).
+    pub fn resolve(&self, name: &[u8]) -> Result<Resolved, String> {
+        if let Some(r) = self.cache.borrow().get(name) {
+            return r.clone();
+        }
+        let r = self.resolve_uncached(name);
+        self.cache.borrow_mut().insert(name.into(), r.clone());
+        r
+    }
+
+    fn resolve_uncached(&self, name: &[u8]) -> Result<Resolved, String> {
+        let text = std::str::from_utf8(name).map_err(|_| "not UTF-8".to_string())?;
+        let ty = self
+            .ns
+            .borrow_mut()
+            .parse_type(text)
+            .map_err(|e| e.to_string())?;
+        let ns = self.ns.borrow();
+        let (size, align) = ns.size_align(&ty).unwrap_or((0, 1));
+        if let Some((elem, count)) = ns.lower_array(&ty)? {
+            return Ok(Resolved {
+                ty: elem,
+                count: Some(count.unwrap_or(0)),
+                pointee: None,
+                size,
+                align,
+            });
+        }
+        let lowered = ns.lower(&ty)?;
+        let pointee = match &ty {
+            Type::Pointer { to, .. } if !ty.is_const_char_pointer() => {
+                match &**to {
+                    Type::Void | Type::Func(_) => None,
+                    // An opaque or unpassable pointee stays a plain pointer.
+                    t => ns.lower(t).ok(),
+                }
+            }
+            _ => None,
+        };
+        Ok(Resolved {
+            ty: lowered,
+            count: None,
+            pointee,
+            size,
+            align,
+        })
+    }
+}

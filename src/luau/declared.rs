@@ -1,0 +1,331 @@
+//! Declarations in use: `ffi.cdef(source)`, and a Library's declared members — `lib.name`
+//! (a declared function bound to that library, created once, on the same fast path as
+//! `lib:func`), `lib.CONST` (an enum constant or `#define`) and `lib.var` (an `extern`
+//! variable, as a TypedPointer to it). `ffi.C` is the Library `ffi.load()` opens.
+
+use std::ffi::c_int;
+use std::rc::Rc;
+
+use mlua::ffi::{self, lua_State};
+
+use super::bound::{push_bound, Bound, FnParam};
+use super::invoke::{call_with, Names};
+use super::library::{LibInner, LibraryUd};
+use super::objects::*;
+use super::raw::*;
+use super::value::push_i64;
+use crate::abi::Signature;
+use crate::cdecl::{FuncDecl, Namespace, Ordinary, Type};
+use crate::engine::promote_variadic;
+use crate::memory::Ptr;
+use crate::types::{CType, Prim};
+
+/// `ffi.cdef(source)`: declares C into the module-wide namespace.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ffi_cdef(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let src = get_str(L, 1).ok_or_else(|| {
+                format!(
+                    "ffi.cdef: argument #1 (source): expected a string of C declarations, got {}",
+                    describe(L, 1)
+                )
+            })?;
+            let src = std::str::from_utf8(src)
+                .map_err(|_| "ffi.cdef: argument #1 (source): not valid UTF-8".to_string())?;
+            shared(L)
+                .ctypes
+                .cdef(src)
+                .map_err(|e| format!("ffi.cdef: {}", e))?;
+            Ok(0)
+        })
+    }
+}
+
+/// A Library's `__index`: its methods (the upvalue), else a declared member.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn lib_index(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with (library, key) on the stack.
+    unsafe {
+        ffi::lua_pushvalue(L, 2);
+        if ffi::lua_rawget(L, ffi::lua_upvalueindex(1)) != ffi::LUA_TNIL {
+            return 1;
+        }
+        ffi::lua_pop(L, 1);
+        guard(L, || member(L))
+    }
+}
+
+/// # Safety
+/// `L` is the state of a running `lib_index`.
+unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
+    // SAFETY: see above.
+    unsafe {
+        let lib = get_ud::<LibraryUd>(L, 1)
+            .ok_or("Library expected")?
+            .lib
+            .clone();
+        let Some(key) = get_str(L, 2).and_then(|k| std::str::from_utf8(k).ok()) else {
+            return Err(format!("Library: no member {}", describe(L, 2)));
+        };
+        let key = key.to_string();
+        if let Some(r) = lib.declared.borrow().get(&key) {
+            ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, *r);
+            return Ok(1);
+        }
+        let what = format!("Library({}).{}", lib_name(&lib), key);
+        let ctypes = &shared(L).ctypes;
+        let ns = ctypes.ns.borrow();
+        match ns.lookup(&key) {
+            Some(Ordinary::Func(fd)) => {
+                let fd = fd.clone();
+                push_declared_function(L, &ns, &lib, &fd, &what)?;
+                drop(ns);
+                // Created once: later lookups get the same function.
+                ffi::lua_pushvalue(L, -1);
+                let r = ffi::lua_ref(L, -1);
+                ffi::lua_pop(L, 1);
+                lib.declared.borrow_mut().insert(key, r);
+                Ok(1)
+            }
+            Some(Ordinary::Var(v)) => {
+                let (elem, ty) = (variable_elem(&ns, &v.ty), v.ty.clone());
+                let symbol = v.symbol.clone();
+                drop(ns);
+                let elem = elem.map_err(|e| {
+                    format!("{}: extern variable of type {}: {}", what, type_name(ctypes, &ty), e)
+                })?;
+                let addr = lib.lookup(&symbol).map_err(|e| format!("{}: {}", what, e))?;
+                push_typed(L, Ptr::foreign(addr), elem);
+                Ok(1)
+            }
+            Some(Ordinary::Typedef(..)) => Err(format!(
+                "{}: '{}' is a type, not a function, constant or variable (use it as a type name)",
+                what, key
+            )),
+            _ => match ns.constant(&key) {
+                Some(v) => {
+                    drop(ns);
+                    match i64::try_from(v) {
+                        Ok(v) => push_i64(L, v),
+                        Err(_) => ffi::lua_pushnumber(L, v as f64),
+                    }
+                    Ok(1)
+                }
+                None => Err(format!(
+                    "{}: no method, and no function, constant or variable '{}' declared with ffi.cdef",
+                    what, key
+                )),
+            },
+        }
+    }
+}
+
+fn lib_name(lib: &LibInner) -> String {
+    lib.name().to_string()
+}
+
+fn type_name(ctypes: &super::ctypes::CTypes, ty: &Type) -> String {
+    ctypes.ns.borrow().type_name(ty)
+}
+
+/// The element type of a TypedPointer to an `extern` variable (an array's element type).
+fn variable_elem(ns: &Namespace, ty: &Type) -> Result<CType, String> {
+    match ns.lower_array(ty)? {
+        Some((elem, _)) => Ok(elem),
+        None => ns.lower(ty),
+    }
+}
+
+/// For a `T *` type with T an object type: T (the element of the TypedPointer a return
+/// gives). `const char *` stays a string, `void *` and function pointers plain pointers.
+pub fn pointee(ns: &Namespace, ty: &Type) -> Option<CType> {
+    match ty {
+        Type::Pointer { to, .. } if !ty.is_const_char_pointer() => match &**to {
+            Type::Void | Type::Func(_) => None,
+            t => ns.lower(t).ok(),
+        },
+        _ => None,
+    }
+}
+
+/// Pushes the function `fd` declares, bound to `lib`.
+///
+/// # Safety
+/// `L` must be a live Luau state; may raise (allocation).
+unsafe fn push_declared_function(
+    L: *mut lua_State,
+    ns: &Namespace,
+    lib: &Rc<LibInner>,
+    fd: &FuncDecl,
+    what: &str,
+) -> LResult<()> {
+    let (ret, params, variadic) = ns.lower_func(&fd.ty).map_err(|e| {
+        format!(
+            "{}: declared as {}: {}",
+            what,
+            ns.type_name(&Type::Func(Box::new(fd.ty.clone()))),
+            e
+        )
+    })?;
+    let func = lib
+        .lookup(&fd.symbol)
+        .map_err(|e| format!("{}: {}", what, e))?;
+    // Parameters declared as function pointers take a Luau function too: it becomes a
+    // callback for the duration of that call.
+    let mut fn_params = Vec::new();
+    for (i, p) in fd.ty.params.iter().enumerate() {
+        if let Type::Pointer { to, .. } = &p.ty {
+            if let Type::Func(f) = &**to {
+                if let Ok((r, ps, v)) = ns.lower_func(f) {
+                    fn_params.push(FnParam {
+                        index: i,
+                        sig: Signature {
+                            ret: r,
+                            fixed: ps,
+                            variadic: v.then(Vec::new),
+                        },
+                        arg_elems: f.params.iter().map(|p| pointee(ns, &p.ty)).collect(),
+                    });
+                }
+            }
+        }
+    }
+    let ret_elem = pointee(ns, &fd.ty.ret);
+    // SAFETY: see above.
+    unsafe {
+        if variadic {
+            // Per-call variadic types: inferred from the values (see `declared_variadic`).
+            push_ud(
+                L,
+                DeclaredVariadic {
+                    lib: lib.clone(),
+                    ret,
+                    fixed: params,
+                    ret_elem,
+                    func,
+                    symbol: fd.symbol.clone(),
+                    name: fd.name.clone(),
+                },
+            );
+            ffi::lua_pushcclosurek(L, declared_variadic, c"ffi function".as_ptr(), 1, None);
+            return Ok(());
+        }
+        let proto = lib
+            .sigs
+            .prototype_for(
+                &fd.symbol,
+                Signature {
+                    ret,
+                    fixed: params,
+                    variadic: None,
+                },
+            )
+            .map_err(|e| format!("{}: {}", what, e))?;
+        push_bound(
+            L,
+            Bound {
+                proto,
+                declared: None,
+                ret_elem,
+                func,
+                name: fd.name.clone(),
+                lib: Some(lib.clone()),
+                fn_params,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// A declared variadic function: the fixed part from its declaration, the variadic part
+/// from each call's values, as LuaJIT does: a number is passed as a `double`, a Luau
+/// integer as a `long long`, a string as `const char *`, a boolean as an `int`, nil and
+/// pointers as pointers.
+pub struct DeclaredVariadic {
+    lib: Rc<LibInner>,
+    ret: CType,
+    fixed: Vec<CType>,
+    ret_elem: Option<CType>,
+    func: usize,
+    symbol: String,
+    name: String,
+}
+
+impl Ud for DeclaredVariadic {
+    const TAG: c_int = 99;
+    const NAME: &'static std::ffi::CStr = c"ffi variadic function";
+}
+
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`; the upvalue is its DeclaredVariadic.
+    unsafe {
+        guard(L, || {
+            let d = get_ud::<DeclaredVariadic>(L, ffi::lua_upvalueindex(1))
+                .ok_or("declared function lost its declaration")?;
+            let n = ffi::lua_gettop(L).max(0) as usize;
+            if n < d.fixed.len() {
+                return Err(format!(
+                    "{}: expects at least {} argument{}, got {}",
+                    d.name,
+                    d.fixed.len(),
+                    if d.fixed.len() == 1 { "" } else { "s" },
+                    n
+                ));
+            }
+            let mut variadic = Vec::with_capacity(n - d.fixed.len());
+            for i in d.fixed.len()..n {
+                let idx = i as c_int + 1;
+                let t = match ffi::lua_type(L, idx) {
+                    ffi::LUA_TNUMBER => Prim::F64,
+                    ffi::LUA_TINTEGER => Prim::I64,
+                    ffi::LUA_TSTRING => Prim::String,
+                    ffi::LUA_TBOOLEAN => Prim::I32,
+                    ffi::LUA_TNIL | ffi::LUA_TUSERDATA | ffi::LUA_TBUFFER => Prim::Pointer,
+                    _ => {
+                        return Err(format!(
+                            "{}: argument #{}: cannot pass {} as a variadic argument (use lib:call with its type)",
+                            d.name,
+                            i + 1,
+                            describe(L, idx)
+                        ))
+                    }
+                };
+                variadic.push(promote_variadic(&CType::Prim(t)));
+            }
+            let sig = Signature {
+                ret: d.ret.clone(),
+                fixed: d.fixed.clone(),
+                variadic: Some(variadic),
+            };
+            let proto = d
+                .lib
+                .sigs
+                .prototype_for(&d.symbol, sig)
+                .map_err(|e| format!("{}: {}", d.name, e))?;
+            let r = call_with(
+                L,
+                &proto,
+                None,
+                d.func,
+                1,
+                &Names {
+                    api: &d.name,
+                    cfn: &d.name,
+                },
+                d.lib.vm_lock,
+            )?;
+            if let Some(elem) = &d.ret_elem {
+                retype_result(L, elem);
+            }
+            Ok(r)
+        })
+    }
+}

@@ -1,0 +1,356 @@
+//! Invocation: Luau arguments into the call frame, the call inside its bracket, the
+//! result back to Luau. The general path handles every signature and reports every error;
+//! the fast path takes all-scalar signatures whose arguments convert without error.
+
+use std::ffi::c_int;
+use std::mem::MaybeUninit;
+
+use mlua::ffi::{self, lua_State};
+
+use super::access::{push_bits, store_struct_at};
+use super::objects::*;
+use super::raw::*;
+use super::reentry::Bracket;
+use super::value::*;
+use super::vmlock::VmLock;
+use crate::engine::{Buffers, Call, FastPlan, Prototype};
+use crate::memory::{OwnedBlock, Owner, Ptr};
+use crate::types::{CType, Prim};
+
+/// Names for messages: the API function and the C function. Passed by reference so the
+/// hot path does not copy fat pointers through the stack.
+pub struct Names<'a> {
+    pub api: &'a str,
+    pub cfn: &'a str,
+}
+
+/// Converts the arguments at `first..`, calls `func`, and pushes the result. `declared`
+/// are the types as the script wrote them (for range checks of promoted variadic
+/// arguments).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub unsafe fn call_with(
+    L: *mut lua_State,
+    proto: &Prototype,
+    declared: Option<&[CType]>,
+    func: usize,
+    first: c_int,
+    names: &Names,
+    lock: &'static VmLock,
+) -> LResult<c_int> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let expected = check_arg_count(L, proto, first, names)?;
+        if func == 0 {
+            return Err(format!(
+                "{}: attempt to call a NULL function pointer",
+                names.api
+            ));
+        }
+        let mut bufs = MaybeUninit::<Buffers>::uninit();
+        let mut call = Call::new(proto, &mut bufs);
+        for i in 0..expected {
+            if let Some(bits) =
+                convert_arg(L, proto, declared, i, first, names, || call.struct_slot(i))?
+            {
+                call.set_scalar(i, bits);
+            }
+        }
+        match &proto.sig.ret {
+            CType::Struct(st) => {
+                let block = OwnedBlock::new(st.size, st.align)
+                    .map_err(|e| format!("{}: {}", names.api, e))?;
+                let dst = block.addr() as *mut u8;
+                Bracket::run(L, lock, || call.invoke(func, dst))??;
+                let size = st.size;
+                push_view(
+                    L,
+                    Ptr::bounded(block.addr(), size, Owner::Owned(block)),
+                    st.clone(),
+                );
+                note_alloc(L, size);
+                Ok(1)
+            }
+            CType::Prim(p) => {
+                Bracket::run(L, lock, || call.invoke(func, std::ptr::null_mut()))??;
+                if *p == Prim::Void {
+                    return Ok(0);
+                }
+                push_bits(L, *p, call.ret_bits());
+                Ok(1)
+            }
+        }
+    }
+}
+
+/// The number of arguments `proto` takes, if that many are on the stack from `first`.
+///
+/// # Safety
+/// `L` must be a live Luau state.
+pub unsafe fn check_arg_count(
+    L: *mut lua_State,
+    proto: &Prototype,
+    first: c_int,
+    names: &Names,
+) -> LResult<usize> {
+    // SAFETY: reads the stack top.
+    unsafe {
+        let nargs = ffi::lua_gettop(L) - first + 1;
+        let expected = proto.sig.arg_count();
+        if nargs.max(0) as usize != expected {
+            if proto.sig.is_variadic() && nargs.max(0) as usize > expected {
+                return Err(format!(
+                "{}: '{}' got {} arguments but its types list {}: give the type of every variadic argument after \"...\" (e.g. {{\"string\", \"...\", \"i32\", \"f64\"}})",
+                names.api,
+                names.cfn,
+                nargs.max(0),
+                expected
+            ));
+            }
+            return Err(format!(
+                "{}: '{}' expects {} argument{}, got {}",
+                names.api,
+                names.cfn,
+                expected,
+                if expected == 1 { "" } else { "s" },
+                nargs.max(0)
+            ));
+        }
+        Ok(expected)
+    }
+}
+
+/// Converts argument `i` (at stack index `first + i`): a scalar comes back as its register
+/// image; a struct is marshalled into the memory `slot` gives (of the struct's size).
+///
+/// # Safety
+/// `L` must be a live Luau state with the argument on its stack; `slot` must return
+/// memory of the struct's size.
+pub unsafe fn convert_arg(
+    L: *mut lua_State,
+    proto: &Prototype,
+    declared: Option<&[CType]>,
+    i: usize,
+    first: c_int,
+    names: &Names,
+    slot: impl FnOnce() -> *mut u8,
+) -> LResult<Option<u64>> {
+    let idx = first + i as c_int;
+    let argn = i + 1;
+    // SAFETY: see above.
+    unsafe {
+        match proto.sig.args().nth(i) {
+            Some(CType::Prim(p)) => {
+                let conv = declared.and_then(|d| d[i].prim()).unwrap_or(*p);
+                encode_arg(L, idx, conv, *p, names, argn).map(Some)
+            }
+            Some(CType::Struct(st)) => {
+                let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "argument #{}", argn));
+                store_struct_at(
+                    L,
+                    idx,
+                    st,
+                    slot() as usize,
+                    &Owner::Foreign,
+                    Site {
+                        func: names.api,
+                        what: &what,
+                    },
+                )
+                .map(|()| None)
+            }
+            None => Err(format!("{}: no argument #{}", names.api, argn)),
+        }
+    }
+}
+
+/// One scalar argument as its register image. `conv` is the declared type (range checks),
+/// `pass` the type passed (after variadic promotion).
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+#[inline]
+unsafe fn encode_arg(
+    L: *mut lua_State,
+    idx: c_int,
+    conv: Prim,
+    pass: Prim,
+    names: &Names,
+    argn: usize,
+) -> LResult<u64> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if let Some(bits) = fast_number(L, idx, conv, pass) {
+            return Ok(bits);
+        }
+        encode_arg_slow(L, idx, conv, pass, names.api, argn)
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+#[inline(never)]
+unsafe fn encode_arg_slow(
+    L: *mut lua_State,
+    idx: c_int,
+    conv: Prim,
+    pass: Prim,
+    F: &str,
+    argn: usize,
+) -> LResult<u64> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "argument #{}", argn));
+        let site = Site {
+            func: F,
+            what: &what,
+        };
+        match conv {
+            Prim::Pointer => match pointer_value(L, idx, false, site)? {
+                Some(p) => Ok(p.addr as u64),
+                // A Luau string is read-only bytes (`const void *`), embedded NULs and
+                // all, alive on the stack for the whole call. C must not write to it.
+                None => match get_str(L, idx) {
+                    Some(s) => Ok(s.as_ptr() as u64),
+                    None => Err(site.err(
+                        "a pointer (RawPointer, TypedPointer, StructView, Callback, buffer), a string or nil",
+                        describe(L, idx),
+                    )),
+                },
+            },
+            Prim::String => {
+                if let Some(s) = check_c_string(L, idx, site)? {
+                    // Luau strings are NUL-terminated and stay alive on the stack for the
+                    // whole call, so C can read them in place.
+                    return Ok(s.as_ptr() as u64);
+                }
+                match pointer_value(L, idx, false, site)? {
+                    Some(p) => Ok(p.addr as u64),
+                    None => Err(site.err("a string, a pointer or nil", describe(L, idx))),
+                }
+            }
+            _ => {
+                let bits = encode_number(L, idx, conv, site)?;
+                // A variadic f32 was promoted to f64: re-encode the value as a double.
+                if conv == Prim::F32 && pass == Prim::F64 {
+                    return Ok((f32::from_bits(bits as u32) as f64).to_bits());
+                }
+                Ok(bits)
+            }
+        }
+    }
+}
+
+/// Scalar arguments that convert without any check failing, a scalar result. Returns
+/// None, having done nothing, whenever the general path is needed. Nothing here can
+/// panic; a callback error found after the call comes back as `Some(Err)`, to be raised
+/// by the caller once nothing with a destructor is alive.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+#[inline(always)]
+pub unsafe fn fast_call(
+    L: *mut lua_State,
+    fast: &FastPlan,
+    func: usize,
+    first: c_int,
+    lock: &'static VmLock,
+) -> Option<LResult<c_int>> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if (ffi::lua_gettop(L) - first + 1) as usize != fast.arg_count() || func == 0 {
+            return None;
+        }
+        let bracket = Bracket::enter(L, lock);
+        let r = fast.call(
+            func,
+            |i, p| fast_arg(L, i as c_int + first, p),
+            |before| {
+                if before {
+                    bracket.release();
+                } else {
+                    bracket.reacquire();
+                }
+            },
+        );
+        let done = bracket.finish();
+        let bits = r?;
+        if let Err(e) = done {
+            return Some(Err(e));
+        }
+        let p = fast.ret();
+        if p == Prim::Void {
+            return Some(Ok(0));
+        }
+        push_bits(L, p, bits);
+        Some(Ok(1))
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+#[inline(always)]
+unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match p {
+            Prim::Pointer => match ffi::lua_type(L, idx) {
+                ffi::LUA_TNIL => Some(0),
+                ffi::LUA_TUSERDATA => {
+                    let ptr = match ffi::lua_userdatatag(L, idx) {
+                        RawPtrUd::TAG => &get_ud::<RawPtrUd>(L, idx)?.ptr,
+                        TypedPtrUd::TAG => &get_ud::<TypedPtrUd>(L, idx)?.ptr,
+                        ViewUd::TAG => &get_ud::<ViewUd>(L, idx)?.ptr,
+                        _ => return None,
+                    };
+                    (!ptr.is_dead()).then_some(ptr.addr as u64)
+                }
+                // Read-only bytes, as in the general path.
+                ffi::LUA_TSTRING => get_str(L, idx).map(|s| s.as_ptr() as u64),
+                _ => None,
+            },
+            Prim::String => {
+                let s = get_str(L, idx)?;
+                // Luau strings are NUL-terminated and live on the stack for the whole call.
+                (!s.contains(&0)).then_some(s.as_ptr() as u64)
+            }
+            Prim::Bool => (ffi::lua_type(L, idx) == ffi::LUA_TBOOLEAN)
+                .then(|| (ffi::lua_toboolean(L, idx) != 0) as u64),
+            _ => fast_number(L, idx, p, p),
+        }
+    }
+}
+
+/// `ffi.errno()`: errno saved right after the last call.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ffi_errno(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            ffi::lua_pushnumber(L, crate::engine::saved_errno() as f64);
+            Ok(1)
+        })
+    }
+}
+
+/// `ffi.lastError()`: Windows `GetLastError()` saved right after the last call (0 elsewhere).
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ffi_last_error(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            ffi::lua_pushnumber(L, crate::engine::saved_last_error() as f64);
+            Ok(1)
+        })
+    }
+}

@@ -1,0 +1,418 @@
+//! Libraries: `ffi.load`, symbol lookup, and the Library methods (`lib:call` and its
+//! fixed-return variants, `lib:symbol`; `lib:func` is in `bound`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::rc::Rc;
+
+use mlua::ffi::{self, lua_State};
+
+use super::invoke::{call_with, fast_call, Names};
+use super::objects::*;
+use super::raw::*;
+use super::signature::{parse_sig, Fnv, SigCache};
+use super::vmlock::VmLock;
+use crate::memory::Ptr;
+use crate::types::{CType, Prim};
+
+enum Handle {
+    Lib(libloading::Library),
+    #[cfg(unix)]
+    This(libloading::os::unix::Library),
+    #[cfg(windows)]
+    This(Vec<libloading::os::windows::Library>),
+}
+
+pub struct LibInner {
+    name: String,
+    handle: Handle,
+    symbols: RefCell<HashMap<String, usize, Fnv>>,
+    pub sigs: SigCache,
+    /// The state's VM lock, released while C code runs.
+    pub vm_lock: &'static VmLock,
+    /// `lib.name` functions bound from declarations, created once: registry references.
+    pub declared: RefCell<HashMap<String, c_int, Fnv>>,
+    release_queue: Rc<RefCell<Vec<i32>>>,
+}
+
+impl Drop for LibInner {
+    fn drop(&mut self) {
+        // Destructors run inside the collector: defer registry releases.
+        if let Ok(mut q) = self.release_queue.try_borrow_mut() {
+            q.extend(self.declared.get_mut().values().copied());
+        }
+    }
+}
+
+pub struct LibraryUd {
+    pub lib: Rc<LibInner>,
+}
+
+impl Ud for LibraryUd {
+    const TAG: c_int = 95;
+    const NAME: &'static std::ffi::CStr = c"Library";
+}
+
+pub const METHODS: &[super::kinds::Entry] = &[
+    (c"call", lib_call_as::<CALL>),
+    (c"callInt", lib_call_as::<CALL_INT>),
+    (c"callDouble", lib_call_as::<CALL_DOUBLE>),
+    (c"callVoid", lib_call_as::<CALL_VOID>),
+    (c"callString", lib_call_as::<CALL_STRING>),
+    (c"func", super::bound::lib_func),
+    (c"async", super::asynccall::lib_async),
+    (c"symbol", lib_symbol),
+];
+
+pub(super) const META: &[super::kinds::Entry] = &[(c"__tostring", lib_tostring)];
+
+/// `ffi.load(path?)`: a shared library, or with no argument the running process and the
+/// C library.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ffi_load(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe { guard(L, || load_impl(L, "ffi.load")) }
+}
+
+/// Legacy `ffi.open(path)`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ffi_open_legacy(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let sh = shared(L);
+            if !sh.warned_open.replace(true) {
+                eprintln!("[lune-ffi] warning: ffi.open(path) is deprecated; use ffi.load(path)");
+            }
+            load_impl(L, "ffi.open")
+        })
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let (name, handle) = if ffi::lua_isnoneornil(L, 1) != 0 {
+            ("(process)".to_string(), this_process()?)
+        } else {
+            let path = get_str(L, 1).ok_or_else(|| {
+                format!(
+                    "{}: argument #1 (path): expected a library path or name, got {}",
+                    F,
+                    describe(L, 1)
+                )
+            })?;
+            let path = String::from_utf8_lossy(path).into_owned();
+            let (found, lib) =
+                super::lib_search::open(&path).map_err(|e| format!("{}: {}", F, e))?;
+            (found, Handle::Lib(lib))
+        };
+        push_library(L, name, handle);
+        Ok(1)
+    }
+}
+
+/// `ffi.C`: the running process and its C library, as `ffi.load()` opens them.
+///
+/// # Safety
+/// `L` must be a live Luau state; may raise (allocation).
+pub unsafe fn push_process_library(L: *mut lua_State) -> LResult<()> {
+    // SAFETY: see above.
+    unsafe { push_library(L, "(process)".into(), this_process()?) };
+    Ok(())
+}
+
+/// # Safety
+/// `L` must be a live Luau state; may raise (allocation).
+unsafe fn push_library(L: *mut lua_State, name: String, handle: Handle) {
+    // SAFETY: see above.
+    unsafe {
+        let sh = shared(L);
+        push_ud(
+            L,
+            LibraryUd {
+                lib: Rc::new(LibInner {
+                    name,
+                    handle,
+                    symbols: RefCell::new(HashMap::default()),
+                    sigs: SigCache::default(),
+                    vm_lock: sh.vm_lock,
+                    declared: RefCell::new(HashMap::default()),
+                    release_queue: sh.release_queue.clone(),
+                }),
+            },
+        );
+    }
+}
+
+#[cfg(unix)]
+fn this_process() -> LResult<Handle> {
+    Ok(Handle::This(libloading::os::unix::Library::this()))
+}
+
+#[cfg(windows)]
+fn this_process() -> LResult<Handle> {
+    let mut libs = vec![libloading::os::windows::Library::this()
+        .map_err(|e| format!("ffi.load: cannot open the running process: {}", e))?];
+    // The process image rarely exports the C library: add the C runtimes' DLLs.
+    for name in ["msvcrt.dll", "ucrtbase.dll", "kernel32.dll"] {
+        // SAFETY: system DLLs with no unusual initialisation.
+        if let Ok(l) = unsafe { libloading::os::windows::Library::new(name) } {
+            libs.push(l);
+        }
+    }
+    Ok(Handle::This(libs))
+}
+
+impl LibInner {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address of a symbol already looked up.
+    fn cached(&self, name: &str) -> Option<usize> {
+        self.symbols.borrow().get(name).copied()
+    }
+
+    pub fn lookup(&self, name: &str) -> LResult<usize> {
+        if let Some(a) = self.symbols.borrow().get(name) {
+            return Ok(*a);
+        }
+        let cname = std::ffi::CString::new(name)
+            .map_err(|_| format!("symbol name '{}' contains a NUL byte", name))?;
+        let bytes = cname.as_bytes_with_nul();
+        // SAFETY: we only read the symbol's address; calling it is the caller's business.
+        let addr = unsafe {
+            match &self.handle {
+                Handle::Lib(l) => l
+                    .get::<*mut std::ffi::c_void>(bytes)
+                    .map(|s| *s as usize)
+                    .map_err(|e| e.to_string()),
+                #[cfg(unix)]
+                Handle::This(l) => l
+                    .get::<*mut std::ffi::c_void>(bytes)
+                    .map(|s| *s as usize)
+                    .map_err(|e| e.to_string()),
+                #[cfg(windows)]
+                Handle::This(libs) => {
+                    let mut last = String::from("not found");
+                    let mut found = None;
+                    for l in libs {
+                        match l.get::<*mut std::ffi::c_void>(bytes) {
+                            Ok(s) => {
+                                found = Some(*s as usize);
+                                break;
+                            }
+                            Err(e) => last = e.to_string(),
+                        }
+                    }
+                    found.ok_or(last)
+                }
+            }
+        }
+        .map_err(|e| format!("symbol '{}' not found in {}: {}", name, self.name, e))?;
+        if addr == 0 {
+            return Err(format!(
+                "symbol '{}' in {} has a NULL address",
+                name, self.name
+            ));
+        }
+        self.symbols.borrow_mut().insert(name.to_string(), addr);
+        Ok(addr)
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub(super) unsafe fn lib_self<'a>(L: *mut lua_State, F: &str) -> LResult<&'a LibraryUd> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        get_ud::<LibraryUd>(L, 1).ok_or_else(|| {
+            format!(
+                "{}: expected a Library as self (call it with ':'), got {}",
+                F,
+                describe(L, 1)
+            )
+        })
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub(super) unsafe fn check_name<'a>(L: *mut lua_State, idx: c_int, F: &str) -> LResult<&'a str> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        get_str(L, idx)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .ok_or_else(|| {
+                format!(
+                    "{}: argument #1 (name): expected a function name, got {}",
+                    F,
+                    describe(L, idx)
+                )
+            })
+    }
+}
+
+/// `lib:call` and its fixed-return variants, by the return they take.
+const CALL: u8 = 0;
+const CALL_INT: u8 = 1;
+const CALL_DOUBLE: u8 = 2;
+const CALL_VOID: u8 = 3;
+const CALL_STRING: u8 = 4;
+
+/// The method name and where the return type comes from: the stack (`lib:call`, at index
+/// 3: `Ok(3)`) or the method (`Err(prim)`; the types table then comes one slot earlier).
+const fn call_kind(kind: u8) -> (&'static str, Result<c_int, Prim>) {
+    match kind {
+        CALL_INT => ("lib:callInt", Err(Prim::I32)),
+        CALL_DOUBLE => ("lib:callDouble", Err(Prim::F64)),
+        CALL_VOID => ("lib:callVoid", Err(Prim::Void)),
+        CALL_STRING => ("lib:callString", Err(Prim::String)),
+        _ => ("lib:call", Ok(3)),
+    }
+}
+
+/// `lib:call(name, ret, args, ...)`, `lib:callInt(name, args, ...)` (i32),
+/// `lib:callDouble` (f64), `lib:callVoid`, `lib:callString` (a C string as a Luau string,
+/// nil for NULL).
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+unsafe extern "C-unwind" fn lib_call_as<const KIND: u8>(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        let (api, ret) = call_kind(KIND);
+        match quick_call(L, ret) {
+            Some(Ok(n)) => n,
+            // A callback failed during the call; nothing with a destructor is alive here.
+            Some(Err(e)) => raise(L, e),
+            None => guard(L, || call_named(L, api, ret)),
+        }
+    }
+}
+
+/// The common case of `lib:call` and its variants, outside `guard`: a signature used
+/// lately, all scalars, arguments that convert without error. None means "take the
+/// general path" and nothing has been done; values with destructors are dropped before
+/// this returns, so the caller may raise.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+#[inline(always)]
+unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LResult<c_int>> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let lib = &get_ud::<LibraryUd>(L, 1)?.lib;
+        let args_idx = if ret.is_ok() { 4 } else { 3 };
+        let (proto, func) = lib
+            .sigs
+            .quick(L, get_str(L, 2)?, ret, args_idx, |n| lib.cached(n))?;
+        let fast = proto.fast.as_ref()?;
+        fast_call(L, fast, func, args_idx + 1, lib.vm_lock)
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LResult<c_int> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let lib = lib_self(L, F)?.lib.clone();
+        let args_idx = if ret.is_ok() { 4 } else { 3 };
+        let first = args_idx + 1;
+        let quick =
+            get_str(L, 2).and_then(|n| lib.sigs.quick(L, n, ret, args_idx, |n| lib.cached(n)));
+        let (proto, func, declared) = match quick {
+            Some((proto, func)) => (proto, func, None),
+            None => {
+                let name = check_name(L, 2, F)?;
+                let (sig, declared) = match ret {
+                    Ok(i) => parse_sig(L, Some(i), args_idx, F, 2, 3)?,
+                    Err(p) => {
+                        let (mut sig, declared) = parse_sig(L, None, args_idx, F, 0, 2)?;
+                        sig.ret = CType::Prim(p);
+                        (sig, declared)
+                    }
+                };
+                let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
+                let proto = lib
+                    .sigs
+                    .prototype_for(name, sig)
+                    .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
+                (proto, func, Some(declared))
+            }
+        };
+        // A C `T *` return type gives a TypedPointer of T.
+        let ret_elem = match ret {
+            Ok(i) => ret_pointee(L, i),
+            Err(_) => None,
+        };
+        let n = match proto
+            .fast
+            .as_ref()
+            .and_then(|f| fast_call(L, f, func, first, lib.vm_lock))
+        {
+            Some(r) => r?,
+            None => {
+                let name = check_name(L, 2, F)?;
+                call_with(
+                    L,
+                    &proto,
+                    declared.as_deref(),
+                    func,
+                    first,
+                    &Names { api: F, cfn: name },
+                    lib.vm_lock,
+                )?
+            }
+        };
+        if let Some(elem) = &ret_elem {
+            retype_result(L, elem);
+        }
+        Ok(n)
+    }
+}
+
+/// `lib:symbol(name)` → RawPointer.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+unsafe extern "C-unwind" fn lib_symbol(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            const F: &str = "lib:symbol";
+            let lib = lib_self(L, F)?.lib.clone();
+            let name = check_name(L, 2, F)?;
+            let addr = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
+            push_rawptr(L, Ptr::foreign(addr));
+            Ok(1)
+        })
+    }
+}
+
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+unsafe extern "C-unwind" fn lib_tostring(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let lib = lib_self(L, "tostring")?;
+            push_str(L, &format!("Library({})", lib.lib.name));
+            Ok(1)
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! Behaviour only the real runtime shows, run through the `lune-ffi` binary on the scripts
+//! in `tests/runtime/`. It sandboxes scripts as Lune does (`collectgarbage("collect")` is
+//! an error there): dropped arena memory is reclaimed without the script's help,
+//! overwritten pointer slots do not accumulate their targets, stored pointers keep their
+//! targets alive, deep callback nesting fails with one short error, worker-thread
+//! callbacks run while the scheduler waits, and `print` shows lune-ffi objects. Resident
+//! memory is read from /proc, so this runs on Linux.
+
+#![cfg(all(feature = "cli", target_os = "linux"))]
+
+use std::process::Command;
+
+fn run(script: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lune-ffi"))
+        .arg("run")
+        .arg(format!("tests/runtime/{}", script))
+        .arg(env!("LUNE_FFI_TESTLIB"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run the lune-ffi binary");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.ends_with("ok\n"),
+        "{} failed ({:?})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        script,
+        out.status,
+        stdout,
+        stderr
+    );
+    print!("{}", stdout);
+    stdout
+}
+
+#[test]
+fn memory_is_reclaimed_and_kept_in_the_real_runtime() {
+    run("memory.luau");
+}
+
+#[test]
+fn deep_nesting_in_the_real_runtime() {
+    let out = run("nesting.luau");
+    assert!(
+        out.contains("callbacks nested too deep: 181 levels"),
+        "{}",
+        out
+    );
+}
+
+#[test]
+fn worker_thread_callbacks_run_while_the_script_waits() {
+    let out = run("idle.luau");
+    assert!(out.contains("callback latency while idle"), "{}", out);
+}
+
+#[test]
+fn print_shows_ffi_objects() {
+    let out = run("print.luau");
+    let first = out.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("RawPointer(0x")
+            && first.contains(" TypedPointer<i32>(0x")
+            && first.contains(" StructType(size 4, alignment 4; x)"),
+        "{}",
+        out
+    );
+}
+
+#[test]
+fn async_calls_overlap_and_yield() {
+    let out = run("async.luau");
+    assert!(out.contains("async: 4 x 200 ms calls in"), "{}", out);
+}
