@@ -39,7 +39,7 @@ pub(super) fn hfa(s: &StructType) -> Option<Vec<(usize, usize)>> {
         return None;
     }
     let n = base.size();
-    if s.size % n != 0 || s.size / n > 4 {
+    if !s.size.is_multiple_of(n) || s.size / n > 4 {
         return None;
     }
     let mut covered = [false; 4];
@@ -53,6 +53,20 @@ pub(super) fn hfa(s: &StructType) -> Option<Vec<(usize, usize)>> {
         return None;
     }
     Some((0..s.size / n).map(|i| (i * n, n)).collect())
+}
+
+/// A composite's alignment for argument passing: the largest natural alignment of its
+/// members, ignoring `aligned` on the record and `packed` (AAPCS64 §5.9.3 natural
+/// alignment; gcc's `aarch64_function_arg_alignment`).
+fn natural_align(s: &StructType) -> usize {
+    s.fields
+        .iter()
+        .map(|f| match &f.ty {
+            CType::Prim(p) => p.align(),
+            CType::Struct(inner) => natural_align(inner),
+        })
+        .max()
+        .unwrap_or(1)
 }
 
 /// A composite of at most 16 bytes as doublewords in consecutive x registers from
@@ -106,9 +120,11 @@ impl StackRules for Linux {
     }
 
     fn composite_slot(s: &StructType, _member: Option<usize>) -> (usize, usize) {
-        // C.4/C.12 align NSAA to 8 (16 for a 16-aligned type); stage B (composites) and
-        // C.3 (HFAs) round the size up to 8.
-        (round_up(s.size, 8), if s.align >= 16 { 16 } else { 8 })
+        // C.4/C.12 align NSAA to 8 (16 for a 16-aligned type, by its members' natural
+        // alignment as for C.8); stage B (composites) and C.3 (HFAs) round the size up
+        // to 8.
+        let align = if natural_align(s) >= 16 { 16 } else { 8 };
+        (round_up(s.size, 8), align)
     }
 
     fn variadic(_alloc: &mut Alloc, _t: &CType) -> Option<Result<ArgClass, String>> {
@@ -180,9 +196,12 @@ impl Alloc {
             // copy, then passed like a pointer argument.
             return Ok(ArgClass::Indirect(self.gpr_or_stack()?));
         }
-        // C.8: a 16-aligned composite (`__attribute__((aligned(16)))`) starts at an even
-        // register.
-        if s.align >= 16 {
+        // C.8: a 16-aligned composite starts at an even register. The alignment that
+        // counts is the members' natural one: gcc ignores `aligned` on the record
+        // itself (aarch64-linux-gnu-gcc -O2 -S: `struct __attribute__((aligned(16)))
+        // { long a; }` after an int goes in x1/x2).
+        let align = natural_align(s);
+        if align >= 16 {
             self.ngrn = round_up(usize::from(self.ngrn), 2) as u8;
         }
         let dwords = s.size.div_ceil(8) as u8;
@@ -736,5 +755,36 @@ mod tests {
         );
         // gcc: B in x0: bitfields are integer data, so no HFA.
         assert_eq!(one(bits_then_float()), pieces(&[pc(0, 8, g(0))]));
+    }
+
+    #[test]
+    fn over_aligned_records_use_their_members_alignment() {
+        use crate::types::{MemberSpec, RecordOptions, StructType};
+        use std::sync::Arc;
+        // aarch64-linux-gnu-gcc -O2 -S of
+        //   struct __attribute__((aligned(16))) A16 { long a; };
+        //   void take(int x, struct A16 s, int y);  take(1, *p, 2);
+        // gives w0 = 1, s in x1/x2, w3 = 2: no rounding of NGRN to an even register.
+        let a16 = StructType::with_options(
+            vec![MemberSpec::new("a", p(Prim::I64), None)],
+            &RecordOptions {
+                align: Some(16),
+                ..RecordOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((a16.size, a16.align), (16, 16));
+        let pl = plan(sig(
+            void(),
+            vec![p(Prim::I32), CType::Struct(Arc::new(a16)), p(Prim::I32)],
+        ));
+        assert_eq!(
+            pl.args,
+            vec![
+                sc(g(0)),
+                pieces(&[pc(0, 8, g(1)), pc(8, 8, g(2))]),
+                sc(g(3))
+            ]
+        );
     }
 }

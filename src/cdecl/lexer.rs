@@ -149,9 +149,11 @@ pub fn lex(src: &str) -> Result<Vec<Tok<'_>>, CdefError> {
             i += 1;
             while i < b.len() {
                 let d = b[i];
-                if (d == b'+' || d == b'-') && matches!(b[i - 1], b'e' | b'E' | b'p' | b'P') {
-                    i += 1;
-                } else if d.is_ascii_alphanumeric() || d == b'.' || d == b'_' {
+                if ((d == b'+' || d == b'-') && matches!(b[i - 1], b'e' | b'E' | b'p' | b'P'))
+                    || d.is_ascii_alphanumeric()
+                    || d == b'.'
+                    || d == b'_'
+                {
                     i += 1;
                 } else {
                     break;

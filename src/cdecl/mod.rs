@@ -4,9 +4,10 @@
 //! engine's [`CType`] for calls and layout.
 //!
 //! ```
-//! use lune_ffi::cdecl::{Namespace, Platform, Type, IntKind};
+//! use lune_ffi::cdecl::{IntKind, Namespace, Platform, Type};
 //! let mut ns = Namespace::with_platform(Platform::SYSV_X64);
-//! ns.cdef("typedef struct point { int x, y; } point_t; int draw(const point_t *p, ...);").unwrap();
+//! ns.cdef("typedef struct point { int x, y; } point_t; int draw(const point_t *p, ...);")
+//!     .unwrap();
 //! let point = ns.parse_type("point_t").unwrap();
 //! assert_eq!(ns.sizeof(&point).unwrap(), 8);
 //! assert!(ns.function("draw").unwrap().ty.variadic);
@@ -296,6 +297,7 @@ impl Namespace {
                 let s = e.underlying.size(p);
                 (s, s)
             }
+            Type::Unsupported { why, .. } => return Err(why.clone()),
             Type::Func(_) => {
                 return Err(format!(
                     "sizeof of a function type ({})",
@@ -323,6 +325,7 @@ impl Namespace {
             Type::Unpassable(u) => {
                 return Err(format!("type '{}' cannot be passed by this FFI", u.name()))
             }
+            Type::Unsupported { why, .. } => return Err(why.clone()),
             Type::Array { .. } => {
                 return Err(format!(
                     "an array ({}) cannot be passed by value; use a pointer",
@@ -401,7 +404,14 @@ impl Namespace {
         s
     }
 
+    /// Writes `ty` around the declarator text `inner`; `quals` are `ty`'s own
+    /// qualifiers ("const ", "volatile ", or empty), which go before a base type and
+    /// after the `*` of a pointer (`int *const *`).
     fn write_type(&self, ty: &Type, inner: &str, out: &mut String) {
+        self.write_qualified(ty, "", inner, out)
+    }
+
+    fn write_qualified(&self, ty: &Type, quals: &str, inner: &str, out: &mut String) {
         let sep = |s: &str| {
             if s.is_empty() {
                 String::new()
@@ -409,12 +419,14 @@ impl Namespace {
                 format!(" {}", s)
             }
         };
+        let base = |name: &str| format!("{}{}{}", quals, name, sep(inner));
         match ty {
-            Type::Void => out.push_str(&format!("void{}", sep(inner))),
-            Type::Int(k) => out.push_str(&format!("{}{}", k.name(), sep(inner))),
-            Type::Float => out.push_str(&format!("float{}", sep(inner))),
-            Type::Double => out.push_str(&format!("double{}", sep(inner))),
-            Type::Unpassable(u) => out.push_str(&format!("{}{}", u.name(), sep(inner))),
+            Type::Void => out.push_str(&base("void")),
+            Type::Int(k) => out.push_str(&base(k.name())),
+            Type::Float => out.push_str(&base("float")),
+            Type::Double => out.push_str(&base("double")),
+            Type::Unpassable(u) => out.push_str(&base(u.name())),
+            Type::Unsupported { name, .. } => out.push_str(&base(name)),
             Type::Record(id) => {
                 let r = &self.records[id.0];
                 let kw = if r.kind == RecordKind::Union {
@@ -423,45 +435,42 @@ impl Namespace {
                     "struct"
                 };
                 let tag = r.tag.as_deref().unwrap_or("<anonymous>");
-                out.push_str(&format!("{} {}{}", kw, tag, sep(inner)))
+                out.push_str(&base(&format!("{} {}", kw, tag)))
             }
             Type::Enum(id) => {
                 let tag = self.enums[id.0].tag.as_deref().unwrap_or("<anonymous>");
-                out.push_str(&format!("enum {}{}", tag, sep(inner)))
+                out.push_str(&base(&format!("enum {}", tag)))
             }
             Type::Pointer {
                 to,
                 is_const,
                 is_volatile,
             } => {
-                let mut q = String::from("*");
-                if *is_const || *is_volatile {
-                    // Qualifiers belong to the pointee: print them in front of it.
-                    let mut prefix = String::new();
-                    if *is_const {
-                        prefix.push_str("const ");
-                    }
-                    if *is_volatile {
-                        prefix.push_str("volatile ");
-                    }
-                    q.push_str(inner);
-                    let needs_parens = matches!(**to, Type::Array { .. } | Type::Func(_));
-                    let inner2 = if needs_parens { format!("({})", q) } else { q };
-                    out.push_str(&prefix);
-                    self.write_type(to, &inner2, out);
-                    return;
+                let mut star = String::from("*");
+                star.push_str(quals.trim_end());
+                if !quals.is_empty() && !inner.is_empty() {
+                    star.push(' ');
                 }
-                q.push_str(inner);
-                let needs_parens = matches!(**to, Type::Array { .. } | Type::Func(_));
-                let inner2 = if needs_parens { format!("({})", q) } else { q };
-                self.write_type(to, &inner2, out)
+                star.push_str(inner);
+                let inner2 = if matches!(**to, Type::Array { .. } | Type::Func(_)) {
+                    format!("({})", star)
+                } else {
+                    star
+                };
+                let pointee_quals = match (is_const, is_volatile) {
+                    (true, true) => "const volatile ",
+                    (true, false) => "const ",
+                    (false, true) => "volatile ",
+                    (false, false) => "",
+                };
+                self.write_qualified(to, pointee_quals, &inner2, out)
             }
             Type::Array { of, len } => {
                 let dim = match len {
                     Some(n) => format!("{}[{}]", inner, n),
                     None => format!("{}[]", inner),
                 };
-                self.write_type(of, &dim, out)
+                self.write_qualified(of, quals, &dim, out)
             }
             Type::Func(f) => {
                 let mut params: Vec<String> =
@@ -473,13 +482,20 @@ impl Namespace {
                     params.push("void".into());
                 }
                 let decl = format!("{}({})", inner, params.join(", "));
-                self.write_type(&f.ret, &decl, out)
+                self.write_qualified(&f.ret, "", &decl, out)
             }
         }
     }
 
-    /// Layout view of a type: element type and count (None for a scalar) as a struct
-    /// member needs them. Unpassable types become byte blobs of their size and alignment.
+    /// Layout view of a type, for memory rather than calls (`arena:new`, `ffi.cast`,
+    /// struct fields): the element type and count (`None` for a scalar; arrays are
+    /// flattened). Unlike [`Namespace::lower`] it accepts records holding unpassable
+    /// members, and unpassable types themselves become opaque byte blobs of their size
+    /// and alignment. Errors for incomplete records, functions and `void`.
+    pub fn lower_layout(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
+        self.layout_type(ty)
+    }
+
     fn layout_type(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
         Ok(match ty {
             Type::Array { of, len } => {
@@ -506,6 +522,7 @@ impl Namespace {
                 Some(d) => (CType::Struct(d.layout.clone()), None),
                 None => return Err(format!("{} is incomplete (opaque)", self.type_name(ty))),
             },
+            Type::Void => return Err("void has no layout".into()),
             _ => (self.lower(ty)?, None),
         })
     }
@@ -540,10 +557,14 @@ impl Namespace {
                 }
                 _ => false,
             };
-            if let (Type::Unpassable(u), None) = (ty, &cannot_pass) {
+            let mut elem = ty;
+            while let Type::Array { of, .. } = elem {
+                elem = of;
+            }
+            if let (Type::Unpassable(u), None) = (elem, &cannot_pass) {
                 cannot_pass = Some(format!("{} has type {}", label, u.name()));
             }
-            if let Type::Record(id) = ty {
+            if let Type::Record(id) = elem {
                 if let Some(Some(why)) = self.records[id.0]
                     .def
                     .as_ref()
@@ -652,14 +673,24 @@ impl Namespace {
 
     /// Declares an ordinary identifier, accepting a compatible redeclaration.
     fn declare(&mut self, name: &str, what: Ordinary) -> Result<(), String> {
-        if let Some(old) = self.ordinary.get(name) {
-            let ok = match (old, &what) {
+        if let Some(old) = self.ordinary.get(name).cloned() {
+            let ok = match (&old, &what) {
                 (Ordinary::Typedef(t1, q1), Ordinary::Typedef(t2, q2)) => {
                     q1 == q2 && self.compatible(t1, t2)
                 }
+                // An `__asm__` rename may come with a later declaration (glibc declares
+                // fscanf, then redirects it to __isoc99_fscanf); two different renames
+                // conflict.
                 (Ordinary::Func(f1), Ordinary::Func(f2)) => {
                     self.compatible_funcs(&f1.ty, &f2.ty)
-                        && (f1.symbol == f2.symbol || f2.symbol == f2.name)
+                        && (f1.symbol == f2.symbol || f1.symbol == f1.name || f2.symbol == f2.name)
+                }
+                (Ordinary::Var(v1), Ordinary::Var(v2))
+                    if !(v1.symbol == v2.symbol
+                        || v1.symbol == v1.name
+                        || v2.symbol == v2.name) =>
+                {
+                    false
                 }
                 (Ordinary::Var(v1), Ordinary::Var(v2)) => self.compatible(&v1.ty, &v2.ty),
                 (Ordinary::Const(a), Ordinary::Const(b)) => a == b,
@@ -670,14 +701,31 @@ impl Namespace {
                     "'{}' redeclared as {} (it was {})",
                     name,
                     self.describe(&what),
-                    self.describe(old)
+                    self.describe(&old)
                 ));
             }
-            // Keep the first declaration unless the new one adds a prototype.
-            if let (Ordinary::Func(f1), Ordinary::Func(f2)) = (old, &what) {
-                if !f1.ty.prototyped && f2.ty.prototyped {
-                    self.ordinary.insert(name.to_string(), what);
+            // Keep the first declaration unless the new one adds a prototype or a rename.
+            match (old, what) {
+                (Ordinary::Func(f1), Ordinary::Func(mut f2)) => {
+                    if f2.symbol == f2.name {
+                        f2.symbol = f1.symbol.clone();
+                    }
+                    if f1.ty.prototyped || !f2.ty.prototyped {
+                        f2.ty = f1.ty.clone();
+                    }
+                    self.ordinary.insert(name.to_string(), Ordinary::Func(f2));
                 }
+                (Ordinary::Var(v1), Ordinary::Var(mut v2)) => {
+                    if v2.symbol == v2.name {
+                        v2.symbol = v1.symbol.clone();
+                    }
+                    // Keep a known array length.
+                    if matches!(v2.ty, Type::Array { len: None, .. }) {
+                        v2.ty = v1.ty.clone();
+                    }
+                    self.ordinary.insert(name.to_string(), Ordinary::Var(v2));
+                }
+                _ => {}
             }
             return Ok(());
         }

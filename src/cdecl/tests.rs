@@ -296,6 +296,9 @@ fn functions_variadic_pointers_asm_and_externs() {
         "int (*)(const void *, const void *)"
     );
     assert_eq!(q.ty.params[3].name.as_deref(), Some("compar"));
+    let cb = q.ty.params[3].ty.func_pointee().unwrap();
+    assert_eq!((cb.params.len(), &cb.ret), (2, &Type::Int(IntKind::Int)));
+    assert!(q.ty.params[0].ty.func_pointee().is_none());
     let s = ns.function("signal").unwrap();
     assert_eq!(ns.type_name(&s.ty.ret), "void (*)(int)");
     assert_eq!(ns.type_name(&s.ty.params[1].ty), "void (*)(int)");
@@ -353,7 +356,9 @@ fn unpassable_types_are_declared_but_not_called() {
          unsigned __int128 uwide(void);
          _Complex double cplx(_Complex float z);
          _Float128 f128(void);
-         typedef struct { long long ll; long double ld; } max_align_like;",
+         typedef struct { long long ll; long double ld; } max_align_like;
+         struct holds_array { int n; __int128 big[2]; };
+         struct holds_struct { char c; max_align_like m; };",
     );
     for (f, what) in [
         ("strtold", "long double"),
@@ -375,6 +380,19 @@ fn unpassable_types_are_declared_but_not_called() {
     assert_eq!(size(&mut ns, "max_align_like"), 32);
     let t = ns.parse_type("max_align_like").unwrap();
     assert_eq!(ns.alignof(&t).unwrap(), 16);
+    let e = ns.lower(&t).unwrap_err();
+    assert!(e.contains("field 'ld' has type long double"), "{}", e);
+    // Memory can still hold it: the layout view is the struct.
+    let (CType::Struct(m), None) = ns.lower_layout(&t).unwrap() else {
+        panic!("max_align_like has a layout")
+    };
+    assert_eq!((m.size, m.field("ld").unwrap().offset), (32, 16));
+    let t = ns.parse_type("struct holds_array").unwrap();
+    assert_eq!(ns.size_align(&t).unwrap(), (48, 16));
+    let e = ns.lower(&t).unwrap_err();
+    assert!(e.contains("field 'big' has type __int128"), "{}", e);
+    let t = ns.parse_type("struct holds_struct").unwrap();
+    assert_eq!(ns.size_align(&t).unwrap(), (48, 16));
     let e = ns.lower(&t).unwrap_err();
     assert!(e.contains("field 'ld' has type long double"), "{}", e);
 }
@@ -631,10 +649,112 @@ fn type_names_print_as_c() {
         "int [4]",
         "void (*)(int, ...)",
         "int (*(*)(void))[3]",
+        "const volatile char *const *",
     ] {
         let t = ns.parse_type(s).unwrap();
         assert_eq!(ns.type_name(&t), s);
     }
+    // Top-level qualifiers change neither layout nor calls and are dropped.
+    let t = ns.parse_type("int *volatile").unwrap();
+    assert_eq!(ns.type_name(&t), "int *");
     let e = ns.parse_type("int x").unwrap_err().to_string();
     assert!(e.contains("unexpected name 'x' in a type name"), "{}", e);
+}
+
+#[test]
+fn later_asm_renames_vla_parameters_and_aligned_typedefs() {
+    let mut ns = sysv();
+    cdef(
+        &mut ns,
+        "int fscanf(void *s, const char *f, ...);
+         int fscanf(void *s, const char *f, ...) __asm__(\"__isoc99_fscanf\");
+         int fscanf(void *s, const char *f, ...);
+         int regexec(const void *re, unsigned long n, int m[n], int flags);
+         typedef struct { char c[20]; } over __attribute__((aligned(16)));
+         typedef struct { long l[2]; } fine __attribute__((aligned(8)));",
+    );
+    assert_eq!(ns.function("fscanf").unwrap().symbol, "__isoc99_fscanf");
+    let e = err(
+        &mut ns,
+        "int fscanf(void *s, const char *f, ...) __asm__(\"other\");",
+    );
+    assert!(e.contains("'fscanf' redeclared"), "{}", e);
+    let r = ns.function("regexec").unwrap();
+    assert_eq!(ns.type_name(&r.ty.params[2].ty), "int *");
+    // Outside parameters an array length must be constant.
+    let e = err(&mut ns, "extern int n; int table[n];");
+    assert!(e.contains("'n' is not an integer constant"), "{}", e);
+    // gcc: sizeof 20, _Alignof 16 (a size no StructType has): declared, refused on use.
+    let t = ns.parse_type("over").unwrap();
+    let e = ns.sizeof(&t).unwrap_err();
+    assert_eq!(
+        e,
+        "typedef 'over' has __attribute__((aligned(16))), an alignment this FFI cannot represent"
+    );
+    assert!(ns.lower(&t).is_err());
+    assert_eq!(size(&mut ns, "fine"), 16);
+}
+
+#[test]
+fn assorted_declarations() {
+    let mut ns = sysv();
+    cdef(
+        &mut ns,
+        "int (*handler)(int);
+         typedef int (*cb_t)(void *);
+         void reg(cb_t cb, void *ud);
+         struct ops { int (*op)(struct ops *self, int); long long unsigned int n; };
+         extern char *environ[];
+         enum { ANON_A = 3 };
+         typedef enum { X1, X2 } e_t;
+         e_t pick(e_t);
+         struct ops make(void);
+         void va(int, ...);
+         int kr();
+         void cp(const struct ops *p, int *const *q);
+         struct bf { enum { LOW, HIGH } level : 1; unsigned char flag : 1; _Bool on : 1; };
+         void designated(void) ;
+         static const struct ops defaults = { .op = 0, .n = (1 + 2) };",
+    );
+    assert_eq!(
+        ns.type_name(&ns.variable("handler").unwrap().ty.clone()),
+        "int (*)(int)"
+    );
+    let reg = ns.function("reg").unwrap();
+    assert_eq!(reg.ty.params[0].ty.func_pointee().unwrap().params.len(), 1);
+    assert_eq!(size(&mut ns, "struct ops"), 16);
+    assert_eq!(
+        ns.type_name(&ns.variable("environ").unwrap().ty.clone()),
+        "char *[]"
+    );
+    assert_eq!(ns.constant("ANON_A"), Some(3));
+    let pick = ns.function("pick").unwrap().ty.clone();
+    assert_eq!(
+        ns.lower_func(&pick).unwrap(),
+        (CType::Prim(Prim::U32), vec![CType::Prim(Prim::U32)], false)
+    );
+    let make = ns.function("make").unwrap().ty.clone();
+    assert!(matches!(ns.lower_func(&make).unwrap().0, CType::Struct(_)));
+    let va = ns.function("va").unwrap();
+    assert!(va.ty.variadic && va.ty.params[0].name.is_none());
+    assert!(!ns.function("kr").unwrap().ty.prototyped);
+    let cp = ns.function("cp").unwrap().ty.clone();
+    assert_eq!(ns.type_name(&cp.params[0].ty), "const struct ops *");
+    assert_eq!(ns.type_name(&cp.params[1].ty), "int *const *");
+    // Three one-bit fields of types of different sizes share byte 0 under gcc's rules.
+    let t = ns.parse_type("struct bf").unwrap();
+    let CType::Struct(bf) = ns.lower(&t).unwrap() else {
+        panic!()
+    };
+    let bits: Vec<(usize, u32, bool)> = bf
+        .fields
+        .iter()
+        .map(|f| (f.offset, f.bits.unwrap().bit_offset, f.bits.unwrap().signed))
+        .collect();
+    assert_eq!(bits, vec![(0, 0, false), (0, 1, false), (0, 2, false)]);
+    assert_eq!((bf.size, bf.align), (4, 4));
+    assert!(
+        ns.variable("defaults").is_none(),
+        "static objects are not symbols"
+    );
 }

@@ -203,6 +203,13 @@ pub enum Type {
     Record(RecordId),
     Enum(EnumId),
     Func(Box<FuncType>),
+    /// A declared type this FFI cannot represent (a typedef whose `aligned` attribute
+    /// gives it an alignment its size does not have): declaring it is fine, using it is
+    /// the error `why`.
+    Unsupported {
+        name: String,
+        why: String,
+    },
 }
 
 impl Type {
@@ -218,6 +225,15 @@ impl Type {
     pub fn pointee(&self) -> Option<&Type> {
         match self {
             Type::Pointer { to, .. } => Some(to),
+            _ => None,
+        }
+    }
+
+    /// The function type of a function pointer (`int (*)(void *, int)`): a parameter
+    /// declared so may take a Luau function as a callback for the call.
+    pub fn func_pointee(&self) -> Option<&FuncType> {
+        match self.pointee() {
+            Some(Type::Func(f)) => Some(f),
             _ => None,
         }
     }

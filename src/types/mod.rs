@@ -311,7 +311,10 @@ impl StructType {
     }
 
     /// Every primitive leaf with its byte offset, arrays expanded and nested structs
-    /// flattened, in memory order. The ABI classifiers work on this view.
+    /// flattened, in field order (memory order for a struct; a union's members overlap
+    /// and each contributes its leaves). A bitfield contributes one `U8` per byte it
+    /// touches; a flexible array member contributes nothing. The ABI classifiers work on
+    /// this view.
     pub fn flatten(&self) -> Vec<(usize, Prim)> {
         let mut out = Vec::new();
         self.flatten_into(0, &mut out);
