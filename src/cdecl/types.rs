@@ -50,10 +50,29 @@ impl Platform {
         wchar16: true,
     };
 
+    /// Apple arm64 (macOS): signed `char`, `long double` is `double`, `va_list` a
+    /// `char *`, and clang's Darwin bitfield layout, where a zero-width bitfield does not
+    /// raise the record's alignment (as on x86-64; the probe
+    /// `struct { char a:4; int :0; char b; }` is 5 bytes there, 8 on AArch64 Linux).
+    pub const APPLE_ARM64: Platform = Platform {
+        long_size: 8,
+        char_signed: true,
+        rules: LayoutRules::SysV,
+        long_double: (8, 8),
+        va_list: (8, 8),
+        wchar16: false,
+    };
+
     /// The platform this crate was compiled for.
     pub fn host() -> Platform {
         if cfg!(windows) {
             Platform::WIN64
+        } else if cfg!(target_arch = "aarch64")
+            && (cfg!(target_vendor = "apple") || cfg!(lune_ffi_force_apple_arm64))
+        {
+            // The forced lane runs Apple's convention on Linux: its C library is compiled
+            // for Apple (see build_clib.rs), so the layout rules are Apple's too.
+            Platform::APPLE_ARM64
         } else if cfg!(target_arch = "aarch64") {
             Platform::AAPCS64
         } else {

@@ -22,12 +22,14 @@ pub struct Resolved {
     pub align: usize,
 }
 
+type Resolution = Result<Resolved, String>;
+
 /// The module-wide C declarations of one Lua state, and resolved names (cleared by every
 /// `ffi.cdef`, which may give a name a meaning).
 #[derive(Default)]
 pub struct CTypes {
     pub ns: RefCell<Namespace>,
-    cache: RefCell<HashMap<Box<[u8]>, Result<Resolved, String>>>,
+    cache: RefCell<HashMap<Box<[u8]>, Resolution>>,
 }
 
 impl CTypes {

@@ -127,7 +127,7 @@ unsafe fn pop_pow2(L: *mut lua_State, F: &str, what: &str) -> LResult<usize> {
         let shown = describe(L, -1);
         ffi::lua_pop(L, 1);
         match v {
-            Some(n) if n >= 1 && n <= 1 << 16 && (n as u64).is_power_of_two() => Ok(n as usize),
+            Some(n) if (1..=1 << 16).contains(&n) && (n as u64).is_power_of_two() => Ok(n as usize),
             _ => Err(format!(
                 "{}: {}: expected a power of two from 1 to 65536, got {}",
                 F, what, shown

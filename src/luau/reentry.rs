@@ -224,8 +224,8 @@ mod stack {
         let (mut low, mut high) = (0usize, 0usize);
         // SAFETY: fills two integers for the calling thread.
         unsafe { GetCurrentThreadStackLimits(&mut low, &mut high) };
-        // The guard pages and the stack-overflow handler's reserve sit at the bottom.
-        (low != 0).then_some(low + 64 * 1024)
+        // The guard pages sit at the bottom.
+        (low != 0).then_some(low + 16 * 1024)
     }
 
     #[cfg(not(any(

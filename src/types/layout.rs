@@ -45,6 +45,11 @@ impl LayoutRules {
     pub fn host() -> LayoutRules {
         if cfg!(windows) {
             LayoutRules::Msvc
+        } else if cfg!(target_arch = "aarch64")
+            && (cfg!(target_vendor = "apple") || cfg!(lune_ffi_force_apple_arm64))
+        {
+            // clang's Darwin arm64 layout: zero-width bitfields leave the alignment alone.
+            LayoutRules::SysV
         } else if cfg!(target_arch = "aarch64") {
             LayoutRules::Aapcs64
         } else {
