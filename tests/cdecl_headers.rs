@@ -354,3 +354,52 @@ int main(void) {
         e
     );
 }
+
+const PRELUDE: &str = r##"
+function check_eq(actual, expected, label)
+    if actual ~= expected then
+        error(string.format("%s: expected %s, got %s", tostring(label), tostring(expected), tostring(actual)), 2)
+    end
+end
+function check_error(fn, ...)
+    local ok, err = pcall(fn)
+    if ok then error("expected an error", 2) end
+    for i = 1, select("#", ...) do
+        local needle = select(i, ...)
+        if not string.find(tostring(err), needle, 1, true) then
+            error(string.format("error %q lacks %q", tostring(err), needle), 2)
+        end
+    end
+end
+"##;
+
+#[test]
+/// `ffi.cdef` on real headers, used for real: `tests/cdef/real_headers.luau` declares what
+/// `gcc -E -P` prints for zlib.h and sqlite3.h, unchanged, and drives zlib (deflate and
+/// inflate through the parsed `z_stream`) and sqlite3 (open, query, close) through them.
+fn zlib_and_sqlite3_from_their_preprocessed_headers() {
+    let lua = mlua::Lua::new();
+    let ffi = lune_ffi::module(lua.clone()).unwrap();
+    lua.register_module("@lune/ffi", ffi).unwrap();
+    let g = lua.globals();
+    g.set("ZLIB_H", preprocess("zlib.h")).unwrap();
+    g.set("SQLITE3_H", preprocess("sqlite3.h")).unwrap();
+    let z_stream_size = c_facts(
+        "#include <zlib.h>\n#include <stdio.h>\nint main(void){printf(\"%zu\\n\", sizeof(z_stream));return 0;}\n",
+    )[0];
+    g.set("Z_STREAM_SIZE", z_stream_size as f64).unwrap();
+    lua.load(PRELUDE).exec().unwrap();
+    let src = std::fs::read_to_string("tests/cdef/real_headers.luau").unwrap();
+    if let Err(e) = lua
+        .load(&src)
+        .set_name("@tests/cdef/real_headers.luau")
+        .exec()
+    {
+        panic!("tests/cdef/real_headers.luau failed:\n{}", e);
+    }
+    let secs: f64 = g.get("PARSE_SECONDS").unwrap();
+    println!(
+        "ffi.cdef of preprocessed zlib.h + sqlite3.h (debug build): {:.1} ms",
+        secs * 1000.0
+    );
+}
