@@ -46,7 +46,7 @@ impl Drop for CallbackUd {
     }
 }
 
-pub(super) const METHODS: &[super::kinds::Entry] = &[(c"__index", callback_index)];
+pub(super) const METHODS: &[Entry] = &[(c"__index", callback_index)];
 
 /// `cb.ptr`, `cb:free()`.
 ///

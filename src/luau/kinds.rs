@@ -12,8 +12,6 @@ use super::objects::*;
 use super::pointers::*;
 use super::raw::*;
 
-pub type Entry = (&'static CStr, ffi::lua_CFunction);
-
 struct Kind {
     tag: c_int,
     name: &'static CStr,
@@ -28,6 +26,19 @@ struct Kind {
     /// table (a Library's declared functions and constants).
     fallback: Option<ffi::lua_CFunction>,
 }
+
+/// Library methods: `lib:call` and its fixed-return variants, `lib:func`, `lib:async`,
+/// `lib:symbol`. Other keys are declarations (`declared::lib_index`).
+const LIBRARY_METHODS: &[Entry] = &[
+    (c"call", library::LIB_CALL),
+    (c"callInt", library::LIB_CALL_INT),
+    (c"callDouble", library::LIB_CALL_DOUBLE),
+    (c"callVoid", library::LIB_CALL_VOID),
+    (c"callString", library::LIB_CALL_STRING),
+    (c"func", super::bound::lib_func),
+    (c"async", super::asynccall::lib_async),
+    (c"symbol", library::lib_symbol),
+];
 
 fn kind<T: Ud>(meta: &'static [Entry], methods: &'static [Entry], compare: bool) -> Kind {
     Kind {
@@ -97,7 +108,7 @@ fn kinds() -> [Kind; 10] {
         kind::<CallbackUd>(super::callback::METHODS, &[], false),
         Kind {
             fallback: Some(super::declared::lib_index),
-            ..kind::<LibraryUd>(library::META, library::METHODS, false)
+            ..kind::<LibraryUd>(library::META, LIBRARY_METHODS, false)
         },
         kind::<BoundUd>(&[], &[], false),
         kind::<Shared>(&[], &[], false),
@@ -150,6 +161,6 @@ pub unsafe fn register(L: *mut lua_State) {
             ffi::lua_setuserdatametatable(L, k.tag);
         }
         ffi::lua_settop(L, cmp - 1);
-        init_shared(L);
+        init_shared(L, super::callback::traceback, super::callback::invoker);
     }
 }

@@ -54,18 +54,14 @@ impl Ud for LibraryUd {
     const NAME: &'static std::ffi::CStr = c"Library";
 }
 
-pub const METHODS: &[super::kinds::Entry] = &[
-    (c"call", lib_call_as::<CALL>),
-    (c"callInt", lib_call_as::<CALL_INT>),
-    (c"callDouble", lib_call_as::<CALL_DOUBLE>),
-    (c"callVoid", lib_call_as::<CALL_VOID>),
-    (c"callString", lib_call_as::<CALL_STRING>),
-    (c"func", super::bound::lib_func),
-    (c"async", super::asynccall::lib_async),
-    (c"symbol", lib_symbol),
-];
+/// The `lib:call` family, one generic function per return kind.
+pub const LIB_CALL: ffi::lua_CFunction = lib_call_as::<CALL>;
+pub const LIB_CALL_INT: ffi::lua_CFunction = lib_call_as::<CALL_INT>;
+pub const LIB_CALL_DOUBLE: ffi::lua_CFunction = lib_call_as::<CALL_DOUBLE>;
+pub const LIB_CALL_VOID: ffi::lua_CFunction = lib_call_as::<CALL_VOID>;
+pub const LIB_CALL_STRING: ffi::lua_CFunction = lib_call_as::<CALL_STRING>;
 
-pub(super) const META: &[super::kinds::Entry] = &[(c"__tostring", lib_tostring)];
+pub(super) const META: &[Entry] = &[(c"__tostring", lib_tostring)];
 
 /// `ffi.load(path?)`: a shared library, or with no argument the running process and the
 /// C library.
@@ -390,7 +386,7 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
 ///
 /// # Safety
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
-unsafe extern "C-unwind" fn lib_symbol(L: *mut lua_State) -> c_int {
+pub(super) unsafe extern "C-unwind" fn lib_symbol(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {

@@ -35,7 +35,6 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use kinds::Entry;
 use memory_fns::*;
 use objects::*;
 use raw::*;

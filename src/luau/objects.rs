@@ -126,13 +126,17 @@ const SHARED_KEY: &std::ffi::CStr = c"lune_ffi.shared";
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
-pub unsafe fn init_shared(L: *mut lua_State) {
+pub unsafe fn init_shared(
+    L: *mut lua_State,
+    traceback: ffi::lua_CFunction,
+    invoker: ffi::lua_CFunction,
+) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        push_fn(L, super::callback::traceback, c"traceback");
+        push_fn(L, traceback, c"traceback");
         let traceback_ref = ffi::lua_ref(L, -1);
         ffi::lua_pop(L, 1);
-        push_fn(L, super::callback::invoker, c"callback");
+        push_fn(L, invoker, c"callback");
         let invoker_ref = ffi::lua_ref(L, -1);
         ffi::lua_pop(L, 1);
         push_ud(

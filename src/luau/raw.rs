@@ -31,6 +31,9 @@ use mlua::ffi::{self, lua_State};
 
 pub type LResult<T> = Result<T, String>;
 
+/// A named C function of a metatable or methods table.
+pub type Entry = (&'static std::ffi::CStr, ffi::lua_CFunction);
+
 /// A userdata kind: its tag and `__type` name. Only [`push_ud`] creates userdata with the
 /// tag, so a block with the tag always holds a live `Self`.
 pub trait Ud: Sized {
