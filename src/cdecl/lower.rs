@@ -1,0 +1,364 @@
+//! What declared types mean to the engine: sizes and alignments, lowering to the engine's
+//! `CType` for calls and memory, record layout, and C spellings for messages.
+
+use super::*;
+
+impl Namespace {
+    /// `sizeof(ty)`; an error for incomplete types, functions and `void`.
+    pub fn sizeof(&self, ty: &Type) -> Result<usize, String> {
+        self.size_align(ty).map(|(s, _)| s)
+    }
+
+    /// `_Alignof(ty)`.
+    pub fn alignof(&self, ty: &Type) -> Result<usize, String> {
+        self.size_align(ty).map(|(_, a)| a)
+    }
+
+    pub fn size_align(&self, ty: &Type) -> Result<(usize, usize), String> {
+        let p = &self.platform;
+        Ok(match ty {
+            Type::Void => return Err("sizeof of void".into()),
+            Type::Int(k) => (k.size(p), k.size(p)),
+            Type::Float => (4, 4),
+            Type::Double => (8, 8),
+            Type::Unpassable(u) => u.size_align(p),
+            Type::Pointer { .. } => (8, 8),
+            Type::Array { of, len } => {
+                let (s, a) = self.size_align(of)?;
+                let n = len.ok_or_else(|| {
+                    format!(
+                        "sizeof of an array of unknown length ({})",
+                        self.type_name(ty)
+                    )
+                })?;
+                let total = s
+                    .checked_mul(n)
+                    .filter(|t| *t <= crate::types::MAX_OBJECT_SIZE)
+                    .ok_or_else(|| format!("{} is too large", self.type_name(ty)))?;
+                (total, a)
+            }
+            Type::Record(id) => match &self.records[id.0].def {
+                Some(d) => (d.layout.size, d.layout.align),
+                None => {
+                    return Err(format!(
+                        "{} is incomplete (opaque): only pointers to it can be used",
+                        self.type_name(ty)
+                    ))
+                }
+            },
+            Type::Enum(id) => {
+                let e = &self.enums[id.0];
+                if e.constants.is_none() {
+                    return Err(format!("{} is incomplete", self.type_name(ty)));
+                }
+                let s = e.underlying.size(p);
+                (s, s)
+            }
+            Type::Unsupported { why, .. } => return Err(why.clone()),
+            Type::Func(_) => {
+                return Err(format!(
+                    "sizeof of a function type ({})",
+                    self.type_name(ty)
+                ))
+            }
+        })
+    }
+
+    /// The engine's type for a value of `ty` in a call (argument or return) or a typed
+    /// pointer's element: pointers become `Prim::Pointer` (`const char *` becomes
+    /// `Prim::String`), enums their integer type, records their `StructType`.
+    /// An error for what cannot be passed: incomplete records, arrays, functions and
+    /// the [`Unpassable`] types (and records holding one).
+    pub fn lower(&self, ty: &Type) -> Result<CType, String> {
+        let p = &self.platform;
+        Ok(match ty {
+            Type::Void => CType::Prim(Prim::Void),
+            Type::Int(k) => CType::Prim(k.prim(p)),
+            Type::Float => CType::Prim(Prim::F32),
+            Type::Double => CType::Prim(Prim::F64),
+            Type::Pointer { .. } if ty.is_const_char_pointer() => CType::Prim(Prim::String),
+            Type::Pointer { .. } => CType::Prim(Prim::Pointer),
+            Type::Enum(id) => CType::Prim(self.enums[id.0].underlying.prim(p)),
+            Type::Unpassable(u) => {
+                return Err(format!("type '{}' cannot be passed by this FFI", u.name()))
+            }
+            Type::Unsupported { why, .. } => return Err(why.clone()),
+            Type::Array { .. } => {
+                return Err(format!(
+                    "an array ({}) cannot be passed by value; use a pointer",
+                    self.type_name(ty)
+                ))
+            }
+            Type::Func(_) => {
+                return Err(format!(
+                    "a function type ({}) cannot be passed by value; use a pointer to it",
+                    self.type_name(ty)
+                ))
+            }
+            Type::Record(id) => match &self.records[id.0].def {
+                None => {
+                    return Err(format!(
+                    "{} is incomplete (opaque): it cannot be used by value, only through a pointer",
+                    self.type_name(ty)
+                ))
+                }
+                Some(d) => {
+                    if let Some(why) = &d.cannot_pass {
+                        return Err(format!(
+                            "{} cannot be passed by value: {}",
+                            self.type_name(ty),
+                            why
+                        ));
+                    }
+                    CType::Struct(d.layout.clone())
+                }
+            },
+        })
+    }
+
+    /// The engine's element type and count for an array type (`int[4]` -> (i32, 4));
+    /// nested arrays are flattened. `None` if `ty` is not an array.
+    pub fn lower_array(&self, ty: &Type) -> Result<Option<(CType, Option<usize>)>, String> {
+        let Type::Array { .. } = ty else {
+            return Ok(None);
+        };
+        let (elem, count) = self.layout_type(ty)?;
+        Ok(Some((elem, count)))
+    }
+
+    /// Lowers a function type for the classifier: (return, fixed parameters, variadic?).
+    /// Errors name the parameter (1-based) and its C type.
+    pub fn lower_func(&self, f: &FuncType) -> Result<(CType, Vec<CType>, bool), String> {
+        let ret = self
+            .lower(&f.ret)
+            .map_err(|e| format!("return type {}: {}", self.type_name(&f.ret), e))?;
+        let mut params = Vec::with_capacity(f.params.len());
+        for (i, prm) in f.params.iter().enumerate() {
+            let c = self.lower(&prm.ty).map_err(|e| {
+                format!(
+                    "parameter {}{} ({}): {}",
+                    i + 1,
+                    prm.name
+                        .as_ref()
+                        .map(|n| format!(" '{}'", n))
+                        .unwrap_or_default(),
+                    self.type_name(&prm.ty),
+                    e
+                )
+            })?;
+            if c.is_void() {
+                return Err(format!("parameter {} has type void", i + 1));
+            }
+            params.push(c);
+        }
+        Ok((ret, params, f.variadic))
+    }
+
+    /// A C spelling of `ty` for messages (`const char *`, `struct timespec *`, `int [4]`).
+    pub fn type_name(&self, ty: &Type) -> String {
+        let mut s = String::new();
+        self.write_type(ty, "", &mut s);
+        s
+    }
+
+    /// Writes `ty` around the declarator text `inner`; `quals` are `ty`'s own
+    /// qualifiers ("const ", "volatile ", or empty), which go before a base type and
+    /// after the `*` of a pointer (`int *const *`).
+    pub(super) fn write_type(&self, ty: &Type, inner: &str, out: &mut String) {
+        self.write_qualified(ty, "", inner, out)
+    }
+
+    pub(super) fn write_qualified(&self, ty: &Type, quals: &str, inner: &str, out: &mut String) {
+        let sep = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", s)
+            }
+        };
+        let base = |name: &str| format!("{}{}{}", quals, name, sep(inner));
+        match ty {
+            Type::Void => out.push_str(&base("void")),
+            Type::Int(k) => out.push_str(&base(k.name())),
+            Type::Float => out.push_str(&base("float")),
+            Type::Double => out.push_str(&base("double")),
+            Type::Unpassable(u) => out.push_str(&base(u.name())),
+            Type::Unsupported { name, .. } => out.push_str(&base(name)),
+            Type::Record(id) => {
+                let r = &self.records[id.0];
+                let kw = if r.kind == RecordKind::Union {
+                    "union"
+                } else {
+                    "struct"
+                };
+                let tag = r.tag.as_deref().unwrap_or("<anonymous>");
+                out.push_str(&base(&format!("{} {}", kw, tag)))
+            }
+            Type::Enum(id) => {
+                let tag = self.enums[id.0].tag.as_deref().unwrap_or("<anonymous>");
+                out.push_str(&base(&format!("enum {}", tag)))
+            }
+            Type::Pointer {
+                to,
+                is_const,
+                is_volatile,
+            } => {
+                let mut star = String::from("*");
+                star.push_str(quals.trim_end());
+                if !quals.is_empty() && !inner.is_empty() {
+                    star.push(' ');
+                }
+                star.push_str(inner);
+                let inner2 = if matches!(**to, Type::Array { .. } | Type::Func(_)) {
+                    format!("({})", star)
+                } else {
+                    star
+                };
+                let pointee_quals = match (is_const, is_volatile) {
+                    (true, true) => "const volatile ",
+                    (true, false) => "const ",
+                    (false, true) => "volatile ",
+                    (false, false) => "",
+                };
+                self.write_qualified(to, pointee_quals, &inner2, out)
+            }
+            Type::Array { of, len } => {
+                let dim = match len {
+                    Some(n) => format!("{}[{}]", inner, n),
+                    None => format!("{}[]", inner),
+                };
+                self.write_qualified(of, quals, &dim, out)
+            }
+            Type::Func(f) => {
+                let mut params: Vec<String> =
+                    f.params.iter().map(|p| self.type_name(&p.ty)).collect();
+                if f.variadic {
+                    params.push("...".into());
+                }
+                if params.is_empty() && f.prototyped {
+                    params.push("void".into());
+                }
+                let decl = format!("{}({})", inner, params.join(", "));
+                self.write_qualified(&f.ret, "", &decl, out)
+            }
+        }
+    }
+
+    /// Layout view of a type, for memory rather than calls (`arena:new`, `ffi.cast`,
+    /// struct fields): the element type and count (`None` for a scalar; arrays are
+    /// flattened). Unlike [`Namespace::lower`] it accepts records holding unpassable
+    /// members, and unpassable types themselves become opaque byte blobs of their size
+    /// and alignment. Errors for incomplete records, functions and `void`.
+    pub fn lower_layout(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
+        self.layout_type(ty)
+    }
+
+    pub(super) fn layout_type(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
+        Ok(match ty {
+            Type::Array { of, len } => {
+                let (elem, inner) = self.layout_type(of)?;
+                let n = len.unwrap_or(0);
+                let total = inner
+                    .unwrap_or(1)
+                    .checked_mul(n)
+                    .ok_or_else(|| format!("{} is too large", self.type_name(ty)))?;
+                (elem, Some(total))
+            }
+            Type::Unpassable(u) => {
+                let (size, align) = u.size_align(&self.platform);
+                let blob = StructType::with_options(
+                    vec![MemberSpec::new("bytes", CType::Prim(Prim::U8), Some(size))],
+                    &RecordOptions {
+                        align: Some(align),
+                        ..RecordOptions::default()
+                    },
+                )?;
+                (CType::Struct(Arc::new(blob)), None)
+            }
+            Type::Record(id) => match &self.records[id.0].def {
+                Some(d) => (CType::Struct(d.layout.clone()), None),
+                None => return Err(format!("{} is incomplete (opaque)", self.type_name(ty))),
+            },
+            Type::Void => return Err("void has no layout".into()),
+            _ => (self.lower(ty)?, None),
+        })
+    }
+
+    /// Lays out a struct/union definition (called by the parser at the closing brace).
+    pub(super) fn layout_record(
+        &self,
+        kind: RecordKind,
+        members: &[Member],
+        opts: RecordOptions,
+    ) -> Result<(Arc<StructType>, Option<String>), String> {
+        let mut specs = Vec::with_capacity(members.len());
+        let mut cannot_pass = None;
+        let last = members.len().saturating_sub(1);
+        for (i, m) in members.iter().enumerate() {
+            let name = m.name.clone().unwrap_or_default();
+            let label = m
+                .name
+                .as_deref()
+                .map(|n| format!("field '{}'", n))
+                .unwrap_or_else(|| format!("field {}", i + 1));
+            let mut ty = &m.ty;
+            // `T x[]` (and GNU `T x[0]`) at the end: a flexible array member.
+            let flexible = match ty {
+                Type::Array { of, len: None } => {
+                    ty = of;
+                    true
+                }
+                Type::Array { of, len: Some(0) } if i == last && kind == RecordKind::Struct => {
+                    ty = of;
+                    true
+                }
+                _ => false,
+            };
+            let mut elem = ty;
+            while let Type::Array { of, .. } = elem {
+                elem = of;
+            }
+            if let (Type::Unpassable(u), None) = (elem, &cannot_pass) {
+                cannot_pass = Some(format!("{} has type {}", label, u.name()));
+            }
+            if let Type::Record(id) = elem {
+                if let Some(Some(why)) = self.records[id.0]
+                    .def
+                    .as_ref()
+                    .map(|d| d.cannot_pass.clone())
+                {
+                    cannot_pass.get_or_insert(why);
+                }
+            }
+            let (cty, count) = self
+                .layout_type(ty)
+                .map_err(|e| format!("{}: {}", label, e))?;
+            if m.bits.is_some() && !ty.is_integer() {
+                return Err(format!(
+                    "{} is a bitfield of type {}; a bitfield needs an integer type",
+                    label,
+                    self.type_name(ty)
+                ));
+            }
+            specs.push(MemberSpec {
+                name,
+                ty: cty,
+                count: if flexible { None } else { count },
+                bits: m.bits,
+                align: m.align,
+                packed: m.packed,
+                flexible,
+            });
+        }
+        let what = if kind == RecordKind::Union {
+            "union"
+        } else {
+            "struct"
+        };
+        if specs.is_empty() {
+            return Err(format!("an empty {} is not supported", what));
+        }
+        let st = StructType::with_options(specs, &RecordOptions { kind, ..opts })?;
+        Ok((Arc::new(st), cannot_pass))
+    }
+}

@@ -1,0 +1,377 @@
+//! Declarations: external declarations, declaration specifiers and the base types they name.
+
+use super::*;
+
+impl<'a, 'n> Parser<'a, 'n> {
+    pub(super) fn external_declaration(&mut self) -> Result<(), CdefError> {
+        let start = self.peek();
+        let specs = self.decl_specifiers(true)?;
+        if self.eat(";") {
+            return Ok(());
+        }
+        loop {
+            let name_tok = self.peek();
+            let (name, ty, mut attrs) =
+                self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?;
+            attrs.merge(self.attrs_and_asm()?);
+            let Some(name) = name else {
+                return Err(self.err_at(name_tok, "expected a name in the declaration"));
+            };
+            if self.at("{") {
+                // A function definition (an inline function in a header): its body is
+                // skipped and it declares nothing callable.
+                if !matches!(ty, Type::Func(_)) {
+                    return Err(self.err("unexpected '{'"));
+                }
+                self.skip_balanced()?;
+                return Ok(());
+            }
+            if self.eat("=") {
+                self.skip_initializer()?;
+            }
+            let mut all = specs.attrs.clone();
+            all.merge(attrs);
+            self.declare(&specs, name, ty, all)
+                .map_err(|m| self.err_at(start, m))?;
+            if self.eat(",") {
+                continue;
+            }
+            self.expect(";")?;
+            return Ok(());
+        }
+    }
+
+    pub(super) fn skip_initializer(&mut self) -> Result<(), CdefError> {
+        loop {
+            let t = self.peek();
+            match t.text {
+                _ if t.kind == Kind::Eof => return Err(self.err("unterminated initializer")),
+                "," | ";" if t.kind == Kind::Punct => return Ok(()),
+                "(" | "[" | "{" if t.kind == Kind::Punct => self.skip_balanced()?,
+                _ => {
+                    self.next();
+                }
+            }
+        }
+    }
+
+    pub(super) fn declare(
+        &mut self,
+        specs: &Specs,
+        name: Tok<'a>,
+        ty: Type,
+        attrs: Attrs,
+    ) -> Result<(), String> {
+        let ty = self.apply_mode(ty, attrs.mode.as_deref())?;
+        let n = name.text.to_string();
+        match specs.storage {
+            Storage::Typedef => {
+                if attrs.packed {
+                    return Err(format!(
+                        "attribute 'packed' on typedef '{}' is not supported; put it on the struct",
+                        n
+                    ));
+                }
+                let mut ty = ty;
+                if let Some(a) = attrs.align {
+                    // gcc lets a typedef change a type's alignment without changing its
+                    // size (glibc's __pthread_unwind_buf_t: 104 bytes, 16-aligned), which
+                    // no StructType can say. Declared; an error only when used.
+                    if self.ns.alignof(&ty).ok() != Some(a) {
+                        ty = Type::Unsupported {
+                            name: n.clone(),
+                            why: format!(
+                                "typedef '{}' has __attribute__((aligned({}))), an alignment this FFI cannot represent",
+                                n, a
+                            ),
+                        };
+                    }
+                }
+                self.ns.declare(&n, Ordinary::Typedef(ty, specs.quals))
+            }
+            _ => match ty {
+                Type::Func(f) => {
+                    let symbol = attrs.asm.unwrap_or_else(|| n.clone());
+                    self.ns.declare(
+                        name.text,
+                        Ordinary::Func(FuncDecl {
+                            name: n,
+                            symbol,
+                            ty: *f,
+                        }),
+                    )
+                }
+                // A `static` object in a header is not a symbol of the library.
+                _ if specs.storage == Storage::Static => Ok(()),
+                ty => {
+                    if ty.is_void() {
+                        return Err(format!("variable '{}' declared void", n));
+                    }
+                    let symbol = attrs.asm.unwrap_or_else(|| n.clone());
+                    self.ns.declare(
+                        name.text,
+                        Ordinary::Var(VarDecl {
+                            name: n,
+                            symbol,
+                            ty,
+                        }),
+                    )
+                }
+            },
+        }
+    }
+
+    /// `__attribute__((__mode__(X)))`: the integer or float type of that machine mode.
+    pub(super) fn apply_mode(&self, ty: Type, mode: Option<&str>) -> Result<Type, String> {
+        let Some(mode) = mode else { return Ok(ty) };
+        let p = self.ns.platform;
+        let signed = match &ty {
+            Type::Int(k) => k.is_signed(&p),
+            Type::Float | Type::Double => {
+                return Ok(match mode {
+                    "SF" => Type::Float,
+                    "DF" => Type::Double,
+                    "XF" => Type::Unpassable(Unpassable::LongDouble),
+                    "TF" => Type::Unpassable(Unpassable::Float128),
+                    _ => return Err(format!("unknown floating mode '{}'", mode)),
+                })
+            }
+            _ => return Err(format!("mode '{}' on a non-scalar type", mode)),
+        };
+        let bytes = match mode {
+            "QI" | "byte" => 1,
+            "HI" => 2,
+            "SI" => 4,
+            "DI" | "word" | "pointer" => 8,
+            "TI" => 16,
+            _ => return Err(format!("unknown integer mode '{}'", mode)),
+        };
+        use IntKind::*;
+        let (long64s, long64u) = if p.long_size == 8 {
+            (Long, ULong)
+        } else {
+            (LongLong, ULongLong)
+        };
+        Ok(match (bytes, signed) {
+            (1, true) => Type::Int(SChar),
+            (1, false) => Type::Int(UChar),
+            (2, true) => Type::Int(Short),
+            (2, false) => Type::Int(UShort),
+            (4, true) => Type::Int(Int),
+            (4, false) => Type::Int(UInt),
+            (8, true) => Type::Int(long64s),
+            (8, false) => Type::Int(long64u),
+            (_, true) => Type::Unpassable(Unpassable::Int128),
+            (_, false) => Type::Unpassable(Unpassable::UInt128),
+        })
+    }
+
+    // ---- specifiers
+
+    pub(super) fn decl_specifiers(&mut self, allow_storage: bool) -> Result<Specs, CdefError> {
+        let start = self.peek();
+        let mut storage = Storage::None;
+        let mut quals = Quals::default();
+        let mut attrs = Attrs::default();
+        let mut words: Vec<&'a str> = Vec::new();
+        let mut ty: Option<Type> = None;
+        loop {
+            let t = self.peek();
+            if t.kind != Kind::Ident {
+                break;
+            }
+            match t.text {
+                "typedef" | "extern" | "static" if !allow_storage => {
+                    return Err(self.err(format!("'{}' is not allowed here", t.text)))
+                }
+                "typedef" => storage = Storage::Typedef,
+                "extern" => storage = Storage::Extern,
+                "static" => storage = Storage::Static,
+                "auto" | "register" | "_Thread_local" | "__thread" | "inline" | "__inline"
+                | "__inline__" | "_Noreturn" | "__extension__" => {}
+                "const" | "__const" | "__const__" => quals.is_const = true,
+                "volatile" | "__volatile" | "__volatile__" => quals.is_volatile = true,
+                w if QUALIFIER_WORDS.contains(&w) => {}
+                "_Atomic" => {
+                    if self.peek_at(1).is("(") {
+                        return Err(self.err("_Atomic(type) is not supported"));
+                    }
+                }
+                "__attribute__" | "__attribute" | "__declspec" => {
+                    attrs.merge(self.attributes()?);
+                    continue;
+                }
+                "_Alignas" | "alignas" => {
+                    self.next();
+                    self.expect("(")?;
+                    let a = if self.starts_type(self.peek()) {
+                        let t0 = self.peek();
+                        let tn = self.type_name()?;
+                        self.ns.alignof(&tn).map_err(|m| self.err_at(t0, m))?
+                    } else {
+                        self.const_usize("an alignment")?
+                    };
+                    self.expect(")")?;
+                    attrs.merge(Attrs {
+                        align: Some(a),
+                        ..Attrs::default()
+                    });
+                    continue;
+                }
+                "struct" | "union" | "enum" if ty.is_none() && words.is_empty() => {
+                    ty = Some(if t.text == "enum" {
+                        self.enum_specifier()?
+                    } else {
+                        self.record_specifier()?
+                    });
+                    continue;
+                }
+                "__typeof__" | "__typeof" | "typeof" if ty.is_none() && words.is_empty() => {
+                    self.next();
+                    self.expect("(")?;
+                    if !self.starts_type(self.peek()) {
+                        return Err(self.err("typeof of an expression is not supported"));
+                    }
+                    ty = Some(self.type_name()?);
+                    self.expect(")")?;
+                    continue;
+                }
+                w if TYPE_WORDS.contains(&w) && ty.is_none() => words.push(w),
+                _ if ty.is_none() && words.is_empty() && self.is_typedef_name(t) => {
+                    if let Some(Ordinary::Typedef(tt, tq)) = self.ns.ordinary.get(t.text) {
+                        ty = Some(tt.clone());
+                        quals.is_const |= tq.is_const;
+                        quals.is_volatile |= tq.is_volatile;
+                    }
+                }
+                _ => break,
+            }
+            self.next();
+        }
+        let ty = match ty {
+            Some(t) => t,
+            None if !words.is_empty() => self
+                .resolve_words(&words)
+                .map_err(|m| self.err_at(start, m))?,
+            None => {
+                let t = self.peek();
+                if t.kind == Kind::Ident && !is_reserved(t.text) {
+                    let mut msg = format!("unknown type name '{}'", t.text);
+                    if let Some(s) = self.ns.suggest_type(t.text) {
+                        msg.push_str(&format!(" (did you mean '{}'?)", s));
+                    }
+                    return Err(self.err(msg));
+                }
+                return Err(self.err("expected a type"));
+            }
+        };
+        Ok(Specs {
+            storage,
+            ty,
+            quals,
+            attrs,
+        })
+    }
+
+    pub(super) fn resolve_words(&self, words: &[&str]) -> Result<Type, String> {
+        let count = |w: &str| words.iter().filter(|x| **x == w).count();
+        let signed = count("signed") + count("__signed") + count("__signed__");
+        let unsigned = count("unsigned");
+        let complex = count("_Complex") + count("__complex__");
+        let longs = count("long");
+        let bad = || {
+            format!(
+                "invalid combination of type specifiers '{}'",
+                words.join(" ")
+            )
+        };
+        if signed + unsigned > 1 || complex > 1 {
+            return Err(bad());
+        }
+        let sign_ok = |ok: bool| if ok { Ok(()) } else { Err(bad()) };
+        let others: Vec<&str> = words
+            .iter()
+            .copied()
+            .filter(|w| {
+                !matches!(
+                    *w,
+                    "signed"
+                        | "__signed"
+                        | "__signed__"
+                        | "unsigned"
+                        | "_Complex"
+                        | "__complex__"
+                        | "long"
+                        | "int"
+                )
+            })
+            .collect();
+        let ints = count("int");
+        if ints > 1 || others.len() > 1 {
+            return Err(bad());
+        }
+        use IntKind::*;
+        let u = unsigned == 1;
+        let main = others.first().copied();
+        let ty = match main {
+            None => {
+                // int, short (no: short is in `others`), long, long long, signed, unsigned.
+                let kind = match (longs, u) {
+                    (0, false) => Int,
+                    (0, true) => UInt,
+                    (1, false) => Long,
+                    (1, true) => ULong,
+                    (2, false) => LongLong,
+                    (2, true) => ULongLong,
+                    _ => return Err(bad()),
+                };
+                if complex == 1 {
+                    return Err(bad());
+                }
+                Type::Int(kind)
+            }
+            Some("short") => {
+                sign_ok(longs == 0 && complex == 0)?;
+                Type::Int(if u { UShort } else { Short })
+            }
+            Some("char") => {
+                sign_ok(longs == 0 && ints == 0 && complex == 0)?;
+                Type::Int(if u {
+                    UChar
+                } else if signed == 1 {
+                    SChar
+                } else {
+                    Char
+                })
+            }
+            Some("__int128") => {
+                sign_ok(longs == 0 && ints == 0)?;
+                Type::Unpassable(if u {
+                    Unpassable::UInt128
+                } else {
+                    Unpassable::Int128
+                })
+            }
+            Some("__int128_t") if words.len() == 1 => Type::Unpassable(Unpassable::Int128),
+            Some("__uint128_t") if words.len() == 1 => Type::Unpassable(Unpassable::UInt128),
+            Some(w) => {
+                sign_ok(signed + unsigned + ints == 0)?;
+                match (w, longs, complex) {
+                    ("void", 0, 0) => Type::Void,
+                    ("_Bool" | "bool", 0, 0) => Type::Int(Bool),
+                    ("float" | "_Float32", 0, 0) => Type::Float,
+                    ("float", 0, 1) => Type::Unpassable(Unpassable::ComplexFloat),
+                    ("double" | "_Float64" | "_Float32x", 0, 0) => Type::Double,
+                    ("double", 0, 1) => Type::Unpassable(Unpassable::ComplexDouble),
+                    ("double", 1, 0) | ("_Float64x", 0, 0) => {
+                        Type::Unpassable(Unpassable::LongDouble)
+                    }
+                    ("double", 1, 1) => Type::Unpassable(Unpassable::ComplexLongDouble),
+                    ("_Float128" | "__float128", 0, 0) => Type::Unpassable(Unpassable::Float128),
+                    _ => return Err(bad()),
+                }
+            }
+        };
+        Ok(ty)
+    }
+}

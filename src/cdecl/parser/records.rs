@@ -1,0 +1,390 @@
+//! Struct, union and enum specifiers, and attributes.
+
+use super::*;
+
+impl<'a, 'n> Parser<'a, 'n> {
+    pub(super) fn tag_name(&mut self) -> Result<Option<Tok<'a>>, CdefError> {
+        let t = self.peek();
+        if t.kind == Kind::Ident && !is_reserved(t.text) {
+            self.next();
+            Ok(Some(t))
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub(super) fn record_specifier(&mut self) -> Result<Type, CdefError> {
+        let kw = self.next();
+        let kind = if kw.text == "union" {
+            RecordKind::Union
+        } else {
+            RecordKind::Struct
+        };
+        let mut attrs = self.attributes()?;
+        let tag = self.tag_name()?;
+        attrs.merge(self.attributes()?);
+        let kind_name = kw.text;
+        if tag.is_none() && !self.at("{") {
+            return Err(self.err(format!("expected a tag or '{{' after '{}'", kind_name)));
+        }
+        // The tag is declared before the body so members can point to it.
+        let id = match tag {
+            Some(t) => match self.ns.tags.get(t.text) {
+                Some(Tag::Record(id)) if self.ns.records[id.0].kind == kind => *id,
+                Some(_) => {
+                    return Err(self.err_at(
+                        t,
+                        format!("'{}' was declared as a different kind of tag", t.text),
+                    ))
+                }
+                None => {
+                    let id = RecordId(self.ns.records.len());
+                    self.ns.records.push(RecordDecl {
+                        tag: Some(t.text.to_string()),
+                        kind,
+                        def: None,
+                    });
+                    self.ns.tags.insert(t.text.to_string(), Tag::Record(id));
+                    id
+                }
+            },
+            None => {
+                let id = RecordId(self.ns.records.len());
+                self.ns.records.push(RecordDecl {
+                    tag: None,
+                    kind,
+                    def: None,
+                });
+                id
+            }
+        };
+        if !self.at("{") {
+            return Ok(Type::Record(id));
+        }
+        let open = self.next();
+        let members = self.members()?;
+        self.expect("}")?;
+        attrs.merge(self.attributes()?);
+        let rules = attrs.rules.unwrap_or(self.ns.platform.rules);
+        let opts = record_options(attrs.packed, self.ns.pack, attrs.align, rules);
+        let (layout, cannot_pass) = self.ns.layout_record(kind, &members, opts).map_err(|m| {
+            self.err_at(
+                open,
+                format!(
+                    "{} {}: {}",
+                    kind_name,
+                    tag.map_or("<anonymous>", |t| t.text),
+                    m
+                ),
+            )
+        })?;
+        let def = RecordDef {
+            members,
+            packed: attrs.packed,
+            pack: self.ns.pack,
+            align: attrs.align,
+            rules,
+            layout,
+            cannot_pass,
+        };
+        match &self.ns.records[id.0].def {
+            Some(old) => {
+                if !self.ns.same_definition(old, &def) {
+                    return Err(self.err_at(
+                        open,
+                        format!(
+                            "redefinition of {} {} with a different definition",
+                            kind_name,
+                            tag.map_or("", |t| t.text)
+                        ),
+                    ));
+                }
+            }
+            None => self.ns.records[id.0].def = Some(def),
+        }
+        Ok(Type::Record(id))
+    }
+
+    pub(super) fn members(&mut self) -> Result<Vec<Member>, CdefError> {
+        let mut members = Vec::new();
+        loop {
+            let t = self.peek();
+            if t.is("}") || t.kind == Kind::Eof {
+                return Ok(members);
+            }
+            if t.kind == Kind::Directive {
+                self.next();
+                self.directive(t)?;
+                continue;
+            }
+            if self.eat(";") {
+                continue;
+            }
+            if t.is("_Static_assert") || t.is("static_assert") {
+                self.skip_static_assert()?;
+                continue;
+            }
+            let specs = self.decl_specifiers(false)?;
+            if self.eat(";") {
+                // An anonymous struct/union member; anything else declares nothing.
+                if let Type::Record(id) = specs.ty {
+                    if self.ns.records[id.0].tag.is_none() {
+                        members.push(Member {
+                            name: None,
+                            ty: specs.ty,
+                            bits: None,
+                            align: specs.attrs.align,
+                            packed: specs.attrs.packed,
+                        });
+                    }
+                }
+                continue;
+            }
+            loop {
+                let (name, ty, mut attrs) = if self.at(":") {
+                    (None, specs.ty.clone(), Attrs::default())
+                } else {
+                    self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?
+                };
+                let bits = if self.eat(":") {
+                    Some(self.const_usize("a bitfield width")? as u32)
+                } else {
+                    None
+                };
+                attrs.merge(self.attrs_and_asm()?);
+                let mut all = specs.attrs.clone();
+                all.merge(attrs);
+                let ty = self
+                    .apply_mode(ty, all.mode.as_deref())
+                    .map_err(|m| self.err(m))?;
+                members.push(Member {
+                    name: name.map(|n| n.text.to_string()),
+                    ty,
+                    bits,
+                    align: all.align,
+                    packed: all.packed,
+                });
+                if self.eat(",") {
+                    continue;
+                }
+                self.expect(";")?;
+                break;
+            }
+        }
+    }
+
+    pub(super) fn enum_specifier(&mut self) -> Result<Type, CdefError> {
+        self.next();
+        let mut attrs = self.attributes()?;
+        let tag = self.tag_name()?;
+        attrs.merge(self.attributes()?);
+        if tag.is_none() && !self.at("{") {
+            return Err(self.err("expected a tag or '{' after 'enum'"));
+        }
+        let existing = match tag {
+            Some(t) => match self.ns.tags.get(t.text) {
+                Some(Tag::Enum(id)) => Some(*id),
+                Some(_) => {
+                    return Err(self.err_at(
+                        t,
+                        format!("'{}' was declared as a different kind of tag", t.text),
+                    ))
+                }
+                None => None,
+            },
+            None => None,
+        };
+        if !self.at("{") {
+            let id = existing.unwrap_or_else(|| {
+                let id = EnumId(self.ns.enums.len());
+                self.ns.enums.push(EnumDecl {
+                    tag: tag.map(|t| t.text.to_string()),
+                    constants: None,
+                    underlying: IntKind::UInt,
+                });
+                self.ns.tags.insert(
+                    tag.map(|t| t.text.to_string()).unwrap_or_default(),
+                    Tag::Enum(id),
+                );
+                id
+            });
+            return Ok(Type::Enum(id));
+        }
+        let open = self.next();
+        let mut constants = Vec::new();
+        let mut next_value: i128 = 0;
+        while !self.at("}") {
+            let name = self.ident("an enumerator name")?;
+            self.attributes()?;
+            if self.eat("=") {
+                next_value = self.const_expr()?.v;
+            }
+            self.ns
+                .declare(name.text, Ordinary::Const(next_value))
+                .map_err(|m| self.err_at(name, m))?;
+            constants.push((name.text.to_string(), next_value));
+            next_value += 1;
+            if !self.eat(",") {
+                break;
+            }
+        }
+        self.expect("}")?;
+        attrs.merge(self.attributes()?);
+        let values: Vec<i128> = constants.iter().map(|c| c.1).collect();
+        let underlying = enum_underlying(&values, attrs.packed)
+            .ok_or_else(|| self.err_at(open, "enum values do not fit in 64 bits"))?;
+        let decl = EnumDecl {
+            tag: tag.map(|t| t.text.to_string()),
+            constants: Some(constants),
+            underlying,
+        };
+        let id = match existing {
+            Some(id) => {
+                let old = &self.ns.enums[id.0];
+                if old.constants.is_some() && *old != decl {
+                    return Err(self.err_at(
+                        open,
+                        format!(
+                            "redefinition of enum {} with different constants",
+                            decl.tag.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
+                self.ns.enums[id.0] = decl;
+                id
+            }
+            None => {
+                let id = EnumId(self.ns.enums.len());
+                if let Some(t) = tag {
+                    self.ns.tags.insert(t.text.to_string(), Tag::Enum(id));
+                }
+                self.ns.enums.push(decl);
+                id
+            }
+        };
+        Ok(Type::Enum(id))
+    }
+
+    // ---- attributes
+
+    /// Zero or more `__attribute__((...))` / `__declspec(...)`.
+    pub(super) fn attributes(&mut self) -> Result<Attrs, CdefError> {
+        let mut out = Attrs::default();
+        loop {
+            let t = self.peek();
+            if t.kind != Kind::Ident {
+                return Ok(out);
+            }
+            match t.text {
+                "__attribute__" | "__attribute" => {
+                    self.next();
+                    self.expect("(")?;
+                    self.expect("(")?;
+                    while !self.at(")") {
+                        if self.eat(",") {
+                            continue;
+                        }
+                        let a = self.next();
+                        if a.kind != Kind::Ident {
+                            return Err(self.err_at(a, "expected an attribute name"));
+                        }
+                        let name = a.text.trim_start_matches("__").trim_end_matches("__");
+                        match name {
+                            "packed" => out.packed = true,
+                            "aligned" => {
+                                let n = if self.eat("(") {
+                                    let n = self.const_usize("an alignment")?;
+                                    self.expect(")")?;
+                                    n
+                                } else {
+                                    // The target's biggest alignment (x86-64 and AArch64).
+                                    16
+                                };
+                                if !n.is_power_of_two() {
+                                    return Err(self.err_at(
+                                        a,
+                                        format!("alignment {} is not a power of two", n),
+                                    ));
+                                }
+                                out.merge(Attrs {
+                                    align: Some(n),
+                                    ..Attrs::default()
+                                });
+                            }
+                            "mode" => {
+                                self.expect("(")?;
+                                let m = self.next();
+                                out.mode = Some(
+                                    m.text
+                                        .trim_start_matches("__")
+                                        .trim_end_matches("__")
+                                        .to_string(),
+                                );
+                                self.expect(")")?;
+                            }
+                            "ms_struct" => out.rules = Some(LayoutRules::Msvc),
+                            "gcc_struct" => {
+                                // GCC's own rules for this target (SysV's on x86-64 Windows).
+                                out.rules = Some(match self.ns.platform.rules {
+                                    LayoutRules::Msvc => LayoutRules::SysV,
+                                    r => r,
+                                })
+                            }
+                            "vector_size" | "ext_vector_type" => {
+                                return Err(self.err_at(a, "vector types are not supported"))
+                            }
+                            _ => {
+                                // Attributes that change neither layout nor calls (nothrow,
+                                // nonnull, format, access, deprecated, visibility, ...).
+                                if self.at("(") {
+                                    self.skip_balanced()?;
+                                }
+                            }
+                        }
+                    }
+                    self.expect(")")?;
+                    self.expect(")")?;
+                }
+                "__declspec" => {
+                    self.next();
+                    if !self.at("(") {
+                        return Err(self.err("expected '(' after __declspec"));
+                    }
+                    self.skip_balanced()?;
+                }
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Attributes and `__asm__("symbol")` after a declarator.
+    pub(super) fn attrs_and_asm(&mut self) -> Result<Attrs, CdefError> {
+        let mut out = Attrs::default();
+        loop {
+            let t = self.peek();
+            if t.kind == Kind::Ident && matches!(t.text, "__asm__" | "__asm" | "asm") {
+                self.next();
+                self.expect("(")?;
+                let mut sym = String::new();
+                while self.peek().kind == Kind::Str {
+                    let s = self.next();
+                    sym.push_str(&unquote(s.text));
+                }
+                self.expect(")")?;
+                out.asm = Some(sym);
+                continue;
+            }
+            out.merge(self.attributes()?);
+            if !(self.peek().kind == Kind::Ident
+                && matches!(
+                    self.peek().text,
+                    "__asm__" | "__asm" | "asm" | "__attribute__" | "__attribute"
+                ))
+            {
+                return Ok(out);
+            }
+        }
+    }
+
+    // ---- declarators
+}
