@@ -86,6 +86,8 @@ def versions(lune):
         "node": out(["node", "--version"]),
         "koffi": out(["node", "-p", "require('koffi').version"], cwd=HERE),
         "gcc": out(["gcc", "--version"]),
+        "lune-ffi Luau native codegen": "off (LUNE_LUAU_JIT)" if os.environ.get(
+            "LUNE_LUAU_JIT", "").lower() in ("0", "false", "off") else "on (default, as in Lune)",
         "cpu": f"{cpu}, {os.cpu_count()} logical CPUs",
         "kernel": out(["uname", "-srm"]),
     }
