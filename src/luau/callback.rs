@@ -149,6 +149,7 @@ pub unsafe fn push_callback(
         let state = Rc::new(CallbackState {
             main: ffi::lua_mainthread(L),
             fn_ref,
+            direct_args: direct_args(&proto),
             proto,
             last_string_ref: Cell::new(0),
             release_queue: sh.release_queue.clone(),
@@ -172,6 +173,15 @@ pub unsafe fn push_callback(
         );
         Ok(())
     }
+}
+
+/// Whether a callback's arguments push without allocating and within LUA_MINSTACK
+/// slots (with the handler and the function).
+fn direct_args(proto: &Prototype) -> bool {
+    proto.sig.arg_count() + 2 <= 20
+        && proto.sig.args().all(|t| {
+            matches!(t, CType::Prim(p) if !matches!(p, Prim::Pointer | Prim::String | Prim::String16))
+        })
 }
 
 /// Frees the Callback at `idx` (a temporary one, once the call it was made for returned).
@@ -247,11 +257,13 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
                     if foreign {
                         invoke_foreign(&state, frame)
                     } else {
-                        invoke(
-                            &state,
-                            frame,
-                            if active.is_null() { state.main } else { active },
-                        )
+                        // Inside an ffi call, `active` stands in that call's C function
+                        // frame; outside any (rare: C calling back on its own), the main
+                        // thread's free stack is unknown.
+                        match active.is_null() {
+                            false => invoke(&state, frame, active, true),
+                            true => invoke(&state, frame, state.main, false),
+                        }
                     }
                 };
                 reentry::leave_callback();
@@ -347,7 +359,7 @@ unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> LResul
         });
         ffi::lua_settop(main, top);
         r.map_err(|e| format!("error in callback: {}", e))?;
-        let r = reentry::outside_calls(|| invoke(state, frame, thread.0));
+        let r = reentry::outside_calls(|| invoke(state, frame, thread.0, true));
         ffi::lua_unref(main, thread.1);
         r
     }
@@ -383,7 +395,15 @@ pub(super) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
 /// result into the frame. Pushing arguments and converting a result that needs memory run
 /// in transient protected calls; the Luau function itself is called with `lua_pcall`
 /// directly, so each level of C → Luau → C nesting costs Luau one C call, as before.
-unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame, L: *mut lua_State) -> LResult<()> {
+///
+/// `room`: `L` stands in a C function frame (an ffi call in progress) or is a fresh
+/// thread, so LUA_MINSTACK slots are free above its top.
+unsafe fn invoke(
+    state: &CallbackState,
+    frame: &mut CallFrame,
+    L: *mut lua_State,
+    room: bool,
+) -> LResult<()> {
     let proto = &state.proto;
     let nargs = proto.sig.arg_count() as c_int;
     // SAFETY (whole body): API calls on a live thread under the VM lock; everything that
@@ -392,23 +412,37 @@ unsafe fn invoke(state: &CallbackState, frame: &mut CallFrame, L: *mut lua_State
         let top = ffi::lua_gettop(L);
         ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.traceback_ref);
         let handler = top + 1;
-        let r = protected(L, handler, state.invoker_ref, 0, &mut |L| {
-            push_args(state, frame, L)?;
-            Ok(nargs + 1)
-        })
-        .and_then(|()| match ffi::lua_pcall(L, nargs, 1, handler) {
-            0 => Ok(()),
-            _ => Err(error_message(L)),
-        })
-        .and_then(|()| match &proto.sig.ret {
-            // Scalars convert without allocating: no protection needed.
-            CType::Prim(p) if !matches!(p, Prim::String | Prim::Pointer | Prim::String16) => {
-                write_return(L, -1, state, frame)
+        // Numbers and booleans push without allocating, into the LUA_MINSTACK (20) slots
+        // Luau guarantees above the C function `L` stands in: the common case needs no
+        // protected call for its arguments.
+        let pushed = if state.direct_args && room {
+            ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
+            for (i, t) in proto.sig.args().enumerate() {
+                if let CType::Prim(p) = t {
+                    push_bits(L, *p, thunk::arg_bits(&proto.plan, frame, i));
+                }
             }
-            _ => protected(L, handler, state.invoker_ref, 1, &mut |L| {
-                write_return(L, 1, state, frame).map(|()| 0)
-            }),
-        });
+            Ok(())
+        } else {
+            protected(L, handler, state.invoker_ref, 0, &mut |L| {
+                push_args(state, frame, L)?;
+                Ok(nargs + 1)
+            })
+        };
+        let r = pushed
+            .and_then(|()| match ffi::lua_pcall(L, nargs, 1, handler) {
+                0 => Ok(()),
+                _ => Err(error_message(L)),
+            })
+            .and_then(|()| match &proto.sig.ret {
+                // Scalars convert without allocating: no protection needed.
+                CType::Prim(p) if !matches!(p, Prim::String | Prim::Pointer | Prim::String16) => {
+                    write_return(L, -1, state, frame)
+                }
+                _ => protected(L, handler, state.invoker_ref, 1, &mut |L| {
+                    write_return(L, 1, state, frame).map(|()| 0)
+                }),
+            });
         ffi::lua_settop(L, top);
         r
     };

@@ -71,6 +71,9 @@ pub struct CallbackState {
     /// For each argument declared `T *` (T an object type): T, so it arrives as a
     /// TypedPointer of T.
     pub arg_elems: Vec<Option<CType>>,
+    /// Whether every argument is a number or boolean, few enough to push without
+    /// growing the stack: pushed directly, without a protected call.
+    pub direct_args: bool,
 }
 
 impl Drop for CallbackState {
@@ -107,8 +110,6 @@ pub struct Shared {
     pub invoker_ref: c_int,
     /// The VM lock callbacks from other threads wait on.
     pub vm_lock: &'static VmLock,
-    /// Bytes the module allocated since it last made the collector work for them.
-    pub gc_debt: Cell<usize>,
     /// What `ffi.cdef` declared (one namespace per state).
     pub ctypes: super::ctypes::CTypes,
 }
@@ -148,7 +149,6 @@ pub unsafe fn init_shared(
                 traceback_ref,
                 invoker_ref,
                 vm_lock: VmLock::new_held(),
-                gc_debt: Cell::new(0),
                 ctypes: Default::default(),
             },
         );
@@ -194,6 +194,11 @@ pub unsafe fn drain_releases(L: *mut lua_State) {
     }
 }
 
+thread_local! {
+    /// Bytes the module allocated on this thread since it last made the collector work.
+    static GC_DEBT: Cell<usize> = const { Cell::new(0) };
+}
+
 /// Debt at which the collector is asked to work: small enough that a loop of large
 /// allocations is reclaimed promptly, large enough that small ones stay cheap.
 const GC_DEBT_STEP: usize = 256 * 1024;
@@ -214,13 +219,14 @@ const GC_DEBT_STEP: usize = 256 * 1024;
 pub unsafe fn note_alloc(L: *mut lua_State, bytes: usize) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let sh = shared(L);
-        let debt = sh.gc_debt.get().saturating_add(bytes);
+        // The debt is counted per OS thread, not per state: finding the state's data
+        // costs a registry lookup, and a thread runs one state at a time.
+        let debt = GC_DEBT.with(|d| d.get()).saturating_add(bytes);
         if debt < GC_DEBT_STEP {
-            sh.gc_debt.set(debt);
+            GC_DEBT.with(|d| d.set(debt));
             return;
         }
-        sh.gc_debt.set(0);
+        GC_DEBT.with(|d| d.set(0));
         let kb = (debt / 1024).min(c_int::MAX as usize) as c_int;
         ffi::lua_gc(L, ffi::LUA_GCSTEP, kb);
         drain_releases(L);
