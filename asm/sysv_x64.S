@@ -35,6 +35,9 @@
         .p2align 4
 SYM(lune_ffi_call):
         .cfi_startproc
+        /* Reached by an indirect call from Rust: the landing pad CET indirect-branch
+           tracking requires (a NOP on CPUs without CET). */
+        endbr64
         pushq   %rbp
         .cfi_def_cfa_offset 16
         .cfi_offset %rbp, -16
@@ -57,6 +60,10 @@ SYM(lune_ffi_call):
         /* DF is clear on function entry per the ABI, so movsb copies upwards. */
         rep movsb
 1:
+        /* All eight vector and six integer argument registers are loaded, used or not:
+           the engine zeroes the frame slots its plan leaves unused, so a callee that
+           reads one (a misdeclared prototype, va_arg past the end) sees 0, never a value
+           from an earlier call. movq also clears bits 64..127. */
         movq    F_FPR+0(%rbx), %xmm0
         movq    F_FPR+8(%rbx), %xmm1
         movq    F_FPR+16(%rbx), %xmm2
@@ -105,6 +112,8 @@ SYM(lune_ffi_call):
         .p2align 4
 SYM(lune_ffi_callback_entry):
         .cfi_startproc
+        /* Reached by the thunk's indirect jump. */
+        endbr64
         pushq   %rbp
         .cfi_def_cfa_offset 16
         .cfi_offset %rbp, -16
@@ -126,6 +135,22 @@ SYM(lune_ffi_callback_entry):
         movq    %xmm5, F_FPR+40(%rsp)
         movq    %xmm6, F_FPR+48(%rsp)
         movq    %xmm7, F_FPR+56(%rsp)
+        /* What SysV does not pass in registers is zero, as on the other lanes: no stale
+           stack bytes in the frame, and a dispatcher that bails out early returns 0. */
+        xorl    %eax, %eax
+        movq    %rax, F_GPR+48(%rsp)
+        movq    %rax, F_GPR+56(%rsp)
+        movq    %rax, F_GPR+64(%rsp)
+        movq    %rax, F_GPR+72(%rsp)
+        movq    %rax, F_FUNC(%rsp)
+        movq    %rax, F_STACK_SIZE(%rsp)
+        movq    %rax, F_VCOUNT(%rsp)
+        movq    %rax, F_RET_GPR+0(%rsp)
+        movq    %rax, F_RET_GPR+8(%rsp)
+        movq    %rax, F_RET_FPR+0(%rsp)
+        movq    %rax, F_RET_FPR+8(%rsp)
+        movq    %rax, F_RET_FPR+16(%rsp)
+        movq    %rax, F_RET_FPR+24(%rsp)
         /* The caller's first stack argument sits above the saved rbp and return address. */
         leaq    16(%rbp), %rax
         movq    %rax, F_STACK(%rsp)
@@ -143,6 +168,27 @@ SYM(lune_ffi_callback_entry):
         .cfi_endproc
 #if !defined(__APPLE__)
         .size SYM(lune_ffi_callback_entry), .-SYM(lune_ffi_callback_entry)
+#endif
+
+#if defined(__ELF__)
+/*
+ * Both entry points start with endbr64 and return with a plain ret to the address their
+ * caller pushed, so the object is compatible with indirect-branch tracking (IBT) and
+ * shadow stacks (SHSTK). Say so as gcc -fcf-protection does: the linker marks an output
+ * CET-compatible only when every input object carries this note.
+ */
+        .section .note.gnu.property,"a"
+        .p2align 3
+        .long   1f - 0f                 /* n_namesz */
+        .long   4f - 1f                 /* n_descsz */
+        .long   5                       /* NT_GNU_PROPERTY_TYPE_0 */
+0:      .asciz  "GNU"
+1:      .p2align 3
+        .long   0xc0000002              /* GNU_PROPERTY_X86_FEATURE_1_AND */
+        .long   3f - 2f                 /* pr_datasz */
+2:      .long   0x3                     /* IBT | SHSTK */
+3:      .p2align 3
+4:
 #endif
 
 #if defined(__linux__) && defined(__ELF__)

@@ -39,6 +39,10 @@
         .def    lune_ffi_call; .scl 2; .type 32; .endef
         .seh_proc lune_ffi_call
 lune_ffi_call:
+        # CET indirect-branch tracking landing pad. Windows enforces CFG rather than IBT,
+        # so this is only a NOP here (reserved-NOP opcode space), kept so the x86-64
+        # entry points are alike on every OS.
+        endbr64
         pushq   %rbp
         .seh_pushreg %rbp
         movq    %rsp, %rbp
@@ -137,6 +141,7 @@ lune_ffi_call:
         .def    lune_ffi_callback_entry; .scl 2; .type 32; .endef
         .seh_proc lune_ffi_callback_entry
 lune_ffi_callback_entry:
+        endbr64                                 # landing pad for the thunk's jump
         # Home the register arguments into the caller's shadow space so that register
         # and stack arguments form one contiguous array of 8-byte slots, as the
         # convention intends for varargs (va_start relies on exactly this). Writes into

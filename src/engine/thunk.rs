@@ -307,6 +307,182 @@ mod tests {
         set_ret_bits(&probe.plan, frame, sum);
     }
 
+    /// What a callback entry saw: every argument register it spills, and the caller's
+    /// first `stack_len` stack bytes.
+    struct Seen {
+        gpr: [u64; 9],
+        fpr: [u64; 8],
+        stack_len: usize,
+        stack: Vec<u8>,
+    }
+
+    unsafe extern "C" fn record_dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
+        let seen = &mut *((*record).state.load(Ordering::Acquire) as *mut Seen);
+        let frame = &*frame;
+        seen.gpr = frame.gpr;
+        seen.fpr = frame.fpr;
+        seen.stack = std::slice::from_raw_parts(frame.stack as *const u8, seen.stack_len).to_vec();
+    }
+
+    /// A fast-path call of `proto` at `func` with nonzero argument images. Not inlined,
+    /// so consecutive calls put their uninitialised frame and stack buffer at the same
+    /// address: a call that zeroed nothing would hand the next one the previous values.
+    #[inline(never)]
+    fn call_fast(proto: &crate::engine::Prototype, func: usize) {
+        let fast = proto
+            .fast
+            .as_ref()
+            .expect("an all-scalar prototype has a fast plan");
+        let arg = |i: usize, p: Prim| {
+            Some(match p {
+                Prim::F64 => (i as f64 + 1.5).to_bits(),
+                _ => 0x5A5A_0000 + i as u64,
+            })
+        };
+        // SAFETY: the thunk leads to record_dispatch, which reads any argument list.
+        unsafe { fast.call(func, arg, |_| {}) }.expect("the host has an engine");
+    }
+
+    /// Asserts that every register `plan` leaves unused arrived as 0, and every stack
+    /// byte no argument covers (padding up to `stack_size`) too.
+    fn assert_unused_zero(plan: &CallPlan, seen: &Seen, what: &str) {
+        let (mut gpr_used, mut fpr_used) = ([false; 9], [false; 8]);
+        let mut stack_used = vec![false; plan.stack_size as usize];
+        for class in &plan.args {
+            let ArgClass::Scalar(locs) = class else {
+                panic!("{what}: scalar arguments only");
+            };
+            for l in locs {
+                match *l {
+                    Loc::Gpr(r) => gpr_used[r as usize] = true,
+                    Loc::Fpr(r) => fpr_used[r as usize] = true,
+                    Loc::Stack(off) => stack_used[off as usize..off as usize + 8].fill(true),
+                }
+            }
+        }
+        for r in 0..9 {
+            if !gpr_used[r] {
+                assert_eq!(seen.gpr[r], 0, "{what}: unused gpr[{r}] not zero");
+            }
+        }
+        for r in 0..8 {
+            if !fpr_used[r] {
+                assert_eq!(seen.fpr[r], 0, "{what}: unused fpr[{r}] not zero");
+            }
+        }
+        for (b, used) in stack_used.iter().enumerate() {
+            if !used {
+                assert_eq!(seen.stack[b], 0, "{what}: stack padding byte {b} not zero");
+            }
+        }
+    }
+
+    /// Checks that the dirtying call's arguments did reach the callee nonzero (so the
+    /// zeros a later call checks for are the engine's doing).
+    fn assert_all_nonzero(plan: &CallPlan, seen: &Seen) {
+        for class in &plan.args {
+            let ArgClass::Scalar(locs) = class else {
+                unreachable!("scalar arguments only")
+            };
+            let got = match locs[0] {
+                Loc::Gpr(r) => seen.gpr[r as usize],
+                Loc::Fpr(r) => seen.fpr[r as usize],
+                Loc::Stack(off) => {
+                    let b = &seen.stack[off as usize..off as usize + 8];
+                    u64::from_le_bytes(b.try_into().unwrap())
+                }
+            };
+            assert_ne!(got, 0, "dirtying argument at {:?} arrived as 0", locs[0]);
+        }
+    }
+
+    #[test]
+    fn callee_never_sees_stale_registers_or_stack_bytes() {
+        use crate::engine::{Buffers, Call, Prototype};
+        let abi = Abi::host().unwrap();
+        let (i, d) = (CType::Prim(Prim::I64), CType::Prim(Prim::F64));
+        let sig = |fixed: Vec<CType>, variadic: Option<Vec<CType>>| Signature {
+            ret: CType::Prim(Prim::I64),
+            fixed,
+            variadic,
+        };
+        let proto = |s: Signature| Prototype::new(abi, s).unwrap();
+        // Fill every register slot and some stack bytes with nonzero images first:
+        // integers then doubles, and doubles in the first positions (Win64 assigns
+        // registers by position), with arguments spilling to the stack.
+        let mut many = vec![i.clone(); 8];
+        many.extend(vec![d.clone(); 8]);
+        many.extend(vec![i.clone(); 4]);
+        let dirty = [
+            proto(sig(many, None)),
+            proto(sig(vec![d.clone(), i.clone(), d.clone(), i.clone()], None)),
+        ];
+        // Then calls that leave register holes, and an odd number of stack words (the
+        // area is rounded up to 16 bytes, so its last 8 bytes are padding on all three
+        // conventions: SysV 3 words, AAPCS64 1, Win64 5).
+        let probes = [
+            proto(sig(vec![i.clone(), d.clone()], None)),
+            proto(sig(vec![i.clone(); 9], None)),
+        ];
+
+        let mut seen = Seen {
+            gpr: [0; 9],
+            fpr: [0; 8],
+            stack_len: 0,
+            stack: Vec::new(),
+        };
+        let mut pool = Pool {
+            records: Vec::new(),
+            pages: Vec::new(),
+            free: Vec::new(),
+            freed: Vec::new(),
+        };
+        grow(&mut pool, abi, record_dispatch, entry_address().unwrap()).unwrap();
+        pool.records[0][0]
+            .state
+            .store(&mut seen as *mut Seen as *mut c_void, Ordering::Release);
+        let func = pool.pages[0].as_ptr::<u8>() as usize;
+        for probe in &probes {
+            // One call site for all, so every call's frame and stack buffer are at the
+            // same address as the previous one's.
+            for (k, p) in dirty.iter().chain([probe]).enumerate() {
+                seen.stack_len = p.plan.stack_size as usize;
+                call_fast(p, func);
+                if k < dirty.len() {
+                    assert_all_nonzero(&p.plan, &seen);
+                }
+            }
+            assert_unused_zero(&probe.plan, &seen, "fast path");
+        }
+
+        // The general path (a variadic prototype has no fast plan), with its buffers
+        // full of leftovers as an earlier call could leave them.
+        // Two doubles and nine integers: an odd number of stack words again (SysV 3,
+        // AAPCS64 1, Win64 7), so the area ends in 8 bytes of padding.
+        let mut varargs = vec![d.clone(), d.clone()];
+        varargs.extend(vec![i.clone(); 8]);
+        let v = proto(sig(vec![i.clone()], Some(varargs)));
+        assert!(v.fast.is_none());
+        let mut bufs = std::mem::MaybeUninit::<Buffers>::uninit();
+        // SAFETY: writes within `bufs`.
+        unsafe { std::ptr::write_bytes(bufs.as_mut_ptr(), 0xA5, 1) };
+        seen.stack_len = v.plan.stack_size as usize;
+        let mut call = Call::new(&v, &mut bufs);
+        for k in 0..11 {
+            let bits = match k {
+                1 | 2 => (k as f64 + 0.5).to_bits(),
+                _ => 100 + k as u64,
+            };
+            call.set_scalar(k, bits);
+        }
+        // SAFETY: the thunk leads to record_dispatch, which reads any argument list.
+        unsafe { call.invoke(func, std::ptr::null_mut()) }.unwrap();
+        assert_unused_zero(&v.plan, &seen, "general path");
+        pool.records[0][0]
+            .state
+            .store(std::ptr::null_mut(), Ordering::Release);
+    }
+
     type Fn11 = extern "C" fn(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64) -> i64;
 
     #[test]
