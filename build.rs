@@ -6,6 +6,9 @@ use std::env;
 #[path = "build_clib.rs"]
 mod build_clib;
 
+#[path = "src/engine/frame_layout.rs"]
+mod frame_layout;
+
 fn main() {
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
@@ -25,7 +28,12 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(lune_ffi_engine)");
     if let Some(asm) = asm {
         println!("cargo:rerun-if-changed={}", asm);
-        cc::Build::new().file(asm).compile("lune_ffi_asm");
+        println!("cargo:rerun-if-changed=src/engine/frame_layout.rs");
+        let include = write_frame_headers();
+        cc::Build::new()
+            .file(asm)
+            .include(&include)
+            .compile("lune_ffi_asm");
         println!("cargo:rustc-cfg=lune_ffi_engine");
     } else {
         println!(
@@ -36,6 +44,19 @@ fn main() {
 
     build_clib::build_test_clib();
     generate_script_tests();
+}
+
+/// Renders the CallFrame offsets of src/engine/frame_layout.rs (the definition frame.rs
+/// asserts against the struct) for the assembly: `lune_ffi_frame.h` for the `.S` files,
+/// `lune_ffi_frame.inc` for MASM. Returns the directory to put on the include path.
+fn write_frame_headers() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env::var("OUT_DIR").unwrap()).join("include");
+    std::fs::create_dir_all(&dir).expect("create the include directory");
+    std::fs::write(dir.join("lune_ffi_frame.h"), frame_layout::c_header())
+        .expect("write lune_ffi_frame.h");
+    std::fs::write(dir.join("lune_ffi_frame.inc"), frame_layout::masm_include())
+        .expect("write lune_ffi_frame.inc");
+    dir
 }
 
 /// One `#[test]` per script under tests/luau, generated so a new script needs no
