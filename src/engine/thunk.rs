@@ -360,13 +360,13 @@ mod tests {
                 }
             }
         }
-        for r in 0..9 {
-            if !gpr_used[r] {
+        for (r, used) in gpr_used.iter().enumerate() {
+            if !used {
                 assert_eq!(seen.gpr[r], 0, "{what}: unused gpr[{r}] not zero");
             }
         }
-        for r in 0..8 {
-            if !fpr_used[r] {
+        for (r, used) in fpr_used.iter().enumerate() {
+            if !used {
                 assert_eq!(seen.fpr[r], 0, "{what}: unused fpr[{r}] not zero");
             }
         }
