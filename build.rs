@@ -22,7 +22,8 @@ fn main() {
         }
         ("x86_64", "windows") => Some("asm/win64.S"),
         ("x86_64", _) if family == "unix" => Some("asm/sysv_x64.S"),
-        ("aarch64", "linux") => Some("asm/aapcs64.S"),
+        // One source for both AArch64 object formats (ELF and Mach-O, see its macros).
+        ("aarch64", "linux") | ("aarch64", "macos") => Some("asm/aapcs64.S"),
         _ => None,
     };
     println!("cargo:rustc-check-cfg=cfg(lune_ffi_engine)");

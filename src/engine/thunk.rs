@@ -32,7 +32,12 @@ pub struct SlotRecord {
     pub index: usize,
 }
 
-const PER_PAGE: usize = 128;
+/// Thunks per code page. Pages are the system's: 4 KiB on x86-64 and most AArch64 Linux
+/// kernels, 16 KiB on Apple silicon (and some Linux configurations), so the page size is
+/// asked for rather than assumed (`region` queries and caches it once).
+fn per_page() -> usize {
+    region::page::size() / THUNK_SIZE
+}
 
 struct Pool {
     /// Record chunks, boxed so their addresses never move.
@@ -114,12 +119,13 @@ pub fn acquire(
             pool.free.pop().ok_or("no free callback slot")?
         }
     };
-    let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+    let per_page = per_page();
+    let rec = &pool.records[index / per_page][index % per_page];
     rec.owner.store(owner, Ordering::Release);
     rec.gate.store(gate, Ordering::Release);
     rec.state.store(state, Ordering::Release);
     let code =
-        pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize + (index % PER_PAGE) * THUNK_SIZE;
+        pool.pages[index / per_page].as_ptr::<u8>() as usize + (index % per_page) * THUNK_SIZE;
     Ok(Slot {
         index,
         code,
@@ -131,7 +137,7 @@ pub fn acquire(
 /// returns it to the free list.
 pub fn release(index: usize) {
     if let Ok(mut pool) = POOL.lock() {
-        let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+        let rec = &pool.records[index / per_page()][index % per_page()];
         rec.state.store(std::ptr::null_mut(), Ordering::Release);
         let owner = rec.owner.load(Ordering::Relaxed);
         match pool.freed.iter_mut().find(|(o, _)| *o == owner) {
@@ -142,8 +148,9 @@ pub fn release(index: usize) {
 }
 
 fn grow(pool: &mut Pool, abi: Abi, dispatch: Dispatch, entry: usize) -> Result<(), String> {
-    let base = pool.records.len() * PER_PAGE;
-    let records: Box<[SlotRecord]> = (0..PER_PAGE)
+    let per_page = per_page();
+    let base = pool.records.len() * per_page;
+    let records: Box<[SlotRecord]> = (0..per_page)
         .map(|i| SlotRecord {
             dispatch,
             state: AtomicPtr::new(std::ptr::null_mut()),
@@ -152,30 +159,62 @@ fn grow(pool: &mut Pool, abi: Abi, dispatch: Dispatch, entry: usize) -> Result<(
             index: base + i,
         })
         .collect();
-    let mut page = region::alloc(PER_PAGE * THUNK_SIZE, region::Protection::READ_WRITE)
+    let len = per_page * THUNK_SIZE;
+    let mut page = region::alloc(len, region::Protection::READ_WRITE)
         .map_err(|e| format!("cannot allocate callback memory: {}", e))?;
     let code = page.as_mut_ptr::<u8>();
     for (i, rec) in records.iter().enumerate() {
         let bytes = abi.thunk_code(rec as *const SlotRecord as u64, entry as u64);
-        // SAFETY: the page is read-write, PER_PAGE * THUNK_SIZE bytes long, and ours.
+        // SAFETY: the page is read-write, per_page() * THUNK_SIZE bytes long, and ours.
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.add(i * THUNK_SIZE), THUNK_SIZE)
         };
     }
-    let len = PER_PAGE * THUNK_SIZE;
     // SAFETY: we own the allocation; after this no one writes to it again.
     unsafe { region::protect(code, len, region::Protection::READ_EXECUTE) }
         .map_err(|e| format!("cannot make callback memory executable: {}", e))?;
-    abi.flush_icache(code as usize, len);
+    flush_icache(code, len);
     pool.records.push(records);
     pool.pages.push(page);
-    pool.free.extend((base..base + PER_PAGE).rev());
+    pool.free.extend((base..base + per_page).rev());
     Ok(())
+}
+
+/// Makes code just written to `start..start + len` visible to instruction fetch. x86-64
+/// keeps its instruction cache coherent with data writes (Intel SDM vol. 3A §11.6), so
+/// there is nothing to do there; AArch64 does not (Arm ARM B2.4.4): each data-cache line
+/// must be cleaned to the point of unification and the matching instruction-cache lines
+/// invalidated, then DSB ISH and ISB, before the code may run.
+fn flush_icache(start: *mut u8, len: usize) {
+    #[cfg(target_vendor = "apple")]
+    {
+        extern "C" {
+            // libSystem, <libkern/OSCacheControl.h>: Apple's documented way to do the
+            // above (a no-op on Intel Macs).
+            fn sys_icache_invalidate(start: *mut c_void, len: usize);
+        }
+        // SAFETY: the range is a mapping we own; the call only maintains caches.
+        unsafe { sys_icache_invalidate(start.cast(), len) }
+    }
+    #[cfg(all(target_arch = "aarch64", not(target_vendor = "apple")))]
+    {
+        extern "C" {
+            // libgcc / compiler-rt implement exactly that sequence, reading CTR_EL0 for
+            // the line sizes.
+            fn __clear_cache(start: *mut std::ffi::c_char, end: *mut std::ffi::c_char);
+        }
+        // SAFETY: the range is a mapping we own; __clear_cache only maintains caches.
+        unsafe { __clear_cache(start.cast(), start.add(len).cast()) }
+    }
+    #[cfg(not(any(target_vendor = "apple", target_arch = "aarch64")))]
+    let _ = (start, len);
 }
 
 /// Slots ever created (for tests that check reuse).
 pub fn slot_count() -> usize {
-    POOL.lock().map(|p| p.records.len() * PER_PAGE).unwrap_or(0)
+    POOL.lock()
+        .map(|p| p.records.len() * per_page())
+        .unwrap_or(0)
 }
 
 fn read_loc(frame: &CallFrame, loc: Loc) -> u64 {
@@ -513,12 +552,13 @@ mod tests {
         };
         grow(&mut pool, abi, probe_dispatch, entry).unwrap();
         grow(&mut pool, abi, probe_dispatch, entry).unwrap();
-        for index in [0, PER_PAGE - 1, PER_PAGE + 2] {
-            let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+        let per_page = per_page();
+        for index in [0, per_page - 1, per_page + 2] {
+            let rec = &pool.records[index / per_page][index % per_page];
             rec.state
                 .store(&mut probe as *mut Probe as *mut c_void, Ordering::Release);
-            let code = pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize
-                + (index % PER_PAGE) * THUNK_SIZE;
+            let code = pool.pages[index / per_page].as_ptr::<u8>() as usize
+                + (index % per_page) * THUNK_SIZE;
             // SAFETY: the thunk leads to probe_dispatch, which implements this type.
             let f: Fn11 = unsafe { std::mem::transmute::<usize, Fn11>(code) };
             let r = f(1, 2, 3, 4, 5, 6, 7, 8, 9, -10, 2.5);
