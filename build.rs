@@ -16,10 +16,10 @@ fn main() {
 
     let env_ = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let asm = match (arch.as_str(), os.as_str()) {
-        // MSVC's ml64 cannot read GNU syntax: it needs a MASM port (see the README).
-        ("x86_64", "windows") if env_ == "msvc" => {
-            Some("asm/win64.asm").filter(|p| std::path::Path::new(p).exists())
-        }
+        // ml64 cannot read GNU syntax: MSVC builds take the MASM port of win64.S
+        // (ml64.exe, or llvm-ml when cross compiling; ci/masm_equiv.sh checks the two
+        // assemble to the same code and unwind info).
+        ("x86_64", "windows") if env_ == "msvc" => Some("asm/win64.asm"),
         ("x86_64", "windows") => Some("asm/win64.S"),
         ("x86_64", _) if family == "unix" => Some("asm/sysv_x64.S"),
         // One source for both AArch64 object formats (ELF and Mach-O, see its macros).
