@@ -6,6 +6,9 @@ use std::env;
 #[path = "build_clib.rs"]
 mod build_clib;
 
+#[path = "src/engine/frame_layout.rs"]
+mod frame_layout;
+
 fn main() {
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
@@ -13,20 +16,26 @@ fn main() {
 
     let env_ = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let asm = match (arch.as_str(), os.as_str()) {
-        // MSVC's ml64 cannot read GNU syntax: it needs a MASM port (see the README).
-        ("x86_64", "windows") if env_ == "msvc" => {
-            Some("asm/win64.asm").filter(|p| std::path::Path::new(p).exists())
-        }
+        // ml64 cannot read GNU syntax: MSVC builds take the MASM port of win64.S
+        // (ml64.exe, or llvm-ml when cross compiling; ci/masm_equiv.sh checks the two
+        // assemble to the same code and unwind info).
+        ("x86_64", "windows") if env_ == "msvc" => Some("asm/win64.asm"),
         ("x86_64", "windows") => Some("asm/win64.S"),
         ("x86_64", _) if family == "unix" => Some("asm/sysv_x64.S"),
-        ("aarch64", "linux") => Some("asm/aapcs64.S"),
+        // One source for both AArch64 object formats (ELF and Mach-O, see its macros).
+        ("aarch64", "linux") | ("aarch64", "macos") => Some("asm/aapcs64.S"),
         _ => None,
     };
     println!("cargo:rustc-check-cfg=cfg(lune_ffi_engine)");
     force_abi(&arch, &os);
     if let Some(asm) = asm {
         println!("cargo:rerun-if-changed={}", asm);
-        cc::Build::new().file(asm).compile("lune_ffi_asm");
+        println!("cargo:rerun-if-changed=src/engine/frame_layout.rs");
+        let include = write_frame_headers();
+        cc::Build::new()
+            .file(asm)
+            .include(&include)
+            .compile("lune_ffi_asm");
         println!("cargo:rustc-cfg=lune_ffi_engine");
     } else {
         println!(
@@ -64,6 +73,19 @@ fn force_abi(arch: &str, os: &str) {
             "LUNE_FFI_FORCE_ABI={other:?} is not known; the only accepted value is apple_arm64"
         ),
     }
+}
+
+/// Renders the CallFrame offsets of src/engine/frame_layout.rs (the definition frame.rs
+/// asserts against the struct) for the assembly: `lune_ffi_frame.h` for the `.S` files,
+/// `lune_ffi_frame.inc` for MASM. Returns the directory to put on the include path.
+fn write_frame_headers() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env::var("OUT_DIR").unwrap()).join("include");
+    std::fs::create_dir_all(&dir).expect("create the include directory");
+    std::fs::write(dir.join("lune_ffi_frame.h"), frame_layout::c_header())
+        .expect("write lune_ffi_frame.h");
+    std::fs::write(dir.join("lune_ffi_frame.inc"), frame_layout::masm_include())
+        .expect("write lune_ffi_frame.inc");
+    dir
 }
 
 /// One `#[test]` per script under tests/luau, generated so a new script needs no

@@ -4,6 +4,7 @@
 #   ci/cross.sh aarch64   # aarch64-unknown-linux-gnu under qemu-user
 #   ci/cross.sh windows   # x86_64-pc-windows-gnu (MinGW) under Wine
 #   ci/cross.sh macos-arm64  # Apple's arm64 convention under qemu-user; cargo check for macOS
+#   ci/cross.sh msvc      # x86_64-pc-windows-msvc: MASM equivalence, lib unit tests under Wine
 #
 # Installs what a fresh Debian 12 machine lacks (rustup target, apt packages), then
 # cross-builds the library's unit tests and the Luau script tests (tests/luau.rs, which
@@ -250,8 +251,159 @@ windows)
     run_tests "$triple" "$@"
     ;;
 
+msvc)
+    # x86_64-pc-windows-msvc, from Linux: no Visual Studio, so
+    #   1. ci/masm_equiv.sh: asm/win64.asm (MASM, what MSVC builds assemble) must be the
+    #      same code and unwind info as asm/win64.S (what the windows lane runs);
+    #   2. cargo check --lib for the target, with win64.asm assembled by llvm-ml;
+    #   3. the library's unit tests built for the target (trampoline from win64.asm),
+    #      linked by lld-link against MinGW's import libraries for ucrtbase.dll plus a
+    #      stand-in for the MSVC runtime's static startup objects (ci/msvc_crt.c), and
+    #      run under Wine.
+    # Not run here (said again at the end): Luau itself (C++ that needs MSVC's headers
+    # and STL, so the test binary is linked without it, see below), hence the script
+    # tests, tests/layout.rs and tests/closed_state.rs; and the C conformance library,
+    # which build_clib.rs builds only with a GNU-compatible compiler.
+    triple=x86_64-pc-windows-msvc
+    need_packages llvm clang lld mingw-w64 wine64
+    need_target "$triple"
+    need_cmd clang
+    need_cmd lld-link
+    need_cmd x86_64-w64-mingw32-gcc
+    llvm_bin=""
+    for d in "$(dirname "$(command -v llvm-ml 2>/dev/null || echo /nonexistent/x)")" \
+        $(ls -d /usr/lib/llvm-*/bin 2>/dev/null | sort -V -r); do
+        if [ -x "$d/llvm-ml" ] && [ -x "$d/llvm-lib" ]; then llvm_bin="$d"; break; fi
+    done
+    [ -n "$llvm_bin" ] || skip "llvm-ml/llvm-lib not found after installing llvm"
+    WINE=/usr/lib/wine/wine64
+    [ -x "$WINE" ] || skip "$WINE missing after installing wine64"
+    WINESERVER=/usr/lib/wine/wineserver
+    [ -x "$WINESERVER" ] || WINESERVER=wineserver
+
+    log "1/3 MASM equivalence (ci/masm_equiv.sh)"
+    rc=0
+    bash ci/masm_equiv.sh || rc=$?
+    [ $rc -eq $SKIP ] && skip "ci/masm_equiv.sh could not install its tools"
+    [ $rc -eq 0 ] || { echo "[cross msvc] FAILED: win64.asm and win64.S differ (exit $rc)" >&2; exit 1; }
+
+    # cc: .asm files go to llvm-ml (it passes -m64), the archive to llvm-lib. No C
+    # conformance library (there is no MSVC C compiler here). mlua-sys's build script
+    # (Luau, C++) is skipped by overriding the `lua` link; the unit tests below never
+    # call into Luau.
+    export CC_MASM_ASM="$llvm_bin/llvm-ml"
+    export AR_x86_64_pc_windows_msvc="$llvm_bin/llvm-lib"
+    export LUNE_FFI_SKIP_TESTLIB=1
+    no_lua=(--config "target.$triple.lua.rustc-link-lib=[]")
+    log "2/3 cargo check --lib --target $triple"
+    cargo check --lib --no-default-features --target "$triple" "${no_lua[@]}" \
+        || { echo "[cross msvc] FAILED: cargo check --lib --target $triple" >&2; exit 1; }
+
+    log "3/3 lib unit tests for $triple under Wine"
+    ci_dir="$ROOT/target/ci-msvc"
+    libdir="$ci_dir/lib"
+    mkdir -p "$libdir"
+    # MSVC names import libraries foo.lib; MinGW ships the same as libfoo.a, which
+    # lld-link reads. msvcrt.lib (what Rust's libc asks for) is the UCRT one, and
+    # legacy_stdio_definitions.lib has nothing we need.
+    mingw_lib=/usr/x86_64-w64-mingw32/lib
+    [ -f "$mingw_lib/libucrt.a" ] || { echo "[cross msvc] $mingw_lib/libucrt.a missing" >&2; exit 1; }
+    for a in "$mingw_lib"/lib*.a; do
+        b="$(basename "$a" .a)"
+        ln -sf "$a" "$libdir/${b#lib}.lib"
+    done
+    ln -sf "$mingw_lib/libucrt.a" "$libdir/msvcrt.lib"
+    printf '!<arch>\n' >"$libdir/legacy_stdio_definitions.lib"
+    # Named by its content: cargo does not track link arguments' files, but a changed
+    # RUSTFLAGS makes it relink.
+    crt_obj="$libdir/lune_crt_standin-$(sha256sum ci/msvc_crt.c | cut -c1-16).obj"
+    [ -f "$crt_obj" ] || clang --target="$triple" -O2 -fno-builtin -c ci/msvc_crt.c -o "$crt_obj"
+    # lld-link through a wrapper that keeps its messages beside each output
+    # (<output>.linklog): Luau's symbols are left unresolved (/force:unresolved), and the
+    # test binary's log is checked afterwards so that nothing else ever is.
+    cat >"$ci_dir/lld-link.sh" <<'WRAP'
+#!/bin/sh
+out=""
+for a in "$@"; do
+    case "$a" in /OUT:* | /out:* | -out:*) out="${a#*:}" ;; esac
+done
+[ -n "$out" ] || out="$(mktemp)"
+lld-link "$@" 2>"$out.linklog.tmp"
+rc=$?
+mv "$out.linklog.tmp" "$out.linklog"
+cat "$out.linklog" >&2
+exit $rc
+WRAP
+    chmod +x "$ci_dir/lld-link.sh"
+    export CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER="$ci_dir/lld-link.sh"
+    export CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS="-C link-arg=/LIBPATH:$libdir -C link-arg=$crt_obj -C link-arg=/force:unresolved"
+
+    export WINEDEBUG=-all
+    export WINEPREFIX="${LUNE_FFI_WINEPREFIX:-$ROOT/target/wineprefix}"
+    export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n,b;winedbg.exe=d"
+    sys32="$WINEPREFIX/drive_c/windows/system32"
+    if [ ! -f "$WINEPREFIX/system.reg" ] || [ ! -d "$sys32" ]; then
+        log "creating Wine prefix $WINEPREFIX"
+        mkdir -p "$WINEPREFIX"
+        "$WINE" wineboot --init >/dev/null 2>&1 || true
+        "$WINESERVER" -w || true
+        [ -d "$sys32" ] || { echo "[cross msvc] could not create the Wine prefix" >&2; exit 1; }
+    fi
+    # Rust's std needs bcryptprimitives!ProcessPrng, which Wine 8 lacks (see the windows lane).
+    stand_in="$ROOT/target/ci-windows/bcryptprimitives.dll"
+    mkdir -p "$(dirname "$stand_in")"
+    if [ ! -f "$stand_in" ] || [ ci/bcryptprimitives.c -nt "$stand_in" ] \
+        || [ ci/bcryptprimitives.def -nt "$stand_in" ]; then
+        x86_64-w64-mingw32-gcc -O2 -shared -s -o "$stand_in" \
+            ci/bcryptprimitives.c ci/bcryptprimitives.def -ladvapi32
+    fi
+    cmp -s "$stand_in" "$sys32/bcryptprimitives.dll" || cp "$stand_in" "$sys32/bcryptprimitives.dll"
+    export CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUNNER="$WINE"
+
+    out="$ROOT/target/ci-msvc.log"
+    rc=0
+    cargo test --no-fail-fast --no-default-features --target "$triple" "${no_lua[@]}" --lib -- "$@" 2>&1 \
+        | tee "$out" || rc=$?
+    exe="$(sed -n 's/^ *\(Running\|Executable\) unittests src\/lib.rs (\(.*\))$/\2/p' "$out" | tail -1)"
+    if [ -z "$exe" ] || [ ! -f "$exe.linklog" ]; then
+        echo "[cross msvc] FAILED: no link log for the unit-test binary (${exe:-not found}); cannot check what was left unresolved" >&2
+        exit 1
+    fi
+    unresolved="$({ grep -o 'undefined symbol: [^ ]*' "$exe.linklog" || true; } | sed 's/undefined symbol: //' | sort -u)"
+    others="$(printf '%s\n' "$unresolved" | { grep -v -E '^(lua_|luaL_|luau_|luaopen_|luarequire_)' || true; } | { grep . || true; })"
+    if [ -n "$others" ]; then
+        echo "[cross msvc] FAILED: symbols other than Luau's left unresolved at link time:" >&2
+        printf '  %s\n' $others >&2
+        exit 1
+    fi
+    # The trampoline in that binary must be the MASM one.
+    if ! grep -qs 'rerun-if-changed=asm/win64.asm' "${CARGO_TARGET_DIR:-$ROOT/target}/$triple"/debug/build/lune-ffi-*/output; then
+        echo "[cross msvc] FAILED: build.rs did not assemble asm/win64.asm for $triple" >&2
+        exit 1
+    fi
+    if [ $rc -eq 0 ] && ! grep -q '^test result: ok\.' "$out"; then
+        echo "[cross msvc] the test binary ended without its summary (crash?)" >&2
+        rc=1
+    fi
+    elapsed=$((SECONDS - start))
+    if [ $rc -ne 0 ]; then
+        echo "[cross msvc] FAILED (cargo exit $rc) after ${elapsed}s" >&2
+        [ $rc -eq $SKIP ] && rc=1
+        exit $rc
+    fi
+    {
+        echo "[cross msvc] passed: MASM equivalence, cargo check --lib, and the lib unit tests"
+        echo "[cross msvc]   ($(grep '^test result: ok\.' "$out" | head -1 | sed 's/;.*//')) under Wine; lane run time ${elapsed}s"
+        echo "[cross msvc] NOT run for MSVC: the Luau script tests (tests/luau.rs), tests/layout.rs and"
+        echo "[cross msvc]   tests/closed_state.rs. Luau is C++ and needs MSVC's headers and STL, which this"
+        echo "[cross msvc]   machine does not have, so the unit-test binary is linked without it (its"
+        echo "[cross msvc]   $(printf '%s\n' "$unresolved" | grep -c .) Luau symbols unresolved; no unit test calls into Luau) and the C"
+        echo "[cross msvc]   conformance library is not built (build_clib.rs needs a GNU-compatible compiler)."
+    } >&2
+    ;;
+
 *)
-    echo "usage: ci/cross.sh aarch64|windows|macos-arm64 [test filter...]" >&2
+    echo "usage: ci/cross.sh aarch64|windows|macos-arm64|msvc [test filter...]" >&2
     exit 2
     ;;
 esac

@@ -241,10 +241,21 @@ fn run_script(path: &str) {
             path, why
         );
     }
-    for mode in [Mode::Plain, Mode::Sandboxed] {
-        if let Err(e) = run_in(path, &src, mode) {
-            panic!("{} failed ({:?} state):\n{}", path, mode, e);
-        }
+    // On the stack a Lune script has: the main thread's 8 MiB (Linux), not a test
+    // thread's 2 MiB, which deep callback nesting in a debug build would exhaust.
+    let path = path.to_string();
+    let runner = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            for mode in [Mode::Plain, Mode::Sandboxed] {
+                if let Err(e) = run_in(&path, &src, mode) {
+                    panic!("{} failed ({:?} state):\n{}", path, mode, e);
+                }
+            }
+        })
+        .expect("start the script thread");
+    if let Err(panic) = runner.join() {
+        std::panic::resume_unwind(panic);
     }
 }
 

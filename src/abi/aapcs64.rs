@@ -283,23 +283,5 @@ pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
     c
 }
 
-/// Makes freshly written code visible to instruction fetch. AArch64 instruction caches
-/// are not coherent with data writes (Arm ARM B2.4.4): clean each data-cache line to the
-/// point of unification, invalidate the matching instruction-cache lines, then DSB ISH
-/// and ISB before the code may run.
-#[cfg(target_arch = "aarch64")]
-pub fn flush_icache(start: usize, len: usize) {
-    extern "C" {
-        // libgcc / compiler-rt implement exactly the sequence above, reading CTR_EL0 for
-        // the line sizes.
-        fn __clear_cache(start: *mut std::ffi::c_char, end: *mut std::ffi::c_char);
-    }
-    // SAFETY: the range is a mapping we own; __clear_cache only maintains caches.
-    unsafe { __clear_cache(start as *mut _, (start + len) as *mut _) }
-}
-
-#[cfg(not(target_arch = "aarch64"))]
-pub fn flush_icache(_start: usize, _len: usize) {}
-
 #[cfg(test)]
 mod tests;

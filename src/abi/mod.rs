@@ -72,14 +72,6 @@ impl Abi {
         }
     }
 
-    /// Makes code written to memory executable-coherent (a no-op where the instruction
-    /// cache is coherent, as on x86-64).
-    pub fn flush_icache(self, start: usize, len: usize) {
-        if matches!(self, Abi::Aapcs64 | Abi::AppleArm64) {
-            aapcs64::flush_icache(start, len);
-        }
-    }
-
     pub fn classify(self, sig: &Signature) -> Result<CallPlan, String> {
         check_signature(sig)?;
         match self {

@@ -177,23 +177,32 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
     })
 }
 
-/// Machine code of a callback thunk: loads `record` into r10, a scratch register that
-/// carries no argument (§3.2.3 reserves it for the static chain), and jumps to `entry`
-/// through r11, the other scratch register. Win64 uses the same bytes: there too r10 and
-/// r11 are volatile and never carry arguments.
+/// Machine code of a callback thunk: `endbr64`, then loads `record` into r10, a scratch
+/// register that carries no argument (§3.2.3 reserves it for the static chain), and jumps
+/// to `entry` through r11, the other scratch register. Win64 uses the same bytes: there
+/// too r10 and r11 are volatile and never carry arguments.
+///
+/// C reaches a thunk only by an indirect call, so with CET indirect-branch tracking on,
+/// its first instruction must be `endbr64` (Intel SDM vol. 1 §18.3.1); the jump to the
+/// callback entry is indirect too and lands on the entry's own `endbr64`. On a CPU
+/// without CET the instruction is a NOP (it sits in the reserved-NOP opcode space).
 pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
     let mut c = [0xCCu8; super::THUNK_SIZE]; // int3 padding
-    c[0] = 0x49; // movabs $record, %r10
-    c[1] = 0xBA;
-    c[2..10].copy_from_slice(&record.to_le_bytes());
-    c[10] = 0x49; // movabs $entry, %r11
-    c[11] = 0xBB;
-    c[12..20].copy_from_slice(&entry.to_le_bytes());
-    c[20] = 0x41; // jmp *%r11
-    c[21] = 0xFF;
-    c[22] = 0xE3;
+    c[0..4].copy_from_slice(&ENDBR64);
+    c[4] = 0x49; // movabs $record, %r10
+    c[5] = 0xBA;
+    c[6..14].copy_from_slice(&record.to_le_bytes());
+    c[14] = 0x49; // movabs $entry, %r11
+    c[15] = 0xBB;
+    c[16..24].copy_from_slice(&entry.to_le_bytes());
+    c[24] = 0x41; // jmp *%r11
+    c[25] = 0xFF;
+    c[26] = 0xE3;
     c
 }
+
+/// `endbr64` (Intel SDM vol. 2A, ENDBR64: F3 0F 1E FA).
+const ENDBR64: [u8; 4] = [0xF3, 0x0F, 0x1E, 0xFA];
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,7 @@
 //! The argument frame the assembly trampolines read and write. Its layout is the only
-//! contract between Rust and `asm/*.S`; every offset the assembly uses is asserted here.
+//! contract between Rust and `asm/*`: the offsets are defined once in `frame_layout.rs`,
+//! which build.rs turns into the header every assembly file includes, and asserted here
+//! against the struct.
 
 use static_assertions::const_assert_eq;
 use std::mem::offset_of;
@@ -31,15 +33,10 @@ pub struct CallFrame {
     pub ret_fpr: [u64; 4],
 }
 
-pub const OFF_GPR: usize = 0;
-pub const OFF_FPR: usize = 80;
-pub const OFF_FUNC: usize = 144;
-pub const OFF_STACK: usize = 152;
-pub const OFF_STACK_SIZE: usize = 160;
-pub const OFF_VECTOR_COUNT: usize = 168;
-pub const OFF_RET_GPR: usize = 176;
-pub const OFF_RET_FPR: usize = 192;
-pub const FRAME_SIZE: usize = 224;
+// The offsets live in one file that build.rs also renders for the assembly.
+#[path = "frame_layout.rs"]
+mod layout;
+pub use layout::*;
 
 const_assert_eq!(offset_of!(CallFrame, gpr), OFF_GPR);
 const_assert_eq!(offset_of!(CallFrame, fpr), OFF_FPR);
@@ -50,3 +47,4 @@ const_assert_eq!(offset_of!(CallFrame, vector_count), OFF_VECTOR_COUNT);
 const_assert_eq!(offset_of!(CallFrame, ret_gpr), OFF_RET_GPR);
 const_assert_eq!(offset_of!(CallFrame, ret_fpr), OFF_RET_FPR);
 const_assert_eq!(std::mem::size_of::<CallFrame>(), FRAME_SIZE);
+const_assert_eq!(FRAME_SIZE % 16, 0);

@@ -144,8 +144,8 @@ impl<'p> Call<'p> {
     #[inline(always)]
     pub fn new(proto: &'p Prototype, bufs: &'p mut MaybeUninit<Buffers>) -> Call<'p> {
         let b = bufs.as_mut_ptr();
-        // SAFETY: only addresses are taken; the bytes are written before anything reads
-        // them (the asm copies exactly the stack bytes the plan fills).
+        // SAFETY: only addresses are taken; the stack bytes are zeroed below before the
+        // asm copies them, the scratch bytes written before anything reads them.
         let (stack, scratch) = unsafe {
             (
                 std::ptr::addr_of_mut!((*b).stack) as *mut u8,
@@ -159,13 +159,20 @@ impl<'p> Call<'p> {
         if ss > INLINE_STACK {
             big_stack = vec![0u64; ss / 8];
             stack = big_stack.as_mut_ptr() as *mut u8;
+        } else {
+            // The asm copies all `ss` bytes, padding included: zero them so no callee
+            // is handed stack bytes of an earlier call.
+            // SAFETY: `ss <= INLINE_STACK`, the size of the inline area.
+            unsafe { std::ptr::write_bytes(stack, 0, ss) };
         }
         if proto.scratch > INLINE_SCRATCH {
             big_scratch = vec![0u128; proto.scratch.div_ceil(16)];
             scratch = big_scratch.as_mut_ptr() as *mut u8;
         }
         // Built as one literal so it is constructed in place (a mutable local returned
-        // by value was copied, 300 bytes per call).
+        // by value was copied, 300 bytes per call). Every register slot starts at 0: the
+        // trampoline loads them all, and the ones the plan leaves unused must not carry
+        // anything.
         Call {
             proto,
             frame: CallFrame {
@@ -448,6 +455,16 @@ impl FastPlan {
         let mut stack = MaybeUninit::<[u64; FAST_STACK_WORDS]>::uninit();
         let f = frame.as_mut_ptr();
         let st = stack.as_mut_ptr() as *mut u64;
+        // The trampoline loads every argument register and copies `stack_size` bytes.
+        // Whatever no argument fills is zeroed first: a callee that reads past what it
+        // was given (a misdeclared prototype, va_arg past the end) sees 0, never a value
+        // left on this stack by an earlier call. LuaJIT clears its unused registers for
+        // the same reason.
+        // SAFETY: writes within `frame` and within the `FAST_STACK_WORDS * 8` bytes of
+        // `stack` (`new` checked `stack_size` against it).
+        std::ptr::addr_of_mut!((*f).gpr).write([0; 9]);
+        std::ptr::addr_of_mut!((*f).fpr).write([0; 8]);
+        std::ptr::write_bytes(st as *mut u8, 0, self.stack_size);
         for (i, &(p, loc, width)) in self.args.iter().enumerate() {
             let bits = arg(i, p)?;
             // SAFETY: `new` checked every register index, and every stack offset plus
@@ -458,8 +475,6 @@ impl FastPlan {
                 Loc::Stack(off) => store_low_bytes((st as *mut u8).add(off as usize), bits, width),
             }
         }
-        // Registers and stack bytes no argument uses stay uninitialised: the trampoline
-        // loads them all, but no callee reads them.
         std::ptr::addr_of_mut!((*f).func).write(func);
         std::ptr::addr_of_mut!((*f).stack).write(st as usize);
         std::ptr::addr_of_mut!((*f).stack_size).write(self.stack_size);

@@ -32,7 +32,12 @@ pub struct SlotRecord {
     pub index: usize,
 }
 
-const PER_PAGE: usize = 128;
+/// Thunks per code page. Pages are the system's: 4 KiB on x86-64 and most AArch64 Linux
+/// kernels, 16 KiB on Apple silicon (and some Linux configurations), so the page size is
+/// asked for rather than assumed (`region` queries and caches it once).
+fn per_page() -> usize {
+    region::page::size() / THUNK_SIZE
+}
 
 struct Pool {
     /// Record chunks, boxed so their addresses never move.
@@ -114,12 +119,13 @@ pub fn acquire(
             pool.free.pop().ok_or("no free callback slot")?
         }
     };
-    let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+    let per_page = per_page();
+    let rec = &pool.records[index / per_page][index % per_page];
     rec.owner.store(owner, Ordering::Release);
     rec.gate.store(gate, Ordering::Release);
     rec.state.store(state, Ordering::Release);
     let code =
-        pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize + (index % PER_PAGE) * THUNK_SIZE;
+        pool.pages[index / per_page].as_ptr::<u8>() as usize + (index % per_page) * THUNK_SIZE;
     Ok(Slot {
         index,
         code,
@@ -131,7 +137,7 @@ pub fn acquire(
 /// returns it to the free list.
 pub fn release(index: usize) {
     if let Ok(mut pool) = POOL.lock() {
-        let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+        let rec = &pool.records[index / per_page()][index % per_page()];
         rec.state.store(std::ptr::null_mut(), Ordering::Release);
         let owner = rec.owner.load(Ordering::Relaxed);
         match pool.freed.iter_mut().find(|(o, _)| *o == owner) {
@@ -142,8 +148,9 @@ pub fn release(index: usize) {
 }
 
 fn grow(pool: &mut Pool, abi: Abi, dispatch: Dispatch, entry: usize) -> Result<(), String> {
-    let base = pool.records.len() * PER_PAGE;
-    let records: Box<[SlotRecord]> = (0..PER_PAGE)
+    let per_page = per_page();
+    let base = pool.records.len() * per_page;
+    let records: Box<[SlotRecord]> = (0..per_page)
         .map(|i| SlotRecord {
             dispatch,
             state: AtomicPtr::new(std::ptr::null_mut()),
@@ -152,30 +159,62 @@ fn grow(pool: &mut Pool, abi: Abi, dispatch: Dispatch, entry: usize) -> Result<(
             index: base + i,
         })
         .collect();
-    let mut page = region::alloc(PER_PAGE * THUNK_SIZE, region::Protection::READ_WRITE)
+    let len = per_page * THUNK_SIZE;
+    let mut page = region::alloc(len, region::Protection::READ_WRITE)
         .map_err(|e| format!("cannot allocate callback memory: {}", e))?;
     let code = page.as_mut_ptr::<u8>();
     for (i, rec) in records.iter().enumerate() {
         let bytes = abi.thunk_code(rec as *const SlotRecord as u64, entry as u64);
-        // SAFETY: the page is read-write, PER_PAGE * THUNK_SIZE bytes long, and ours.
+        // SAFETY: the page is read-write, per_page() * THUNK_SIZE bytes long, and ours.
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.add(i * THUNK_SIZE), THUNK_SIZE)
         };
     }
-    let len = PER_PAGE * THUNK_SIZE;
     // SAFETY: we own the allocation; after this no one writes to it again.
     unsafe { region::protect(code, len, region::Protection::READ_EXECUTE) }
         .map_err(|e| format!("cannot make callback memory executable: {}", e))?;
-    abi.flush_icache(code as usize, len);
+    flush_icache(code, len);
     pool.records.push(records);
     pool.pages.push(page);
-    pool.free.extend((base..base + PER_PAGE).rev());
+    pool.free.extend((base..base + per_page).rev());
     Ok(())
+}
+
+/// Makes code just written to `start..start + len` visible to instruction fetch. x86-64
+/// keeps its instruction cache coherent with data writes (Intel SDM vol. 3A §11.6), so
+/// there is nothing to do there; AArch64 does not (Arm ARM B2.4.4): each data-cache line
+/// must be cleaned to the point of unification and the matching instruction-cache lines
+/// invalidated, then DSB ISH and ISB, before the code may run.
+fn flush_icache(start: *mut u8, len: usize) {
+    #[cfg(target_vendor = "apple")]
+    {
+        extern "C" {
+            // libSystem, <libkern/OSCacheControl.h>: Apple's documented way to do the
+            // above (a no-op on Intel Macs).
+            fn sys_icache_invalidate(start: *mut c_void, len: usize);
+        }
+        // SAFETY: the range is a mapping we own; the call only maintains caches.
+        unsafe { sys_icache_invalidate(start.cast(), len) }
+    }
+    #[cfg(all(target_arch = "aarch64", not(target_vendor = "apple")))]
+    {
+        extern "C" {
+            // libgcc / compiler-rt implement exactly that sequence, reading CTR_EL0 for
+            // the line sizes.
+            fn __clear_cache(start: *mut std::ffi::c_char, end: *mut std::ffi::c_char);
+        }
+        // SAFETY: the range is a mapping we own; __clear_cache only maintains caches.
+        unsafe { __clear_cache(start.cast(), start.add(len).cast()) }
+    }
+    #[cfg(not(any(target_vendor = "apple", target_arch = "aarch64")))]
+    let _ = (start, len);
 }
 
 /// Slots ever created (for tests that check reuse).
 pub fn slot_count() -> usize {
-    POOL.lock().map(|p| p.records.len() * PER_PAGE).unwrap_or(0)
+    POOL.lock()
+        .map(|p| p.records.len() * per_page())
+        .unwrap_or(0)
 }
 
 fn read_loc(frame: &CallFrame, loc: Loc) -> u64 {
@@ -321,6 +360,182 @@ mod tests {
         set_ret_bits(&probe.plan, frame, sum);
     }
 
+    /// What a callback entry saw: every argument register it spills, and the caller's
+    /// first `stack_len` stack bytes.
+    struct Seen {
+        gpr: [u64; 9],
+        fpr: [u64; 8],
+        stack_len: usize,
+        stack: Vec<u8>,
+    }
+
+    unsafe extern "C" fn record_dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
+        let seen = &mut *((*record).state.load(Ordering::Acquire) as *mut Seen);
+        let frame = &*frame;
+        seen.gpr = frame.gpr;
+        seen.fpr = frame.fpr;
+        seen.stack = std::slice::from_raw_parts(frame.stack as *const u8, seen.stack_len).to_vec();
+    }
+
+    /// A fast-path call of `proto` at `func` with nonzero argument images. Not inlined,
+    /// so consecutive calls put their uninitialised frame and stack buffer at the same
+    /// address: a call that zeroed nothing would hand the next one the previous values.
+    #[inline(never)]
+    fn call_fast(proto: &crate::engine::Prototype, func: usize) {
+        let fast = proto
+            .fast
+            .as_ref()
+            .expect("an all-scalar prototype has a fast plan");
+        let arg = |i: usize, p: Prim| {
+            Some(match p {
+                Prim::F64 => (i as f64 + 1.5).to_bits(),
+                _ => 0x5A5A_0000 + i as u64,
+            })
+        };
+        // SAFETY: the thunk leads to record_dispatch, which reads any argument list.
+        unsafe { fast.call(func, arg, |_| {}) }.expect("the host has an engine");
+    }
+
+    /// Asserts that every register `plan` leaves unused arrived as 0, and every stack
+    /// byte no argument covers (padding up to `stack_size`) too.
+    fn assert_unused_zero(plan: &CallPlan, seen: &Seen, what: &str) {
+        let (mut gpr_used, mut fpr_used) = ([false; 9], [false; 8]);
+        let mut stack_used = vec![false; plan.stack_size as usize];
+        for class in &plan.args {
+            let ArgClass::Scalar(locs) = class else {
+                panic!("{what}: scalar arguments only");
+            };
+            for l in locs {
+                match *l {
+                    Loc::Gpr(r) => gpr_used[r as usize] = true,
+                    Loc::Fpr(r) => fpr_used[r as usize] = true,
+                    Loc::Stack(off) => stack_used[off as usize..off as usize + 8].fill(true),
+                }
+            }
+        }
+        for (r, used) in gpr_used.iter().enumerate() {
+            if !used {
+                assert_eq!(seen.gpr[r], 0, "{what}: unused gpr[{r}] not zero");
+            }
+        }
+        for (r, used) in fpr_used.iter().enumerate() {
+            if !used {
+                assert_eq!(seen.fpr[r], 0, "{what}: unused fpr[{r}] not zero");
+            }
+        }
+        for (b, used) in stack_used.iter().enumerate() {
+            if !used {
+                assert_eq!(seen.stack[b], 0, "{what}: stack padding byte {b} not zero");
+            }
+        }
+    }
+
+    /// Checks that the dirtying call's arguments did reach the callee nonzero (so the
+    /// zeros a later call checks for are the engine's doing).
+    fn assert_all_nonzero(plan: &CallPlan, seen: &Seen) {
+        for class in &plan.args {
+            let ArgClass::Scalar(locs) = class else {
+                unreachable!("scalar arguments only")
+            };
+            let got = match locs[0] {
+                Loc::Gpr(r) => seen.gpr[r as usize],
+                Loc::Fpr(r) => seen.fpr[r as usize],
+                Loc::Stack(off) => {
+                    let b = &seen.stack[off as usize..off as usize + 8];
+                    u64::from_le_bytes(b.try_into().unwrap())
+                }
+            };
+            assert_ne!(got, 0, "dirtying argument at {:?} arrived as 0", locs[0]);
+        }
+    }
+
+    #[test]
+    fn callee_never_sees_stale_registers_or_stack_bytes() {
+        use crate::engine::{Buffers, Call, Prototype};
+        let abi = Abi::host().unwrap();
+        let (i, d) = (CType::Prim(Prim::I64), CType::Prim(Prim::F64));
+        let sig = |fixed: Vec<CType>, variadic: Option<Vec<CType>>| Signature {
+            ret: CType::Prim(Prim::I64),
+            fixed,
+            variadic,
+        };
+        let proto = |s: Signature| Prototype::new(abi, s).unwrap();
+        // Fill every register slot and some stack bytes with nonzero images first:
+        // integers then doubles, and doubles in the first positions (Win64 assigns
+        // registers by position), with arguments spilling to the stack.
+        let mut many = vec![i.clone(); 8];
+        many.extend(vec![d.clone(); 8]);
+        many.extend(vec![i.clone(); 4]);
+        let dirty = [
+            proto(sig(many, None)),
+            proto(sig(vec![d.clone(), i.clone(), d.clone(), i.clone()], None)),
+        ];
+        // Then calls that leave register holes, and an odd number of stack words (the
+        // area is rounded up to 16 bytes, so its last 8 bytes are padding on all three
+        // conventions: SysV 3 words, AAPCS64 1, Win64 5).
+        let probes = [
+            proto(sig(vec![i.clone(), d.clone()], None)),
+            proto(sig(vec![i.clone(); 9], None)),
+        ];
+
+        let mut seen = Seen {
+            gpr: [0; 9],
+            fpr: [0; 8],
+            stack_len: 0,
+            stack: Vec::new(),
+        };
+        let mut pool = Pool {
+            records: Vec::new(),
+            pages: Vec::new(),
+            free: Vec::new(),
+            freed: Vec::new(),
+        };
+        grow(&mut pool, abi, record_dispatch, entry_address().unwrap()).unwrap();
+        pool.records[0][0]
+            .state
+            .store(&mut seen as *mut Seen as *mut c_void, Ordering::Release);
+        let func = pool.pages[0].as_ptr::<u8>() as usize;
+        for probe in &probes {
+            // One call site for all, so every call's frame and stack buffer are at the
+            // same address as the previous one's.
+            for (k, p) in dirty.iter().chain([probe]).enumerate() {
+                seen.stack_len = p.plan.stack_size as usize;
+                call_fast(p, func);
+                if k < dirty.len() {
+                    assert_all_nonzero(&p.plan, &seen);
+                }
+            }
+            assert_unused_zero(&probe.plan, &seen, "fast path");
+        }
+
+        // The general path (a variadic prototype has no fast plan), with its buffers
+        // full of leftovers as an earlier call could leave them.
+        // Two doubles and nine integers: an odd number of stack words again (SysV 3,
+        // AAPCS64 1, Win64 7), so the area ends in 8 bytes of padding.
+        let mut varargs = vec![d.clone(), d.clone()];
+        varargs.extend(vec![i.clone(); 8]);
+        let v = proto(sig(vec![i.clone()], Some(varargs)));
+        assert!(v.fast.is_none());
+        let mut bufs = std::mem::MaybeUninit::<Buffers>::uninit();
+        // SAFETY: writes within `bufs`.
+        unsafe { std::ptr::write_bytes(bufs.as_mut_ptr(), 0xA5, 1) };
+        seen.stack_len = v.plan.stack_size as usize;
+        let mut call = Call::new(&v, &mut bufs);
+        for k in 0..11 {
+            let bits = match k {
+                1 | 2 => (k as f64 + 0.5).to_bits(),
+                _ => 100 + k as u64,
+            };
+            call.set_scalar(k, bits);
+        }
+        // SAFETY: the thunk leads to record_dispatch, which reads any argument list.
+        unsafe { call.invoke(func, std::ptr::null_mut()) }.unwrap();
+        assert_unused_zero(&v.plan, &seen, "general path");
+        pool.records[0][0]
+            .state
+            .store(std::ptr::null_mut(), Ordering::Release);
+    }
+
     type Fn11 = extern "C" fn(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64) -> i64;
 
     #[test]
@@ -351,12 +566,13 @@ mod tests {
         };
         grow(&mut pool, abi, probe_dispatch, entry).unwrap();
         grow(&mut pool, abi, probe_dispatch, entry).unwrap();
-        for index in [0, PER_PAGE - 1, PER_PAGE + 2] {
-            let rec = &pool.records[index / PER_PAGE][index % PER_PAGE];
+        let per_page = per_page();
+        for index in [0, per_page - 1, per_page + 2] {
+            let rec = &pool.records[index / per_page][index % per_page];
             rec.state
                 .store(&mut probe as *mut Probe as *mut c_void, Ordering::Release);
-            let code = pool.pages[index / PER_PAGE].as_ptr::<u8>() as usize
-                + (index % PER_PAGE) * THUNK_SIZE;
+            let code = pool.pages[index / per_page].as_ptr::<u8>() as usize
+                + (index % per_page) * THUNK_SIZE;
             // SAFETY: the thunk leads to probe_dispatch, which implements this type.
             let f: Fn11 = unsafe { std::mem::transmute::<usize, Fn11>(code) };
             let r = f(1, 2, 3, 4, 5, 6, 7, 8, 9, -10, 2.5);

@@ -13,6 +13,21 @@ fn plan(s: Signature) -> CallPlan {
     plan
 }
 
+#[test]
+fn thunk_bytes() {
+    // GNU as 2.40 assembling `endbr64; movabs $0x1122334455667788,%r10;
+    // movabs $0x99aabbccddeeff00,%r11; jmp *%r11` gives exactly these 27 bytes; the
+    // rest of the 32-byte slot is int3.
+    let code = super::thunk_code(0x1122_3344_5566_7788, 0x99AA_BBCC_DDEE_FF00);
+    let mut want = vec![0xF3, 0x0F, 0x1E, 0xFA, 0x49, 0xBA];
+    want.extend_from_slice(&[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
+    want.extend_from_slice(&[0x49, 0xBB]);
+    want.extend_from_slice(&[0x00, 0xFF, 0xEE, 0xDD, 0xCC, 0xBB, 0xAA, 0x99]);
+    want.extend_from_slice(&[0x41, 0xFF, 0xE3]);
+    want.resize(32, 0xCC);
+    assert_eq!(code.as_slice(), want.as_slice());
+}
+
 fn ints(n: usize) -> Vec<CType> {
     vec![p(Prim::I64); n]
 }
