@@ -261,6 +261,7 @@ pub(super) fn classify_with<R: StackRules>(sig: &Signature, abi: Abi) -> Result<
         args,
         stack_size: finish_stack(alloc.nsaa)?,
         vector_count: 0,
+        indirect_echo: None,
     })
 }
 

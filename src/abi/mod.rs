@@ -169,6 +169,10 @@ pub struct CallPlan {
     pub stack_size: u32,
     /// SysV: the value for %al (number of vector registers used); 0 elsewhere.
     pub vector_count: u8,
+    /// For a result returned through memory: the register in which the callee must hand
+    /// the hidden result pointer back (rax on SysV §3.2.3 and Win64; AAPCS64 has no such
+    /// rule, x8 is not echoed). Callbacks follow it.
+    pub indirect_echo: Option<Loc>,
 }
 
 fn check_signature(sig: &Signature) -> Result<(), String> {

@@ -168,8 +168,12 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
             CType::Struct(s) => alloc.structure(s),
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // §3.2.3: "on return %rax will contain the address that has been passed in by the
+    // caller in %rdi".
+    let indirect_echo = matches!(ret, RetClass::Indirect(_)).then_some(Loc::Gpr(0));
     Ok(CallPlan {
         abi: Abi::SysV64,
+        indirect_echo,
         ret,
         args,
         stack_size: finish_stack(alloc.stack)?,

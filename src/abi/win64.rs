@@ -56,8 +56,12 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
         });
     }
     let slots = first_slot + args.len();
+    // "The callee returns the same pointer in RAX" (Microsoft x64 calling convention,
+    // return values).
+    let indirect_echo = matches!(ret, RetClass::Indirect(_)).then_some(Loc::Gpr(0));
     Ok(CallPlan {
         abi: Abi::Win64,
+        indirect_echo,
         ret,
         args,
         stack_size: finish_stack(slots.saturating_sub(REG_SLOTS) * 8)?,

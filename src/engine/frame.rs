@@ -15,10 +15,10 @@ use std::mem::offset_of;
 #[derive(Default)]
 pub struct CallFrame {
     /// Integer argument registers (see `abi` for numbering).
-    pub gpr: [u64; 9],
+    pub gpr: [u64; GPR_SLOTS],
     pub _pad: u64,
     /// Low 8 bytes of the vector argument registers.
-    pub fpr: [u64; 8],
+    pub fpr: [u64; FPR_SLOTS],
     /// The function to call.
     pub func: usize,
     /// Start of the outgoing stack-argument bytes.
@@ -28,10 +28,17 @@ pub struct CallFrame {
     /// SysV: the value for %al.
     pub vector_count: u64,
     /// rax/rdx or x0/x1 after the call.
-    pub ret_gpr: [u64; 2],
+    pub ret_gpr: [u64; RET_GPR_SLOTS],
     /// xmm0/xmm1 or d0..d3 after the call.
-    pub ret_fpr: [u64; 4],
+    pub ret_fpr: [u64; RET_FPR_SLOTS],
 }
+
+/// How many registers of each kind the frame carries: the bounds every plan location
+/// must respect (the classifiers never use more; the fast path checks).
+pub const GPR_SLOTS: usize = 9;
+pub const FPR_SLOTS: usize = 8;
+pub const RET_GPR_SLOTS: usize = 2;
+pub const RET_FPR_SLOTS: usize = 4;
 
 // The offsets live in one file that build.rs also renders for the assembly.
 #[path = "frame_layout.rs"]

@@ -405,8 +405,8 @@ impl FastPlan {
                 ArgClass::Indirect(_) => return None,
             };
             let ok = match loc {
-                Loc::Gpr(i) => (i as usize) < 9,
-                Loc::Fpr(i) => (i as usize) < 8,
+                Loc::Gpr(i) => (i as usize) < frame::GPR_SLOTS,
+                Loc::Fpr(i) => (i as usize) < frame::FPR_SLOTS,
                 Loc::Stack(off) => (off as usize) + usize::from(width) <= plan.stack_size as usize,
             };
             if !ok {
@@ -416,7 +416,14 @@ impl FastPlan {
         }
         let (ret, ret_loc) = match (&proto.sig.ret, &plan.ret) {
             (CType::Prim(p), RetClass::Void) => (*p, None),
-            (CType::Prim(p), RetClass::Scalar(l @ (Loc::Gpr(0..=1) | Loc::Fpr(0..=3)))) => {
+            (CType::Prim(p), RetClass::Scalar(l @ Loc::Gpr(r)))
+                if (*r as usize) < frame::RET_GPR_SLOTS =>
+            {
+                (*p, Some(*l))
+            }
+            (CType::Prim(p), RetClass::Scalar(l @ Loc::Fpr(r)))
+                if (*r as usize) < frame::RET_FPR_SLOTS =>
+            {
                 (*p, Some(*l))
             }
             _ => return None,

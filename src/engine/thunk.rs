@@ -299,11 +299,13 @@ pub fn set_ret_bits(plan: &CallPlan, frame: &mut CallFrame, bits: u64) {
 }
 
 /// Where a struct return must be written: the hidden result pointer for an indirect
-/// return (echoed in the first return register, as SysV and Win64 require), else None.
+/// return (handed back where the plan says the ABI wants it), else None.
 pub fn ret_pointer(plan: &CallPlan, frame: &mut CallFrame) -> Option<*mut u8> {
     if let RetClass::Indirect(loc) = plan.ret {
         let p = read_loc(frame, loc);
-        frame.ret_gpr[0] = p;
+        if let Some(Loc::Gpr(r)) = plan.indirect_echo {
+            frame.ret_gpr[r as usize] = p;
+        }
         return Some(p as *mut u8);
     }
     None
