@@ -4,6 +4,8 @@
 //! classifier maps each signature onto registers and stack slots (`abi`), and the
 //! engine runs the resulting plan (`engine`).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod abi;
 pub mod cdecl;
 pub mod engine;

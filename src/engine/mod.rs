@@ -282,35 +282,38 @@ impl<'p> Call<'p> {
     /// `func` must be a function whose C type matches the prototype's signature.
     #[inline]
     pub unsafe fn invoke(&mut self, func: usize, ret_buf: *mut u8) -> Result<(), String> {
-        let proto = self.proto;
-        for (i, t) in proto.sig.args().enumerate() {
-            if matches!(t, CType::Struct(_)) {
-                self.place_struct(i);
+        // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+        unsafe {
+            let proto = self.proto;
+            for (i, t) in proto.sig.args().enumerate() {
+                if matches!(t, CType::Struct(_)) {
+                    self.place_struct(i);
+                }
             }
-        }
-        if let RetClass::Indirect(loc) = &proto.plan.ret {
-            self.put(*loc, ret_buf as u64);
-        }
-        self.frame.func = func;
-        self.frame.stack = self.stack as usize;
-        run(&mut self.frame)?;
-        save_errors();
-        if let RetClass::Pieces(pieces) = &proto.plan.ret {
-            for p in pieces {
-                let bits = match p.dst {
-                    Loc::Gpr(r) => self.frame.ret_gpr[r as usize],
-                    Loc::Fpr(r) => self.frame.ret_fpr[r as usize],
-                    Loc::Stack(_) => 0,
-                };
-                let bytes = bits.to_le_bytes();
-                std::ptr::copy_nonoverlapping(
-                    bytes.as_ptr(),
-                    ret_buf.add(p.src as usize),
-                    p.size as usize,
-                );
+            if let RetClass::Indirect(loc) = &proto.plan.ret {
+                self.put(*loc, ret_buf as u64);
             }
+            self.frame.func = func;
+            self.frame.stack = self.stack as usize;
+            run(&mut self.frame)?;
+            save_errors();
+            if let RetClass::Pieces(pieces) = &proto.plan.ret {
+                for p in pieces {
+                    let bits = match p.dst {
+                        Loc::Gpr(r) => self.frame.ret_gpr[r as usize],
+                        Loc::Fpr(r) => self.frame.ret_fpr[r as usize],
+                        Loc::Stack(_) => 0,
+                    };
+                    let bytes = bits.to_le_bytes();
+                    std::ptr::copy_nonoverlapping(
+                        bytes.as_ptr(),
+                        ret_buf.add(p.src as usize),
+                        p.size as usize,
+                    );
+                }
+            }
+            Ok(())
         }
-        Ok(())
     }
 
     /// The raw register image of a scalar return (upper bits unspecified).
@@ -324,12 +327,17 @@ impl<'p> Call<'p> {
     }
 }
 
+/// # Safety
+/// `frame` must be fully set up per a plan of the callee's real C type.
 #[cfg(lune_ffi_engine)]
 #[inline(always)]
 unsafe fn run(frame: *mut CallFrame) -> Result<(), String> {
-    // SAFETY: the frame is fully set up per the plan; the caller vouches for the callee.
-    lune_ffi_call(frame);
-    Ok(())
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        // SAFETY: the frame is fully set up per the plan; the caller vouches for the callee.
+        lune_ffi_call(frame);
+        Ok(())
+    }
 }
 
 #[cfg(not(lune_ffi_engine))]
@@ -343,12 +351,19 @@ unsafe fn run(_frame: *mut CallFrame) -> Result<(), String> {
 /// `dst` must be valid for `width` bytes of writes.
 #[inline(always)]
 unsafe fn store_low_bytes(dst: *mut u8, bits: u64, width: u8) {
-    match width {
-        8 => dst.cast::<u64>().write_unaligned(bits),
-        4 => dst.cast::<u32>().write_unaligned(bits as u32),
-        2 => dst.cast::<u16>().write_unaligned(bits as u16),
-        1 => dst.write(bits as u8),
-        n => std::ptr::copy_nonoverlapping(bits.to_le_bytes().as_ptr(), dst, usize::from(n).min(8)),
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match width {
+            8 => dst.cast::<u64>().write_unaligned(bits),
+            4 => dst.cast::<u32>().write_unaligned(bits as u32),
+            2 => dst.cast::<u16>().write_unaligned(bits as u16),
+            1 => dst.write(bits as u8),
+            n => std::ptr::copy_nonoverlapping(
+                bits.to_le_bytes().as_ptr(),
+                dst,
+                usize::from(n).min(8),
+            ),
+        }
     }
 }
 
@@ -458,49 +473,54 @@ impl FastPlan {
         mut arg: impl FnMut(usize, Prim) -> Option<u64>,
         around: impl Fn(bool),
     ) -> Option<u64> {
-        let mut frame = MaybeUninit::<CallFrame>::uninit();
-        let mut stack = MaybeUninit::<[u64; FAST_STACK_WORDS]>::uninit();
-        let f = frame.as_mut_ptr();
-        let st = stack.as_mut_ptr() as *mut u64;
-        // The trampoline loads every argument register and copies `stack_size` bytes.
-        // Whatever no argument fills is zeroed first: a callee that reads past what it
-        // was given (a misdeclared prototype, va_arg past the end) sees 0, never a value
-        // left on this stack by an earlier call. LuaJIT clears its unused registers for
-        // the same reason.
-        // SAFETY: writes within `frame` and within the `FAST_STACK_WORDS * 8` bytes of
-        // `stack` (`new` checked `stack_size` against it).
-        std::ptr::addr_of_mut!((*f).gpr).write([0; 9]);
-        std::ptr::addr_of_mut!((*f).fpr).write([0; 8]);
-        std::ptr::write_bytes(st as *mut u8, 0, self.stack_size);
-        for (i, &(p, loc, width)) in self.args.iter().enumerate() {
-            let bits = arg(i, p)?;
-            // SAFETY: `new` checked every register index, and every stack offset plus
-            // store size, against the frame's arrays and the stack buffer.
-            match loc {
-                Loc::Gpr(r) => std::ptr::addr_of_mut!((*f).gpr[r as usize]).write(bits),
-                Loc::Fpr(r) => std::ptr::addr_of_mut!((*f).fpr[r as usize]).write(bits),
-                Loc::Stack(off) => store_low_bytes((st as *mut u8).add(off as usize), bits, width),
+        // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+        unsafe {
+            let mut frame = MaybeUninit::<CallFrame>::uninit();
+            let mut stack = MaybeUninit::<[u64; FAST_STACK_WORDS]>::uninit();
+            let f = frame.as_mut_ptr();
+            let st = stack.as_mut_ptr() as *mut u64;
+            // The trampoline loads every argument register and copies `stack_size` bytes.
+            // Whatever no argument fills is zeroed first: a callee that reads past what it
+            // was given (a misdeclared prototype, va_arg past the end) sees 0, never a value
+            // left on this stack by an earlier call. LuaJIT clears its unused registers for
+            // the same reason.
+            // SAFETY: writes within `frame` and within the `FAST_STACK_WORDS * 8` bytes of
+            // `stack` (`new` checked `stack_size` against it).
+            std::ptr::addr_of_mut!((*f).gpr).write([0; 9]);
+            std::ptr::addr_of_mut!((*f).fpr).write([0; 8]);
+            std::ptr::write_bytes(st as *mut u8, 0, self.stack_size);
+            for (i, &(p, loc, width)) in self.args.iter().enumerate() {
+                let bits = arg(i, p)?;
+                // SAFETY: `new` checked every register index, and every stack offset plus
+                // store size, against the frame's arrays and the stack buffer.
+                match loc {
+                    Loc::Gpr(r) => std::ptr::addr_of_mut!((*f).gpr[r as usize]).write(bits),
+                    Loc::Fpr(r) => std::ptr::addr_of_mut!((*f).fpr[r as usize]).write(bits),
+                    Loc::Stack(off) => {
+                        store_low_bytes((st as *mut u8).add(off as usize), bits, width)
+                    }
+                }
             }
+            std::ptr::addr_of_mut!((*f).func).write(func);
+            std::ptr::addr_of_mut!((*f).stack).write(st as usize);
+            std::ptr::addr_of_mut!((*f).stack_size).write(self.stack_size);
+            std::ptr::addr_of_mut!((*f).vector_count).write(self.vector_count);
+            // `around(true)` just before the foreign code runs and `around(false)` right
+            // after, once every argument has been read.
+            around(true);
+            let ran = run(f);
+            if ran.is_ok() {
+                save_errors();
+            }
+            around(false);
+            ran.ok()?;
+            let r = match self.ret_loc {
+                Some(Loc::Gpr(r)) => std::ptr::addr_of!((*f).ret_gpr[r as usize]).read(),
+                Some(Loc::Fpr(r)) => std::ptr::addr_of!((*f).ret_fpr[r as usize]).read(),
+                _ => 0,
+            };
+            Some(r)
         }
-        std::ptr::addr_of_mut!((*f).func).write(func);
-        std::ptr::addr_of_mut!((*f).stack).write(st as usize);
-        std::ptr::addr_of_mut!((*f).stack_size).write(self.stack_size);
-        std::ptr::addr_of_mut!((*f).vector_count).write(self.vector_count);
-        // `around(true)` just before the foreign code runs and `around(false)` right
-        // after, once every argument has been read.
-        around(true);
-        let ran = run(f);
-        if ran.is_ok() {
-            save_errors();
-        }
-        around(false);
-        ran.ok()?;
-        let r = match self.ret_loc {
-            Some(Loc::Gpr(r)) => std::ptr::addr_of!((*f).ret_gpr[r as usize]).read(),
-            Some(Loc::Fpr(r)) => std::ptr::addr_of!((*f).ret_fpr[r as usize]).read(),
-            _ => 0,
-        };
-        Some(r)
     }
 }
 

@@ -260,31 +260,40 @@ pub unsafe fn read_struct_arg(
     dst: *mut u8,
     size: usize,
 ) {
-    match &plan.args[i] {
-        ArgClass::Pieces(pieces) => {
-            for p in pieces {
-                copy_piece_in(frame, p, dst);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match &plan.args[i] {
+            ArgClass::Pieces(pieces) => {
+                for p in pieces {
+                    copy_piece_in(frame, p, dst);
+                }
             }
+            ArgClass::Indirect(loc) => {
+                let src = read_loc(frame, *loc) as *const u8;
+                std::ptr::copy_nonoverlapping(src, dst, size);
+            }
+            ArgClass::Scalar(_) => {}
         }
-        ArgClass::Indirect(loc) => {
-            let src = read_loc(frame, *loc) as *const u8;
-            std::ptr::copy_nonoverlapping(src, dst, size);
-        }
-        ArgClass::Scalar(_) => {}
     }
 }
 
+/// # Safety
+/// `dst` must have room for the piece (`p.src + p.size` bytes) and `frame` must be the
+/// frame of the callback the piece belongs to.
 unsafe fn copy_piece_in(frame: &CallFrame, p: &Piece, dst: *mut u8) {
-    let size = p.size as usize;
-    match p.dst {
-        Loc::Stack(off) => std::ptr::copy_nonoverlapping(
-            (frame.stack + off as usize) as *const u8,
-            dst.add(p.src as usize),
-            size,
-        ),
-        reg => {
-            let b = read_loc(frame, reg).to_le_bytes();
-            std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(p.src as usize), size);
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let size = p.size as usize;
+        match p.dst {
+            Loc::Stack(off) => std::ptr::copy_nonoverlapping(
+                (frame.stack + off as usize) as *const u8,
+                dst.add(p.src as usize),
+                size,
+            ),
+            reg => {
+                let b = read_loc(frame, reg).to_le_bytes();
+                std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(p.src as usize), size);
+            }
         }
     }
 }
@@ -316,15 +325,22 @@ pub fn ret_pointer(plan: &CallPlan, frame: &mut CallFrame) -> Option<*mut u8> {
 /// # Safety
 /// `src` must hold the whole struct.
 pub unsafe fn set_ret_struct(plan: &CallPlan, frame: &mut CallFrame, src: *const u8) {
-    if let RetClass::Pieces(pieces) = &plan.ret {
-        for p in pieces {
-            let mut b = [0u8; 8];
-            std::ptr::copy_nonoverlapping(src.add(p.src as usize), b.as_mut_ptr(), p.size as usize);
-            let bits = u64::from_le_bytes(b);
-            match p.dst {
-                Loc::Gpr(r) => frame.ret_gpr[r as usize] = bits,
-                Loc::Fpr(r) => frame.ret_fpr[r as usize] = bits,
-                Loc::Stack(_) => {}
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if let RetClass::Pieces(pieces) = &plan.ret {
+            for p in pieces {
+                let mut b = [0u8; 8];
+                std::ptr::copy_nonoverlapping(
+                    src.add(p.src as usize),
+                    b.as_mut_ptr(),
+                    p.size as usize,
+                );
+                let bits = u64::from_le_bytes(b);
+                match p.dst {
+                    Loc::Gpr(r) => frame.ret_gpr[r as usize] = bits,
+                    Loc::Fpr(r) => frame.ret_fpr[r as usize] = bits,
+                    Loc::Stack(_) => {}
+                }
             }
         }
     }
