@@ -364,9 +364,16 @@ mod tests {
     }
 
     unsafe extern "C" fn probe_dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
-        let rec = &*record;
-        let probe = &mut *(rec.state.load(Ordering::Acquire) as *mut Probe);
-        let frame = &mut *frame;
+        // SAFETY: the entry passes the thunk's record (published with a live Probe) and a
+        // frame on its own stack.
+        let (rec, probe, frame) = unsafe {
+            let rec = &*record;
+            (
+                rec,
+                &mut *(rec.state.load(Ordering::Acquire) as *mut Probe),
+                &mut *frame,
+            )
+        };
         probe.record_index = rec.index;
         probe.stack_mod16 = frame.stack % 16;
         probe.seen = (0..probe.plan.args.len())
@@ -388,11 +395,20 @@ mod tests {
     }
 
     unsafe extern "C" fn record_dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
-        let seen = &mut *((*record).state.load(Ordering::Acquire) as *mut Seen);
-        let frame = &*frame;
+        // SAFETY: the entry passes the thunk's record (published with a live Seen) and a
+        // frame on its own stack.
+        let (seen, frame) = unsafe {
+            (
+                &mut *((*record).state.load(Ordering::Acquire) as *mut Seen),
+                &*frame,
+            )
+        };
         seen.gpr = frame.gpr;
         seen.fpr = frame.fpr;
-        seen.stack = std::slice::from_raw_parts(frame.stack as *const u8, seen.stack_len).to_vec();
+        // SAFETY: the caller's stack argument area holds at least `stack_len` bytes.
+        seen.stack =
+            unsafe { std::slice::from_raw_parts(frame.stack as *const u8, seen.stack_len) }
+                .to_vec();
     }
 
     /// A fast-path call of `proto` at `func` with nonzero argument images. Not inlined,
