@@ -27,7 +27,7 @@ pub const THUNK_SIZE: usize = 32;
 /// Hard limit on the number of arguments of one call (fixed + variadic).
 pub const MAX_ARGS: usize = 64;
 /// Hard limit on the size of the outgoing stack-argument area, in bytes.
-pub const MAX_STACK_BYTES: usize = 4096;
+pub const MAX_STACK_BYTES: usize = 1 << 20;
 
 /// The calling conventions the engine knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

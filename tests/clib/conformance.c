@@ -1061,3 +1061,13 @@ EXPORT const uint16_t *u16_bad(void) {
 EXPORT const uint16_t *call_cb_u16(const uint16_t *(*cb)(const uint16_t *), const uint16_t *s) {
     return cb(s);
 }
+
+/* A struct of 262,145 bytes by value (Koffi's test suite passes one): SysV copies it onto
+   the stack, Win64 and AAPCS64 pass a copy by address. */
+typedef struct { uint8_t bytes[262145]; } huge_t;
+EXPORT uint64_t huge_sum(int32_t before, huge_t h, int32_t after) {
+    uint64_t s = 0;
+    for (size_t i = 0; i < sizeof h.bytes; i++)
+        s += (uint64_t)h.bytes[i] * (i % 7 + 1);
+    return s + (uint64_t)(int64_t)before * 1000000007ull + (uint64_t)(int64_t)after;
+}

@@ -577,15 +577,15 @@ fn too_many_arguments() {
 
 #[test]
 fn stack_area_limit() {
-    // Two 2048-byte structs fill the 4096 bytes exactly; one more stack int is over
-    // (4104, reported rounded to 16).
-    let half = arr(Prim::U8, 2048);
+    // Two 512 KiB structs fill the 1 MiB exactly; one more stack int is over
+    // (1048584, reported rounded to 16).
+    let half = arr(Prim::U8, 512 * 1024);
     let pl = plan(sig(void(), vec![half.clone(), half.clone()]));
-    assert_eq!(pl.stack_size, 4096);
+    assert_eq!(pl.stack_size, 1 << 20);
     let mut args = vec![half.clone(), half];
     args.extend(ints(7));
     let err = Abi::SysV64.classify(&sig(void(), args)).unwrap_err();
-    assert!(err.contains("4112 bytes of stack"), "{err}");
+    assert!(err.contains("1048592 bytes of stack"), "{err}");
 }
 
 #[test]
