@@ -436,14 +436,11 @@ mod tests {
         let (mut gpr_used, mut fpr_used) = ([false; 9], [false; 8]);
         let mut stack_used = vec![false; plan.stack_size as usize];
         for class in &plan.args {
-            let ArgClass::Scalar(locs) = class else {
-                panic!("{what}: scalar arguments only");
-            };
-            for l in locs {
-                match *l {
+            for (l, width) in scalar_locs(class, what) {
+                match l {
                     Loc::Gpr(r) => gpr_used[r as usize] = true,
                     Loc::Fpr(r) => fpr_used[r as usize] = true,
-                    Loc::Stack(off) => stack_used[off as usize..off as usize + 8].fill(true),
+                    Loc::Stack(off) => stack_used[off as usize..off as usize + width].fill(true),
                 }
             }
         }
@@ -468,18 +465,27 @@ mod tests {
     /// zeros a later call checks for are the engine's doing).
     fn assert_all_nonzero(plan: &CallPlan, seen: &Seen) {
         for class in &plan.args {
-            let ArgClass::Scalar(locs) = class else {
-                unreachable!("scalar arguments only")
-            };
-            let got = match locs[0] {
+            let (loc, width) = scalar_locs(class, "dirtying call")[0];
+            let got = match loc {
                 Loc::Gpr(r) => seen.gpr[r as usize],
                 Loc::Fpr(r) => seen.fpr[r as usize],
                 Loc::Stack(off) => {
-                    let b = &seen.stack[off as usize..off as usize + 8];
-                    u64::from_le_bytes(b.try_into().unwrap())
+                    let mut b = [0u8; 8];
+                    b[..width].copy_from_slice(&seen.stack[off as usize..off as usize + width]);
+                    u64::from_le_bytes(b)
                 }
             };
-            assert_ne!(got, 0, "dirtying argument at {:?} arrived as 0", locs[0]);
+            assert_ne!(got, 0, "dirtying argument at {:?} arrived as 0", loc);
+        }
+    }
+
+    /// Where a scalar argument goes, with the width stored there: a register or an
+    /// 8-byte slot, or (Apple arm64's packed stack) one piece of the scalar's own size.
+    fn scalar_locs(class: &ArgClass, what: &str) -> Vec<(Loc, usize)> {
+        match class {
+            ArgClass::Scalar(locs) => locs.iter().map(|l| (*l, 8)).collect(),
+            ArgClass::Pieces(pieces) => pieces.iter().map(|p| (p.dst, p.size as usize)).collect(),
+            _ => panic!("{what}: scalar arguments only"),
         }
     }
 
