@@ -347,7 +347,7 @@ pub struct FastPlan {
 
 const FAST_STACK_WORDS: usize = 32;
 
-/// Zeroes the argument registers of `frame` (gpr, its padding and fpr: the first
+/// Zeroes the argument registers of frame `f` (gpr, its padding and fpr: the first
 /// `OFF_FUNC` bytes) and the first `stack_size` bytes of `stack`. The trampoline loads
 /// every argument register and copies all `stack_size` bytes, so whatever no argument
 /// fills must be 0: a callee that reads past what it was given (a misdeclared
@@ -360,8 +360,9 @@ const FAST_STACK_WORDS: usize = 32;
 /// # Safety
 /// `frame` must point to a CallFrame and `stack` to at least `stack_size` writable bytes.
 #[inline(never)]
-unsafe fn clear_registers_and_stack(frame: *mut CallFrame, stack: *mut u8, stack_size: usize) {
-    std::ptr::write_bytes(frame as *mut u8, 0, frame::OFF_FUNC);
+unsafe fn clear_registers_and_stack(f: *mut CallFrame, stack: *mut u8, stack_size: usize) {
+    // SAFETY: the caller's contract; OFF_FUNC < size_of::<CallFrame>() (frame.rs).
+    std::ptr::write_bytes(f as *mut u8, 0, frame::OFF_FUNC);
     std::ptr::write_bytes(stack, 0, stack_size);
 }
 
