@@ -29,8 +29,9 @@
         .p2align 4
 SYM(lune_ffi_call):
         .cfi_startproc
-        /* Reached by an indirect call from Rust: the landing pad CET indirect-branch
-           tracking requires (a NOP on CPUs without CET). */
+        /* The landing pad CET indirect-branch tracking requires of any function whose
+           address may be taken, as gcc -fcf-protection emits at every global function
+           (Rust calls this one directly today). A NOP on CPUs without CET. */
         endbr64
         pushq   %rbp
         .cfi_def_cfa_offset 16

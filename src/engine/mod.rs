@@ -392,6 +392,27 @@ pub struct FastPlan {
 
 const FAST_STACK_WORDS: usize = 32;
 
+/// Zeroes the argument registers of frame `f` (gpr, its padding and fpr: the first
+/// `OFF_FUNC` bytes) and the first `stack_size` bytes of `stack`. The trampoline loads
+/// every argument register and copies all `stack_size` bytes, so whatever no argument
+/// fills must be 0: a callee that reads past what it was given (a misdeclared
+/// prototype, va_arg past the end) then sees 0, never a value left on this stack by an
+/// earlier call. LuaJIT clears its unused registers for the same reason.
+///
+/// Not inlined, unlike the fast path around it: that path is nested once per level of
+/// callback reentrancy, and in debug builds every inlined temporary grows its frame.
+///
+/// # Safety
+/// `frame` must point to a CallFrame and `stack` to at least `stack_size` writable bytes.
+#[inline(never)]
+unsafe fn clear_registers_and_stack(f: *mut CallFrame, stack: *mut u8, stack_size: usize) {
+    // SAFETY: the caller's contract; OFF_FUNC < size_of::<CallFrame>() (frame.rs).
+    unsafe {
+        std::ptr::write_bytes(f as *mut u8, 0, frame::OFF_FUNC);
+        std::ptr::write_bytes(stack, 0, stack_size);
+    }
+}
+
 impl FastPlan {
     pub fn new(proto: &Prototype) -> Option<FastPlan> {
         let plan = &proto.plan;
@@ -484,11 +505,11 @@ impl FastPlan {
             // was given (a misdeclared prototype, va_arg past the end) sees 0, never a value
             // left on this stack by an earlier call. LuaJIT clears its unused registers for
             // the same reason.
-            // SAFETY: writes within `frame` and within the `FAST_STACK_WORDS * 8` bytes of
-            // `stack` (`new` checked `stack_size` against it).
-            std::ptr::addr_of_mut!((*f).gpr).write([0; 9]);
-            std::ptr::addr_of_mut!((*f).fpr).write([0; 8]);
-            std::ptr::write_bytes(st as *mut u8, 0, self.stack_size);
+            // A separate, non-inlined helper: the debug frame of the bound-call path, nested
+            // once per callback reentrancy level, stays small.
+            // SAFETY: `frame` is a CallFrame and `stack` has room for `stack_size` bytes
+            // (`new` checked it against FAST_STACK_WORDS).
+            clear_registers_and_stack(f, st as *mut u8, self.stack_size);
             for (i, &(p, loc, width)) in self.args.iter().enumerate() {
                 let bits = arg(i, p)?;
                 // SAFETY: `new` checked every register index, and every stack offset plus
