@@ -210,13 +210,6 @@ fn flush_icache(start: *mut u8, len: usize) {
     let _ = (start, len);
 }
 
-/// Slots ever created (for tests that check reuse).
-pub fn slot_count() -> usize {
-    POOL.lock()
-        .map(|p| p.records.len() * per_page())
-        .unwrap_or(0)
-}
-
 fn read_loc(frame: &CallFrame, loc: Loc) -> u64 {
     match loc {
         Loc::Gpr(i) => frame.gpr[i as usize],
