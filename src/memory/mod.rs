@@ -28,7 +28,11 @@ pub struct ArenaInner {
 /// Owners are reference-counted: two arenas that store pointers into each other keep each
 /// other alive until one is freed or the slot is overwritten (the README says so).
 #[derive(Default)]
-pub struct KeepAlive(RefCell<HashMap<usize, Owner>>);
+pub struct KeepAlive(RefCell<HashMap<usize, Owner, FixedHasher>>);
+
+/// Keys are addresses inside our own memory: no attacker picks them, and a fixed hasher
+/// makes an empty table free to create (every struct return has one).
+type FixedHasher = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
 
 impl KeepAlive {
     fn set(&self, slot: usize, owner: Owner) {
