@@ -224,7 +224,11 @@ fn prepare(
     let copies = unsafe {
         lua.exec_raw::<LuaMultiValue>(args.clone(), |L| {
             let nargs = ffi::lua_gettop(L);
-            let names = Names { api, cfn: api };
+            let names = Names {
+                api,
+                cfn: api,
+                params: None,
+            };
             let r = (|| -> LResult<()> {
                 let n = check_arg_count(L, proto, 1, &names)?;
                 for i in 0..n {

@@ -26,6 +26,8 @@ pub struct BoundUd {
     /// For a `T *` return: T, the element type of the TypedPointer it comes back as.
     ret_elem: Option<CType>,
     fn_params: Vec<FnParam>,
+    /// A declared function's parameters in C (`const char *filename`), for messages.
+    c_params: Option<Vec<String>>,
     func: usize,
     name: String,
     /// Keeps the library loaded while the function is reachable.
@@ -69,6 +71,7 @@ pub(super) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
                     name,
                     lib: Some(lib),
                     fn_params: Vec::new(),
+                    c_params: None,
                 },
             );
             Ok(1)
@@ -110,6 +113,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
                     name,
                     lib: None,
                     fn_params: Vec::new(),
+                    c_params: None,
                 },
             );
             Ok(1)
@@ -128,6 +132,7 @@ pub struct Bound {
     /// Parameters declared as function pointers, with the function type: a Luau function
     /// passed there becomes a callback for the duration of the call.
     pub fn_params: Vec<FnParam>,
+    pub c_params: Option<Vec<String>>,
 }
 
 /// A parameter declared as a function pointer: its position, the function type, and
@@ -152,6 +157,7 @@ pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
                 declared: b.declared,
                 ret_elem: b.ret_elem,
                 fn_params: b.fn_params,
+                c_params: b.c_params,
                 func: b.func,
                 name: b.name,
                 _lib: b.lib,
@@ -214,6 +220,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 &Names {
                     api: &b.name,
                     cfn: &b.name,
+                    params: b.c_params.as_deref(),
                 },
                 b.vm_lock,
             );

@@ -197,6 +197,20 @@ unsafe fn push_declared_function(
         }
     }
     let ret_elem = pointee(ns, &fd.ty.ret);
+    // `const char *filename`, `int`: what argument errors name.
+    let c_params: Vec<String> = fd
+        .ty
+        .params
+        .iter()
+        .map(|p| {
+            let t = ns.type_name(&p.ty);
+            match &p.name {
+                Some(n) if t.ends_with('*') => format!("{}{}", t, n),
+                Some(n) => format!("{} {}", t, n),
+                None => t,
+            }
+        })
+        .collect();
     // SAFETY: see above.
     unsafe {
         if variadic {
@@ -211,6 +225,7 @@ unsafe fn push_declared_function(
                     func,
                     symbol: fd.symbol.clone(),
                     name: fd.name.clone(),
+                    c_params: c_params.clone(),
                 },
             );
             ffi::lua_pushcclosurek(L, declared_variadic, c"ffi function".as_ptr(), 1, None);
@@ -237,6 +252,7 @@ unsafe fn push_declared_function(
                 name: fd.name.clone(),
                 lib: Some(lib.clone()),
                 fn_params,
+                c_params: Some(c_params),
             },
         );
     }
@@ -255,6 +271,7 @@ pub struct DeclaredVariadic {
     func: usize,
     symbol: String,
     name: String,
+    c_params: Vec<String>,
 }
 
 impl Ud for DeclaredVariadic {
@@ -319,6 +336,7 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
                 &Names {
                     api: &d.name,
                     cfn: &d.name,
+                    params: Some(&d.c_params),
                 },
                 d.lib.vm_lock,
             )?;

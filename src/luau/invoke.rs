@@ -22,6 +22,22 @@ use crate::types::{CType, Prim};
 pub struct Names<'a> {
     pub api: &'a str,
     pub cfn: &'a str,
+    /// For a function declared with `ffi.cdef`: each parameter's C declaration
+    /// (`const char *filename`), named in argument errors.
+    pub params: Option<&'a [String]>,
+}
+
+impl Names<'_> {
+    /// `argument #2`, or `argument #2 (const char *filename)` for a declared function.
+    fn arg(&self, argn: usize) -> impl std::fmt::Display + '_ {
+        Lazy(move |f: &mut std::fmt::Formatter<'_>| {
+            write!(f, "argument #{}", argn)?;
+            match self.params.and_then(|p| p.get(argn - 1)) {
+                Some(decl) => write!(f, " ({})", decl),
+                None => Ok(()),
+            }
+        })
+    }
 }
 
 /// Converts the arguments at `first..`, calls `func`, and pushes the result. `declared`
@@ -147,7 +163,7 @@ pub unsafe fn convert_arg(
                 encode_arg(L, idx, conv, *p, names, argn).map(Some)
             }
             Some(CType::Struct(st)) => {
-                let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "argument #{}", argn));
+                let what = names.arg(argn);
                 store_struct_at(
                     L,
                     idx,
@@ -186,7 +202,7 @@ unsafe fn encode_arg(
         if let Some(bits) = fast_number(L, idx, conv, pass) {
             return Ok(bits);
         }
-        encode_arg_slow(L, idx, conv, pass, names.api, argn)
+        encode_arg_slow(L, idx, conv, pass, names, argn)
     }
 }
 
@@ -199,14 +215,14 @@ unsafe fn encode_arg_slow(
     idx: c_int,
     conv: Prim,
     pass: Prim,
-    F: &str,
+    names: &Names,
     argn: usize,
 ) -> LResult<u64> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let what = Lazy(|f: &mut std::fmt::Formatter<'_>| write!(f, "argument #{}", argn));
+        let what = names.arg(argn);
         let site = Site {
-            func: F,
+            func: names.api,
             what: &what,
         };
         match conv {

@@ -370,7 +370,11 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
                     declared.as_deref(),
                     func,
                     first,
-                    &Names { api: F, cfn: name },
+                    &Names {
+                        api: F,
+                        cfn: name,
+                        params: None,
+                    },
                     lib.vm_lock,
                 )?
             }
