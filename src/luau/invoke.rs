@@ -308,9 +308,13 @@ pub unsafe fn fast_call(
                 }
             },
         );
-        let done = bracket.finish();
-        let bits = r?;
-        if let Err(e) = done {
+        // Declined (an argument needs the general path): nothing ran, so no callback
+        // error can belong to this call; leave any for the call it belongs to.
+        let Some(bits) = r else {
+            bracket.abandon();
+            return None;
+        };
+        if let Err(e) = bracket.finish() {
             return Some(Err(e));
         }
         let p = fast.ret();

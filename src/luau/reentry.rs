@@ -81,6 +81,12 @@ impl Bracket {
         }
     }
 
+    /// Leaves a call that never reached foreign code (the fast path declined).
+    #[inline(always)]
+    pub fn abandon(self) {
+        ACTIVE.with(|a| a.set(self.prev));
+    }
+
     /// The whole bracket around `call`.
     #[inline(always)]
     pub fn run<R>(
