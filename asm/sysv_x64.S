@@ -44,12 +44,15 @@ SYM(lune_ffi_call):
         subq    $8, %rsp
         movq    %rdi, %rbx
 
-        /* Outgoing stack arguments: stack_size is a multiple of 16, so rsp stays
-           16-byte aligned at the call as §3.2.2 requires. */
+        /* Outgoing stack arguments: stack_size is a multiple of 16, and the area starts
+           64-byte aligned, so rsp is 16-byte aligned at the call as §3.2.2 requires and
+           an over-aligned argument (aligned(32), at an offset the plan rounded to 32) is
+           aligned in memory as gcc's callee assumes. rbp restores rsp afterwards. */
         movq    OFF_STACK_SIZE(%rbx), %rcx
         testq   %rcx, %rcx
         jz      1f
         subq    %rcx, %rsp
+        andq    $-64, %rsp
         movq    OFF_STACK(%rbx), %rsi
         movq    %rsp, %rdi
         /* DF is clear on function entry per the ABI, so movsb copies upwards. */

@@ -467,6 +467,7 @@ impl StructType {
                             unit_size: tsize,
                         }),
                         flexible: false,
+                        align: tsize.max(1),
                     });
                 }
                 continue;
@@ -551,6 +552,7 @@ impl StructType {
                 offset,
                 bits: None,
                 flexible: spec.flexible,
+                align: fa,
             });
         }
         if let Some(r) = run.take() {

@@ -206,6 +206,10 @@ pub struct Field {
     pub offset: usize,
     pub bits: Option<BitField>,
     pub flexible: bool,
+    /// The member's own alignment in the record (gcc's DECL_ALIGN: its type's, raised by
+    /// `aligned(n)` on the member, lowered by packing): what AAPCS64's argument rules
+    /// look at, which ignore `aligned` on the record itself.
+    pub align: usize,
 }
 
 impl Field {
@@ -286,6 +290,7 @@ impl StructType {
                 offset,
                 bits: None,
                 flexible: false,
+                align: fa,
             });
             offset += bytes;
             if offset > MAX_OBJECT_SIZE {

@@ -482,3 +482,34 @@ fn over_aligned_records_use_their_members_alignment() {
         ]
     );
 }
+
+#[test]
+fn member_alignment_rounds_to_an_even_register_record_alignment_does_not() {
+    use crate::types::{MemberSpec, RecordOptions, StructType};
+    use std::sync::Arc;
+    // aarch64-linux-gnu-gcc 12 -O2 -S, after an int:
+    //   struct __attribute__((aligned(16))) R { long a; }   -> x1, x2 (record attribute ignored)
+    //   struct F { __attribute__((aligned(16))) long a; }   -> x2, x3 (member attribute counts)
+    let record = RecordOptions {
+        align: Some(16),
+        ..RecordOptions::default()
+    };
+    let r = CType::Struct(Arc::new(
+        StructType::with_options(vec![MemberSpec::new("a", p(Prim::I64), None)], &record).unwrap(),
+    ));
+    let mut member = MemberSpec::new("a", p(Prim::I64), None);
+    member.align = Some(16);
+    let f = CType::Struct(Arc::new(
+        StructType::with_options(vec![member], &RecordOptions::default()).unwrap(),
+    ));
+    let pl = plan(sig(void(), vec![p(Prim::I32), r]));
+    assert_eq!(
+        pl.args[1],
+        ArgClass::Pieces(vec![pc(0, 8, g(1)), pc(8, 8, g(2))])
+    );
+    let pl = plan(sig(void(), vec![p(Prim::I32), f]));
+    assert_eq!(
+        pl.args[1],
+        ArgClass::Pieces(vec![pc(0, 8, g(2)), pc(8, 8, g(3))])
+    );
+}

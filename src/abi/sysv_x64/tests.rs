@@ -650,3 +650,40 @@ fn unions_packed_structs_and_bitfields() {
         pieces(&[pc(0, 8, f(0)), pc(8, 8, f(1))])
     );
 }
+
+#[test]
+fn over_aligned_stack_argument_keeps_its_alignment() {
+    use crate::types::{MemberSpec, RecordOptions, StructType};
+    use std::sync::Arc;
+    // gcc 12 -O2 -S: f(long x6, long g, struct __attribute__((aligned(32))) { long a, b; })
+    // reads g at 8(%rsp) (stack offset 0) and a.a at 40(%rsp) (offset 32, not 16); the
+    // differential tests found it.
+    let opts = RecordOptions {
+        align: Some(32),
+        ..RecordOptions::default()
+    };
+    let a32 = CType::Struct(Arc::new(
+        StructType::with_options(
+            vec![
+                MemberSpec::new("a", p(Prim::I64), None),
+                MemberSpec::new("b", p(Prim::I64), None),
+            ],
+            &opts,
+        )
+        .unwrap(),
+    ));
+    let mut args = ints(7);
+    args.push(a32);
+    let pl = plan(sig(void(), args));
+    assert_eq!(pl.args[6], sc(s(0)));
+    assert_eq!(
+        pl.args[7],
+        ArgClass::Pieces(vec![
+            pc(0, 8, s(32)),
+            pc(8, 8, s(40)),
+            pc(16, 8, s(48)),
+            pc(24, 8, s(56))
+        ])
+    );
+    assert_eq!(pl.stack_size, 64);
+}
