@@ -63,6 +63,9 @@ pub struct Features {
     /// `_Bool` in a variadic tail. Off by default: a variadic callback hands its Luau
     /// function the promoted int (0/1) instead of false/true.
     pub variadic_bools: bool,
+    /// Records declared `aligned(32)`. Off by default: SysV x86-64 passes such a record on
+    /// the stack at a 16-byte-aligned offset where gcc uses a 32-byte-aligned one.
+    pub over_aligned: bool,
 }
 
 impl Default for Features {
@@ -83,6 +86,7 @@ impl Default for Features {
             bools: true,
             bool_bitfields: false,
             variadic_bools: false,
+            over_aligned: false,
         }
     }
 }
@@ -105,6 +109,7 @@ impl Features {
             "bools" => &mut self.bools,
             "bool_bitfields" => &mut self.bool_bitfields,
             "variadic_bools" => &mut self.variadic_bools,
+            "over_aligned" => &mut self.over_aligned,
             _ => return None,
         })
     }
@@ -141,6 +146,7 @@ impl Features {
             "bools",
             "bool_bitfields",
             "variadic_bools",
+            "over_aligned",
         ];
         names
             .iter()
@@ -379,7 +385,8 @@ impl Gen<'_> {
         } else if f.pack && roll < 22 {
             RecOpt::Pack(*self.rng.pick(&[1, 2, 4, 8]))
         } else if f.aligned && roll < 30 {
-            RecOpt::Align(*self.rng.pick(&[4, 8, 16, 32]))
+            let a = *self.rng.pick(&[4, 8, 16, 32]);
+            RecOpt::Align(if a == 32 && !f.over_aligned { 16 } else { a })
         } else {
             RecOpt::None
         };
@@ -914,6 +921,8 @@ fn luau_leaf_lit(l: &Leaf) -> String {
         LeafKind::Scalar(sc, v) => luau_scalar_lit(*sc, *v),
         LeafKind::Bits(Bool, _, v) => if *v != 0 { "true" } else { "false" }.into(),
         // beyond 2^53 a number literal would round: an exact Luau integer instead
+        // (a u64:64 value above 2^63 - 1 by its bit pattern, as for u64 scalars)
+        LeafKind::Bits(_, _, v) if *v > i64::MAX as i128 => format!("I(\"{v:x}\", 16)"),
         LeafKind::Bits(_, _, v) if v.unsigned_abs() > 1 << 53 => format!("I(\"{v}\")"),
         LeafKind::Bits(_, _, v) => v.to_string(),
     }
