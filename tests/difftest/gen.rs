@@ -65,7 +65,11 @@ pub struct Features {
     pub variadic_bools: bool,
     /// Records declared `aligned(32)`. Off by default: SysV x86-64 passes such a record on
     /// the stack at a 16-byte-aligned offset where gcc uses a 32-byte-aligned one.
-    pub over_aligned: bool,
+    pub align32: bool,
+    /// `aligned(16)` on records and fields. Off by default: AAPCS64 passes a 16-byte-aligned
+    /// record of at most 16 bytes in the next register pair, not the next even-numbered one
+    /// (and a call can crash when a later argument is then read from the wrong register).
+    pub align16: bool,
 }
 
 impl Default for Features {
@@ -86,7 +90,8 @@ impl Default for Features {
             bools: true,
             bool_bitfields: false,
             variadic_bools: false,
-            over_aligned: false,
+            align32: false,
+            align16: false,
         }
     }
 }
@@ -109,7 +114,8 @@ impl Features {
             "bools" => &mut self.bools,
             "bool_bitfields" => &mut self.bool_bitfields,
             "variadic_bools" => &mut self.variadic_bools,
-            "over_aligned" => &mut self.over_aligned,
+            "align32" => &mut self.align32,
+            "align16" => &mut self.align16,
             _ => return None,
         })
     }
@@ -146,7 +152,8 @@ impl Features {
             "bools",
             "bool_bitfields",
             "variadic_bools",
-            "over_aligned",
+            "align32",
+            "align16",
         ];
         names
             .iter()
@@ -367,7 +374,8 @@ impl Gen<'_> {
                 Field { name, ty: Ty::Sc(self.scalar()), count, bits: None, align: None }
             };
             if field.bits.is_none() && f.field_aligned && self.rng.pct(5) {
-                field.align = Some(*self.rng.pick(&[2, 4, 8, 16]));
+                let a = *self.rng.pick(&[2, 4, 8, 16]);
+                field.align = Some(if a == 16 && !f.align16 { 8 } else { a });
             }
             if !field.name.is_empty() {
                 named += 1;
@@ -386,7 +394,8 @@ impl Gen<'_> {
             RecOpt::Pack(*self.rng.pick(&[1, 2, 4, 8]))
         } else if f.aligned && roll < 30 {
             let a = *self.rng.pick(&[4, 8, 16, 32]);
-            RecOpt::Align(if a == 32 && !f.over_aligned { 16 } else { a })
+            let a = if a == 32 && !f.align32 { 16 } else { a };
+            RecOpt::Align(if a == 16 && !f.align16 { 8 } else { a })
         } else {
             RecOpt::None
         };
