@@ -70,6 +70,10 @@ pub struct Features {
     /// record of at most 16 bytes in the next register pair, not the next even-numbered one
     /// (and a call can crash when a later argument is then read from the wrong register).
     pub align16: bool,
+    /// Bitfields in unions that are packed or under `#pragma pack(n)`. Off by default: on
+    /// Win64, MinGW gcc gives such a member ceil(width / 8) bytes and alignment 1
+    /// (`#pragma pack(1) union { uint64_t f : 12; }` is 2 bytes), Lune its type's size.
+    pub packed_union_bitfields: bool,
 }
 
 impl Default for Features {
@@ -92,6 +96,7 @@ impl Default for Features {
             variadic_bools: false,
             align32: false,
             align16: false,
+            packed_union_bitfields: false,
         }
     }
 }
@@ -116,6 +121,7 @@ impl Features {
             "variadic_bools" => &mut self.variadic_bools,
             "align32" => &mut self.align32,
             "align16" => &mut self.align16,
+            "packed_union_bitfields" => &mut self.packed_union_bitfields,
             _ => return None,
         })
     }
@@ -154,6 +160,7 @@ impl Features {
             "variadic_bools",
             "align32",
             "align16",
+            "packed_union_bitfields",
         ];
         names
             .iter()
@@ -343,13 +350,28 @@ impl Gen<'_> {
     fn record(&mut self, case: &mut Case, depth: u32) -> usize {
         let f = *self.f;
         let union = f.unions && self.rng.pct(25);
+        let roll = self.rng.range(0, 99);
+        let opt = if f.packed && roll < 12 {
+            RecOpt::Packed
+        } else if f.pack && roll < 22 {
+            RecOpt::Pack(*self.rng.pick(&[1, 2, 4, 8]))
+        } else if f.aligned && roll < 30 {
+            let a = *self.rng.pick(&[4, 8, 16, 32]);
+            let a = if a == 32 && !f.align32 { 16 } else { a };
+            RecOpt::Align(if a == 16 && !f.align16 { 8 } else { a })
+        } else {
+            RecOpt::None
+        };
+        // MinGW gcc sizes a bitfield member of a packed union by its width (see packed_union_bitfields)
+        let bitfields = f.bitfields
+            && (!union || opt == RecOpt::None || matches!(opt, RecOpt::Align(_)) || f.packed_union_bitfields);
         let n = if union { self.rng.range(1, 4) } else { self.rng.range(1, 6) };
         let mut fields: Vec<Field> = Vec::new();
         let mut named = 0;
         while (fields.len() as u64) < n {
             let name = format!("f{}", fields.len());
             let roll = self.rng.range(0, 99);
-            let mut field = if f.bitfields && roll < 18 {
+            let mut field = if bitfields && roll < 18 {
                 let base = if f.bool_bitfields && self.rng.pct(5) {
                     Bool
                 } else {
@@ -387,18 +409,6 @@ impl Gen<'_> {
             }
             fields.push(field);
         }
-        let roll = self.rng.range(0, 99);
-        let opt = if f.packed && roll < 12 {
-            RecOpt::Packed
-        } else if f.pack && roll < 22 {
-            RecOpt::Pack(*self.rng.pick(&[1, 2, 4, 8]))
-        } else if f.aligned && roll < 30 {
-            let a = *self.rng.pick(&[4, 8, 16, 32]);
-            let a = if a == 32 && !f.align32 { 16 } else { a };
-            RecOpt::Align(if a == 16 && !f.align16 { 8 } else { a })
-        } else {
-            RecOpt::None
-        };
         let idx = case.recs.len();
         case.recs.push(Rec {
             name: format!("dg{}_r{}", case.id, idx),
