@@ -39,9 +39,10 @@ const SLOT_SIZE: usize = 2048;
 const SLOTS: usize = 17;
 const RET_SLOT: usize = 16;
 
-/// Feature classes. All are on by default; `LUNE_FFI_DIFF_FEATURES="-name,+name"` turns
-/// classes off or on at build time. A class that shows an engine bug stays in the
-/// generator, default off, under its name, until the bug is fixed.
+/// Feature classes. `LUNE_FFI_DIFF_FEATURES="-name,+name"` turns classes off or on at build
+/// time. A class that shows an engine bug stays in the generator under its name, default
+/// off on the targets where the bug shows (`Features::for_target`), until it is fixed;
+/// the scripts print which classes are off.
 #[derive(Clone, Copy, Debug)]
 pub struct Features {
     pub unions: bool,
@@ -74,11 +75,21 @@ pub struct Features {
     /// Win64, MinGW gcc gives such a member ceil(width / 8) bytes and alignment 1
     /// (`#pragma pack(1) union { uint64_t f : 12; }` is 2 bytes), Lune its type's size.
     pub packed_union_bitfields: bool,
+    /// Zero-width bitfields on Apple arm64 (off there only): clang for Darwin does not let an
+    /// unnamed bitfield raise the record's alignment, Lune applies AAPCS64's rule
+    /// (`struct { uint32_t a; int64_t : 0; uint16_t b; }` is 12 bytes, 4-aligned, Lune 16/8).
+    pub apple_zero_width: bool,
+    /// Callbacks of cases with a variadic tail on Apple arm64 (off there only): a fixed
+    /// argument passed on the stack before the tail arrives wrong in the Luau function.
+    pub apple_variadic_callbacks: bool,
 }
 
-impl Default for Features {
-    fn default() -> Self {
-        Features {
+impl Features {
+    /// Every class on, except those that show a known engine bug on this target (each
+    /// field's doc says which bug): `arch`/`os` as cargo's `CARGO_CFG_TARGET_*`, `apple`
+    /// when Apple's arm64 convention is in use (macOS/iOS, or the forced test lane).
+    pub fn for_target(arch: &str, os: &str, apple: bool) -> Features {
+        let mut f = Features {
             unions: true,
             packed: true,
             pack: true,
@@ -94,14 +105,28 @@ impl Default for Features {
             bools: true,
             bool_bitfields: false,
             variadic_bools: false,
-            align32: false,
-            align16: false,
-            packed_union_bitfields: false,
+            align32: true,
+            align16: true,
+            packed_union_bitfields: true,
+            apple_zero_width: true,
+            apple_variadic_callbacks: true,
+        };
+        if arch == "x86_64" && os != "windows" {
+            f.align32 = false;
         }
+        if arch == "aarch64" {
+            f.align16 = false;
+        }
+        if os == "windows" {
+            f.packed_union_bitfields = false;
+        }
+        if arch == "aarch64" && apple {
+            f.apple_zero_width = false;
+            f.apple_variadic_callbacks = false;
+        }
+        f
     }
-}
 
-impl Features {
     fn flag(&mut self, name: &str) -> Option<&mut bool> {
         Some(match name {
             "unions" => &mut self.unions,
@@ -122,6 +147,8 @@ impl Features {
             "align32" => &mut self.align32,
             "align16" => &mut self.align16,
             "packed_union_bitfields" => &mut self.packed_union_bitfields,
+            "apple_zero_width" => &mut self.apple_zero_width,
+            "apple_variadic_callbacks" => &mut self.apple_variadic_callbacks,
             _ => return None,
         })
     }
@@ -161,6 +188,8 @@ impl Features {
             "align32",
             "align16",
             "packed_union_bitfields",
+            "apple_zero_width",
+            "apple_variadic_callbacks",
         ];
         names
             .iter()
@@ -383,7 +412,7 @@ impl Gen<'_> {
                     self.rng.range(1, base.bits() as u64) as u32
                 };
                 Field { name, ty: Ty::Sc(base), count: None, bits: Some(w), align: None }
-            } else if f.zero_width && !union && named > 0 && roll < 21 {
+            } else if f.zero_width && f.apple_zero_width && !union && named > 0 && roll < 21 {
                 let base = *self.rng.pick(&INTS);
                 case.spec_ok = false;
                 Field { name: String::new(), ty: Ty::Sc(base), count: None, bits: Some(0), align: None }
@@ -1095,7 +1124,7 @@ fn luau_round(case: &Case, cdef: bool, f: &Features) -> String {
         }
     }
     // callback
-    if f.callbacks && !(cdef && variadic) {
+    if f.callbacks && !(cdef && variadic) && !(variadic && !f.apple_variadic_callbacks) {
         let params: Vec<String> = (0..n).map(|j| format!("a{j}")).collect();
         let _ = writeln!(s, "local calls = 0");
         let _ = writeln!(s, "local function cbfn({})", params.join(", "));
@@ -1337,7 +1366,11 @@ impl Config {
                 }
             }
         };
-        let mut features = Features::default();
+        let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+        let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+        let apple = matches!(os.as_str(), "macos" | "ios")
+            || std::env::var("LUNE_FFI_FORCE_ABI").is_ok_and(|v| v == "apple_arm64");
+        let mut features = Features::for_target(&arch, &os, apple);
         if let Ok(spec) = std::env::var("LUNE_FFI_DIFF_FEATURES") {
             features.apply(&spec)?;
         }
