@@ -368,7 +368,9 @@ struct Gen<'a> {
 
 impl Gen<'_> {
     fn scalar(&mut self) -> Sc {
-        let mut pool: Vec<Sc> = vec![I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, F32, F64, Ptr];
+        let mut pool: Vec<Sc> = vec![
+            I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, F32, F64, Ptr,
+        ];
         if self.f.bools {
             pool.push(Bool);
         }
@@ -393,8 +395,15 @@ impl Gen<'_> {
         };
         // MinGW gcc sizes a bitfield member of a packed union by its width (see packed_union_bitfields)
         let bitfields = f.bitfields
-            && (!union || opt == RecOpt::None || matches!(opt, RecOpt::Align(_)) || f.packed_union_bitfields);
-        let n = if union { self.rng.range(1, 4) } else { self.rng.range(1, 6) };
+            && (!union
+                || opt == RecOpt::None
+                || matches!(opt, RecOpt::Align(_))
+                || f.packed_union_bitfields);
+        let n = if union {
+            self.rng.range(1, 4)
+        } else {
+            self.rng.range(1, 6)
+        };
         let mut fields: Vec<Field> = Vec::new();
         let mut named = 0;
         while (fields.len() as u64) < n {
@@ -411,18 +420,42 @@ impl Gen<'_> {
                 } else {
                     self.rng.range(1, base.bits() as u64) as u32
                 };
-                Field { name, ty: Ty::Sc(base), count: None, bits: Some(w), align: None }
+                Field {
+                    name,
+                    ty: Ty::Sc(base),
+                    count: None,
+                    bits: Some(w),
+                    align: None,
+                }
             } else if f.zero_width && f.apple_zero_width && !union && named > 0 && roll < 21 {
                 let base = *self.rng.pick(&INTS);
                 case.spec_ok = false;
-                Field { name: String::new(), ty: Ty::Sc(base), count: None, bits: Some(0), align: None }
+                Field {
+                    name: String::new(),
+                    ty: Ty::Sc(base),
+                    count: None,
+                    bits: Some(0),
+                    align: None,
+                }
             } else if f.nested && depth < 2 && roll < 33 {
                 let r = self.record(case, depth + 1);
                 let count = (f.arrays && self.rng.pct(20)).then(|| self.rng.range(1, 3) as u32);
-                Field { name, ty: Ty::Rec(r), count, bits: None, align: None }
+                Field {
+                    name,
+                    ty: Ty::Rec(r),
+                    count,
+                    bits: None,
+                    align: None,
+                }
             } else {
                 let count = (f.arrays && self.rng.pct(15)).then(|| self.rng.range(1, 4) as u32);
-                Field { name, ty: Ty::Sc(self.scalar()), count, bits: None, align: None }
+                Field {
+                    name,
+                    ty: Ty::Sc(self.scalar()),
+                    count,
+                    bits: None,
+                    align: None,
+                }
             };
             if field.bits.is_none() && f.field_aligned && self.rng.pct(5) {
                 let a = *self.rng.pick(&[2, 4, 8, 16]);
@@ -450,7 +483,11 @@ impl Gen<'_> {
 
     fn scalar_value(&mut self, sc: Sc) -> u64 {
         let bits = sc.bits();
-        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
         match sc {
             Bool => self.rng.range(0, 1),
             Ptr => {
@@ -462,7 +499,15 @@ impl Gen<'_> {
             }
             F32 => {
                 let r = self.rng.next();
-                let special = [0x8000_0000u64, 0x7F80_0000, 0xFF80_0000, 0x0000_0001, 0x007F_FFFF, 0x7FC1_2345, 0x3FC0_0000];
+                let special = [
+                    0x8000_0000u64,
+                    0x7F80_0000,
+                    0xFF80_0000,
+                    0x0000_0001,
+                    0x007F_FFFF,
+                    0x7FC1_2345,
+                    0x3FC0_0000,
+                ];
                 if self.f.special_floats && self.rng.pct(15) {
                     *self.rng.pick(&special)
                 } else {
@@ -542,7 +587,10 @@ impl Gen<'_> {
                     if let Some(w) = f.bits {
                         let Ty::Sc(base) = f.ty else { unreachable!() };
                         let v = self.bits_value(base, w);
-                        out.push(Leaf { path: p, kind: LeafKind::Bits(base, w, v) });
+                        out.push(Leaf {
+                            path: p,
+                            kind: LeafKind::Bits(base, w, v),
+                        });
                     } else if let Some(n) = f.count {
                         for i in 0..n {
                             self.value(case, &f.ty, &format!("{p}[{i}]"), out);
@@ -684,12 +732,20 @@ fn c_params(case: &Case, names: bool) -> String {
 }
 
 fn c_ret(case: &Case) -> String {
-    case.ret.as_ref().map(|t| cty(case, t)).unwrap_or_else(|| "void".into())
+    case.ret
+        .as_ref()
+        .map(|t| cty(case, t))
+        .unwrap_or_else(|| "void".into())
 }
 
 /// The callback's type: the same parameters (a variadic tail stays variadic).
 fn c_cb_typedef(case: &Case) -> String {
-    format!("typedef {} (*dg{}_cb)({});\n", c_ret(case), case.id, c_params(case, false))
+    format!(
+        "typedef {} (*dg{}_cb)({});\n",
+        c_ret(case),
+        case.id,
+        c_params(case, false)
+    )
 }
 
 /// Declarations for `ffi.cdef`: the records, the callback type and the three functions
@@ -737,7 +793,10 @@ fn c_value_fn(out: &mut String, case: &Case, j: usize, ty: &Ty, leaves: &[Leaf])
         out,
         "_Static_assert(sizeof({t}) <= {SLOT_SIZE}, \"dg{k}: value {j} exceeds a slot\");"
     );
-    let _ = writeln!(out, "static int32_t dg{k}_v{j}(unsigned char *out, int32_t mask) {{");
+    let _ = writeln!(
+        out,
+        "static int32_t dg{k}_v{j}(unsigned char *out, int32_t mask) {{"
+    );
     let _ = writeln!(out, "    {t}{}v;", if t.ends_with('*') { "" } else { " " });
     let _ = writeln!(out, "    memset(&v, 0, sizeof v);");
     let _ = writeln!(out, "    if (mask) {{");
@@ -775,7 +834,10 @@ fn c_value_fn(out: &mut String, case: &Case, j: usize, ty: &Ty, leaves: &[Leaf])
 fn c_case(case: &Case) -> String {
     let k = case.id;
     let mut s = String::new();
-    let _ = writeln!(s, "/* ---------------------------------------------------------------- case {k} */");
+    let _ = writeln!(
+        s,
+        "/* ---------------------------------------------------------------- case {k} */"
+    );
     s.push_str(&c_records(case));
     s.push_str(&c_cb_typedef(case));
     let n = case.params.len();
@@ -786,7 +848,10 @@ fn c_case(case: &Case) -> String {
         c_value_fn(&mut s, case, n, t, &case.values[n]);
     }
     // expect
-    let _ = writeln!(s, "EXPORT int32_t dg{k}_expect(int32_t which, int32_t mask, unsigned char *out) {{");
+    let _ = writeln!(
+        s,
+        "EXPORT int32_t dg{k}_expect(int32_t which, int32_t mask, unsigned char *out) {{"
+    );
     let _ = writeln!(s, "    switch (which) {{");
     for j in 0..n {
         let _ = writeln!(s, "    case {j}: return dg{k}_v{j}(out, mask);");
@@ -807,14 +872,25 @@ fn c_case(case: &Case) -> String {
         "    return i >= 0 && i < (int32_t)(sizeof t / sizeof t[0]) ? t[i] : INT64_MIN;\n}}"
     );
     // call
-    let _ = writeln!(s, "EXPORT {} dg{k}_call({}) {{", c_ret(case), c_params(case, true));
+    let _ = writeln!(
+        s,
+        "EXPORT {} dg{k}_call({}) {{",
+        c_ret(case),
+        c_params(case, true)
+    );
     for j in 0..case.nfixed {
         let _ = writeln!(s, "    dg_record({j}, &a{j}, sizeof a{j});");
     }
     if case.nfixed < n {
-        let _ = writeln!(s, "    va_list ap;\n    va_start(ap, a{});", case.nfixed - 1);
+        let _ = writeln!(
+            s,
+            "    va_list ap;\n    va_start(ap, a{});",
+            case.nfixed - 1
+        );
         for j in case.nfixed..n {
-            let Ty::Sc(sc) = case.params[j] else { unreachable!() };
+            let Ty::Sc(sc) = case.params[j] else {
+                unreachable!()
+            };
             let _ = writeln!(
                 s,
                 "    {{\n        {t}{sp}x = ({t})va_arg(ap, {p});\n        dg_record({j}, &x, sizeof x);\n    }}",
@@ -851,7 +927,11 @@ fn c_case(case: &Case) -> String {
             args.join(", ")
         );
     } else {
-        let _ = writeln!(s, "    f({});\n    dg_record({RET_SLOT}, \"\", 0);", args.join(", "));
+        let _ = writeln!(
+            s,
+            "    f({});\n    dg_record({RET_SLOT}, \"\", 0);",
+            args.join(", ")
+        );
     }
     let _ = writeln!(s, "}}");
     s
@@ -862,8 +942,14 @@ fn c_case(case: &Case) -> String {
 fn layout_items(case: &Case) -> Vec<(String, String)> {
     let mut v = Vec::new();
     for rec in &case.recs {
-        v.push((format!("sizeof({})", rec.name), format!("sizeof({})", rec.name)));
-        v.push((format!("_Alignof({})", rec.name), format!("_Alignof({})", rec.name)));
+        v.push((
+            format!("sizeof({})", rec.name),
+            format!("sizeof({})", rec.name),
+        ));
+        v.push((
+            format!("_Alignof({})", rec.name),
+            format!("_Alignof({})", rec.name),
+        ));
         for f in &rec.fields {
             if !f.name.is_empty() && f.bits.is_none() {
                 let e = format!("offsetof({}, {})", rec.name, f.name);
@@ -1094,7 +1180,11 @@ fn luau_round(case: &Case, cdef: bool, f: &Features) -> String {
                 .collect();
             if variadic {
                 tys.push("\"...\"".into());
-                tys.extend(case.params[case.nfixed..].iter().map(|t| luau_ty(case, t, false)));
+                tys.extend(
+                    case.params[case.nfixed..]
+                        .iter()
+                        .map(|t| luau_ty(case, t, false)),
+                );
             }
             let ret = case
                 .ret
@@ -1117,14 +1207,20 @@ fn luau_round(case: &Case, cdef: bool, f: &Features) -> String {
             );
         }
         match &case.ret {
-            Some(t) => s.push_str(&luau_check(case, n, t, "r", &format!("{round} call: return"))),
+            Some(t) => s.push_str(&luau_check(
+                case,
+                n,
+                t,
+                "r",
+                &format!("{round} call: return"),
+            )),
             None => {
                 let _ = writeln!(s, "check_val(r, nil, \"{round} call: void return\")");
             }
         }
     }
     // callback
-    if f.callbacks && !(cdef && variadic) && !(variadic && !f.apple_variadic_callbacks) {
+    if f.callbacks && !(cdef && variadic) && (!variadic || f.apple_variadic_callbacks) {
         let params: Vec<String> = (0..n).map(|j| format!("a{j}")).collect();
         let _ = writeln!(s, "local calls = 0");
         let _ = writeln!(s, "local function cbfn({})", params.join(", "));
@@ -1153,14 +1249,22 @@ fn luau_round(case: &Case, cdef: bool, f: &Features) -> String {
                 .collect();
             if variadic {
                 tys.push("\"...\"".into());
-                tys.extend(case.params[case.nfixed..].iter().map(|t| luau_ty(case, t, false)));
+                tys.extend(
+                    case.params[case.nfixed..]
+                        .iter()
+                        .map(|t| luau_ty(case, t, false)),
+                );
             }
             let ret = case
                 .ret
                 .as_ref()
                 .map(|t| luau_ty(case, t, false))
                 .unwrap_or_else(|| "\"void\"".into());
-            let _ = writeln!(s, "local cb = ffi.callback(cbfn, {ret}, {{ {} }})", tys.join(", "));
+            let _ = writeln!(
+                s,
+                "local cb = ffi.callback(cbfn, {ret}, {{ {} }})",
+                tys.join(", ")
+            );
             let _ = writeln!(
                 s,
                 "lib:func(\"dg{k}_callback\", \"void\", {{ \"pointer\" }})(cb)\ncb:free()"
@@ -1184,7 +1288,10 @@ fn luau_case(case: &Case, f: &Features) -> String {
     let mut s = String::new();
     let decl = cdef_text(case);
     let _ = writeln!(s, "do\nlocal decl = {}", lua_str(&decl));
-    let _ = writeln!(s, "CASES[#CASES + 1] = {{ id = {k}, decl = decl, run = function()");
+    let _ = writeln!(
+        s,
+        "CASES[#CASES + 1] = {{ id = {k}, decl = decl, run = function()"
+    );
     let _ = writeln!(s, "local arena = ffi.arena()");
     let _ = writeln!(
         s,
@@ -1202,14 +1309,16 @@ fn luau_case(case: &Case, f: &Features) -> String {
         keys.join(", ")
     );
     // layouts
-    let _ = writeln!(s, "local layout = lib:func(\"dg{k}_layout\", \"i64\", {{ \"i32\" }})");
+    let _ = writeln!(
+        s,
+        "local layout = lib:func(\"dg{k}_layout\", \"i64\", {{ \"i32\" }})"
+    );
     let items = layout_items(case);
     if case.spec_ok {
         let _ = writeln!(s, "local R = {{}}");
         for (i, rec) in case.recs.iter().enumerate() {
             let ctor = if rec.union { "ffi.union" } else { "ffi.struct" };
-            let fields: Vec<String> =
-                rec.fields.iter().map(luau_spec_field).collect();
+            let fields: Vec<String> = rec.fields.iter().map(luau_spec_field).collect();
             let opt = match rec.opt {
                 RecOpt::None => String::new(),
                 RecOpt::Packed => ", { packed = true }".into(),
@@ -1221,8 +1330,17 @@ fn luau_case(case: &Case, f: &Features) -> String {
         let mut li = 0;
         for (i, rec) in case.recs.iter().enumerate() {
             let r = format!("R[{}]", i + 1);
-            let _ = writeln!(s, "check_layout(layout, {li}, {r}.size, \"spec {}\")", items[li].0);
-            let _ = writeln!(s, "check_layout(layout, {}, {r}.alignment, \"spec {}\")", li + 1, items[li + 1].0);
+            let _ = writeln!(
+                s,
+                "check_layout(layout, {li}, {r}.size, \"spec {}\")",
+                items[li].0
+            );
+            let _ = writeln!(
+                s,
+                "check_layout(layout, {}, {r}.alignment, \"spec {}\")",
+                li + 1,
+                items[li + 1].0
+            );
             li += 2;
             for f in &rec.fields {
                 if !f.name.is_empty() && f.bits.is_none() {
@@ -1239,7 +1357,11 @@ fn luau_case(case: &Case, f: &Features) -> String {
     let _ = writeln!(s, "ffi.cdef(decl)");
     let mut li = 0;
     for rec in &case.recs {
-        let _ = writeln!(s, "check_layout(layout, {li}, ffi.sizeof(\"{}\"), \"cdef {}\")", rec.name, items[li].0);
+        let _ = writeln!(
+            s,
+            "check_layout(layout, {li}, ffi.sizeof(\"{}\"), \"cdef {}\")",
+            rec.name, items[li].0
+        );
         let _ = writeln!(
             s,
             "check_layout(layout, {}, ffi.alignof(\"{}\"), \"cdef {}\")",
@@ -1247,7 +1369,11 @@ fn luau_case(case: &Case, f: &Features) -> String {
             rec.name,
             items[li + 1].0
         );
-        li += 2 + rec.fields.iter().filter(|f| !f.name.is_empty() && f.bits.is_none()).count();
+        li += 2 + rec
+            .fields
+            .iter()
+            .filter(|f| !f.name.is_empty() && f.bits.is_none())
+            .count();
     }
     if case.spec_ok {
         s.push_str(&luau_round(case, false, f));
@@ -1426,10 +1552,12 @@ pub fn generate(cfg: &Config) -> Output {
 /// Called by build.rs: generates from the environment into `out_dir/difftest/` and returns
 /// the C file to compile into the conformance library and the (test name, script path)
 /// pairs to run.
-pub fn write(
-    out_dir: &std::path::Path,
-) -> (std::path::PathBuf, Vec<(String, std::path::PathBuf)>) {
-    for v in ["LUNE_FFI_DIFF_SEED", "LUNE_FFI_DIFF_COUNT", "LUNE_FFI_DIFF_FEATURES"] {
+pub fn write(out_dir: &std::path::Path) -> (std::path::PathBuf, Vec<(String, std::path::PathBuf)>) {
+    for v in [
+        "LUNE_FFI_DIFF_SEED",
+        "LUNE_FFI_DIFF_COUNT",
+        "LUNE_FFI_DIFF_FEATURES",
+    ] {
         println!("cargo:rerun-if-env-changed={v}");
     }
     println!("cargo:rerun-if-changed=tests/difftest");
