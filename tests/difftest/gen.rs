@@ -23,7 +23,16 @@
 //! The C compiler is the oracle: nothing here computes a layout or knows an ABI rule. A case
 //! that disagrees names itself, its C declarations and the first differing byte.
 //!
-//! Included by build.rs through `#[path]`; no dependencies (a splitmix64 PRNG).
+//! Included by build.rs through `#[path]`; no dependencies (a splitmix64 PRNG). Everything is
+//! generated at build time, so the cross lanes (QEMU, Wine) need no compiler at test time.
+//!
+//! Running: `cargo test --test luau difftest` runs the default 40 cases (seed 11) in tests
+//! named `difftest_seed_<seed>_cases_<a>_to_<b>`, 10 cases each. A larger run:
+//! `LUNE_FFI_DIFF_COUNT=2000 LUNE_FFI_DIFF_SEED=0x5eed cargo test --test luau difftest`
+//! (also through `bash ci/cross.sh <lane> difftest`). `LUNE_FFI_DIFF_FEATURES=+align16,-unions`
+//! turns feature classes on or off (see `Features`). A failure names the case, the first
+//! differing byte (with the bytes C received, the bytes it built and the field mask) and
+//! prints the case's C declarations.
 
 use std::fmt::Write as _;
 
@@ -58,21 +67,23 @@ pub struct Features {
     pub callbacks: bool,
     pub special_floats: bool,
     pub bools: bool,
-    /// `_Bool x : 1` members. Off by default: Lune rejects `true`/`false` for them and
-    /// names the range 0..2^64-1 (see the report of this generator's first run).
+    /// `_Bool x : 1` members. Off everywhere: a StructView rejects `true`/`false` for them
+    /// (its error names the range 0..18446744073709551615) and reads them as 0/1 numbers,
+    /// where a plain `_Bool` member reads and writes booleans.
     pub bool_bitfields: bool,
-    /// `_Bool` in a variadic tail. Off by default: a variadic callback hands its Luau
+    /// `_Bool` in a variadic tail. Off everywhere: a variadic callback hands its Luau
     /// function the promoted int (0/1) instead of false/true.
     pub variadic_bools: bool,
-    /// Records declared `aligned(32)`. Off by default: SysV x86-64 passes such a record on
-    /// the stack at a 16-byte-aligned offset where gcc uses a 32-byte-aligned one.
+    /// Records declared `aligned(32)`. Off on SysV x86-64: Lune passes such a record on the
+    /// stack at a 16-byte-aligned offset of the argument area where gcc uses a 32-byte-aligned
+    /// one (`void f(int64_t x7, U u)`, U `aligned(32)`: gcc reads u at 40(%rsp)).
     pub align32: bool,
-    /// `aligned(16)` on records and fields. Off by default: AAPCS64 passes a 16-byte-aligned
-    /// record of at most 16 bytes in the next register pair, not the next even-numbered one
-    /// (and a call can crash when a later argument is then read from the wrong register).
+    /// `aligned(16)` on records and fields. Off on AArch64 (both conventions): Lune passes a
+    /// 16-byte-aligned record of at most 16 bytes in the next register pair, gcc in the next
+    /// even-numbered one (AAPCS64 C.8), so later arguments shift too (a call can crash).
     pub align16: bool,
-    /// Bitfields in unions that are packed or under `#pragma pack(n)`. Off by default: on
-    /// Win64, MinGW gcc gives such a member ceil(width / 8) bytes and alignment 1
+    /// Bitfields in unions that are packed or under `#pragma pack(n)`. Off on Win64: MinGW
+    /// gcc gives such a member ceil(width / 8) bytes and alignment 1
     /// (`#pragma pack(1) union { uint64_t f : 12; }` is 2 bytes), Lune its type's size.
     pub packed_union_bitfields: bool,
     /// Zero-width bitfields on Apple arm64 (off there only): clang for Darwin does not let an
@@ -785,7 +796,9 @@ fn c_bits_lit(v: i128) -> String {
     }
 }
 
-/// The path of a leaf below the C variable `v` (the root is written `v` already).
+/// `static int32_t dgK_vJ(out, mask)`: builds value J (argument J, or the return when J is
+/// the parameter count) from its literals, or with `mask` sets every bit of every leaf
+/// (padding and inactive union members stay 0), copies it to `out`, returns its size.
 fn c_value_fn(out: &mut String, case: &Case, j: usize, ty: &Ty, leaves: &[Leaf]) {
     let k = case.id;
     let t = cty(case, ty);
