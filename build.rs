@@ -5,6 +5,8 @@ use std::env;
 
 #[path = "build_clib.rs"]
 mod build_clib;
+#[path = "tests/difftest/gen.rs"]
+mod difftest_gen;
 
 #[path = "src/engine/frame_layout.rs"]
 mod frame_layout;
@@ -44,8 +46,12 @@ fn main() {
         );
     }
 
-    build_clib::build_test_clib();
-    generate_script_tests();
+    // The differential generator (tests/difftest/gen.rs): its C goes into the conformance
+    // library, its scripts are run by tests/luau.rs like the handwritten ones.
+    let out_dir = std::path::PathBuf::from(env::var("OUT_DIR").unwrap());
+    let (diff_c, diff_tests) = difftest_gen::write(&out_dir);
+    build_clib::build_test_clib(&[diff_c]);
+    generate_script_tests(&diff_tests);
 }
 
 /// `LUNE_FFI_FORCE_ABI=apple_arm64`: a switch for the macos-arm64 test lane only (ci/cross.sh).
@@ -93,7 +99,9 @@ fn write_frame_headers() -> std::path::PathBuf {
 /// `#[ignore = "why"]`, so it shows as ignored, never as a pass: scripts under
 /// tests/luau/win64/ off x86-64 Windows, and scripts that load the C conformance library
 /// (they name `TESTLIB`) on MSVC targets, where build_clib.rs cannot build it.
-fn generate_script_tests() {
+/// The generated difftest scripts (name, path under OUT_DIR) get a test each too, named
+/// `difftest_<name>` (the name carries the seed and the case range).
+fn generate_script_tests(generated: &[(String, std::path::PathBuf)]) {
     let out = std::path::PathBuf::from(env::var("OUT_DIR").unwrap()).join("luau_tests.rs");
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
@@ -125,6 +133,19 @@ fn generate_script_tests() {
         src.push_str(&format!(
             "#[test]\n{}fn {}() {{\n    run_script(\"{}\");\n}}\n\n",
             attr, name, rel
+        ));
+    }
+    for (name, path) in generated {
+        let attr = if target_env == "msvc" {
+            "#[ignore = \"needs the C conformance library, which MSVC targets cannot build\"]\n"
+        } else {
+            ""
+        };
+        src.push_str(&format!(
+            "#[test]\n{}fn difftest_{}() {{\n    run_script({:?});\n}}\n\n",
+            attr,
+            name,
+            path.to_string_lossy()
         ));
     }
     std::fs::write(out, src).unwrap();
