@@ -122,17 +122,13 @@ impl Features {
             apple_zero_width: true,
             apple_variadic_callbacks: true,
         };
-        if arch == "x86_64" && os != "windows" {
-            f.align32 = false;
-        }
-        if arch == "aarch64" {
-            f.align16 = false;
-        }
+        // align32 (SysV stack offsets), align16 (AAPCS64 member alignment) and
+        // apple_zero_width (Darwin bitfield layout) were fixed after this generator found
+        // them; they stay as classes so a regression can be bisected.
         if os == "windows" {
             f.packed_union_bitfields = false;
         }
         if arch == "aarch64" && apple {
-            f.apple_zero_width = false;
             f.apple_variadic_callbacks = false;
         }
         f
