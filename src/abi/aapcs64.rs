@@ -61,7 +61,21 @@ pub(super) fn hfa(s: &StructType) -> Option<Vec<(usize, usize)>> {
 /// `int`: `struct __attribute__((aligned(16))) { long a; }` goes in x1/x2, but
 /// `struct { __attribute__((aligned(16))) long a; }` in x2/x3 (the differential tests
 /// found the second).
-fn natural_align(s: &StructType) -> usize {
+/// The members' types' alignment alone (no `aligned` attribute anywhere): what Apple's
+/// clang rounds the register pair by (the differential tests: a union with an
+/// `aligned(16)` member goes in the next register, not the next even one, on Darwin).
+pub(super) fn type_align(s: &StructType) -> usize {
+    s.fields
+        .iter()
+        .map(|f| match &f.ty {
+            CType::Prim(p) => p.align(),
+            CType::Struct(inner) => type_align(inner),
+        })
+        .max()
+        .unwrap_or(1)
+}
+
+pub(super) fn natural_align(s: &StructType) -> usize {
     s.fields
         .iter()
         .map(|f| match &f.ty {
@@ -111,6 +125,10 @@ pub(super) trait StackRules {
     fn composite_slot(s: &StructType, member: Option<usize>) -> (usize, usize);
     /// How a variadic argument is passed, or None where it follows the fixed rules.
     fn variadic(alloc: &mut Alloc, t: &CType) -> Option<Result<ArgClass, String>>;
+    /// The alignment C.8 (the even register pair) looks at.
+    fn pair_align(s: &StructType) -> usize {
+        natural_align(s)
+    }
 }
 
 /// AAPCS64 as on Linux: 8-byte stack slots, variadic arguments like fixed ones.
@@ -203,7 +221,7 @@ impl Alloc {
         // counts is the members' natural one: gcc ignores `aligned` on the record
         // itself (aarch64-linux-gnu-gcc -O2 -S: `struct __attribute__((aligned(16)))
         // { long a; }` after an int goes in x1/x2).
-        let align = natural_align(s);
+        let align = R::pair_align(s);
         if align >= 16 {
             self.ngrn = round_up(usize::from(self.ngrn), 2) as u8;
         }

@@ -53,6 +53,10 @@ impl StackRules for Apple {
     fn variadic(alloc: &mut Alloc, t: &CType) -> Option<Result<ArgClass, String>> {
         Some(variadic(alloc, t))
     }
+
+    fn pair_align(s: &StructType) -> usize {
+        super::aapcs64::type_align(s)
+    }
 }
 
 fn variadic(alloc: &mut Alloc, t: &CType) -> Result<ArgClass, String> {

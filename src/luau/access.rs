@@ -320,7 +320,9 @@ pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()
             let addr = base.check(f.offset as isize, bf.span())?;
             let bytes = std::slice::from_raw_parts(addr as *const u8, bf.span());
             let v = bf.extract(bytes).unwrap_or(0);
-            if bf.signed {
+            if f.ty.prim() == Some(Prim::Bool) {
+                ffi::lua_pushboolean(L, (v != 0) as c_int);
+            } else if bf.signed {
                 push_i64(L, v as i64);
             } else {
                 push_u64(L, v as u64);
@@ -370,7 +372,12 @@ unsafe fn store_bitfield(
     let p = f.ty.prim().unwrap_or(Prim::I64);
     // SAFETY: see above.
     unsafe {
-        let bits = check_int(L, idx, p, site)?;
+        // A `_Bool` bitfield takes a boolean, as a `bool` field does.
+        let bits = if p == Prim::Bool {
+            check_bool(L, idx, site)? as u64
+        } else {
+            check_int(L, idx, p, site)?
+        };
         let v = if bf.signed {
             bits as i64 as i128
         } else {

@@ -113,7 +113,12 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             // `{ fixed..., "...", variadic... }` fixes the variadic part's types at
             // creation, as libffi's `ffi_prep_cif_var` closures do; C's default promotions
             // apply to them, and the plan reads them where the ABI puts variadic arguments.
-            let (sig, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let (sig, declared) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            // A variadic `bool` arrives promoted to int: hand Luau a boolean again.
+            let bool_args: Vec<bool> = declared
+                .iter()
+                .map(|t| *t == CType::Prim(Prim::Bool))
+                .collect();
             let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
             // C pointer types (`int *`) for arguments arrive as TypedPointers.
             let n = ffi::lua_objlen(L, 3);
@@ -125,7 +130,8 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
                 }
                 ffi::lua_pop(L, 1);
             }
-            push_callback(L, 1, proto, arg_elems).map_err(|e| format!("{}: {}", F, e))?;
+            push_callback(L, 1, proto, arg_elems, bool_args)
+                .map_err(|e| format!("{}: {}", F, e))?;
             Ok(1)
         })
     }
@@ -140,6 +146,7 @@ pub unsafe fn push_callback(
     fn_idx: c_int,
     proto: Prototype,
     arg_elems: Vec<Option<CType>>,
+    bool_args: Vec<bool>,
 ) -> LResult<()> {
     // SAFETY: see above.
     unsafe {
@@ -156,6 +163,7 @@ pub unsafe fn push_callback(
             traceback_ref: sh.traceback_ref,
             invoker_ref: sh.invoker_ref,
             arg_elems,
+            bool_args,
         });
         let state_ptr = Rc::as_ptr(&state) as *mut c_void;
         let lock = sh.vm_lock;
@@ -419,7 +427,7 @@ unsafe fn invoke(
             ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
             for (i, t) in proto.sig.args().enumerate() {
                 if let CType::Prim(p) = t {
-                    push_bits(L, *p, thunk::arg_bits(&proto.plan, frame, i));
+                    push_arg_bits(state, L, *p, i, thunk::arg_bits(&proto.plan, frame, i));
                 }
             }
             Ok(())
@@ -456,6 +464,23 @@ unsafe fn invoke(
     })
 }
 
+/// Pushes argument `i` from its register image; a variadic `bool` (promoted to int by C)
+/// as a boolean.
+///
+/// # Safety
+/// `L` must be a live Luau state with a free stack slot.
+#[inline(always)]
+unsafe fn push_arg_bits(state: &CallbackState, L: *mut lua_State, p: Prim, i: usize, bits: u64) {
+    // SAFETY: see above.
+    unsafe {
+        if state.bool_args.get(i).copied().unwrap_or(false) {
+            ffi::lua_pushboolean(L, (bits as u32 != 0) as c_int);
+        } else {
+            push_bits(L, p, bits);
+        }
+    }
+}
+
 /// Pushes the Luau function and the arguments from the frame (may raise).
 unsafe fn push_args(
     state: &CallbackState,
@@ -476,7 +501,7 @@ unsafe fn push_args(
         for (i, t) in proto.sig.args().enumerate() {
             match t {
                 CType::Prim(p) => {
-                    push_bits(L, *p, thunk::arg_bits(&proto.plan, frame, i));
+                    push_arg_bits(state, L, *p, i, thunk::arg_bits(&proto.plan, frame, i));
                     if let Some(Some(elem)) = state.arg_elems.get(i) {
                         retype_result(L, elem);
                     }

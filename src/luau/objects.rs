@@ -71,6 +71,8 @@ pub struct CallbackState {
     /// For each argument declared `T *` (T an object type): T, so it arrives as a
     /// TypedPointer of T.
     pub arg_elems: Vec<Option<CType>>,
+    /// Arguments declared `bool` (a variadic one arrives promoted to int).
+    pub bool_args: Vec<bool>,
     /// Whether every argument is a number or boolean, few enough to push without
     /// growing the stack: pushed directly, without a protected call.
     pub direct_args: bool,
