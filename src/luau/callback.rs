@@ -473,7 +473,9 @@ unsafe fn invoke(
 unsafe fn push_arg_bits(state: &CallbackState, L: *mut lua_State, p: Prim, i: usize, bits: u64) {
     // SAFETY: see above.
     unsafe {
-        if state.bool_args.get(i).copied().unwrap_or(false) {
+        // Only a promoted one: a fixed `bool` is pushed by its low byte (its register's
+        // upper bits are not specified on AAPCS64).
+        if p != Prim::Bool && state.bool_args.get(i).copied().unwrap_or(false) {
             ffi::lua_pushboolean(L, (bits as u32 != 0) as c_int);
         } else {
             push_bits(L, p, bits);
