@@ -386,6 +386,9 @@ pub struct FastPlan {
     args: Vec<(Prim, Loc, u8)>,
     ret: Prim,
     ret_loc: Option<Loc>,
+    /// A struct result: its type and where it comes back (pieces of the return
+    /// registers, or memory whose address goes in a register).
+    ret_struct: Option<(std::sync::Arc<crate::types::StructType>, RetClass)>,
     stack_size: usize,
     vector_count: u64,
 }
@@ -450,7 +453,27 @@ impl FastPlan {
             }
             args.push((*p, loc, width));
         }
+        let in_ret_regs = |l: &Loc| match *l {
+            Loc::Gpr(r) => (r as usize) < frame::RET_GPR_SLOTS,
+            Loc::Fpr(r) => (r as usize) < frame::RET_FPR_SLOTS,
+            Loc::Stack(_) => false,
+        };
+        let ret_struct = match (&proto.sig.ret, &plan.ret) {
+            (CType::Struct(st), RetClass::Pieces(pieces))
+                if pieces.iter().all(|p| in_ret_regs(&p.dst)) =>
+            {
+                Some((st.clone(), plan.ret.clone()))
+            }
+            (CType::Struct(st), RetClass::Indirect(l @ Loc::Gpr(r)))
+                if (*r as usize) < frame::GPR_SLOTS && !args.iter().any(|(_, a, _)| a == l) =>
+            {
+                Some((st.clone(), plan.ret.clone()))
+            }
+            (CType::Struct(_), _) => return None,
+            _ => None,
+        };
         let (ret, ret_loc) = match (&proto.sig.ret, &plan.ret) {
+            (CType::Struct(_), _) => (Prim::Void, None),
             (CType::Prim(p), RetClass::Void) => (*p, None),
             (CType::Prim(p), RetClass::Scalar(l @ Loc::Gpr(r)))
                 if (*r as usize) < frame::RET_GPR_SLOTS =>
@@ -468,6 +491,7 @@ impl FastPlan {
             args,
             ret,
             ret_loc,
+            ret_struct,
             stack_size: plan.stack_size as usize,
             vector_count: plan.vector_count as u64,
         })
@@ -481,6 +505,50 @@ impl FastPlan {
         self.args.len()
     }
 
+    /// The struct type of a struct result (then call with [`FastPlan::call_struct`]).
+    pub fn struct_ret(&self) -> Option<&std::sync::Arc<crate::types::StructType>> {
+        self.ret_struct.as_ref().map(|(st, _)| st)
+    }
+
+    /// [`FastPlan::call`] for a struct result: the value lands at `dst` (its size).
+    ///
+    /// # Safety
+    /// As `call`; `dst` must hold the struct's size and stay valid during the call.
+    #[inline(always)]
+    pub unsafe fn call_struct(
+        &self,
+        func: usize,
+        arg: impl FnMut(usize, Prim) -> Option<u64>,
+        around: impl Fn(bool),
+        dst: *mut u8,
+    ) -> Option<()> {
+        let (_, class) = self.ret_struct.as_ref()?;
+        let hidden = match class {
+            RetClass::Indirect(loc) => Some((*loc, dst as u64)),
+            _ => None,
+        };
+        // SAFETY: the caller's contract.
+        let (gpr, fpr) = unsafe { self.run_frame(func, arg, around, hidden)? };
+        if let RetClass::Pieces(pieces) = class {
+            for p in pieces {
+                let bits = match p.dst {
+                    Loc::Gpr(r) => gpr[r as usize],
+                    Loc::Fpr(r) => fpr[r as usize],
+                    Loc::Stack(_) => 0,
+                };
+                // SAFETY: the piece lies within the struct (`dst` holds its size).
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        bits.to_le_bytes().as_ptr(),
+                        dst.add(p.src as usize),
+                        p.size as usize,
+                    )
+                };
+            }
+        }
+        Some(())
+    }
+
     /// Calls `func` with the argument images `arg(i, prim)` yields. If `arg` yields None
     /// for any argument, nothing is called and None is returned (the caller takes the
     /// general path, which reports the error). Returns the raw result register.
@@ -491,9 +559,31 @@ impl FastPlan {
     pub unsafe fn call(
         &self,
         func: usize,
-        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        arg: impl FnMut(usize, Prim) -> Option<u64>,
         around: impl Fn(bool),
     ) -> Option<u64> {
+        // SAFETY: the caller's contract.
+        let (gpr, fpr) = unsafe { self.run_frame(func, arg, around, None)? };
+        Some(match self.ret_loc {
+            Some(Loc::Gpr(r)) => gpr[r as usize],
+            Some(Loc::Fpr(r)) => fpr[r as usize],
+            _ => 0,
+        })
+    }
+
+    /// Fills the frame (and `hidden`, a result address, into its register), calls, and
+    /// gives back the return registers.
+    ///
+    /// # Safety
+    /// As `call`.
+    #[inline(always)]
+    unsafe fn run_frame(
+        &self,
+        func: usize,
+        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        around: impl Fn(bool),
+        hidden: Option<(Loc, u64)>,
+    ) -> Option<([u64; frame::RET_GPR_SLOTS], [u64; frame::RET_FPR_SLOTS])> {
         // SAFETY: this function's own `# Safety` contract, which every caller upholds.
         unsafe {
             let mut frame = MaybeUninit::<CallFrame>::uninit();
@@ -522,6 +612,10 @@ impl FastPlan {
                     }
                 }
             }
+            if let Some((Loc::Gpr(r), addr)) = hidden {
+                // `new` checked the register and that no argument uses it.
+                std::ptr::addr_of_mut!((*f).gpr[r as usize]).write(addr);
+            }
             std::ptr::addr_of_mut!((*f).func).write(func);
             std::ptr::addr_of_mut!((*f).stack).write(st as usize);
             std::ptr::addr_of_mut!((*f).stack_size).write(self.stack_size);
@@ -535,12 +629,10 @@ impl FastPlan {
             }
             around(false);
             ran.ok()?;
-            let r = match self.ret_loc {
-                Some(Loc::Gpr(r)) => std::ptr::addr_of!((*f).ret_gpr[r as usize]).read(),
-                Some(Loc::Fpr(r)) => std::ptr::addr_of!((*f).ret_fpr[r as usize]).read(),
-                _ => 0,
-            };
-            Some(r)
+            Some((
+                std::ptr::addr_of!((*f).ret_gpr).read(),
+                std::ptr::addr_of!((*f).ret_fpr).read(),
+            ))
         }
     }
 }

@@ -296,6 +296,9 @@ pub unsafe fn fast_call(
         if (ffi::lua_gettop(L) - first + 1) as usize != fast.arg_count() || func == 0 {
             return None;
         }
+        if fast.struct_ret().is_some() {
+            return fast_struct_call(L, fast, func, first, lock);
+        }
         let bracket = Bracket::enter(L, lock);
         let r = fast.call(
             func,
@@ -322,6 +325,55 @@ pub unsafe fn fast_call(
             return Some(Ok(0));
         }
         push_bits(L, p, bits);
+        Some(Ok(1))
+    }
+}
+
+/// `fast_call` for a struct result: scalar arguments, the struct straight into a fresh
+/// GC-owned block (in registers or through the hidden result pointer), then its view.
+///
+/// # Safety
+/// As `fast_call`.
+#[inline(never)]
+unsafe fn fast_struct_call(
+    L: *mut lua_State,
+    fast: &FastPlan,
+    func: usize,
+    first: c_int,
+    lock: &'static VmLock,
+) -> Option<LResult<c_int>> {
+    let st = fast.struct_ret()?;
+    let block = OwnedBlock::new(st.size, st.align).ok()?;
+    let dst = block.addr() as *mut u8;
+    // SAFETY: the caller's contract; `dst` holds the struct and outlives the call.
+    unsafe {
+        let bracket = Bracket::enter(L, lock);
+        let r = fast.call_struct(
+            func,
+            |i, p| fast_arg(L, i as c_int + first, p),
+            |before| {
+                if before {
+                    bracket.release();
+                } else {
+                    bracket.reacquire();
+                }
+            },
+            dst,
+        );
+        if r.is_none() {
+            bracket.abandon();
+            return None;
+        }
+        if let Err(e) = bracket.finish() {
+            return Some(Err(e));
+        }
+        let size = st.size;
+        push_view(
+            L,
+            Ptr::bounded(block.addr(), size, Owner::Owned(block)),
+            st.clone(),
+        );
+        note_alloc(L, size);
         Some(Ok(1))
     }
 }
