@@ -137,6 +137,37 @@ aarch64_linux_setup() {
     unset LD_LIBRARY_PATH || true
 }
 
+# The Wine prefix both Windows lanes run in (WINE and WINESERVER set by the caller), with
+# the stand-in bcryptprimitives.dll Rust's std needs.
+wine_prefix_setup() {
+    export WINEDEBUG=-all
+    export WINEPREFIX="${LUNE_FFI_WINEPREFIX:-$ROOT/target/wineprefix}"
+    # No Mono/Gecko install dialogs while the prefix is created; our stand-in
+    # bcryptprimitives first; and no winedbg: when it catches a crash in a process with
+    # several threads, the process can exit with status 0. Without it a crash is a
+    # plain non-zero exit.
+    export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n,b;winedbg.exe=d"
+    sys32="$WINEPREFIX/drive_c/windows/system32"
+    if [ ! -f "$WINEPREFIX/system.reg" ] || [ ! -d "$sys32" ]; then
+        log "creating Wine prefix $WINEPREFIX"
+        mkdir -p "$WINEPREFIX"
+        "$WINE" wineboot --init >/dev/null 2>&1 || true
+        "$WINESERVER" -w || true
+        [ -d "$sys32" ] || { echo "[cross $lane] could not create the Wine prefix" >&2; exit 1; }
+    fi
+
+    # Rust's std needs bcryptprimitives!ProcessPrng, which Wine 8 lacks: install a
+    # stand-in that forwards to advapi32!SystemFunction036 (source in ci/).
+    stand_in="$ROOT/target/ci-windows/bcryptprimitives.dll"
+    mkdir -p "$(dirname "$stand_in")"
+    if [ ! -f "$stand_in" ] || [ ci/bcryptprimitives.c -nt "$stand_in" ] \
+        || [ ci/bcryptprimitives.def -nt "$stand_in" ]; then
+        x86_64-w64-mingw32-gcc -O2 -shared -s -o "$stand_in" \
+            ci/bcryptprimitives.c ci/bcryptprimitives.def -ladvapi32
+    fi
+    cmp -s "$stand_in" "$sys32/bcryptprimitives.dll" || cp "$stand_in" "$sys32/bcryptprimitives.dll"
+}
+
 case "$lane" in
 aarch64)
     aarch64_linux_setup
@@ -202,32 +233,7 @@ windows)
     WINESERVER=/usr/lib/wine/wineserver
     [ -x "$WINESERVER" ] || WINESERVER=wineserver
 
-    export WINEDEBUG=-all
-    export WINEPREFIX="${LUNE_FFI_WINEPREFIX:-$ROOT/target/wineprefix}"
-    # No Mono/Gecko install dialogs while the prefix is created; our stand-in
-    # bcryptprimitives first; and no winedbg: when it catches a crash in a process with
-    # several threads, the process can exit with status 0. Without it a crash is a
-    # plain non-zero exit.
-    export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n,b;winedbg.exe=d"
-    sys32="$WINEPREFIX/drive_c/windows/system32"
-    if [ ! -f "$WINEPREFIX/system.reg" ] || [ ! -d "$sys32" ]; then
-        log "creating Wine prefix $WINEPREFIX"
-        mkdir -p "$WINEPREFIX"
-        "$WINE" wineboot --init >/dev/null 2>&1 || true
-        "$WINESERVER" -w || true
-        [ -d "$sys32" ] || { echo "[cross windows] could not create the Wine prefix" >&2; exit 1; }
-    fi
-
-    # Rust's std needs bcryptprimitives!ProcessPrng, which Wine 8 lacks: install a
-    # stand-in that forwards to advapi32!SystemFunction036 (source in ci/).
-    stand_in="$ROOT/target/ci-windows/bcryptprimitives.dll"
-    mkdir -p "$(dirname "$stand_in")"
-    if [ ! -f "$stand_in" ] || [ ci/bcryptprimitives.c -nt "$stand_in" ] \
-        || [ ci/bcryptprimitives.def -nt "$stand_in" ]; then
-        x86_64-w64-mingw32-gcc -O2 -shared -s -o "$stand_in" \
-            ci/bcryptprimitives.c ci/bcryptprimitives.def -ladvapi32
-    fi
-    cmp -s "$stand_in" "$sys32/bcryptprimitives.dll" || cp "$stand_in" "$sys32/bcryptprimitives.dll"
+    wine_prefix_setup
 
     # mlua's Luau is C++: the test binaries import libstdc++-6.dll and libgcc_s_seh-1.dll
     # from MinGW's GCC; let Wine find them (and the C test library) through WINEPATH.
@@ -338,26 +344,7 @@ WRAP
     export CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER="$ci_dir/lld-link.sh"
     export CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS="-C link-arg=/LIBPATH:$libdir -C link-arg=$crt_obj -C link-arg=/force:unresolved"
 
-    export WINEDEBUG=-all
-    export WINEPREFIX="${LUNE_FFI_WINEPREFIX:-$ROOT/target/wineprefix}"
-    export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n,b;winedbg.exe=d"
-    sys32="$WINEPREFIX/drive_c/windows/system32"
-    if [ ! -f "$WINEPREFIX/system.reg" ] || [ ! -d "$sys32" ]; then
-        log "creating Wine prefix $WINEPREFIX"
-        mkdir -p "$WINEPREFIX"
-        "$WINE" wineboot --init >/dev/null 2>&1 || true
-        "$WINESERVER" -w || true
-        [ -d "$sys32" ] || { echo "[cross msvc] could not create the Wine prefix" >&2; exit 1; }
-    fi
-    # Rust's std needs bcryptprimitives!ProcessPrng, which Wine 8 lacks (see the windows lane).
-    stand_in="$ROOT/target/ci-windows/bcryptprimitives.dll"
-    mkdir -p "$(dirname "$stand_in")"
-    if [ ! -f "$stand_in" ] || [ ci/bcryptprimitives.c -nt "$stand_in" ] \
-        || [ ci/bcryptprimitives.def -nt "$stand_in" ]; then
-        x86_64-w64-mingw32-gcc -O2 -shared -s -o "$stand_in" \
-            ci/bcryptprimitives.c ci/bcryptprimitives.def -ladvapi32
-    fi
-    cmp -s "$stand_in" "$sys32/bcryptprimitives.dll" || cp "$stand_in" "$sys32/bcryptprimitives.dll"
+    wine_prefix_setup
     export CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUNNER="$WINE"
 
     out="$ROOT/target/ci-msvc.log"

@@ -230,16 +230,15 @@ fn prepare(
                 params: None,
             };
             let r = (|| -> LResult<()> {
-                let n = check_arg_count(L, proto, 1, &names)?;
-                for i in 0..n {
-                    let mut bytes = Vec::new();
-                    let size = match proto.sig.args().nth(i) {
-                        Some(CType::Struct(st)) => st.size,
+                check_arg_count(L, proto, 1, &names)?;
+                for (i, t) in proto.sig.args().enumerate() {
+                    let size = match t {
+                        CType::Struct(st) => st.size,
                         _ => 0,
                     };
-                    bytes.resize(size, 0u8);
+                    let mut bytes = vec![0u8; size];
                     let slot = bytes.as_mut_ptr();
-                    match convert_arg(L, proto, declared, i, 1, &names, || slot)? {
+                    match convert_arg(L, t, declared, i, 1, &names, || slot)? {
                         Some(bits) => out.push(Arg::Scalar(bits)),
                         None => out.push(Arg::Struct(bytes)),
                     }

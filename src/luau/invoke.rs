@@ -67,9 +67,10 @@ pub unsafe fn call_with(
         }
         let mut bufs = MaybeUninit::<Buffers>::uninit();
         let mut call = Call::new(proto, &mut bufs);
-        for i in 0..expected {
+        debug_assert_eq!(expected, proto.sig.arg_count());
+        for (i, t) in proto.sig.args().enumerate() {
             if let Some(bits) =
-                convert_arg(L, proto, declared, i, first, names, || call.struct_slot(i))?
+                convert_arg(L, t, declared, i, first, names, || call.struct_slot(i))?
             {
                 call.set_scalar(i, bits);
             }
@@ -138,15 +139,15 @@ pub unsafe fn check_arg_count(
     }
 }
 
-/// Converts argument `i` (at stack index `first + i`): a scalar comes back as its register
-/// image; a struct is marshalled into the memory `slot` gives (of the struct's size).
+/// Converts argument `i` (at stack index `first + i`, of type `t`): a scalar comes back as
+/// its register image; a struct is marshalled into the memory `slot` gives (its size).
 ///
 /// # Safety
 /// `L` must be a live Luau state with the argument on its stack; `slot` must return
 /// memory of the struct's size.
 pub unsafe fn convert_arg(
     L: *mut lua_State,
-    proto: &Prototype,
+    t: &CType,
     declared: Option<&[CType]>,
     i: usize,
     first: c_int,
@@ -157,12 +158,12 @@ pub unsafe fn convert_arg(
     let argn = i + 1;
     // SAFETY: see above.
     unsafe {
-        match proto.sig.args().nth(i) {
-            Some(CType::Prim(p)) => {
+        match t {
+            CType::Prim(p) => {
                 let conv = declared.and_then(|d| d[i].prim()).unwrap_or(*p);
                 encode_arg(L, idx, conv, *p, names, argn).map(Some)
             }
-            Some(CType::Struct(st)) => {
+            CType::Struct(st) => {
                 let what = names.arg(argn);
                 store_struct_at(
                     L,
@@ -177,7 +178,6 @@ pub unsafe fn convert_arg(
                 )
                 .map(|()| None)
             }
-            None => Err(format!("{}: no argument #{}", names.api, argn)),
         }
     }
 }
