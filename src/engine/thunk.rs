@@ -210,13 +210,24 @@ fn flush_icache(start: *mut u8, len: usize) {
     let _ = (start, len);
 }
 
-fn read_loc(frame: &CallFrame, loc: Loc) -> u64 {
+/// The register image at `loc` of an incoming call (upper bits unspecified).
+#[inline(always)]
+pub fn read_loc(frame: &CallFrame, loc: Loc) -> u64 {
     match loc {
         Loc::Gpr(i) => frame.gpr[i as usize],
         Loc::Fpr(i) => frame.fpr[i as usize],
         // SAFETY: the callback entry points `stack` at the caller's stack arguments, and
         // the plan says an argument lives at this offset.
         Loc::Stack(off) => unsafe { ((frame.stack + off as usize) as *const u64).read_unaligned() },
+    }
+}
+
+/// Where scalar argument `i` of an incoming call is, when it is in one place whose
+/// 8-byte image `read_loc` reads (else read it with `arg_bits`).
+pub fn scalar_loc(plan: &CallPlan, i: usize) -> Option<Loc> {
+    match &plan.args[i] {
+        ArgClass::Scalar(locs) if locs.len() == 1 => Some(locs[0]),
+        _ => None,
     }
 }
 

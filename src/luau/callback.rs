@@ -19,6 +19,7 @@ use super::objects::*;
 use super::raw::*;
 use super::reentry::{self, park_error, park_foreign};
 use super::signature::parse_sig;
+use super::slots;
 use super::value::*;
 use super::vmlock::{self, VmLock};
 use crate::engine::frame::CallFrame;
@@ -152,15 +153,26 @@ pub unsafe fn push_callback(
     unsafe {
         drain_releases(L);
         let sh = shared(L);
-        let fn_ref = ffi::lua_ref(L, fn_idx);
+        let fn_idx = ffi::lua_absindex(L, fn_idx);
+        // The holder thread: [message handler, function].
+        let holder = ffi::lua_newthread(L);
+        ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, sh.traceback_ref);
+        ffi::lua_pushvalue(L, fn_idx);
+        ffi::lua_xmove(L, holder, 2);
+        let holder_ref = ffi::lua_ref(L, -1);
+        ffi::lua_pop(L, 1);
+        let arg_locs = (0..proto.sig.arg_count())
+            .map(|i| thunk::scalar_loc(&proto.plan, i))
+            .collect();
         let state = Rc::new(CallbackState {
             main: ffi::lua_mainthread(L),
-            fn_ref,
+            holder,
+            holder_ref,
+            arg_locs,
             direct_args: direct_args(&proto),
             proto,
             last_string_ref: Cell::new(0),
             release_queue: sh.release_queue.clone(),
-            traceback_ref: sh.traceback_ref,
             invoker_ref: sh.invoker_ref,
             arg_elems,
             bool_args,
@@ -290,6 +302,10 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     }
 }
 
+/// Stack indices in `CallbackState::holder`.
+const HOLDER_HANDLER: c_int = 1;
+const HOLDER_FN: c_int = 2;
+
 /// The body `invoker` runs: may raise; returns how many values it leaves on the stack.
 type Body<'a> = &'a mut dyn FnMut(*mut lua_State) -> LResult<c_int>;
 
@@ -417,17 +433,26 @@ unsafe fn invoke(
     // SAFETY (whole body): API calls on a live thread under the VM lock; everything that
     // may raise is inside `protected` or `lua_pcall`.
     let r = unsafe {
-        let top = ffi::lua_gettop(L);
-        ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.traceback_ref);
+        let top = slots::count(L);
+        // Without `room` (the main thread outside any call), the API grows the stack.
+        if room {
+            slots::xpush(state.holder, L, HOLDER_HANDLER);
+        } else {
+            ffi::lua_xpush(state.holder, L, HOLDER_HANDLER);
+        }
         let handler = top + 1;
         // Numbers and booleans push without allocating, into the LUA_MINSTACK (20) slots
         // Luau guarantees above the C function `L` stands in: the common case needs no
         // protected call for its arguments.
         let pushed = if state.direct_args && room {
-            ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
-            for (i, t) in proto.sig.args().enumerate() {
+            slots::xpush(state.holder, L, HOLDER_FN);
+            for (i, (t, loc)) in proto.sig.args().zip(&state.arg_locs).enumerate() {
                 if let CType::Prim(p) = t {
-                    push_arg_bits(state, L, *p, i, thunk::arg_bits(&proto.plan, frame, i));
+                    let bits = match loc {
+                        Some(l) => thunk::read_loc(frame, *l),
+                        None => thunk::arg_bits(&proto.plan, frame, i),
+                    };
+                    push_arg_bits(state, L, *p, i, bits);
                 }
             }
             Ok(())
@@ -445,13 +470,27 @@ unsafe fn invoke(
             .and_then(|()| match &proto.sig.ret {
                 // Scalars convert without allocating: no protection needed.
                 CType::Prim(p) if !matches!(p, Prim::String | Prim::Pointer | Prim::String16) => {
-                    write_return(L, -1, state, frame)
+                    // A number that converts exactly, read from its slot; anything else
+                    // (and every error) through `write_return`.
+                    match (*p, slots::top(L)) {
+                        (Prim::Void, _) => Ok(()),
+                        (p, slots::Plain::Number(n)) if p != Prim::Bool => {
+                            match number_bits(n, p, p) {
+                                Some(bits) => {
+                                    thunk::set_ret_bits(&proto.plan, frame, bits);
+                                    Ok(())
+                                }
+                                None => write_return(L, -1, state, frame),
+                            }
+                        }
+                        _ => write_return(L, -1, state, frame),
+                    }
                 }
                 _ => protected(L, handler, state.invoker_ref, 1, &mut |L| {
                     write_return(L, 1, state, frame).map(|()| 0)
                 }),
             });
-        ffi::lua_settop(L, top);
+        slots::truncate(L, top);
         r
     };
     r.map_err(|msg| {
@@ -499,7 +538,7 @@ unsafe fn push_args(
                 nargs
             ));
         }
-        ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, state.fn_ref);
+        ffi::lua_xpush(state.holder, L, HOLDER_FN);
         for (i, t) in proto.sig.args().enumerate() {
             match t {
                 CType::Prim(p) => {

@@ -11,6 +11,7 @@ use super::access::{push_bits, store_struct_at};
 use super::objects::*;
 use super::raw::*;
 use super::reentry::Bracket;
+use super::slots::{self, Plain};
 use super::value::*;
 use super::vmlock::VmLock;
 use crate::engine::{Buffers, Call, FastPlan, Prototype};
@@ -293,7 +294,7 @@ pub unsafe fn fast_call(
 ) -> Option<LResult<c_int>> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        if (ffi::lua_gettop(L) - first + 1) as usize != fast.arg_count() || func == 0 {
+        if (slots::count(L) - first + 1) as usize != fast.arg_count() || func == 0 {
             return None;
         }
         if fast.struct_ret().is_some() {
@@ -385,32 +386,35 @@ unsafe fn fast_struct_call(
 unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        match p {
-            Prim::Pointer => match ffi::lua_type(L, idx) {
-                ffi::LUA_TNIL => Some(0),
-                ffi::LUA_TUSERDATA => {
-                    let ptr = match ffi::lua_userdatatag(L, idx) {
-                        RawPtrUd::TAG => &get_ud::<RawPtrUd>(L, idx)?.ptr,
-                        TypedPtrUd::TAG => &get_ud::<TypedPtrUd>(L, idx)?.ptr,
-                        ViewUd::TAG => &get_ud::<ViewUd>(L, idx)?.ptr,
-                        _ => return None,
-                    };
-                    (!ptr.is_dead()).then_some(ptr.addr as u64)
-                }
-                // Read-only bytes, as in the general path.
-                ffi::LUA_TSTRING => get_str(L, idx).map(|s| s.as_ptr() as u64),
-                _ => None,
-            },
+        let v = slots::get(L, idx);
+        match (p, v) {
+            (Prim::Bool, Plain::Bool(b)) => Some(b as u64),
+            (Prim::Bool, _) => None,
+            (Prim::Pointer, Plain::Nil) => Some(0),
+            (Prim::Pointer, Plain::Other(ffi::LUA_TUSERDATA)) => {
+                let ptr = match ffi::lua_userdatatag(L, idx) {
+                    RawPtrUd::TAG => &get_ud::<RawPtrUd>(L, idx)?.ptr,
+                    TypedPtrUd::TAG => &get_ud::<TypedPtrUd>(L, idx)?.ptr,
+                    ViewUd::TAG => &get_ud::<ViewUd>(L, idx)?.ptr,
+                    _ => return None,
+                };
+                (!ptr.is_dead()).then_some(ptr.addr as u64)
+            }
+            // Read-only bytes, as in the general path.
+            (Prim::Pointer, Plain::Other(ffi::LUA_TSTRING)) => {
+                get_str(L, idx).map(|s| s.as_ptr() as u64)
+            }
+            (Prim::Pointer, _) => None,
             // Needs a UTF-16 copy: the general path.
-            Prim::String16 => None,
-            Prim::String => {
+            (Prim::String16, _) => None,
+            (Prim::String, Plain::Other(ffi::LUA_TSTRING)) => {
                 let s = get_str(L, idx)?;
                 // Luau strings are NUL-terminated and live on the stack for the whole call.
                 (!s.contains(&0)).then_some(s.as_ptr() as u64)
             }
-            Prim::Bool => (ffi::lua_type(L, idx) == ffi::LUA_TBOOLEAN)
-                .then(|| (ffi::lua_toboolean(L, idx) != 0) as u64),
-            _ => fast_number(L, idx, p, p),
+            (Prim::String, _) => None,
+            (_, Plain::Number(n)) => number_bits(n, p, p),
+            _ => None,
         }
     }
 }

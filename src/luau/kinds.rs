@@ -162,5 +162,6 @@ pub unsafe fn register(L: *mut lua_State) {
         }
         ffi::lua_settop(L, cmp - 1);
         init_shared(L, super::callback::traceback, super::callback::invoker);
+        super::slots::check_layout(L);
     }
 }

@@ -1,7 +1,8 @@
 //! The Luau-facing module: the `ffi` table, the userdata kinds and their metatables.
 //! Nothing here knows which ABI the engine runs on.
 //!
-//! Layers, each using only those listed before it: `raw` (the C API), `vmlock`,
+//! Layers, each using only those listed before it: `raw` (the C API), `slots` (direct
+//! reads and writes of stack slots on the hot paths, checked against the API), `vmlock`,
 //! `reentry` (calls in progress, callback errors), `value` (Luau values ↔ C values),
 //! `objects` (userdata kinds, pointer arguments), `access` (typed memory access),
 //! `signature`, `invoke` (the call path), `callback`, `pointers` and `memory_fns`
@@ -28,6 +29,7 @@ pub mod raw;
 pub mod records;
 pub mod reentry;
 pub mod signature;
+pub mod slots;
 pub mod value;
 pub mod vmlock;
 

@@ -60,13 +60,20 @@ ud_kind!(StructTypeUd, 94, c"StructType");
 /// What a live callback needs when C calls it.
 pub struct CallbackState {
     pub main: *mut lua_State,
-    pub fn_ref: c_int,
+    /// A Luau thread holding the message handler at stack index 1 and the callback's
+    /// function at 2, copied onto the calling thread with `lua_xpush`: a plain slot copy,
+    /// where a registry lookup costs a table access per value per call.
+    pub holder: *mut lua_State,
+    /// The registry reference keeping `holder` (and so the function) alive.
+    pub holder_ref: c_int,
+    /// Where each argument is in the incoming frame, when it is a scalar in one place
+    /// (read without going through the plan's classes).
+    pub arg_locs: Vec<Option<crate::abi::Loc>>,
     pub proto: Prototype,
     /// The last Luau string a `string`-returning callback handed to C, kept alive until
     /// the next call.
     pub last_string_ref: Cell<c_int>,
     pub release_queue: Rc<RefCell<Vec<i32>>>,
-    pub traceback_ref: c_int,
     pub invoker_ref: c_int,
     /// For each argument declared `T *` (T an object type): T, so it arrives as a
     /// TypedPointer of T.
@@ -82,7 +89,7 @@ impl Drop for CallbackState {
     fn drop(&mut self) {
         // Destructors run inside the collector: defer registry releases.
         if let Ok(mut q) = self.release_queue.try_borrow_mut() {
-            q.push(self.fn_ref);
+            q.push(self.holder_ref);
             let s = self.last_string_ref.get();
             if s != 0 {
                 q.push(s);

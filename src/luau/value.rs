@@ -233,7 +233,7 @@ pub unsafe fn push_i64(L: *mut lua_State, v: i64) {
         // One simple rule: every value beyond ±2^53 is an integer, so `typeof` and `tostring`
         // behave the same across that whole range.
         if v.unsigned_abs() <= EXACT as u64 {
-            ffi::lua_pushnumber(L, v as f64);
+            super::slots::push_number(L, v as f64);
         } else {
             ffi::lua_pushinteger64(L, v);
         }
@@ -248,7 +248,7 @@ pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         if v <= EXACT as u64 {
-            ffi::lua_pushnumber(L, v as f64);
+            super::slots::push_number(L, v as f64);
         } else {
             // Luau integers are signed: values from 2^63 up come back with the same bits,
             // which `check_int` accepts back for u64.
@@ -264,14 +264,15 @@ pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
+    use super::slots::{push_bool, push_number};
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         match p {
-            Prim::Bool => ffi::lua_pushboolean(L, (bits != 0) as c_int),
-            Prim::F32 => ffi::lua_pushnumber(L, f32::from_bits(bits as u32) as f64),
-            Prim::F64 => ffi::lua_pushnumber(L, f64::from_bits(bits)),
-            Prim::I8 | Prim::I16 | Prim::I32 => ffi::lua_pushnumber(L, bits as i64 as f64),
-            Prim::U8 | Prim::U16 | Prim::U32 => ffi::lua_pushnumber(L, bits as f64),
+            Prim::Bool => push_bool(L, bits != 0),
+            Prim::F32 => push_number(L, f32::from_bits(bits as u32) as f64),
+            Prim::F64 => push_number(L, f64::from_bits(bits)),
+            Prim::I8 | Prim::I16 | Prim::I32 => push_number(L, bits as i64 as f64),
+            Prim::U8 | Prim::U16 | Prim::U32 => push_number(L, bits as f64),
             Prim::I64 | Prim::Isize => push_i64(L, bits as i64),
             Prim::U64 | Prim::Usize => push_u64(L, bits),
             Prim::Void => ffi::lua_pushnil(L),
@@ -397,34 +398,48 @@ pub unsafe fn check_c_string<'a>(
 #[inline(always)]
 pub unsafe fn fast_number(L: *mut lua_State, idx: c_int, conv: Prim, pass: Prim) -> Option<u64> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
+    let v = unsafe {
+        if idx > 0 {
+            super::slots::get(L, idx)
+        } else if idx == -1 {
+            super::slots::top(L)
+        } else if ffi::lua_type(L, idx) == ffi::LUA_TNUMBER {
+            super::slots::Plain::Number(ffi::lua_tonumberx(L, idx, std::ptr::null_mut()))
+        } else {
             return None;
         }
-        let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
-        // `as` saturates and maps NaN to 0, so the round trip rejects fractions, NaN and
-        // out-of-range values, which then get their error from the general path.
-        fn int(n: f64, lo: i64, hi: i64) -> Option<u64> {
-            let v = n as i64;
-            // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
-            (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi)
-                .then_some(v as u64)
+    };
+    match v {
+        super::slots::Plain::Number(n) => number_bits(n, conv, pass),
+        _ => None,
+    }
+}
+
+/// A number's image as `conv` (passed as `pass`), if it converts exactly and in range.
+#[inline(always)]
+pub fn number_bits(n: f64, conv: Prim, pass: Prim) -> Option<u64> {
+    // `as` saturates and maps NaN to 0, so the round trip rejects fractions, NaN and
+    // out-of-range values, which then get their error from the general path.
+    #[inline(always)]
+    fn int(n: f64, lo: i64, hi: i64) -> Option<u64> {
+        let v = n as i64;
+        // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
+        (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi).then_some(v as u64)
+    }
+    match conv {
+        Prim::F64 => Some(n.to_bits()),
+        Prim::F32 if pass == Prim::F64 => Some(((n as f32) as f64).to_bits()),
+        Prim::F32 => Some((n as f32).to_bits() as u64),
+        Prim::I8 => int(n, i8::MIN as i64, i8::MAX as i64),
+        Prim::U8 => int(n, 0, u8::MAX as i64),
+        Prim::I16 => int(n, i16::MIN as i64, i16::MAX as i64),
+        Prim::U16 => int(n, 0, u16::MAX as i64),
+        Prim::I32 => int(n, i32::MIN as i64, i32::MAX as i64),
+        Prim::U32 => int(n, 0, u32::MAX as i64),
+        Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
+        Prim::U64 | Prim::Usize if (0.0..9.007_199_254_740_992e15).contains(&n) => {
+            int(n, 0, i64::MAX)
         }
-        match conv {
-            Prim::F64 => Some(n.to_bits()),
-            Prim::F32 if pass == Prim::F64 => Some(((n as f32) as f64).to_bits()),
-            Prim::F32 => Some((n as f32).to_bits() as u64),
-            Prim::I8 => int(n, i8::MIN as i64, i8::MAX as i64),
-            Prim::U8 => int(n, 0, u8::MAX as i64),
-            Prim::I16 => int(n, i16::MIN as i64, i16::MAX as i64),
-            Prim::U16 => int(n, 0, u16::MAX as i64),
-            Prim::I32 => int(n, i32::MIN as i64, i32::MAX as i64),
-            Prim::U32 => int(n, 0, u32::MAX as i64),
-            Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
-            Prim::U64 | Prim::Usize if (0.0..9.007_199_254_740_992e15).contains(&n) => {
-                int(n, 0, i64::MAX)
-            }
-            _ => None,
-        }
+        _ => None,
     }
 }

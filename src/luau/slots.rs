@@ -1,0 +1,443 @@
+//! Direct reads of a C function's argument slots, for the hot paths (bound calls,
+//! callback results): the type tag and a number or boolean read straight from Luau's
+//! stack instead of through `lua_gettop`, `lua_type` and `lua_tonumberx`, three calls
+//! into the VM per argument that cost more than the conversion itself.
+//!
+//! The layout read here is Luau's (`lobject.h`: `TValue` is an 8-byte value, one int of
+//! extra and an int tag; `lstate.h`: `lua_State` starts with an 8-byte header, then
+//! `top` and `base`). It is not part of Luau's API, so it is checked once per process
+//! against the API itself ([`check_layout`], run by `kinds::register`): if any probe
+//! disagrees, every reader here returns None and callers use the API as before. Only
+//! numbers and booleans are read this way (plain values in the slot, no GC object).
+
+use std::ffi::c_int;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use mlua::ffi::{self, lua_State};
+
+/// Luau's `TValue`.
+#[repr(C)]
+struct TValue {
+    /// `double n`, `int b`, or a GC pointer.
+    value: u64,
+    extra: c_int,
+    tt: c_int,
+}
+
+/// The start of Luau's `lua_State`.
+#[repr(C)]
+struct StateHead {
+    /// CommonHeader (tt, marked, memcat), status, activememcat, isactive, singlestep.
+    _header: [u8; 8],
+    /// First free slot.
+    top: *const TValue,
+    /// Slot of argument 1 of the running C function.
+    base: *const TValue,
+    _global: *const u8,
+    /// The running function's CallInfo, whose `top` bounds what it may push.
+    ci: *const CallInfoHead,
+}
+
+/// The start of Luau's `CallInfo`.
+#[repr(C)]
+struct CallInfoHead {
+    _base: *const TValue,
+    _func: *const TValue,
+    /// The end of the running function's stack frame: a C function may push up to here
+    /// (Luau sets it LUA_MINSTACK slots above the arguments).
+    top: *const TValue,
+}
+
+const UNCHECKED: u8 = 0;
+const AGREES: u8 = 1;
+const DIFFERS: u8 = 2;
+
+/// Whether the layout above agrees with the VM this crate is linked with.
+static LAYOUT: AtomicU8 = AtomicU8::new(UNCHECKED);
+
+#[inline(always)]
+fn usable() -> bool {
+    LAYOUT.load(Ordering::Relaxed) == AGREES
+}
+
+/// `L->base` and `L->top`, read fresh (the VM moves them as the stack changes).
+///
+/// # Safety
+/// `L` must be a live state and the layout checked.
+#[inline(always)]
+unsafe fn bounds(L: *mut lua_State) -> (*const TValue, *const TValue) {
+    let h = L as *const StateHead;
+    // SAFETY: the caller's contract; plain reads of two pointer fields.
+    unsafe {
+        (
+            std::ptr::addr_of!((*h).base).read(),
+            std::ptr::addr_of!((*h).top).read(),
+        )
+    }
+}
+
+/// The number of arguments of the running C function (`lua_gettop`).
+///
+/// # Safety
+/// `L` must be the live state of the running C function.
+#[inline(always)]
+pub unsafe fn count(L: *mut lua_State) -> c_int {
+    if usable() {
+        // SAFETY: checked layout; `top` and `base` point into the same stack.
+        unsafe {
+            let (base, top) = bounds(L);
+            top.offset_from(base) as c_int
+        }
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { ffi::lua_gettop(L) }
+    }
+}
+
+/// A value read from its slot: only what needs no GC object.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Plain {
+    Number(f64),
+    Bool(bool),
+    Nil,
+    /// Anything else: read it through the API.
+    Other(c_int),
+}
+
+/// The value at stack index `idx` (1-based, a positive index) of the running C function.
+///
+/// # Safety
+/// `L` must be the live state of the running C function; `idx >= 1`.
+#[inline(always)]
+pub unsafe fn get(L: *mut lua_State, idx: c_int) -> Plain {
+    if usable() {
+        // SAFETY: checked layout; the slot is below `top`, so it is on the stack.
+        unsafe {
+            let (base, top) = bounds(L);
+            if idx as isize > top.offset_from(base) {
+                return Plain::Nil;
+            }
+            decode(base.add(idx as usize - 1))
+        }
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { via_api(L, idx) }
+    }
+}
+
+/// The value on top of the stack (index -1), which must exist.
+///
+/// # Safety
+/// `L` must be a live state with at least one value above the running function's base.
+#[inline(always)]
+pub unsafe fn top(L: *mut lua_State) -> Plain {
+    if usable() {
+        // SAFETY: checked layout; the caller guarantees a value below `top`.
+        unsafe { decode(bounds(L).1.sub(1)) }
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { via_api(L, -1) }
+    }
+}
+
+/// # Safety
+/// `v` must point to a live stack slot.
+#[inline(always)]
+unsafe fn decode(v: *const TValue) -> Plain {
+    // SAFETY: the caller's contract.
+    let (tt, value) = unsafe {
+        (
+            std::ptr::addr_of!((*v).tt).read(),
+            std::ptr::addr_of!((*v).value).read(),
+        )
+    };
+    match tt {
+        ffi::LUA_TNUMBER => Plain::Number(f64::from_bits(value)),
+        ffi::LUA_TBOOLEAN => Plain::Bool(value as u32 != 0),
+        ffi::LUA_TNIL => Plain::Nil,
+        t => Plain::Other(t),
+    }
+}
+
+/// # Safety
+/// `L` must be a live state and `idx` a valid index.
+unsafe fn via_api(L: *mut lua_State, idx: c_int) -> Plain {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match ffi::lua_type(L, idx) {
+            ffi::LUA_TNUMBER => Plain::Number(ffi::lua_tonumberx(L, idx, std::ptr::null_mut())),
+            ffi::LUA_TBOOLEAN => Plain::Bool(ffi::lua_toboolean(L, idx) != 0),
+            ffi::LUA_TNIL | ffi::LUA_TNONE => Plain::Nil,
+            t => Plain::Other(t),
+        }
+    }
+}
+
+/// Where a value may be written on top of `L`'s stack without the API: the slot, if it
+/// lies within the running function's frame (`ci->top`).
+///
+/// # Safety
+/// `L` must be a live state and the layout checked.
+#[inline(always)]
+unsafe fn free_slot(L: *mut lua_State) -> Option<*mut TValue> {
+    let h = L as *const StateHead;
+    // SAFETY: the caller's contract; plain reads of the state and its CallInfo.
+    unsafe {
+        let top = std::ptr::addr_of!((*h).top).read();
+        let ci = std::ptr::addr_of!((*h).ci).read();
+        let limit = std::ptr::addr_of!((*ci).top).read();
+        (top < limit).then_some(top as *mut TValue)
+    }
+}
+
+/// Pushes a number, as `lua_pushnumber` does.
+///
+/// # Safety
+/// `L` must be the live state of the running C function, with a free slot (as for
+/// `lua_pushnumber`).
+#[inline(always)]
+pub unsafe fn push_number(L: *mut lua_State, n: f64) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        push_plain(L, n.to_bits(), ffi::LUA_TNUMBER, |L| {
+            ffi::lua_pushnumber(L, n)
+        })
+    }
+}
+
+/// Pushes a boolean, as `lua_pushboolean` does.
+///
+/// # Safety
+/// As `push_number`.
+#[inline(always)]
+pub unsafe fn push_bool(L: *mut lua_State, b: bool) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        push_plain(L, b as u64, ffi::LUA_TBOOLEAN, |L| {
+            ffi::lua_pushboolean(L, b as c_int)
+        })
+    }
+}
+
+/// # Safety
+/// As `push_number`.
+#[inline(always)]
+unsafe fn push_plain(L: *mut lua_State, value: u64, tt: c_int, api: impl FnOnce(*mut lua_State)) {
+    // SAFETY: the caller's contract, with the layout checked.
+    unsafe {
+        if !(usable() && write_top(L, value, tt)) {
+            api(L)
+        }
+    }
+}
+
+/// Writes a plain value into the free slot at `L`'s top, if there is one in the running
+/// function's frame; whether it did.
+///
+/// # Safety
+/// `L` must be a live state, with the layout as declared here.
+#[inline(always)]
+unsafe fn write_top(L: *mut lua_State, value: u64, tt: c_int) -> bool {
+    // SAFETY: the slot is within the running function's frame, and `top` moves past it
+    // only once it holds the whole value.
+    unsafe {
+        match free_slot(L) {
+            Some(slot) => {
+                slot.write(TValue {
+                    value,
+                    extra: 0,
+                    tt,
+                });
+                std::ptr::addr_of_mut!((*(L as *mut StateHead)).top).write(slot.add(1));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Drops the values above the first `n` of the running function (`lua_settop(L, n)` for
+/// an `n` at or below the current count).
+///
+/// # Safety
+/// `L` must be a live state with at least `n` values above its base.
+#[inline(always)]
+pub unsafe fn truncate(L: *mut lua_State, n: c_int) {
+    // SAFETY: checked layout; lowering `top` within the stack is what lua_settop does
+    // for such an `n`.
+    unsafe {
+        if usable() {
+            lower_top(L, n)
+        } else {
+            ffi::lua_settop(L, n);
+        }
+    }
+}
+
+/// # Safety
+/// As `truncate`, with the layout as declared here.
+#[inline(always)]
+unsafe fn lower_top(L: *mut lua_State, n: c_int) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let (base, top) = bounds(L);
+        debug_assert!(n as isize <= top.offset_from(base));
+        std::ptr::addr_of_mut!((*(L as *mut StateHead)).top).write(base.add(n as usize));
+    }
+}
+
+/// Pushes onto `to` a copy of the value at stack index `idx` (1-based) of `from`, as
+/// `lua_xpush` does, without the API's per-call checks (which, as Luau is built here,
+/// include reading back the slot just written).
+///
+/// # Safety
+/// `from` and `to` must be live threads of one state; `from` must hold a value at `idx`;
+/// `to` must have a free slot, as for `lua_xpush`; the value must stay reachable from `from` (so copying it needs no GC
+/// barrier) while it is on `to`'s stack.
+#[inline(always)]
+pub unsafe fn xpush(from: *mut lua_State, to: *mut lua_State, idx: c_int) {
+    // SAFETY: checked layout and the caller's contract; the slot is within `to`'s
+    // running frame, and `top` moves past it only once it holds the whole value.
+    unsafe {
+        if usable() {
+            if let Some(slot) = free_slot(to) {
+                let (base, _) = bounds(from);
+                std::ptr::copy_nonoverlapping(base.add(idx as usize - 1), slot, 1);
+                std::ptr::addr_of_mut!((*(to as *mut StateHead)).top).write(slot.add(1));
+                return;
+            }
+        }
+        ffi::lua_xpush(from, to, idx)
+    }
+}
+
+/// Checks the layout against the API once per process: a probe function is called with
+/// known values and compares the direct reads with what the API returns.
+///
+/// # Safety
+/// `L` must be a live Luau state in protected mode (the probe call may raise on memory).
+pub unsafe fn check_layout(L: *mut lua_State) {
+    if LAYOUT.load(Ordering::Relaxed) != UNCHECKED {
+        return;
+    }
+    // SAFETY: API calls on a live state; the probe only reads its arguments.
+    unsafe {
+        ffi::lua_pushcfunction(L, probe);
+        ffi::lua_pushnumber(L, -1.25);
+        ffi::lua_pushboolean(L, 1);
+        ffi::lua_pushnil(L);
+        ffi::lua_pushboolean(L, 0);
+        ffi::lua_pushnumber(L, 2.0f64.powi(60));
+        ffi::lua_pushstring(L, c"probe".as_ptr());
+        ffi::lua_call(L, 6, 1);
+        let agrees = ffi::lua_toboolean(L, -1) != 0;
+        ffi::lua_pop(L, 1);
+        LAYOUT.store(if agrees { AGREES } else { DIFFERS }, Ordering::Relaxed);
+    }
+}
+
+/// Whether the direct reads agree with the API for the probe's arguments (see
+/// `check_layout`): pushes a boolean.
+unsafe extern "C-unwind" fn probe(L: *mut lua_State) -> c_int {
+    const EXPECTED: [Plain; 6] = [
+        Plain::Number(-1.25),
+        Plain::Bool(true),
+        Plain::Nil,
+        Plain::Bool(false),
+        Plain::Number(1_152_921_504_606_846_976.0),
+        Plain::Other(ffi::LUA_TSTRING),
+    ];
+    // SAFETY: a C function of `L` with its 6 arguments on the stack; the direct reads
+    // stay within the stack bounds `top` gives unless the layout is wrong, which is
+    // what `base <= top` and the small count guard against before any slot is read.
+    unsafe {
+        let (base, top) = bounds(L);
+        let ci = std::ptr::addr_of!((*(L as *const StateHead)).ci).read();
+        let sane = !base.is_null()
+            && base <= top
+            && top.offset_from(base) == 6
+            && ffi::lua_gettop(L) == 6
+            && !ci.is_null()
+            // A C function's frame ends LUA_MINSTACK (20) slots above its arguments.
+            && std::ptr::addr_of!((*ci).top).read().offset_from(top) == 20;
+        let agrees =
+            sane && EXPECTED.iter().enumerate().all(|(i, want)| {
+                let idx = i as c_int + 1;
+                decode(base.add(i)) == *want && via_api(L, idx) == *want
+            }) && {
+                // `top` follows a push.
+                ffi::lua_pushnumber(L, 0.5);
+                let (_, top) = bounds(L);
+                top.offset_from(base) == 7 && decode(top.sub(1)) == Plain::Number(0.5)
+            } && {
+                // The direct writes, read back through the API.
+                let ok = write_top(L, (-3.5f64).to_bits(), ffi::LUA_TNUMBER)
+                    && write_top(L, 1, ffi::LUA_TBOOLEAN)
+                    && ffi::lua_gettop(L) == 9
+                    && ffi::lua_type(L, 8) == ffi::LUA_TNUMBER
+                    && ffi::lua_tonumberx(L, 8, std::ptr::null_mut()) == -3.5
+                    && ffi::lua_type(L, 9) == ffi::LUA_TBOOLEAN
+                    && ffi::lua_toboolean(L, 9) == 1;
+                if ok {
+                    lower_top(L, 7);
+                }
+                ok && ffi::lua_gettop(L) == 7
+            };
+        ffi::lua_pushboolean(L, agrees as c_int);
+        1
+    }
+}
+
+/// Whether the direct reads are in use (for tests).
+#[cfg(test)]
+fn in_use() -> bool {
+    usable()
+}
+
+/// Turns the direct reads off or on (tests of the API fallback).
+#[cfg(test)]
+fn force(agrees: bool) {
+    LAYOUT.store(if agrees { AGREES } else { DIFFERS }, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    /// Calls, callbacks and conversions that go through every reader and writer here.
+    const SCRIPT: &str = r#"
+        local ffi = require("@lune/ffi")
+        ffi.cdef("int abs(int); double fabs(double);")
+        assert(ffi.C.abs(-3) == 3 and ffi.C.fabs(-2.5) == 2.5)
+        local cb = ffi.callback(function(a, b, c) return if c then a + b else a - b end,
+            "i32", { "i32", "f64", "bool" })
+        local f = ffi.fn(cb, "i32", { "i32", "f64", "bool" })
+        assert(f(2, 3, true) == 5 and f(2, 3, false) == -1)
+        local ok, err = pcall(f, 2, 3.5, true)
+        assert(not ok and string.find(err, "error in callback"), err)
+        ok, err = pcall(f, 2, "3", true)
+        assert(not ok and string.find(err, "argument #2"), err)
+        local g = ffi.fn(ffi.callback(function() return 1.5 end, "i32", {}), "i32", {})
+        ok, err = pcall(g)
+        assert(not ok and string.find(err, "return value"), err)
+        return "ok"
+    "#;
+
+    fn run() -> String {
+        let lua = mlua::Lua::new();
+        let ffi = crate::module(lua.clone()).unwrap();
+        lua.register_module("@lune/ffi", ffi).unwrap();
+        lua.load(SCRIPT).eval::<String>().unwrap()
+    }
+
+    #[test]
+    fn layout_agrees_with_this_luau_and_the_api_fallback_gives_the_same_results() {
+        // The probe ran when the module was registered: the direct reads are in use with
+        // the Luau this crate builds against (a Luau update that moves them fails here).
+        assert_eq!(run(), "ok");
+        assert!(super::in_use(), "Luau's stack layout differs from slots.rs");
+        // The same script through the API alone.
+        super::force(false);
+        let fallback = std::panic::catch_unwind(run);
+        super::force(true);
+        assert_eq!(fallback.unwrap(), "ok");
+    }
+}
