@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use mlua::ffi::{self, lua_State};
 
-use super::access::{push_at, push_bits, store_at};
+use super::access::{push_bits, store_at};
 use super::objects::*;
 use super::raw::*;
 use super::reentry::{self, park_error, park_foreign};
@@ -548,11 +548,9 @@ unsafe fn push_args(
                     }
                 }
                 CType::Struct(st) => {
-                    let block = OwnedBlock::new(st.size, st.align)?;
-                    thunk::read_struct_arg(&proto.plan, frame, i, block.addr() as *mut u8, st.size);
-                    let p = Ptr::bounded(block.addr(), st.size, Owner::Owned(block));
-                    push_at(L, t, p.addr, &p);
-                    note_alloc(L, st.size);
+                    // A struct value of its own (the caller's copy may not outlive the call).
+                    let dst = push_struct_value(L, st);
+                    thunk::read_struct_arg(&proto.plan, frame, i, dst, st.size);
                 }
             }
         }

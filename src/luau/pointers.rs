@@ -203,7 +203,18 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
             let key = get_str(L, 2).unwrap_or_default();
             // Linear search: structs are small and the compare is a memcmp of short names.
             if let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) {
-                push_field(L, f, &ud.ptr)
+                // A nested struct or array field gives a value of its own, pointing into
+                // this view's memory: it must keep that memory alive.
+                let derives = f.bits.is_none()
+                    && (f.flexible || f.count.is_some() || matches!(f.ty, CType::Struct(_)));
+                let anchored;
+                let base = if derives {
+                    anchored = view_ptr(L, 1, ud, true);
+                    &anchored
+                } else {
+                    &ud.ptr
+                };
+                push_field(L, f, base)
                     .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
                 return Ok(1);
             }
