@@ -411,8 +411,11 @@ const FAST_STACK_WORDS: usize = 32;
 unsafe fn clear_registers_and_stack(f: *mut CallFrame, stack: *mut u8, stack_size: usize) {
     // SAFETY: the caller's contract; OFF_FUNC < size_of::<CallFrame>() (frame.rs).
     unsafe {
+        // A constant size: a few vector stores, no call. The stack area is usually empty.
         std::ptr::write_bytes(f as *mut u8, 0, frame::OFF_FUNC);
-        std::ptr::write_bytes(stack, 0, stack_size);
+        if stack_size != 0 {
+            std::ptr::write_bytes(stack, 0, stack_size);
+        }
     }
 }
 
