@@ -71,9 +71,7 @@ pub struct CallbackState {
     pub holder: *mut lua_State,
     /// The registry reference keeping `holder` (and so the function) alive.
     pub holder_ref: c_int,
-    /// Where each argument is in the incoming frame, when it is a scalar in one place
-    /// (read without going through the plan's classes).
-    pub arg_locs: Vec<Option<crate::abi::Loc>>,
+
     pub proto: Prototype,
     /// The last Luau string a `string`-returning callback handed to C, kept alive until
     /// the next call.
@@ -85,9 +83,9 @@ pub struct CallbackState {
     pub arg_elems: Vec<Option<CType>>,
     /// Arguments declared `bool` (a variadic one arrives promoted to int).
     pub bool_args: Vec<bool>,
-    /// Whether every argument is a number or boolean, few enough to push without
-    /// growing the stack: pushed directly, without a protected call.
-    pub direct_args: bool,
+    /// When every argument is a number or boolean, few enough to push without growing
+    /// the stack: how to push each, directly, without a protected call.
+    pub direct: Option<Box<[DirectArg]>>,
 }
 
 impl Drop for CallbackState {
@@ -101,6 +99,15 @@ impl Drop for CallbackState {
             }
         }
     }
+}
+
+/// How a callback pushes one number or boolean argument.
+pub struct DirectArg {
+    pub prim: Prim,
+    /// Where its 8-byte image is, when it is in one place (else `thunk::arg_bits`).
+    pub loc: Option<crate::abi::Loc>,
+    /// A variadic `bool`, promoted to int by C: pushed as a boolean.
+    pub promoted_bool: bool,
 }
 
 /// A Callback: its thunk slot and state. `free` may run while C is inside the callback
