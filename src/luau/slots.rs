@@ -79,6 +79,18 @@ struct UdataHead {
     _metatable: *const u8,
 }
 
+/// The start of Luau's `TString`, up to its bytes (NUL-terminated, `len` long).
+#[repr(C)]
+struct TStringHead {
+    _tt: u8,
+    _marked: u8,
+    _memcat: u8,
+    _atom: i16,
+    _next: *const u8,
+    _hash: u32,
+    len: u32,
+}
+
 const UNCHECKED: u8 = 0;
 const AGREES: u8 = 1;
 const DIFFERS: u8 = 2;
@@ -237,15 +249,83 @@ unsafe fn read_upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std::ffi::c_voi
         if (*cl).is_c == 0 || (*cl).nupvalues == 0 {
             return std::ptr::null_mut();
         }
-        let uv = std::ptr::addr_of!((*cl).upval0);
-        if std::ptr::addr_of!((*uv).tt).read() != ffi::LUA_TUSERDATA {
+        udata_of(std::ptr::addr_of!((*cl).upval0), tag)
+    }
+}
+
+/// The data of the userdata at stack index `idx` (1-based) if it has `tag`
+/// (`lua_touserdatatagged(L, idx, tag)`), else null.
+///
+/// # Safety
+/// `L` must be the live state of the running C function; `idx >= 1`.
+#[inline(always)]
+pub unsafe fn userdata(L: *mut lua_State, idx: c_int, tag: c_int) -> *mut std::ffi::c_void {
+    // SAFETY: the caller's contract, with the layout checked.
+    unsafe {
+        if usable() {
+            let (base, top) = bounds(L);
+            if idx as isize > top.offset_from(base) {
+                return std::ptr::null_mut();
+            }
+            udata_of(base.add(idx as usize - 1), tag)
+        } else {
+            ffi::lua_touserdatatagged(L, idx, tag)
+        }
+    }
+}
+
+/// # Safety
+/// `v` must be a live stack slot or upvalue, with the layout as declared here.
+#[inline(always)]
+unsafe fn udata_of(v: *const TValue, tag: c_int) -> *mut std::ffi::c_void {
+    // SAFETY: the object is a userdata (its tag says so) before its header is read.
+    unsafe {
+        if std::ptr::addr_of!((*v).tt).read() != ffi::LUA_TUSERDATA {
             return std::ptr::null_mut();
         }
-        let u = std::ptr::addr_of!((*uv).value).read() as *mut UdataHead;
+        let u = std::ptr::addr_of!((*v).value).read() as *mut UdataHead;
         if c_int::from((*u).tag) != tag {
             return std::ptr::null_mut();
         }
         u.add(1) as *mut std::ffi::c_void
+    }
+}
+
+/// The bytes of the string at stack index `idx` (1-based), if it is a string.
+///
+/// # Safety
+/// `L` must be the live state of the running C function; `idx >= 1`; the slice must not
+/// be kept past the value's life on the stack.
+#[inline(always)]
+pub unsafe fn string<'a>(L: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
+    // SAFETY: the caller's contract, with the layout checked.
+    unsafe {
+        if usable() {
+            let (base, top) = bounds(L);
+            if idx as isize > top.offset_from(base) {
+                return None;
+            }
+            string_of(base.add(idx as usize - 1))
+        } else {
+            super::raw::get_str(L, idx)
+        }
+    }
+}
+
+/// # Safety
+/// `v` must be a live stack slot, with the layout as declared here.
+#[inline(always)]
+unsafe fn string_of<'a>(v: *const TValue) -> Option<&'a [u8]> {
+    // SAFETY: the object is a string (its tag says so) before its header is read; its
+    // bytes follow the header.
+    unsafe {
+        if std::ptr::addr_of!((*v).tt).read() != ffi::LUA_TSTRING {
+            return None;
+        }
+        let t = std::ptr::addr_of!((*v).value).read() as *const TStringHead;
+        let len = std::ptr::addr_of!((*t).len).read() as usize;
+        let data = (t as *const u8).add(std::mem::size_of::<TStringHead>());
+        Some(std::slice::from_raw_parts(data, len))
     }
 }
 
@@ -429,10 +509,16 @@ unsafe extern "C-unwind" fn probe_upvalue(L: *mut lua_State) -> c_int {
     // SAFETY: a C closure of `L` with one userdata upvalue of PROBE_TAG (check_layout).
     unsafe {
         let api = ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), PROBE_TAG);
+        // The same userdata as an argument.
+        ffi::lua_pushvalue(L, ffi::lua_upvalueindex(1));
+        let (base, _) = bounds(L);
         let agrees = !api.is_null()
             && (api as *const u64).read() == 0x5eed
             && read_upvalue_ud(L, PROBE_TAG) == api
-            && read_upvalue_ud(L, PROBE_TAG + 1).is_null();
+            && read_upvalue_ud(L, PROBE_TAG + 1).is_null()
+            && ffi::lua_touserdatatagged(L, 1, PROBE_TAG) == api
+            && udata_of(base, PROBE_TAG) == api
+            && udata_of(base, PROBE_TAG + 1).is_null();
         ffi::lua_pushboolean(L, agrees as c_int);
         1
     }
