@@ -307,3 +307,107 @@ pub fn thunk_code(record: u64, entry: u64) -> [u8; super::THUNK_SIZE] {
 
 #[cfg(test)]
 mod tests;
+
+/// [`super::RegisterCall`] for AAPCS64 (and Apple's arm64, whose register rules are the
+/// same): x0-x7 and v0-v7 (the vector images as doubles, bits unchanged). Variadic
+/// arguments travel like fixed ones on Linux (§6.4.2), so a variadic callee reads them
+/// from the same registers; on Apple variadic arguments go on the stack, which
+/// `CallPlan::register_call` excludes. The result is x0, or v0's low 8 bytes.
+///
+/// # Safety
+/// `func` must be a function whose C type is that of a plan for which
+/// `CallPlan::register_call` gave this function, with its arguments' images in `gpr`/`fpr`.
+#[cfg(all(
+    target_arch = "aarch64",
+    any(target_os = "linux", target_vendor = "apple")
+))]
+pub unsafe fn register_call(
+    func: usize,
+    gpr: &[u64; super::REGISTER_CALL_GPRS],
+    fpr: &[u64; super::REGISTER_CALL_FPRS],
+    float_ret: bool,
+) -> u64 {
+    type IntFn = unsafe extern "C" fn(
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+    ) -> u64;
+    type FloatFn = unsafe extern "C" fn(
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+    ) -> f64;
+    let g = gpr;
+    let d = |i: usize| f64::from_bits(fpr[i]);
+    // SAFETY: the caller's contract; `func` is a non-null code address of that type.
+    unsafe {
+        if float_ret {
+            let f: FloatFn = std::mem::transmute::<usize, FloatFn>(func);
+            f(
+                g[0],
+                g[1],
+                g[2],
+                g[3],
+                g[4],
+                g[5],
+                g[6],
+                g[7],
+                d(0),
+                d(1),
+                d(2),
+                d(3),
+                d(4),
+                d(5),
+                d(6),
+                d(7),
+            )
+            .to_bits()
+        } else {
+            let f: IntFn = std::mem::transmute::<usize, IntFn>(func);
+            f(
+                g[0],
+                g[1],
+                g[2],
+                g[3],
+                g[4],
+                g[5],
+                g[6],
+                g[7],
+                d(0),
+                d(1),
+                d(2),
+                d(3),
+                d(4),
+                d(5),
+                d(6),
+                d(7),
+            )
+        }
+    }
+}

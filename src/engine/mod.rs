@@ -391,6 +391,9 @@ pub struct FastPlan {
     ret_struct: Option<(std::sync::Arc<crate::types::StructType>, RetClass)>,
     stack_size: usize,
     vector_count: u64,
+    /// The plan's register call (no trampoline), when it has one: see
+    /// `CallPlan::register_call`.
+    register_call: Option<crate::abi::RegisterCall>,
 }
 
 const FAST_STACK_WORDS: usize = 32;
@@ -490,6 +493,10 @@ impl FastPlan {
             }
             _ => return None,
         };
+        let register_call = match ret_struct {
+            None => plan.register_call(),
+            Some(_) => None,
+        };
         Some(FastPlan {
             args,
             ret,
@@ -497,6 +504,7 @@ impl FastPlan {
             ret_struct,
             stack_size: plan.stack_size as usize,
             vector_count: plan.vector_count as u64,
+            register_call,
         })
     }
 
@@ -565,6 +573,10 @@ impl FastPlan {
         arg: impl FnMut(usize, Prim) -> Option<u64>,
         around: impl Fn(bool),
     ) -> Option<u64> {
+        if let Some(call) = self.register_call {
+            // SAFETY: the caller's contract.
+            return unsafe { self.call_registers(call, func, arg, around) };
+        }
         // SAFETY: the caller's contract.
         let (gpr, fpr) = unsafe { self.run_frame(func, arg, around, None)? };
         Some(match self.ret_loc {
@@ -572,6 +584,42 @@ impl FastPlan {
             Some(Loc::Fpr(r)) => fpr[r as usize],
             _ => 0,
         })
+    }
+
+    /// `call` through the plan's register call: the argument images straight into
+    /// registers, no frame and no trampoline.
+    ///
+    /// # Safety
+    /// As `call`; `call` is this plan's register call.
+    #[inline(always)]
+    unsafe fn call_registers(
+        &self,
+        call: crate::abi::RegisterCall,
+        func: usize,
+        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        around: impl Fn(bool),
+    ) -> Option<u64> {
+        use crate::abi::{REGISTER_CALL_FPRS, REGISTER_CALL_GPRS};
+        // Unused registers are 0, as with the trampoline.
+        let mut gpr = [0u64; REGISTER_CALL_GPRS];
+        let mut fpr = [0u64; REGISTER_CALL_FPRS];
+        for (i, &(p, loc, _)) in self.args.iter().enumerate() {
+            let bits = arg(i, p)?;
+            // `register_call` admits only register locations within these arrays.
+            match loc {
+                Loc::Gpr(r) => *gpr.get_mut(r as usize)? = bits,
+                Loc::Fpr(r) => *fpr.get_mut(r as usize)? = bits,
+                Loc::Stack(_) => return None,
+            }
+        }
+        let float_ret = matches!(self.ret_loc, Some(Loc::Fpr(_)));
+        around(true);
+        // SAFETY: the caller's contract: `func` has the plan's C type, whose arguments
+        // are exactly these register images.
+        let r = unsafe { call(func, &gpr, &fpr, float_ret) };
+        save_errors();
+        around(false);
+        Some(r)
     }
 
     /// Fills the frame (and `hidden`, a result address, into its register), calls, and
