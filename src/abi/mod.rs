@@ -224,7 +224,7 @@ pub(crate) fn stack_pieces(size: usize, at: u32) -> Vec<Piece> {
         .collect()
 }
 
-/// Integer argument registers a register call passes (the most any ABI here has).
+/// Integer argument registers a register call passes (SysV's six, and room to spare).
 pub const REGISTER_CALL_GPRS: usize = 8;
 /// Vector argument registers a register call passes.
 pub const REGISTER_CALL_FPRS: usize = 8;
@@ -242,17 +242,18 @@ pub type RegisterCall = unsafe fn(
 impl CallPlan {
     /// A call of this plan as an ordinary C call from Rust, without the trampoline: when
     /// every argument is one scalar in an argument register, nothing goes on the stack and
-    /// the result is void or one scalar in the first return register. On SysV and
-    /// AAPCS64 (Apple's too, whose register rules are AAPCS64's) a callee reads the
-    /// registers its type names and no others, so passing all of them (the unused ones
-    /// 0) is the same call; Win64 assigns registers by position, so it has none. Only for
-    /// the ABI Rust itself calls with.
+    /// the result is void or one scalar in the first return register. On SysV a callee
+    /// reads the registers its type names and no others, so passing all of them (the
+    /// unused ones 0, as the trampoline does) is the same call. Win64 assigns registers
+    /// by position, so it has none. AAPCS64 (and Apple's) could, but a Rust call cannot
+    /// zero x8, the indirect-result register the trampoline zeroes (so a callee wrongly
+    /// declared as returning a scalar writes through NULL rather than through whatever
+    /// x8 held): those keep the trampoline. Only for the ABI Rust itself calls with.
     pub fn register_call(&self) -> Option<RegisterCall> {
         let call = register_call_for(self.abi)?;
         let (gprs, fprs) = match self.abi {
             Abi::SysV64 => (6, 8),
-            Abi::Aapcs64 | Abi::AppleArm64 => (8, 8),
-            Abi::Win64 => return None,
+            Abi::Aapcs64 | Abi::AppleArm64 | Abi::Win64 => return None,
         };
         if self.stack_size != 0 {
             return None;

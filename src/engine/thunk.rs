@@ -586,9 +586,21 @@ mod tests {
         let abi = Abi::host().unwrap();
         let gprs = match abi {
             Abi::SysV64 => 6,
-            Abi::Aapcs64 | Abi::AppleArm64 => 8,
-            // Positional registers: no register call; the trampoline path is tested above.
-            Abi::Win64 => return,
+            // No register call (Win64: positional registers; AAPCS64: x8 must be zeroed):
+            // the trampoline path is tested above.
+            Abi::Win64 | Abi::Aapcs64 | Abi::AppleArm64 => {
+                let p = Prototype::new(
+                    abi,
+                    Signature {
+                        ret: CType::Prim(Prim::I64),
+                        fixed: vec![CType::Prim(Prim::I64), CType::Prim(Prim::F64)],
+                        variadic: None,
+                    },
+                )
+                .unwrap();
+                assert!(p.plan.register_call().is_none());
+                return;
+            }
         };
         let mut fixed = vec![CType::Prim(Prim::I64); gprs];
         fixed.extend(vec![CType::Prim(Prim::F64); 8]);
