@@ -282,11 +282,6 @@ fn register_call_for(abi: Abi) -> Option<RegisterCall> {
     }
     #[cfg(all(target_arch = "x86_64", unix))]
     return Some(sysv_x64::register_call);
-    #[cfg(all(
-        target_arch = "aarch64",
-        any(target_os = "linux", target_vendor = "apple")
-    ))]
-    return Some(aapcs64::register_call);
     #[allow(unreachable_code)]
     None
 }
