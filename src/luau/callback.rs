@@ -263,11 +263,10 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     let lock = unsafe { &*lock };
     // Take the VM: at once on the owning thread inside its own ffi call; on a worker
     // thread, as soon as the owning thread is inside an ffi call.
-    let mine = lock.held_by(me);
-    if !mine && !lock.acquire(me) {
+    let Some(taken) = lock.take_for_callback() else {
         report("a callback of a closed Luau state was called; C received a zero value".into());
         return;
-    }
+    };
     // Read the state only under the lock: the owner frees callbacks only while holding it.
     let state = record.state.load(Ordering::Acquire) as *const CallbackState;
     if state.is_null() {
@@ -310,9 +309,7 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
         }
         drop(state);
     }
-    if !mine {
-        lock.release();
-    }
+    lock.give_back(taken);
 }
 
 /// Stack indices in `CallbackState::holder`.
