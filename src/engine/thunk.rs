@@ -431,7 +431,7 @@ mod tests {
             })
         };
         // SAFETY: the thunk leads to record_dispatch, which reads any argument list.
-        unsafe { fast.call(func, arg, |_| {}) }.expect("the host has an engine");
+        unsafe { fast.call(func, arg, |_, _| None, |_| {}) }.expect("the host has an engine");
     }
 
     /// Asserts that every register `plan` leaves unused arrived as 0, and every stack
