@@ -223,3 +223,65 @@ pub(crate) fn stack_pieces(size: usize, at: u32) -> Vec<Piece> {
         })
         .collect()
 }
+
+/// Integer argument registers a register call passes (SysV's six, and room to spare).
+pub const REGISTER_CALL_GPRS: usize = 8;
+/// Vector argument registers a register call passes.
+pub const REGISTER_CALL_FPRS: usize = 8;
+
+/// Calls `func` with every integer and vector argument register of the host ABI set from
+/// `gpr` and `fpr`, and returns the first integer (or, with `float_ret`, vector) return
+/// register: see [`CallPlan::register_call`].
+pub type RegisterCall = unsafe fn(
+    func: usize,
+    gpr: &[u64; REGISTER_CALL_GPRS],
+    fpr: &[u64; REGISTER_CALL_FPRS],
+    float_ret: bool,
+) -> u64;
+
+impl CallPlan {
+    /// A call of this plan as an ordinary C call from Rust, without the trampoline: when
+    /// every argument is one scalar in an argument register, nothing goes on the stack and
+    /// the result is void or one scalar in the first return register. On SysV a callee
+    /// reads the registers its type names and no others, so passing all of them (the
+    /// unused ones 0, as the trampoline does) is the same call. Win64 assigns registers
+    /// by position, so it has none. AAPCS64 (and Apple's) could, but a Rust call cannot
+    /// zero x8, the indirect-result register the trampoline zeroes (so a callee wrongly
+    /// declared as returning a scalar writes through NULL rather than through whatever
+    /// x8 held): those keep the trampoline. Only for the ABI Rust itself calls with.
+    pub fn register_call(&self) -> Option<RegisterCall> {
+        let call = register_call_for(self.abi)?;
+        let (gprs, fprs) = match self.abi {
+            Abi::SysV64 => (6, 8),
+            Abi::Aapcs64 | Abi::AppleArm64 | Abi::Win64 => return None,
+        };
+        if self.stack_size != 0 {
+            return None;
+        }
+        let in_regs = |l: &Loc| match *l {
+            Loc::Gpr(r) => (r as usize) < gprs,
+            Loc::Fpr(r) => (r as usize) < fprs,
+            Loc::Stack(_) => false,
+        };
+        let args_ok = self.args.iter().all(|a| match a {
+            ArgClass::Scalar(locs) => locs.len() == 1 && in_regs(&locs[0]),
+            _ => false,
+        });
+        let ret_ok = matches!(
+            self.ret,
+            RetClass::Void | RetClass::Scalar(Loc::Gpr(0)) | RetClass::Scalar(Loc::Fpr(0))
+        );
+        (args_ok && ret_ok).then_some(call)
+    }
+}
+
+/// The register call of `abi`, if it is the ABI this crate was compiled to call with.
+fn register_call_for(abi: Abi) -> Option<RegisterCall> {
+    if Abi::host() != Some(abi) {
+        return None;
+    }
+    #[cfg(all(target_arch = "x86_64", unix))]
+    return Some(sysv_x64::register_call);
+    #[allow(unreachable_code)]
+    None
+}

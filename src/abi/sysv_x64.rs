@@ -213,3 +213,65 @@ const ENDBR64: [u8; 4] = [0xF3, 0x0F, 0x1E, 0xFA];
 
 #[cfg(test)]
 mod tests;
+
+/// [`super::RegisterCall`] for SysV x86-64: rdi, rsi, rdx, rcx, r8, r9 and xmm0-7 (the
+/// vector images as doubles, bits unchanged), through a variadic function type so that
+/// %al holds the number of vector registers used (8), as a variadic callee needs (§3.5.7);
+/// a non-variadic callee ignores it. The result is rax, or xmm0's low 8 bytes.
+///
+/// # Safety
+/// `func` must be a function whose C type is that of a plan for which
+/// `CallPlan::register_call` gave this function, with its arguments' images in `gpr`/`fpr`.
+#[cfg(all(target_arch = "x86_64", unix))]
+pub unsafe fn register_call(
+    func: usize,
+    gpr: &[u64; super::REGISTER_CALL_GPRS],
+    fpr: &[u64; super::REGISTER_CALL_FPRS],
+    float_ret: bool,
+) -> u64 {
+    type IntFn = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, ...) -> u64;
+    type FloatFn = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, ...) -> f64;
+    let g = gpr;
+    let d = |i: usize| f64::from_bits(fpr[i]);
+    // SAFETY: the caller's contract; `func` is a non-null code address of that type.
+    unsafe {
+        if float_ret {
+            let f: FloatFn = std::mem::transmute::<usize, FloatFn>(func);
+            f(
+                g[0],
+                g[1],
+                g[2],
+                g[3],
+                g[4],
+                g[5],
+                d(0),
+                d(1),
+                d(2),
+                d(3),
+                d(4),
+                d(5),
+                d(6),
+                d(7),
+            )
+            .to_bits()
+        } else {
+            let f: IntFn = std::mem::transmute::<usize, IntFn>(func);
+            f(
+                g[0],
+                g[1],
+                g[2],
+                g[3],
+                g[4],
+                g[5],
+                d(0),
+                d(1),
+                d(2),
+                d(3),
+                d(4),
+                d(5),
+                d(6),
+                d(7),
+            )
+        }
+    }
+}

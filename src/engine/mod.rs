@@ -397,6 +397,9 @@ pub struct FastPlan {
     ret_struct: Option<(Arc<StructType>, RetClass)>,
     stack_size: usize,
     vector_count: u64,
+    /// The plan's register call (no trampoline), when it has one: see
+    /// `CallPlan::register_call`.
+    register_call: Option<crate::abi::RegisterCall>,
 }
 
 /// A scalar argument: its index, type, location and store size (8, or a packed stack
@@ -455,8 +458,11 @@ struct FastStack([u64; FAST_STACK_WORDS]);
 unsafe fn clear_registers_and_stack(f: *mut CallFrame, stack: *mut u8, stack_size: usize) {
     // SAFETY: the caller's contract; OFF_FUNC < size_of::<CallFrame>() (frame.rs).
     unsafe {
+        // A constant size: a few vector stores, no call. The stack area is usually empty.
         std::ptr::write_bytes(f as *mut u8, 0, frame::OFF_FUNC);
-        std::ptr::write_bytes(stack, 0, stack_size);
+        if stack_size != 0 {
+            std::ptr::write_bytes(stack, 0, stack_size);
+        }
     }
 }
 
@@ -626,6 +632,12 @@ impl FastPlan {
             }
             _ => return None,
         };
+        // Only all-scalar plans have one (`CallPlan::register_call`); a struct argument
+        // needs `fill`, so it keeps the trampoline whatever the plan says.
+        let register_call = match ret_struct {
+            None if structs.is_empty() => plan.register_call(),
+            _ => None,
+        };
         Some(FastPlan {
             args,
             structs,
@@ -635,6 +647,7 @@ impl FastPlan {
             ret_struct,
             stack_size,
             vector_count: plan.vector_count as u64,
+            register_call,
         })
     }
 
@@ -708,6 +721,10 @@ impl FastPlan {
         struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
         around: impl Fn(bool),
     ) -> Option<u64> {
+        if let Some(call) = self.register_call {
+            // SAFETY: the caller's contract.
+            return unsafe { self.call_registers(call, func, arg, around) };
+        }
         // SAFETY: the caller's contract.
         let (gpr, fpr) = unsafe { self.run_frame(func, arg, struct_src, around, None)? };
         Some(match self.ret_loc {
@@ -715,6 +732,42 @@ impl FastPlan {
             Some(Loc::Fpr(r)) => fpr[r as usize],
             _ => 0,
         })
+    }
+
+    /// `call` through the plan's register call: the argument images straight into
+    /// registers, no frame and no trampoline.
+    ///
+    /// # Safety
+    /// As `call`; `call` is this plan's register call.
+    #[inline(always)]
+    unsafe fn call_registers(
+        &self,
+        call: crate::abi::RegisterCall,
+        func: usize,
+        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        around: impl Fn(bool),
+    ) -> Option<u64> {
+        use crate::abi::{REGISTER_CALL_FPRS, REGISTER_CALL_GPRS};
+        // Unused registers are 0, as with the trampoline.
+        let mut gpr = [0u64; REGISTER_CALL_GPRS];
+        let mut fpr = [0u64; REGISTER_CALL_FPRS];
+        for a in &self.args {
+            let bits = arg(a.index, a.prim)?;
+            // `register_call` admits only register locations within these arrays.
+            match a.loc {
+                Loc::Gpr(r) => *gpr.get_mut(r as usize)? = bits,
+                Loc::Fpr(r) => *fpr.get_mut(r as usize)? = bits,
+                Loc::Stack(_) => return None,
+            }
+        }
+        let float_ret = matches!(self.ret_loc, Some(Loc::Fpr(_)));
+        around(true);
+        // SAFETY: the caller's contract: `func` has the plan's C type, whose arguments
+        // are exactly these register images.
+        let r = unsafe { call(func, &gpr, &fpr, float_ret) };
+        save_errors();
+        around(false);
+        Some(r)
     }
 
     /// Fills the frame (and `hidden`, a result address, into its register), calls, and

@@ -580,6 +580,82 @@ mod tests {
             .store(std::ptr::null_mut(), Ordering::Release);
     }
 
+    #[test]
+    fn register_calls_fill_every_argument_register_exactly() {
+        use crate::engine::Prototype;
+        let abi = Abi::host().unwrap();
+        let gprs = match abi {
+            Abi::SysV64 => 6,
+            // No register call (Win64: positional registers; AAPCS64: x8 must be zeroed):
+            // the trampoline path is tested above.
+            Abi::Win64 | Abi::Aapcs64 | Abi::AppleArm64 => {
+                let p = Prototype::new(
+                    abi,
+                    Signature {
+                        ret: CType::Prim(Prim::I64),
+                        fixed: vec![CType::Prim(Prim::I64), CType::Prim(Prim::F64)],
+                        variadic: None,
+                    },
+                )
+                .unwrap();
+                assert!(p.plan.register_call().is_none());
+                return;
+            }
+        };
+        let mut fixed = vec![CType::Prim(Prim::I64); gprs];
+        fixed.extend(vec![CType::Prim(Prim::F64); 8]);
+        let proto = Prototype::new(
+            abi,
+            Signature {
+                ret: CType::Prim(Prim::I64),
+                fixed: fixed.clone(),
+                variadic: None,
+            },
+        )
+        .unwrap();
+        assert!(proto.plan.register_call().is_some(), "all in registers");
+        // One more argument goes on the stack: the trampoline again.
+        fixed.push(CType::Prim(Prim::I64));
+        let spill = Prototype::new(
+            abi,
+            Signature {
+                ret: CType::Prim(Prim::I64),
+                fixed,
+                variadic: None,
+            },
+        )
+        .unwrap();
+        assert!(spill.plan.register_call().is_none(), "a stack argument");
+
+        let mut seen = Seen {
+            gpr: [0; 9],
+            fpr: [0; 8],
+            stack_len: 0,
+            stack: Vec::new(),
+        };
+        let mut pool = Pool {
+            records: Vec::new(),
+            pages: Vec::new(),
+            free: Vec::new(),
+            freed: Vec::new(),
+        };
+        grow(&mut pool, abi, record_dispatch, entry_address().unwrap()).unwrap();
+        pool.records[0][0]
+            .state
+            .store(&mut seen as *mut Seen as *mut c_void, Ordering::Release);
+        let func = pool.pages[0].as_ptr::<u8>() as usize;
+        call_fast(&proto, func);
+        for r in 0..gprs {
+            assert_eq!(seen.gpr[r], 0x5A5A_0000 + r as u64, "gpr[{r}]");
+        }
+        for r in 0..8 {
+            assert_eq!(seen.fpr[r], ((gprs + r) as f64 + 1.5).to_bits(), "fpr[{r}]");
+        }
+        pool.records[0][0]
+            .state
+            .store(std::ptr::null_mut(), Ordering::Release);
+    }
+
     type Fn11 = extern "C" fn(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64) -> i64;
 
     #[test]

@@ -25,7 +25,6 @@ use super::raw::*;
 use super::reentry;
 use super::signature::parse_sig;
 use crate::engine::{Buffers, Call, Prototype};
-use crate::memory::{OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Prim};
 
 /// One argument, converted on the Luau thread: a register image, or a struct's bytes.
@@ -272,18 +271,10 @@ fn finish(lua: &Lua, proto: &Prototype, done: Done) -> LuaResult<LuaValue> {
         lua.exec_raw::<LuaValue>((), |L| match (&proto.sig.ret, done) {
             (CType::Prim(Prim::Void), _) => ffi::lua_pushnil(L),
             (CType::Prim(p), Done::Scalar(bits)) => push_bits(L, *p, bits),
-            (CType::Struct(st), Done::Struct(bytes)) => match OwnedBlock::new(st.size, st.align) {
-                Ok(block) => {
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), block.addr() as *mut u8, st.size);
-                    push_view(
-                        L,
-                        Ptr::bounded(block.addr(), st.size, Owner::Owned(block)),
-                        st.clone(),
-                    );
-                    note_alloc(L, st.size);
-                }
-                Err(e) => raise(L, e),
-            },
+            (CType::Struct(st), Done::Struct(bytes)) => {
+                let dst = push_struct_value(L, st);
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, st.size);
+            }
             _ => raise(
                 L,
                 "internal error in lune-ffi: async result of the wrong kind".into(),

@@ -175,8 +175,7 @@ pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
 unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        let b =
-            ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), BoundUd::TAG) as *const BoundUd;
+        let b = super::slots::upvalue_ud(L, BoundUd::TAG) as *const BoundUd;
         // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
         if let Some(b) = b.as_ref() {
             if let Some(fast) = &b.proto.fast {

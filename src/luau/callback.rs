@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use mlua::ffi::{self, lua_State};
 
-use super::access::{push_at, push_bits, store_at};
+use super::access::{push_bits, store_at};
 use super::objects::*;
 use super::raw::*;
 use super::reentry::{self, park_error, park_foreign};
@@ -161,15 +161,12 @@ pub unsafe fn push_callback(
         ffi::lua_xmove(L, holder, 2);
         let holder_ref = ffi::lua_ref(L, -1);
         ffi::lua_pop(L, 1);
-        let arg_locs = (0..proto.sig.arg_count())
-            .map(|i| thunk::scalar_loc(&proto.plan, i))
-            .collect();
+        let direct = direct_args(&proto, &bool_args);
         let state = Rc::new(CallbackState {
             main: ffi::lua_mainthread(L),
             holder,
             holder_ref,
-            arg_locs,
-            direct_args: direct_args(&proto),
+            direct,
             proto,
             last_string_ref: Cell::new(0),
             release_queue: sh.release_queue.clone(),
@@ -195,13 +192,29 @@ pub unsafe fn push_callback(
     }
 }
 
-/// Whether a callback's arguments push without allocating and within LUA_MINSTACK
-/// slots (with the handler and the function).
-fn direct_args(proto: &Prototype) -> bool {
-    proto.sig.arg_count() + 2 <= 20
-        && proto.sig.args().all(|t| {
-            matches!(t, CType::Prim(p) if !matches!(p, Prim::Pointer | Prim::String | Prim::String16))
+/// How to push each argument directly, when all push without allocating and within
+/// LUA_MINSTACK slots (with the handler and the function).
+fn direct_args(proto: &Prototype, bool_args: &[bool]) -> Option<Box<[DirectArg]>> {
+    if proto.sig.arg_count() + 2 > 20 {
+        return None;
+    }
+    proto
+        .sig
+        .args()
+        .enumerate()
+        .map(|(i, t)| match t {
+            CType::Prim(p) if !matches!(p, Prim::Pointer | Prim::String | Prim::String16) => {
+                Some(DirectArg {
+                    prim: *p,
+                    loc: thunk::scalar_loc(&proto.plan, i),
+                    // Only a promoted one: a fixed `bool` is pushed by its low byte (its
+                    // register's upper bits are not specified on AAPCS64).
+                    promoted_bool: *p != Prim::Bool && bool_args.get(i).copied().unwrap_or(false),
+                })
+            }
+            _ => None,
         })
+        .collect()
 }
 
 /// Frees the Callback at `idx` (a temporary one, once the call it was made for returned).
@@ -444,15 +457,17 @@ unsafe fn invoke(
         // Numbers and booleans push without allocating, into the LUA_MINSTACK (20) slots
         // Luau guarantees above the C function `L` stands in: the common case needs no
         // protected call for its arguments.
-        let pushed = if state.direct_args && room {
+        let pushed = if let (Some(direct), true) = (&state.direct, room) {
             slots::xpush(state.holder, L, HOLDER_FN);
-            for (i, (t, loc)) in proto.sig.args().zip(&state.arg_locs).enumerate() {
-                if let CType::Prim(p) = t {
-                    let bits = match loc {
-                        Some(l) => thunk::read_loc(frame, *l),
-                        None => thunk::arg_bits(&proto.plan, frame, i),
-                    };
-                    push_arg_bits(state, L, *p, i, bits);
+            for (i, a) in direct.iter().enumerate() {
+                let bits = match a.loc {
+                    Some(l) => thunk::read_loc(frame, l),
+                    None => thunk::arg_bits(&proto.plan, frame, i),
+                };
+                if a.promoted_bool {
+                    slots::push_bool(L, bits as u32 != 0);
+                } else {
+                    push_number_bits(L, a.prim, normalize_bits(a.prim, bits));
                 }
             }
             Ok(())
@@ -508,12 +523,10 @@ unsafe fn invoke(
 ///
 /// # Safety
 /// `L` must be a live Luau state with a free stack slot.
-#[inline(always)]
 unsafe fn push_arg_bits(state: &CallbackState, L: *mut lua_State, p: Prim, i: usize, bits: u64) {
     // SAFETY: see above.
     unsafe {
-        // Only a promoted one: a fixed `bool` is pushed by its low byte (its register's
-        // upper bits are not specified on AAPCS64).
+        // Only a promoted one: a fixed `bool` is pushed by its low byte.
         if p != Prim::Bool && state.bool_args.get(i).copied().unwrap_or(false) {
             ffi::lua_pushboolean(L, (bits as u32 != 0) as c_int);
         } else {
@@ -548,11 +561,9 @@ unsafe fn push_args(
                     }
                 }
                 CType::Struct(st) => {
-                    let block = OwnedBlock::new(st.size, st.align)?;
-                    thunk::read_struct_arg(&proto.plan, frame, i, block.addr() as *mut u8, st.size);
-                    let p = Ptr::bounded(block.addr(), st.size, Owner::Owned(block));
-                    push_at(L, t, p.addr, &p);
-                    note_alloc(L, st.size);
+                    // A struct value of its own (the caller's copy may not outlive the call).
+                    let dst = push_struct_value(L, st);
+                    thunk::read_struct_arg(&proto.plan, frame, i, dst, st.size);
                 }
             }
         }

@@ -17,7 +17,7 @@ use super::slots::{self, Plain};
 use super::value::*;
 use super::vmlock::VmLock;
 use crate::engine::{Buffers, Call, FastPlan, Prototype};
-use crate::memory::{OwnedBlock, Owner, Ptr};
+use crate::memory::Owner;
 use crate::types::{CType, Prim, StructType};
 
 /// Names for messages: the API function and the C function. Passed by reference so the
@@ -68,39 +68,42 @@ pub unsafe fn call_with(
                 names.api
             ));
         }
-        let mut bufs = MaybeUninit::<Buffers>::uninit();
-        let mut call = Call::new(proto, &mut bufs);
-        debug_assert_eq!(expected, proto.sig.arg_count());
-        for (i, t) in proto.sig.args().enumerate() {
-            if let Some(bits) =
-                convert_arg(L, t, declared, i, first, names, || call.struct_slot(i))?
-            {
-                call.set_scalar(i, bits);
-            }
-        }
-        match &proto.sig.ret {
+        // A struct result is a new struct value, allocated first (allocation may raise, so
+        // before anything owned is alive) and filled by the call itself.
+        let result = match &proto.sig.ret {
             CType::Struct(st) => {
-                let block = OwnedBlock::new(st.size, st.align)
-                    .map_err(|e| format!("{}: {}", names.api, e))?;
-                let dst = block.addr() as *mut u8;
-                Bracket::run(L, lock, || call.invoke(func, dst))??;
-                let size = st.size;
-                push_view(
-                    L,
-                    Ptr::bounded(block.addr(), size, Owner::Owned(block)),
-                    st.clone(),
-                );
-                note_alloc(L, size);
-                Ok(1)
+                let dst = push_struct_value(L, st);
+                Some((ffi::lua_gettop(L), dst))
             }
-            CType::Prim(p) => {
-                Bracket::run(L, lock, || call.invoke(func, std::ptr::null_mut()))??;
-                if *p == Prim::Void {
-                    return Ok(0);
+            CType::Prim(_) => None,
+        };
+        let bits = {
+            let mut bufs = MaybeUninit::<Buffers>::uninit();
+            let mut call = Call::new(proto, &mut bufs);
+            debug_assert_eq!(expected, proto.sig.arg_count());
+            for (i, t) in proto.sig.args().enumerate() {
+                if let Some(bits) =
+                    convert_arg(L, t, declared, i, first, names, || call.struct_slot(i))?
+                {
+                    call.set_scalar(i, bits);
                 }
-                push_bits(L, *p, call.ret_bits());
+            }
+            let dst = result.map_or(std::ptr::null_mut(), |(_, dst)| dst);
+            Bracket::run(L, lock, || call.invoke(func, dst))??;
+            call.ret_bits()
+        };
+        match (&proto.sig.ret, result) {
+            (_, Some((idx, _))) => {
+                // Above any temporaries the arguments left (each made room for one more).
+                ffi::lua_pushvalue(L, idx);
                 Ok(1)
             }
+            (CType::Prim(Prim::Void), None) => Ok(0),
+            (CType::Prim(p), None) => {
+                push_bits(L, *p, bits);
+                Ok(1)
+            }
+            (CType::Struct(_), None) => unreachable!("a struct result has its value"),
         }
     }
 }
@@ -348,10 +351,13 @@ unsafe fn fast_struct_call(
     lock: &'static VmLock,
 ) -> Option<LResult<c_int>> {
     let st = fast.struct_ret()?;
-    let block = OwnedBlock::new(st.size, st.align).ok()?;
-    let dst = block.addr() as *mut u8;
-    // SAFETY: the caller's contract; `dst` holds the struct and outlives the call.
+    // SAFETY: the caller's contract; `dst` holds the struct and outlives the call (the
+    // value is on the stack).
     unsafe {
+        // The result is a new struct value, filled by the call. Allocated first: it may
+        // raise, and nothing owned is alive yet.
+        let top = slots::count(L);
+        let dst = push_struct_value(L, st);
         let bracket = Bracket::enter(L, lock);
         let r = fast.call_struct(
             func,
@@ -368,18 +374,13 @@ unsafe fn fast_struct_call(
         );
         if r.is_none() {
             bracket.abandon();
+            // Declined: the general path starts from the arguments alone.
+            slots::truncate(L, top);
             return None;
         }
         if let Err(e) = bracket.finish() {
             return Some(Err(e));
         }
-        let size = st.size;
-        push_view(
-            L,
-            Ptr::bounded(block.addr(), size, Owner::Owned(block)),
-            st.clone(),
-        );
-        note_alloc(L, size);
         Some(Ok(1))
     }
 }

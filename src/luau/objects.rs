@@ -14,7 +14,9 @@ use super::raw::*;
 use super::value::Site;
 use super::vmlock::VmLock;
 use crate::engine::Prototype;
-use crate::memory::{ArenaInner, LuaAnchor, Owner, Ptr};
+use std::ptr::NonNull;
+
+use crate::memory::{ArenaInner, InlineAnchor, InlineRef, KeepAlive, LuaAnchor, Owner, Ptr};
 use crate::types::{CType, Prim, StructType};
 
 /// Tags are chosen away from 0 (untagged userdata, used by mlua) in case other libraries
@@ -44,6 +46,9 @@ ud_kind!(TypedPtrUd, 91, c"TypedPointer");
 pub struct ViewUd {
     pub ptr: Ptr,
     pub st: Arc<StructType>,
+    /// For a struct value (`push_struct_value`): the keep table of its bytes, which
+    /// follow in the same userdata. Empty (and allocation-free) for views of other memory.
+    pub keep: KeepAlive,
 }
 ud_kind!(ViewUd, 92, c"StructView");
 
@@ -66,9 +71,7 @@ pub struct CallbackState {
     pub holder: *mut lua_State,
     /// The registry reference keeping `holder` (and so the function) alive.
     pub holder_ref: c_int,
-    /// Where each argument is in the incoming frame, when it is a scalar in one place
-    /// (read without going through the plan's classes).
-    pub arg_locs: Vec<Option<crate::abi::Loc>>,
+
     pub proto: Prototype,
     /// The last Luau string a `string`-returning callback handed to C, kept alive until
     /// the next call.
@@ -80,9 +83,9 @@ pub struct CallbackState {
     pub arg_elems: Vec<Option<CType>>,
     /// Arguments declared `bool` (a variadic one arrives promoted to int).
     pub bool_args: Vec<bool>,
-    /// Whether every argument is a number or boolean, few enough to push without
-    /// growing the stack: pushed directly, without a protected call.
-    pub direct_args: bool,
+    /// When every argument is a number or boolean, few enough to push without growing
+    /// the stack: how to push each, directly, without a protected call.
+    pub direct: Option<Box<[DirectArg]>>,
 }
 
 impl Drop for CallbackState {
@@ -96,6 +99,15 @@ impl Drop for CallbackState {
             }
         }
     }
+}
+
+/// How a callback pushes one number or boolean argument.
+pub struct DirectArg {
+    pub prim: Prim,
+    /// Where its 8-byte image is, when it is in one place (else `thunk::arg_bits`).
+    pub loc: Option<crate::abi::Loc>,
+    /// A variadic `bool`, promoted to int by C: pushed as a boolean.
+    pub promoted_bool: bool,
 }
 
 /// A Callback: its thunk slot and state. `free` may run while C is inside the callback
@@ -289,7 +301,78 @@ pub unsafe fn push_typed(L: *mut lua_State, ptr: Ptr, elem: CType) {
 pub unsafe fn push_view(L: *mut lua_State, ptr: Ptr, st: Arc<StructType>) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        push_ud(L, ViewUd { ptr, st });
+        push_ud(
+            L,
+            ViewUd {
+                ptr,
+                st,
+                keep: KeepAlive::default(),
+            },
+        );
+    }
+}
+
+/// Pushes a new struct value of type `st`, zeroed, as one GC allocation: the view, its
+/// keep table and the bytes (the bytes follow the view, aligned). Returns the bytes'
+/// address, for the caller to fill while the value is on the stack.
+///
+/// # Safety
+/// `L` must be a live Luau state with a free stack slot; may raise (allocation) before
+/// anything is written.
+pub unsafe fn push_struct_value(L: *mut lua_State, st: &Arc<StructType>) -> *mut u8 {
+    // Luau aligns userdata memory to 8; a stricter struct gets room to align within.
+    const UD_ALIGN: usize = 8;
+    let align = st.align.max(1);
+    let extra = align.saturating_sub(UD_ALIGN);
+    let header = std::mem::size_of::<ViewUd>();
+    // SAFETY: a fresh userdata of `header + extra + size` bytes: the ViewUd at its start
+    // (8-aligned, as `push_ud` requires), the bytes after it within the allocation; the
+    // tag's destructor drops the ViewUd (and its keep table) once, when collected.
+    unsafe {
+        const _: () = assert!(std::mem::align_of::<ViewUd>() <= UD_ALIGN);
+        let p = ffi::lua_newuserdatataggedwithmetatable(L, header + extra + st.size, ViewUd::TAG)
+            as *mut ViewUd;
+        let data = (p as usize + header).next_multiple_of(align);
+        std::ptr::write_bytes(data as *mut u8, 0, st.size);
+        let keep = NonNull::new_unchecked(std::ptr::addr_of_mut!((*p).keep));
+        std::ptr::write(
+            p,
+            ViewUd {
+                ptr: Ptr::bounded(data, st.size, Owner::Inline(InlineRef::new(keep))),
+                st: st.clone(),
+                keep: KeepAlive::default(),
+            },
+        );
+        data as *mut u8
+    }
+}
+
+/// The pointer of the view `ud` (at `idx`) as a value of its own. A struct value's
+/// memory lives in the view's userdata: with `persist` the pointer anchors that
+/// userdata (it may outlive the stack slot, be stored, or give a derived view); without,
+/// it is bounds only, for use while the view is on the stack.
+///
+/// # Safety
+/// `L` must be a live Luau state with the view at `idx`; may raise (allocation).
+pub unsafe fn view_ptr(L: *mut lua_State, idx: c_int, ud: &ViewUd, persist: bool) -> Ptr {
+    match &ud.ptr.owner {
+        Owner::Inline(r) => {
+            let owner = if persist {
+                // SAFETY: the anchor references the userdata at `idx`, which holds the
+                // keep table `r` points to.
+                unsafe { Owner::InlineAnchor(Rc::new(InlineAnchor::new(lua_anchor(L, idx), r))) }
+            } else {
+                Owner::Foreign
+            };
+            Ptr {
+                addr: ud.ptr.addr,
+                base: ud.ptr.base,
+                len: ud.ptr.len,
+                bounded: ud.ptr.bounded,
+                owner,
+            }
+        }
+        _ => ud.ptr.clone(),
     }
 }
 
@@ -465,13 +548,20 @@ pub unsafe fn check_value_type(
 /// errors raised inside unwind through here (see `raw`).
 unsafe fn anchor(L: *mut lua_State, idx: c_int) -> Owner {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe { Owner::Anchor(Rc::new(lua_anchor(L, idx))) }
+}
+
+/// # Safety
+/// As `anchor`.
+unsafe fn lua_anchor(L: *mut lua_State, idx: c_int) -> LuaAnchor {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         drain_releases(L);
         let registry_ref = ffi::lua_ref(L, idx);
-        Owner::Anchor(Rc::new(LuaAnchor {
+        LuaAnchor {
             registry_ref,
             release_queue: shared(L).release_queue.clone(),
-        }))
+        }
     }
 }
 
@@ -515,7 +605,7 @@ pub unsafe fn to_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Op
             ffi::LUA_TUSERDATA => Ok(match ffi::lua_userdatatag(L, idx) {
                 RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| u.ptr.clone()),
                 TypedPtrUd::TAG => get_ud::<TypedPtrUd>(L, idx).map(|u| u.ptr.clone()),
-                ViewUd::TAG => get_ud::<ViewUd>(L, idx).map(|u| u.ptr.clone()),
+                ViewUd::TAG => get_ud::<ViewUd>(L, idx).map(|u| view_ptr(L, idx, u, persist)),
                 CallbackUd::TAG => Some(callback_ptr(L, idx, persist)?),
                 _ => None,
             }),

@@ -21,10 +21,9 @@ use crate::types::{CType, Prim};
 unsafe fn fast_offset(L: *mut lua_State, idx: c_int, stride: usize) -> Option<isize> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        if ffi::lua_type(L, idx) != ffi::LUA_TNUMBER {
+        let super::slots::Plain::Number(n) = super::slots::get(L, idx) else {
             return None;
-        }
-        let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
+        };
         let i = n as i64;
         if i as f64 != n || i.unsigned_abs() >= 1 << 40 {
             return None;
@@ -42,7 +41,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
     unsafe {
         // Fast path: a primitive element in bounds. Everything else, errors included, goes
         // through the general path below.
-        let ud = ffi::lua_touserdatatagged(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
+        let ud = super::slots::userdata(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
         // SAFETY: only push_typed creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
             if let CType::Prim(p) = ud.elem {
@@ -88,7 +87,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        let ud = ffi::lua_touserdatatagged(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
+        let ud = super::slots::userdata(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
         // SAFETY: only push_typed creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
             if let CType::Prim(p) = ud.elem {
@@ -172,7 +171,7 @@ pub unsafe extern "C-unwind" fn typed_len(L: *mut lua_State) -> c_int {
 unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim, usize)> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let key = get_str(L, idx)?;
+        let key = super::slots::string(L, idx)?;
         let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
         match (&f.ty, f.count, f.bits, f.flexible) {
             (CType::Prim(p), None, None, false) => {
@@ -190,7 +189,7 @@ unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim
 pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        let ud = ffi::lua_touserdatatagged(L, 1, ViewUd::TAG) as *const ViewUd;
+        let ud = super::slots::userdata(L, 1, ViewUd::TAG) as *const ViewUd;
         // SAFETY: only push_view creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
             if let Some((p, addr)) = fast_field(L, ud, 2) {
@@ -203,7 +202,18 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
             let key = get_str(L, 2).unwrap_or_default();
             // Linear search: structs are small and the compare is a memcmp of short names.
             if let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) {
-                push_field(L, f, &ud.ptr)
+                // A nested struct or array field gives a value of its own, pointing into
+                // this view's memory: it must keep that memory alive.
+                let derives = f.bits.is_none()
+                    && (f.flexible || f.count.is_some() || matches!(f.ty, CType::Struct(_)));
+                let anchored;
+                let base = if derives {
+                    anchored = view_ptr(L, 1, ud, true);
+                    &anchored
+                } else {
+                    &ud.ptr
+                };
+                push_field(L, f, base)
                     .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
                 return Ok(1);
             }
@@ -238,7 +248,7 @@ fn field_names(st: &crate::types::StructType) -> String {
 pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        let ud = ffi::lua_touserdatatagged(L, 1, ViewUd::TAG) as *const ViewUd;
+        let ud = super::slots::userdata(L, 1, ViewUd::TAG) as *const ViewUd;
         // SAFETY: only push_view creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
             if let Some((p, addr)) = fast_field(L, ud, 2) {

@@ -42,10 +42,53 @@ struct StateHead {
 #[repr(C)]
 struct CallInfoHead {
     _base: *const TValue,
-    _func: *const TValue,
+    /// The running function's slot.
+    func: *const TValue,
     /// The end of the running function's stack frame: a C function may push up to here
     /// (Luau sets it LUA_MINSTACK slots above the arguments).
     top: *const TValue,
+}
+
+/// The start of a C function's Luau `Closure`, up to its first upvalue.
+#[repr(C)]
+struct CClosureHead {
+    /// CommonHeader (tt, marked, memcat), isC, nupvalues, stacksize, preload.
+    _tt: u8,
+    _marked: u8,
+    _memcat: u8,
+    is_c: u8,
+    nupvalues: u8,
+    _stacksize: u8,
+    _preload: u8,
+    _gclist: *const u8,
+    _env: *const u8,
+    _f: *const u8,
+    _cont: *const u8,
+    _debugname: *const u8,
+    upval0: TValue,
+}
+
+/// The start of Luau's `Udata`, up to its data.
+#[repr(C)]
+struct UdataHead {
+    _tt: u8,
+    _marked: u8,
+    _memcat: u8,
+    tag: u8,
+    _len: c_int,
+    _metatable: *const u8,
+}
+
+/// The start of Luau's `TString`, up to its bytes (NUL-terminated, `len` long).
+#[repr(C)]
+struct TStringHead {
+    _tt: u8,
+    _marked: u8,
+    _memcat: u8,
+    _atom: i16,
+    _next: *const u8,
+    _hash: u32,
+    len: u32,
 }
 
 const UNCHECKED: u8 = 0;
@@ -170,6 +213,119 @@ unsafe fn via_api(L: *mut lua_State, idx: c_int) -> Plain {
             ffi::LUA_TNIL | ffi::LUA_TNONE => Plain::Nil,
             t => Plain::Other(t),
         }
+    }
+}
+
+/// The data of the running C function's first upvalue, if it is a userdata with `tag`
+/// (`lua_touserdatatagged(L, lua_upvalueindex(1), tag)`), else null.
+///
+/// # Safety
+/// `L` must be the live state of a running C function (a closure).
+#[inline(always)]
+pub unsafe fn upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std::ffi::c_void {
+    // SAFETY: the caller's contract, with the layout checked.
+    unsafe {
+        if usable() {
+            read_upvalue_ud(L, tag)
+        } else {
+            ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), tag)
+        }
+    }
+}
+
+/// # Safety
+/// As `upvalue_ud`, with the layout as declared here.
+#[inline(always)]
+unsafe fn read_upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std::ffi::c_void {
+    // SAFETY: the running function's slot holds a function; each object is checked
+    // (C closure with an upvalue, userdata, tag) before the next read goes through it.
+    unsafe {
+        let ci = std::ptr::addr_of!((*(L as *const StateHead)).ci).read();
+        let func = std::ptr::addr_of!((*ci).func).read();
+        if std::ptr::addr_of!((*func).tt).read() != ffi::LUA_TFUNCTION {
+            return std::ptr::null_mut();
+        }
+        let cl = std::ptr::addr_of!((*func).value).read() as *const CClosureHead;
+        if (*cl).is_c == 0 || (*cl).nupvalues == 0 {
+            return std::ptr::null_mut();
+        }
+        udata_of(std::ptr::addr_of!((*cl).upval0), tag)
+    }
+}
+
+/// The data of the userdata at stack index `idx` (1-based) if it has `tag`
+/// (`lua_touserdatatagged(L, idx, tag)`), else null.
+///
+/// # Safety
+/// `L` must be the live state of the running C function; `idx >= 1`.
+#[inline(always)]
+pub unsafe fn userdata(L: *mut lua_State, idx: c_int, tag: c_int) -> *mut std::ffi::c_void {
+    // SAFETY: the caller's contract, with the layout checked.
+    unsafe {
+        if usable() {
+            let (base, top) = bounds(L);
+            if idx as isize > top.offset_from(base) {
+                return std::ptr::null_mut();
+            }
+            udata_of(base.add(idx as usize - 1), tag)
+        } else {
+            ffi::lua_touserdatatagged(L, idx, tag)
+        }
+    }
+}
+
+/// # Safety
+/// `v` must be a live stack slot or upvalue, with the layout as declared here.
+#[inline(always)]
+unsafe fn udata_of(v: *const TValue, tag: c_int) -> *mut std::ffi::c_void {
+    // SAFETY: the object is a userdata (its tag says so) before its header is read.
+    unsafe {
+        if std::ptr::addr_of!((*v).tt).read() != ffi::LUA_TUSERDATA {
+            return std::ptr::null_mut();
+        }
+        let u = std::ptr::addr_of!((*v).value).read() as *mut UdataHead;
+        if c_int::from((*u).tag) != tag {
+            return std::ptr::null_mut();
+        }
+        u.add(1) as *mut std::ffi::c_void
+    }
+}
+
+/// The bytes of the string at stack index `idx` (1-based), if it is a string.
+///
+/// # Safety
+/// `L` must be the live state of the running C function; `idx >= 1`; the slice must not
+/// be kept past the value's life on the stack.
+#[inline(always)]
+pub unsafe fn string<'a>(L: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
+    // SAFETY: the caller's contract, with the layout checked.
+    unsafe {
+        if usable() {
+            let (base, top) = bounds(L);
+            if idx as isize > top.offset_from(base) {
+                return None;
+            }
+            string_of(base.add(idx as usize - 1))
+        } else {
+            super::raw::get_str(L, idx)
+        }
+    }
+}
+
+/// # Safety
+/// `v` must be a live stack slot, with the layout as declared here.
+#[inline(always)]
+unsafe fn string_of<'a>(v: *const TValue) -> Option<&'a [u8]> {
+    // SAFETY: the object is a string (its tag says so) before its header is read; its
+    // bytes follow the header.
+    unsafe {
+        if std::ptr::addr_of!((*v).tt).read() != ffi::LUA_TSTRING {
+            return None;
+        }
+        let t = std::ptr::addr_of!((*v).value).read() as *const TStringHead;
+        let len = std::ptr::addr_of!((*t).len).read() as usize;
+        let data = (t as *const u8).add(std::mem::size_of::<TStringHead>());
+        Some(std::slice::from_raw_parts(data, len))
     }
 }
 
@@ -330,9 +486,41 @@ pub unsafe fn check_layout(L: *mut lua_State) {
         ffi::lua_pushnumber(L, 2.0f64.powi(60));
         ffi::lua_pushstring(L, c"probe".as_ptr());
         ffi::lua_call(L, 6, 1);
-        let agrees = ffi::lua_toboolean(L, -1) != 0;
+        let mut agrees = ffi::lua_toboolean(L, -1) != 0;
         ffi::lua_pop(L, 1);
+        // The upvalue read: a closure over a userdata of a tag nothing else uses.
+        if agrees {
+            let data = ffi::lua_newuserdatatagged(L, 16, PROBE_TAG) as *mut u64;
+            data.write(0x5eed);
+            ffi::lua_pushcclosurek(L, probe_upvalue, c"probe".as_ptr(), 1, None);
+            ffi::lua_call(L, 0, 1);
+            agrees = ffi::lua_toboolean(L, -1) != 0;
+            ffi::lua_pop(L, 1);
+        }
         LAYOUT.store(if agrees { AGREES } else { DIFFERS }, Ordering::Relaxed);
+    }
+}
+
+/// A userdata tag no kind uses (tags go up to LUA_UTAG_LIMIT - 1 = 127).
+const PROBE_TAG: c_int = 120;
+
+/// Whether the direct upvalue read agrees with the API: pushes a boolean.
+unsafe extern "C-unwind" fn probe_upvalue(L: *mut lua_State) -> c_int {
+    // SAFETY: a C closure of `L` with one userdata upvalue of PROBE_TAG (check_layout).
+    unsafe {
+        let api = ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), PROBE_TAG);
+        // The same userdata as an argument.
+        ffi::lua_pushvalue(L, ffi::lua_upvalueindex(1));
+        let (base, _) = bounds(L);
+        let agrees = !api.is_null()
+            && (api as *const u64).read() == 0x5eed
+            && read_upvalue_ud(L, PROBE_TAG) == api
+            && read_upvalue_ud(L, PROBE_TAG + 1).is_null()
+            && ffi::lua_touserdatatagged(L, 1, PROBE_TAG) == api
+            && udata_of(base, PROBE_TAG) == api
+            && udata_of(base, PROBE_TAG + 1).is_null();
+        ffi::lua_pushboolean(L, agrees as c_int);
+        1
     }
 }
 

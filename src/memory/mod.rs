@@ -7,6 +7,7 @@
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use crate::types::MAX_OBJECT_SIZE;
@@ -167,6 +168,42 @@ pub enum Owner {
     Owned(Rc<OwnedBlock>),
     /// A Luau buffer or Callback, kept alive through the registry.
     Anchor(Rc<LuaAnchor>),
+    /// Memory inside the Luau userdata whose view holds this pointer: a struct value (a
+    /// struct return, a callback's struct argument) is one GC allocation holding the view,
+    /// its keep table and its bytes. Only that view holds this owner; a pointer derived
+    /// from it that may outlive the stack slot gets an [`Owner::InlineAnchor`] instead
+    /// (`objects::view_ptr`).
+    Inline(InlineRef),
+    /// A pointer derived from a struct value's memory: keeps the userdata alive through
+    /// the registry, and with it the keep table.
+    InlineAnchor(Rc<InlineAnchor>),
+}
+
+/// The keep table inside a struct value's userdata.
+#[derive(Clone)]
+pub struct InlineRef(NonNull<KeepAlive>);
+
+impl InlineRef {
+    /// # Safety
+    /// `keep` must be the keep table inside the userdata whose view will hold this owner
+    /// (it lives exactly as long as that view).
+    pub unsafe fn new(keep: NonNull<KeepAlive>) -> InlineRef {
+        InlineRef(keep)
+    }
+}
+
+/// What keeps a struct value's memory alive from outside its view.
+pub struct InlineAnchor {
+    pub anchor: LuaAnchor,
+    keep: NonNull<KeepAlive>,
+}
+
+impl InlineAnchor {
+    /// # Safety
+    /// `anchor` must keep alive the userdata that holds the keep table `r` points to.
+    pub unsafe fn new(anchor: LuaAnchor, r: &InlineRef) -> InlineAnchor {
+        InlineAnchor { anchor, keep: r.0 }
+    }
 }
 
 impl Owner {
@@ -176,6 +213,11 @@ impl Owner {
         match self {
             Owner::Arena(a) => Some(&a.keep),
             Owner::Owned(b) => Some(&b.keep),
+            // SAFETY: an Inline owner lives only in the view inside the userdata that holds
+            // the table, and an anchor keeps that userdata alive.
+            Owner::Inline(r) => Some(unsafe { r.0.as_ref() }),
+            // SAFETY: as above.
+            Owner::InlineAnchor(a) => Some(unsafe { a.keep.as_ref() }),
             _ => None,
         }
     }
@@ -190,7 +232,20 @@ impl Owner {
             (Owner::Arena(a), Owner::Arena(b)) => Rc::ptr_eq(a, b),
             (Owner::Owned(a), Owner::Owned(b)) => Rc::ptr_eq(a, b),
             (Owner::Anchor(a), Owner::Anchor(b)) => Rc::ptr_eq(a, b),
+            // One struct value's memory, seen from its view or through any anchor.
+            (
+                Owner::Inline(_) | Owner::InlineAnchor(_),
+                Owner::Inline(_) | Owner::InlineAnchor(_),
+            ) => self.inline_keep() == other.inline_keep(),
             _ => false,
+        }
+    }
+
+    fn inline_keep(&self) -> Option<NonNull<KeepAlive>> {
+        match self {
+            Owner::Inline(r) => Some(r.0),
+            Owner::InlineAnchor(a) => Some(a.keep),
+            _ => None,
         }
     }
 
