@@ -1071,7 +1071,7 @@ mod tests {
 
     /// An argument: a scalar's 8-byte image, or a struct's bytes (padding included).
     #[derive(Clone)]
-    enum Val {
+    pub(super) enum Val {
         Scalar(u64),
         Bytes(Vec<u8>),
     }
@@ -1101,10 +1101,10 @@ mod tests {
     /// struct's address is checked (it points to a copy of the bytes, not to the source)
     /// and then replaced by 0, since the two paths keep their copies in different places.
     #[derive(Debug, PartialEq)]
-    struct Placed {
-        gpr: [u64; frame::GPR_SLOTS],
-        fpr: [u64; frame::FPR_SLOTS],
-        stack: Vec<u8>,
+    pub(super) struct Placed {
+        pub(super) gpr: [u64; frame::GPR_SLOTS],
+        pub(super) fpr: [u64; frame::FPR_SLOTS],
+        pub(super) stack: Vec<u8>,
     }
 
     fn take_indirect(
@@ -1139,7 +1139,7 @@ mod tests {
         }
     }
 
-    fn placed_by_general(proto: &Prototype, vals: &[Val]) -> Placed {
+    pub(super) fn placed_by_general(proto: &Prototype, vals: &[Val]) -> Placed {
         let mut bufs = MaybeUninit::<Buffers>::uninit();
         let mut call = Call::new(proto, &mut bufs);
         let size = proto.plan.stack_size as usize;
@@ -1215,7 +1215,7 @@ mod tests {
 
     /// `Vec3 f(Vec3, float, S_id, S_if, S_u8x3, S_packed7)`: every struct in registers
     /// where the ABI allows (mixed int/float eightbytes, an HFA, odd sizes).
-    fn regs(abi: Abi) -> (Prototype, Vec<Val>) {
+    pub(super) fn regs(abi: Abi) -> (Prototype, Vec<Val>) {
         let proto = proto_of(
             abi,
             CType::Struct(fff()),
@@ -1241,7 +1241,7 @@ mod tests {
 
     /// `void f(8 x i64, 8 x double, S_u8x3, S_u16u8, S_ll, Vec3, i8)`: the registers run
     /// out, so the structs go on the stack (or by reference, Win64).
-    fn spill(abi: Abi) -> (Prototype, Vec<Val>) {
+    pub(super) fn spill(abi: Abi) -> (Prototype, Vec<Val>) {
         let mut args = vec![CType::Prim(Prim::I64); 8];
         args.extend(vec![CType::Prim(Prim::F64); 8]);
         args.extend([
@@ -1265,7 +1265,7 @@ mod tests {
     }
 
     /// `int f(S_108, int)`: a big struct, on the stack (SysV) or by reference.
-    fn big(abi: Abi) -> (Prototype, Vec<Val>) {
+    pub(super) fn big(abi: Abi) -> (Prototype, Vec<Val>) {
         let proto = proto_of(
             abi,
             CType::Prim(Prim::I32),
@@ -1295,7 +1295,7 @@ mod tests {
         u64::from_le_bytes(b)
     }
 
-    fn struct_bytes(v: &Val) -> &[u8] {
+    pub(super) fn struct_bytes(v: &Val) -> &[u8] {
         match v {
             Val::Bytes(b) => b,
             Val::Scalar(_) => unreachable!(),
