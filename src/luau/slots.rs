@@ -617,6 +617,9 @@ mod tests {
     }
 
     #[test]
+    // The msvc lane links the unit tests without Luau (there is no MSVC C++ toolchain to
+    // build it here); the layout probe runs wherever the Luau scripts run.
+    #[cfg_attr(target_env = "msvc", ignore = "the msvc lane links no Luau")]
     fn layout_agrees_with_this_luau_and_the_api_fallback_gives_the_same_results() {
         // The probe ran when the module was registered: the direct reads are in use with
         // the Luau this crate builds against (a Luau update that moves them fails here).
