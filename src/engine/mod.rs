@@ -8,8 +8,9 @@ use std::cell::Cell;
 use std::mem::MaybeUninit;
 
 use crate::abi::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
-use crate::types::{round_up, CType, Prim};
+use crate::types::{round_up, CType, Prim, StructType};
 use frame::CallFrame;
+use std::sync::Arc;
 
 #[cfg(lune_ffi_engine)]
 extern "C" {
@@ -21,7 +22,8 @@ extern "C" {
 /// A prototype compiled once: the plan plus what the engine needs per argument.
 pub struct Prototype {
     pub sig: Signature,
-    /// The all-scalar fast path, when the signature allows it.
+    /// The fast path (scalars, and structs copied from caller memory), when the
+    /// signature allows it.
     pub fast: Option<FastPlan>,
     pub plan: CallPlan,
     /// Bytes of scratch memory for struct arguments (their marshalled values, and the
@@ -378,17 +380,21 @@ pub fn promote_variadic(t: &CType) -> CType {
     }
 }
 
-/// A prototype whose arguments and result are all scalars in single locations and whose
-/// stack area is small: the common case, run without scratch space or struct handling.
+/// A prototype whose scalars sit in single locations, whose struct arguments are copied
+/// from memory the caller names (see [`FastStruct`]) and whose stack area is small: the
+/// common case, run without scratch buffers, conversions of struct values or allocation.
 pub struct FastPlan {
-    /// Each argument's type, location and store size (8, or a packed stack argument's
-    /// own size).
-    args: Vec<(Prim, Loc, u8)>,
+    /// The scalar arguments.
+    args: Vec<FastScalar>,
+    /// The struct arguments passed by value.
+    structs: Vec<FastStruct>,
+    /// Number of arguments, scalars and structs.
+    nargs: usize,
     ret: Prim,
     ret_loc: Option<Loc>,
     /// A struct result: its type and where it comes back (pieces of the return
     /// registers, or memory whose address goes in a register).
-    ret_struct: Option<(std::sync::Arc<crate::types::StructType>, RetClass)>,
+    ret_struct: Option<(Arc<StructType>, RetClass)>,
     stack_size: usize,
     vector_count: u64,
     /// The plan's register call (no trampoline), when it has one: see
@@ -396,7 +402,45 @@ pub struct FastPlan {
     register_call: Option<crate::abi::RegisterCall>,
 }
 
+/// A scalar argument: its index, type, location and store size (8, or a packed stack
+/// argument's own size).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct FastScalar {
+    index: usize,
+    prim: Prim,
+    loc: Loc,
+    width: u8,
+}
+
+/// A struct argument: its bytes are copied straight from the memory the caller gives
+/// (`struct_src`), with no scratch slot in between.
+struct FastStruct {
+    index: usize,
+    st: Arc<StructType>,
+    pass: FastPass,
+}
+
+#[derive(Debug, PartialEq)]
+enum FastPass {
+    /// The plan's pieces, into registers and stack slots, each store exactly the piece's
+    /// size (as `Call::place_piece`).
+    Pieces(Vec<Piece>),
+    /// By reference: a copy at byte `copy` of the fast stack buffer, past the outgoing
+    /// area the trampoline copies, and its address at `loc`. The copy is the caller's,
+    /// as the by-reference conventions require (the callee may modify it); the source
+    /// memory is never handed over.
+    Indirect { loc: Loc, copy: usize },
+}
+
 const FAST_STACK_WORDS: usize = 32;
+const FAST_STACK_BYTES: usize = FAST_STACK_WORDS * 8;
+
+/// The fast path's stack buffer: the outgoing stack area (its first `stack_size` bytes,
+/// which the trampoline copies), then the caller-owned copies of structs passed by
+/// reference. 16-aligned so that each copy has its struct's alignment (`FastPlan::new`
+/// takes no by-reference struct aligned to more).
+#[repr(C, align(16))]
+struct FastStack([u64; FAST_STACK_WORDS]);
 
 /// Zeroes the argument registers of frame `f` (gpr, its padding and fpr: the first
 /// `OFF_FUNC` bytes) and the first `stack_size` bytes of `stack`. The trampoline loads
@@ -422,42 +466,135 @@ unsafe fn clear_registers_and_stack(f: *mut CallFrame, stack: *mut u8, stack_siz
     }
 }
 
+/// Reads `width` bytes (1..=8) at `src` as the low bytes of a little-endian image, the
+/// rest zero: a struct piece as it goes into a register (as `Call::place_piece`).
+///
+/// # Safety
+/// `src` must be valid for `width` bytes of reads.
+#[inline(always)]
+unsafe fn load_low_bytes(src: *const u8, width: u8) -> u64 {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match width {
+            8 => u64::from_le(src.cast::<u64>().read_unaligned()),
+            4 => u64::from(u32::from_le(src.cast::<u32>().read_unaligned())),
+            2 => u64::from(u16::from_le(src.cast::<u16>().read_unaligned())),
+            1 => u64::from(src.read()),
+            n => {
+                let mut b = [0u8; 8];
+                std::ptr::copy_nonoverlapping(src, b.as_mut_ptr(), usize::from(n).min(8));
+                u64::from_le_bytes(b)
+            }
+        }
+    }
+}
+
+/// Writes an argument image to its location: a whole register, or the low `width` bytes
+/// at a stack offset.
+///
+/// # Safety
+/// `f` must point to a CallFrame and `stack` to the fast stack buffer; the register index
+/// must be inside the frame's arrays and `off + width` inside the buffer (`FastPlan::new`
+/// checked every location it stores).
+#[inline(always)]
+unsafe fn put_fast(f: *mut CallFrame, stack: *mut u8, loc: Loc, bits: u64, width: u8) {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        match loc {
+            Loc::Gpr(r) => std::ptr::addr_of_mut!((*f).gpr[r as usize]).write(bits),
+            Loc::Fpr(r) => std::ptr::addr_of_mut!((*f).fpr[r as usize]).write(bits),
+            Loc::Stack(off) => store_low_bytes(stack.add(off as usize), bits, width),
+        }
+    }
+}
+
+impl FastStruct {
+    /// Whether any of its stores goes to `loc`.
+    fn uses(&self, loc: Loc) -> bool {
+        match &self.pass {
+            FastPass::Pieces(pieces) => pieces.iter().any(|p| p.dst == loc),
+            FastPass::Indirect { loc: l, .. } => *l == loc,
+        }
+    }
+}
+
 impl FastPlan {
     pub fn new(proto: &Prototype) -> Option<FastPlan> {
         let plan = &proto.plan;
-        if plan.stack_size as usize > FAST_STACK_WORDS * 8 {
+        let stack_size = plan.stack_size as usize;
+        if stack_size > FAST_STACK_BYTES {
             return None;
         }
+        // A register of the frame, or `width` bytes inside the outgoing stack area.
+        let fits = |loc: Loc, width: usize| match loc {
+            Loc::Gpr(i) => (i as usize) < frame::GPR_SLOTS,
+            Loc::Fpr(i) => (i as usize) < frame::FPR_SLOTS,
+            Loc::Stack(off) => (off as usize) + width <= stack_size,
+        };
         let mut args = Vec::with_capacity(plan.args.len());
-        for (t, class) in proto.sig.args().zip(&plan.args) {
-            let CType::Prim(p) = t else {
-                return None;
+        let mut structs = Vec::new();
+        // Copies of by-reference structs go after the outgoing area, 16 bytes apart.
+        let mut copies = round_up(stack_size, 16);
+        for (index, (t, class)) in proto.sig.args().zip(&plan.args).enumerate() {
+            let st = match t {
+                CType::Prim(p) => {
+                    let (loc, width) = match class {
+                        ArgClass::Scalar(locs) => match locs.as_slice() {
+                            [loc] => (*loc, 8),
+                            _ => return None,
+                        },
+                        // A primitive packed on the stack at its own size.
+                        ArgClass::Pieces(pieces) => match pieces.as_slice() {
+                            [Piece {
+                                src: 0,
+                                size,
+                                dst: dst @ Loc::Stack(_),
+                            }] if usize::from(*size) == p.size() => (*dst, *size),
+                            _ => return None,
+                        },
+                        ArgClass::Indirect(_) => return None,
+                    };
+                    if !fits(loc, usize::from(width)) {
+                        return None;
+                    }
+                    args.push(FastScalar {
+                        index,
+                        prim: *p,
+                        loc,
+                        width,
+                    });
+                    continue;
+                }
+                CType::Struct(st) => st,
             };
-            let (loc, width) = match class {
-                ArgClass::Scalar(locs) => match locs.as_slice() {
-                    [loc] => (*loc, 8),
-                    _ => return None,
-                },
-                // A primitive packed on the stack at its own size.
-                ArgClass::Pieces(pieces) => match pieces.as_slice() {
-                    [Piece {
-                        src: 0,
-                        size,
-                        dst: dst @ Loc::Stack(_),
-                    }] if usize::from(*size) == p.size() => (*dst, *size),
-                    _ => return None,
-                },
-                ArgClass::Indirect(_) => return None,
+            let pass = match class {
+                // Every piece one register's worth at most, inside the struct and the
+                // frame: `fill` loads and stores it without further checks.
+                ArgClass::Pieces(pieces)
+                    if pieces.iter().all(|p| {
+                        let size = usize::from(p.size);
+                        (1..=8).contains(&size)
+                            && p.src as usize + size <= st.size
+                            && fits(p.dst, size)
+                    }) =>
+                {
+                    FastPass::Pieces(pieces.clone())
+                }
+                ArgClass::Indirect(loc) if st.align <= 16 && fits(*loc, 8) => {
+                    let copy = copies;
+                    copies = round_up(copy + st.size, 16);
+                    if copies > FAST_STACK_BYTES {
+                        return None;
+                    }
+                    FastPass::Indirect { loc: *loc, copy }
+                }
+                _ => return None,
             };
-            let ok = match loc {
-                Loc::Gpr(i) => (i as usize) < frame::GPR_SLOTS,
-                Loc::Fpr(i) => (i as usize) < frame::FPR_SLOTS,
-                Loc::Stack(off) => (off as usize) + usize::from(width) <= plan.stack_size as usize,
-            };
-            if !ok {
-                return None;
-            }
-            args.push((*p, loc, width));
+            structs.push(FastStruct {
+                index,
+                st: st.clone(),
+                pass,
+            });
         }
         let in_ret_regs = |l: &Loc| match *l {
             Loc::Gpr(r) => (r as usize) < frame::RET_GPR_SLOTS,
@@ -471,7 +608,9 @@ impl FastPlan {
                 Some((st.clone(), plan.ret.clone()))
             }
             (CType::Struct(st), RetClass::Indirect(l @ Loc::Gpr(r)))
-                if (*r as usize) < frame::GPR_SLOTS && !args.iter().any(|(_, a, _)| a == l) =>
+                if (*r as usize) < frame::GPR_SLOTS
+                    && !args.iter().any(|a| a.loc == *l)
+                    && !structs.iter().any(|s| s.uses(*l)) =>
             {
                 Some((st.clone(), plan.ret.clone()))
             }
@@ -493,16 +632,20 @@ impl FastPlan {
             }
             _ => return None,
         };
+        // Only all-scalar plans have one (`CallPlan::register_call`); a struct argument
+        // needs `fill`, so it keeps the trampoline whatever the plan says.
         let register_call = match ret_struct {
-            None => plan.register_call(),
-            Some(_) => None,
+            None if structs.is_empty() => plan.register_call(),
+            _ => None,
         };
         Some(FastPlan {
             args,
+            structs,
+            nargs: plan.args.len(),
             ret,
             ret_loc,
             ret_struct,
-            stack_size: plan.stack_size as usize,
+            stack_size,
             vector_count: plan.vector_count as u64,
             register_call,
         })
@@ -513,11 +656,11 @@ impl FastPlan {
     }
 
     pub fn arg_count(&self) -> usize {
-        self.args.len()
+        self.nargs
     }
 
     /// The struct type of a struct result (then call with [`FastPlan::call_struct`]).
-    pub fn struct_ret(&self) -> Option<&std::sync::Arc<crate::types::StructType>> {
+    pub fn struct_ret(&self) -> Option<&Arc<StructType>> {
         self.ret_struct.as_ref().map(|(st, _)| st)
     }
 
@@ -530,6 +673,7 @@ impl FastPlan {
         &self,
         func: usize,
         arg: impl FnMut(usize, Prim) -> Option<u64>,
+        struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
         around: impl Fn(bool),
         dst: *mut u8,
     ) -> Option<()> {
@@ -539,7 +683,7 @@ impl FastPlan {
             _ => None,
         };
         // SAFETY: the caller's contract.
-        let (gpr, fpr) = unsafe { self.run_frame(func, arg, around, hidden)? };
+        let (gpr, fpr) = unsafe { self.run_frame(func, arg, struct_src, around, hidden)? };
         if let RetClass::Pieces(pieces) = class {
             for p in pieces {
                 let bits = match p.dst {
@@ -560,17 +704,21 @@ impl FastPlan {
         Some(())
     }
 
-    /// Calls `func` with the argument images `arg(i, prim)` yields. If `arg` yields None
-    /// for any argument, nothing is called and None is returned (the caller takes the
-    /// general path, which reports the error). Returns the raw result register.
+    /// Calls `func` with the scalar argument images `arg(i, prim)` yields and the struct
+    /// arguments whose bytes `struct_src(i, type)` points to (the struct's size, valid
+    /// until the call starts: they are copied before it). If either yields None for any
+    /// argument, nothing is called and None is returned (the caller takes the general
+    /// path, which reports the error). Returns the raw result register.
     ///
     /// # Safety
-    /// `func` must be a function whose C type matches the plan's prototype.
+    /// `func` must be a function whose C type matches the plan's prototype, and every
+    /// address `struct_src` gives must be readable for its struct's size.
     #[inline(always)]
     pub unsafe fn call(
         &self,
         func: usize,
         arg: impl FnMut(usize, Prim) -> Option<u64>,
+        struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
         around: impl Fn(bool),
     ) -> Option<u64> {
         if let Some(call) = self.register_call {
@@ -578,7 +726,7 @@ impl FastPlan {
             return unsafe { self.call_registers(call, func, arg, around) };
         }
         // SAFETY: the caller's contract.
-        let (gpr, fpr) = unsafe { self.run_frame(func, arg, around, None)? };
+        let (gpr, fpr) = unsafe { self.run_frame(func, arg, struct_src, around, None)? };
         Some(match self.ret_loc {
             Some(Loc::Gpr(r)) => gpr[r as usize],
             Some(Loc::Fpr(r)) => fpr[r as usize],
@@ -603,10 +751,10 @@ impl FastPlan {
         // Unused registers are 0, as with the trampoline.
         let mut gpr = [0u64; REGISTER_CALL_GPRS];
         let mut fpr = [0u64; REGISTER_CALL_FPRS];
-        for (i, &(p, loc, _)) in self.args.iter().enumerate() {
-            let bits = arg(i, p)?;
+        for a in &self.args {
+            let bits = arg(a.index, a.prim)?;
             // `register_call` admits only register locations within these arrays.
-            match loc {
+            match a.loc {
                 Loc::Gpr(r) => *gpr.get_mut(r as usize)? = bits,
                 Loc::Fpr(r) => *fpr.get_mut(r as usize)? = bits,
                 Loc::Stack(_) => return None,
@@ -631,16 +779,17 @@ impl FastPlan {
     unsafe fn run_frame(
         &self,
         func: usize,
-        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        arg: impl FnMut(usize, Prim) -> Option<u64>,
+        struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
         around: impl Fn(bool),
         hidden: Option<(Loc, u64)>,
     ) -> Option<([u64; frame::RET_GPR_SLOTS], [u64; frame::RET_FPR_SLOTS])> {
         // SAFETY: this function's own `# Safety` contract, which every caller upholds.
         unsafe {
             let mut frame = MaybeUninit::<CallFrame>::uninit();
-            let mut stack = MaybeUninit::<[u64; FAST_STACK_WORDS]>::uninit();
+            let mut stack = MaybeUninit::<FastStack>::uninit();
             let f = frame.as_mut_ptr();
-            let st = stack.as_mut_ptr() as *mut u64;
+            let st = stack.as_mut_ptr() as *mut u8;
             // The trampoline loads every argument register and copies `stack_size` bytes.
             // Whatever no argument fills is zeroed first: a callee that reads past what it
             // was given (a misdeclared prototype, va_arg past the end) sees 0, never a value
@@ -649,20 +798,9 @@ impl FastPlan {
             // A separate, non-inlined helper: the debug frame of the bound-call path, nested
             // once per callback reentrancy level, stays small.
             // SAFETY: `frame` is a CallFrame and `stack` has room for `stack_size` bytes
-            // (`new` checked it against FAST_STACK_WORDS).
-            clear_registers_and_stack(f, st as *mut u8, self.stack_size);
-            for (i, &(p, loc, width)) in self.args.iter().enumerate() {
-                let bits = arg(i, p)?;
-                // SAFETY: `new` checked every register index, and every stack offset plus
-                // store size, against the frame's arrays and the stack buffer.
-                match loc {
-                    Loc::Gpr(r) => std::ptr::addr_of_mut!((*f).gpr[r as usize]).write(bits),
-                    Loc::Fpr(r) => std::ptr::addr_of_mut!((*f).fpr[r as usize]).write(bits),
-                    Loc::Stack(off) => {
-                        store_low_bytes((st as *mut u8).add(off as usize), bits, width)
-                    }
-                }
-            }
+            // (`new` checked it against FAST_STACK_BYTES).
+            clear_registers_and_stack(f, st, self.stack_size);
+            self.fill(f, st, arg, struct_src)?;
             if let Some((Loc::Gpr(r), addr)) = hidden {
                 // `new` checked the register and that no argument uses it.
                 std::ptr::addr_of_mut!((*f).gpr[r as usize]).write(addr);
@@ -684,6 +822,51 @@ impl FastPlan {
                 std::ptr::addr_of!((*f).ret_gpr).read(),
                 std::ptr::addr_of!((*f).ret_fpr).read(),
             ))
+        }
+    }
+
+    /// Stores every argument into the frame's registers and the stack buffer: scalars
+    /// from `arg`, structs copied from `struct_src`'s memory. None, with nothing else
+    /// to undo, as soon as one of them declines.
+    ///
+    /// # Safety
+    /// `f` must point to a CallFrame and `stack` to a 16-aligned buffer of
+    /// FAST_STACK_BYTES bytes; every address `struct_src` gives must be readable for its
+    /// struct's size.
+    #[inline(always)]
+    unsafe fn fill(
+        &self,
+        f: *mut CallFrame,
+        stack: *mut u8,
+        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        mut struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
+    ) -> Option<()> {
+        // SAFETY: this function's own `# Safety` contract; `new` checked every register
+        // index, every stack offset plus store size against the outgoing area, every
+        // piece against its struct's size, and every copy against the buffer.
+        unsafe {
+            for a in &self.args {
+                let bits = arg(a.index, a.prim)?;
+                put_fast(f, stack, a.loc, bits, a.width);
+            }
+            for s in &self.structs {
+                let src = struct_src(s.index, &s.st)?;
+                match &s.pass {
+                    FastPass::Pieces(pieces) => {
+                        for p in pieces {
+                            let bits = load_low_bytes(src.add(p.src as usize), p.size);
+                            put_fast(f, stack, p.dst, bits, p.size);
+                        }
+                    }
+                    FastPass::Indirect { loc, copy } => {
+                        let dst = stack.add(*copy);
+                        // The source is the caller's memory, the copy this frame's.
+                        std::ptr::copy_nonoverlapping(src, dst, s.st.size);
+                        put_fast(f, stack, *loc, dst as u64, 8);
+                    }
+                }
+            }
+            Some(())
         }
     }
 }
@@ -775,19 +958,22 @@ mod tests {
     fn fast_plan_keeps_the_store_sizes() {
         let proto = Prototype::new(Abi::AppleArm64, sig()).unwrap();
         let fast = proto.fast.as_ref().expect("all scalars: fast path");
-        let stores: Vec<_> = fast.args[FIRST..].iter().map(|a| (a.1, a.2)).collect();
+        let stores: Vec<_> = fast.args[FIRST..]
+            .iter()
+            .map(|a| (a.loc, a.width))
+            .collect();
         assert_eq!(
             stores,
             [(0, 1), (2, 2), (4, 1), (8, 4), (12, 4), (16, 8)].map(|(o, w)| (Loc::Stack(o), w))
         );
         // The bytes it writes are those of `store_low_bytes`.
         let mut area = [EE; 32];
-        for ((_, loc, width), bits) in fast.args[FIRST..].iter().zip(IMAGES) {
-            let Loc::Stack(off) = *loc else {
+        for (a, bits) in fast.args[FIRST..].iter().zip(IMAGES) {
+            let Loc::Stack(off) = a.loc else {
                 unreachable!()
             };
             // SAFETY: off + width <= 32, checked by FastPlan::new against stack_size.
-            unsafe { store_low_bytes(area.as_mut_ptr().add(off as usize), bits, *width) };
+            unsafe { store_low_bytes(area.as_mut_ptr().add(off as usize), bits, a.width) };
         }
         assert_eq!(area, APPLE_BYTES);
         let linux = Prototype::new(Abi::Aapcs64, sig()).unwrap();
@@ -797,7 +983,7 @@ mod tests {
             .unwrap()
             .args
             .iter()
-            .map(|a| a.2)
+            .map(|a| a.width)
             .collect();
         assert_eq!(widths, vec![8; FIRST + 6]);
     }
@@ -826,5 +1012,507 @@ mod tests {
                 0x0102_0304_0506_0708
             ]
         );
+    }
+
+    // ---------------------------------------------------------------- struct arguments
+    //
+    // The fast path copies struct arguments straight from the caller's memory
+    // (`FastPlan::fill`); the general path marshals them into a scratch slot and places
+    // them from there (`Call::place_struct`). Both must leave the same registers and the
+    // same stack bytes, every store exactly its piece's size: the stack area starts
+    // filled with 0xEE on both sides, so a wider store shows.
+
+    use crate::types::FieldSpec;
+
+    fn rec(fields: &[(Prim, Option<usize>)]) -> Arc<StructType> {
+        let specs = fields
+            .iter()
+            .enumerate()
+            .map(|(i, (p, count))| FieldSpec {
+                name: format!("f{i}"),
+                ty: CType::Prim(*p),
+                count: *count,
+            })
+            .collect();
+        Arc::new(StructType::new(specs).unwrap())
+    }
+
+    /// The conformance library's records (tests/clib/conformance.h).
+    fn fff() -> Arc<StructType> {
+        rec(&[(Prim::F32, None), (Prim::F32, None), (Prim::F32, None)])
+    }
+    fn s_id() -> Arc<StructType> {
+        rec(&[(Prim::I32, None), (Prim::F64, None)])
+    }
+    fn s_if() -> Arc<StructType> {
+        rec(&[(Prim::I32, None), (Prim::F32, None)])
+    }
+    fn u8x3() -> Arc<StructType> {
+        rec(&[(Prim::U8, None), (Prim::U8, None), (Prim::U8, None)])
+    }
+    /// S_packed7: 7 bytes, alignment 1.
+    fn packed7() -> Arc<StructType> {
+        rec(&[(Prim::U8, None), (Prim::U8, Some(4)), (Prim::U8, Some(2))])
+    }
+    fn u16u8() -> Arc<StructType> {
+        rec(&[(Prim::U16, None), (Prim::U8, None)])
+    }
+    fn s_ll() -> Arc<StructType> {
+        rec(&[(Prim::I64, None), (Prim::I64, None)])
+    }
+    /// S_108: 108 bytes, alignment 4.
+    fn s108() -> Arc<StructType> {
+        rec(&[
+            (Prim::U8, None),
+            (Prim::I32, Some(13)),
+            (Prim::F32, Some(13)),
+        ])
+    }
+
+    /// An argument: a scalar's 8-byte image, or a struct's bytes (padding included).
+    #[derive(Clone)]
+    pub(super) enum Val {
+        Scalar(u64),
+        Bytes(Vec<u8>),
+    }
+
+    /// `n` distinct bytes from `first`, so any piece copied from the wrong offset shows.
+    fn bytes(first: u8, n: usize) -> Val {
+        Val::Bytes((0..n).map(|k| first.wrapping_add(k as u8)).collect())
+    }
+
+    fn floats(v: &[f32]) -> Val {
+        Val::Bytes(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+    }
+
+    fn proto_of(abi: Abi, ret: CType, args: &[CType]) -> Prototype {
+        Prototype::new(
+            abi,
+            Signature {
+                ret,
+                fixed: args.to_vec(),
+                variadic: None,
+            },
+        )
+        .unwrap()
+    }
+
+    /// Registers and stack bytes after the arguments are in place. Each by-reference
+    /// struct's address is checked (it points to a copy of the bytes, not to the source)
+    /// and then replaced by 0, since the two paths keep their copies in different places.
+    #[derive(Debug, PartialEq)]
+    pub(super) struct Placed {
+        pub(super) gpr: [u64; frame::GPR_SLOTS],
+        pub(super) fpr: [u64; frame::FPR_SLOTS],
+        pub(super) stack: Vec<u8>,
+    }
+
+    fn take_indirect(
+        proto: &Prototype,
+        vals: &[Val],
+        placed: &mut Placed,
+        bounds: std::ops::Range<usize>,
+    ) {
+        for (i, class) in proto.plan.args.iter().enumerate() {
+            let (ArgClass::Indirect(loc), Val::Bytes(b)) = (class, &vals[i]) else {
+                continue;
+            };
+            let addr = match *loc {
+                Loc::Gpr(r) => std::mem::take(&mut placed.gpr[r as usize]),
+                Loc::Fpr(r) => std::mem::take(&mut placed.fpr[r as usize]),
+                Loc::Stack(off) => {
+                    let slot = &mut placed.stack[off as usize..off as usize + 8];
+                    let a = u64::from_le_bytes(slot.try_into().unwrap());
+                    slot.fill(0);
+                    a
+                }
+            } as usize;
+            assert_ne!(addr, b.as_ptr() as usize, "argument {i}: the source itself");
+            assert!(
+                bounds.contains(&addr) && bounds.contains(&(addr + b.len() - 1)),
+                "argument {i}: copy outside this call's memory"
+            );
+            assert_eq!(addr % 16, 0, "argument {i}: copy alignment");
+            // SAFETY: inside the memory of the call that placed it (checked above).
+            let copy = unsafe { std::slice::from_raw_parts(addr as *const u8, b.len()) };
+            assert_eq!(copy, &b[..], "argument {i}: copy");
+        }
+    }
+
+    pub(super) fn placed_by_general(proto: &Prototype, vals: &[Val]) -> Placed {
+        let mut bufs = MaybeUninit::<Buffers>::uninit();
+        let mut call = Call::new(proto, &mut bufs);
+        let size = proto.plan.stack_size as usize;
+        // SAFETY: the stack area covers stack_size bytes.
+        unsafe { std::ptr::write_bytes(call.stack, EE, size) };
+        for (i, v) in vals.iter().enumerate() {
+            match v {
+                Val::Scalar(bits) => call.set_scalar(i, *bits),
+                Val::Bytes(b) => {
+                    let slot = call.struct_slot(i);
+                    // SAFETY: the slot holds the struct's size, which is b.len().
+                    unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), slot, b.len()) };
+                    call.place_struct(i);
+                }
+            }
+        }
+        let mut placed = Placed {
+            gpr: call.frame.gpr,
+            fpr: call.frame.fpr,
+            // SAFETY: as above.
+            stack: unsafe { std::slice::from_raw_parts(call.stack, size) }.to_vec(),
+        };
+        let scratch = call.scratch as usize;
+        take_indirect(proto, vals, &mut placed, scratch..scratch + proto.scratch);
+        placed
+    }
+
+    /// What `FastPlan::fill` leaves, with the bytes of the fast stack buffer past the
+    /// outgoing area (where by-reference copies go).
+    fn placed_by_fast(proto: &Prototype, vals: &[Val]) -> (Placed, Vec<u8>) {
+        let fast = proto.fast.as_ref().expect("a fast plan");
+        let mut frame = CallFrame::default();
+        let mut buf = FastStack([u64::from_ne_bytes([EE; 8]); FAST_STACK_WORDS]);
+        let base = buf.0.as_mut_ptr() as *mut u8;
+        // SAFETY: a CallFrame and a 16-aligned buffer of FAST_STACK_BYTES bytes; every
+        // source is a Vec of its struct's size (asserted).
+        let done = unsafe {
+            fast.fill(
+                &mut frame,
+                base,
+                |i, _| match &vals[i] {
+                    Val::Scalar(bits) => Some(*bits),
+                    Val::Bytes(_) => panic!("argument {i} is a struct"),
+                },
+                |i, st| match &vals[i] {
+                    Val::Bytes(b) => {
+                        assert_eq!(b.len(), st.size, "argument {i}");
+                        Some(b.as_ptr())
+                    }
+                    Val::Scalar(_) => panic!("argument {i} is a scalar"),
+                },
+            )
+        };
+        assert_eq!(done, Some(()));
+        let size = proto.plan.stack_size as usize;
+        // SAFETY: the buffer is FAST_STACK_BYTES long; nothing else refers to it now.
+        let all = unsafe { std::slice::from_raw_parts(base, FAST_STACK_BYTES) }.to_vec();
+        let mut placed = Placed {
+            gpr: frame.gpr,
+            fpr: frame.fpr,
+            stack: all[..size].to_vec(),
+        };
+        take_indirect(
+            proto,
+            vals,
+            &mut placed,
+            base as usize + size..base as usize + FAST_STACK_BYTES,
+        );
+        (placed, all[size..].to_vec())
+    }
+
+    const ABIS: [Abi; 4] = [Abi::SysV64, Abi::Win64, Abi::Aapcs64, Abi::AppleArm64];
+
+    /// `Vec3 f(Vec3, float, S_id, S_if, S_u8x3, S_packed7)`: every struct in registers
+    /// where the ABI allows (mixed int/float eightbytes, an HFA, odd sizes).
+    pub(super) fn regs(abi: Abi) -> (Prototype, Vec<Val>) {
+        let proto = proto_of(
+            abi,
+            CType::Struct(fff()),
+            &[
+                CType::Struct(fff()),
+                CType::Prim(Prim::F32),
+                CType::Struct(s_id()),
+                CType::Struct(s_if()),
+                CType::Struct(u8x3()),
+                CType::Struct(packed7()),
+            ],
+        );
+        let vals = vec![
+            floats(&[1.5, -2.0, 0.25]),
+            Val::Scalar(u64::from(2.5f32.to_bits())),
+            bytes(0x10, 16),
+            bytes(0x20, 8),
+            bytes(0x30, 3),
+            bytes(0x40, 7),
+        ];
+        (proto, vals)
+    }
+
+    /// `void f(8 x i64, 8 x double, S_u8x3, S_u16u8, S_ll, Vec3, i8)`: the registers run
+    /// out, so the structs go on the stack (or by reference, Win64).
+    pub(super) fn spill(abi: Abi) -> (Prototype, Vec<Val>) {
+        let mut args = vec![CType::Prim(Prim::I64); 8];
+        args.extend(vec![CType::Prim(Prim::F64); 8]);
+        args.extend([
+            CType::Struct(u8x3()),
+            CType::Struct(u16u8()),
+            CType::Struct(s_ll()),
+            CType::Struct(fff()),
+            CType::Prim(Prim::I8),
+        ]);
+        let proto = proto_of(abi, CType::Prim(Prim::Void), &args);
+        let mut vals: Vec<Val> = (0..8).map(|k| Val::Scalar(0x0100 + k)).collect();
+        vals.extend((0..8).map(|k| Val::Scalar((k as f64 + 0.5).to_bits())));
+        vals.extend([
+            bytes(0x11, 3),
+            bytes(0x21, 4),
+            bytes(0x31, 16),
+            floats(&[1.0, 2.0, 3.0]),
+            Val::Scalar((-2i64) as u64),
+        ]);
+        (proto, vals)
+    }
+
+    /// `int f(S_108, int)`: a big struct, on the stack (SysV) or by reference.
+    pub(super) fn big(abi: Abi) -> (Prototype, Vec<Val>) {
+        let proto = proto_of(
+            abi,
+            CType::Prim(Prim::I32),
+            &[CType::Struct(s108()), CType::Prim(Prim::I32)],
+        );
+        (proto, vec![bytes(0x80, 108), Val::Scalar(7)])
+    }
+
+    #[test]
+    fn fast_struct_arguments_are_placed_as_the_general_path_places_them() {
+        for abi in ABIS {
+            for (name, (proto, vals)) in [
+                ("regs", regs(abi)),
+                ("spill", spill(abi)),
+                ("big", big(abi)),
+            ] {
+                let general = placed_by_general(&proto, &vals);
+                let (fast, _) = placed_by_fast(&proto, &vals);
+                assert_eq!(fast, general, "{abi:?} {name}");
+            }
+        }
+    }
+
+    fn le(v: &[u8]) -> u64 {
+        let mut b = [0u8; 8];
+        b[..v.len()].copy_from_slice(v);
+        u64::from_le_bytes(b)
+    }
+
+    pub(super) fn struct_bytes(v: &Val) -> &[u8] {
+        match v {
+            Val::Bytes(b) => b,
+            Val::Scalar(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn sysv_struct_arguments_exact_stores() {
+        // Registers (x86-64 psABI 3.2.3: each eightbyte classified; gcc -O2 -S of
+        // conformance.c's take_fff/take_id/take_if/take_u8x3/take_packed7 reads them
+        // from these registers).
+        let (proto, vals) = regs(Abi::SysV64);
+        let (p, _) = placed_by_fast(&proto, &vals);
+        let b: Vec<&[u8]> = vals
+            .iter()
+            .map(|v| match v {
+                Val::Bytes(b) => &b[..],
+                Val::Scalar(_) => &[][..],
+            })
+            .collect();
+        let mut gpr = [0u64; frame::GPR_SLOTS];
+        let mut fpr = [0u64; frame::FPR_SLOTS];
+        fpr[0] = le(&b[0][..8]); // Vec3 x, y: one SSE eightbyte
+        fpr[1] = le(&b[0][8..12]); // Vec3 z: 4 bytes, the rest zero
+        fpr[2] = u64::from(2.5f32.to_bits());
+        gpr[0] = le(&b[2][..8]); // S_id: INTEGER (i32 and its padding), then SSE
+        fpr[3] = le(&b[2][8..]);
+        gpr[1] = le(b[3]); // S_if: one INTEGER eightbyte
+        gpr[2] = le(b[4]); // 3 bytes
+        gpr[3] = le(b[5]); // 7 bytes
+        assert_eq!((p.gpr, p.fpr), (gpr, fpr));
+        assert!(p.stack.is_empty());
+
+        // The stack: 8-byte aligned slots, each struct copied piece by piece, padding
+        // up to the slot untouched (0xEE here).
+        let (proto, vals) = spill(Abi::SysV64);
+        let (p, _) = placed_by_fast(&proto, &vals);
+        let mut want = Vec::new();
+        want.extend(0x0106u64.to_le_bytes()); // 7th and 8th i64
+        want.extend(0x0107u64.to_le_bytes());
+        want.extend([0x11, 0x12, 0x13, EE, EE, EE, EE, EE]); // S_u8x3
+        want.extend([0x21, 0x22, 0x23, 0x24, EE, EE, EE, EE]); // S_u16u8
+        want.extend(struct_bytes(&vals[18])); // S_ll
+        want.extend(struct_bytes(&vals[19])); // Vec3
+        want.extend([EE; 4]);
+        want.extend((-2i64).to_le_bytes()); // i8, an 8-byte slot
+        want.extend([EE; 8]); // to 16
+        assert_eq!(p.stack, want);
+
+        // S_108 (MEMORY class) on the stack, all 108 bytes, then 4 untouched.
+        let (proto, vals) = big(Abi::SysV64);
+        let (p, _) = placed_by_fast(&proto, &vals);
+        let mut want = struct_bytes(&vals[0]).to_vec();
+        want.extend([EE; 4]);
+        assert_eq!(p.stack, want);
+        assert_eq!(p.gpr[0], 7);
+    }
+
+    #[test]
+    fn aapcs64_struct_arguments_exact_stores() {
+        for abi in [Abi::Aapcs64, Abi::AppleArm64] {
+            // AAPCS64 C.2 (HFA: one member per v register), C.10 (composites of at most
+            // 16 bytes in consecutive x registers); the same on Apple.
+            let (proto, vals) = regs(abi);
+            let (p, _) = placed_by_fast(&proto, &vals);
+            let b: Vec<&[u8]> = vals
+                .iter()
+                .map(|v| match v {
+                    Val::Bytes(b) => &b[..],
+                    Val::Scalar(_) => &[][..],
+                })
+                .collect();
+            let mut gpr = [0u64; frame::GPR_SLOTS];
+            let mut fpr = [0u64; frame::FPR_SLOTS];
+            fpr[0] = le(&b[0][0..4]);
+            fpr[1] = le(&b[0][4..8]);
+            fpr[2] = le(&b[0][8..12]);
+            fpr[3] = u64::from(2.5f32.to_bits());
+            gpr[0] = le(&b[2][..8]);
+            gpr[1] = le(&b[2][8..]);
+            gpr[2] = le(b[3]);
+            gpr[3] = le(b[4]);
+            gpr[4] = le(b[5]);
+            assert_eq!((p.gpr, p.fpr), (gpr, fpr), "{abi:?}");
+
+            // S_108 (over 16 bytes, stage B) goes by reference: x0 points to the copy.
+            let (proto, vals) = big(abi);
+            let (p, copies) = placed_by_fast(&proto, &vals);
+            assert_eq!(p.gpr[0], 0, "{abi:?}: taken out by take_indirect");
+            assert_eq!(p.gpr[1], 7);
+            assert_eq!(&copies[..108], struct_bytes(&vals[0]));
+            assert_eq!(&copies[108..112], [EE; 4], "{abi:?}: nothing past the copy");
+        }
+        // Stack: C.11 closes the x registers, C.12/C.4 give each composite an 8-byte
+        // aligned slot rounded to 8 (Linux); C.3 the same for the HFA.
+        let (proto, vals) = spill(Abi::Aapcs64);
+        let (p, _) = placed_by_fast(&proto, &vals);
+        let mut want = Vec::new();
+        want.extend([0x11, 0x12, 0x13, EE, EE, EE, EE, EE]);
+        want.extend([0x21, 0x22, 0x23, 0x24, EE, EE, EE, EE]);
+        want.extend(struct_bytes(&vals[18]));
+        want.extend(struct_bytes(&vals[19]));
+        want.extend([EE; 4]);
+        want.extend((-2i64).to_le_bytes());
+        want.extend([EE; 8]);
+        assert_eq!(p.stack, want);
+        // Apple: the HFA at its members' alignment (4), the i8 packed at its own size
+        // right after it (apple_arm64.rs, probes p_ints and p_hfa).
+        let (proto, vals) = spill(Abi::AppleArm64);
+        let (p, _) = placed_by_fast(&proto, &vals);
+        let mut want = Vec::new();
+        want.extend([0x11, 0x12, 0x13, EE, EE, EE, EE, EE]);
+        want.extend([0x21, 0x22, 0x23, 0x24, EE, EE, EE, EE]);
+        want.extend(struct_bytes(&vals[18]));
+        want.extend(struct_bytes(&vals[19]));
+        want.push(0xFE);
+        want.extend([EE; 3]);
+        assert_eq!(p.stack, want);
+    }
+
+    #[test]
+    fn win64_struct_arguments_exact_stores() {
+        // Microsoft x64: a struct of 1, 2, 4 or 8 bytes goes as an integer of its size;
+        // any other by reference to a caller-owned copy (x64 calling convention,
+        // "Parameter passing").
+        let (proto, vals) = regs(Abi::Win64);
+        let (p, copies) = placed_by_fast(&proto, &vals);
+        let mut fpr = [0u64; frame::FPR_SLOTS];
+        fpr[2] = u64::from(2.5f32.to_bits());
+        // rcx is the hidden result pointer (run_frame puts it, not fill); rdx holds the
+        // Vec3 copy's address and r9 the S_id copy's (both checked and taken out by
+        // take_indirect).
+        assert_eq!((p.gpr, p.fpr), ([0u64; frame::GPR_SLOTS], fpr));
+        let mut want = struct_bytes(&vals[3]).to_vec(); // S_if: 8 bytes, slot 4
+        want.extend([0; 8]); // slot 5: S_u8x3's address (taken out)
+        want.extend([0; 8]); // slot 6: S_packed7's address (taken out)
+        want.extend([EE; 8]); // to 16
+        assert_eq!(p.stack, want);
+        // The copies, 16 bytes apart in the order of the arguments: Vec3, S_id, S_u8x3,
+        // S_packed7.
+        assert_eq!(&copies[0..12], struct_bytes(&vals[0]));
+        assert_eq!(&copies[16..32], struct_bytes(&vals[2]));
+        assert_eq!(&copies[32..35], struct_bytes(&vals[4]));
+        assert_eq!(&copies[48..55], struct_bytes(&vals[5]));
+        assert_eq!(copies[55], EE);
+
+        // On the stack: S_u16u8 as a 4-byte integer in its 8-byte slot, the others by
+        // reference.
+        let (proto, vals) = spill(Abi::Win64);
+        let (p, _) = placed_by_fast(&proto, &vals);
+        let mut want = Vec::new();
+        for k in 4..8u64 {
+            want.extend((0x0100 + k).to_le_bytes());
+        }
+        for k in 0..8 {
+            want.extend((k as f64 + 0.5).to_le_bytes());
+        }
+        want.extend([0; 8]); // S_u8x3's address
+        want.extend([0x21, 0x22, 0x23, 0x24, EE, EE, EE, EE]);
+        want.extend([0; 8]); // S_ll's address
+        want.extend([0; 8]); // Vec3's address
+        want.extend((-2i64).to_le_bytes());
+        want.extend([EE; 8]);
+        assert_eq!(p.stack, want);
+    }
+
+    #[test]
+    fn fast_plan_declines_what_it_cannot_copy() {
+        // A by-reference struct aligned to more than 16: the general path.
+        let a32 = Arc::new(
+            StructType::with_options(
+                vec![crate::types::MemberSpec::new(
+                    "a",
+                    CType::Prim(Prim::F64),
+                    Some(8),
+                )],
+                &crate::types::RecordOptions {
+                    align: Some(32),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        );
+        let proto = proto_of(Abi::Aapcs64, CType::Prim(Prim::Void), &[CType::Struct(a32)]);
+        assert!(matches!(proto.plan.args[0], ArgClass::Indirect(_)));
+        assert!(proto.fast.is_none());
+        // Copies that do not fit the fast stack buffer: two S_108 by reference fit
+        // (2 x 112 bytes), three do not.
+        let two = proto_of(
+            Abi::Win64,
+            CType::Prim(Prim::Void),
+            &vec![CType::Struct(s108()); 2],
+        );
+        assert!(two.fast.is_some());
+        let three = proto_of(
+            Abi::Win64,
+            CType::Prim(Prim::Void),
+            &vec![CType::Struct(s108()); 3],
+        );
+        assert!(three.fast.is_none());
+        // A struct source that declines stops the fill with None.
+        let (proto, vals) = regs(Abi::SysV64);
+        let fast = proto.fast.as_ref().unwrap();
+        let mut frame = CallFrame::default();
+        let mut buf = FastStack([0; FAST_STACK_WORDS]);
+        // SAFETY: as in placed_by_fast.
+        let r = unsafe {
+            fast.fill(
+                &mut frame,
+                buf.0.as_mut_ptr() as *mut u8,
+                |i, _| match &vals[i] {
+                    Val::Scalar(b) => Some(*b),
+                    Val::Bytes(_) => None,
+                },
+                |i, _| (i != 3).then(|| struct_bytes(&vals[i]).as_ptr()),
+            )
+        };
+        assert_eq!(r, None);
     }
 }

@@ -431,7 +431,7 @@ mod tests {
             })
         };
         // SAFETY: the thunk leads to record_dispatch, which reads any argument list.
-        unsafe { fast.call(func, arg, |_| {}) }.expect("the host has an engine");
+        unsafe { fast.call(func, arg, |_, _| None, |_| {}) }.expect("the host has an engine");
     }
 
     /// Asserts that every register `plan` leaves unused arrived as 0, and every stack
@@ -650,6 +650,104 @@ mod tests {
         }
         for r in 0..8 {
             assert_eq!(seen.fpr[r], ((gprs + r) as f64 + 1.5).to_bits(), "fpr[{r}]");
+        }
+        pool.records[0][0]
+            .state
+            .store(std::ptr::null_mut(), Ordering::Release);
+    }
+
+    /// Struct arguments through the fast path and the real trampoline: the callee sees
+    /// the registers and stack bytes the general path would give it (engine tests:
+    /// `placed_by_general`), and each struct passed by reference as the address of a
+    /// copy, not of the caller's memory.
+    #[test]
+    fn fast_struct_arguments_reach_the_callee() {
+        use crate::engine::tests::{big, placed_by_general, regs, spill, Val};
+        let abi = Abi::host().unwrap();
+        let mut seen = Seen {
+            gpr: [0; 9],
+            fpr: [0; 8],
+            stack_len: 0,
+            stack: Vec::new(),
+        };
+        let mut pool = Pool {
+            records: Vec::new(),
+            pages: Vec::new(),
+            free: Vec::new(),
+            freed: Vec::new(),
+        };
+        grow(&mut pool, abi, record_dispatch, entry_address().unwrap()).unwrap();
+        pool.records[0][0]
+            .state
+            .store(&mut seen as *mut Seen as *mut c_void, Ordering::Release);
+        let func = pool.pages[0].as_ptr::<u8>() as usize;
+        for (name, (proto, vals)) in [
+            ("regs", regs(abi)),
+            ("spill", spill(abi)),
+            ("big", big(abi)),
+        ] {
+            let fast = proto.fast.as_ref().expect("a fast plan");
+            seen.stack_len = proto.plan.stack_size as usize;
+            let arg = |i: usize, _: Prim| match &vals[i] {
+                Val::Scalar(bits) => Some(*bits),
+                Val::Bytes(_) => None,
+            };
+            let src = |i: usize, _: &std::sync::Arc<crate::types::StructType>| match &vals[i] {
+                Val::Bytes(b) => Some(b.as_ptr()),
+                Val::Scalar(_) => None,
+            };
+            let mut ret = [0u8; 16];
+            // SAFETY: the thunk leads to record_dispatch, which reads any argument list
+            // and writes no result; `ret` holds any of these results.
+            let done = unsafe {
+                if fast.struct_ret().is_some() {
+                    fast.call_struct(func, arg, src, |_| {}, ret.as_mut_ptr())
+                } else {
+                    fast.call(func, arg, src, |_| {}).map(|_| ())
+                }
+            };
+            assert_eq!(done, Some(()), "{name}: the fast path ran");
+            let want = placed_by_general(&proto, &vals);
+            // The general path's by-reference addresses are already 0 in `want`.
+            let (mut gpr, mut fpr, mut stack) = (seen.gpr, seen.fpr, seen.stack.clone());
+            for (i, class) in proto.plan.args.iter().enumerate() {
+                let (ArgClass::Indirect(loc), Val::Bytes(b)) = (class, &vals[i]) else {
+                    continue;
+                };
+                let addr = match *loc {
+                    Loc::Gpr(r) => std::mem::take(&mut gpr[r as usize]),
+                    Loc::Fpr(r) => std::mem::take(&mut fpr[r as usize]),
+                    Loc::Stack(off) => {
+                        let slot = &mut stack[off as usize..off as usize + 8];
+                        let a = u64::from_le_bytes(slot.try_into().unwrap());
+                        slot.fill(0);
+                        a
+                    }
+                };
+                assert!(
+                    addr != 0 && addr != b.as_ptr() as u64,
+                    "{name}: argument {i}"
+                );
+            }
+            // Win64 and the struct results: the hidden result pointer is in rcx or x8,
+            // which `placed_by_general` does not set.
+            if let crate::abi::RetClass::Indirect(Loc::Gpr(r)) = proto.plan.ret {
+                assert_eq!(
+                    gpr[r as usize],
+                    ret.as_ptr() as u64,
+                    "{name}: result address"
+                );
+                gpr[r as usize] = 0;
+            }
+            // The general path's padding bytes are 0xEE where the fast path's are 0.
+            let want_stack: Vec<u8> = want
+                .stack
+                .iter()
+                .map(|&b| if b == 0xEE { 0 } else { b })
+                .collect();
+            assert_eq!(gpr, want.gpr, "{name}: gpr");
+            assert_eq!(fpr, want.fpr, "{name}: fpr");
+            assert_eq!(stack, want_stack, "{name}: stack");
         }
         pool.records[0][0]
             .state

@@ -1,9 +1,11 @@
 //! Invocation: Luau arguments into the call frame, the call inside its bracket, the
 //! result back to Luau. The general path handles every signature and reports every error;
-//! the fast path takes all-scalar signatures whose arguments convert without error.
+//! the fast path takes signatures whose scalar arguments convert without error and whose
+//! struct arguments are StructViews of their type (copied straight from their memory).
 
 use std::ffi::c_int;
 use std::mem::MaybeUninit;
+use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
@@ -16,7 +18,7 @@ use super::value::*;
 use super::vmlock::VmLock;
 use crate::engine::{Buffers, Call, FastPlan, Prototype};
 use crate::memory::Owner;
-use crate::types::{CType, Prim};
+use crate::types::{CType, Prim, StructType};
 
 /// Names for messages: the API function and the C function. Passed by reference so the
 /// hot path does not copy fat pointers through the stack.
@@ -279,7 +281,8 @@ unsafe fn encode_arg_slow(
     }
 }
 
-/// Scalar arguments that convert without any check failing, a scalar result. Returns
+/// Scalar arguments that convert without any check failing, struct arguments given as
+/// views of their type (`fast_struct_arg`), a scalar or struct result. Returns
 /// None, having done nothing, whenever the general path is needed. Nothing here can
 /// panic; a callback error found after the call comes back as `Some(Err)`, to be raised
 /// by the caller once nothing with a destructor is alive.
@@ -307,6 +310,7 @@ pub unsafe fn fast_call(
         let r = fast.call(
             func,
             |i, p| fast_arg(L, i as c_int + first, p),
+            |i, st| fast_struct_arg(L, i as c_int + first, st),
             |before| {
                 if before {
                     bracket.release();
@@ -333,7 +337,7 @@ pub unsafe fn fast_call(
     }
 }
 
-/// `fast_call` for a struct result: scalar arguments, the struct straight into a fresh
+/// `fast_call` for a struct result: the arguments as in `fast_call`, the struct straight into a fresh
 /// GC-owned block (in registers or through the hidden result pointer), then its view.
 ///
 /// # Safety
@@ -358,6 +362,7 @@ unsafe fn fast_struct_call(
         let r = fast.call_struct(
             func,
             |i, p| fast_arg(L, i as c_int + first, p),
+            |i, st| fast_struct_arg(L, i as c_int + first, st),
             |before| {
                 if before {
                     bracket.release();
@@ -417,6 +422,31 @@ unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
             (_, Plain::Number(n)) => number_bits(n, p, p),
             _ => None,
         }
+    }
+}
+
+/// A struct argument's bytes, when the value at `idx` is a StructView of the same struct
+/// type (the same `Arc`, or an equal type) over memory that is alive and holds the whole
+/// struct: exactly what `store_struct_at` accepts from a view. Anything else (a table of
+/// fields, a view of another type or of freed memory, any other value) is None, and the
+/// general path raises its error.
+///
+/// # Safety
+/// `L` must be a live Luau state with `idx` on its stack. The address is valid until
+/// Luau code runs again (the fast path copies it before the call).
+#[inline(always)]
+unsafe fn fast_struct_arg(
+    L: *mut lua_State,
+    idx: c_int,
+    st: &Arc<StructType>,
+) -> Option<*const u8> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let v = get_ud::<ViewUd>(L, idx)?;
+        if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
+            return None;
+        }
+        v.ptr.check(0, st.size).ok().map(|a| a as *const u8)
     }
 }
 

@@ -170,3 +170,32 @@ EXPORT int32_t rl_bf_get(const char *type, const char *field, const unsigned cha
     *out = b->get(in);
     return 0;
 }
+
+/* By value (tests/luau/call/structs_fast.luau): the fields as C reads them, through out. */
+EXPORT void rl_take_bits1(R_bits1 s, int64_t *out) {
+    out[0] = s.a;
+    out[1] = s.b;
+    out[2] = s.c;
+    out[3] = s.d;
+}
+/* After six integers, so that on SysV it goes to the stack also when it could take
+ * registers (it cannot: a packed record with unaligned fields is MEMORY class). */
+EXPORT void rl_take_packed(int64_t g0, int64_t g1, int64_t g2, int64_t g3, int64_t g4, int64_t g5,
+                           R_packed s, int64_t *out) {
+    out[0] = g0 + g1 + g2 + g3 + g4 + g5;
+    out[1] = s.a;
+    out[2] = s.b;
+    out[3] = s.c;
+}
+EXPORT R_bits1 rl_echo_bits1(R_bits1 s) { return s; }
+/* Writes over its by-value parameter through a volatile pointer, so the stores happen
+ * whether the parameter lives in the caller's copy (by reference: AArch64, Win64) or in
+ * the caller's stack area (SysV): the caller's own object must not change. */
+EXPORT int32_t rl_scribble_s108(S_108 s) {
+    volatile S_108 *p = &s;
+    int32_t seen = p->i[12];
+    p->tag = 0;
+    for (int k = 0; k < 13; k++)
+        p->i[k] = -1;
+    return seen;
+}
