@@ -284,6 +284,36 @@ fn main() {
     }
 
     println!();
+    println!(
+        "== reads and writes against a trivial C metamethod on a userdata (issue 14: <= 1.25x)"
+    );
+    let mm_index = "local t = mm local x for i = 1, N do x = t[7] end";
+    let mm_newindex = "local t = mm for i = 1, N do t[7] = 1.5 end";
+    for (name, base, body) in [
+        (
+            "TypedPointer f32 read  x = tp[7]",
+            mm_index,
+            "local t = floats local x for i = 1, N do x = t[7] end",
+        ),
+        (
+            "StructView field read  x = v.health",
+            mm_index,
+            "local v = view local x for i = 1, N do x = v.health end",
+        ),
+        (
+            "TypedPointer f32 write tp[7] = 1.5",
+            mm_newindex,
+            "local t = floats for i = 1, N do t[7] = 1.5 end",
+        ),
+        (
+            "StructView field write v.health = 7",
+            mm_newindex,
+            "local v = view for i = 1, N do v.health = 7 end",
+        ),
+    ] {
+        compare(&lua, name, base, body, "<= 1.25x");
+    }
+
     println!("== calls (baseline: a raw lua_CFunction making the same C call directly)");
     let raw_add = "local f = raw_add local x for i = 1, N do x = f(i, 2) end";
     let raw_fma = "local f = raw_fma local x for i = 1, N do x = f(1.5, 2, 0.25) end";
