@@ -337,8 +337,9 @@ pub unsafe fn fast_call(
     }
 }
 
-/// `fast_call` for a struct result: the arguments as in `fast_call`, the struct straight into a fresh
-/// GC-owned block (in registers or through the hidden result pointer), then its view.
+/// `fast_call` for a struct result: the arguments as in `fast_call`, the struct straight
+/// into a new struct value (from the return registers or through the hidden result
+/// pointer).
 ///
 /// # Safety
 /// As `fast_call`.
