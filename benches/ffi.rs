@@ -119,6 +119,25 @@ unsafe extern "C-unwind" fn raw_lua_calls(L: *mut lua_State) -> c_int {
     1
 }
 
+/// `raw_lua_calls` with `lua_pcall` and a message handler (at index 3): what a C → Luau
+/// call must at least cost here, since Luau errors may not unwind through C frames.
+unsafe extern "C-unwind" fn raw_lua_pcalls(L: *mut lua_State) -> c_int {
+    let n = num(L, 2) as i32;
+    let mut s = 0i64;
+    for k in 0..n {
+        lua::lua_pushvalue(L, 1);
+        lua::lua_pushnumber(L, k as f64);
+        lua::lua_pushnumber(L, 1.0);
+        if lua::lua_pcall(L, 2, 1, 3) != 0 {
+            return 0;
+        }
+        s += num(L, -1) as i64;
+        lua::lua_settop(L, 3);
+    }
+    lua::lua_pushnumber(L, s as f64);
+    1
+}
+
 /// A userdata whose `__index` / `__newindex` are trivial C functions: what Luau's
 /// metamethod dispatch alone costs, the true floor for `tp[i]` and `view.field`.
 unsafe extern "C-unwind" fn raw_mm_index(L: *mut lua_State) -> c_int {
@@ -201,6 +220,7 @@ fn main() {
             ("raw_make_s24", raw_make_s24),
             ("raw_mixed10", raw_mixed10),
             ("raw_lua_calls", raw_lua_calls),
+            ("raw_lua_pcalls", raw_lua_pcalls),
         ] {
             lua.globals()
                 .set(name, lua.create_c_function(f).unwrap())
@@ -390,6 +410,13 @@ fn main() {
         "raw_lua_calls(cbfn, N)",
         "drive(cb, N)",
         "<= 1.5x",
+    );
+    compare(
+        &lua,
+        "C -> Luau callback vs a protected call",
+        "raw_lua_pcalls(cbfn, N, debug.traceback)",
+        "drive(cb, N)",
+        "-",
     );
 }
 
