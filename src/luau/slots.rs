@@ -603,7 +603,8 @@ mod tests {
         assert(not ok and string.find(err, "error in callback"), err)
         ok, err = pcall(f, 2, "3", true)
         assert(not ok and string.find(err, "argument #2"), err)
-        local g = ffi.fn(ffi.callback(function() return 1.5 end, "i32", {}), "i32", {})
+        local gcb = ffi.callback(function() return 1.5 end, "i32", {})
+        local g = ffi.fn(gcb, "i32", {})
         ok, err = pcall(g)
         assert(not ok and string.find(err, "return value"), err)
         return "ok"
