@@ -231,47 +231,33 @@ pub unsafe fn register_call(
 ) -> u64 {
     type IntFn = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, ...) -> u64;
     type FloatFn = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, ...) -> f64;
-    let g = gpr;
-    let d = |i: usize| f64::from_bits(fpr[i]);
+    let (g, d) = (gpr, |i: usize| f64::from_bits(fpr[i]));
+    macro_rules! call_as {
+        ($ty:ty) => {
+            std::mem::transmute::<usize, $ty>(func)(
+                g[0],
+                g[1],
+                g[2],
+                g[3],
+                g[4],
+                g[5],
+                d(0),
+                d(1),
+                d(2),
+                d(3),
+                d(4),
+                d(5),
+                d(6),
+                d(7),
+            )
+        };
+    }
     // SAFETY: the caller's contract; `func` is a non-null code address of that type.
     unsafe {
         if float_ret {
-            let f: FloatFn = std::mem::transmute::<usize, FloatFn>(func);
-            f(
-                g[0],
-                g[1],
-                g[2],
-                g[3],
-                g[4],
-                g[5],
-                d(0),
-                d(1),
-                d(2),
-                d(3),
-                d(4),
-                d(5),
-                d(6),
-                d(7),
-            )
-            .to_bits()
+            call_as!(FloatFn).to_bits()
         } else {
-            let f: IntFn = std::mem::transmute::<usize, IntFn>(func);
-            f(
-                g[0],
-                g[1],
-                g[2],
-                g[3],
-                g[4],
-                g[5],
-                d(0),
-                d(1),
-                d(2),
-                d(3),
-                d(4),
-                d(5),
-                d(6),
-                d(7),
-            )
+            call_as!(IntFn)
         }
     }
 }

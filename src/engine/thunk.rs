@@ -391,11 +391,36 @@ mod tests {
 
     /// What a callback entry saw: every argument register it spills, and the caller's
     /// first `stack_len` stack bytes.
+    #[derive(Default)]
     struct Seen {
         gpr: [u64; 9],
         fpr: [u64; 8],
         stack_len: usize,
         stack: Vec<u8>,
+    }
+
+    /// A private pool whose first thunk records into `seen` what it is called with; the
+    /// pool (keep it until `stop_recording`) and the thunk's address.
+    fn recording_thunk(abi: Abi, seen: &mut Seen) -> (Pool, usize) {
+        let mut pool = Pool {
+            records: Vec::new(),
+            pages: Vec::new(),
+            free: Vec::new(),
+            freed: Vec::new(),
+        };
+        grow(&mut pool, abi, record_dispatch, entry_address().unwrap()).unwrap();
+        pool.records[0][0]
+            .state
+            .store(seen as *mut Seen as *mut c_void, Ordering::Release);
+        let func = pool.pages[0].as_ptr::<u8>() as usize;
+        (pool, func)
+    }
+
+    /// Unpublishes the `Seen` a `recording_thunk` writes to.
+    fn stop_recording(pool: &Pool) {
+        pool.records[0][0]
+            .state
+            .store(std::ptr::null_mut(), Ordering::Release);
     }
 
     unsafe extern "C" fn record_dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
@@ -522,23 +547,8 @@ mod tests {
             proto(sig(vec![i.clone(); 9], None)),
         ];
 
-        let mut seen = Seen {
-            gpr: [0; 9],
-            fpr: [0; 8],
-            stack_len: 0,
-            stack: Vec::new(),
-        };
-        let mut pool = Pool {
-            records: Vec::new(),
-            pages: Vec::new(),
-            free: Vec::new(),
-            freed: Vec::new(),
-        };
-        grow(&mut pool, abi, record_dispatch, entry_address().unwrap()).unwrap();
-        pool.records[0][0]
-            .state
-            .store(&mut seen as *mut Seen as *mut c_void, Ordering::Release);
-        let func = pool.pages[0].as_ptr::<u8>() as usize;
+        let mut seen = Seen::default();
+        let (pool, func) = recording_thunk(abi, &mut seen);
         for probe in &probes {
             // One call site for all, so every call's frame and stack buffer are at the
             // same address as the previous one's.
@@ -575,9 +585,7 @@ mod tests {
         // SAFETY: the thunk leads to record_dispatch, which reads any argument list.
         unsafe { call.invoke(func, std::ptr::null_mut()) }.unwrap();
         assert_unused_zero(&v.plan, &seen, "general path");
-        pool.records[0][0]
-            .state
-            .store(std::ptr::null_mut(), Ordering::Release);
+        stop_recording(&pool);
     }
 
     #[test]
@@ -627,23 +635,8 @@ mod tests {
         .unwrap();
         assert!(spill.plan.register_call().is_none(), "a stack argument");
 
-        let mut seen = Seen {
-            gpr: [0; 9],
-            fpr: [0; 8],
-            stack_len: 0,
-            stack: Vec::new(),
-        };
-        let mut pool = Pool {
-            records: Vec::new(),
-            pages: Vec::new(),
-            free: Vec::new(),
-            freed: Vec::new(),
-        };
-        grow(&mut pool, abi, record_dispatch, entry_address().unwrap()).unwrap();
-        pool.records[0][0]
-            .state
-            .store(&mut seen as *mut Seen as *mut c_void, Ordering::Release);
-        let func = pool.pages[0].as_ptr::<u8>() as usize;
+        let mut seen = Seen::default();
+        let (pool, func) = recording_thunk(abi, &mut seen);
         call_fast(&proto, func);
         for r in 0..gprs {
             assert_eq!(seen.gpr[r], 0x5A5A_0000 + r as u64, "gpr[{r}]");
@@ -651,9 +644,7 @@ mod tests {
         for r in 0..8 {
             assert_eq!(seen.fpr[r], ((gprs + r) as f64 + 1.5).to_bits(), "fpr[{r}]");
         }
-        pool.records[0][0]
-            .state
-            .store(std::ptr::null_mut(), Ordering::Release);
+        stop_recording(&pool);
     }
 
     /// Struct arguments through the fast path and the real trampoline: the callee sees
@@ -664,23 +655,8 @@ mod tests {
     fn fast_struct_arguments_reach_the_callee() {
         use crate::engine::tests::{big, placed_by_general, regs, spill, Val};
         let abi = Abi::host().unwrap();
-        let mut seen = Seen {
-            gpr: [0; 9],
-            fpr: [0; 8],
-            stack_len: 0,
-            stack: Vec::new(),
-        };
-        let mut pool = Pool {
-            records: Vec::new(),
-            pages: Vec::new(),
-            free: Vec::new(),
-            freed: Vec::new(),
-        };
-        grow(&mut pool, abi, record_dispatch, entry_address().unwrap()).unwrap();
-        pool.records[0][0]
-            .state
-            .store(&mut seen as *mut Seen as *mut c_void, Ordering::Release);
-        let func = pool.pages[0].as_ptr::<u8>() as usize;
+        let mut seen = Seen::default();
+        let (pool, func) = recording_thunk(abi, &mut seen);
         for (name, (proto, vals)) in [
             ("regs", regs(abi)),
             ("spill", spill(abi)),
@@ -749,9 +725,7 @@ mod tests {
             assert_eq!(fpr, want.fpr, "{name}: fpr");
             assert_eq!(stack, want_stack, "{name}: stack");
         }
-        pool.records[0][0]
-            .state
-            .store(std::ptr::null_mut(), Ordering::Release);
+        stop_recording(&pool);
     }
 
     type Fn11 = extern "C" fn(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64) -> i64;

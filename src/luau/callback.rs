@@ -161,7 +161,15 @@ pub unsafe fn push_callback(
         ffi::lua_xmove(L, holder, 2);
         let holder_ref = ffi::lua_ref(L, -1);
         ffi::lua_pop(L, 1);
-        let direct = direct_args(&proto, &bool_args);
+        let promoted_bools: Vec<bool> = proto
+            .sig
+            .args()
+            .enumerate()
+            .map(|(i, t)| {
+                *t != CType::Prim(Prim::Bool) && bool_args.get(i).copied().unwrap_or(false)
+            })
+            .collect();
+        let direct = direct_args(&proto, &promoted_bools);
         let state = Rc::new(CallbackState {
             main: ffi::lua_mainthread(L),
             holder,
@@ -172,7 +180,7 @@ pub unsafe fn push_callback(
             release_queue: sh.release_queue.clone(),
             invoker_ref: sh.invoker_ref,
             arg_elems,
-            bool_args,
+            promoted_bools,
         });
         let state_ptr = Rc::as_ptr(&state) as *mut c_void;
         let lock = sh.vm_lock;
@@ -194,7 +202,7 @@ pub unsafe fn push_callback(
 
 /// How to push each argument directly, when all push without allocating and within
 /// LUA_MINSTACK slots (with the handler and the function).
-fn direct_args(proto: &Prototype, bool_args: &[bool]) -> Option<Box<[DirectArg]>> {
+fn direct_args(proto: &Prototype, promoted_bools: &[bool]) -> Option<Box<[DirectArg]>> {
     if proto.sig.arg_count() + 2 > 20 {
         return None;
     }
@@ -207,9 +215,7 @@ fn direct_args(proto: &Prototype, bool_args: &[bool]) -> Option<Box<[DirectArg]>
                 Some(DirectArg {
                     prim: *p,
                     loc: thunk::scalar_loc(&proto.plan, i),
-                    // Only a promoted one: a fixed `bool` is pushed by its low byte (its
-                    // register's upper bits are not specified on AAPCS64).
-                    promoted_bool: *p != Prim::Bool && bool_args.get(i).copied().unwrap_or(false),
+                    promoted_bool: promoted_bools[i],
                 })
             }
             _ => None,
@@ -523,8 +529,7 @@ unsafe fn invoke(
 unsafe fn push_arg_bits(state: &CallbackState, L: *mut lua_State, p: Prim, i: usize, bits: u64) {
     // SAFETY: see above.
     unsafe {
-        // Only a promoted one: a fixed `bool` is pushed by its low byte.
-        if p != Prim::Bool && state.bool_args.get(i).copied().unwrap_or(false) {
+        if state.promoted_bools[i] {
             ffi::lua_pushboolean(L, (bits as u32 != 0) as c_int);
         } else {
             push_bits(L, p, bits);

@@ -81,8 +81,10 @@ pub struct CallbackState {
     /// For each argument declared `T *` (T an object type): T, so it arrives as a
     /// TypedPointer of T.
     pub arg_elems: Vec<Option<CType>>,
-    /// Arguments declared `bool` (a variadic one arrives promoted to int).
-    pub bool_args: Vec<bool>,
+    /// Arguments declared `bool` that C promoted to int (variadic ones): pushed as
+    /// booleans. A fixed `bool` is read by its low byte (its register's upper bits are
+    /// not specified on AAPCS64).
+    pub promoted_bools: Vec<bool>,
     /// When every argument is a number or boolean, few enough to push without growing
     /// the stack: how to push each, directly, without a protected call.
     pub direct: Option<Box<[DirectArg]>>,
