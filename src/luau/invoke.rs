@@ -300,11 +300,12 @@ pub unsafe fn fast_call(
 ) -> Option<LResult<c_int>> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        if (slots::count(L) - first + 1) as usize != fast.arg_count() || func == 0 {
+        let top = slots::count(L);
+        if (top - first + 1) as usize != fast.arg_count() || func == 0 {
             return None;
         }
         if fast.struct_ret().is_some() {
-            return fast_struct_call(L, fast, func, first, lock);
+            return fast_struct_call(L, fast, func, first, top, lock);
         }
         let bracket = Bracket::enter(L, lock);
         let r = fast.call(
@@ -341,6 +342,8 @@ pub unsafe fn fast_call(
 /// into a new struct value (from the return registers or through the hidden result
 /// pointer).
 ///
+/// `top` is the stack top on entry (the arguments), restored if the fast path declines.
+///
 /// # Safety
 /// As `fast_call`.
 #[inline(never)]
@@ -349,6 +352,7 @@ unsafe fn fast_struct_call(
     fast: &FastPlan,
     func: usize,
     first: c_int,
+    top: c_int,
     lock: &'static VmLock,
 ) -> Option<LResult<c_int>> {
     let st = fast.struct_ret()?;
@@ -357,7 +361,6 @@ unsafe fn fast_struct_call(
     unsafe {
         // The result is a new struct value, filled by the call. Allocated first: it may
         // raise, and nothing owned is alive yet.
-        let top = slots::count(L);
         let dst = push_struct_value(L, st);
         let bracket = Bracket::enter(L, lock);
         let r = fast.call_struct(
