@@ -14,7 +14,8 @@ use std::sync::Mutex;
 use super::frame::CallFrame;
 use crate::abi::{Abi, ArgClass, CallPlan, Loc, Piece, RetClass, THUNK_SIZE};
 
-/// Signature of the dispatcher every thunk reaches through the callback entry.
+/// Signature of the dispatcher every thunk reaches through the callback entry. The entry
+/// hands it a frame whose return registers are zero: a dispatcher that sets none returns 0.
 pub type Dispatch = unsafe extern "C" fn(record: *mut SlotRecord, frame: *mut CallFrame);
 
 /// What a thunk loads into its scratch register. `dispatch` must stay the first field:
@@ -80,6 +81,7 @@ fn entry_address() -> Option<usize> {
 }
 
 /// A token unique to the calling thread while it lives.
+#[inline]
 pub fn thread_token() -> usize {
     thread_local!(static TOKEN: u8 = const { 0 });
     TOKEN.with(|t| t as *const u8 as usize)
@@ -303,6 +305,7 @@ unsafe fn copy_piece_in(frame: &CallFrame, p: &Piece, dst: *mut u8) {
 }
 
 /// Sets a scalar return value.
+#[inline]
 pub fn set_ret_bits(plan: &CallPlan, frame: &mut CallFrame, bits: u64) {
     match plan.ret {
         RetClass::Scalar(Loc::Gpr(r)) => frame.ret_gpr[r as usize] = bits,

@@ -240,10 +240,9 @@ pub unsafe fn free_callback(L: *mut lua_State, idx: c_int) {
 /// Luau call that may raise runs inside `lua_pcall` (see `protected`), and a panic aborts.
 unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     let _bomb = AbortOnPanic;
-    // SAFETY: the entry passes the thunk's record and a frame on its own stack.
+    // SAFETY: the entry passes the thunk's record and a frame on its own stack, its
+    // return registers zero (C gets 0 unless the callback sets them).
     let frame = unsafe { &mut *frame };
-    frame.ret_gpr = [0; 2];
-    frame.ret_fpr = [0; 4];
     // SAFETY: records live as long as the thunk pool, i.e. forever.
     let record = unsafe { &*record };
     let me = thunk::thread_token();
@@ -450,31 +449,51 @@ unsafe fn invoke(
     // may raise is inside `protected` or `lua_pcall`.
     let r = unsafe {
         let top = slots::count(L);
-        // Without `room` (the main thread outside any call), the API grows the stack.
-        if room {
-            slots::xpush(state.holder, L, HOLDER_HANDLER);
-        } else {
-            ffi::lua_xpush(state.holder, L, HOLDER_HANDLER);
-        }
         let handler = top + 1;
         // Numbers and booleans push without allocating, into the LUA_MINSTACK (20) slots
-        // Luau guarantees above the C function `L` stands in: the common case needs no
+        // Luau guarantees above the C function `L` stands in (`room`): the common case
+        // writes handler, function and arguments straight into those slots, with no
         // protected call for its arguments.
-        let pushed = if let (Some(direct), true) = (&state.direct, room) {
-            slots::xpush(state.holder, L, HOLDER_FN);
+        let direct = match (&state.direct, room) {
+            (Some(direct), true) => slots::pusher(L, direct.len() + 2).map(|p| (direct, p)),
+            _ => None,
+        };
+        let pushed = if let Some((direct, mut p)) = direct {
+            p.copy(state.holder, HOLDER_HANDLER);
+            p.copy(state.holder, HOLDER_FN);
             for (i, a) in direct.iter().enumerate() {
                 let bits = match a.loc {
                     Some(l) => thunk::read_loc(frame, l),
                     None => thunk::arg_bits(&proto.plan, frame, i),
                 };
                 if a.promoted_bool {
-                    slots::push_bool(L, bits as u32 != 0);
-                } else {
-                    push_number_bits(L, a.prim, normalize_bits(a.prim, bits));
+                    p.boolean(bits as u32 != 0);
+                    continue;
+                }
+                match a.prim {
+                    Prim::Bool => p.boolean(bits as u8 != 0),
+                    Prim::F32 => p.number(f32::from_bits(bits as u32) as f64),
+                    Prim::F64 => p.number(f64::from_bits(bits)),
+                    Prim::I32 => p.number(bits as i32 as f64),
+                    Prim::U32 => p.number(bits as u32 as f64),
+                    Prim::I16 => p.number(bits as i16 as f64),
+                    Prim::U16 => p.number(bits as u16 as f64),
+                    Prim::I8 => p.number(bits as i8 as f64),
+                    Prim::U8 => p.number(bits as u8 as f64),
+                    _ => p.via_api(L, |L| {
+                        push_number_bits(L, a.prim, normalize_bits(a.prim, bits))
+                    }),
                 }
             }
+            p.finish(L);
             Ok(())
         } else {
+            // Without `room` (the main thread outside any call), the API grows the stack.
+            if room {
+                slots::xpush(state.holder, L, HOLDER_HANDLER);
+            } else {
+                ffi::lua_xpush(state.holder, L, HOLDER_HANDLER);
+            }
             protected(L, handler, state.invoker_ref, 0, &mut |L| {
                 push_args(state, frame, L)?;
                 Ok(nargs + 1)

@@ -103,6 +103,7 @@ impl Bracket {
 }
 
 /// The Luau thread of the innermost ffi call on this OS thread (null if none).
+#[inline]
 pub fn active() -> *mut lua_State {
     ACTIVE.with(|a| a.get())
 }
@@ -129,6 +130,7 @@ const STACK_RESERVE: usize = 64 * 1024;
 /// Counts one more nested callback; Err with a message if that goes beyond [`MAX_DEPTH`]
 /// or the thread's native stack is running out. Pair with [`leave_callback`] when it
 /// returned Ok.
+#[inline]
 pub fn enter_callback() -> Result<(), String> {
     let d = DEPTH.with(|d| d.get()) + 1;
     if d > MAX_DEPTH {
@@ -161,17 +163,24 @@ mod stack {
     }
 
     /// Bytes of stack left below the caller, if the platform says where the stack ends.
-    #[inline(never)]
+    #[inline]
     pub fn remaining() -> Option<usize> {
         let here = 0u8;
         let sp = &here as *const u8 as usize;
-        let low = LOW.with(|l| {
-            if l.get() == 1 {
-                l.set(query_low().unwrap_or(0));
-            }
-            l.get()
-        });
+        let mut low = LOW.with(|l| l.get());
+        if low == 1 {
+            low = first_query();
+        }
         (low != 0).then(|| sp.saturating_sub(low))
+    }
+
+    /// Asks the platform once per thread.
+    #[cold]
+    #[inline(never)]
+    fn first_query() -> usize {
+        let low = query_low().unwrap_or(0);
+        LOW.with(|l| l.set(low));
+        low
     }
 
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -244,6 +253,7 @@ mod stack {
     }
 }
 
+#[inline]
 pub fn leave_callback() {
     DEPTH.with(|d| d.set(d.get() - 1));
 }

@@ -412,6 +412,111 @@ unsafe fn write_top(L: *mut lua_State, value: u64, tt: c_int) -> bool {
     }
 }
 
+/// Free slots above a thread's top, written one after another and published with one
+/// store of `top` ([`Pusher::finish`]): a callback pushes its handler, function and
+/// arguments with one frame check instead of one per value.
+pub struct Pusher {
+    next: *mut TValue,
+}
+
+/// A [`Pusher`] for `n` values on `L`, if the layout is checked and the running
+/// function's frame (`ci->top`) has `n` free slots above the top; else None (push with
+/// the API).
+///
+/// # Safety
+/// `L` must be a live thread under the VM lock; nothing may run on `L` until the pusher
+/// is finished (the values above `top` are not yet part of the stack).
+#[inline(always)]
+pub unsafe fn pusher(L: *mut lua_State, n: usize) -> Option<Pusher> {
+    if !usable() {
+        return None;
+    }
+    let h = L as *const StateHead;
+    // SAFETY: the caller's contract; plain reads of the state and its CallInfo.
+    unsafe {
+        let top = std::ptr::addr_of!((*h).top).read();
+        let ci = std::ptr::addr_of!((*h).ci).read();
+        let limit = std::ptr::addr_of!((*ci).top).read();
+        (limit.offset_from(top) >= n as isize).then_some(Pusher {
+            next: top as *mut TValue,
+        })
+    }
+}
+
+impl Pusher {
+    /// # Safety
+    /// At most the `n` values `pusher` was asked for, in total.
+    #[inline(always)]
+    unsafe fn write(&mut self, value: u64, tt: c_int) {
+        // SAFETY: within the free slots `pusher` checked.
+        unsafe {
+            self.next.write(TValue {
+                value,
+                extra: 0,
+                tt,
+            });
+            self.next = self.next.add(1);
+        }
+    }
+
+    /// # Safety
+    /// As `write`.
+    #[inline(always)]
+    pub unsafe fn number(&mut self, n: f64) {
+        // SAFETY: the caller's contract.
+        unsafe { self.write(n.to_bits(), ffi::LUA_TNUMBER) }
+    }
+
+    /// # Safety
+    /// As `write`.
+    #[inline(always)]
+    pub unsafe fn boolean(&mut self, b: bool) {
+        // SAFETY: the caller's contract.
+        unsafe { self.write(b as u64, ffi::LUA_TBOOLEAN) }
+    }
+
+    /// A copy of the value at stack index `idx` (1-based) of `from`, as [`xpush`].
+    ///
+    /// # Safety
+    /// As `write`, and `xpush`'s contract for `from` and the value.
+    #[inline(always)]
+    pub unsafe fn copy(&mut self, from: *mut lua_State, idx: c_int) {
+        // SAFETY: the caller's contract; `from` holds a value at `idx`.
+        unsafe {
+            let (base, _) = bounds(from);
+            std::ptr::copy_nonoverlapping(base.add(idx as usize - 1), self.next, 1);
+            self.next = self.next.add(1);
+        }
+    }
+
+    /// One value pushed by `api`, which pushes exactly one without allocating (what the
+    /// layout here does not describe, such as a Luau integer).
+    ///
+    /// # Safety
+    /// As `write`; `L` is the pusher's thread.
+    #[inline(always)]
+    pub unsafe fn via_api(&mut self, L: *mut lua_State, api: impl FnOnce(*mut lua_State)) {
+        // SAFETY: the slots below `next` hold whole values; the API pushes at `top`, inside
+        // the checked frame, and we continue above what it pushed.
+        unsafe {
+            let top = std::ptr::addr_of_mut!((*(L as *mut StateHead)).top);
+            top.write(self.next);
+            api(L);
+            self.next = top.read() as *mut TValue;
+        }
+    }
+
+    /// Publishes the values: `L`'s top moves past them.
+    ///
+    /// # Safety
+    /// `L` is the pusher's thread.
+    #[inline(always)]
+    pub unsafe fn finish(self, L: *mut lua_State) {
+        // SAFETY: every slot below `next` holds a whole value.
+        unsafe { std::ptr::addr_of_mut!((*(L as *mut StateHead)).top).write(self.next) }
+    }
+}
+
 /// Drops the values above the first `n` of the running function (`lua_settop(L, n)` for
 /// an `n` at or below the current count).
 ///

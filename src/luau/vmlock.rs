@@ -143,6 +143,7 @@ impl VmLock {
 
     /// Takes the lock for a callback about to run on this thread, unless this thread
     /// holds it already. None if the Lua state has been closed.
+    #[inline]
     pub fn take_for_callback(&self) -> Option<Taken> {
         let me = thunk::thread_token();
         if me == self.owner {
@@ -159,6 +160,7 @@ impl VmLock {
     }
 
     /// Gives back what `take_for_callback` took.
+    #[inline]
     pub fn give_back(&self, taken: Taken) {
         match taken {
             Taken::Already => {}
