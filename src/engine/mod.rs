@@ -380,6 +380,21 @@ pub fn promote_variadic(t: &CType) -> CType {
     }
 }
 
+/// Where the fast path's scalar argument images come from: `arg(i, prim)` is argument
+/// `i`'s image, or None to decline. A trait rather than a closure so that a source can mark
+/// its read `#[inline(always)]` and it lands in the per-argument loop; closures implement
+/// it too.
+pub trait ArgSource {
+    fn arg(&mut self, i: usize, p: Prim) -> Option<u64>;
+}
+
+impl<F: FnMut(usize, Prim) -> Option<u64>> ArgSource for F {
+    #[inline(always)]
+    fn arg(&mut self, i: usize, p: Prim) -> Option<u64> {
+        self(i, p)
+    }
+}
+
 /// A prototype whose scalars sit in single locations, whose struct arguments are copied
 /// from memory the caller names (see [`FastStruct`]) and whose stack area is small: the
 /// common case, run without scratch buffers, conversions of struct values or allocation.
@@ -672,7 +687,7 @@ impl FastPlan {
     pub unsafe fn call_struct(
         &self,
         func: usize,
-        arg: impl FnMut(usize, Prim) -> Option<u64>,
+        arg: impl ArgSource,
         struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
         around: impl Fn(bool),
         dst: *mut u8,
@@ -717,7 +732,7 @@ impl FastPlan {
     pub unsafe fn call(
         &self,
         func: usize,
-        arg: impl FnMut(usize, Prim) -> Option<u64>,
+        arg: impl ArgSource,
         struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
         around: impl Fn(bool),
     ) -> Option<u64> {
@@ -744,7 +759,7 @@ impl FastPlan {
         &self,
         call: crate::abi::RegisterCall,
         func: usize,
-        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        mut arg: impl ArgSource,
         around: impl Fn(bool),
     ) -> Option<u64> {
         use crate::abi::{REGISTER_CALL_FPRS, REGISTER_CALL_GPRS};
@@ -752,7 +767,7 @@ impl FastPlan {
         let mut gpr = [0u64; REGISTER_CALL_GPRS];
         let mut fpr = [0u64; REGISTER_CALL_FPRS];
         for a in &self.args {
-            let bits = arg(a.index, a.prim)?;
+            let bits = arg.arg(a.index, a.prim)?;
             // `register_call` admits only register locations within these arrays.
             match a.loc {
                 Loc::Gpr(r) => *gpr.get_mut(r as usize)? = bits,
@@ -779,7 +794,7 @@ impl FastPlan {
     unsafe fn run_frame(
         &self,
         func: usize,
-        arg: impl FnMut(usize, Prim) -> Option<u64>,
+        arg: impl ArgSource,
         struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
         around: impl Fn(bool),
         hidden: Option<(Loc, u64)>,
@@ -838,7 +853,7 @@ impl FastPlan {
         &self,
         f: *mut CallFrame,
         stack: *mut u8,
-        mut arg: impl FnMut(usize, Prim) -> Option<u64>,
+        mut arg: impl ArgSource,
         mut struct_src: impl FnMut(usize, &Arc<StructType>) -> Option<*const u8>,
     ) -> Option<()> {
         // SAFETY: this function's own `# Safety` contract; `new` checked every register
@@ -846,7 +861,7 @@ impl FastPlan {
         // piece against its struct's size, and every copy against the buffer.
         unsafe {
             for a in &self.args {
-                let bits = arg(a.index, a.prim)?;
+                let bits = arg.arg(a.index, a.prim)?;
                 put_fast(f, stack, a.loc, bits, a.width);
             }
             for s in &self.structs {

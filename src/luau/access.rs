@@ -20,15 +20,30 @@ use crate::types::{CType, Field, Prim, StructType};
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
-#[inline]
+#[inline(always)]
 pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         match p {
+            Prim::Pointer | Prim::String | Prim::String16 => push_ref_bits(L, p, bits),
+            // Numbers and booleans inline: the hot reads and results.
+            _ => push_number_bits(L, p, normalize_bits(p, bits)),
+        }
+    }
+}
+
+/// `push_bits` for a pointer or string.
+///
+/// # Safety
+/// As `push_bits`.
+#[inline(never)]
+unsafe fn push_ref_bits(L: *mut lua_State, p: Prim, bits: u64) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match p {
             Prim::Pointer => push_foreign_ptr(L, bits as usize),
             Prim::String => push_cstring(L, bits as usize),
-            Prim::String16 => push_utf16(L, bits as usize),
-            _ => push_number_bits(L, p, normalize_bits(p, bits)),
+            _ => push_utf16(L, bits as usize),
         }
     }
 }

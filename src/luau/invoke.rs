@@ -310,7 +310,7 @@ pub unsafe fn fast_call(
         let bracket = Bracket::enter(L, lock);
         let r = fast.call(
             func,
-            |i, p| fast_arg(L, i as c_int + first, p),
+            StackArgs { L, first },
             |i, st| fast_struct_arg(L, i as c_int + first, st),
             |before| {
                 if before {
@@ -365,7 +365,7 @@ unsafe fn fast_struct_call(
         let bracket = Bracket::enter(L, lock);
         let r = fast.call_struct(
             func,
-            |i, p| fast_arg(L, i as c_int + first, p),
+            StackArgs { L, first },
             |i, st| fast_struct_arg(L, i as c_int + first, st),
             |before| {
                 if before {
@@ -389,6 +389,21 @@ unsafe fn fast_struct_call(
     }
 }
 
+/// The fast path's arguments: Luau's stack slots from `first` on.
+struct StackArgs {
+    L: *mut lua_State,
+    first: c_int,
+}
+
+impl crate::engine::ArgSource for StackArgs {
+    #[inline(always)]
+    fn arg(&mut self, i: usize, p: Prim) -> Option<u64> {
+        // SAFETY: made only by `fast_call` and `fast_struct_call` for the state of the
+        // running bound call, whose arguments start at `first`.
+        unsafe { fast_arg(self.L, i as c_int + self.first, p) }
+    }
+}
+
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
@@ -396,10 +411,27 @@ unsafe fn fast_struct_call(
 unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let v = slots::get(L, idx);
-        match (p, v) {
+        // Numbers and booleans inline; pointers and strings out of line, so this stays
+        // small enough to inline into the per-argument loop.
+        match (p, slots::get(L, idx)) {
             (Prim::Bool, Plain::Bool(b)) => Some(b as u64),
             (Prim::Bool, _) => None,
+            (Prim::Pointer | Prim::String | Prim::String16, v) => fast_ref_arg(L, idx, p, v),
+            (_, Plain::Number(n)) => number_bits(n, p, p),
+            _ => None,
+        }
+    }
+}
+
+/// `fast_arg` for a pointer or string parameter.
+///
+/// # Safety
+/// As `fast_arg`; `v` is the value at `idx`.
+#[inline(never)]
+unsafe fn fast_ref_arg(L: *mut lua_State, idx: c_int, p: Prim, v: Plain) -> Option<u64> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match (p, v) {
             (Prim::Pointer, Plain::Nil) => Some(0),
             (Prim::Pointer, Plain::Other(ffi::LUA_TUSERDATA)) => {
                 let ptr = match ffi::lua_userdatatag(L, idx) {
@@ -414,16 +446,12 @@ unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
             (Prim::Pointer, Plain::Other(ffi::LUA_TSTRING)) => {
                 get_str(L, idx).map(|s| s.as_ptr() as u64)
             }
-            (Prim::Pointer, _) => None,
-            // Needs a UTF-16 copy: the general path.
-            (Prim::String16, _) => None,
             (Prim::String, Plain::Other(ffi::LUA_TSTRING)) => {
                 let s = get_str(L, idx)?;
                 // Luau strings are NUL-terminated and live on the stack for the whole call.
                 (!s.contains(&0)).then_some(s.as_ptr() as u64)
             }
-            (Prim::String, _) => None,
-            (_, Plain::Number(n)) => number_bits(n, p, p),
+            // Anything else, and String16 (it needs a UTF-16 copy): the general path.
             _ => None,
         }
     }

@@ -260,8 +260,17 @@ pub fn leave_callback() {
 
 /// The error a callback raised during the ffi call that just returned, if any, or one
 /// parked by a callback that was called where it could not run.
-#[inline]
+#[inline(always)]
 pub fn take_pending_error() -> Option<String> {
+    // Two flag loads when nothing is pending: every ffi call makes this check.
+    if !HAS_PENDING.with(|h| h.get()) && !HAS_FOREIGN_ERRORS.load(Ordering::Relaxed) {
+        return None;
+    }
+    take_parked_error()
+}
+
+#[inline(never)]
+fn take_parked_error() -> Option<String> {
     if HAS_PENDING.with(|h| h.replace(false)) {
         if let Some(e) = PENDING.with(|p| p.borrow_mut().take()) {
             return Some(e);

@@ -206,7 +206,7 @@ pub unsafe fn load_bits(src: usize, p: Prim) -> u64 {
 
 /// Narrows a register image to the primitive's width and re-extends it, so garbage in the
 /// upper bits of a return register never reaches Luau.
-#[inline]
+#[inline(always)]
 pub fn normalize_bits(p: Prim, bits: u64) -> u64 {
     match p {
         Prim::Bool => (bits as u8 != 0) as u64,
@@ -262,7 +262,7 @@ pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
-#[inline]
+#[inline(always)]
 pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
     use super::slots::{push_bool, push_number};
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
@@ -426,20 +426,83 @@ pub fn number_bits(n: f64, conv: Prim, pass: Prim) -> Option<u64> {
         // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
         (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi).then_some(v as u64)
     }
+    // Up to 32 bits: through an i32 or u32, whose saturation is exact in a double, so
+    // the round trip alone rejects what is out of range.
+    #[inline(always)]
+    fn small(n: f64, lo: i32, hi: i32) -> Option<u64> {
+        let v = n as i32;
+        (v as f64 == n && v >= lo && v <= hi).then_some(v as i64 as u64)
+    }
     match conv {
         Prim::F64 => Some(n.to_bits()),
         Prim::F32 if pass == Prim::F64 => Some(((n as f32) as f64).to_bits()),
         Prim::F32 => Some((n as f32).to_bits() as u64),
-        Prim::I8 => int(n, i8::MIN as i64, i8::MAX as i64),
-        Prim::U8 => int(n, 0, u8::MAX as i64),
-        Prim::I16 => int(n, i16::MIN as i64, i16::MAX as i64),
-        Prim::U16 => int(n, 0, u16::MAX as i64),
-        Prim::I32 => int(n, i32::MIN as i64, i32::MAX as i64),
-        Prim::U32 => int(n, 0, u32::MAX as i64),
+        Prim::I8 => small(n, i8::MIN as i32, i8::MAX as i32),
+        Prim::U8 => small(n, 0, u8::MAX as i32),
+        Prim::I16 => small(n, i16::MIN as i32, i16::MAX as i32),
+        Prim::U16 => small(n, 0, u16::MAX as i32),
+        Prim::I32 => small(n, i32::MIN, i32::MAX),
+        Prim::U32 => {
+            let v = n as u32;
+            (v as f64 == n).then_some(v as u64)
+        }
         Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
         Prim::U64 | Prim::Usize if (0.0..9.007_199_254_740_992e15).contains(&n) => {
             int(n, 0, i64::MAX)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast conversion accepts exactly the integers in the type's range, as the
+    /// reference (an exact integer test in i128) says, and gives the same bits.
+    #[test]
+    fn number_bits_accepts_exactly_the_integers_in_range() {
+        let ranges: [(Prim, i128, i128); 8] = [
+            (Prim::I8, i8::MIN as i128, i8::MAX as i128),
+            (Prim::U8, 0, u8::MAX as i128),
+            (Prim::I16, i16::MIN as i128, i16::MAX as i128),
+            (Prim::U16, 0, u16::MAX as i128),
+            (Prim::I32, i32::MIN as i128, i32::MAX as i128),
+            (Prim::U32, 0, u32::MAX as i128),
+            (Prim::I64, i64::MIN as i128, i64::MAX as i128),
+            (Prim::U64, 0, (1i128 << 53) - 1),
+        ];
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            9_223_372_036_854_775_808.0,
+            -9_223_372_036_854_775_808.0,
+            9_007_199_254_740_992.0,
+        ];
+        for &(_, lo, hi) in &ranges {
+            for edge in [lo, hi] {
+                let e = edge as f64;
+                for d in [-1.0, -0.5, 0.0, 0.5, 1.0] {
+                    values.push(e + d);
+                }
+                values.push(f64::from_bits(e.to_bits() + 1));
+                values.push(f64::from_bits(e.to_bits().wrapping_sub(1)));
+            }
+        }
+        for (p, lo, hi) in ranges {
+            for &n in &values {
+                let exact = n.is_finite() && n.fract() == 0.0;
+                let want = (exact && (n as i128) >= lo && (n as i128) <= hi)
+                    .then_some(n as i128 as i64 as u64);
+                assert_eq!(number_bits(n, p, p), want, "{:?} {:e}", p, n);
+            }
+        }
     }
 }
