@@ -52,6 +52,10 @@ pub struct ViewUd {
 }
 ud_kind!(ViewUd, 92, c"StructView");
 
+// Every struct value is a GC allocation of this header plus its bytes, and the collector's
+// work grows with the bytes allocated: keep the header from growing unnoticed.
+const _: () = assert!(std::mem::size_of::<ViewUd>() <= 72);
+
 pub struct ArenaUd {
     pub arena: Rc<ArenaInner>,
 }
