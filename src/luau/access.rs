@@ -348,7 +348,7 @@ pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()
             // `T x[]`: the struct's size excludes it, so nothing bounds it.
             let addr = base.check(f.offset as isize, 0)?;
             let mut p = base.with_addr(addr);
-            p.bounded = false;
+            p.len = Ptr::UNBOUNDED;
             push_typed(L, p, f.ty.clone());
             return Ok(());
         }
@@ -363,7 +363,6 @@ pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()
                 let mut p = base.with_addr(addr);
                 p.base = addr;
                 p.len = bytes;
-                p.bounded = true;
                 push_typed(L, p, f.ty.clone());
             }
         }

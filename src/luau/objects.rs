@@ -54,7 +54,7 @@ ud_kind!(ViewUd, 92, c"StructView");
 
 // Every struct value is a GC allocation of this header plus its bytes, and the collector's
 // work grows with the bytes allocated: keep the header from growing unnoticed.
-const _: () = assert!(std::mem::size_of::<ViewUd>() <= 72);
+const _: () = assert!(std::mem::size_of::<ViewUd>() <= 56);
 
 pub struct ArenaUd {
     pub arena: Rc<ArenaInner>,
@@ -374,7 +374,6 @@ pub unsafe fn view_ptr(L: *mut lua_State, idx: c_int, ud: &ViewUd, persist: bool
                 addr: ud.ptr.addr,
                 base: ud.ptr.base,
                 len: ud.ptr.len,
-                bounded: ud.ptr.bounded,
                 owner,
             }
         }

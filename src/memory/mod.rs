@@ -30,10 +30,12 @@ pub struct ArenaInner {
 /// other alive until one is freed or the slot is overwritten (the README says so).
 ///
 /// The table is made on the first store: most struct values and arena blocks never hold a
-/// pointer, and an empty one costs a struct value 16 bytes of its GC allocation instead of
-/// a map's 40 (GC work grows with the bytes allocated).
+/// pointer, and an empty table costs a struct value 8 bytes of its GC allocation instead of
+/// a map's 40 (GC work grows with the bytes allocated). It is a `Cell`: each operation
+/// takes the map out and puts it back before any owner is dropped, so no code runs while
+/// it is out.
 #[derive(Default)]
-pub struct KeepAlive(RefCell<Option<Box<KeepMap>>>);
+pub struct KeepAlive(Cell<Option<Box<KeepMap>>>);
 
 type KeepMap = HashMap<usize, Owner, FixedHasher>;
 
@@ -43,26 +45,26 @@ type FixedHasher = std::hash::BuildHasherDefault<std::collections::hash_map::Def
 
 impl KeepAlive {
     fn set(&self, slot: usize, owner: Owner) {
-        // Take the old entry out before dropping it: its drop may free other memory.
+        let mut map = self.0.take();
         let old = match owner {
-            Owner::Foreign => self.0.borrow_mut().as_mut().and_then(|m| m.remove(&slot)),
-            o => self
-                .0
-                .borrow_mut()
-                .get_or_insert_with(Default::default)
-                .insert(slot, o),
+            Owner::Foreign => map.as_mut().and_then(|m| m.remove(&slot)),
+            o => map.get_or_insert_with(Default::default).insert(slot, o),
         };
+        self.0.set(map);
+        // Dropped only now, with the map back in place: its drop may free other memory.
         drop(old);
     }
 
     fn clear(&self) {
-        let all = self.0.borrow_mut().take();
-        drop(all);
+        drop(self.0.take());
     }
 
     /// Number of slots holding an owner (for tests).
     pub fn len(&self) -> usize {
-        self.0.borrow().as_ref().map_or(0, |m| m.len())
+        let map = self.0.take();
+        let n = map.as_ref().map_or(0, |m| m.len());
+        self.0.set(map);
+        n
     }
 
     pub fn is_empty(&self) -> bool {
@@ -280,35 +282,50 @@ impl Owner {
 }
 
 /// A pointer with provenance: `addr` may move freely; `[base, base + len)` is the
-/// allocation it belongs to, when bounded.
-#[derive(Clone, Default)]
+/// allocation it belongs to, when bounded (`len` is [`Ptr::UNBOUNDED`] when not: no
+/// allocation reaches that size, and a struct value's header stays 8 bytes smaller than
+/// with a flag).
+#[derive(Clone)]
 pub struct Ptr {
     pub addr: usize,
     pub base: usize,
     pub len: usize,
-    pub bounded: bool,
     pub owner: Owner,
 }
 
+impl Default for Ptr {
+    fn default() -> Ptr {
+        Ptr::foreign(0)
+    }
+}
+
 impl Ptr {
+    /// `len` of a pointer whose allocation is unknown.
+    pub const UNBOUNDED: usize = usize::MAX;
+
     pub fn foreign(addr: usize) -> Ptr {
         Ptr {
             addr,
             base: 0,
-            len: 0,
-            bounded: false,
+            len: Ptr::UNBOUNDED,
             owner: Owner::Foreign,
         }
     }
 
     pub fn bounded(addr: usize, len: usize, owner: Owner) -> Ptr {
+        debug_assert!(len != Ptr::UNBOUNDED);
         Ptr {
             addr,
             base: addr,
             len,
-            bounded: true,
             owner,
         }
+    }
+
+    /// Whether the allocation is known, so accesses are bounds-checked.
+    #[inline(always)]
+    pub fn is_bounded(&self) -> bool {
+        self.len != Ptr::UNBOUNDED
     }
 
     /// The same allocation, another address (pointer arithmetic never fails; access does).
@@ -333,7 +350,7 @@ impl Ptr {
 
     /// Bytes from `addr` to the end of the allocation, when bounded.
     pub fn remaining(&self) -> Option<usize> {
-        if !self.bounded {
+        if !self.is_bounded() {
             return None;
         }
         let end = self.base + self.len;
@@ -357,7 +374,7 @@ impl Ptr {
             }
         }
         let at = (self.addr as isize).wrapping_add(offset) as usize;
-        if self.bounded {
+        if self.is_bounded() {
             let end = self.base + self.len;
             (at >= self.base && at <= end && size <= end - at).then_some(at)
         } else {
@@ -377,7 +394,7 @@ impl Ptr {
             }
         }
         let at = (self.addr as isize).wrapping_add(offset) as usize;
-        if self.bounded {
+        if self.is_bounded() {
             let end = self.base + self.len;
             let ok = at >= self.base && at <= end && size <= end - at;
             if !ok {
