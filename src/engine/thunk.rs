@@ -305,7 +305,7 @@ unsafe fn copy_piece_in(frame: &CallFrame, p: &Piece, dst: *mut u8) {
 }
 
 /// Sets a scalar return value.
-#[inline]
+#[inline(always)]
 pub fn set_ret_bits(plan: &CallPlan, frame: &mut CallFrame, bits: u64) {
     match plan.ret {
         RetClass::Scalar(Loc::Gpr(r)) => frame.ret_gpr[r as usize] = bits,

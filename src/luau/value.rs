@@ -420,17 +420,25 @@ pub unsafe fn fast_number(L: *mut lua_State, idx: c_int, conv: Prim, pass: Prim)
 pub fn number_bits(n: f64, conv: Prim, pass: Prim) -> Option<u64> {
     // `as` saturates and maps NaN to 0, so the round trip rejects fractions, NaN and
     // out-of-range values, which then get their error from the general path.
+    // Range first (NaN fails it), then a plain truncation: `as` would add saturation and
+    // NaN fix-ups, a chain of compares on every call. The round trip rejects fractions.
     #[inline(always)]
     fn int(n: f64, lo: i64, hi: i64) -> Option<u64> {
-        let v = n as i64;
-        // 2^63 saturates to i64::MAX, whose f64 rounding is 2^63 again: exclude it.
-        (n < 9_223_372_036_854_775_808.0 && v as f64 == n && v >= lo && v <= hi).then_some(v as u64)
+        if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
+            return None;
+        }
+        // SAFETY: `n` is finite and truncates into i64's range (checked above).
+        let v: i64 = unsafe { n.to_int_unchecked() };
+        (v as f64 == n && v >= lo && v <= hi).then_some(v as u64)
     }
-    // Up to 32 bits: through an i32 or u32, whose saturation is exact in a double, so
-    // the round trip alone rejects what is out of range.
+    // Up to 32 bits: through an i32.
     #[inline(always)]
     fn small(n: f64, lo: i32, hi: i32) -> Option<u64> {
-        let v = n as i32;
+        if !(n > -2_147_483_649.0 && n < 2_147_483_648.0) {
+            return None;
+        }
+        // SAFETY: `n` is finite and truncates into i32's range (checked above).
+        let v: i32 = unsafe { n.to_int_unchecked() };
         (v as f64 == n && v >= lo && v <= hi).then_some(v as i64 as u64)
     }
     match conv {
@@ -443,7 +451,11 @@ pub fn number_bits(n: f64, conv: Prim, pass: Prim) -> Option<u64> {
         Prim::U16 => small(n, 0, u16::MAX as i32),
         Prim::I32 => small(n, i32::MIN, i32::MAX),
         Prim::U32 => {
-            let v = n as u32;
+            if !(n > -1.0 && n < 4_294_967_296.0) {
+                return None;
+            }
+            // SAFETY: `n` is finite and truncates into u32's range (checked above).
+            let v: u32 = unsafe { n.to_int_unchecked() };
             (v as f64 == n).then_some(v as u64)
         }
         Prim::I64 | Prim::Isize => int(n, i64::MIN, i64::MAX),
