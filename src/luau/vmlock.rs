@@ -11,8 +11,9 @@
 //! among workers). Each side writes its own word and then reads the other's: a store
 //! followed by a load, which needs a full fence between them on one side or the other. On
 //! Linux the worker pays it for both, with `membarrier` (a barrier on every running
-//! thread of the process, the asymmetric fence of liburcu and Folly), so the owner's
-//! side is plain loads and stores. Elsewhere, or if the kernel refuses, both sides fence.
+//! thread of the process, the asymmetric fence of liburcu and Folly), and on Windows with
+//! `FlushProcessWriteBuffers`, so the owner's side is plain loads and stores. Elsewhere
+//! (macOS), or if the kernel refuses membarrier, both sides fence.
 
 use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
@@ -283,9 +284,33 @@ mod barrier {
         }
     }
 
-    #[cfg(not(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
+    /// Windows' own asymmetric barrier (the one Folly's `asymmetricHeavyBarrier` and
+    /// .NET's collector use there): it flushes the write queue of every processor running
+    /// a thread of this process. Available since Vista; it cannot fail.
+    #[cfg(windows)]
+    mod sys {
+        #[link(name = "kernel32")]
+        extern "system" {
+            fn FlushProcessWriteBuffers();
+        }
+
+        pub fn register() -> bool {
+            true
+        }
+
+        pub fn now() -> bool {
+            // SAFETY: takes nothing, returns nothing, has no preconditions.
+            unsafe { FlushProcessWriteBuffers() };
+            true
+        }
+    }
+
+    #[cfg(not(any(
+        windows,
+        all(
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )
     )))]
     mod sys {
         pub fn register() -> bool {
