@@ -330,7 +330,7 @@ mod barrier {
     }
 
     /// Whether the owner's side is plain loads and stores here (for tests and notes).
-    #[allow(dead_code)]
+    #[cfg_attr(not(windows), allow(dead_code))]
     pub fn asymmetric() -> bool {
         MODE.load(Ordering::Relaxed) == ASYMMETRIC
     }
@@ -408,5 +408,14 @@ mod tests {
         lock.close();
         let w = std::thread::spawn(move || lock.take_for_callback().is_none());
         assert!(w.join().unwrap());
+    }
+
+    /// On Windows the asymmetric mode is always available, so the test above ran the
+    /// owner's plain stores against FlushProcessWriteBuffers.
+    #[cfg(windows)]
+    #[test]
+    fn windows_uses_the_asymmetric_barrier() {
+        let _ = VmLock::new_held();
+        assert!(barrier::asymmetric());
     }
 }
