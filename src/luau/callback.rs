@@ -470,19 +470,9 @@ unsafe fn invoke(
                     p.boolean(bits as u32 != 0);
                     continue;
                 }
-                match a.prim {
-                    Prim::Bool => p.boolean(bits as u8 != 0),
-                    Prim::F32 => p.number(f32::from_bits(bits as u32) as f64),
-                    Prim::F64 => p.number(f64::from_bits(bits)),
-                    Prim::I32 => p.number(bits as i32 as f64),
-                    Prim::U32 => p.number(bits as u32 as f64),
-                    Prim::I16 => p.number(bits as i16 as f64),
-                    Prim::U16 => p.number(bits as u16 as f64),
-                    Prim::I8 => p.number(bits as i8 as f64),
-                    Prim::U8 => p.number(bits as u8 as f64),
-                    _ => p.via_api(L, |L| {
-                        push_number_bits(L, a.prim, normalize_bits(a.prim, bits))
-                    }),
+                if !emit_bits(a.prim, bits, &mut p) {
+                    // A 64-bit integer beyond 2^53: a Luau integer, through the API.
+                    p.via_api(L, |L| push_number_bits(L, a.prim, bits));
                 }
             }
             p.finish(L);

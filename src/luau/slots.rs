@@ -462,14 +462,6 @@ impl Pusher {
     /// # Safety
     /// As `write`.
     #[inline(always)]
-    pub unsafe fn number(&mut self, n: f64) {
-        // SAFETY: the caller's contract.
-        unsafe { self.write(n.to_bits(), ffi::LUA_TNUMBER) }
-    }
-
-    /// # Safety
-    /// As `write`.
-    #[inline(always)]
     pub unsafe fn boolean(&mut self, b: bool) {
         // SAFETY: the caller's contract.
         unsafe { self.write(b as u64, ffi::LUA_TBOOLEAN) }
@@ -514,6 +506,21 @@ impl Pusher {
     pub unsafe fn finish(self, L: *mut lua_State) {
         // SAFETY: every slot below `next` holds a whole value.
         unsafe { std::ptr::addr_of_mut!((*(L as *mut StateHead)).top).write(self.next) }
+    }
+}
+
+/// A callback's numbers and booleans go straight into the reserved slots.
+impl super::value::PlainSink for Pusher {
+    #[inline(always)]
+    unsafe fn number(&mut self, n: f64) {
+        // SAFETY: `PlainSink`'s contract: one of the values `pusher` made room for.
+        unsafe { self.write(n.to_bits(), ffi::LUA_TNUMBER) }
+    }
+
+    #[inline(always)]
+    unsafe fn boolean(&mut self, b: bool) {
+        // SAFETY: as above.
+        unsafe { Pusher::boolean(self, b) }
     }
 }
 

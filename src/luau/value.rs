@@ -257,26 +257,79 @@ pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
     }
 }
 
-/// Pushes a numeric or boolean primitive from its (normalized) register image.
+/// Where `emit_bits` puts a number or boolean: the stack through `slots`, or a callback's
+/// `slots::Pusher`.
+///
+/// # Safety
+/// Callers of either method guarantee the sink has room for one more value (a free stack
+/// slot, or a value the pusher was made for).
+pub trait PlainSink {
+    unsafe fn number(&mut self, n: f64);
+    unsafe fn boolean(&mut self, b: bool);
+}
+
+/// The one rule for what a numeric or boolean primitive becomes in Luau, from its register
+/// image (bits beyond the type's width ignored): hands `sink` the number or boolean and
+/// returns true, or returns false for a 64-bit integer beyond 2^53, which becomes a Luau
+/// integer (`push_i64`, `push_u64`), and for what is not a number.
+///
+/// # Safety
+/// `sink` has room for one more value.
+#[inline(always)]
+pub unsafe fn emit_bits(p: Prim, bits: u64, sink: &mut impl PlainSink) -> bool {
+    let n = match p {
+        Prim::Bool => {
+            // SAFETY: the caller's contract.
+            unsafe { sink.boolean(bits as u8 != 0) };
+            return true;
+        }
+        Prim::F32 => f32::from_bits(bits as u32) as f64,
+        Prim::F64 => f64::from_bits(bits),
+        Prim::I8 => bits as i8 as f64,
+        Prim::U8 => bits as u8 as f64,
+        Prim::I16 => bits as i16 as f64,
+        Prim::U16 => bits as u16 as f64,
+        Prim::I32 => bits as i32 as f64,
+        Prim::U32 => bits as u32 as f64,
+        Prim::I64 | Prim::Isize if (bits as i64).unsigned_abs() <= EXACT as u64 => {
+            bits as i64 as f64
+        }
+        Prim::U64 | Prim::Usize if bits <= EXACT as u64 => bits as f64,
+        _ => return false,
+    };
+    // SAFETY: the caller's contract.
+    unsafe { sink.number(n) };
+    true
+}
+
+/// Pushes a numeric or boolean primitive from its register image.
 ///
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
-    use super::slots::{push_bool, push_number};
+    struct Stack(*mut lua_State);
+    impl PlainSink for Stack {
+        #[inline(always)]
+        unsafe fn number(&mut self, n: f64) {
+            // SAFETY: `push_number_bits`'s contract: a live state with a free slot.
+            unsafe { super::slots::push_number(self.0, n) }
+        }
+        #[inline(always)]
+        unsafe fn boolean(&mut self, b: bool) {
+            // SAFETY: as above.
+            unsafe { super::slots::push_bool(self.0, b) }
+        }
+    }
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        match p {
-            Prim::Bool => push_bool(L, bits != 0),
-            Prim::F32 => push_number(L, f32::from_bits(bits as u32) as f64),
-            Prim::F64 => push_number(L, f64::from_bits(bits)),
-            Prim::I8 | Prim::I16 | Prim::I32 => push_number(L, bits as i64 as f64),
-            Prim::U8 | Prim::U16 | Prim::U32 => push_number(L, bits as f64),
-            Prim::I64 | Prim::Isize => push_i64(L, bits as i64),
-            Prim::U64 | Prim::Usize => push_u64(L, bits),
-            Prim::Void => ffi::lua_pushnil(L),
-            Prim::Pointer | Prim::String | Prim::String16 => ffi::lua_pushnil(L),
+        if !emit_bits(p, bits, &mut Stack(L)) {
+            match p {
+                Prim::I64 | Prim::Isize => push_i64(L, bits as i64),
+                Prim::U64 | Prim::Usize => push_u64(L, bits),
+                _ => ffi::lua_pushnil(L),
+            }
         }
     }
 }
