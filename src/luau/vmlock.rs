@@ -330,7 +330,7 @@ mod barrier {
     }
 
     /// Whether the owner's side is plain loads and stores here (for tests and notes).
-    #[cfg_attr(not(windows), allow(dead_code))]
+    #[cfg_attr(not(all(windows, test)), allow(dead_code))]
     pub fn asymmetric() -> bool {
         MODE.load(Ordering::Relaxed) == ASYMMETRIC
     }
