@@ -103,39 +103,41 @@ unsafe extern "C-unwind" fn raw_mixed10(L: *mut lua_State) -> c_int {
     1
 }
 
-/// Baseline for callbacks: `lua_call` of the Luau function from Rust, n times.
-unsafe extern "C-unwind" fn raw_lua_calls(L: *mut lua_State) -> c_int {
+/// The callback baselines: the Luau function at index 1 called as `f(k, 1)` for k in
+/// 0..n (n at index 2) from Rust, the results summed; with `handler`, a stack index,
+/// through `lua_pcall` with that message handler, else through `lua_call`.
+unsafe fn lua_call_loop(L: *mut lua_State, handler: Option<c_int>) -> c_int {
     let n = num(L, 2) as i32;
+    let top = lua::lua_gettop(L);
     let mut s = 0i64;
     for k in 0..n {
         lua::lua_pushvalue(L, 1);
         lua::lua_pushnumber(L, k as f64);
         lua::lua_pushnumber(L, 1.0);
-        lua::lua_call(L, 2, 1);
+        match handler {
+            Some(h) => {
+                if lua::lua_pcall(L, 2, 1, h) != 0 {
+                    return 0;
+                }
+            }
+            None => lua::lua_call(L, 2, 1),
+        }
         s += num(L, -1) as i64;
-        lua::lua_settop(L, 2);
+        lua::lua_settop(L, top);
     }
     lua::lua_pushnumber(L, s as f64);
     1
 }
 
+/// Baseline for callbacks: `lua_call` of the Luau function from Rust, n times.
+unsafe extern "C-unwind" fn raw_lua_calls(L: *mut lua_State) -> c_int {
+    lua_call_loop(L, None)
+}
+
 /// `raw_lua_calls` with `lua_pcall` and a message handler (at index 3): what a C → Luau
 /// call must at least cost here, since Luau errors may not unwind through C frames.
 unsafe extern "C-unwind" fn raw_lua_pcalls(L: *mut lua_State) -> c_int {
-    let n = num(L, 2) as i32;
-    let mut s = 0i64;
-    for k in 0..n {
-        lua::lua_pushvalue(L, 1);
-        lua::lua_pushnumber(L, k as f64);
-        lua::lua_pushnumber(L, 1.0);
-        if lua::lua_pcall(L, 2, 1, 3) != 0 {
-            return 0;
-        }
-        s += num(L, -1) as i64;
-        lua::lua_settop(L, 3);
-    }
-    lua::lua_pushnumber(L, s as f64);
-    1
+    lua_call_loop(L, Some(3))
 }
 
 /// A userdata whose `__index` / `__newindex` are trivial C functions: what Luau's

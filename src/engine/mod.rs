@@ -1327,6 +1327,16 @@ mod tests {
         }
     }
 
+    /// Each argument's struct bytes, empty for a scalar (indexable by argument number).
+    fn bytes_of(vals: &[Val]) -> Vec<&[u8]> {
+        vals.iter()
+            .map(|v| match v {
+                Val::Bytes(b) => &b[..],
+                Val::Scalar(_) => &[][..],
+            })
+            .collect()
+    }
+
     #[test]
     fn sysv_struct_arguments_exact_stores() {
         // Registers (x86-64 psABI 3.2.3: each eightbyte classified; gcc -O2 -S of
@@ -1334,13 +1344,7 @@ mod tests {
         // from these registers).
         let (proto, vals) = regs(Abi::SysV64);
         let (p, _) = placed_by_fast(&proto, &vals);
-        let b: Vec<&[u8]> = vals
-            .iter()
-            .map(|v| match v {
-                Val::Bytes(b) => &b[..],
-                Val::Scalar(_) => &[][..],
-            })
-            .collect();
+        let b = bytes_of(&vals);
         let mut gpr = [0u64; frame::GPR_SLOTS];
         let mut fpr = [0u64; frame::FPR_SLOTS];
         fpr[0] = le(&b[0][..8]); // Vec3 x, y: one SSE eightbyte
@@ -1386,13 +1390,7 @@ mod tests {
             // 16 bytes in consecutive x registers); the same on Apple.
             let (proto, vals) = regs(abi);
             let (p, _) = placed_by_fast(&proto, &vals);
-            let b: Vec<&[u8]> = vals
-                .iter()
-                .map(|v| match v {
-                    Val::Bytes(b) => &b[..],
-                    Val::Scalar(_) => &[][..],
-                })
-                .collect();
+            let b = bytes_of(&vals);
             let mut gpr = [0u64; frame::GPR_SLOTS];
             let mut fpr = [0u64; frame::FPR_SLOTS];
             fpr[0] = le(&b[0][0..4]);

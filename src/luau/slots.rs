@@ -329,23 +329,6 @@ unsafe fn string_of<'a>(v: *const TValue) -> Option<&'a [u8]> {
     }
 }
 
-/// Where a value may be written on top of `L`'s stack without the API: the slot, if it
-/// lies within the running function's frame (`ci->top`).
-///
-/// # Safety
-/// `L` must be a live state and the layout checked.
-#[inline(always)]
-unsafe fn free_slot(L: *mut lua_State) -> Option<*mut TValue> {
-    let h = L as *const StateHead;
-    // SAFETY: the caller's contract; plain reads of the state and its CallInfo.
-    unsafe {
-        let top = std::ptr::addr_of!((*h).top).read();
-        let ci = std::ptr::addr_of!((*h).ci).read();
-        let limit = std::ptr::addr_of!((*ci).top).read();
-        (top < limit).then_some(top as *mut TValue)
-    }
-}
-
 /// Pushes a number, as `lua_pushnumber` does.
 ///
 /// # Safety
@@ -379,35 +362,14 @@ pub unsafe fn push_bool(L: *mut lua_State, b: bool) {
 /// As `push_number`.
 #[inline(always)]
 unsafe fn push_plain(L: *mut lua_State, value: u64, tt: c_int, api: impl FnOnce(*mut lua_State)) {
-    // SAFETY: the caller's contract, with the layout checked.
+    // SAFETY: the caller's contract; one value in the one slot `pusher` found room for.
     unsafe {
-        if !(usable() && write_top(L, value, tt)) {
-            api(L)
-        }
-    }
-}
-
-/// Writes a plain value into the free slot at `L`'s top, if there is one in the running
-/// function's frame; whether it did.
-///
-/// # Safety
-/// `L` must be a live state, with the layout as declared here.
-#[inline(always)]
-unsafe fn write_top(L: *mut lua_State, value: u64, tt: c_int) -> bool {
-    // SAFETY: the slot is within the running function's frame, and `top` moves past it
-    // only once it holds the whole value.
-    unsafe {
-        match free_slot(L) {
-            Some(slot) => {
-                slot.write(TValue {
-                    value,
-                    extra: 0,
-                    tt,
-                });
-                std::ptr::addr_of_mut!((*(L as *mut StateHead)).top).write(slot.add(1));
-                true
+        match pusher(L, 1) {
+            Some(mut p) => {
+                p.write(value, tt);
+                p.finish(L);
             }
-            None => false,
+            None => api(L),
         }
     }
 }
@@ -428,9 +390,22 @@ pub struct Pusher {
 /// is finished (the values above `top` are not yet part of the stack).
 #[inline(always)]
 pub unsafe fn pusher(L: *mut lua_State, n: usize) -> Option<Pusher> {
-    if !usable() {
-        return None;
+    // SAFETY: the caller's contract, with the layout checked.
+    unsafe {
+        if usable() {
+            reserve(L, n)
+        } else {
+            None
+        }
     }
+}
+
+/// `pusher` without the layout check (the layout probe uses it before the check is in).
+///
+/// # Safety
+/// As `pusher`, with the layout as declared here.
+#[inline(always)]
+unsafe fn reserve(L: *mut lua_State, n: usize) -> Option<Pusher> {
     let h = L as *const StateHead;
     // SAFETY: the caller's contract; plain reads of the state and its CallInfo.
     unsafe {
@@ -567,15 +542,13 @@ pub unsafe fn xpush(from: *mut lua_State, to: *mut lua_State, idx: c_int) {
     // SAFETY: checked layout and the caller's contract; the slot is within `to`'s
     // running frame, and `top` moves past it only once it holds the whole value.
     unsafe {
-        if usable() {
-            if let Some(slot) = free_slot(to) {
-                let (base, _) = bounds(from);
-                std::ptr::copy_nonoverlapping(base.add(idx as usize - 1), slot, 1);
-                std::ptr::addr_of_mut!((*(to as *mut StateHead)).top).write(slot.add(1));
-                return;
+        match pusher(to, 1) {
+            Some(mut p) => {
+                p.copy(from, idx);
+                p.finish(to);
             }
+            None => ffi::lua_xpush(from, to, idx),
         }
-        ffi::lua_xpush(from, to, idx)
     }
 }
 
@@ -671,9 +644,15 @@ unsafe extern "C-unwind" fn probe(L: *mut lua_State) -> c_int {
                 top.offset_from(base) == 7 && decode(top.sub(1)) == Plain::Number(0.5)
             } && {
                 // The direct writes, read back through the API.
-                let ok = write_top(L, (-3.5f64).to_bits(), ffi::LUA_TNUMBER)
-                    && write_top(L, 1, ffi::LUA_TBOOLEAN)
-                    && ffi::lua_gettop(L) == 9
+                let ok = match reserve(L, 2) {
+                    Some(mut p) => {
+                        p.write((-3.5f64).to_bits(), ffi::LUA_TNUMBER);
+                        p.write(1, ffi::LUA_TBOOLEAN);
+                        p.finish(L);
+                        true
+                    }
+                    None => false,
+                } && ffi::lua_gettop(L) == 9
                     && ffi::lua_type(L, 8) == ffi::LUA_TNUMBER
                     && ffi::lua_tonumberx(L, 8, std::ptr::null_mut()) == -3.5
                     && ffi::lua_type(L, 9) == ffi::LUA_TBOOLEAN
