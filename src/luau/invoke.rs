@@ -312,13 +312,7 @@ pub unsafe fn fast_call(
             func,
             StackArgs { L, first },
             |i, st| fast_struct_arg(L, i as c_int + first, st),
-            |before| {
-                if before {
-                    bracket.release();
-                } else {
-                    bracket.reacquire();
-                }
-            },
+            bracket.around(),
         );
         // Declined (an argument needs the general path): nothing ran, so no callback
         // error can belong to this call; leave any for the call it belongs to.
@@ -367,13 +361,7 @@ unsafe fn fast_struct_call(
             func,
             StackArgs { L, first },
             |i, st| fast_struct_arg(L, i as c_int + first, st),
-            |before| {
-                if before {
-                    bracket.release();
-                } else {
-                    bracket.reacquire();
-                }
-            },
+            bracket.around(),
             dst,
         );
         if r.is_none() {

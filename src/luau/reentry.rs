@@ -68,6 +68,19 @@ impl Bracket {
         self.lock.reacquire(self.released.replace(0));
     }
 
+    /// The engine's `around` hook: `release` just before the foreign code, `reacquire`
+    /// right after.
+    #[inline(always)]
+    pub fn around(&self) -> impl Fn(bool) + '_ {
+        move |before| {
+            if before {
+                self.release()
+            } else {
+                self.reacquire()
+            }
+        }
+    }
+
     /// Leaves the call; the error a callback raised during it, if any.
     #[inline(always)]
     pub fn finish(self) -> Result<(), String> {
