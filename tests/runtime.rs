@@ -71,3 +71,8 @@ fn async_calls_overlap_and_yield() {
     let out = run("async.luau");
     assert!(out.contains("async: 4 x 200 ms calls in"), "{}", out);
 }
+
+#[test]
+fn aligned_and_initialised_memory_is_zeroed_lazily() {
+    run("lazy_zero.luau");
+}

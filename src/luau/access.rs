@@ -93,10 +93,38 @@ pub unsafe fn store_at(
     site: Site,
 ) -> LResult<()> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe { store_value(L, idx, ty, addr, dest, site, Fill::Overwrite) }
+}
+
+/// What the bytes a store writes into held before: initialisers write into memory just
+/// allocated and zeroed, and then touch only what the value gives (a table initialiser
+/// `{}` for a 2^31-element array field costs nothing, instead of 16 GiB of writes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// Fresh zeroed memory that holds no pointer yet.
+    Zeroed,
+    /// Memory in use: what the value does not give is zeroed (NULL for pointers).
+    Overwrite,
+}
+
+/// `store_at` for memory in the state `fill` says.
+///
+/// # Safety
+/// As `store_at`.
+unsafe fn store_value(
+    L: *mut lua_State,
+    idx: c_int,
+    ty: &CType,
+    addr: usize,
+    dest: &Owner,
+    site: Site,
+    fill: Fill,
+) -> LResult<()> {
+    // SAFETY: the caller's contract.
     unsafe {
         match ty {
             CType::Prim(p) => store_prim_at(L, idx, *p, addr, dest, site),
-            CType::Struct(st) => store_struct_at(L, idx, st, addr, dest, site),
+            CType::Struct(st) => store_struct(L, idx, st, addr, dest, site, fill),
         }
     }
 }
@@ -155,6 +183,37 @@ pub unsafe fn store_struct_at(
     site: Site,
 ) -> LResult<()> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe { store_struct(L, idx, st, addr, dest, site, Fill::Overwrite) }
+}
+
+/// `store_struct_at` into memory `arena:new` has just allocated (zeroed, no pointers).
+///
+/// # Safety
+/// As `store_struct_at`.
+pub unsafe fn init_struct_at(
+    L: *mut lua_State,
+    idx: c_int,
+    st: &Arc<StructType>,
+    addr: usize,
+    dest: &Owner,
+    site: Site,
+) -> LResult<()> {
+    // SAFETY: the caller's contract.
+    unsafe { store_struct(L, idx, st, addr, dest, site, Fill::Zeroed) }
+}
+
+/// # Safety
+/// As `store_struct_at`.
+unsafe fn store_struct(
+    L: *mut lua_State,
+    idx: c_int,
+    st: &Arc<StructType>,
+    addr: usize,
+    dest: &Owner,
+    site: Site,
+    fill: Fill,
+) -> LResult<()> {
+    // SAFETY: the caller's contract.
     unsafe {
         if let Some(v) = get_ud::<ViewUd>(L, idx) {
             if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
@@ -181,7 +240,9 @@ pub unsafe fn store_struct_at(
             ));
         }
         let t = ffi::lua_absindex(L, idx);
-        std::ptr::write_bytes(addr as *mut u8, 0, st.size);
+        if fill == Fill::Overwrite {
+            std::ptr::write_bytes(addr as *mut u8, 0, st.size);
+        }
         // Unknown keys are typos more often than not: refuse them.
         ffi::lua_pushnil(L);
         while ffi::lua_next(L, t) != 0 {
@@ -204,7 +265,7 @@ pub unsafe fn store_struct_at(
                     func: site.func,
                     what: &what,
                 };
-                let r = store_field(L, -1, f, addr + f.offset, dest, sub);
+                let r = store_field_in(L, -1, f, addr + f.offset, dest, sub, fill);
                 if r.is_err() {
                     ffi::lua_pop(L, 1);
                     return r;
@@ -214,6 +275,13 @@ pub unsafe fn store_struct_at(
         }
         Ok(())
     }
+}
+
+fn pointer_elem(ty: &CType) -> bool {
+    matches!(
+        ty,
+        CType::Prim(Prim::Pointer | Prim::String | Prim::String16)
+    )
 }
 
 /// Stores into a struct field: scalars, nested structs and arrays (from a table of
@@ -235,6 +303,23 @@ pub unsafe fn store_field(
     site: Site,
 ) -> LResult<()> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe { store_field_in(L, idx, f, addr, dest, site, Fill::Overwrite) }
+}
+
+/// `store_field` into memory in the state `fill` says.
+///
+/// # Safety
+/// As `store_field`.
+unsafe fn store_field_in(
+    L: *mut lua_State,
+    idx: c_int,
+    f: &Field,
+    addr: usize,
+    dest: &Owner,
+    site: Site,
+    fill: Fill,
+) -> LResult<()> {
+    // SAFETY: the caller's contract.
     unsafe {
         if let Some(bf) = f.bits {
             return store_bitfield(L, idx, f, bf, addr, site);
@@ -246,7 +331,7 @@ pub unsafe fn store_field(
             ));
         }
         let Some(n) = f.count else {
-            return store_at(L, idx, &f.ty, addr, dest, site);
+            return store_value(L, idx, &f.ty, addr, dest, site, fill);
         };
         let is_bytes = matches!(f.ty, CType::Prim(Prim::U8 | Prim::I8));
         if is_bytes {
@@ -262,7 +347,9 @@ pub unsafe fn store_field(
                     ));
                 }
                 std::ptr::copy_nonoverlapping(s.as_ptr(), addr as *mut u8, s.len());
-                std::ptr::write_bytes((addr + s.len()) as *mut u8, 0, n - s.len());
+                if fill == Fill::Overwrite {
+                    std::ptr::write_bytes((addr + s.len()) as *mut u8, 0, n - s.len());
+                }
                 return Ok(());
             }
         }
@@ -297,26 +384,31 @@ pub unsafe fn store_field(
             ffi::lua_pop(L, 1);
         }
         let size = f.ty.size();
-        std::ptr::write_bytes(addr as *mut u8, 0, size * n);
-        for i in 0..n {
-            ffi::lua_rawgeti_(L, t, (i + 1) as c_int);
-            let pointer = matches!(
-                f.ty,
-                CType::Prim(Prim::Pointer | Prim::String | Prim::String16)
-            );
-            let r = if ffi::lua_type(L, -1) == ffi::LUA_TNIL && !pointer {
-                // Already zero. (A pointer element still records NULL for keep-alive.)
-                Ok(())
-            } else {
-                let what = format!("{}[{}]", site.what, i + 1);
-                let sub = Site {
-                    func: site.func,
-                    what: &what,
-                };
-                store_at(L, -1, &f.ty, addr + i * size, dest, sub)
+        if fill == Fill::Overwrite {
+            std::ptr::write_bytes(addr as *mut u8, 0, size * n);
+            // Elements the table leaves out become NULL: their slots keep nothing alive.
+            if pointer_elem(&f.ty) && dest.keeps_alive() {
+                for i in 0..n {
+                    dest.keep(addr + i * size, &Owner::Foreign);
+                }
+            }
+        }
+        // Only the elements the table holds: the work follows the table, not the array.
+        ffi::lua_pushnil(L);
+        while ffi::lua_next(L, t) != 0 {
+            // Every key was checked above to be an element index 1..n.
+            let i = get_index(L, -2).unwrap_or(1) as usize - 1;
+            let what = format!("{}[{}]", site.what, i + 1);
+            let sub = Site {
+                func: site.func,
+                what: &what,
             };
+            let r = store_value(L, -1, &f.ty, addr + i * size, dest, sub, fill);
+            if r.is_err() {
+                ffi::lua_pop(L, 2);
+                return r;
+            }
             ffi::lua_pop(L, 1);
-            r?;
         }
         Ok(())
     }
@@ -345,10 +437,15 @@ pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()
             return Ok(());
         }
         if f.flexible {
-            // `T x[]`: the struct's size excludes it, so nothing bounds it.
+            // `T x[]` (or GNU `T x[0]`): the struct's size excludes it. Over memory from C
+            // nothing bounds it, as any pointer from C; over memory the module owns it holds
+            // what the allocation has after the fixed part, and not a byte more.
             let addr = base.check(f.offset as isize, 0)?;
             let mut p = base.with_addr(addr);
-            p.len = Ptr::UNBOUNDED;
+            if let Some(rest) = base.remaining() {
+                p.base = addr;
+                p.len = rest.saturating_sub(addr - base.addr);
+            }
             push_typed(L, p, f.ty.clone());
             return Ok(());
         }

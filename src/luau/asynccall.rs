@@ -143,7 +143,9 @@ pub(super) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
             const F: &str = "lib:async";
             let lib = lib_self(L, F)?.lib.clone();
             let name = check_name(L, 2, F)?.to_string();
-            let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            // Strings for pointer parameters are copied for the worker (the default
+            // `StrArg::Copy` of every parameter): the call outlives this stack frame.
+            let (sig, declared, _) = parse_sig(L, Some(3), 4, F, 2, 3)?;
             let declared = sig.is_variadic().then_some(declared);
             let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
             let proto =
@@ -227,6 +229,7 @@ fn prepare(
                 api,
                 cfn: api,
                 params: None,
+                strs: &[],
             };
             let r = (|| -> LResult<()> {
                 check_arg_count(L, proto, 1, &names)?;

@@ -11,6 +11,7 @@ use super::library::{check_name, lib_self, LibInner};
 use super::objects::*;
 use super::raw::*;
 use super::signature::parse_sig;
+use super::value::StrArg;
 use super::vmlock::VmLock;
 use crate::abi::Signature;
 use crate::engine::Prototype;
@@ -28,6 +29,8 @@ pub struct BoundUd {
     fn_params: Vec<FnParam>,
     /// A declared function's parameters in C (`const char *filename`), for messages.
     c_params: Option<Vec<String>>,
+    /// What a Luau string passed for each pointer parameter becomes.
+    strs: Vec<StrArg>,
     func: usize,
     name: String,
     /// Keeps the library loaded while the function is reachable.
@@ -53,7 +56,7 @@ pub(super) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
             let name = check_name(L, 2, F)?.to_string();
             // A variadic function binds its variadic types once, `{ fixed..., "...",
             // variadic... }`; lib:call keeps per-call types.
-            let (sig, declared) = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            let (sig, declared, strs) = parse_sig(L, Some(3), 4, F, 2, 3)?;
             let declared = sig.is_variadic().then_some(declared);
             let ret_elem = ret_pointee(L, 3);
             let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
@@ -72,6 +75,7 @@ pub(super) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
                     lib: Some(lib),
                     fn_params: Vec::new(),
                     c_params: None,
+                    strs,
                 },
             );
             Ok(1)
@@ -98,7 +102,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
                     F
                 ));
             }
-            let (sig, declared) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let (sig, declared, strs) = parse_sig(L, Some(2), 3, F, 2, 3)?;
             let declared = sig.is_variadic().then_some(declared);
             let ret_elem = ret_pointee(L, 2);
             let proto = Rc::new(Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?);
@@ -114,6 +118,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
                     lib: None,
                     fn_params: Vec::new(),
                     c_params: None,
+                    strs,
                 },
             );
             Ok(1)
@@ -133,6 +138,7 @@ pub struct Bound {
     /// passed there becomes a callback for the duration of the call.
     pub fn_params: Vec<FnParam>,
     pub c_params: Option<Vec<String>>,
+    pub strs: Vec<StrArg>,
 }
 
 /// A parameter declared as a function pointer: its position, the function type, and
@@ -158,6 +164,7 @@ pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
                 ret_elem: b.ret_elem,
                 fn_params: b.fn_params,
                 c_params: b.c_params,
+                strs: b.strs,
                 func: b.func,
                 name: b.name,
                 _lib: b.lib,
@@ -220,6 +227,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                     api: &b.name,
                     cfn: &b.name,
                     params: b.c_params.as_deref(),
+                    strs: &b.strs,
                 },
                 b.vm_lock,
             );

@@ -64,8 +64,9 @@ unsafe extern "C-unwind" fn callback_index(L: *mut lua_State) -> c_int {
                         return Err("Callback.ptr: the callback has been freed".into());
                     }
                     // A bare address, as C sees it: storing the Callback itself (not `.ptr`)
-                    // into module memory is what keeps it alive.
-                    push_rawptr(L, Ptr::foreign(cb.code));
+                    // into module memory is what keeps it alive. Bounded to nothing: the
+                    // thunk is code in a read-execute page, never memory to read or write.
+                    push_rawptr(L, Ptr::bounded(cb.code, 0, Owner::Foreign));
                 }
                 Some(b"free") => push_fn(L, callback_free, c"free"),
                 _ => {
@@ -114,7 +115,7 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             // `{ fixed..., "...", variadic... }` fixes the variadic part's types at
             // creation, as libffi's `ffi_prep_cif_var` closures do; C's default promotions
             // apply to them, and the plan reads them where the ABI puts variadic arguments.
-            let (sig, declared) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let (sig, declared, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
             // A variadic `bool` arrives promoted to int: hand Luau a boolean again.
             let bool_args: Vec<bool> = declared
                 .iter()

@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use super::value::StrArg;
 use crate::cdecl::{Namespace, Type};
 use crate::types::CType;
 
@@ -20,6 +21,8 @@ pub struct Resolved {
     pub pointee: Option<CType>,
     pub size: usize,
     pub align: usize,
+    /// For a pointer parameter: what a Luau string passed for it becomes.
+    pub str_arg: StrArg,
 }
 
 type Resolution = Result<Resolved, String>;
@@ -66,6 +69,7 @@ impl CTypes {
                 pointee: None,
                 size,
                 align,
+                str_arg: StrArg::Copy,
             });
         }
         let lowered = ns.lower(&ty)?;
@@ -79,12 +83,18 @@ impl CTypes {
             }
             _ => None,
         };
+        let str_arg = match &ty {
+            Type::Pointer { is_const: true, .. } => StrArg::InPlace,
+            Type::Pointer { .. } => StrArg::Refuse,
+            _ => StrArg::Copy,
+        };
         Ok(Resolved {
             ty: lowered,
             count: None,
             pointee,
             size,
             align,
+            str_arg,
         })
     }
 }

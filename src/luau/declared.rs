@@ -13,7 +13,7 @@ use super::invoke::{call_with, Names};
 use super::library::{LibInner, LibraryUd};
 use super::objects::*;
 use super::raw::*;
-use super::value::push_i64;
+use super::value::{push_i64, StrArg};
 use crate::abi::Signature;
 use crate::cdecl::{FuncDecl, Namespace, Ordinary, Type};
 use crate::engine::promote_variadic;
@@ -197,6 +197,16 @@ unsafe fn push_declared_function(
         }
     }
     let ret_elem = pointee(ns, &fd.ty.ret);
+    // A Luau string goes in place only where the declaration promises C will not write.
+    let strs: Vec<StrArg> = fd
+        .ty
+        .params
+        .iter()
+        .map(|p| match &p.ty {
+            Type::Pointer { is_const: true, .. } => StrArg::InPlace,
+            _ => StrArg::Refuse,
+        })
+        .collect();
     // `const char *filename`, `int`: what argument errors name.
     let c_params: Vec<String> = fd
         .ty
@@ -226,6 +236,7 @@ unsafe fn push_declared_function(
                     symbol: fd.symbol.clone(),
                     name: fd.name.clone(),
                     c_params: c_params.clone(),
+                    strs,
                 },
             );
             ffi::lua_pushcclosurek(L, declared_variadic, c"ffi function".as_ptr(), 1, None);
@@ -253,6 +264,7 @@ unsafe fn push_declared_function(
                 lib: Some(lib.clone()),
                 fn_params,
                 c_params: Some(c_params),
+                strs,
             },
         );
     }
@@ -272,6 +284,8 @@ pub struct DeclaredVariadic {
     symbol: String,
     name: String,
     c_params: Vec<String>,
+    /// For the fixed parameters; variadic strings are `const char *`.
+    strs: Vec<StrArg>,
 }
 
 impl Ud for DeclaredVariadic {
@@ -337,6 +351,7 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
                     api: &d.name,
                     cfn: &d.name,
                     params: Some(&d.c_params),
+                    strs: &d.strs,
                 },
                 d.lib.vm_lock,
             )?;

@@ -28,6 +28,9 @@ pub struct Names<'a> {
     /// For a function declared with `ffi.cdef`: each parameter's C declaration
     /// (`const char *filename`), named in argument errors.
     pub params: Option<&'a [String]>,
+    /// What a Luau string passed for each pointer parameter becomes (missing entries:
+    /// [`StrArg::Copy`]).
+    pub strs: &'a [StrArg],
 }
 
 impl Names<'_> {
@@ -234,10 +237,25 @@ unsafe fn encode_arg_slow(
         match conv {
             Prim::Pointer => match pointer_value(L, idx, false, site)? {
                 Some(p) => Ok(p.addr as u64),
-                // A Luau string is read-only bytes (`const void *`), embedded NULs and
-                // all, alive on the stack for the whole call. C must not write to it.
                 None => match get_str(L, idx) {
-                    Some(s) => Ok(s.as_ptr() as u64),
+                    Some(s) => match names.strs.get(argn - 1).copied().unwrap_or_default() {
+                        // Read-only bytes, embedded NULs and all, alive on the stack for
+                        // the whole call: C promised not to write.
+                        StrArg::InPlace => Ok(s.as_ptr() as u64),
+                        StrArg::Copy => {
+                            if ffi::lua_checkstack(L, 2) == 0 {
+                                return Err(site.err(
+                                    "fewer string arguments",
+                                    "a Luau stack overflow".into(),
+                                ));
+                            }
+                            Ok(push_private_copy(L, s) as u64)
+                        }
+                        StrArg::Refuse => Err(site.err(
+                            "a pointer (RawPointer, TypedPointer, StructView, Callback, buffer) or nil; a Luau string is read-only and C may write through this parameter (declare it const, or pass arena:string(s) or a buffer)",
+                            describe(L, idx),
+                        )),
+                    },
                     None => Err(site.err(
                         "a pointer (RawPointer, TypedPointer, StructView, Callback, buffer), a string or nil",
                         describe(L, idx),
@@ -278,6 +296,22 @@ unsafe fn encode_arg_slow(
                 Ok(bits)
             }
         }
+    }
+}
+
+/// A NUL-terminated copy of `s` in a new Luau buffer on top of the stack (it stays there,
+/// above the arguments, until the call returns): C may write to it, never to the string.
+///
+/// # Safety
+/// `L` must be a live Luau state with room for one more value; `s` must stay alive (it is
+/// a string on the stack) while the buffer is allocated.
+unsafe fn push_private_copy(L: *mut lua_State, s: &[u8]) -> usize {
+    // SAFETY: the buffer has `s.len() + 1` bytes; `s` is a string held by the stack.
+    unsafe {
+        let data = ffi::lua_newbuffer(L, s.len() + 1) as *mut u8;
+        std::ptr::copy_nonoverlapping(s.as_ptr(), data, s.len());
+        *data.add(s.len()) = 0;
+        data as usize
     }
 }
 
@@ -430,10 +464,8 @@ unsafe fn fast_ref_arg(L: *mut lua_State, idx: c_int, p: Prim, v: Plain) -> Opti
                 };
                 (!ptr.is_dead()).then_some(ptr.addr as u64)
             }
-            // Read-only bytes, as in the general path.
-            (Prim::Pointer, Plain::Other(ffi::LUA_TSTRING)) => {
-                get_str(L, idx).map(|s| s.as_ptr() as u64)
-            }
+            // A string for a `pointer`: in place, a copy or an error depending on the
+            // parameter's declaration, which the general path knows.
             (Prim::String, Plain::Other(ffi::LUA_TSTRING)) => {
                 let s = get_str(L, idx)?;
                 // Luau strings are NUL-terminated and live on the stack for the whole call.

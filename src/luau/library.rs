@@ -106,6 +106,21 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
                     describe(L, 1)
                 )
             })?;
+            // An empty name would open the main program and a NUL would cut the name
+            // short at the C boundary: neither is what the script meant.
+            if path.is_empty() {
+                return Err(format!(
+                    "{}: argument #1 (path): expected a library path or name, got an empty string (call ffi.load() with no argument for the running process)",
+                    F
+                ));
+            }
+            if let Some(at) = path.iter().position(|b| *b == 0) {
+                return Err(format!(
+                    "{}: argument #1 (path): expected a library path or name without NUL bytes, got a string with a NUL at byte {}",
+                    F,
+                    at + 1
+                ));
+            }
             let path = String::from_utf8_lossy(path).into_owned();
             let (found, lib) =
                 super::lib_search::open(&path).map_err(|e| format!("{}: {}", F, e))?;
@@ -331,16 +346,17 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
         let first = args_idx + 1;
         let quick =
             get_str(L, 2).and_then(|n| lib.sigs.quick(L, n, ret, args_idx, |n| lib.cached(n)));
-        let (proto, func, declared) = match quick {
-            Some((proto, func)) => (proto, func, None),
+        let (proto, func, declared, strs) = match quick {
+            // Short names only: a string for a `pointer` is copied (the default).
+            Some((proto, func)) => (proto, func, None, Vec::new()),
             None => {
                 let name = check_name(L, 2, F)?;
-                let (sig, declared) = match ret {
+                let (sig, declared, strs) = match ret {
                     Ok(i) => parse_sig(L, Some(i), args_idx, F, 2, 3)?,
                     Err(p) => {
-                        let (mut sig, declared) = parse_sig(L, None, args_idx, F, 0, 2)?;
+                        let (mut sig, declared, strs) = parse_sig(L, None, args_idx, F, 0, 2)?;
                         sig.ret = CType::Prim(p);
-                        (sig, declared)
+                        (sig, declared, strs)
                     }
                 };
                 let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
@@ -348,7 +364,7 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
                     .sigs
                     .prototype_for(name, sig)
                     .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-                (proto, func, Some(declared))
+                (proto, func, Some(declared), strs)
             }
         };
         // A C `T *` return type gives a TypedPointer of T.
@@ -374,6 +390,7 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
                         api: F,
                         cfn: name,
                         params: None,
+                        strs: &strs,
                     },
                     lib.vm_lock,
                 )?

@@ -134,7 +134,7 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
                 .map_err(|e| format!("{}: {}", F, e))?;
             let owner = Owner::Arena(a.arena.clone());
             if ffi::lua_isnoneornil(L, 3) == 0 {
-                store_struct_at(
+                init_struct_at(
                     L,
                     3,
                     &st,
@@ -239,7 +239,7 @@ pub unsafe extern "C-unwind" fn ffi_view(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "ffi.view";
             let st = struct_type_arg(L, 2, F, "argument #2 (type)")?;
-            let p = check_ptr(L, 1, true, F, "argument #1 (ptr)")?;
+            let p = check_mem(L, 1, true, F, "argument #1 (ptr)")?;
             p.check(0, st.size)
                 .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
             push_view(L, p, st);
@@ -258,7 +258,7 @@ pub unsafe extern "C-unwind" fn ffi_cast(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "ffi.cast";
             let ty = check_value_type(L, 2, F, "argument #2 (type)")?;
-            let p = check_ptr(L, 1, true, F, "argument #1 (ptr)")?;
+            let p = check_mem(L, 1, true, F, "argument #1 (ptr)")?;
             push_typed(L, p, ty);
             Ok(1)
         })
@@ -305,11 +305,13 @@ pub unsafe extern "C-unwind" fn ffi_fill(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             const F: &str = "ffi.fill";
-            let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
+            let p = check_mem(L, 1, false, F, "argument #1 (ptr)")?;
             let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
             let byte = get_size(L, 3, 3, F, "byte", 255)?;
             if len > 0 {
-                let at = p.check(0, len).map_err(|e| format!("{}: {}", F, e))?;
+                let at = p
+                    .check(0, len)
+                    .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
                 std::ptr::write_bytes(at as *mut u8, byte as u8, len);
             }
             Ok(0)
@@ -326,8 +328,8 @@ pub unsafe extern "C-unwind" fn ffi_copy(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             const F: &str = "ffi.copy";
-            let dst = check_ptr(L, 1, false, F, "argument #1 (dst)")?;
-            let src = check_ptr(L, 2, false, F, "argument #2 (src)")?;
+            let dst = check_mem(L, 1, false, F, "argument #1 (dst)")?;
+            let src = check_mem(L, 2, false, F, "argument #2 (src)")?;
             let len = get_size(L, 3, 3, F, "len", MAX_OBJECT_SIZE)?;
             if len > 0 {
                 let d = dst
@@ -357,13 +359,14 @@ pub unsafe extern "C-unwind" fn ffi_string(L: *mut lua_State) -> c_int {
                 push_str(L, "");
                 return Ok(1);
             }
-            let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
+            let p = check_mem(L, 1, false, F, "argument #1 (ptr)")?;
             if ffi::lua_isnoneornil(L, 2) == 0 {
                 let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
                 let at = if len == 0 {
                     p.addr
                 } else {
-                    p.check(0, len).map_err(|e| format!("{}: {}", F, e))?
+                    p.check(0, len)
+                        .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?
                 };
                 if len == 0 {
                     push_str(L, "");
@@ -372,7 +375,9 @@ pub unsafe extern "C-unwind" fn ffi_string(L: *mut lua_State) -> c_int {
                 }
                 return Ok(1);
             }
-            let at = p.check(0, 1).map_err(|e| format!("{}: {}", F, e))?;
+            let at = p
+                .check(0, 1)
+                .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
             match p.remaining() {
                 Some(max) => {
                     let bytes = std::slice::from_raw_parts(at as *const u8, max);
@@ -405,7 +410,7 @@ unsafe fn locate(
 ) -> LResult<(Ptr, CType, usize)> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let p = check_ptr(L, 1, false, F, "argument #1 (ptr)")?;
+        let p = check_mem(L, 1, false, F, "argument #1 (ptr)")?;
         let off = get_index(L, 2).ok_or_else(|| {
             format!(
                 "{}: argument #2 (offset): expected an integer, got {}",
@@ -435,7 +440,7 @@ unsafe fn locate(
             .ok_or_else(|| format!("{}: argument #2 (offset): {} is out of range", F, off))?;
         let addr = p
             .check(byte_off as isize, ty.size())
-            .map_err(|e| format!("{}: {}", F, e))?;
+            .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
         Ok((p, ty, addr))
     }
 }

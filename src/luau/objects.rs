@@ -11,7 +11,7 @@ use mlua::ffi::{self, lua_State};
 
 use super::ctypes::Resolved;
 use super::raw::*;
-use super::value::Site;
+use super::value::{Site, StrArg};
 use super::vmlock::VmLock;
 use crate::engine::Prototype;
 use std::ptr::NonNull;
@@ -428,6 +428,7 @@ pub unsafe fn resolve_type(
                     pointee: None,
                     size: p.size(),
                     align: p.align(),
+                    str_arg: StrArg::Copy,
                 });
             }
             return shared(L)
@@ -442,6 +443,7 @@ pub unsafe fn resolve_type(
                 pointee: None,
                 size: st.st.size,
                 align: st.st.align,
+                str_arg: StrArg::Copy,
             });
         }
         Err(format!(
@@ -511,6 +513,20 @@ pub unsafe fn retype_result(L: *mut lua_State, elem: &CType) {
 /// `L` must be a live Luau state with a value at `idx`.
 pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) -> LResult<CType> {
     // SAFETY: see above.
+    unsafe { check_param_type(L, idx, func, what) }.map(|(t, _)| t)
+}
+
+/// `check_type`, with what a Luau string passed for a parameter of the type becomes.
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn check_param_type(
+    L: *mut lua_State,
+    idx: c_int,
+    func: &str,
+    what: &str,
+) -> LResult<(CType, StrArg)> {
+    // SAFETY: see above.
     let r = unsafe { resolve_type(L, idx, func, what)? };
     if r.count.is_some() {
         return Err(format!(
@@ -518,7 +534,7 @@ pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) 
             func, what
         ));
     }
-    Ok(r.ty)
+    Ok((r.ty, r.str_arg))
 }
 
 /// Like `check_type` but refuses `void` (every use except a return type).
@@ -581,7 +597,9 @@ pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LRes
     unsafe {
         match get_ud::<CallbackUd>(L, idx) {
             Some(c) if c.slot.get().is_some() => {
-                let mut p = Ptr::foreign(c.code);
+                // Bounded to nothing: the thunk is code, so reading or writing through the
+                // pointer is an error, while C still gets its address.
+                let mut p = Ptr::bounded(c.code, 0, Owner::Foreign);
                 if persist {
                     p.owner = anchor(L, idx);
                 }
@@ -661,6 +679,34 @@ pub unsafe fn pointer_value(
                 "a freed Callback (:free() was called; create a new one)".into(),
             )),
         }
+    }
+}
+
+/// A required pointer to memory for the `ffi.*` memory functions: as `check_ptr`, but a
+/// Callback is refused: its pointer is code in a read-execute page, not memory to read
+/// or write.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub unsafe fn check_mem(
+    L: *mut lua_State,
+    idx: c_int,
+    persist: bool,
+    func: &str,
+    what: &str,
+) -> LResult<Ptr> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if ffi::lua_type(L, idx) == ffi::LUA_TUSERDATA
+            && ffi::lua_userdatatag(L, idx) == CallbackUd::TAG
+        {
+            return Err(format!(
+                "{}: {}: expected a pointer to memory (RawPointer, TypedPointer, StructView or buffer), got a Callback (its code cannot be read or written; pass it to C as a function pointer)",
+                func, what
+            ));
+        }
+        check_ptr(L, idx, persist, func, what)
     }
 }
 

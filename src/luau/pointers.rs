@@ -392,16 +392,36 @@ pub unsafe extern "C-unwind" fn ptr_add(L: *mut lua_State) -> c_int {
             };
             let (tag, p, stride) =
                 ptr_operand(L, pidx).ok_or("pointer arithmetic: no pointer operand")?;
-            let n = get_index(L, nidx).ok_or_else(|| {
-                format!(
-                    "pointer arithmetic: expected an integer offset, got {}",
-                    describe(L, nidx)
-                )
-            })?;
+            let n = get_index(L, nidx).ok_or_else(|| offset_error(L, nidx, "an integer offset"))?;
             let delta = element_offset(n, stride, "pointer offset")?;
             push_like(L, tag, pidx, p.with_addr(p.addr.wrapping_add_signed(delta)));
             Ok(1)
         })
+    }
+}
+
+/// Why the offset at `idx` is refused: a whole number too large to be an address offset
+/// is out of range (it is an integer), anything else is not an offset at all.
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+unsafe fn offset_error(L: *mut lua_State, idx: c_int, expected: &str) -> String {
+    // SAFETY: reads the value at `idx`.
+    let whole = unsafe {
+        ffi::lua_type(L, idx) == ffi::LUA_TNUMBER && {
+            let n = ffi::lua_tonumberx(L, idx, std::ptr::null_mut());
+            n.is_finite() && n.fract() == 0.0
+        }
+    };
+    // SAFETY: as above.
+    let got = unsafe { describe(L, idx) };
+    if whole {
+        format!(
+            "pointer arithmetic: offset {} is out of range",
+            got.trim_start_matches("number ")
+        )
+    } else {
+        format!("pointer arithmetic: expected {}, got {}", expected, got)
     }
 }
 
@@ -424,12 +444,8 @@ pub unsafe extern "C-unwind" fn ptr_sub(L: *mut lua_State) -> c_int {
                 super::value::push_i64(L, diff);
                 return Ok(1);
             }
-            let n = get_index(L, 2).ok_or_else(|| {
-                format!(
-                    "pointer arithmetic: expected an integer offset or a pointer, got {}",
-                    describe(L, 2)
-                )
-            })?;
+            let n = get_index(L, 2)
+                .ok_or_else(|| offset_error(L, 2, "an integer offset or a pointer"))?;
             let delta = element_offset(n, stride, "pointer offset")?;
             push_like(L, tag, 1, p.with_addr(p.addr.wrapping_add_signed(-delta)));
             Ok(1)

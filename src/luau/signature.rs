@@ -8,8 +8,9 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::objects::check_type;
+use super::objects::{check_param_type, check_type};
 use super::raw::*;
+use super::value::StrArg;
 use crate::abi::Signature;
 use crate::engine::{promote_variadic, Prototype};
 use crate::types::{CType, Prim};
@@ -161,7 +162,8 @@ impl SigCache {
 
 /// Parses `ret` and the `args` table into a signature. `"..."` in `args` ends the fixed
 /// part; the types after it describe this call's variadic arguments. Also returns the
-/// types as written (before variadic promotion), for range checks.
+/// types as written (before variadic promotion), for range checks, and, in the same
+/// order, what a Luau string passed for each becomes.
 ///
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
@@ -173,7 +175,7 @@ pub unsafe fn parse_sig(
     F: &str,
     ret_argn: c_int,
     args_argn: c_int,
-) -> LResult<(Signature, Vec<CType>)> {
+) -> LResult<(Signature, Vec<CType>, Vec<StrArg>)> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         let ret = match ret {
@@ -197,6 +199,7 @@ pub unsafe fn parse_sig(
         let n = ffi::lua_objlen(L, args_idx);
         let mut fixed = Vec::with_capacity(n);
         let mut declared = Vec::with_capacity(n);
+        let mut strs = Vec::with_capacity(n);
         let mut variadic: Option<Vec<CType>> = None;
         for i in 1..=n {
             ffi::lua_rawgeti_(L, args_idx, i as c_int);
@@ -216,12 +219,12 @@ pub unsafe fn parse_sig(
                 .and_then(|s| std::str::from_utf8(s).ok())
                 .and_then(Prim::from_name)
                 .filter(|p| *p != Prim::Void);
-            let t = match fast {
-                Some(p) => CType::Prim(p),
+            let (t, str_arg) = match fast {
+                Some(p) => (CType::Prim(p), StrArg::Copy),
                 None => {
                     let what = format!("argument #{} (argument types), entry {}", args_argn, i);
-                    let t = check_type(L, -1, F, &what);
-                    if let Ok(t) = &t {
+                    let t = check_param_type(L, -1, F, &what);
+                    if let Ok((t, _)) = &t {
                         if t.is_void() {
                             ffi::lua_pop(L, 1);
                             return Err(format!(
@@ -235,6 +238,7 @@ pub unsafe fn parse_sig(
             };
             ffi::lua_pop(L, 1);
             declared.push(t.clone());
+            strs.push(str_arg);
             match &mut variadic {
                 Some(v) => v.push(promote_variadic(&t)),
                 None => fixed.push(t),
@@ -247,6 +251,7 @@ pub unsafe fn parse_sig(
                 variadic,
             },
             declared,
+            strs,
         ))
     }
 }

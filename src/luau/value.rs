@@ -12,6 +12,21 @@ use crate::types::Prim;
 /// Largest integer a double holds exactly, and every smaller one.
 const EXACT: f64 = 9_007_199_254_740_992.0;
 
+/// What a Luau string passed for a pointer parameter becomes. Luau strings are interned:
+/// C writing into one would change every equal string in the state, so a string goes to
+/// C in place only where C promised not to write.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub enum StrArg {
+    /// The short name `pointer` (or `void*`): nothing says whether C writes, so C gets a
+    /// private NUL-terminated copy for the call.
+    #[default]
+    Copy,
+    /// A `const`-qualified pointer (`const void *`, `const uint8_t *`): the bytes in place.
+    InPlace,
+    /// A pointer declared without `const` (`void *`, `char *`): refused, as LuaJIT does.
+    Refuse,
+}
+
 /// Where a value is going, for error messages: `"lib:call: argument #2"`.
 #[derive(Clone, Copy)]
 pub struct Site<'a> {
