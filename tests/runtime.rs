@@ -76,3 +76,9 @@ fn async_calls_overlap_and_yield() {
 fn aligned_and_initialised_memory_is_zeroed_lazily() {
     run("lazy_zero.luau");
 }
+
+#[test]
+fn freeing_an_arena_under_an_async_call_waits_for_it() {
+    let out = run("async_free.luau");
+    assert!(out.contains("sorted 3 times, filled 3 times"), "{}", out);
+}

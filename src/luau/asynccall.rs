@@ -181,7 +181,14 @@ fn make_function(
         let declared = declared.clone();
         async move {
             let (job, copies) = prepare(&lua, &proto, declared.as_deref(), func, &api, &args)?;
+            // While the worker runs, C may use the arguments' memory: `arena:free()` of
+            // an arena holding it waits for the call (see `ArenaInner::free`).
+            let flight = crate::memory::InFlight::new();
             let done = spawn(job).map_err(LuaError::runtime)?.await;
+            drop(flight);
+            if !crate::memory::in_flight() && reentry::active().is_null() {
+                crate::memory::release_deferred();
+            }
             // A callback error from the worker thread is this call's error.
             if let Some(e) = reentry::take_pending_error() {
                 return Err(LuaError::runtime(e));

@@ -20,6 +20,10 @@ pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
+            // A safe point to release arenas freed while C was using them.
+            if super::reentry::active().is_null() && !crate::memory::in_flight() {
+                crate::memory::release_deferred();
+            }
             push_ud(
                 L,
                 ArenaUd {
@@ -193,7 +197,14 @@ pub unsafe extern "C-unwind" fn arena_free(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             let a = arena_self(L, "arena:free")?;
-            a.arena.free_all();
+            // A callback may free an arena whose memory the C function that called it is
+            // still using (qsort over it), and an async call may be using it on a worker:
+            // then the memory goes when the calls are over.
+            let busy = !super::reentry::active().is_null() || crate::memory::in_flight();
+            a.arena.free(busy);
+            if !busy {
+                crate::memory::release_deferred();
+            }
             Ok(0)
         })
     }

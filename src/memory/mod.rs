@@ -8,7 +8,7 @@ use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use crate::types::MAX_OBJECT_SIZE;
 
@@ -88,6 +88,21 @@ impl ArenaInner {
         self.freed.get()
     }
 
+    /// `arena:free()`: pointers into the arena see `is_freed()` from now on. `busy` says
+    /// whether C may be using the memory right now (an ffi call in progress on this
+    /// thread, whose callback is freeing the arena, or an async call in flight): then the
+    /// blocks are released only once no call is in progress ([`release_deferred`]) or the
+    /// arena is collected, never under C's feet.
+    pub fn free(self: &Rc<Self>, busy: bool) {
+        if !busy {
+            self.free_all();
+            return;
+        }
+        self.freed.set(true);
+        self.keep.clear();
+        DEFERRED.with(|d| d.borrow_mut().push(Rc::downgrade(self)));
+    }
+
     /// Releases every block now; pointers into the arena see `is_freed()` from then on.
     pub fn free_all(&self) {
         self.freed.set(true);
@@ -103,6 +118,46 @@ impl ArenaInner {
 impl Drop for ArenaInner {
     fn drop(&mut self) {
         self.free_all();
+    }
+}
+
+thread_local! {
+    /// Arenas freed while C could still be using their memory, released by
+    /// [`release_deferred`]. Weak: an arena collected meanwhile releases its own blocks.
+    static DEFERRED: RefCell<Vec<Weak<ArenaInner>>> = const { RefCell::new(Vec::new()) };
+    /// Async calls in flight on this thread's Lua state: C may be using their arguments'
+    /// memory on a worker thread.
+    static IN_FLIGHT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Releases the arenas `arena:free()` deferred. Call only when no ffi call is in progress
+/// on this thread and no async call is in flight ([`in_flight`]).
+pub fn release_deferred() {
+    let list = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    for a in list.iter().filter_map(Weak::upgrade) {
+        a.free_all();
+    }
+}
+
+/// Whether async calls of this thread are in flight.
+pub fn in_flight() -> bool {
+    IN_FLIGHT.with(|n| n.get()) > 0
+}
+
+/// Marks an async call in flight for as long as it lives (see [`ArenaInner::free`]).
+pub struct InFlight(());
+
+impl InFlight {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> InFlight {
+        IN_FLIGHT.with(|n| n.set(n.get() + 1));
+        InFlight(())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.with(|n| n.set(n.get() - 1));
     }
 }
 
@@ -518,6 +573,59 @@ mod tests {
     fn null_is_an_error() {
         assert!(Ptr::foreign(0).check(0, 1).unwrap_err().contains("NULL"));
         assert!(Ptr::foreign(8).check(-8, 1).unwrap_err().contains("NULL"));
+    }
+
+    #[test]
+    fn a_busy_free_waits_for_the_call() {
+        let arena = Rc::new(ArenaInner::default());
+        let a = arena.alloc(64, 8).unwrap();
+        let p = Ptr::bounded(a, 64, Owner::Arena(arena.clone()));
+        arena.free(true);
+        // Luau-side access is refused at once; the blocks are still there for C.
+        assert!(p.check(0, 4).unwrap_err().contains("freed"));
+        assert_eq!(arena.blocks.borrow().len(), 1);
+        release_deferred();
+        assert_eq!(arena.blocks.borrow().len(), 0);
+        // A deferred arena collected meanwhile releases its own blocks.
+        let gone = Rc::new(ArenaInner::default());
+        gone.alloc(16, 8).unwrap();
+        gone.free(true);
+        drop(gone);
+        release_deferred();
+        // Not busy: at once.
+        let now = Rc::new(ArenaInner::default());
+        now.alloc(16, 8).unwrap();
+        now.free(false);
+        assert_eq!(now.blocks.borrow().len(), 0);
+    }
+
+    #[test]
+    fn in_flight_counts_async_calls() {
+        assert!(!in_flight());
+        let a = InFlight::new();
+        let b = InFlight::new();
+        assert!(in_flight());
+        drop(a);
+        assert!(in_flight());
+        drop(b);
+        assert!(!in_flight());
+    }
+
+    #[test]
+    fn aligned_blocks_are_aligned_and_zeroed() {
+        for align in [1, 8, 16, 32, 64, 4096, 65536] {
+            for size in [0, 1, 15, 100, 5000] {
+                let (block, layout, addr) = zeroed_block(size, align).unwrap();
+                assert_eq!(addr % align, 0, "{} {}", size, align);
+                assert!(addr >= block && addr + size.max(1) <= block + layout.size());
+                // SAFETY: `size` bytes at `addr` lie inside the block just allocated.
+                let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, size) };
+                assert!(bytes.iter().all(|b| *b == 0));
+                // SAFETY: allocated just above with this layout.
+                unsafe { dealloc(block as *mut u8, layout) };
+            }
+        }
+        assert!(zeroed_block(16, 3).is_err());
     }
 
     #[test]
