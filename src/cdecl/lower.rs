@@ -2,6 +2,7 @@
 //! `CType` for calls and memory, record layout, and C spellings for messages.
 
 use super::*;
+use crate::types::Pointee;
 
 impl Namespace {
     /// `sizeof(ty)`; an error for incomplete types, functions and `void`.
@@ -114,6 +115,48 @@ impl Namespace {
                 }
             },
         })
+    }
+
+    /// What a value of pointer type `ty` points to, so reading it gives a TypedPointer:
+    /// None for `void *`, function pointers, `const char *` (read as a string) and
+    /// pointees that cannot be an element (arrays, unpassable types). A record is kept
+    /// by id and resolved when read ([`Namespace::record_layout`]); pointers to pointers
+    /// are followed a few levels deep, beyond which they are plain pointers.
+    pub fn pointee_of(&self, ty: &Type) -> Option<Pointee> {
+        self.pointee_at(ty, 0)
+    }
+
+    fn pointee_at(&self, ty: &Type, depth: usize) -> Option<Pointee> {
+        const MAX_LEVELS: usize = 8;
+        let Type::Pointer { to, .. } = ty else {
+            return None;
+        };
+        if ty.is_const_char_pointer() || depth >= MAX_LEVELS {
+            return None;
+        }
+        match &**to {
+            Type::Record(id) => Some(Pointee::Record(id.0)),
+            Type::Pointer { .. } => match self.lower(to).ok()? {
+                CType::Prim(prim) => Some(Pointee::Pointer {
+                    prim,
+                    inner: self.pointee_at(to, depth + 1).map(Box::new),
+                }),
+                CType::Struct(_) => None,
+            },
+            Type::Int(_) | Type::Enum(_) | Type::Float | Type::Double => {
+                match self.lower(to).ok()? {
+                    CType::Prim(p) => Some(Pointee::Prim(p)),
+                    CType::Struct(_) => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The layout of record `id` as an element type, if it is complete and usable.
+    pub fn record_layout(&self, id: usize) -> Option<CType> {
+        let id = self.records.get(id).map(|_| RecordId(id))?;
+        self.lower(&Type::Record(id)).ok()
     }
 
     /// The engine's element type and count for an array type (`int[4]` -> (i32, 4));
@@ -348,6 +391,7 @@ impl Namespace {
                 align: m.align,
                 packed: m.packed,
                 flexible,
+                pointee: self.pointee_of(elem),
             });
         }
         let what = if kind == RecordKind::Union {

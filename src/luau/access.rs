@@ -1,6 +1,7 @@
 //! Reading and writing typed values in memory: the shared core of `tp[i]`, `view.field`,
 //! `ffi.read`/`ffi.write` and struct values built from tables.
 
+use std::borrow::Cow;
 use std::ffi::c_int;
 use std::sync::Arc;
 
@@ -246,9 +247,7 @@ unsafe fn store_struct(
         // Unknown keys are typos more often than not: refuse them.
         ffi::lua_pushnil(L);
         while ffi::lua_next(L, t) != 0 {
-            let known = get_str(L, -2)
-                .and_then(|k| std::str::from_utf8(k).ok())
-                .is_some_and(|k| st.field(k).is_some());
+            let known = get_str(L, -2).is_some_and(|k| find_field(st, k).is_some());
             if !known {
                 let key = describe(L, -2);
                 ffi::lua_pop(L, 2);
@@ -256,7 +255,33 @@ unsafe fn store_struct(
             }
             ffi::lua_pop(L, 1);
         }
+        store_fields_from(L, t, st, addr, dest, site, fill)
+    }
+}
+
+/// Stores the fields of `st` that the table at `t` names (its keys already checked), the
+/// members of anonymous struct and union members included, by their own names.
+///
+/// # Safety
+/// As `store_struct_at`; `t` is an absolute index.
+unsafe fn store_fields_from(
+    L: *mut lua_State,
+    t: c_int,
+    st: &StructType,
+    addr: usize,
+    dest: &Owner,
+    site: Site,
+    fill: Fill,
+) -> LResult<()> {
+    // SAFETY: the caller's contract.
+    unsafe {
         for f in &st.fields {
+            if f.name.is_empty() {
+                if let (CType::Struct(inner), None) = (&f.ty, f.bits) {
+                    store_fields_from(L, t, inner, addr + f.offset, dest, site, fill)?;
+                }
+                continue;
+            }
             push_str(L, &f.name);
             ffi::lua_rawget(L, t);
             if ffi::lua_type(L, -1) != ffi::LUA_TNIL {
@@ -414,6 +439,22 @@ unsafe fn store_field_in(
     }
 }
 
+/// The field named `key`: a direct member, or one inside anonymous struct or union
+/// members at any depth (C11: `v.a` reaches `struct { union { int a; }; }`), with its
+/// offset from the start of `st`.
+pub fn find_field<'a>(st: &'a StructType, key: &[u8]) -> Option<Cow<'a, Field>> {
+    if key.is_empty() {
+        return None;
+    }
+    if let Some(f) = st.fields.iter().find(|f| f.name.as_bytes() == key) {
+        return Some(Cow::Borrowed(f));
+    }
+    if !st.fields.iter().any(|f| f.name.is_empty()) {
+        return None;
+    }
+    st.lookup(std::str::from_utf8(key).ok()?).map(Cow::Owned)
+}
+
 /// Pushes a struct field: scalars by value, nested structs as views, arrays as typed
 /// pointers bounded to the array.
 ///
@@ -446,13 +487,17 @@ pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()
                 p.base = addr;
                 p.len = rest.saturating_sub(addr - base.addr);
             }
-            push_typed(L, p, f.ty.clone());
+            push_typed_to(L, p, f.ty.clone(), f.pointee.clone());
             return Ok(());
         }
         match f.count {
             None => {
                 let addr = base.check(f.offset as isize, f.ty.size())?;
-                push_at(L, &f.ty, addr, base);
+                match &f.pointee {
+                    // A declared `T *` field reads as a TypedPointer of T.
+                    Some(to) => push_pointer_to(L, load_bits(addr, Prim::Pointer) as usize, to),
+                    None => push_at(L, &f.ty, addr, base),
+                }
             }
             Some(n) => {
                 let bytes = f.ty.size() * n;
@@ -460,7 +505,7 @@ pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()
                 let mut p = base.with_addr(addr);
                 p.base = addr;
                 p.len = bytes;
-                push_typed(L, p, f.ty.clone());
+                push_typed_to(L, p, f.ty.clone(), f.pointee.clone());
             }
         }
         Ok(())

@@ -16,7 +16,7 @@ use super::vmlock::VmLock;
 use crate::abi::Signature;
 use crate::engine::Prototype;
 use crate::memory::Ptr;
-use crate::types::CType;
+use crate::types::{CType, Pointee};
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
 pub struct BoundUd {
@@ -25,7 +25,7 @@ pub struct BoundUd {
     /// checks; None when they are the prototype's own.
     declared: Option<Vec<CType>>,
     /// For a `T *` return: T, the element type of the TypedPointer it comes back as.
-    ret_elem: Option<CType>,
+    ret_elem: Option<Pointee>,
     fn_params: Vec<FnParam>,
     /// A declared function's parameters in C (`const char *filename`), for messages.
     c_params: Option<Vec<String>>,
@@ -130,7 +130,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
 pub struct Bound {
     pub proto: Rc<Prototype>,
     pub declared: Option<Vec<CType>>,
-    pub ret_elem: Option<CType>,
+    pub ret_elem: Option<Pointee>,
     pub func: usize,
     pub name: String,
     pub lib: Option<Rc<LibInner>>,
@@ -146,7 +146,7 @@ pub struct Bound {
 pub struct FnParam {
     pub index: usize,
     pub sig: Signature,
-    pub arg_elems: Vec<Option<CType>>,
+    pub arg_elems: Vec<Option<Pointee>>,
 }
 
 /// Pushes a plain Luau function calling `b.func` (upvalue: the `BoundUd`).
@@ -189,7 +189,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 match fast_call(L, fast, b.func, 1, b.vm_lock) {
                     Some(Ok(n)) => {
                         if let Some(elem) = &b.ret_elem {
-                            retype_result(L, elem);
+                            retype_result_to(L, elem);
                         }
                         return n;
                     }
@@ -236,7 +236,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
             }
             let n = r?;
             if let Some(elem) = &b.ret_elem {
-                retype_result(L, elem);
+                retype_result_to(L, elem);
             }
             Ok(n)
         })

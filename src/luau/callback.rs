@@ -26,7 +26,7 @@ use crate::engine::frame::CallFrame;
 use crate::engine::thunk::{self, SlotRecord};
 use crate::engine::Prototype;
 use crate::memory::{OwnedBlock, Owner, Ptr};
-use crate::types::{CType, Prim};
+use crate::types::{CType, Pointee, Prim};
 
 impl CallbackUd {
     fn free(&self) {
@@ -147,7 +147,7 @@ pub unsafe fn push_callback(
     L: *mut lua_State,
     fn_idx: c_int,
     proto: Prototype,
-    arg_elems: Vec<Option<CType>>,
+    arg_elems: Vec<Option<Pointee>>,
     bool_args: Vec<bool>,
 ) -> LResult<()> {
     // SAFETY: see above.
@@ -569,7 +569,7 @@ unsafe fn push_args(
                 CType::Prim(p) => {
                     push_arg_bits(state, L, *p, i, thunk::arg_bits(&proto.plan, frame, i));
                     if let Some(Some(elem)) = state.arg_elems.get(i) {
-                        retype_result(L, elem);
+                        retype_result_to(L, elem);
                     }
                 }
                 CType::Struct(st) => {

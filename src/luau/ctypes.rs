@@ -8,7 +8,16 @@ use std::collections::HashMap;
 
 use super::value::StrArg;
 use crate::cdecl::{Namespace, Type};
-use crate::types::CType;
+use crate::types::{CType, Pointee};
+
+/// The innermost element type of an array type.
+fn elem_of(ty: &Type) -> Option<&Type> {
+    let mut t = ty;
+    while let Type::Array { of, .. } = t {
+        t = of;
+    }
+    Some(t)
+}
 
 /// A resolved C type name.
 #[derive(Clone)]
@@ -17,12 +26,13 @@ pub struct Resolved {
     pub ty: CType,
     /// `Some(n)` for an array type `T[n]`.
     pub count: Option<usize>,
-    /// For `T *` where `T` is an object type: `T`, so a return gives a TypedPointer.
-    pub pointee: Option<CType>,
     pub size: usize,
     pub align: usize,
     /// For a pointer parameter: what a Luau string passed for it becomes.
     pub str_arg: StrArg,
+    /// For a declared pointer type (`struct node *`, or an array of them): what a value
+    /// of the type points to, so reading one gives a TypedPointer of it.
+    pub elem_pointee: Option<Pointee>,
 }
 
 type Resolution = Result<Resolved, String>;
@@ -66,23 +76,13 @@ impl CTypes {
             return Ok(Resolved {
                 ty: elem,
                 count: Some(count.unwrap_or(0)),
-                pointee: None,
                 size,
                 align,
                 str_arg: StrArg::Copy,
+                elem_pointee: elem_of(&ty).and_then(|e| ns.pointee_of(e)),
             });
         }
         let lowered = ns.lower(&ty)?;
-        let pointee = match &ty {
-            Type::Pointer { to, .. } if !ty.is_const_char_pointer() => {
-                match &**to {
-                    Type::Void | Type::Func(_) => None,
-                    // An opaque or unpassable pointee stays a plain pointer.
-                    t => ns.lower(t).ok(),
-                }
-            }
-            _ => None,
-        };
         let str_arg = match &ty {
             Type::Pointer { is_const: true, .. } => StrArg::InPlace,
             Type::Pointer { .. } => StrArg::Refuse,
@@ -91,10 +91,10 @@ impl CTypes {
         Ok(Resolved {
             ty: lowered,
             count: None,
-            pointee,
             size,
             align,
             str_arg,
+            elem_pointee: ns.pointee_of(&ty),
         })
     }
 }

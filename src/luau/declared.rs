@@ -18,7 +18,7 @@ use crate::abi::Signature;
 use crate::cdecl::{FuncDecl, Namespace, Ordinary, Type};
 use crate::engine::promote_variadic;
 use crate::memory::Ptr;
-use crate::types::{CType, Prim};
+use crate::types::{CType, Pointee, Prim};
 
 /// `ffi.cdef(source)`: declares C into the module-wide namespace.
 ///
@@ -95,13 +95,19 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
             }
             Some(Ordinary::Var(v)) => {
                 let (elem, ty) = (variable_elem(&ns, &v.ty), v.ty.clone());
+                // `extern struct node *head;`: its value reads as a TypedPointer too.
+                let mut inner = &v.ty;
+                while let Type::Array { of, .. } = inner {
+                    inner = of;
+                }
+                let pointee = ns.pointee_of(inner);
                 let symbol = v.symbol.clone();
                 drop(ns);
                 let elem = elem.map_err(|e| {
                     format!("{}: extern variable of type {}: {}", what, type_name(ctypes, &ty), e)
                 })?;
                 let addr = lib.lookup(&symbol).map_err(|e| format!("{}: {}", what, e))?;
-                push_typed(L, Ptr::foreign(addr), elem);
+                push_typed_to(L, Ptr::foreign(addr), elem, pointee);
                 Ok(1)
             }
             Some(Ordinary::Typedef(..)) => Err(format!(
@@ -142,18 +148,6 @@ fn variable_elem(ns: &Namespace, ty: &Type) -> Result<CType, String> {
     }
 }
 
-/// For a `T *` type with T an object type: T (the element of the TypedPointer a return
-/// gives). `const char *` stays a string, `void *` and function pointers plain pointers.
-pub fn pointee(ns: &Namespace, ty: &Type) -> Option<CType> {
-    match ty {
-        Type::Pointer { to, .. } if !ty.is_const_char_pointer() => match &**to {
-            Type::Void | Type::Func(_) => None,
-            t => ns.lower(t).ok(),
-        },
-        _ => None,
-    }
-}
-
 /// Pushes the function `fd` declares, bound to `lib`.
 ///
 /// # Safety
@@ -190,13 +184,13 @@ unsafe fn push_declared_function(
                             fixed: ps,
                             variadic: v.then(Vec::new),
                         },
-                        arg_elems: f.params.iter().map(|p| pointee(ns, &p.ty)).collect(),
+                        arg_elems: f.params.iter().map(|p| ns.pointee_of(&p.ty)).collect(),
                     });
                 }
             }
         }
     }
-    let ret_elem = pointee(ns, &fd.ty.ret);
+    let ret_elem = ns.pointee_of(&fd.ty.ret);
     // A Luau string goes in place only where the declaration promises C will not write.
     let strs: Vec<StrArg> = fd
         .ty
@@ -279,7 +273,7 @@ pub struct DeclaredVariadic {
     lib: Rc<LibInner>,
     ret: CType,
     fixed: Vec<CType>,
-    ret_elem: Option<CType>,
+    ret_elem: Option<Pointee>,
     func: usize,
     symbol: String,
     name: String,
@@ -356,7 +350,7 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
                 d.lib.vm_lock,
             )?;
             if let Some(elem) = &d.ret_elem {
-                retype_result(L, elem);
+                retype_result_to(L, elem);
             }
             Ok(r)
         })

@@ -397,7 +397,7 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
             }
         };
         if let Some(elem) = &ret_elem {
-            retype_result(L, elem);
+            retype_result_to(L, elem);
         }
         Ok(n)
     }

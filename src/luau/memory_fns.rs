@@ -8,9 +8,10 @@ use mlua::ffi::{self, lua_State};
 use super::access::*;
 use super::objects::*;
 use super::raw::*;
+use super::value::load_bits;
 use super::value::Site;
 use crate::memory::{ArenaInner, OwnedBlock, Owner, Ptr};
-use crate::types::{CType, MAX_OBJECT_SIZE};
+use crate::types::{CType, Pointee, Prim, MAX_OBJECT_SIZE};
 
 /// `ffi.arena()`.
 ///
@@ -95,7 +96,7 @@ pub unsafe extern "C-unwind" fn arena_alloc_array(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "arena:allocArray";
             let a = arena_self(L, F)?;
-            let ty = check_value_type(L, 2, F, "argument #1 (type)")?;
+            let (ty, pointee) = check_elem_type(L, 2, F, "argument #1 (type)")?;
             let count = get_positive_size(L, 3, 2, F, "count", MAX_OBJECT_SIZE)?;
             let bytes = count
                 .checked_mul(ty.size())
@@ -110,10 +111,11 @@ pub unsafe extern "C-unwind" fn arena_alloc_array(L: *mut lua_State) -> c_int {
                 .arena
                 .alloc(bytes, ty.align().max(16))
                 .map_err(|e| format!("{}: {}", F, e))?;
-            push_typed(
+            push_typed_to(
                 L,
                 Ptr::bounded(addr, bytes, Owner::Arena(a.arena.clone())),
                 ty,
+                pointee,
             );
             note_alloc(L, bytes);
             Ok(1)
@@ -268,9 +270,9 @@ pub unsafe extern "C-unwind" fn ffi_cast(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             const F: &str = "ffi.cast";
-            let ty = check_value_type(L, 2, F, "argument #2 (type)")?;
+            let (ty, pointee) = check_elem_type(L, 2, F, "argument #2 (type)")?;
             let p = check_mem(L, 1, true, F, "argument #1 (ptr)")?;
-            push_typed(L, p, ty);
+            push_typed_to(L, p, ty, pointee);
             Ok(1)
         })
     }
@@ -418,7 +420,7 @@ unsafe fn locate(
     F: &str,
     type_idx: c_int,
     type_argn: c_int,
-) -> LResult<(Ptr, CType, usize)> {
+) -> LResult<(Ptr, CType, usize, Option<Pointee>)> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         let p = check_mem(L, 1, false, F, "argument #1 (ptr)")?;
@@ -431,14 +433,18 @@ unsafe fn locate(
         })?;
         let typed = get_ud::<TypedPtrUd>(L, 1);
         let explicit = ffi::lua_isnoneornil(L, type_idx) == 0;
-        let (ty, byte_off) = match (explicit, typed) {
+        let (ty, pointee, byte_off) = match (explicit, typed) {
             (true, t) => {
-                let ty =
-                    check_value_type(L, type_idx, F, &format!("argument #{} (type)", type_argn))?;
+                let (ty, pointee) =
+                    check_elem_type(L, type_idx, F, &format!("argument #{} (type)", type_argn))?;
                 let scale = t.map(|t| t.stride as i64).unwrap_or(1);
-                (ty, off.checked_mul(scale))
+                (ty, pointee, off.checked_mul(scale))
             }
-            (false, Some(t)) => (t.elem.clone(), off.checked_mul(t.stride as i64)),
+            (false, Some(t)) => (
+                t.elem.clone(),
+                t.pointee.clone(),
+                off.checked_mul(t.stride as i64),
+            ),
             (false, None) => {
                 return Err(format!(
             "{}: argument #{} (type): a type is required for a RawPointer, StructView or buffer",
@@ -452,7 +458,7 @@ unsafe fn locate(
         let addr = p
             .check(byte_off as isize, ty.size())
             .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
-        Ok((p, ty, addr))
+        Ok((p, ty, addr, pointee))
     }
 }
 
@@ -464,8 +470,12 @@ pub unsafe extern "C-unwind" fn ffi_read(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let (p, ty, addr) = locate(L, "ffi.read", 3, 3)?;
-            push_at(L, &ty, addr, &p);
+            let (p, ty, addr, pointee) = locate(L, "ffi.read", 3, 3)?;
+            match pointee {
+                // A declared `T *` reads as a TypedPointer of T.
+                Some(to) => push_pointer_to(L, load_bits(addr, Prim::Pointer) as usize, &to),
+                None => push_at(L, &ty, addr, &p),
+            }
             Ok(1)
         })
     }
@@ -479,7 +489,7 @@ pub unsafe extern "C-unwind" fn ffi_write(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let (p, ty, addr) = locate(L, "ffi.write", 4, 4)?;
+            let (p, ty, addr, _) = locate(L, "ffi.write", 4, 4)?;
             store_at(
                 L,
                 3,

@@ -17,7 +17,7 @@ use crate::engine::Prototype;
 use std::ptr::NonNull;
 
 use crate::memory::{ArenaInner, InlineAnchor, InlineRef, KeepAlive, LuaAnchor, Owner, Ptr};
-use crate::types::{CType, Prim, StructType};
+use crate::types::{CType, Pointee, Prim, StructType};
 
 /// Tags are chosen away from 0 (untagged userdata, used by mlua) in case other libraries
 /// use low tags. `kinds` registers one metatable and destructor per tag.
@@ -40,6 +40,8 @@ pub struct TypedPtrUd {
     pub elem: CType,
     /// Cached `elem.size()`, the stride of indexing and arithmetic.
     pub stride: usize,
+    /// For elements that are pointers (`T **`): what they point to, when declared.
+    pub pointee: Option<Pointee>,
 }
 ud_kind!(TypedPtrUd, 91, c"TypedPointer");
 
@@ -84,7 +86,7 @@ pub struct CallbackState {
     pub invoker_ref: c_int,
     /// For each argument declared `T *` (T an object type): T, so it arrives as a
     /// TypedPointer of T.
-    pub arg_elems: Vec<Option<CType>>,
+    pub arg_elems: Vec<Option<Pointee>>,
     /// Arguments declared `bool` that C promoted to int (variadic ones): pushed as
     /// booleans. A fixed `bool` is read by its low byte (its register's upper bits are
     /// not specified on AAPCS64).
@@ -295,8 +297,58 @@ pub unsafe fn push_foreign_ptr(L: *mut lua_State, addr: usize) {
 pub unsafe fn push_typed(L: *mut lua_State, ptr: Ptr, elem: CType) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
+        push_typed_to(L, ptr, elem, None);
+    }
+}
+
+/// `push_typed` for elements that are pointers to `pointee`.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+pub unsafe fn push_typed_to(L: *mut lua_State, ptr: Ptr, elem: CType, pointee: Option<Pointee>) {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
         let stride = elem.size();
-        push_ud(L, TypedPtrUd { ptr, elem, stride });
+        push_ud(
+            L,
+            TypedPtrUd {
+                ptr,
+                elem,
+                stride,
+                pointee,
+            },
+        );
+    }
+}
+
+/// Pushes the pointer `addr` read from memory (a field, an element) as a TypedPointer of
+/// its declared pointee: nil for NULL, unbounded (it comes from C), and a RawPointer when
+/// the pointee is a record that is incomplete or cannot be an element.
+///
+/// # Safety
+/// `L` must be a live Luau state; may raise (allocation).
+pub unsafe fn push_pointer_to(L: *mut lua_State, addr: usize, pointee: &Pointee) {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        if addr == 0 {
+            ffi::lua_pushnil(L);
+            return;
+        }
+        let ptr = Ptr::foreign(addr);
+        match pointee {
+            Pointee::Prim(p) => push_typed(L, ptr, CType::Prim(*p)),
+            Pointee::Pointer { prim, inner } => {
+                push_typed_to(L, ptr, CType::Prim(*prim), inner.as_deref().cloned())
+            }
+            Pointee::Record(id) => {
+                let elem = shared(L).ctypes.ns.borrow().record_layout(*id);
+                match elem {
+                    Some(elem) => push_typed(L, ptr, elem),
+                    None => push_rawptr(L, ptr),
+                }
+            }
+        }
     }
 }
 
@@ -425,10 +477,10 @@ pub unsafe fn resolve_type(
                 return Ok(Resolved {
                     ty: CType::Prim(p),
                     count: None,
-                    pointee: None,
                     size: p.size(),
                     align: p.align(),
                     str_arg: StrArg::Copy,
+                    elem_pointee: None,
                 });
             }
             return shared(L)
@@ -440,10 +492,10 @@ pub unsafe fn resolve_type(
             return Ok(Resolved {
                 ty: CType::Struct(st.st.clone()),
                 count: None,
-                pointee: None,
                 size: st.st.size,
                 align: st.st.align,
                 str_arg: StrArg::Copy,
+                elem_pointee: None,
             });
         }
         Err(format!(
@@ -481,28 +533,28 @@ fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
 ///
 /// # Safety
 /// `L` must be a live Luau state with a value at `idx`.
-pub unsafe fn ret_pointee(L: *mut lua_State, idx: c_int) -> Option<CType> {
+pub unsafe fn ret_pointee(L: *mut lua_State, idx: c_int) -> Option<Pointee> {
     // SAFETY: see above.
     unsafe {
         let s = get_str(L, idx)?;
         if Prim::from_bytes(s).is_some() {
             return None;
         }
-        shared(L).ctypes.resolve(s).ok()?.pointee
+        shared(L).ctypes.resolve(s).ok()?.elem_pointee
     }
 }
 
-/// Replaces a RawPointer result on top of the stack by a TypedPointer of `elem` (same
-/// address and provenance); nil (NULL) stays nil.
+/// Replaces a RawPointer result on top of the stack by a TypedPointer of its declared
+/// pointee `to` (see [`push_pointer_to`]); nil (NULL) stays nil.
 ///
 /// # Safety
 /// `L` must be a live Luau state with the result on top.
-pub unsafe fn retype_result(L: *mut lua_State, elem: &CType) {
+pub unsafe fn retype_result_to(L: *mut lua_State, to: &Pointee) {
     // SAFETY: see above.
     unsafe {
-        if let Some(p) = get_ud::<RawPtrUd>(L, -1).map(|u| u.ptr.clone()) {
+        if let Some(addr) = get_ud::<RawPtrUd>(L, -1).map(|u| u.ptr.addr) {
             ffi::lua_pop(L, 1);
-            push_typed(L, p, elem.clone());
+            push_pointer_to(L, addr, to);
         }
     }
 }
@@ -537,21 +589,30 @@ pub unsafe fn check_param_type(
     Ok((r.ty, r.str_arg))
 }
 
-/// Like `check_type` but refuses `void` (every use except a return type).
+/// Like `check_type` but refuses `void` (every use except a return type), with the
+/// declared pointee of a pointer type (`struct node *`), for the elements of a
+/// TypedPointer of that type.
 ///
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
-pub unsafe fn check_value_type(
+pub unsafe fn check_elem_type(
     L: *mut lua_State,
     idx: c_int,
     func: &str,
     what: &str,
-) -> LResult<CType> {
+) -> LResult<(CType, Option<Pointee>)> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let t = check_type(L, idx, func, what)?;
-        if t.is_void() {
+        let r = resolve_type(L, idx, func, what)?;
+        if r.count.is_some() {
+            return Err(format!(
+                "{}: {}: an array type is only valid for a struct field or ffi.sizeof (use a pointer, or a count)",
+                func, what
+            ));
+        }
+        let t = (r.ty, r.elem_pointee);
+        if t.0.is_void() {
             return Err(format!(
                 "{}: {}: void is only valid as a return type",
                 func, what

@@ -8,6 +8,7 @@ use mlua::ffi::{self, lua_State};
 use super::access::*;
 use super::objects::*;
 use super::raw::*;
+use super::value::load_bits;
 use super::value::{fast_number, store_bits, Lazy, Site};
 use crate::memory::Ptr;
 use crate::types::{CType, Prim};
@@ -44,11 +45,11 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
         let ud = super::slots::userdata(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
         // SAFETY: only push_typed creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
-            if let CType::Prim(p) = ud.elem {
+            if let (CType::Prim(p), None) = (&ud.elem, &ud.pointee) {
                 if let Some(addr) =
                     fast_offset(L, 2, ud.stride).and_then(|o| ud.ptr.try_at(o, ud.stride))
                 {
-                    push_prim_at(L, p, addr);
+                    push_prim_at(L, *p, addr);
                     return 1;
                 }
             }
@@ -61,8 +62,25 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
                     .ptr
                     .check(off, ud.stride)
                     .map_err(|e| format!("TypedPointer index {}: {}", i, e))?;
-                push_at(L, &ud.elem, addr, &ud.ptr);
+                match &ud.pointee {
+                    Some(to) => push_pointer_to(L, load_bits(addr, Prim::Pointer) as usize, to),
+                    None => push_at(L, &ud.elem, addr, &ud.ptr),
+                }
                 return Ok(1);
+            }
+            // C's `->`: on a pointer to a record, `p.field` is `p[0].field`. A field wins
+            // over the pointer's own keys, as a view's fields do.
+            if let (CType::Struct(st), Some(key)) = (&ud.elem, get_str(L, 2)) {
+                if let Some(f) = find_field(st, key) {
+                    let base = ud
+                        .ptr
+                        .check(0, st.size)
+                        .map_err(|e| format!("TypedPointer field '{}': {}", f.name, e))?;
+                    let base = ud.ptr.with_addr(base);
+                    push_field(L, &f, &base)
+                        .map_err(|e| format!("TypedPointer field '{}': {}", f.name, e))?;
+                    return Ok(1);
+                }
             }
             match get_str(L, 2) {
             Some(b"type") => push_type(L, &ud.elem),
@@ -103,6 +121,32 @@ pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
         }
         guard(L, || {
             let ud = get_ud::<TypedPtrUd>(L, 1).ok_or("TypedPointer expected")?;
+            // `p.field = v` on a pointer to a record: `p[0].field = v` (C's `->`).
+            if let (CType::Struct(st), Some(key)) = (&ud.elem, get_str(L, 2)) {
+                if let Some(f) = find_field(st, key) {
+                    let addr = ud
+                        .ptr
+                        .check(
+                            f.offset as isize,
+                            f.bits.map_or(f.byte_size(), |b| b.span()),
+                        )
+                        .map_err(|e| format!("TypedPointer field '{}': {}", f.name, e))?;
+                    let what =
+                        Lazy(|w: &mut std::fmt::Formatter<'_>| write!(w, "field '{}'", f.name));
+                    store_field(
+                        L,
+                        3,
+                        &f,
+                        addr,
+                        &ud.ptr.owner,
+                        Site {
+                            func: "TypedPointer",
+                            what: &what,
+                        },
+                    )?;
+                    return Ok(0);
+                }
+            }
             let Some(i) = get_index(L, 2) else {
                 return Err(format!(
                     "TypedPointer: cannot assign with key {} (expected an integer element index)",
@@ -173,7 +217,7 @@ unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim
     unsafe {
         let key = super::slots::string(L, idx)?;
         let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
-        match (&f.ty, f.count, f.bits, f.flexible) {
+        match (&f.ty, f.count, f.bits, f.flexible || f.pointee.is_some()) {
             (CType::Prim(p), None, None, false) => {
                 Some((*p, ud.ptr.try_at(f.offset as isize, p.size())?))
             }
@@ -201,7 +245,7 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
             let ud = get_ud::<ViewUd>(L, 1).ok_or("StructView expected")?;
             let key = get_str(L, 2).unwrap_or_default();
             // Linear search: structs are small and the compare is a memcmp of short names.
-            if let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) {
+            if let Some(f) = find_field(&ud.st, key) {
                 // A nested struct or array field gives a value of its own, pointing into
                 // this view's memory: it must keep that memory alive.
                 let derives = f.bits.is_none()
@@ -213,7 +257,7 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
                 } else {
                     &ud.ptr
                 };
-                push_field(L, f, base)
+                push_field(L, &f, base)
                     .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
                 return Ok(1);
             }
@@ -234,11 +278,7 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
 }
 
 fn field_names(st: &crate::types::StructType) -> String {
-    st.fields
-        .iter()
-        .map(|f| f.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    st.member_names().join(", ")
 }
 
 /// `view.field = v`.
@@ -261,7 +301,7 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
         guard(L, || {
             let ud = get_ud::<ViewUd>(L, 1).ok_or("StructView expected")?;
             let key = get_str(L, 2).unwrap_or_default();
-            let Some(f) = ud.st.fields.iter().find(|f| f.name.as_bytes() == key) else {
+            let Some(f) = find_field(&ud.st, key) else {
                 return Err(format!(
                     "StructView: no field {} (fields: {})",
                     describe(L, 2),
@@ -279,7 +319,7 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
             store_field(
                 L,
                 3,
-                f,
+                &f,
                 addr,
                 &ud.ptr.owner,
                 Site {
@@ -367,10 +407,10 @@ unsafe fn push_like(L: *mut lua_State, tag: c_int, src: c_int, ptr: Ptr) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         if tag == TypedPtrUd::TAG {
-            let elem: CType = get_ud::<TypedPtrUd>(L, src)
-                .map(|u| u.elem.clone())
-                .unwrap_or(CType::Prim(crate::types::Prim::U8));
-            push_typed(L, ptr, elem);
+            let (elem, pointee) = get_ud::<TypedPtrUd>(L, src)
+                .map(|u| (u.elem.clone(), u.pointee.clone()))
+                .unwrap_or((CType::Prim(crate::types::Prim::U8), None));
+            push_typed_to(L, ptr, elem, pointee);
         } else {
             push_rawptr(L, ptr);
         }
@@ -597,18 +637,13 @@ pub unsafe extern "C-unwind" fn struct_offsetof(L: *mut lua_State) -> c_int {
                     describe(L, 2)
                 )
             })?;
-            let f = ud
-                .st
-                .fields
-                .iter()
-                .find(|f| f.name.as_bytes() == name)
-                .ok_or_else(|| {
-                    format!(
-                        "StructType:offsetof: argument #1 (name): no field '{}' (fields: {})",
-                        String::from_utf8_lossy(name),
-                        field_names(&ud.st)
-                    )
-                })?;
+            let f = find_field(&ud.st, name).ok_or_else(|| {
+                format!(
+                    "StructType:offsetof: argument #1 (name): no field '{}' (fields: {})",
+                    String::from_utf8_lossy(name),
+                    field_names(&ud.st)
+                )
+            })?;
             ffi::lua_pushnumber(L, f.offset as f64);
             Ok(1)
         })

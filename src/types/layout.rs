@@ -94,6 +94,8 @@ pub struct MemberSpec {
     pub packed: bool,
     /// A flexible array member `T name[]` (the last member of a struct).
     pub flexible: bool,
+    /// What a pointer member points to (see [`super::Pointee`]).
+    pub pointee: Option<super::Pointee>,
 }
 
 impl MemberSpec {
@@ -107,6 +109,7 @@ impl MemberSpec {
             align: None,
             packed: false,
             flexible: false,
+            pointee: None,
         }
     }
 
@@ -468,6 +471,7 @@ impl StructType {
                         }),
                         flexible: false,
                         align: tsize.max(1),
+                        pointee: None,
                     });
                 }
                 continue;
@@ -553,6 +557,7 @@ impl StructType {
                 bits: None,
                 flexible: spec.flexible,
                 align: fa,
+                pointee: spec.pointee,
             });
         }
         if let Some(r) = run.take() {
@@ -572,6 +577,13 @@ impl StructType {
             align,
             kind: opts.kind,
         })
+    }
+
+    /// Every member name a script can use, anonymous members' own members included.
+    pub fn member_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_names(&mut out);
+        out
     }
 
     fn collect_names(&self, out: &mut Vec<String>) {

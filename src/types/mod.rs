@@ -210,6 +210,27 @@ pub struct Field {
     /// `aligned(n)` on the member, lowered by packing): what AAPCS64's argument rules
     /// look at, which ignore `aligned` on the record itself.
     pub align: usize,
+    /// For a pointer field (or an array of pointers) declared with `ffi.cdef`: what it
+    /// points to, so reading it gives a TypedPointer of that type.
+    pub pointee: Option<Pointee>,
+}
+
+/// The declared pointee of a pointer (`struct node *next`, `int *`, `char **`), so a value
+/// read from it is a TypedPointer of that type. A record is named by its id in the C
+/// namespace of the Lua state that declared it and resolved on use, so a record that
+/// points to itself (`struct node { struct node *next; }`) needs no cycle of types.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Pointee {
+    /// A scalar (`int *`, `double *`, an enum's integer type).
+    Prim(Prim),
+    /// A struct or union, by its record id in the declaring namespace.
+    Record(usize),
+    /// A pointer (`T **`): the element is a pointer (`Prim::Pointer`, or `Prim::String`
+    /// for `const char **`) whose own pointee is `inner`.
+    Pointer {
+        prim: Prim,
+        inner: Option<Box<Pointee>>,
+    },
 }
 
 impl Field {
@@ -291,6 +312,7 @@ impl StructType {
                 bits: None,
                 flexible: false,
                 align: fa,
+                pointee: None,
             });
             offset += bytes;
             if offset > MAX_OBJECT_SIZE {
