@@ -204,8 +204,15 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 if ffi::lua_type(L, idx) == ffi::LUA_TFUNCTION {
                     let err = |e: String| format!("{}: argument #{}: {}", b.name, idx, e);
                     let proto = Prototype::host(fp.sig.clone()).map_err(err)?;
-                    super::callback::push_callback(L, idx, proto, fp.arg_elems.clone(), Vec::new())
-                        .map_err(err)?;
+                    super::callback::push_callback(
+                        L,
+                        idx,
+                        proto,
+                        fp.arg_elems.clone(),
+                        Vec::new(),
+                        true,
+                    )
+                    .map_err(err)?;
                     ffi::lua_replace(L, idx);
                     temps.push(idx);
                 }

@@ -32,7 +32,7 @@ impl CallbackUd {
     fn free(&self) {
         if let Some(i) = self.slot.take() {
             // Unpublish first so no call can reach the state being dropped.
-            thunk::release(i);
+            thunk::release(i, self.per_call);
             vmlock::callback_freed();
         }
         // A callback may free itself while it runs: `dispatch` holds its own count, so
@@ -131,7 +131,7 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
                 }
                 ffi::lua_pop(L, 1);
             }
-            push_callback(L, 1, proto, arg_elems, bool_args)
+            push_callback(L, 1, proto, arg_elems, bool_args, false)
                 .map_err(|e| format!("{}: {}", F, e))?;
             Ok(1)
         })
@@ -148,6 +148,7 @@ pub unsafe fn push_callback(
     proto: Prototype,
     arg_elems: Vec<Option<CType>>,
     bool_args: Vec<bool>,
+    per_call: bool,
 ) -> LResult<()> {
     // SAFETY: see above.
     unsafe {
@@ -186,13 +187,21 @@ pub unsafe fn push_callback(
         let lock = sh.vm_lock;
         // The owner is the state's thread even when a worker-thread callback creates this.
         let gate = lock as *const VmLock as *mut c_void;
-        let slot = thunk::acquire(&state.proto.plan, dispatch, state_ptr, gate, lock.owner)?;
+        let slot = thunk::acquire(
+            &state.proto.plan,
+            dispatch,
+            state_ptr,
+            gate,
+            lock.owner,
+            per_call,
+        )?;
         vmlock::callback_created();
         push_ud(
             L,
             CallbackUd {
                 slot: Cell::new(Some(slot.index)),
                 code: slot.code,
+                per_call,
                 state: Cell::new(Some(state)),
             },
         );

@@ -121,6 +121,9 @@ pub struct DirectArg {
 pub struct CallbackUd {
     pub slot: Cell<Option<usize>>,
     pub code: usize,
+    /// Made for one ffi call (a Luau function passed for a function-pointer parameter):
+    /// its thunk may be reused once it is freed (see `engine::thunk::release`).
+    pub per_call: bool,
     pub state: Cell<Option<Rc<CallbackState>>>,
 }
 ud_kind!(CallbackUd, 96, c"Callback");
