@@ -33,6 +33,13 @@ enum Arg {
     Struct(Vec<u8>),
 }
 
+/// Why a job failed: a callback C called raised an error (raised as is, like a synchronous
+/// call's), or the call itself failed.
+enum Failure {
+    Callback(String),
+    Call(String),
+}
+
 /// What the worker hands back.
 enum Done {
     Scalar(u64),
@@ -90,14 +97,14 @@ impl Job {
 /// Completion shared by the worker and the waiting task.
 #[derive(Default)]
 struct Slot {
-    result: Option<Result<Done, String>>,
+    result: Option<Result<Done, Failure>>,
     waker: Option<Waker>,
 }
 
 struct Completion(Arc<Mutex<Slot>>);
 
 impl Future for Completion {
-    type Output = Result<Done, String>;
+    type Output = Result<Done, Failure>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match s.result.take() {
@@ -117,10 +124,17 @@ fn spawn(job: Job) -> Result<Completion, String> {
     std::thread::Builder::new()
         .name("lune-ffi async".into())
         .spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()))
-                .unwrap_or_else(
+            let (r, cb_err) = reentry::in_async_job(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).unwrap_or_else(
                     |_| Err("internal error in lune-ffi (a bug, please report)".into()),
-                );
+                )
+            });
+            // A callback's error is the call's error, raised as the synchronous call
+            // raises it (with no prefix of the async function's).
+            let r = match cb_err {
+                Some(e) => Err(Failure::Callback(e)),
+                None => r.map_err(Failure::Call),
+            };
             let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
             s.result = Some(r);
             if let Some(w) = s.waker.take() {
@@ -171,6 +185,9 @@ fn make_function(
     name: String,
 ) -> LuaResult<LuaFunction> {
     let api = format!("async '{}'", name);
+    // Returns (true, result) or (false, message): the wrapper raises the message itself,
+    // so the task gets the plain string a synchronous call raises, not mlua's wrapped
+    // error (a userdata, `runtime error: ...` with the scheduler's traceback).
     let inner = lua.create_async_function(move |lua, args: LuaMultiValue| {
         // The function keeps its library loaded.
         let _lib = &lib;
@@ -178,16 +195,29 @@ fn make_function(
         let api = api.clone();
         let declared = declared.clone();
         async move {
-            let (job, copies) = prepare(&lua, &proto, declared.as_deref(), func, &api, &args)?;
-            let done = spawn(job).map_err(LuaError::runtime)?.await;
-            // A callback error from the worker thread is this call's error.
-            if let Some(e) = reentry::take_pending_error() {
-                return Err(LuaError::runtime(e));
-            }
-            let done = done.map_err(|e| LuaError::runtime(format!("{}: {}", api, e)))?;
-            let r = finish(&lua, &proto, done);
+            let (job, copies) = match prepare(&lua, &proto, declared.as_deref(), func, &api, &args)
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    return (false, LuaValue::String(lua.create_string(message(e))?))
+                        .into_lua_multi(&lua)
+                }
+            };
+            let done = match spawn(job) {
+                Ok(c) => c.await,
+                Err(e) => Err(Failure::Call(e)),
+            };
+            // The arguments and their copies stay referenced until the C call returned.
             drop((args, copies));
-            r
+            let r = match done {
+                Ok(done) => finish(&lua, &proto, done).map_err(message),
+                Err(Failure::Callback(e)) => Err(e),
+                Err(Failure::Call(e)) => Err(format!("{}: {}", api, e)),
+            };
+            match r {
+                Ok(v) => (true, v).into_lua_multi(&lua),
+                Err(e) => (false, LuaValue::String(lua.create_string(e)?)).into_lua_multi(&lua),
+            }
         }
     })?;
     let wrap: LuaFunction = lua
@@ -198,13 +228,26 @@ fn make_function(
                 if not coroutine.isyieldable() then
                     error(name .. ": call it from a task (a coroutine the scheduler runs, such as the main script or task.spawn): it yields until the C call returns", 2)
                 end
-                return inner(...)
+                local ok, r = inner(...)
+                if not ok then
+                    error(r, 0)
+                end
+                return r
             end
         "#,
         )
         .set_name("=lib:async")
         .into_function()?;
     wrap.call::<LuaFunction>((inner, format!("lib:async function '{}'", name)))
+}
+
+/// The text of an error, as a synchronous call would raise it.
+fn message(e: LuaError) -> String {
+    match e {
+        LuaError::RuntimeError(s) => s,
+        LuaError::CallbackError { cause, .. } => message((*cause).clone()),
+        other => other.to_string(),
+    }
 }
 
 /// Converts the arguments on the Luau thread, with the same checks and messages as a

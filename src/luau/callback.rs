@@ -263,7 +263,10 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     let foreign = owner != me && active.is_null();
     let report = |msg: String| {
         if foreign {
-            park_foreign(owner, msg)
+            // On a `lib:async` worker, the error is the waiting task's.
+            if let Err(msg) = reentry::park_job_error(msg) {
+                park_foreign(owner, msg)
+            }
         } else {
             park_error(msg)
         }
