@@ -115,9 +115,40 @@ fn async_callback_errors_reach_the_waiting_task_only() {
     for _ in 0..3 {
         let out = run("async_errors.luau");
         assert!(
-            out.contains("callback errors: 30 of 30 delivered to the waiting task, 0 raised elsewhere"),
+            out.contains(
+                "callback errors: 30 of 30 delivered to the waiting task, 0 raised elsewhere"
+            ),
             "{}",
             out
+        );
+    }
+}
+
+/// Issue 19 item 6d: 2,000 pending `lib:async` calls under a 1.5 GB address-space limit.
+/// Before: Rust's thread setup (or async-io's driver thread) failed inside the process and
+/// aborted it (exit 134 or 101); now the calls without a worker fail with a Luau error.
+#[test]
+fn async_calls_beyond_the_address_space_fail_cleanly() {
+    for _ in 0..3 {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v 1500000 && exec \"$0\" run tests/runtime/async_limit.luau")
+            .arg(env!("CARGO_BIN_EXE_lune-ffi"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run the lune-ffi binary");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success()
+                && stdout.ends_with("ok\n")
+                && stdout.contains(
+                    "first error: async 'usleep': cannot start a worker thread: out of address space"
+                ),
+            "{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            out.status,
+            stdout,
+            stderr
         );
     }
 }

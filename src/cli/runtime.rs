@@ -42,6 +42,7 @@ pub fn run_script(script_arg: &OsStr, args: Vec<OsString>) -> ExitCode {
     };
 
     set_luau_flags();
+    start_io_driver();
 
     let outcome = Runtime::new(args, jit_enabled()).and_then(|rt| {
         let lua = rt.lua.clone();
@@ -58,6 +59,14 @@ pub fn run_script(script_arg: &OsStr, args: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// async-io starts its driver thread the first time its reactor is used (a timer, I/O),
+/// and panics if that thread cannot be created: with the address space used up by
+/// thousands of `lib:async` workers, the first `task.wait` after them killed the process
+/// (`cannot spawn async-io thread`, exit 101). Start it while there is room.
+fn start_io_driver() {
+    async_io::block_on(async_io::Timer::after(std::time::Duration::ZERO));
 }
 
 fn set_luau_flags() {

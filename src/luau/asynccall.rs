@@ -117,12 +117,32 @@ impl Future for Completion {
     }
 }
 
+/// A worker thread's stack: Rust's default for spawned threads, stated so the probe below
+/// knows what it needs.
+const WORKER_STACK: usize = 2 << 20;
+
+/// Address space a new worker needs beyond its stack (its signal stack, thread-local
+/// blocks, the allocations of the runtime around it) and that must remain afterwards.
+/// With less, Rust's or glibc's thread setup aborts the whole process instead of failing.
+const WORKER_HEADROOM: usize = 16 << 20;
+
+/// Whether the address space has room for another worker: reserves, then releases, its
+/// stack and the headroom (an inaccessible mapping, never touched). Thousands of pending
+/// calls under an address-space limit (`ulimit -v`) then fail one by one with an error.
+fn room_for_worker() -> Result<(), String> {
+    region::alloc(WORKER_STACK + WORKER_HEADROOM, region::Protection::NONE)
+        .map(drop)
+        .map_err(|_| "cannot start a worker thread: out of address space".to_string())
+}
+
 /// Starts `job` on its own worker thread; resolves when it returns.
 fn spawn(job: Job) -> Result<Completion, String> {
+    room_for_worker()?;
     let slot = Arc::new(Mutex::new(Slot::default()));
     let shared = slot.clone();
     std::thread::Builder::new()
         .name("lune-ffi async".into())
+        .stack_size(WORKER_STACK)
         .spawn(move || {
             let (r, cb_err) = reentry::in_async_job(|| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).unwrap_or_else(
