@@ -152,3 +152,28 @@ fn async_calls_beyond_the_address_space_fail_cleanly() {
         );
     }
 }
+
+/// Issue 19 item 4: the callback's error is on stderr once, with its traceback, even though
+/// it travelled up through three callbacks, and the script still got it from the call.
+#[test]
+fn callback_errors_are_shown_when_raised_into_c() {
+    let (status, stdout, stderr) = run_raw("callback_stderr.luau", &[]);
+    assert!(
+        status.success() && stdout == "ok\n",
+        "{status:?}\n{stdout}\n{stderr}"
+    );
+    assert_eq!(stderr.matches("deep boom").count(), 1, "{}", stderr);
+    assert_eq!(
+        stderr
+            .matches("[lune-ffi] a callback raised an error")
+            .count(),
+        1,
+        "{}",
+        stderr
+    );
+    assert!(
+        stderr.contains("error in callback: tests/runtime/callback_stderr:11: deep boom\nstack traceback (callback):\n"),
+        "{}",
+        stderr
+    );
+}

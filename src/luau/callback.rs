@@ -322,11 +322,29 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
         if let Err(msg) = result {
             frame.ret_gpr = [0; 2];
             frame.ret_fpr = [0; 4];
+            // Shown now, once (not again by the callbacks it travels up through): C may
+            // abort before the ffi call returns and raises it (libpng after a failed read
+            // callback), and the cause must not be lost.
+            // (Outside any ffi call `park_error` shows it, as all it can do.)
+            if !reentry::is_propagating(msg.as_bytes()) && (foreign || !active.is_null()) {
+                show_callback_error(&msg);
+            }
             report(msg);
         }
         drop(state);
     }
     lock.give_back(taken);
+}
+
+/// Writes a callback's error to stderr as it is raised into C. Never panics (`eprintln!`
+/// would, on a closed stderr, and this runs under a C frame).
+fn show_callback_error(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "[lune-ffi] a callback raised an error; C received a zero value and the error is raised again when the ffi call returns:\n{}",
+        msg.trim_end()
+    );
 }
 
 /// Stack indices in `CallbackState::holder`.

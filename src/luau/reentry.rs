@@ -343,7 +343,11 @@ fn take_parked_error() -> Option<String> {
 /// Keeps a callback's error for the ffi call it happened in.
 pub fn park_error(msg: String) {
     if active().is_null() {
-        eprintln!(
+        // No call to raise it from: stderr is all there is. (`eprintln!` would panic on a
+        // closed stderr, and this runs under a C frame.)
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "[lune-ffi] error in a callback called outside any ffi call: {}",
             msg
         );
