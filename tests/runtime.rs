@@ -177,3 +177,39 @@ fn callback_errors_are_shown_when_raised_into_c() {
         stderr
     );
 }
+
+/// Issue 19 item 9: the script ends and so does the process (before: it never exited after
+/// a coroutine waiting in `task.wait` was resumed by hand). Killed after 20 s.
+#[test]
+fn hand_resumed_waiting_coroutines_let_the_process_exit() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lune-ffi"))
+        .arg("run")
+        .arg("tests/runtime/hand_resume.luau")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the lune-ffi binary");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for the binary") {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process did not exit within 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().expect("read its output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        status.success()
+            && stdout == "async done,task async after hand resume,task waited,waited\nok\n",
+        "{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        status,
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -137,6 +137,83 @@ impl<F: std::future::Future> std::future::Future for IdleAware<F> {
     }
 }
 
+/// What `coroutine.resume` says about a coroutine that waits in the scheduler.
+const WAITING: &str = "cannot resume a coroutine that is waiting in task.wait or an async call (the scheduler resumes it when the wait is over)";
+
+/// `coroutine.resume` and `coroutine.wrap` over the scheduler's `resume`, which defers a
+/// coroutine that calls an async function (`task.wait`, `lib:async`) onto the scheduler.
+/// Two additions:
+/// - a coroutine waiting in such a call is not resumed by hand: that re-entered the
+///   pending call, the scheduler then waited for a wake-up that never came, and the
+///   process never exited after the script's last line;
+/// - while resumed by hand, the coroutine is marked in `lune_ffi::resumed_by_hand`, so a
+///   `lib:async` function called there raises its "call it from a task" error instead of
+///   yielding it.
+fn hand_resume(lua: &Lua, scheduler_resume: LuaFunction) -> LuaResult<(LuaFunction, LuaFunction)> {
+    let by_hand = lune_ffi::resumed_by_hand(lua)?;
+    let resume = lua.create_function(move |lua, (thread, args): (LuaThread, LuaMultiValue)| {
+        if waits_in_async_call(lua, &thread)? {
+            return (false, WAITING).into_lua_multi(lua);
+        }
+        by_hand.raw_set(&thread, true)?;
+        let r = scheduler_resume.call::<LuaMultiValue>((&thread, args));
+        by_hand.raw_set(&thread, LuaValue::Nil)?;
+        r
+    })?;
+    let wrap: LuaFunction = lua
+        .load(
+            r#"
+            local resume, create, pack, unpack = ...
+            return function(f)
+                local t = create(f)
+                return function(...)
+                    local r = pack(resume(t, ...))
+                    if r[1] then
+                        return unpack(r, 2, r.n)
+                    end
+                    error(r[2], 2)
+                end
+            end
+            "#,
+        )
+        .set_name("=coroutine.wrap")
+        .call((
+            resume.clone(),
+            lua.globals()
+                .get::<LuaTable>("coroutine")?
+                .get::<LuaFunction>("create")?,
+            lua.globals()
+                .get::<LuaTable>("table")?
+                .get::<LuaFunction>("pack")?,
+            lua.globals()
+                .get::<LuaTable>("table")?
+                .get::<LuaFunction>("unpack")?,
+        ))?;
+    Ok((resume, wrap))
+}
+
+/// Whether `thread` is suspended inside an async function's poll loop (the check mlua
+/// itself makes: the yielding frame's caller is its `__mlua_async_poll` wrapper).
+fn waits_in_async_call(lua: &Lua, thread: &LuaThread) -> LuaResult<bool> {
+    use mlua::ffi;
+    // SAFETY: mlua pushes the thread at index 1; we only read its status and debug info
+    // and leave one boolean.
+    unsafe {
+        lua.exec_raw::<bool>(thread, |state| {
+            let co = ffi::lua_tothread(state, 1);
+            let mut ar = std::mem::zeroed::<ffi::lua_Debug>();
+            let waiting = !co.is_null()
+                && ffi::lua_status(co) == ffi::LUA_YIELD
+                && ffi::lua_getinfo(co, 1, c"s".as_ptr(), &mut ar) != 0
+                && !ar.source.is_null()
+                && std::ffi::CStr::from_ptr(ar.source) == c"=__mlua_async_poll";
+            // Everything left on the stack is the result: only the boolean.
+            ffi::lua_settop(state, 0);
+            ffi::lua_pushboolean(state, waiting as std::ffi::c_int);
+        })
+    }
+}
+
 struct Runtime {
     lua: Lua,
     sched: Scheduler,
@@ -156,8 +233,9 @@ impl Runtime {
 
         // The default coroutine functions know nothing about the scheduler's async calls.
         let coroutine = lua.globals().get::<LuaTable>("coroutine")?;
-        coroutine.set("resume", fns.resume.clone())?;
-        coroutine.set("wrap", fns.wrap.clone())?;
+        let (resume, wrap) = hand_resume(&lua, fns.resume.clone())?;
+        coroutine.set("resume", resume)?;
+        coroutine.set("wrap", wrap)?;
 
         lune_std::set_global_version(&lua, RUNTIME_VERSION);
         lune_std::inject_globals(lua.clone())?;

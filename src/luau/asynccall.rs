@@ -243,9 +243,9 @@ fn make_function(
     let wrap: LuaFunction = lua
         .load(
             r#"
-            local inner, name = ...
+            local inner, name, by_hand = ...
             return function(...)
-                if not coroutine.isyieldable() then
+                if not coroutine.isyieldable() or by_hand[coroutine.running()] then
                     error(name .. ": call it from a task (a coroutine the scheduler runs, such as the main script or task.spawn): it yields until the C call returns", 2)
                 end
                 local ok, r = inner(...)
@@ -258,7 +258,30 @@ fn make_function(
         )
         .set_name("=lib:async")
         .into_function()?;
-    wrap.call::<LuaFunction>((inner, format!("lib:async function '{}'", name)))
+    wrap.call::<LuaFunction>((
+        inner,
+        format!("lib:async function '{}'", name),
+        resumed_by_hand(lua)?,
+    ))
+}
+
+/// Registry name of the table of coroutines resumed by hand (see `resumed_by_hand`).
+const BY_HAND_KEY: &str = "lune_ffi.resumed_by_hand";
+
+/// The table (weak keys) in which a runtime marks the coroutines it is resuming through
+/// `coroutine.resume` or `coroutine.wrap`, rather than through its scheduler. A `lib:async`
+/// function called in one raises its "call it from a task" error: yielding would hand the
+/// coroutine to the scheduler behind the back of the code that resumed it.
+pub fn resumed_by_hand(lua: &Lua) -> LuaResult<LuaTable> {
+    if let Some(t) = lua.named_registry_value::<Option<LuaTable>>(BY_HAND_KEY)? {
+        return Ok(t);
+    }
+    let t = lua.create_table()?;
+    let mt = lua.create_table()?;
+    mt.set("__mode", "k")?;
+    t.set_metatable(Some(mt))?;
+    lua.set_named_registry_value(BY_HAND_KEY, &t)?;
+    Ok(t)
 }
 
 /// The text of an error, as a synchronous call would raise it.
