@@ -102,7 +102,8 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
             let declared = sig.is_variadic().then_some(declared);
             let ret_elem = ret_pointee(L, 2);
             let proto = Rc::new(Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?);
-            let name = format!("function at 0x{:x}", p.addr);
+            // What its errors call it: how it was made, and which function it calls.
+            let name = format!("ffi.fn-bound function at 0x{:x}", p.addr);
             push_bound(
                 L,
                 Bound {

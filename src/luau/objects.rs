@@ -681,9 +681,14 @@ pub unsafe fn check_ptr(
 ) -> LResult<Ptr> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        match to_ptr(L, idx, persist)? {
-            Some(p) => Ok(p),
-            None => Err(format!(
+        match to_ptr(L, idx, persist) {
+            Ok(Some(p)) => Ok(p),
+            // `to_ptr` fails only for a freed Callback: name the function and argument.
+            Err(_) => Err(format!(
+                "{}: {}: expected a live pointer, got a freed Callback (:free() was called; create a new one)",
+                func, what
+            )),
+            Ok(None) => Err(format!(
             "{}: {}: expected a pointer (RawPointer, TypedPointer, StructView or buffer), got {}",
             func,
             what,
