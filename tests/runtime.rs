@@ -206,7 +206,7 @@ fn hand_resumed_waiting_coroutines_let_the_process_exit() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         status.success()
-            && stdout == "async done,task async after hand resume,task waited,waited\nok\n",
+            && stdout == "async done,deferred thread,spawned waited,task async after hand resume,task waited,waited\nok\n",
         "{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         status,
         stdout,

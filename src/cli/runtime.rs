@@ -192,6 +192,42 @@ fn hand_resume(lua: &Lua, scheduler_resume: LuaFunction) -> LuaResult<(LuaFuncti
     Ok((resume, wrap))
 }
 
+/// `@lune/task` with `task.spawn` and `task.defer` refusing a thread that waits in
+/// `task.wait` or an async call: resuming it again left the scheduler waiting forever, as
+/// `coroutine.resume` did (see `hand_resume`).
+fn guard_task_library(lua: &Lua) -> LuaResult<()> {
+    let task: LuaTable = lua
+        .load(r#"return require("@lune/task")"#)
+        .set_name("=@lune/task")
+        .call(())?;
+    let waiting =
+        lua.create_function(|lua, thread: LuaThread| waits_in_async_call(lua, &thread))?;
+    let guarded: LuaTable = lua
+        .load(
+            r#"
+            local task, waiting, message = ...
+            local guarded = {}
+            for k, v in task do
+                guarded[k] = v
+            end
+            for _, name in { "spawn", "defer" } do
+                local f = task[name]
+                guarded[name] = function(t, ...)
+                    if type(t) == "thread" and waiting(t) then
+                        error("task." .. name .. ": " .. message, 2)
+                    end
+                    return f(t, ...)
+                end
+            end
+            table.freeze(guarded)
+            return guarded
+            "#,
+        )
+        .set_name("=@lune/task")
+        .call((task, waiting, WAITING))?;
+    lua.register_module("@lune/task", guarded)
+}
+
 /// Whether `thread` is suspended inside an async function's poll loop (the check mlua
 /// itself makes: the yielding frame's caller is its `__mlua_async_poll` wrapper).
 fn waits_in_async_call(lua: &Lua, thread: &LuaThread) -> LuaResult<bool> {
@@ -255,6 +291,7 @@ impl Runtime {
         lua.set_app_data(ProcessJitEnablement::new(jit));
 
         lune_std::inject_std(lua.clone())?;
+        guard_task_library(&lua)?;
         lua.register_module("@lune/ffi", lune_ffi::module(lua.clone())?)?;
 
         lua.enable_jit(jit);
