@@ -83,6 +83,14 @@ impl Drop for IdleGuard {
     }
 }
 
+/// The table (weak keys) where a runtime marks each coroutine while it resumes it by hand
+/// (its `coroutine.resume` / `coroutine.wrap`, as opposed to its scheduler): a `lib:async`
+/// function called in such a coroutine raises its "call it from a task" error instead of
+/// yielding it. The `lune-ffi` binary's `coroutine.resume` does this (`src/cli/runtime.rs`).
+pub fn resumed_by_hand(lua: &Lua) -> LuaResult<LuaTable> {
+    luau::asynccall::resumed_by_hand(lua)
+}
+
 /// The Luau type definitions of the module (`types.d.luau`).
 pub fn typedefs() -> String {
     include_str!("../types.d.luau").to_string()

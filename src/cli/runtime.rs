@@ -42,6 +42,7 @@ pub fn run_script(script_arg: &OsStr, args: Vec<OsString>) -> ExitCode {
     };
 
     set_luau_flags();
+    start_io_driver();
 
     let outcome = Runtime::new(args, jit_enabled()).and_then(|rt| {
         let lua = rt.lua.clone();
@@ -58,6 +59,14 @@ pub fn run_script(script_arg: &OsStr, args: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// async-io starts its driver thread the first time its reactor is used (a timer, I/O),
+/// and panics if that thread cannot be created: with the address space used up by
+/// thousands of `lib:async` workers, the first `task.wait` after them killed the process
+/// (`cannot spawn async-io thread`, exit 101). Start it while there is room.
+fn start_io_driver() {
+    async_io::block_on(async_io::Timer::after(std::time::Duration::ZERO));
 }
 
 fn set_luau_flags() {
@@ -128,6 +137,119 @@ impl<F: std::future::Future> std::future::Future for IdleAware<F> {
     }
 }
 
+/// What `coroutine.resume` says about a coroutine that waits in the scheduler.
+const WAITING: &str = "cannot resume a coroutine that is waiting in task.wait or an async call (the scheduler resumes it when the wait is over)";
+
+/// `coroutine.resume` and `coroutine.wrap` over the scheduler's `resume`, which defers a
+/// coroutine that calls an async function (`task.wait`, `lib:async`) onto the scheduler.
+/// Two additions:
+/// - a coroutine waiting in such a call is not resumed by hand: that re-entered the
+///   pending call, the scheduler then waited for a wake-up that never came, and the
+///   process never exited after the script's last line;
+/// - while resumed by hand, the coroutine is marked in `lune_ffi::resumed_by_hand`, so a
+///   `lib:async` function called there raises its "call it from a task" error instead of
+///   yielding it.
+fn hand_resume(lua: &Lua, scheduler_resume: LuaFunction) -> LuaResult<(LuaFunction, LuaFunction)> {
+    let by_hand = lune_ffi::resumed_by_hand(lua)?;
+    let resume = lua.create_function(move |lua, (thread, args): (LuaThread, LuaMultiValue)| {
+        if waits_in_async_call(lua, &thread)? {
+            return (false, WAITING).into_lua_multi(lua);
+        }
+        by_hand.raw_set(&thread, true)?;
+        let r = scheduler_resume.call::<LuaMultiValue>((&thread, args));
+        by_hand.raw_set(&thread, LuaValue::Nil)?;
+        r
+    })?;
+    let wrap: LuaFunction = lua
+        .load(
+            r#"
+            local resume, create, pack, unpack = ...
+            return function(f)
+                local t = create(f)
+                return function(...)
+                    local r = pack(resume(t, ...))
+                    if r[1] then
+                        return unpack(r, 2, r.n)
+                    end
+                    error(r[2], 2)
+                end
+            end
+            "#,
+        )
+        .set_name("=coroutine.wrap")
+        .call((
+            resume.clone(),
+            lua.globals()
+                .get::<LuaTable>("coroutine")?
+                .get::<LuaFunction>("create")?,
+            lua.globals()
+                .get::<LuaTable>("table")?
+                .get::<LuaFunction>("pack")?,
+            lua.globals()
+                .get::<LuaTable>("table")?
+                .get::<LuaFunction>("unpack")?,
+        ))?;
+    Ok((resume, wrap))
+}
+
+/// `@lune/task` with `task.spawn` and `task.defer` refusing a thread that waits in
+/// `task.wait` or an async call: resuming it again left the scheduler waiting forever, as
+/// `coroutine.resume` did (see `hand_resume`).
+fn guard_task_library(lua: &Lua) -> LuaResult<()> {
+    let task: LuaTable = lua
+        .load(r#"return require("@lune/task")"#)
+        .set_name("=@lune/task")
+        .call(())?;
+    let waiting =
+        lua.create_function(|lua, thread: LuaThread| waits_in_async_call(lua, &thread))?;
+    let guarded: LuaTable = lua
+        .load(
+            r#"
+            local task, waiting, message = ...
+            local guarded = {}
+            for k, v in task do
+                guarded[k] = v
+            end
+            for _, name in { "spawn", "defer" } do
+                local f = task[name]
+                guarded[name] = function(t, ...)
+                    if type(t) == "thread" and waiting(t) then
+                        error("task." .. name .. ": " .. message, 2)
+                    end
+                    return f(t, ...)
+                end
+            end
+            table.freeze(guarded)
+            return guarded
+            "#,
+        )
+        .set_name("=@lune/task")
+        .call((task, waiting, WAITING))?;
+    lua.register_module("@lune/task", guarded)
+}
+
+/// Whether `thread` is suspended inside an async function's poll loop (the check mlua
+/// itself makes: the yielding frame's caller is its `__mlua_async_poll` wrapper).
+fn waits_in_async_call(lua: &Lua, thread: &LuaThread) -> LuaResult<bool> {
+    use mlua::ffi;
+    // SAFETY: mlua pushes the thread at index 1; we only read its status and debug info
+    // and leave one boolean.
+    unsafe {
+        lua.exec_raw::<bool>(thread, |state| {
+            let co = ffi::lua_tothread(state, 1);
+            let mut ar = std::mem::zeroed::<ffi::lua_Debug>();
+            let waiting = !co.is_null()
+                && ffi::lua_status(co) == ffi::LUA_YIELD
+                && ffi::lua_getinfo(co, 1, c"s".as_ptr(), &mut ar) != 0
+                && !ar.source.is_null()
+                && std::ffi::CStr::from_ptr(ar.source) == c"=__mlua_async_poll";
+            // Everything left on the stack is the result: only the boolean.
+            ffi::lua_settop(state, 0);
+            ffi::lua_pushboolean(state, waiting as std::ffi::c_int);
+        })
+    }
+}
+
 struct Runtime {
     lua: Lua,
     sched: Scheduler,
@@ -147,8 +269,9 @@ impl Runtime {
 
         // The default coroutine functions know nothing about the scheduler's async calls.
         let coroutine = lua.globals().get::<LuaTable>("coroutine")?;
-        coroutine.set("resume", fns.resume.clone())?;
-        coroutine.set("wrap", fns.wrap.clone())?;
+        let (resume, wrap) = hand_resume(&lua, fns.resume.clone())?;
+        coroutine.set("resume", resume)?;
+        coroutine.set("wrap", wrap)?;
 
         lune_std::set_global_version(&lua, RUNTIME_VERSION);
         lune_std::inject_globals(lua.clone())?;
@@ -168,6 +291,7 @@ impl Runtime {
         lua.set_app_data(ProcessJitEnablement::new(jit));
 
         lune_std::inject_std(lua.clone())?;
+        guard_task_library(&lua)?;
         lua.register_module("@lune/ffi", lune_ffi::module(lua.clone())?)?;
 
         lua.enable_jit(jit);

@@ -33,6 +33,13 @@ enum Arg {
     Struct(Vec<u8>),
 }
 
+/// Why a job failed: a callback C called raised an error (raised as is, like a synchronous
+/// call's), or the call itself failed.
+enum Failure {
+    Callback(String),
+    Call(String),
+}
+
 /// What the worker hands back.
 enum Done {
     Scalar(u64),
@@ -90,14 +97,14 @@ impl Job {
 /// Completion shared by the worker and the waiting task.
 #[derive(Default)]
 struct Slot {
-    result: Option<Result<Done, String>>,
+    result: Option<Result<Done, Failure>>,
     waker: Option<Waker>,
 }
 
 struct Completion(Arc<Mutex<Slot>>);
 
 impl Future for Completion {
-    type Output = Result<Done, String>;
+    type Output = Result<Done, Failure>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match s.result.take() {
@@ -110,17 +117,44 @@ impl Future for Completion {
     }
 }
 
+/// A worker thread's stack: Rust's default for spawned threads, stated so the probe below
+/// knows what it needs.
+const WORKER_STACK: usize = 2 << 20;
+
+/// Address space a new worker needs beyond its stack (its signal stack, thread-local
+/// blocks, the allocations of the runtime around it) and that must remain afterwards.
+/// With less, Rust's or glibc's thread setup aborts the whole process instead of failing.
+const WORKER_HEADROOM: usize = 16 << 20;
+
+/// Whether the address space has room for another worker: reserves, then releases, its
+/// stack and the headroom (an inaccessible mapping, never touched). Thousands of pending
+/// calls under an address-space limit (`ulimit -v`) then fail one by one with an error.
+fn room_for_worker() -> Result<(), String> {
+    region::alloc(WORKER_STACK + WORKER_HEADROOM, region::Protection::NONE)
+        .map(drop)
+        .map_err(|_| "cannot start a worker thread: out of address space".to_string())
+}
+
 /// Starts `job` on its own worker thread; resolves when it returns.
 fn spawn(job: Job) -> Result<Completion, String> {
+    room_for_worker()?;
     let slot = Arc::new(Mutex::new(Slot::default()));
     let shared = slot.clone();
     std::thread::Builder::new()
         .name("lune-ffi async".into())
+        .stack_size(WORKER_STACK)
         .spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()))
-                .unwrap_or_else(
+            let (r, cb_err) = reentry::in_async_job(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).unwrap_or_else(
                     |_| Err("internal error in lune-ffi (a bug, please report)".into()),
-                );
+                )
+            });
+            // A callback's error is the call's error, raised as the synchronous call
+            // raises it (with no prefix of the async function's).
+            let r = match cb_err {
+                Some(e) => Err(Failure::Callback(e)),
+                None => r.map_err(Failure::Call),
+            };
             let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
             s.result = Some(r);
             if let Some(w) = s.waker.take() {
@@ -173,6 +207,9 @@ fn make_function(
     name: String,
 ) -> LuaResult<LuaFunction> {
     let api = format!("async '{}'", name);
+    // Returns (true, result) or (false, message): the wrapper raises the message itself,
+    // so the task gets the plain string a synchronous call raises, not mlua's wrapped
+    // error (a userdata, `runtime error: ...` with the scheduler's traceback).
     let inner = lua.create_async_function(move |lua, args: LuaMultiValue| {
         // The function keeps its library loaded.
         let _lib = &lib;
@@ -180,40 +217,89 @@ fn make_function(
         let api = api.clone();
         let declared = declared.clone();
         async move {
-            let (job, copies) = prepare(&lua, &proto, declared.as_deref(), func, &api, &args)?;
+            let (job, copies) = match prepare(&lua, &proto, declared.as_deref(), func, &api, &args)
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    return (false, LuaValue::String(lua.create_string(message(e))?))
+                        .into_lua_multi(&lua)
+                }
+            };
             // While the worker runs, C may use the arguments' memory: `arena:free()` of
             // an arena holding it waits for the call (see `ArenaInner::free`).
             let flight = crate::memory::InFlight::new();
-            let done = spawn(job).map_err(LuaError::runtime)?.await;
+            let done = match spawn(job) {
+                Ok(c) => c.await,
+                Err(e) => Err(Failure::Call(e)),
+            };
             drop(flight);
             if !crate::memory::in_flight() && reentry::active().is_null() {
                 crate::memory::release_deferred();
             }
-            // A callback error from the worker thread is this call's error.
-            if let Some(e) = reentry::take_pending_error() {
-                return Err(LuaError::runtime(e));
-            }
-            let done = done.map_err(|e| LuaError::runtime(format!("{}: {}", api, e)))?;
-            let r = finish(&lua, &proto, done);
+            // The arguments and their copies stay referenced until the C call returned.
             drop((args, copies));
-            r
+            let r = match done {
+                Ok(done) => finish(&lua, &proto, done).map_err(message),
+                Err(Failure::Callback(e)) => Err(e),
+                Err(Failure::Call(e)) => Err(format!("{}: {}", api, e)),
+            };
+            match r {
+                Ok(v) => (true, v).into_lua_multi(&lua),
+                Err(e) => (false, LuaValue::String(lua.create_string(e)?)).into_lua_multi(&lua),
+            }
         }
     })?;
     let wrap: LuaFunction = lua
         .load(
             r#"
-            local inner, name = ...
+            local inner, name, by_hand = ...
             return function(...)
-                if not coroutine.isyieldable() then
+                if not coroutine.isyieldable() or by_hand[coroutine.running()] then
                     error(name .. ": call it from a task (a coroutine the scheduler runs, such as the main script or task.spawn): it yields until the C call returns", 2)
                 end
-                return inner(...)
+                local ok, r = inner(...)
+                if not ok then
+                    error(r, 0)
+                end
+                return r
             end
         "#,
         )
         .set_name("=lib:async")
         .into_function()?;
-    wrap.call::<LuaFunction>((inner, format!("lib:async function '{}'", name)))
+    wrap.call::<LuaFunction>((
+        inner,
+        format!("lib:async function '{}'", name),
+        resumed_by_hand(lua)?,
+    ))
+}
+
+/// Registry name of the table of coroutines resumed by hand (see `resumed_by_hand`).
+const BY_HAND_KEY: &str = "lune_ffi.resumed_by_hand";
+
+/// The table (weak keys) in which a runtime marks the coroutines it is resuming through
+/// `coroutine.resume` or `coroutine.wrap`, rather than through its scheduler. A `lib:async`
+/// function called in one raises its "call it from a task" error: yielding would hand the
+/// coroutine to the scheduler behind the back of the code that resumed it.
+pub fn resumed_by_hand(lua: &Lua) -> LuaResult<LuaTable> {
+    if let Some(t) = lua.named_registry_value::<Option<LuaTable>>(BY_HAND_KEY)? {
+        return Ok(t);
+    }
+    let t = lua.create_table()?;
+    let mt = lua.create_table()?;
+    mt.set("__mode", "k")?;
+    t.set_metatable(Some(mt))?;
+    lua.set_named_registry_value(BY_HAND_KEY, &t)?;
+    Ok(t)
+}
+
+/// The text of an error, as a synchronous call would raise it.
+fn message(e: LuaError) -> String {
+    match e {
+        LuaError::RuntimeError(s) => s,
+        LuaError::CallbackError { cause, .. } => message((*cause).clone()),
+        other => other.to_string(),
+    }
 }
 
 /// Converts the arguments on the Luau thread, with the same checks and messages as a

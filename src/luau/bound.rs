@@ -106,7 +106,8 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
             let declared = sig.is_variadic().then_some(declared);
             let ret_elem = ret_pointee(L, 2);
             let proto = Rc::new(Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?);
-            let name = format!("function at 0x{:x}", p.addr);
+            // What its errors call it: how it was made, and which function it calls.
+            let name = format!("ffi.fn-bound function at 0x{:x}", p.addr);
             push_bound(
                 L,
                 Bound {
@@ -211,8 +212,15 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 if ffi::lua_type(L, idx) == ffi::LUA_TFUNCTION {
                     let err = |e: String| format!("{}: argument #{}: {}", b.name, idx, e);
                     let proto = Prototype::host(fp.sig.clone()).map_err(err)?;
-                    super::callback::push_callback(L, idx, proto, fp.arg_elems.clone(), Vec::new())
-                        .map_err(err)?;
+                    super::callback::push_callback(
+                        L,
+                        idx,
+                        proto,
+                        fp.arg_elems.clone(),
+                        Vec::new(),
+                        true,
+                    )
+                    .map_err(err)?;
                     ffi::lua_replace(L, idx);
                     temps.push(idx);
                 }

@@ -32,7 +32,7 @@ impl CallbackUd {
     fn free(&self) {
         if let Some(i) = self.slot.take() {
             // Unpublish first so no call can reach the state being dropped.
-            thunk::release(i);
+            thunk::release(i, self.per_call);
             vmlock::callback_freed();
         }
         // A callback may free itself while it runs: `dispatch` holds its own count, so
@@ -132,7 +132,7 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
                 }
                 ffi::lua_pop(L, 1);
             }
-            push_callback(L, 1, proto, arg_elems, bool_args)
+            push_callback(L, 1, proto, arg_elems, bool_args, false)
                 .map_err(|e| format!("{}: {}", F, e))?;
             Ok(1)
         })
@@ -149,6 +149,7 @@ pub unsafe fn push_callback(
     proto: Prototype,
     arg_elems: Vec<Option<Pointee>>,
     bool_args: Vec<bool>,
+    per_call: bool,
 ) -> LResult<()> {
     // SAFETY: see above.
     unsafe {
@@ -187,13 +188,21 @@ pub unsafe fn push_callback(
         let lock = sh.vm_lock;
         // The owner is the state's thread even when a worker-thread callback creates this.
         let gate = lock as *const VmLock as *mut c_void;
-        let slot = thunk::acquire(&state.proto.plan, dispatch, state_ptr, gate, lock.owner)?;
+        let slot = thunk::acquire(
+            &state.proto.plan,
+            dispatch,
+            state_ptr,
+            gate,
+            lock.owner,
+            per_call,
+        )?;
         vmlock::callback_created();
         push_ud(
             L,
             CallbackUd {
                 slot: Cell::new(Some(slot.index)),
                 code: slot.code,
+                per_call,
                 state: Cell::new(Some(state)),
             },
         );
@@ -255,7 +264,10 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
     let foreign = owner != me && active.is_null();
     let report = |msg: String| {
         if foreign {
-            park_foreign(owner, msg)
+            // On a `lib:async` worker, the error is the waiting task's.
+            if let Err(msg) = reentry::park_job_error(msg) {
+                park_foreign(owner, msg)
+            }
         } else {
             park_error(msg)
         }
@@ -311,11 +323,29 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
         if let Err(msg) = result {
             frame.ret_gpr = [0; 2];
             frame.ret_fpr = [0; 4];
+            // Shown now, once (not again by the callbacks it travels up through): C may
+            // abort before the ffi call returns and raises it (libpng after a failed read
+            // callback), and the cause must not be lost.
+            // (Outside any ffi call `park_error` shows it, as all it can do.)
+            if !reentry::is_propagating(msg.as_bytes()) && (foreign || !active.is_null()) {
+                show_callback_error(&msg);
+            }
             report(msg);
         }
         drop(state);
     }
     lock.give_back(taken);
+}
+
+/// Writes a callback's error to stderr as it is raised into C. Never panics (`eprintln!`
+/// would, on a closed stderr, and this runs under a C frame).
+fn show_callback_error(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "[lune-ffi] a callback raised an error; C received a zero value and the error is raised again when the ffi call returns:\n{}",
+        msg.trim_end()
+    );
 }
 
 /// Stack indices in `CallbackState::holder`.

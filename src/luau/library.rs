@@ -26,7 +26,8 @@ enum Handle {
 
 pub struct LibInner {
     name: String,
-    handle: Handle,
+    /// Unloaded when the library is dropped, unless callbacks exist (see `Drop`).
+    handle: std::mem::ManuallyDrop<Handle>,
     symbols: RefCell<HashMap<String, usize, Fnv>>,
     pub sigs: SigCache,
     /// The state's VM lock, released while C code runs.
@@ -41,6 +42,14 @@ impl Drop for LibInner {
         // Destructors run inside the collector: defer registry releases.
         if let Ok(mut q) = self.release_queue.try_borrow_mut() {
             q.extend(self.declared.get_mut().values().copied());
+        }
+        // Once a callback exists, C code may keep calling it from the library's own
+        // threads, up to and past the closing of the Lua state: unmapping that code under
+        // them crashes the process (the callback itself is safe, its closed state turns the
+        // call away). Such a library stays loaded until the process ends.
+        if !super::vmlock::callbacks_ever_created() {
+            // SAFETY: dropped once, here; the field is never used again.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.handle) };
         }
     }
 }
@@ -152,7 +161,7 @@ unsafe fn push_library(L: *mut lua_State, name: String, handle: Handle) {
             LibraryUd {
                 lib: Rc::new(LibInner {
                     name,
-                    handle,
+                    handle: std::mem::ManuallyDrop::new(handle),
                     symbols: RefCell::new(HashMap::default()),
                     sigs: SigCache::default(),
                     vm_lock: sh.vm_lock,
@@ -202,7 +211,7 @@ impl LibInner {
         let bytes = cname.as_bytes_with_nul();
         // SAFETY: we only read the symbol's address; calling it is the caller's business.
         let addr = unsafe {
-            match &self.handle {
+            match &*self.handle {
                 Handle::Lib(l) => l
                     .get::<*mut std::ffi::c_void>(bytes)
                     .map(|s| *s as usize)

@@ -123,6 +123,9 @@ pub struct DirectArg {
 pub struct CallbackUd {
     pub slot: Cell<Option<usize>>,
     pub code: usize,
+    /// Made for one ffi call (a Luau function passed for a function-pointer parameter):
+    /// its thunk may be reused once it is freed (see `engine::thunk::release`).
+    pub per_call: bool,
     pub state: Cell<Option<Rc<CallbackState>>>,
 }
 ud_kind!(CallbackUd, 96, c"Callback");
@@ -785,9 +788,14 @@ pub unsafe fn check_ptr(
 ) -> LResult<Ptr> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        match to_ptr(L, idx, persist)? {
-            Some(p) => Ok(p),
-            None => Err(format!(
+        match to_ptr(L, idx, persist) {
+            Ok(Some(p)) => Ok(p),
+            // `to_ptr` fails only for a freed Callback: name the function and argument.
+            Err(_) => Err(format!(
+                "{}: {}: expected a live pointer, got a freed Callback (:free() was called; create a new one)",
+                func, what
+            )),
+            Ok(None) => Err(format!(
             "{}: {}: expected a pointer (RawPointer, TypedPointer, StructView or buffer), got {}",
             func,
             what,

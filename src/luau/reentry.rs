@@ -24,6 +24,39 @@ thread_local! {
     static RAISED: RefCell<Option<String>> = const { RefCell::new(None) };
     /// Callbacks running on this OS thread, nested inside each other.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// On a `lib:async` worker running its job: where the first error of a callback C made
+    /// outside any ffi call goes (null when no job runs here). It belongs to the task that
+    /// waits on this job, not to the owning thread's next ffi call. A raw pointer to the
+    /// job's own slot: a thread-local with a destructor would need glibc to register one,
+    /// which aborts the process when memory is short.
+    static JOB_ERROR: Cell<*const RefCell<Option<String>>> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs an async job's C call on this worker thread; the first error a callback raised
+/// meanwhile (outside any nested ffi call, which reports its own).
+pub fn in_async_job<R>(f: impl FnOnce() -> R) -> (R, Option<String>) {
+    let slot = RefCell::new(None);
+    let prev = JOB_ERROR.with(|j| j.replace(&slot));
+    let r = f();
+    JOB_ERROR.with(|j| j.set(prev));
+    (r, slot.into_inner())
+}
+
+/// Keeps a callback's error for the async job running on this thread; gives it back when
+/// no job runs here.
+pub fn park_job_error(msg: String) -> Result<(), String> {
+    let slot = JOB_ERROR.with(|j| j.get());
+    if slot.is_null() {
+        return Err(msg);
+    }
+    // SAFETY: set by `in_async_job` on this thread to a slot that outlives the job, and
+    // reset before that slot goes away.
+    let mut slot = unsafe { &*slot }.borrow_mut();
+    // The first error: later ones are usually its consequences.
+    if slot.is_none() {
+        *slot = Some(msg);
+    }
+    Ok(())
 }
 
 /// Errors from calls on foreign threads, with the token of the thread that owns the
@@ -310,7 +343,11 @@ fn take_parked_error() -> Option<String> {
 /// Keeps a callback's error for the ffi call it happened in.
 pub fn park_error(msg: String) {
     if active().is_null() {
-        eprintln!(
+        // No call to raise it from: stderr is all there is. (`eprintln!` would panic on a
+        // closed stderr, and this runs under a C frame.)
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "[lune-ffi] error in a callback called outside any ffi call: {}",
             msg
         );

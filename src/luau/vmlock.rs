@@ -22,8 +22,16 @@ use crate::engine::thunk;
 /// Callbacks alive in the process. While there are none, ffi calls skip the VM lock.
 static LIVE_CALLBACKS: AtomicUsize = AtomicUsize::new(0);
 
+/// Whether a callback was ever created in the process (libraries then stay loaded).
+static EVER_CALLBACKS: AtomicBool = AtomicBool::new(false);
+
 pub fn callback_created() {
     LIVE_CALLBACKS.fetch_add(1, Ordering::Relaxed);
+    EVER_CALLBACKS.store(true, Ordering::Relaxed);
+}
+
+pub fn callbacks_ever_created() -> bool {
+    EVER_CALLBACKS.load(Ordering::Relaxed)
 }
 
 pub fn callback_freed() {
@@ -133,7 +141,11 @@ impl VmLock {
                     if !self.owner_in.load(Ordering::Acquire) {
                         return true;
                     }
-                    self.worker.store(0, Ordering::Release);
+                    // Back off, unless the state was closed meanwhile: a plain store
+                    // would erase CLOSED and leave later callers waiting forever.
+                    let _ =
+                        self.worker
+                            .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed);
                 }
                 Err(CLOSED) => return false,
                 Err(_) => {}

@@ -1032,6 +1032,62 @@ EXPORT int32_t call_cb_later(cb_i_t cb, int32_t x, int32_t delay_ms) {
 EXPORT int32_t later_result(void) { return __atomic_load_n(&g_later_result, __ATOMIC_SEQ_CST); }
 #endif
 
+/* Threads that keep calling `cb(x)` until the process ends (a library's worker that
+   outlives the script): for callbacks called while, and after, the Lua state closes.
+   Returns how many threads started. */
+static volatile int32_t g_spin_calls = 0;
+#if defined(_WIN32)
+typedef struct { cb_i_t cb; int32_t x; } spin_job;
+static DWORD WINAPI spin_main(LPVOID arg) {
+    spin_job *job = (spin_job *)arg;
+    for (;;) {
+        job->cb(job->x);
+        InterlockedIncrement((volatile LONG *)&g_spin_calls);
+    }
+    return 0;
+}
+EXPORT int32_t spin_cb_threads(cb_i_t cb, int32_t x, int32_t n) {
+    int32_t started = 0;
+    for (int32_t i = 0; i < n; i++) {
+        spin_job *job = (spin_job *)malloc(sizeof *job);
+        job->cb = cb;
+        job->x = x;
+        HANDLE h = CreateThread(NULL, 0, spin_main, job, 0, NULL);
+        if (!h)
+            break;
+        CloseHandle(h);
+        started++;
+    }
+    return started;
+}
+EXPORT int32_t spin_calls(void) { return InterlockedCompareExchange((volatile LONG *)&g_spin_calls, 0, 0); }
+#else
+typedef struct { cb_i_t cb; int32_t x; } spin_job;
+static void *spin_main(void *arg) {
+    spin_job *job = (spin_job *)arg;
+    for (;;) {
+        job->cb(job->x);
+        __atomic_fetch_add(&g_spin_calls, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+EXPORT int32_t spin_cb_threads(cb_i_t cb, int32_t x, int32_t n) {
+    int32_t started = 0;
+    for (int32_t i = 0; i < n; i++) {
+        spin_job *job = (spin_job *)malloc(sizeof *job);
+        job->cb = cb;
+        job->x = x;
+        pthread_t t;
+        if (pthread_create(&t, NULL, spin_main, job) != 0)
+            break;
+        pthread_detach(t);
+        started++;
+    }
+    return started;
+}
+EXPORT int32_t spin_calls(void) { return __atomic_load_n(&g_spin_calls, __ATOMIC_SEQ_CST); }
+#endif
+
 /* Calls a variadic callback the way C code calls any variadic function: the compiler
    applies the default promotions and places each argument where the ABI puts variadic
    arguments (stack slots on Apple arm64, GPR copies of doubles on Win64). */
