@@ -252,6 +252,18 @@ impl Namespace {
     /// differing only where C allows (unprototyped functions, arrays of unknown length,
     /// anonymous records or enums with the same definition).
     fn compatible(&self, a: &Type, b: &Type) -> bool {
+        self.compatible_at(a, b, 0)
+    }
+
+    /// `compatible` at `depth` levels of recursion. Types are at most `MAX_NESTING` deep,
+    /// but anonymous records compared member by member nest those levels in one another:
+    /// past a bound the types count as different (a redeclaration error), not as a stack
+    /// overflow.
+    fn compatible_at(&self, a: &Type, b: &Type, depth: usize) -> bool {
+        if depth > 2 * parser::MAX_NESTING {
+            return false;
+        }
+        let depth = depth + 1;
         match (a, b) {
             (
                 Type::Pointer {
@@ -264,12 +276,14 @@ impl Namespace {
                     is_const: c2,
                     is_volatile: v2,
                 },
-            ) => c1 == c2 && v1 == v2 && self.compatible(x, y),
+            ) => c1 == c2 && v1 == v2 && self.compatible_at(x, y, depth),
             (Type::Array { of: x, len: l1 }, Type::Array { of: y, len: l2 }) => {
-                (l1 == l2 || l1.is_none() || l2.is_none()) && self.compatible(x, y)
+                (l1 == l2 || l1.is_none() || l2.is_none()) && self.compatible_at(x, y, depth)
             }
-            (Type::Func(f), Type::Func(g)) => self.compatible_funcs(f, g),
-            (Type::Record(x), Type::Record(y)) => x == y || self.same_anonymous_record(*x, *y),
+            (Type::Func(f), Type::Func(g)) => self.compatible_funcs_at(f, g, depth),
+            (Type::Record(x), Type::Record(y)) => {
+                x == y || self.same_anonymous_record(*x, *y, depth)
+            }
             (Type::Enum(x), Type::Enum(y)) => {
                 let (e1, e2) = (&self.enums[x.0], &self.enums[y.0]);
                 x == y || (e1.tag.is_none() && e2.tag.is_none() && e1.constants == e2.constants)
@@ -279,7 +293,11 @@ impl Namespace {
     }
 
     fn compatible_funcs(&self, f: &FuncType, g: &FuncType) -> bool {
-        if !self.compatible(&f.ret, &g.ret) {
+        self.compatible_funcs_at(f, g, 0)
+    }
+
+    fn compatible_funcs_at(&self, f: &FuncType, g: &FuncType, depth: usize) -> bool {
+        if !self.compatible_at(&f.ret, &g.ret, depth) {
             return false;
         }
         if !f.prototyped || !g.prototyped {
@@ -290,28 +308,30 @@ impl Namespace {
             && f.params
                 .iter()
                 .zip(&g.params)
-                .all(|(p, q)| self.compatible(&p.ty, &q.ty))
+                .all(|(p, q)| self.compatible_at(&p.ty, &q.ty, depth))
     }
 
-    fn same_anonymous_record(&self, x: RecordId, y: RecordId) -> bool {
+    fn same_anonymous_record(&self, x: RecordId, y: RecordId, depth: usize) -> bool {
         let (r1, r2) = (&self.records[x.0], &self.records[y.0]);
         if r1.tag.is_some() || r2.tag.is_some() || r1.kind != r2.kind {
             return false;
         }
         match (&r1.def, &r2.def) {
-            (Some(d1), Some(d2)) => self.same_definition(d1, d2),
+            (Some(d1), Some(d2)) => self.same_definition_at(d1, d2, depth),
             _ => false,
         }
     }
 
     fn same_definition(&self, d1: &RecordDef, d2: &RecordDef) -> bool {
+        self.same_definition_at(d1, d2, 0)
+    }
+
+    fn same_definition_at(&self, d1: &RecordDef, d2: &RecordDef, depth: usize) -> bool {
         d1.layout == d2.layout
             && d1.members.len() == d2.members.len()
-            && d1
-                .members
-                .iter()
-                .zip(&d2.members)
-                .all(|(m, n)| m.name == n.name && m.bits == n.bits && self.compatible(&m.ty, &n.ty))
+            && d1.members.iter().zip(&d2.members).all(|(m, n)| {
+                m.name == n.name && m.bits == n.bits && self.compatible_at(&m.ty, &n.ty, depth)
+            })
     }
 
     /// Declares an ordinary identifier, accepting a compatible redeclaration.
@@ -453,5 +473,8 @@ pub(crate) fn record_options(
     }
 }
 
+#[cfg(test)]
+mod limit_tests;
+#[cfg(test)]
 #[cfg(test)]
 mod tests;

@@ -456,8 +456,10 @@ pub unsafe fn resolve_type(
 /// The message for a type name that does not resolve. A single unknown word reads as
 /// before C names existed, with the nearest short or declared name suggested.
 fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
-    // Parse errors ("line 1, column 1: ...") mean the text is not a type at all.
-    if e.starts_with("line ") {
+    let name = &shown_name(name);
+    // Parse errors ("line 1, column 1: ...") mean the text is not a type at all, except
+    // for a type nested too deeply, which is a type this FFI refuses.
+    if e.starts_with("line ") && !e.contains(": nesting deeper than ") {
         let short = crate::types::TYPE_NAMES
             .iter()
             .map(|(n, _)| (crate::cdecl::edit_distance(n, name), *n))
@@ -472,6 +474,20 @@ fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
         return format!("{}: {}: unknown type '{}'{}", func, what, name, hint);
     }
     format!("{}: {}: type '{}': {}", func, what, name, e)
+}
+
+/// A type name as an error message shows it: a long one (a generated or hostile name)
+/// by its start and length.
+fn shown_name(name: &str) -> std::borrow::Cow<'_, str> {
+    const SHOWN: usize = 60;
+    if name.len() <= SHOWN {
+        return name.into();
+    }
+    let mut end = SHOWN;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &name[..end], name.len()).into()
 }
 
 /// For a return type given as a C pointer type `T *` (T an object type, not `char`

@@ -567,6 +567,7 @@ impl StructType {
             return Err(format!("{} is too large", what));
         }
         Ok(StructType {
+            depth: super::nesting_depth(&fields)?,
             fields,
             size,
             align,

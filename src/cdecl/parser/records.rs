@@ -13,7 +13,21 @@ impl<'a, 'n> Parser<'a, 'n> {
         }
     }
 
+    /// A struct or union specifier. Its body nests declarations in this one, so the frames
+    /// repeated per level (this, `members`, `decl_specifiers`) only dispatch; the work is
+    /// in `record_head`, `member_declarators` and `finish_record`.
     pub(super) fn record_specifier(&mut self) -> Result<Type, CdefError> {
+        let head = self.record_head()?;
+        if !self.at("{") {
+            return Ok(Type::Record(head.id));
+        }
+        let open = self.peek();
+        let members = self.nested(|p| p.record_body())?;
+        self.finish_record(head, open, members)
+    }
+
+    /// `struct tag attributes`: the record it names (declared here if new).
+    fn record_head(&mut self) -> Result<RecordHead<'a>, CdefError> {
         let kw = self.next();
         let kind = if kw.text == "union" {
             RecordKind::Union
@@ -58,12 +72,37 @@ impl<'a, 'n> Parser<'a, 'n> {
                 id
             }
         };
-        if !self.at("{") {
-            return Ok(Type::Record(id));
-        }
-        let open = self.next();
+        Ok(RecordHead {
+            kind,
+            kind_name,
+            tag,
+            attrs,
+            id,
+        })
+    }
+
+    /// `{ members }`, at the '{'.
+    fn record_body(&mut self) -> Result<Vec<Member>, CdefError> {
+        self.next();
         let members = self.members()?;
         self.expect("}")?;
+        Ok(members)
+    }
+
+    /// Lays out and records the definition whose body opened at `open`.
+    fn finish_record(
+        &mut self,
+        head: RecordHead<'a>,
+        open: Tok<'a>,
+        members: Vec<Member>,
+    ) -> Result<Type, CdefError> {
+        let RecordHead {
+            kind,
+            kind_name,
+            tag,
+            mut attrs,
+            id,
+        } = head;
         attrs.merge(self.attributes()?);
         let rules = attrs.rules.unwrap_or(self.ns.platform.rules);
         let opts = record_options(attrs.packed, self.ns.pack, attrs.align, rules);
@@ -105,12 +144,23 @@ impl<'a, 'n> Parser<'a, 'n> {
         Ok(Type::Record(id))
     }
 
+    /// The members of a record body, up to its '}'.
     pub(super) fn members(&mut self) -> Result<Vec<Member>, CdefError> {
         let mut members = Vec::new();
+        while self.member_prelude()? {
+            let specs = self.decl_specifiers(false)?;
+            self.member_declarators(specs, &mut members)?;
+        }
+        Ok(members)
+    }
+
+    /// Skips what declares no member (`;`, directives, static assertions): false at the
+    /// end of the body, true at a member declaration.
+    fn member_prelude(&mut self) -> Result<bool, CdefError> {
         loop {
             let t = self.peek();
             if t.is("}") || t.kind == Kind::Eof {
-                return Ok(members);
+                return Ok(false);
             }
             if t.kind == Kind::Directive {
                 self.next();
@@ -124,52 +174,60 @@ impl<'a, 'n> Parser<'a, 'n> {
                 self.skip_static_assert()?;
                 continue;
             }
-            let specs = self.decl_specifiers(false)?;
-            if self.eat(";") {
-                // An anonymous struct/union member; anything else declares nothing.
-                if let Type::Record(id) = specs.ty {
-                    if self.ns.records[id.0].tag.is_none() {
-                        members.push(Member {
-                            name: None,
-                            ty: specs.ty,
-                            bits: None,
-                            align: specs.attrs.align,
-                            packed: specs.attrs.packed,
-                        });
-                    }
+            return Ok(true);
+        }
+    }
+
+    /// The declarators of one member declaration after its specifiers, through its ';'.
+    fn member_declarators(
+        &mut self,
+        specs: Specs,
+        members: &mut Vec<Member>,
+    ) -> Result<(), CdefError> {
+        if self.eat(";") {
+            // An anonymous struct/union member; anything else declares nothing.
+            if let Type::Record(id) = specs.ty {
+                if self.ns.records[id.0].tag.is_none() {
+                    members.push(Member {
+                        name: None,
+                        ty: specs.ty,
+                        bits: None,
+                        align: specs.attrs.align,
+                        packed: specs.attrs.packed,
+                    });
                 }
+            }
+            return Ok(());
+        }
+        loop {
+            let (name, ty, mut attrs) = if self.at(":") {
+                (None, specs.ty.clone(), Attrs::default())
+            } else {
+                self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?
+            };
+            let bits = if self.eat(":") {
+                Some(self.const_usize("a bitfield width")? as u32)
+            } else {
+                None
+            };
+            attrs.merge(self.attrs_and_asm()?);
+            let mut all = specs.attrs.clone();
+            all.merge(attrs);
+            let ty = self
+                .apply_mode(ty, all.mode.as_deref())
+                .map_err(|m| self.err(m))?;
+            members.push(Member {
+                name: name.map(|n| n.text.to_string()),
+                ty,
+                bits,
+                align: all.align,
+                packed: all.packed,
+            });
+            if self.eat(",") {
                 continue;
             }
-            loop {
-                let (name, ty, mut attrs) = if self.at(":") {
-                    (None, specs.ty.clone(), Attrs::default())
-                } else {
-                    self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?
-                };
-                let bits = if self.eat(":") {
-                    Some(self.const_usize("a bitfield width")? as u32)
-                } else {
-                    None
-                };
-                attrs.merge(self.attrs_and_asm()?);
-                let mut all = specs.attrs.clone();
-                all.merge(attrs);
-                let ty = self
-                    .apply_mode(ty, all.mode.as_deref())
-                    .map_err(|m| self.err(m))?;
-                members.push(Member {
-                    name: name.map(|n| n.text.to_string()),
-                    ty,
-                    bits,
-                    align: all.align,
-                    packed: all.packed,
-                });
-                if self.eat(",") {
-                    continue;
-                }
-                self.expect(";")?;
-                break;
-            }
+            self.expect(";")?;
+            return Ok(());
         }
     }
 

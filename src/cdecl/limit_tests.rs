@@ -1,0 +1,229 @@
+//! Issue 19 item 2: every recursive part of the parser and of the walks of a type stops
+//! at `MAX_NESTING` (64) with an error, on a 1 MiB stack (Windows' main thread) in the
+//! debug build the tests run, where it used to overflow the stack and abort the process.
+
+use super::*;
+
+const LIMIT: &str = "nesting deeper than 64";
+
+/// Runs `f` on a thread with a 1 MiB stack: a stack overflow aborts the test binary.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn sysv() -> Namespace {
+    Namespace::with_platform(Platform::SYSV_X64)
+}
+
+/// `ffi.cdef(src)`'s error on a fresh namespace, on a 1 MiB stack; the namespace must
+/// still work after it (a later failing cdef included).
+fn cdef_error(src: String) -> String {
+    on_small_stack(move || {
+        let mut ns = sysv();
+        let e = ns.cdef(&src).unwrap_err().to_string();
+        assert_eq!(
+            ns.cdef("int x(;").unwrap_err().to_string(),
+            "line 1, column 7: expected a type near ';'"
+        );
+        ns.cdef("typedef int after_t;").unwrap();
+        e
+    })
+}
+
+fn type_error(src: String) -> String {
+    on_small_stack(move || sysv().parse_type(&src).unwrap_err().to_string())
+}
+
+fn nested(open: &str, middle: &str, close: &str, n: usize) -> String {
+    format!("{}{}{}", open.repeat(n), middle, close.repeat(n))
+}
+
+#[test]
+fn declarator_parentheses() {
+    // The issue's reproducer: ffi.sizeof("int " .. ("("):rep(20000) .. "*" .. (")"):rep(20000)).
+    assert_eq!(
+        type_error(format!("int {}", nested("(", "*", ")", 20000))),
+        format!("line 1, column 69: {} near '('", LIMIT)
+    );
+    assert_eq!(
+        cdef_error(format!("int {};", nested("(", "x", ")", 20000))),
+        format!("line 1, column 69: {} near '('", LIMIT)
+    );
+    // 64 levels are fine.
+    let t = on_small_stack(|| {
+        let mut ns = sysv();
+        let t = ns
+            .parse_type(&format!("int {}", nested("(", "*", ")", 64)))
+            .unwrap();
+        ns.type_name(&t)
+    });
+    assert_eq!(t, "int *");
+}
+
+#[test]
+fn expression_parentheses_unary_operators_casts_and_conditionals() {
+    let cases = [
+        (nested("(", "1", ")", 20000), "line 1, column 75", "("),
+        (format!("{}1", "~".repeat(20000)), "line 1, column 75", "~"),
+        (
+            format!("{}1", "- ".repeat(20000)),
+            "line 1, column 139",
+            "-",
+        ),
+        (
+            format!("{}1", "(int)".repeat(20000)),
+            "line 1, column 331",
+            "(",
+        ),
+        (
+            format!("{}1", "sizeof ".repeat(20000)),
+            "line 1, column 459",
+            "sizeof",
+        ),
+        (
+            format!("{}1", "1?1:".repeat(20000)),
+            "line 1, column 268",
+            "?",
+        ),
+    ];
+    for (expr, at, near) in cases {
+        assert_eq!(
+            cdef_error(format!("#define X {}\n", expr)),
+            format!("{}: {} near '{}'", at, LIMIT, near),
+            "{}",
+            &expr[..20]
+        );
+    }
+    // In an array dimension and an enum value too.
+    assert_eq!(
+        cdef_error(format!("int a[{}];", nested("(", "1", ")", 20000))),
+        format!("line 1, column 71: {} near '('", LIMIT)
+    );
+    assert_eq!(
+        cdef_error(format!(
+            "enum e {{ A = {} }};",
+            nested("(", "1", ")", 20000)
+        )),
+        format!("line 1, column 78: {} near '('", LIMIT)
+    );
+    // A long flat expression is no nesting at all.
+    let v = on_small_stack(|| {
+        let mut ns = sysv();
+        ns.cdef(&format!("#define X (0{})\n", "+1".repeat(20000)))
+            .unwrap();
+        ns.constant("X")
+    });
+    assert_eq!(v, Some(20000));
+}
+
+#[test]
+fn nested_records() {
+    // Anonymous structs inside one another, in one declaration.
+    assert_eq!(
+        cdef_error(nested("struct { ", "int x; ", "} a; ", 20000)),
+        format!("line 1, column 584: {} near '{{'", LIMIT)
+    );
+    // And through separate declarations, each holding the one before by value.
+    let chain = (1..20000).fold("struct A0 { int x; };".to_string(), |s, i| {
+        s + &format!("struct A{} {{ struct A{} a; }};", i, i - 1)
+    });
+    assert_eq!(
+        cdef_error(chain),
+        format!("line 1, column 1841: struct A64: {} near '{{'", LIMIT)
+    );
+    let chain = (1..20000).fold("typedef struct { int x; } A0;".to_string(), |s, i| {
+        s + &format!("typedef struct {{ A{} a; }} A{};", i - 1, i)
+    });
+    assert_eq!(
+        cdef_error(chain),
+        format!(
+            "line 1, column 1916: struct <anonymous>: {} near '{{'",
+            LIMIT
+        )
+    );
+}
+
+#[test]
+fn array_dimensions_pointer_stars_and_function_types() {
+    // The issue's 50,000-dimension array; `cdef_error` then checks a later failing cdef.
+    assert_eq!(
+        cdef_error(format!("int x{};", "[1]".repeat(50000))),
+        format!("line 1, column 195: {} near '['", LIMIT)
+    );
+    // A typedef with 43,562 stars used to be accepted, then overflowed when used.
+    assert_eq!(
+        cdef_error(format!("typedef int {}P; P q;", "*".repeat(43562))),
+        format!("line 1, column 76: {} near '*'", LIMIT)
+    );
+    // Depth built up by typedefs, one level each.
+    let chain = (1..200).fold("typedef int *T0;".to_string(), |s, i| {
+        s + &format!("typedef T{} *T{};", i - 1, i)
+    });
+    assert_eq!(
+        cdef_error(chain),
+        format!("line 1, column 1064: {} near '*'", LIMIT)
+    );
+    let chain = (1..200).fold("typedef int *T0;".to_string(), |s, i| {
+        s + &format!("typedef T{} T{}[1];", i - 1, i)
+    });
+    assert_eq!(
+        cdef_error(chain),
+        format!("line 1, column 1191: {} near '['", LIMIT)
+    );
+    // Function pointers taking function pointers, and typedef'd function types.
+    assert_eq!(
+        type_error(nested("void (*)(", "int", ")", 20000)),
+        format!("line 1, column 294: {} near '('", LIMIT)
+    );
+    let chain = (1..200).fold("typedef void F0(int);".to_string(), |s, i| {
+        s + &format!("typedef void F{}(F{} *);", i, i - 1)
+    });
+    assert_eq!(
+        cdef_error(chain),
+        format!("line 1, column 768: {} near '*'", LIMIT)
+    );
+    // typeof.
+    assert_eq!(
+        cdef_error(format!("{} x;", nested("__typeof__(", "int", ")", 20000))),
+        format!("line 1, column 705: {} near '__typeof__'", LIMIT)
+    );
+}
+
+#[test]
+fn deep_types_within_the_limit_walk_on_a_small_stack() {
+    // The deepest type allowed, through every recursive walk: printing, sizes, layout,
+    // comparison (a compatible redeclaration), clone and drop (the namespace's copy
+    // that `cdef` keeps to restore on an error).
+    on_small_stack(|| {
+        let mut ns = sysv();
+        let decl = format!("typedef int {}P;", "*".repeat(63));
+        ns.cdef(&decl).unwrap();
+        ns.cdef(&decl).unwrap();
+        let t = ns.parse_type("P").unwrap();
+        assert_eq!(ns.type_name(&t), format!("int {}", "*".repeat(63)));
+        assert_eq!(ns.sizeof(&t), Ok(8));
+        let arr = format!("typedef int A{};", "[1]".repeat(63));
+        ns.cdef(&arr).unwrap();
+        ns.cdef(&arr).unwrap();
+        let a = ns.parse_type("A").unwrap();
+        assert_eq!(ns.sizeof(&a), Ok(4));
+        assert!(ns.lower_layout(&a).is_ok());
+        assert!(ns.cdef("int broken(;").is_err());
+        let chain = (1..64).fold("struct S0 { int x; };".to_string(), |s, i| {
+            s + &format!("struct S{} {{ struct S{} a; }};", i, i - 1)
+        });
+        ns.cdef(&chain).unwrap();
+        let s = ns.parse_type("struct S63").unwrap();
+        let CType::Struct(st) = ns.lower(&s).unwrap() else {
+            panic!("a struct")
+        };
+        assert_eq!(st.depth(), 64);
+        assert_eq!(st.flatten().len(), 1);
+        assert!(st.lookup("a").is_some());
+    });
+}
