@@ -258,3 +258,47 @@ fn a_struct_of_100000_fields_is_declared_in_linear_time() {
         "line 1, column 14: struct wide2: duplicate field 'f5' near '{'"
     );
 }
+
+/// Issue 19 item 8: an array type nested 39 to 63 times has an element count that fits
+/// and a byte size that does not: its layout is "too large", as its size is.
+#[test]
+fn nested_array_types_too_large_for_memory() {
+    let mut ns = sysv();
+    let fits = ns.parse_type(&format!("int{}", "[2]".repeat(38))).unwrap();
+    assert_eq!(ns.sizeof(&fits), Ok(1 << 40));
+    assert_eq!(ns.lower_layout(&fits).map(|(_, n)| n), Ok(Some(1 << 38)));
+    for n in 39..=63 {
+        let t = ns.parse_type(&format!("int{}", "[2]".repeat(n))).unwrap();
+        // The innermost array that is too large is named (the one of 39 dimensions).
+        let expected = format!("int {} is too large", "[2]".repeat(39));
+        assert_eq!(ns.sizeof(&t), Err(expected.clone()));
+        assert_eq!(ns.lower_layout(&t).map(|_| ()), Err(expected.clone()));
+        assert_eq!(ns.lower_array(&t).map(|_| ()), Err(expected));
+    }
+}
+
+/// Issue 19 item 8: `enum e` only declared has no size: sizing, laying out or passing it
+/// is an error (it was 0 bytes with alignment 1, and passed as an unsigned int).
+#[test]
+fn an_incomplete_enum_is_an_incomplete_type() {
+    let mut ns = sysv();
+    let t = ns.parse_type("enum later").unwrap();
+    assert_eq!(
+        ns.sizeof(&t),
+        Err(
+            "enum later is incomplete (declared, not defined): only pointers to it can be used"
+                .into()
+        )
+    );
+    assert_eq!(
+        ns.lower(&t),
+        Err("enum later is incomplete (declared, not defined): it cannot be used by value, only through a pointer".into())
+    );
+    assert!(ns.lower_layout(&t).is_err());
+    let p = ns.parse_type("enum later *").unwrap();
+    assert_eq!(ns.sizeof(&p), Ok(8));
+    ns.cdef("enum later { L1 = 1 };").unwrap();
+    let t = ns.parse_type("enum later").unwrap();
+    assert_eq!(ns.sizeof(&t), Ok(4));
+    assert_eq!(ns.lower(&t), Ok(CType::Prim(Prim::U32)));
+}
