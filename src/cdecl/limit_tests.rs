@@ -302,3 +302,65 @@ fn an_incomplete_enum_is_an_incomplete_type() {
     assert_eq!(ns.sizeof(&t), Ok(4));
     assert_eq!(ns.lower(&t), Ok(CType::Prim(Prim::U32)));
 }
+
+/// Issue 19 item 8: "did you mean" computed an edit distance against every known name,
+/// at the product of the lengths: a 1,000,000-character name against a declared
+/// 100,000-character typedef asked for 800 GB and aborted; two 20,000-character names took
+/// 14 s and 3.1 GB. Now bounded: long names get no suggestion, candidates far apart in
+/// length are skipped, and the total work is capped.
+#[test]
+fn suggestions_are_bounded() {
+    let mut ns = sysv();
+    ns.cdef(&format!("typedef int {};", "A".repeat(100_000)))
+        .unwrap();
+    let e = ns.parse_type(&"B".repeat(1_000_000)).unwrap_err();
+    assert_eq!(e.message.len(), "unknown type name ''".len() + 1_000_000);
+    assert!(!e.message.contains("did you mean"));
+    ns.cdef(&format!("typedef int {};", "C".repeat(20_000)))
+        .unwrap();
+    let e = ns.parse_type(&"D".repeat(20_000)).unwrap_err();
+    assert!(!e.message.contains("did you mean"));
+    // Typos are still suggested.
+    ns.cdef("typedef struct { int x; } my_point;").unwrap();
+    assert_eq!(
+        ns.parse_type("my_pont").unwrap_err().message,
+        "unknown type name 'my_pont' (did you mean 'my_point'?)"
+    );
+    assert_eq!(
+        ns.parse_type("uint23_t").unwrap_err().message,
+        "unknown type name 'uint23_t' (did you mean 'uint32_t'?)"
+    );
+}
+
+#[test]
+fn nearest_skips_far_lengths_and_caps_the_work() {
+    let names = ["int32_t", "uint32_t", "uint16_t", "x"];
+    assert_eq!(nearest("uint23_t", names, 2), Some("uint32_t"));
+    // Ties go to the smallest name, whatever the order.
+    assert_eq!(
+        nearest("uint_t", ["uint8_t", "uint2_t"], 2),
+        Some("uint2_t")
+    );
+    assert_eq!(
+        nearest("uint_t", ["uint2_t", "uint8_t"], 2),
+        Some("uint2_t")
+    );
+    assert_eq!(nearest("abcdefgh", names, 2), None);
+    // Longer than 64 characters: no suggestion, even for an exact match.
+    let long = "L".repeat(65);
+    assert_eq!(nearest(&long, [long.as_str()], 2), None);
+    let fits = "L".repeat(64);
+    assert_eq!(nearest(&fits, [fits.as_str()], 2), Some(fits.as_str()));
+    // 2^22 cells at most: 2,000 candidates of 32 characters against a 32-character name
+    // would be 2.2 million; 4,000 are past the cap, and give no suggestion at all.
+    let many: Vec<String> = (0..4000).map(|i| format!("{:032}", i)).collect();
+    let name = format!("{:032}", 1);
+    assert_eq!(nearest(&name, many.iter().map(String::as_str), 2), None);
+    assert_eq!(
+        nearest(&name, many[..2000].iter().map(String::as_str), 2),
+        Some(many[1].as_str())
+    );
+    assert_eq!(edit_distance("uint23_t", "uint32_t"), 1);
+    assert_eq!(edit_distance("kitten", "sitting"), 3);
+    assert_eq!(edit_distance("", "abc"), 3);
+}
