@@ -109,7 +109,7 @@ fn expression_parentheses_unary_operators_casts_and_conditionals() {
             "enum e {{ A = {} }};",
             nested("(", "1", ")", 20000)
         )),
-        format!("line 1, column 78: {} near '('", LIMIT)
+        format!("line 1, column 77: {} near '('", LIMIT)
     );
     // A long flat expression is no nesting at all.
     let v = on_small_stack(|| {
@@ -363,4 +363,39 @@ fn nearest_skips_far_lengths_and_caps_the_work() {
     assert_eq!(edit_distance("uint23_t", "uint32_t"), 1);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
     assert_eq!(edit_distance("", "abc"), 3);
+}
+
+/// Declarations nested through expressions and back (the deepest frames per level: about
+/// 430 KiB of stack at the limit in a debug build).
+#[test]
+fn declarations_nested_through_expressions() {
+    let n = 20000;
+    let cases = [
+        (
+            nested("enum { A = sizeof(struct { int x; ", "int y; ", "}) };", n),
+            "line 1, column 726",
+            "sizeof",
+        ),
+        (
+            nested("struct { _Alignas(", "int", ") int a; };", n),
+            "line 1, column 584",
+            "{",
+        ),
+        (
+            format!("#define X {}", nested("sizeof(int[(int)", "1", "])", n)),
+            "line 1, column 523",
+            "sizeof",
+        ),
+        (
+            format!("void f({});", nested("void (*)(", "int", ")", n)),
+            "line 1, column 295",
+            "(",
+        ),
+    ];
+    for (src, at, near) in cases {
+        assert_eq!(
+            cdef_error(src),
+            format!("{}: {} near '{}'", at, LIMIT, near)
+        );
+    }
 }

@@ -72,6 +72,13 @@ struct RecordHead<'a> {
     id: RecordId,
 }
 
+/// An enum specifier up to its body.
+struct EnumHead<'a> {
+    attrs: Attrs,
+    tag: Option<Tok<'a>>,
+    existing: Option<EnumId>,
+}
+
 /// Declaration specifiers as they are read.
 struct SpecWords<'a> {
     storage: Storage,

@@ -231,7 +231,22 @@ impl<'a, 'n> Parser<'a, 'n> {
         }
     }
 
+    /// An enum specifier. Its values may nest declarations (`sizeof(struct { ... })`), so
+    /// its body is a nesting level, and the frames repeated per level only dispatch: the
+    /// work is in `enum_head`, `enumerator` and `finish_enum`.
     pub(super) fn enum_specifier(&mut self) -> Result<Type, CdefError> {
+        let head = match self.enum_head()? {
+            Ok(head) => head,
+            Err(declared) => return Ok(declared),
+        };
+        let open = self.peek();
+        let constants = self.nested(|p| p.enum_body())?;
+        self.finish_enum(head, open, constants)
+    }
+
+    /// `enum tag attributes`: the enum it names if there is a body to follow, else the
+    /// type (declared here if new).
+    fn enum_head(&mut self) -> Result<Result<EnumHead<'a>, Type>, CdefError> {
         self.next();
         let mut attrs = self.attributes()?;
         let tag = self.tag_name()?;
@@ -266,9 +281,18 @@ impl<'a, 'n> Parser<'a, 'n> {
                 );
                 id
             });
-            return Ok(Type::Enum(id));
+            return Ok(Err(Type::Enum(id)));
         }
-        let open = self.next();
+        Ok(Ok(EnumHead {
+            attrs,
+            tag,
+            existing,
+        }))
+    }
+
+    /// `{ A, B = value, ... }`, at the '{'.
+    fn enum_body(&mut self) -> Result<Vec<(String, i128)>, CdefError> {
+        self.next();
         let mut constants = Vec::new();
         let mut next_value: i128 = 0;
         while !self.at("}") {
@@ -277,16 +301,42 @@ impl<'a, 'n> Parser<'a, 'n> {
             if self.eat("=") {
                 next_value = self.const_expr()?.v;
             }
-            self.ns
-                .declare(name.text, Ordinary::Const(next_value))
-                .map_err(|m| self.err_at(name, m))?;
-            constants.push((name.text.to_string(), next_value));
+            self.enumerator(name, next_value, &mut constants)?;
             next_value += 1;
             if !self.eat(",") {
                 break;
             }
         }
         self.expect("}")?;
+        Ok(constants)
+    }
+
+    /// Declares the enum constant `name`.
+    fn enumerator(
+        &mut self,
+        name: Tok<'a>,
+        value: i128,
+        constants: &mut Vec<(String, i128)>,
+    ) -> Result<(), CdefError> {
+        self.ns
+            .declare(name.text, Ordinary::Const(value))
+            .map_err(|m| self.err_at(name, m))?;
+        constants.push((name.text.to_string(), value));
+        Ok(())
+    }
+
+    /// Records the definition whose body opened at `open`.
+    fn finish_enum(
+        &mut self,
+        head: EnumHead<'a>,
+        open: Tok<'a>,
+        constants: Vec<(String, i128)>,
+    ) -> Result<Type, CdefError> {
+        let EnumHead {
+            mut attrs,
+            tag,
+            existing,
+        } = head;
         attrs.merge(self.attributes()?);
         let values: Vec<i128> = constants.iter().map(|c| c.1).collect();
         let underlying = enum_underlying(&values, attrs.packed)
