@@ -50,7 +50,10 @@ impl Namespace {
             Type::Enum(id) => {
                 let e = &self.enums[id.0];
                 if e.constants.is_none() {
-                    return Err(format!("{} is incomplete", self.type_name(ty)));
+                    return Err(format!(
+                        "{} is incomplete (declared, not defined): only pointers to it can be used",
+                        self.type_name(ty)
+                    ));
                 }
                 let s = e.underlying.size(p);
                 (s, s)
@@ -79,7 +82,18 @@ impl Namespace {
             Type::Double => CType::Prim(Prim::F64),
             Type::Pointer { .. } if ty.is_const_char_pointer() => CType::Prim(Prim::String),
             Type::Pointer { .. } => CType::Prim(Prim::Pointer),
-            Type::Enum(id) => CType::Prim(self.enums[id.0].underlying.prim(p)),
+            Type::Enum(id) => {
+                // An enum only declared (`enum e;`) has no known size, like any
+                // incomplete type.
+                let e = &self.enums[id.0];
+                if e.constants.is_none() {
+                    return Err(format!(
+                        "{} is incomplete (declared, not defined): it cannot be used by value, only through a pointer",
+                        self.type_name(ty)
+                    ));
+                }
+                CType::Prim(e.underlying.prim(p))
+            }
             Type::Unpassable(u) => {
                 return Err(format!("type '{}' cannot be passed by this FFI", u.name()))
             }
@@ -301,10 +315,14 @@ impl Namespace {
             Type::Array { of, len } => {
                 let (elem, inner) = self.layout_type(of)?;
                 let n = len.unwrap_or(0);
-                let total = inner
-                    .unwrap_or(1)
-                    .checked_mul(n)
-                    .ok_or_else(|| format!("{} is too large", self.type_name(ty)))?;
+                // The bytes, not only the element count, must stay within the largest
+                // object: `int[2]` nested 39 times has 2^39 elements but 2^41 bytes.
+                let too_large = || format!("{} is too large", self.type_name(ty));
+                let total = inner.unwrap_or(1).checked_mul(n).ok_or_else(too_large)?;
+                match total.checked_mul(elem.size()) {
+                    Some(bytes) if bytes <= crate::types::MAX_OBJECT_SIZE => {}
+                    _ => return Err(too_large()),
+                }
                 (elem, Some(total))
             }
             Type::Unpassable(u) => {

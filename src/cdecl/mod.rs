@@ -252,6 +252,18 @@ impl Namespace {
     /// differing only where C allows (unprototyped functions, arrays of unknown length,
     /// anonymous records or enums with the same definition).
     fn compatible(&self, a: &Type, b: &Type) -> bool {
+        self.compatible_at(a, b, 0)
+    }
+
+    /// `compatible` at `depth` levels of recursion. Types are at most `MAX_NESTING` deep,
+    /// but anonymous records compared member by member nest those levels in one another:
+    /// past a bound the types count as different (a redeclaration error), not as a stack
+    /// overflow.
+    fn compatible_at(&self, a: &Type, b: &Type, depth: usize) -> bool {
+        if depth > 2 * parser::MAX_NESTING {
+            return false;
+        }
+        let depth = depth + 1;
         match (a, b) {
             (
                 Type::Pointer {
@@ -264,12 +276,14 @@ impl Namespace {
                     is_const: c2,
                     is_volatile: v2,
                 },
-            ) => c1 == c2 && v1 == v2 && self.compatible(x, y),
+            ) => c1 == c2 && v1 == v2 && self.compatible_at(x, y, depth),
             (Type::Array { of: x, len: l1 }, Type::Array { of: y, len: l2 }) => {
-                (l1 == l2 || l1.is_none() || l2.is_none()) && self.compatible(x, y)
+                (l1 == l2 || l1.is_none() || l2.is_none()) && self.compatible_at(x, y, depth)
             }
-            (Type::Func(f), Type::Func(g)) => self.compatible_funcs(f, g),
-            (Type::Record(x), Type::Record(y)) => x == y || self.same_anonymous_record(*x, *y),
+            (Type::Func(f), Type::Func(g)) => self.compatible_funcs_at(f, g, depth),
+            (Type::Record(x), Type::Record(y)) => {
+                x == y || self.same_anonymous_record(*x, *y, depth)
+            }
             (Type::Enum(x), Type::Enum(y)) => {
                 let (e1, e2) = (&self.enums[x.0], &self.enums[y.0]);
                 x == y || (e1.tag.is_none() && e2.tag.is_none() && e1.constants == e2.constants)
@@ -279,7 +293,11 @@ impl Namespace {
     }
 
     fn compatible_funcs(&self, f: &FuncType, g: &FuncType) -> bool {
-        if !self.compatible(&f.ret, &g.ret) {
+        self.compatible_funcs_at(f, g, 0)
+    }
+
+    fn compatible_funcs_at(&self, f: &FuncType, g: &FuncType, depth: usize) -> bool {
+        if !self.compatible_at(&f.ret, &g.ret, depth) {
             return false;
         }
         if !f.prototyped || !g.prototyped {
@@ -290,28 +308,30 @@ impl Namespace {
             && f.params
                 .iter()
                 .zip(&g.params)
-                .all(|(p, q)| self.compatible(&p.ty, &q.ty))
+                .all(|(p, q)| self.compatible_at(&p.ty, &q.ty, depth))
     }
 
-    fn same_anonymous_record(&self, x: RecordId, y: RecordId) -> bool {
+    fn same_anonymous_record(&self, x: RecordId, y: RecordId, depth: usize) -> bool {
         let (r1, r2) = (&self.records[x.0], &self.records[y.0]);
         if r1.tag.is_some() || r2.tag.is_some() || r1.kind != r2.kind {
             return false;
         }
         match (&r1.def, &r2.def) {
-            (Some(d1), Some(d2)) => self.same_definition(d1, d2),
+            (Some(d1), Some(d2)) => self.same_definition_at(d1, d2, depth),
             _ => false,
         }
     }
 
     fn same_definition(&self, d1: &RecordDef, d2: &RecordDef) -> bool {
+        self.same_definition_at(d1, d2, 0)
+    }
+
+    fn same_definition_at(&self, d1: &RecordDef, d2: &RecordDef, depth: usize) -> bool {
         d1.layout == d2.layout
             && d1.members.len() == d2.members.len()
-            && d1
-                .members
-                .iter()
-                .zip(&d2.members)
-                .all(|(m, n)| m.name == n.name && m.bits == n.bits && self.compatible(&m.ty, &n.ty))
+            && d1.members.iter().zip(&d2.members).all(|(m, n)| {
+                m.name == n.name && m.bits == n.bits && self.compatible_at(&m.ty, &n.ty, depth)
+            })
     }
 
     /// Declares an ordinary identifier, accepting a compatible redeclaration.
@@ -398,43 +418,98 @@ impl Namespace {
             Ordinary::Typedef(..) => Some(n.as_str()),
             _ => None,
         });
-        let mut best: Option<(usize, &str)> = None;
-        for cand in KEYWORDS.iter().copied().chain(typedefs) {
-            let d = edit_distance(name, cand);
+        let max = (name.chars().count() / 3).max(2);
+        nearest(name, KEYWORDS.iter().copied().chain(typedefs), max).map(str::to_string)
+    }
+}
+
+/// Longest name (in characters) a suggestion is looked for, and longest candidate: a typo
+/// of a longer name is rare, and the distance costs the product of the two lengths (a
+/// 1,000,000-character name against a 100,000-character typedef asked for 800 GB).
+const SUGGEST_MAX_CHARS: usize = 64;
+
+/// Most distance cells computed for one suggestion over all candidates: with many
+/// typedefs of lengths near the name's, no suggestion rather than a slow error.
+const SUGGEST_MAX_CELLS: usize = 1 << 22;
+
+/// The candidate nearest to `name` within `max` edits (ties: the smallest name), with
+/// the work bounded: no suggestion for a name longer than [`SUGGEST_MAX_CHARS`], longer
+/// candidates and candidates whose length differs by more than `max` are skipped, and
+/// past [`SUGGEST_MAX_CELLS`] of work there is no suggestion (the same answer whatever the
+/// order of the candidates).
+pub fn nearest<'c>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+    max: usize,
+) -> Option<&'c str> {
+    // A character is at most 4 bytes: a quick bound before counting characters.
+    if name.len() > 4 * SUGGEST_MAX_CHARS {
+        return None;
+    }
+    let a: Vec<char> = name.chars().collect();
+    if a.len() > SUGGEST_MAX_CHARS {
+        return None;
+    }
+    let mut cells = 0usize;
+    let mut best: Option<(usize, &str)> = None;
+    let mut b: Vec<char> = Vec::new();
+    for cand in candidates {
+        if cand.len() > 4 * SUGGEST_MAX_CHARS || cand.len() + max < a.len() {
+            continue;
+        }
+        b.clear();
+        b.extend(cand.chars());
+        if b.len() > SUGGEST_MAX_CHARS || b.len().abs_diff(a.len()) > max {
+            continue;
+        }
+        cells += (a.len() + 1) * (b.len() + 1);
+        if cells > SUGGEST_MAX_CELLS {
+            return None;
+        }
+        if let Some(d) = distance_within(&a, &b, max) {
             if best.is_none_or(|(bd, bn)| d < bd || (d == bd && cand < bn)) {
                 best = Some((d, cand));
             }
         }
-        let (d, n) = best?;
-        (d <= (name.len() / 3).max(2)).then(|| n.to_string())
     }
+    best.map(|(_, n)| n)
 }
 
 /// Edit distance with adjacent transpositions (optimal string alignment), so a swapped
 /// pair of characters (`uint23_t` for `uint32_t`) counts as one edit.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    distance_within(&a, &b, usize::MAX).unwrap_or(usize::MAX)
+}
+
+/// The optimal string alignment distance of `a` and `b` if it is at most `max`, in three
+/// rows of memory; stops as soon as every alignment is past `max`.
+fn distance_within(a: &[char], b: &[char], max: usize) -> Option<usize> {
     let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(w) {
-        *cell = j;
-    }
+    let mut before: Vec<usize> = vec![0; w];
+    let mut prev: Vec<usize> = (0..w).collect();
+    let mut row: Vec<usize> = vec![0; w];
     for i in 1..=a.len() {
+        row[0] = i;
+        let mut least = row[0];
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1)
-                .min(d[i * w + j - 1] + 1)
-                .min(d[(i - 1) * w + j - 1] + cost);
+            let mut v = (prev[j] + 1).min(row[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[(i - 2) * w + j - 2] + 1);
+                v = v.min(before[j - 2] + 1);
             }
-            d[i * w + j] = v;
+            row[j] = v;
+            least = least.min(v);
         }
+        // A transposition reaches back two rows, but never below the row before's least.
+        if least > max && prev.iter().min().is_some_and(|m| *m > max) {
+            return None;
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut row);
     }
-    d[a.len() * w + b.len()]
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
 }
 
 /// The layout rules and options of a record being defined.
@@ -453,5 +528,8 @@ pub(crate) fn record_options(
     }
 }
 
+#[cfg(test)]
+mod limit_tests;
+#[cfg(test)]
 #[cfg(test)]
 mod tests;

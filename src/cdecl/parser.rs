@@ -21,7 +21,11 @@ pub struct Parser<'a, 'n> {
     ns: &'n mut Namespace,
     /// Depth of parameter lists being parsed (array lengths there may be variables).
     in_params: u32,
+    /// Nesting levels entered (see [`MAX_NESTING`]).
+    depth: usize,
 }
+
+pub(super) use crate::types::MAX_NESTING;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Storage {
@@ -55,6 +59,43 @@ impl Attrs {
         }
         if o.rules.is_some() {
             self.rules = o.rules;
+        }
+    }
+}
+
+/// A struct or union specifier up to its body.
+struct RecordHead<'a> {
+    kind: RecordKind,
+    kind_name: &'a str,
+    tag: Option<Tok<'a>>,
+    attrs: Attrs,
+    id: RecordId,
+}
+
+/// An enum specifier up to its body.
+struct EnumHead<'a> {
+    attrs: Attrs,
+    tag: Option<Tok<'a>>,
+    existing: Option<EnumId>,
+}
+
+/// Declaration specifiers as they are read.
+struct SpecWords<'a> {
+    storage: Storage,
+    quals: Quals,
+    attrs: Attrs,
+    words: Vec<&'a str>,
+    ty: Option<Type>,
+}
+
+impl Default for SpecWords<'_> {
+    fn default() -> Self {
+        SpecWords {
+            storage: Storage::None,
+            quals: Quals::default(),
+            attrs: Attrs::default(),
+            words: Vec::new(),
+            ty: None,
         }
     }
 }
@@ -211,7 +252,27 @@ impl<'a, 'n> Parser<'a, 'n> {
             pos: 0,
             ns,
             in_params: 0,
+            depth: 0,
         }
+    }
+
+    /// Runs `f` one nesting level deeper; an error at the current token past [`MAX_NESTING`]
+    /// levels, where the recursion would otherwise go on until the stack overflows.
+    fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, CdefError>,
+    ) -> Result<T, CdefError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.too_deep(self.peek()));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    fn too_deep(&self, at: Tok<'_>) -> CdefError {
+        self.err_at(at, format!("nesting deeper than {}", MAX_NESTING))
     }
 
     // ---- token helpers

@@ -269,6 +269,33 @@ impl Type {
     pub fn is_integer(&self) -> bool {
         matches!(self, Type::Int(_) | Type::Enum(_))
     }
+
+    /// The longest chain of pointers, arrays, functions and parameters down to a base type
+    /// (1 for a base type): how deep every recursive walk of the type (printing, sizes,
+    /// comparison, `Clone` and `Drop`) goes. Iterative, so it is safe on any type.
+    pub fn depth(&self) -> usize {
+        if !matches!(
+            self,
+            Type::Pointer { .. } | Type::Array { .. } | Type::Func(_)
+        ) {
+            return 1;
+        }
+        let mut deepest = 0;
+        let mut stack = vec![(self, 1usize)];
+        while let Some((t, d)) = stack.pop() {
+            deepest = deepest.max(d);
+            match t {
+                Type::Pointer { to, .. } => stack.push((to, d + 1)),
+                Type::Array { of, .. } => stack.push((of, d + 1)),
+                Type::Func(f) => {
+                    stack.push((&f.ret, d + 1));
+                    stack.extend(f.params.iter().map(|p| (&p.ty, d + 1)));
+                }
+                _ => {}
+            }
+        }
+        deepest
+    }
 }
 
 /// A function type.

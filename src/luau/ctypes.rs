@@ -71,7 +71,14 @@ impl CTypes {
             .parse_type(text)
             .map_err(|e| e.to_string())?;
         let ns = self.ns.borrow();
-        let (size, align) = ns.size_align(&ty).unwrap_or((0, 1));
+        let (size, align) = match ns.size_align(&ty) {
+            Ok(sa) => sa,
+            // `void` and an array of unknown length (`int[]`) have no size and are types
+            // all the same (a return type, a flexible array member's element count 0).
+            Err(_) if ty.is_void() || matches!(ty, Type::Array { len: None, .. }) => (0, 1),
+            // Anything else without a size is not a type to use (too large, incomplete).
+            Err(e) => return Err(e),
+        };
         if let Some((elem, count)) = ns.lower_array(&ty)? {
             return Ok(Resolved {
                 ty: elem,

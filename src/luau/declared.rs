@@ -13,7 +13,7 @@ use super::invoke::{call_with, Names};
 use super::library::{LibInner, LibraryUd};
 use super::objects::*;
 use super::raw::*;
-use super::value::{push_i64, StrArg};
+use super::value::{push_i64, push_u64, StrArg};
 use crate::abi::Signature;
 use crate::cdecl::{FuncDecl, Namespace, Ordinary, Type};
 use crate::engine::promote_variadic;
@@ -117,9 +117,16 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
             _ => match ns.constant(&key) {
                 Some(v) => {
                     drop(ns);
-                    match i64::try_from(v) {
-                        Ok(v) => push_i64(L, v),
-                        Err(_) => ffi::lua_pushnumber(L, v as f64),
+                    // The return rule: a constant has the bits of a 64-bit C integer
+                    // (`-1ull` is 2^64 - 1), so beyond 2^53 it is a Luau integer with
+                    // those bits, as an i64 or u64 return gives, never a rounded double.
+                    if let Ok(v) = i64::try_from(v) {
+                        push_i64(L, v);
+                    } else if let Ok(v) = u64::try_from(v) {
+                        push_u64(L, v);
+                    } else {
+                        // The parser keeps every constant within 64 bits.
+                        return Err(format!("{}: constant {} does not fit in 64 bits", what, v));
                     }
                     Ok(1)
                 }

@@ -513,22 +513,37 @@ pub unsafe fn resolve_type(
 /// The message for a type name that does not resolve. A single unknown word reads as
 /// before C names existed, with the nearest short or declared name suggested.
 fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
-    // Parse errors ("line 1, column 1: ...") mean the text is not a type at all.
-    if e.starts_with("line ") {
-        let short = crate::types::TYPE_NAMES
-            .iter()
-            .map(|(n, _)| (crate::cdecl::edit_distance(n, name), *n))
-            .min();
+    let shown = &shown_name(name);
+    // Parse errors ("line 1, column 1: ...") mean the text is not a type at all, except
+    // for a type nested too deeply, which is a type this FFI refuses.
+    if e.starts_with("line ") && !e.contains(": nesting deeper than ") {
+        // Bounded work: a million-character name is no typo of a short name.
+        let short =
+            crate::cdecl::nearest(name, crate::types::TYPE_NAMES.iter().map(|(n, _)| *n), 2);
         let hint = match short {
-            Some((d, n)) if d <= 2 => format!(" (did you mean '{}'?)", n),
+            Some(n) => format!(" (did you mean '{}'?)", n),
             _ => e
                 .split_once("(did you mean ")
                 .map(|(_, rest)| format!(" (did you mean {}", rest.split(" near ").next().unwrap_or(rest)))
                 .unwrap_or_else(|| " (expected a type name such as \"i32\", \"f64\", \"pointer\", a C type such as \"size_t\" or \"const char *\", or a StructType)".into()),
         };
-        return format!("{}: {}: unknown type '{}'{}", func, what, name, hint);
+        return format!("{}: {}: unknown type '{}'{}", func, what, shown, hint);
     }
-    format!("{}: {}: type '{}': {}", func, what, name, e)
+    format!("{}: {}: type '{}': {}", func, what, shown, e)
+}
+
+/// A type name as an error message shows it: a long one (a generated or hostile name)
+/// by its start and length.
+fn shown_name(name: &str) -> std::borrow::Cow<'_, str> {
+    const SHOWN: usize = 60;
+    if name.len() <= SHOWN {
+        return name.into();
+    }
+    let mut end = SHOWN;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &name[..end], name.len()).into()
 }
 
 /// For a return type given as a C pointer type `T *` (T an object type, not `char`

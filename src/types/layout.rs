@@ -292,7 +292,9 @@ impl StructType {
         let anon_align = opts.rules == LayoutRules::Aapcs64;
         let last = specs.len() - 1;
         let mut fields: Vec<Field> = Vec::with_capacity(specs.len());
-        let mut names: Vec<String> = Vec::new();
+        // A set: a record may have 100,000 fields, and checking each against a list of
+        // the ones before was quadratic (over 10 s).
+        let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
         // Position in bits (structs) and the union's size in bits.
         let mut bitpos = 0usize;
         let mut union_bits = 0usize;
@@ -328,7 +330,7 @@ impl StructType {
                 if names.contains(&n) {
                     return Err(format!("duplicate field '{}'", n));
                 }
-                names.push(n);
+                names.insert(n);
             }
             let field_packed = opts.packed || spec.packed;
 
@@ -572,6 +574,7 @@ impl StructType {
             return Err(format!("{} is too large", what));
         }
         Ok(StructType {
+            depth: super::nesting_depth(&fields)?,
             fields,
             size,
             align,

@@ -258,6 +258,9 @@ pub struct StructType {
     pub align: usize,
     /// Struct or union.
     pub kind: RecordKind,
+    /// 1, plus the depth of the deepest record among the fields: how deep every walk of
+    /// the fields recurses; at most [`MAX_NESTING`].
+    depth: usize,
 }
 
 /// A field as given to [`StructType::new`], before layout.
@@ -270,6 +273,15 @@ pub struct FieldSpec {
 /// Largest struct (or array) the module accepts, so sizes never overflow.
 pub const MAX_OBJECT_SIZE: usize = 1 << 40;
 
+/// How deep records may nest in records, and in `ffi.cdef`'s C: declarators, parameter
+/// lists, records, `typeof` and constant expressions in one another, and a type's chain of
+/// pointers, arrays and functions (`cdecl::Type::depth`). Every walk of these (the
+/// recursive parser, layout, flattening for the ABI classifiers, member lookup, printing,
+/// `Clone`, `Drop`) recurses once per level: far beyond what real headers use, shallow
+/// enough that the deepest fits a 1 MiB stack (Windows' main thread) in a debug build,
+/// with room to spare for the caller. Past it: "nesting deeper than 64".
+pub const MAX_NESTING: usize = 64;
+
 impl StructType {
     /// Lays out the fields. Errors are phrased for `ffi.struct`'s caller.
     pub fn new(specs: Vec<FieldSpec>) -> Result<StructType, String> {
@@ -277,13 +289,15 @@ impl StructType {
             return Err("a struct needs at least one field".into());
         }
         let mut fields: Vec<Field> = Vec::with_capacity(specs.len());
+        // Duplicates by a set, not by scanning the fields before (quadratic).
+        let mut names = std::collections::HashSet::new();
         let mut offset = 0usize;
         let mut align = 1usize;
         for spec in specs {
             if spec.name.is_empty() {
                 return Err("field names must be non-empty strings".into());
             }
-            if fields.iter().any(|f| f.name == spec.name) {
+            if !names.insert(spec.name.clone()) {
                 return Err(format!("duplicate field '{}'", spec.name));
             }
             if spec.ty.is_void() {
@@ -322,11 +336,17 @@ impl StructType {
         }
         let size = round_up(offset, align);
         Ok(StructType {
+            depth: nesting_depth(&fields)?,
             fields,
             size,
             align,
             kind: RecordKind::Struct,
         })
+    }
+
+    /// 1 for a record of scalars, else 1 plus the depth of the deepest record field.
+    pub fn depth(&self) -> usize {
+        self.depth
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -371,6 +391,23 @@ impl StructType {
 
 mod layout;
 pub use layout::{BitField, LayoutRules, MemberSpec, RecordKind, RecordOptions};
+
+/// A record's depth from its fields' (see [`StructType::depth`]); an error past
+/// [`MAX_NESTING`], before any recursive walk of a too deep record can overflow the stack.
+fn nesting_depth(fields: &[Field]) -> Result<usize, String> {
+    let depth = 1 + fields
+        .iter()
+        .map(|f| match &f.ty {
+            CType::Struct(s) => s.depth,
+            CType::Prim(_) => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    if depth > MAX_NESTING {
+        return Err(format!("nesting deeper than {}", MAX_NESTING));
+    }
+    Ok(depth)
+}
 
 pub fn round_up(n: usize, align: usize) -> usize {
     n.div_ceil(align) * align

@@ -114,31 +114,37 @@ impl<'a, 'n> Parser<'a, 'n> {
     }
 
     pub(super) fn const_expr(&mut self) -> Result<Val, CdefError> {
-        let c = self.binary(0)?;
+        let c = self.binary()?;
         if self.at("?") {
-            self.next();
-            let a = self.const_expr()?;
-            self.expect(":")?;
-            let b = self.const_expr()?;
-            let (bits, signed) = common(a, b);
-            let v = if c.v != 0 { a.v } else { b.v };
-            return Ok(Val {
-                v: wrap(v, bits, signed),
-                bits,
-                signed,
-            });
+            return self.nested(|p| p.conditional(c));
         }
         Ok(c)
     }
 
-    pub(super) fn binary(&mut self, min_prec: u8) -> Result<Val, CdefError> {
-        let mut lhs = self.unary()?;
-        loop {
-            let t = self.peek();
+    /// `c ? a : b`, at the '?'.
+    fn conditional(&mut self, c: Val) -> Result<Val, CdefError> {
+        self.next();
+        let a = self.const_expr()?;
+        self.expect(":")?;
+        let b = self.const_expr()?;
+        let (bits, signed) = common(a, b);
+        let v = if c.v != 0 { a.v } else { b.v };
+        Ok(Val {
+            v: wrap(v, bits, signed),
+            bits,
+            signed,
+        })
+    }
+
+    /// Binary operators by precedence climbing over explicit stacks rather than one
+    /// recursive call per precedence level, so only parentheses, unary operators and
+    /// `?:` nest (and count towards [`MAX_NESTING`]).
+    pub(super) fn binary(&mut self) -> Result<Val, CdefError> {
+        fn precedence(t: Tok<'_>) -> Option<u8> {
             if t.kind != Kind::Punct {
-                return Ok(lhs);
+                return None;
             }
-            let prec = match t.text {
+            Some(match t.text {
                 "||" => 1,
                 "&&" => 2,
                 "|" => 3,
@@ -149,15 +155,35 @@ impl<'a, 'n> Parser<'a, 'n> {
                 "<<" | ">>" => 8,
                 "+" | "-" => 9,
                 "*" | "/" | "%" => 10,
-                _ => return Ok(lhs),
-            };
-            if prec < min_prec.max(1) {
-                return Ok(lhs);
-            }
-            self.next();
-            let rhs = self.binary(prec + 1)?;
-            lhs = self.apply(t, lhs, rhs)?;
+                _ => return None,
+            })
         }
+        let mut values = vec![self.unary()?];
+        let mut ops: Vec<(Tok<'a>, u8)> = Vec::new();
+        loop {
+            let t = self.peek();
+            let prec = precedence(t);
+            // Left associative: apply every pending operator that binds at least as
+            // tightly as the next one (all of them at the end).
+            while let Some(&(op, p)) = ops.last() {
+                if prec.is_some_and(|n| n > p) {
+                    break;
+                }
+                ops.pop();
+                let (b, a) = (values.pop(), values.pop());
+                let (Some(a), Some(b)) = (a, b) else {
+                    unreachable!("one more value than operators")
+                };
+                values.push(self.apply(op, a, b)?);
+            }
+            let Some(prec) = prec else {
+                break;
+            };
+            self.next();
+            ops.push((t, prec));
+            values.push(self.unary()?);
+        }
+        Ok(values[0])
     }
 
     pub(super) fn apply(&self, op: Tok<'_>, a: Val, b: Val) -> Result<Val, CdefError> {
@@ -210,104 +236,128 @@ impl<'a, 'n> Parser<'a, 'n> {
         })
     }
 
+    /// A unary expression. Each branch that recurses goes one nesting level deeper, and
+    /// its work is in a function of its own so that the frame repeated per level stays
+    /// small (debug builds give every local of a function its own stack slot).
     pub(super) fn unary(&mut self) -> Result<Val, CdefError> {
         let t = self.peek();
         match t.text {
-            "-" | "+" | "~" | "!" if t.kind == Kind::Punct => {
-                self.next();
-                let v = self.unary()?.promote();
-                Ok(match t.text {
-                    "-" => Val {
-                        v: wrap(-v.v, v.bits, v.signed),
-                        ..v
-                    },
-                    "+" => v,
-                    "~" => Val {
-                        v: wrap(!v.v, v.bits, v.signed),
-                        ..v
-                    },
-                    _ => Val::int((v.v == 0) as i128),
-                })
-            }
+            "-" | "+" | "~" | "!" if t.kind == Kind::Punct => self.nested(|p| p.prefix(t)),
             "sizeof" | "_Alignof" | "__alignof__" | "__alignof" | "alignof"
                 if t.kind == Kind::Ident =>
             {
-                self.next();
-                let size = t.text == "sizeof";
-                let ty = if self.at("(") && self.starts_type(self.peek_at(1)) {
-                    self.next();
-                    let ty = self.type_name()?;
-                    self.expect(")")?;
-                    ty
-                } else {
-                    // sizeof of an expression: the size of its integer type.
-                    let v = self.unary()?;
-                    let n = (v.bits / 8) as i128;
-                    return Ok(Val {
-                        v: n,
-                        bits: 64,
-                        signed: false,
-                    });
-                };
-                let r = if size {
-                    self.ns.sizeof(&ty)
-                } else {
-                    self.ns.alignof(&ty)
-                };
-                let n = r.map_err(|m| self.err_at(t, m))?;
-                Ok(Val {
-                    v: n as i128,
-                    bits: 64,
-                    signed: false,
-                })
+                self.nested(|p| p.size_of(t))
             }
             "(" if t.kind == Kind::Punct => {
                 if self.starts_type(self.peek_at(1)) {
-                    self.next();
-                    let ty = self.type_name()?;
-                    self.expect(")")?;
-                    let v = self.unary()?;
-                    let p = self.ns.platform;
-                    return match ty {
-                        Type::Int(k) => {
-                            let bits = (k.size(&p) * 8) as u32;
-                            let signed = k.is_signed(&p);
-                            let v = if k == IntKind::Bool {
-                                (v.v != 0) as i128
-                            } else {
-                                wrap(v.v, bits, signed)
-                            };
-                            Ok(Val { v, bits, signed })
-                        }
-                        Type::Enum(id) => {
-                            let k = self.ns.enums[id.0].underlying;
-                            let bits = (k.size(&p) * 8) as u32;
-                            Ok(Val {
-                                v: wrap(v.v, bits, k.is_signed(&p)),
-                                bits,
-                                signed: k.is_signed(&p),
-                            })
-                        }
-                        Type::Pointer { .. } => Ok(Val {
-                            v: wrap(v.v, 64, false),
-                            bits: 64,
-                            signed: false,
-                        }),
-                        _ => Err(self.err_at(
-                            t,
-                            format!(
-                                "cast to {} in a constant expression",
-                                self.ns.type_name(&ty)
-                            ),
-                        )),
-                    };
+                    self.nested(|p| p.cast(t))
+                } else {
+                    self.nested(|p| p.parenthesised_expr())
                 }
-                self.next();
-                let v = self.const_expr()?;
-                self.expect(")")?;
-                Ok(v)
             }
             _ => self.primary(),
+        }
+    }
+
+    /// `-x`, `+x`, `~x`, `!x`, at the operator `t`.
+    fn prefix(&mut self, t: Tok<'a>) -> Result<Val, CdefError> {
+        self.next();
+        let v = self.unary()?.promote();
+        Ok(match t.text {
+            "-" => Val {
+                v: wrap(-v.v, v.bits, v.signed),
+                ..v
+            },
+            "+" => v,
+            "~" => Val {
+                v: wrap(!v.v, v.bits, v.signed),
+                ..v
+            },
+            _ => Val::int((v.v == 0) as i128),
+        })
+    }
+
+    /// `(expr)`, at the '('.
+    fn parenthesised_expr(&mut self) -> Result<Val, CdefError> {
+        self.next();
+        let v = self.const_expr()?;
+        self.expect(")")?;
+        Ok(v)
+    }
+
+    /// `sizeof(type)`, `sizeof expr`, `_Alignof(type)`, at the keyword `t`.
+    fn size_of(&mut self, t: Tok<'a>) -> Result<Val, CdefError> {
+        self.next();
+        let size = t.text == "sizeof";
+        let ty = if self.at("(") && self.starts_type(self.peek_at(1)) {
+            self.next();
+            let ty = self.type_name()?;
+            self.expect(")")?;
+            ty
+        } else {
+            // sizeof of an expression: the size of its integer type.
+            let v = self.unary()?;
+            let n = (v.bits / 8) as i128;
+            return Ok(Val {
+                v: n,
+                bits: 64,
+                signed: false,
+            });
+        };
+        let r = if size {
+            self.ns.sizeof(&ty)
+        } else {
+            self.ns.alignof(&ty)
+        };
+        let n = r.map_err(|m| self.err_at(t, m))?;
+        Ok(Val {
+            v: n as i128,
+            bits: 64,
+            signed: false,
+        })
+    }
+
+    /// `(type) expr`, at the '(' `t`.
+    fn cast(&mut self, t: Tok<'a>) -> Result<Val, CdefError> {
+        self.next();
+        let ty = self.type_name()?;
+        self.expect(")")?;
+        let v = self.unary()?;
+        self.convert(t, &ty, v)
+    }
+
+    /// A cast's conversion of `v` to `ty`.
+    fn convert(&self, t: Tok<'a>, ty: &Type, v: Val) -> Result<Val, CdefError> {
+        let p = self.ns.platform;
+        match ty {
+            Type::Int(k) => {
+                let bits = (k.size(&p) * 8) as u32;
+                let signed = k.is_signed(&p);
+                let v = if *k == IntKind::Bool {
+                    (v.v != 0) as i128
+                } else {
+                    wrap(v.v, bits, signed)
+                };
+                Ok(Val { v, bits, signed })
+            }
+            Type::Enum(id) => {
+                let k = self.ns.enums[id.0].underlying;
+                let bits = (k.size(&p) * 8) as u32;
+                Ok(Val {
+                    v: wrap(v.v, bits, k.is_signed(&p)),
+                    bits,
+                    signed: k.is_signed(&p),
+                })
+            }
+            Type::Pointer { .. } => Ok(Val {
+                v: wrap(v.v, 64, false),
+                bits: 64,
+                signed: false,
+            }),
+            _ => Err(self.err_at(
+                t,
+                format!("cast to {} in a constant expression", self.ns.type_name(ty)),
+            )),
         }
     }
 

@@ -168,90 +168,94 @@ impl<'a, 'n> Parser<'a, 'n> {
 
     // ---- specifiers
 
+    /// Declaration specifiers. Records, enums, `typeof` and `_Alignas` nest declarations
+    /// in this one, so this frame repeats per nesting level: it only dispatches, and the
+    /// work is in `specifier_word` and `finish_specifiers`, whose frames are gone by then.
     pub(super) fn decl_specifiers(&mut self, allow_storage: bool) -> Result<Specs, CdefError> {
         let start = self.peek();
-        let mut storage = Storage::None;
-        let mut quals = Quals::default();
-        let mut attrs = Attrs::default();
-        let mut words: Vec<&'a str> = Vec::new();
-        let mut ty: Option<Type> = None;
+        let mut s = SpecWords::default();
         loop {
             let t = self.peek();
             if t.kind != Kind::Ident {
                 break;
             }
             match t.text {
-                "typedef" | "extern" | "static" if !allow_storage => {
-                    return Err(self.err(format!("'{}' is not allowed here", t.text)))
-                }
-                "typedef" => storage = Storage::Typedef,
-                "extern" => storage = Storage::Extern,
-                "static" => storage = Storage::Static,
-                "auto" | "register" | "_Thread_local" | "__thread" | "inline" | "__inline"
-                | "__inline__" | "_Noreturn" | "__extension__" => {}
-                "const" | "__const" | "__const__" => quals.is_const = true,
-                "volatile" | "__volatile" | "__volatile__" => quals.is_volatile = true,
-                w if QUALIFIER_WORDS.contains(&w) => {}
-                "_Atomic" => {
-                    if self.peek_at(1).is("(") {
-                        return Err(self.err("_Atomic(type) is not supported"));
-                    }
-                }
-                "__attribute__" | "__attribute" | "__declspec" => {
-                    attrs.merge(self.attributes()?);
-                    continue;
-                }
                 "_Alignas" | "alignas" => {
-                    self.next();
-                    self.expect("(")?;
-                    let a = if self.starts_type(self.peek()) {
-                        let t0 = self.peek();
-                        let tn = self.type_name()?;
-                        self.ns.alignof(&tn).map_err(|m| self.err_at(t0, m))?
-                    } else {
-                        self.const_usize("an alignment")?
-                    };
-                    self.expect(")")?;
-                    attrs.merge(Attrs {
+                    let a = self.nested(|p| p.alignas())?;
+                    s.attrs.merge(Attrs {
                         align: Some(a),
                         ..Attrs::default()
                     });
-                    continue;
                 }
-                "struct" | "union" | "enum" if ty.is_none() && words.is_empty() => {
-                    ty = Some(if t.text == "enum" {
+                "struct" | "union" | "enum" if s.ty.is_none() && s.words.is_empty() => {
+                    s.ty = Some(if t.text == "enum" {
                         self.enum_specifier()?
                     } else {
                         self.record_specifier()?
                     });
-                    continue;
                 }
-                "__typeof__" | "__typeof" | "typeof" if ty.is_none() && words.is_empty() => {
-                    self.next();
-                    self.expect("(")?;
-                    if !self.starts_type(self.peek()) {
-                        return Err(self.err("typeof of an expression is not supported"));
-                    }
-                    ty = Some(self.type_name()?);
-                    self.expect(")")?;
-                    continue;
+                "__typeof__" | "__typeof" | "typeof" if s.ty.is_none() && s.words.is_empty() => {
+                    s.ty = Some(self.nested(|p| p.typeof_type())?);
                 }
-                w if TYPE_WORDS.contains(&w) && ty.is_none() => words.push(w),
-                _ if ty.is_none() && words.is_empty() && self.is_typedef_name(t) => {
-                    if let Some(Ordinary::Typedef(tt, tq)) = self.ns.ordinary.get(t.text) {
-                        ty = Some(tt.clone());
-                        quals.is_const |= tq.is_const;
-                        quals.is_volatile |= tq.is_volatile;
+                _ => {
+                    if !self.specifier_word(t, allow_storage, &mut s)? {
+                        break;
                     }
                 }
-                _ => break,
             }
-            self.next();
         }
-        let ty = match ty {
+        self.finish_specifiers(start, s)
+    }
+
+    /// One specifier that does not nest, at `t`: false if `t` is not a specifier.
+    fn specifier_word(
+        &mut self,
+        t: Tok<'a>,
+        allow_storage: bool,
+        s: &mut SpecWords<'a>,
+    ) -> Result<bool, CdefError> {
+        match t.text {
+            "typedef" | "extern" | "static" if !allow_storage => {
+                return Err(self.err(format!("'{}' is not allowed here", t.text)))
+            }
+            "typedef" => s.storage = Storage::Typedef,
+            "extern" => s.storage = Storage::Extern,
+            "static" => s.storage = Storage::Static,
+            "auto" | "register" | "_Thread_local" | "__thread" | "inline" | "__inline"
+            | "__inline__" | "_Noreturn" | "__extension__" => {}
+            "const" | "__const" | "__const__" => s.quals.is_const = true,
+            "volatile" | "__volatile" | "__volatile__" => s.quals.is_volatile = true,
+            w if QUALIFIER_WORDS.contains(&w) => {}
+            "_Atomic" => {
+                if self.peek_at(1).is("(") {
+                    return Err(self.err("_Atomic(type) is not supported"));
+                }
+            }
+            "__attribute__" | "__attribute" | "__declspec" => {
+                let a = self.attributes()?;
+                s.attrs.merge(a);
+                return Ok(true);
+            }
+            w if TYPE_WORDS.contains(&w) && s.ty.is_none() => s.words.push(w),
+            _ if s.ty.is_none() && s.words.is_empty() && self.is_typedef_name(t) => {
+                if let Some(Ordinary::Typedef(tt, tq)) = self.ns.ordinary.get(t.text) {
+                    s.ty = Some(tt.clone());
+                    s.quals.is_const |= tq.is_const;
+                    s.quals.is_volatile |= tq.is_volatile;
+                }
+            }
+            _ => return Ok(false),
+        }
+        self.next();
+        Ok(true)
+    }
+
+    /// The type the specifiers from `start` name.
+    fn finish_specifiers(&mut self, start: Tok<'a>, s: SpecWords<'a>) -> Result<Specs, CdefError> {
+        let ty = match s.ty {
             Some(t) => t,
-            None if !words.is_empty() => self
-                .resolve_words(&words)
+            None if !s.words.is_empty() => self
+                .resolve_words(&s.words)
                 .map_err(|m| self.err_at(start, m))?,
             None => {
                 let t = self.peek();
@@ -266,11 +270,38 @@ impl<'a, 'n> Parser<'a, 'n> {
             }
         };
         Ok(Specs {
-            storage,
+            storage: s.storage,
             ty,
-            quals,
-            attrs,
+            quals: s.quals,
+            attrs: s.attrs,
         })
+    }
+
+    /// `_Alignas(type or constant)`, at `_Alignas`.
+    fn alignas(&mut self) -> Result<usize, CdefError> {
+        self.next();
+        self.expect("(")?;
+        let a = if self.starts_type(self.peek()) {
+            let t0 = self.peek();
+            let tn = self.type_name()?;
+            self.ns.alignof(&tn).map_err(|m| self.err_at(t0, m))?
+        } else {
+            self.const_usize("an alignment")?
+        };
+        self.expect(")")?;
+        Ok(a)
+    }
+
+    /// `__typeof__(type)`, at `__typeof__`.
+    fn typeof_type(&mut self) -> Result<Type, CdefError> {
+        self.next();
+        self.expect("(")?;
+        if !self.starts_type(self.peek()) {
+            return Err(self.err("typeof of an expression is not supported"));
+        }
+        let ty = self.type_name()?;
+        self.expect(")")?;
+        Ok(ty)
     }
 
     pub(super) fn resolve_words(&self, words: &[&str]) -> Result<Type, String> {

@@ -2,18 +2,53 @@
 
 use super::*;
 
+/// An array dimension or a parameter list after a declarator.
+enum Suffix {
+    Dim(Option<usize>),
+    Params(Vec<Param>, bool, bool),
+}
+
 impl<'a, 'n> Parser<'a, 'n> {
+    /// A declarator. Parenthesised declarators and parameter lists nest declarators in
+    /// this one, so this frame repeats per nesting level: it only dispatches, and the work
+    /// is in `pointers`, `declarator_name` and `suffixes`' helpers.
     pub(super) fn declarator(
         &mut self,
         base: Type,
         quals: Quals,
         kind: DeclKind,
     ) -> Result<(Option<Tok<'a>>, Type, Attrs), CdefError> {
+        let mut attrs = Attrs::default();
+        let (ty, q) = self.pointers(base, quals, &mut attrs)?;
+        if self.at("(") && self.nested_declarator(kind) {
+            let (n, t, a) = self.nested(|p| p.parenthesised(ty, q, kind))?;
+            attrs.merge(a);
+            return Ok((n, t, attrs));
+        }
+        let name = self.declarator_name(kind)?;
+        let ty = self.suffixes(ty)?;
+        Ok((name, ty, attrs))
+    }
+
+    /// The `*`s of a declarator with their qualifiers, and attributes after them.
+    fn pointers(
+        &mut self,
+        base: Type,
+        quals: Quals,
+        attrs: &mut Attrs,
+    ) -> Result<(Type, Quals), CdefError> {
+        // Each `*` makes the type one level deeper: stop at the limit, before a chain of
+        // stars builds a type too deep to walk (or even to drop) recursively.
+        let mut depth = base.depth();
         let mut ty = base;
         let mut q = quals;
-        let mut attrs = Attrs::default();
         loop {
-            if self.eat("*") {
+            if self.at("*") {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(self.too_deep(self.peek()));
+                }
+                self.next();
                 ty = Type::Pointer {
                     to: Box::new(ty),
                     is_const: q.is_const,
@@ -46,36 +81,46 @@ impl<'a, 'n> Parser<'a, 'n> {
             }
         }
         attrs.merge(self.attributes()?);
-        let mut name = None;
-        if self.at("(") && self.nested_declarator(kind) {
-            let open = self.pos;
-            self.skip_balanced()?;
-            let close_end = self.pos;
-            let had_suffix = self.at("(") || self.at("[");
-            ty = self.suffixes(ty)?;
-            let end = self.pos;
-            self.pos = open + 1;
-            let inner_q = if had_suffix { Quals::default() } else { q };
-            let (n, t, a) = self.declarator(ty, inner_q, kind)?;
-            if self.pos + 1 != close_end {
-                return Err(self.err("unexpected token in declarator"));
-            }
-            self.expect(")")?;
-            self.pos = end;
-            attrs.merge(a);
-            return Ok((n, t, attrs));
-        }
+        Ok((ty, q))
+    }
+
+    /// The declared name, if any (and if `kind` allows or requires one).
+    fn declarator_name(&mut self, kind: DeclKind) -> Result<Option<Tok<'a>>, CdefError> {
         let t = self.peek();
         if t.kind == Kind::Ident && !is_reserved(t.text) {
             if kind == DeclKind::Abstract {
                 return Err(self.err(format!("unexpected name '{}' in a type name", t.text)));
             }
-            name = Some(self.next());
+            return Ok(Some(self.next()));
         } else if kind == DeclKind::Named && !self.at(":") {
             return Err(self.err("expected a name"));
         }
-        ty = self.suffixes(ty)?;
-        Ok((name, ty, attrs))
+        Ok(None)
+    }
+
+    /// A parenthesised declarator, at its '(': what follows the ')' applies first
+    /// (`(*f)(int)`: f is a pointer to a function).
+    fn parenthesised(
+        &mut self,
+        ty: Type,
+        q: Quals,
+        kind: DeclKind,
+    ) -> Result<(Option<Tok<'a>>, Type, Attrs), CdefError> {
+        let open = self.pos;
+        self.skip_balanced()?;
+        let close_end = self.pos;
+        let had_suffix = self.at("(") || self.at("[");
+        let ty = self.suffixes(ty)?;
+        let end = self.pos;
+        self.pos = open + 1;
+        let inner_q = if had_suffix { Quals::default() } else { q };
+        let r = self.declarator(ty, inner_q, kind)?;
+        if self.pos + 1 != close_end {
+            return Err(self.err("unexpected token in declarator"));
+        }
+        self.expect(")")?;
+        self.pos = end;
+        Ok(r)
     }
 
     /// At '(': is it a parenthesised declarator rather than a parameter list?
@@ -90,55 +135,88 @@ impl<'a, 'n> Parser<'a, 'n> {
         false
     }
 
+    /// Array and function suffixes after a declarator's name, applied to `base`. Parameter
+    /// lists nest declarators in this one, so this frame repeats per nesting level: the
+    /// work is in `dim` and `apply_suffixes`.
     pub(super) fn suffixes(&mut self, base: Type) -> Result<Type, CdefError> {
-        enum Suffix {
-            Dim(Option<usize>),
-            Params(Vec<Param>, bool, bool),
-        }
         let mut list = Vec::new();
         let start = self.peek();
+        // Each suffix makes the type one level deeper (see `pointers`).
+        let base_depth = base.depth();
         loop {
-            let open = self.pos;
-            if self.eat("[") {
-                while matches!(
-                    self.peek().text,
-                    "static" | "const" | "volatile" | "restrict" | "__restrict" | "__restrict__"
-                ) {
-                    self.next();
-                }
-                if self.eat("]") {
-                    list.push(Suffix::Dim(None));
-                    continue;
-                }
-                if self.at("*") && self.peek_at(1).is("]") {
-                    self.next();
-                    self.next();
-                    list.push(Suffix::Dim(None));
-                    continue;
-                }
-                match self.const_usize("an array length") {
-                    Ok(n) => {
-                        self.expect("]")?;
-                        list.push(Suffix::Dim(Some(n)));
-                    }
-                    Err(_) if self.in_params > 0 => {
-                        // A variable-length array parameter (`regmatch_t m[nmatch]`): a
-                        // pointer all the same.
-                        self.pos = open;
-                        self.skip_balanced()?;
-                        list.push(Suffix::Dim(None));
-                    }
-                    Err(e) => return Err(e),
-                }
+            let nests = self.at("[") || self.at("(");
+            if nests && base_depth + list.len() >= MAX_NESTING {
+                return Err(self.too_deep(self.peek()));
+            }
+            if self.at("[") {
+                list.push(self.dim()?);
             } else if self.at("(") {
                 self.in_params += 1;
-                let r = self.params();
+                let r = self.nested(|p| p.params());
                 self.in_params -= 1;
                 let (p, v, proto) = r?;
                 list.push(Suffix::Params(p, v, proto));
             } else {
                 break;
             }
+        }
+        self.apply_suffixes(base, base_depth, list, start)
+    }
+
+    /// `[n]`, `[]` or `[*]`, at the '['.
+    fn dim(&mut self) -> Result<Suffix, CdefError> {
+        let open = self.pos;
+        self.next();
+        while matches!(
+            self.peek().text,
+            "static" | "const" | "volatile" | "restrict" | "__restrict" | "__restrict__"
+        ) {
+            self.next();
+        }
+        if self.eat("]") {
+            return Ok(Suffix::Dim(None));
+        }
+        if self.at("*") && self.peek_at(1).is("]") {
+            self.next();
+            self.next();
+            return Ok(Suffix::Dim(None));
+        }
+        match self.const_usize("an array length") {
+            Ok(n) => {
+                self.expect("]")?;
+                Ok(Suffix::Dim(Some(n)))
+            }
+            Err(_) if self.in_params > 0 => {
+                // A variable-length array parameter (`regmatch_t m[nmatch]`): a
+                // pointer all the same.
+                self.pos = open;
+                self.skip_balanced()?;
+                Ok(Suffix::Dim(None))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `base` with the suffixes read from `start` (the last one applies first).
+    fn apply_suffixes(
+        &self,
+        base: Type,
+        base_depth: usize,
+        list: Vec<Suffix>,
+        start: Tok<'a>,
+    ) -> Result<Type, CdefError> {
+        // A function type is as deep as its deepest parameter too.
+        let mut depth = base_depth;
+        for s in list.iter().rev() {
+            depth = 1 + match s {
+                Suffix::Dim(_) => depth,
+                Suffix::Params(params, ..) => {
+                    params.iter().map(|p| p.ty.depth()).fold(depth, usize::max)
+                }
+            };
+        }
+        if depth > MAX_NESTING {
+            return Err(self.too_deep(start));
         }
         let mut ty = base;
         for s in list.into_iter().rev() {
@@ -170,6 +248,7 @@ impl<'a, 'n> Parser<'a, 'n> {
         Ok(ty)
     }
 
+    /// A parameter list, at its '(': (parameters, variadic, prototyped).
     pub(super) fn params(&mut self) -> Result<(Vec<Param>, bool, bool), CdefError> {
         self.expect("(")?;
         if self.eat(")") {
@@ -187,39 +266,60 @@ impl<'a, 'n> Parser<'a, 'n> {
                 variadic = true;
                 break;
             }
-            let specs = self.decl_specifiers(false)?;
-            let (name, ty, _) = self.declarator(specs.ty.clone(), specs.quals, DeclKind::Either)?;
-            self.attrs_and_asm()?;
-            // Parameters of array and function type are pointers.
-            let ty = match ty {
-                Type::Array { of, .. } => {
-                    let is_const = !matches!(*of, Type::Pointer { .. }) && specs.quals.is_const;
-                    Type::Pointer {
-                        to: of,
-                        is_const,
-                        is_volatile: false,
-                    }
-                }
-                f @ Type::Func(_) => Type::Pointer {
-                    to: Box::new(f),
-                    is_const: false,
-                    is_volatile: false,
-                },
-                t => t,
-            };
-            if ty.is_void() {
-                return Err(self.err("a parameter cannot have type void"));
-            }
-            params.push(Param {
-                name: name.map(|n| n.text.to_string()),
-                ty,
-            });
+            params.push(self.param()?);
             if !self.eat(",") {
                 break;
             }
         }
         self.expect(")")?;
         Ok((params, variadic, true))
+    }
+
+    /// One parameter declaration.
+    fn param(&mut self) -> Result<Param, CdefError> {
+        let start = self.peek();
+        let specs = self.decl_specifiers(false)?;
+        let (name, ty, _) = self.declarator(specs.ty, specs.quals, DeclKind::Either)?;
+        self.attrs_and_asm()?;
+        self.param_type(start, specs.quals, name, ty)
+    }
+
+    /// A parameter of array or function type is a pointer.
+    fn param_type(
+        &self,
+        start: Tok<'a>,
+        quals: Quals,
+        name: Option<Tok<'a>>,
+        ty: Type,
+    ) -> Result<Param, CdefError> {
+        let ty = match ty {
+            Type::Array { of, .. } => {
+                let is_const = !matches!(*of, Type::Pointer { .. }) && quals.is_const;
+                Type::Pointer {
+                    to: of,
+                    is_const,
+                    is_volatile: false,
+                }
+            }
+            f @ Type::Func(_) => {
+                if f.depth() >= MAX_NESTING {
+                    return Err(self.too_deep(start));
+                }
+                Type::Pointer {
+                    to: Box::new(f),
+                    is_const: false,
+                    is_volatile: false,
+                }
+            }
+            t => t,
+        };
+        if ty.is_void() {
+            return Err(self.err("a parameter cannot have type void"));
+        }
+        Ok(Param {
+            name: name.map(|n| n.text.to_string()),
+            ty,
+        })
     }
 
     pub(super) fn type_name(&mut self) -> Result<Type, CdefError> {

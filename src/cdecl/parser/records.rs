@@ -13,7 +13,21 @@ impl<'a, 'n> Parser<'a, 'n> {
         }
     }
 
+    /// A struct or union specifier. Its body nests declarations in this one, so the frames
+    /// repeated per level (this, `members`, `decl_specifiers`) only dispatch; the work is
+    /// in `record_head`, `member_declarators` and `finish_record`.
     pub(super) fn record_specifier(&mut self) -> Result<Type, CdefError> {
+        let head = self.record_head()?;
+        if !self.at("{") {
+            return Ok(Type::Record(head.id));
+        }
+        let open = self.peek();
+        let members = self.nested(|p| p.record_body())?;
+        self.finish_record(head, open, members)
+    }
+
+    /// `struct tag attributes`: the record it names (declared here if new).
+    fn record_head(&mut self) -> Result<RecordHead<'a>, CdefError> {
         let kw = self.next();
         let kind = if kw.text == "union" {
             RecordKind::Union
@@ -58,12 +72,37 @@ impl<'a, 'n> Parser<'a, 'n> {
                 id
             }
         };
-        if !self.at("{") {
-            return Ok(Type::Record(id));
-        }
-        let open = self.next();
+        Ok(RecordHead {
+            kind,
+            kind_name,
+            tag,
+            attrs,
+            id,
+        })
+    }
+
+    /// `{ members }`, at the '{'.
+    fn record_body(&mut self) -> Result<Vec<Member>, CdefError> {
+        self.next();
         let members = self.members()?;
         self.expect("}")?;
+        Ok(members)
+    }
+
+    /// Lays out and records the definition whose body opened at `open`.
+    fn finish_record(
+        &mut self,
+        head: RecordHead<'a>,
+        open: Tok<'a>,
+        members: Vec<Member>,
+    ) -> Result<Type, CdefError> {
+        let RecordHead {
+            kind,
+            kind_name,
+            tag,
+            mut attrs,
+            id,
+        } = head;
         attrs.merge(self.attributes()?);
         let rules = attrs.rules.unwrap_or(self.ns.platform.rules);
         let opts = record_options(attrs.packed, self.ns.pack, attrs.align, rules);
@@ -105,12 +144,23 @@ impl<'a, 'n> Parser<'a, 'n> {
         Ok(Type::Record(id))
     }
 
+    /// The members of a record body, up to its '}'.
     pub(super) fn members(&mut self) -> Result<Vec<Member>, CdefError> {
         let mut members = Vec::new();
+        while self.member_prelude()? {
+            let specs = self.decl_specifiers(false)?;
+            self.member_declarators(specs, &mut members)?;
+        }
+        Ok(members)
+    }
+
+    /// Skips what declares no member (`;`, directives, static assertions): false at the
+    /// end of the body, true at a member declaration.
+    fn member_prelude(&mut self) -> Result<bool, CdefError> {
         loop {
             let t = self.peek();
             if t.is("}") || t.kind == Kind::Eof {
-                return Ok(members);
+                return Ok(false);
             }
             if t.kind == Kind::Directive {
                 self.next();
@@ -124,56 +174,79 @@ impl<'a, 'n> Parser<'a, 'n> {
                 self.skip_static_assert()?;
                 continue;
             }
-            let specs = self.decl_specifiers(false)?;
-            if self.eat(";") {
-                // An anonymous struct/union member; anything else declares nothing.
-                if let Type::Record(id) = specs.ty {
-                    if self.ns.records[id.0].tag.is_none() {
-                        members.push(Member {
-                            name: None,
-                            ty: specs.ty,
-                            bits: None,
-                            align: specs.attrs.align,
-                            packed: specs.attrs.packed,
-                        });
-                    }
-                }
-                continue;
-            }
-            loop {
-                let (name, ty, mut attrs) = if self.at(":") {
-                    (None, specs.ty.clone(), Attrs::default())
-                } else {
-                    self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?
-                };
-                let bits = if self.eat(":") {
-                    Some(self.const_usize("a bitfield width")? as u32)
-                } else {
-                    None
-                };
-                attrs.merge(self.attrs_and_asm()?);
-                let mut all = specs.attrs.clone();
-                all.merge(attrs);
-                let ty = self
-                    .apply_mode(ty, all.mode.as_deref())
-                    .map_err(|m| self.err(m))?;
-                members.push(Member {
-                    name: name.map(|n| n.text.to_string()),
-                    ty,
-                    bits,
-                    align: all.align,
-                    packed: all.packed,
-                });
-                if self.eat(",") {
-                    continue;
-                }
-                self.expect(";")?;
-                break;
-            }
+            return Ok(true);
         }
     }
 
+    /// The declarators of one member declaration after its specifiers, through its ';'.
+    fn member_declarators(
+        &mut self,
+        specs: Specs,
+        members: &mut Vec<Member>,
+    ) -> Result<(), CdefError> {
+        if self.eat(";") {
+            // An anonymous struct/union member; anything else declares nothing.
+            if let Type::Record(id) = specs.ty {
+                if self.ns.records[id.0].tag.is_none() {
+                    members.push(Member {
+                        name: None,
+                        ty: specs.ty,
+                        bits: None,
+                        align: specs.attrs.align,
+                        packed: specs.attrs.packed,
+                    });
+                }
+            }
+            return Ok(());
+        }
+        loop {
+            let (name, ty, mut attrs) = if self.at(":") {
+                (None, specs.ty.clone(), Attrs::default())
+            } else {
+                self.declarator(specs.ty.clone(), specs.quals, DeclKind::Named)?
+            };
+            let bits = if self.eat(":") {
+                Some(self.const_usize("a bitfield width")? as u32)
+            } else {
+                None
+            };
+            attrs.merge(self.attrs_and_asm()?);
+            let mut all = specs.attrs.clone();
+            all.merge(attrs);
+            let ty = self
+                .apply_mode(ty, all.mode.as_deref())
+                .map_err(|m| self.err(m))?;
+            members.push(Member {
+                name: name.map(|n| n.text.to_string()),
+                ty,
+                bits,
+                align: all.align,
+                packed: all.packed,
+            });
+            if self.eat(",") {
+                continue;
+            }
+            self.expect(";")?;
+            return Ok(());
+        }
+    }
+
+    /// An enum specifier. Its values may nest declarations (`sizeof(struct { ... })`), so
+    /// its body is a nesting level, and the frames repeated per level only dispatch: the
+    /// work is in `enum_head`, `enumerator` and `finish_enum`.
     pub(super) fn enum_specifier(&mut self) -> Result<Type, CdefError> {
+        let head = match self.enum_head()? {
+            Ok(head) => head,
+            Err(declared) => return Ok(declared),
+        };
+        let open = self.peek();
+        let constants = self.nested(|p| p.enum_body())?;
+        self.finish_enum(head, open, constants)
+    }
+
+    /// `enum tag attributes`: the enum it names if there is a body to follow, else the
+    /// type (declared here if new).
+    fn enum_head(&mut self) -> Result<Result<EnumHead<'a>, Type>, CdefError> {
         self.next();
         let mut attrs = self.attributes()?;
         let tag = self.tag_name()?;
@@ -208,9 +281,18 @@ impl<'a, 'n> Parser<'a, 'n> {
                 );
                 id
             });
-            return Ok(Type::Enum(id));
+            return Ok(Err(Type::Enum(id)));
         }
-        let open = self.next();
+        Ok(Ok(EnumHead {
+            attrs,
+            tag,
+            existing,
+        }))
+    }
+
+    /// `{ A, B = value, ... }`, at the '{'.
+    fn enum_body(&mut self) -> Result<Vec<(String, i128)>, CdefError> {
+        self.next();
         let mut constants = Vec::new();
         let mut next_value: i128 = 0;
         while !self.at("}") {
@@ -219,16 +301,42 @@ impl<'a, 'n> Parser<'a, 'n> {
             if self.eat("=") {
                 next_value = self.const_expr()?.v;
             }
-            self.ns
-                .declare(name.text, Ordinary::Const(next_value))
-                .map_err(|m| self.err_at(name, m))?;
-            constants.push((name.text.to_string(), next_value));
+            self.enumerator(name, next_value, &mut constants)?;
             next_value += 1;
             if !self.eat(",") {
                 break;
             }
         }
         self.expect("}")?;
+        Ok(constants)
+    }
+
+    /// Declares the enum constant `name`.
+    fn enumerator(
+        &mut self,
+        name: Tok<'a>,
+        value: i128,
+        constants: &mut Vec<(String, i128)>,
+    ) -> Result<(), CdefError> {
+        self.ns
+            .declare(name.text, Ordinary::Const(value))
+            .map_err(|m| self.err_at(name, m))?;
+        constants.push((name.text.to_string(), value));
+        Ok(())
+    }
+
+    /// Records the definition whose body opened at `open`.
+    fn finish_enum(
+        &mut self,
+        head: EnumHead<'a>,
+        open: Tok<'a>,
+        constants: Vec<(String, i128)>,
+    ) -> Result<Type, CdefError> {
+        let EnumHead {
+            mut attrs,
+            tag,
+            existing,
+        } = head;
         attrs.merge(self.attributes()?);
         let values: Vec<i128> = constants.iter().map(|c| c.1).collect();
         let underlying = enum_underlying(&values, attrs.packed)
