@@ -418,7 +418,12 @@ impl Namespace {
             "struct"
         };
         if specs.is_empty() {
-            return Err(format!("an empty {} is not supported", what));
+            // gcc's extension: an empty struct or union has size 0 (aligned as asked).
+            // Declared and usable through pointers; its by-value passing differs between
+            // compilers, so calls refuse it as they refuse `long double`.
+            let st = StructType::empty(kind, opts.align.unwrap_or(1));
+            let why = format!("it is an empty {} (a gcc extension)", what);
+            return Ok((Arc::new(st), cannot_pass.or(Some(why))));
         }
         let st = StructType::with_options(specs, &RecordOptions { kind, ..opts })?;
         Ok((Arc::new(st), cannot_pass))

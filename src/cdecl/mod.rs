@@ -216,6 +216,21 @@ impl Namespace {
         }
     }
 
+    /// Declares the constant `name` (a `static const` integer), like an object-like
+    /// `#define`: the same value again is fine, another is a conflict.
+    pub(crate) fn set_constant(&mut self, name: &str, v: i128) -> Result<(), String> {
+        match self.defines.get(name) {
+            Some(old) if *old != v => Err(format!(
+                "'{}' redefined with a different value ({} before, {} now)",
+                name, old, v
+            )),
+            _ => {
+                self.defines.insert(name.to_string(), v);
+                Ok(())
+            }
+        }
+    }
+
     /// An enum constant or an object-like `#define`.
     pub fn constant(&self, name: &str) -> Option<i128> {
         match self.ordinary.get(name) {
@@ -529,7 +544,8 @@ pub(crate) fn record_options(
 }
 
 #[cfg(test)]
-mod limit_tests;
+mod gap_tests;
 #[cfg(test)]
+mod limit_tests;
 #[cfg(test)]
 mod tests;

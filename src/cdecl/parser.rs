@@ -43,6 +43,8 @@ struct Attrs {
     mode: Option<String>,
     asm: Option<String>,
     rules: Option<LayoutRules>,
+    /// `vector_size(n)`: the declared type is a vector of `n` bytes of it.
+    vector: Option<usize>,
 }
 
 impl Attrs {
@@ -59,6 +61,9 @@ impl Attrs {
         }
         if o.rules.is_some() {
             self.rules = o.rules;
+        }
+        if o.vector.is_some() {
+            self.vector = o.vector;
         }
     }
 }
@@ -185,6 +190,7 @@ const TYPE_WORDS: &[&str] = &[
     "_Float64",
     "_Float32x",
     "_Float64x",
+    "_Float16",
 ];
 
 const QUALIFIER_WORDS: &[&str] = &[
@@ -201,7 +207,39 @@ const QUALIFIER_WORDS: &[&str] = &[
     "_Nullable",
     "_Null_unspecified",
     "__capability",
+    // Calling-convention keywords of MinGW's and MSVC's headers. On Win64 there is one
+    // convention, and elsewhere gcc and clang accept and ignore them too.
+    "__stdcall",
+    "_stdcall",
+    "__cdecl",
+    "_cdecl",
+    "__fastcall",
+    "_fastcall",
+    "__thiscall",
+    "__vectorcall",
+    "__clrcall",
+    "__w64",
+    "__ptr32",
+    "__ptr64",
+    "__unaligned",
 ];
+
+/// Calling-convention keywords (a subset of [`QUALIFIER_WORDS`]), which may also start a
+/// parenthesised declarator: `int (__stdcall *f)(int)`.
+fn is_call_conv(w: &str) -> bool {
+    matches!(
+        w,
+        "__stdcall"
+            | "_stdcall"
+            | "__cdecl"
+            | "_cdecl"
+            | "__fastcall"
+            | "_fastcall"
+            | "__thiscall"
+            | "__vectorcall"
+            | "__clrcall"
+    )
+}
 
 /// Words that are never a declarator's name.
 fn is_reserved(w: &str) -> bool {
@@ -242,6 +280,13 @@ fn is_reserved(w: &str) -> bool {
                 | "__declspec"
                 | "_Static_assert"
                 | "static_assert"
+                | "__forceinline"
+                | "__pragma"
+                | "_Pragma"
+                | "__int64"
+                | "__int32"
+                | "__int16"
+                | "__int8"
         )
 }
 
@@ -399,6 +444,10 @@ impl<'a, 'n> Parser<'a, 'n> {
                 }
                 _ if t.is("_Static_assert") || t.is("static_assert") => {
                     self.skip_static_assert()?
+                }
+                _ if t.kind == Kind::Ident && matches!(t.text, "__pragma" | "_Pragma") => {
+                    self.next();
+                    self.ms_pragma()?;
                 }
                 _ if matches!(t.text, "__asm__" | "__asm" | "asm") && t.kind == Kind::Ident => {
                     // A top-level asm statement (`.symver` and the like): no declaration.

@@ -165,6 +165,15 @@ pub enum Unpassable {
     ComplexDouble,
     ComplexLongDouble,
     VaList,
+    /// `_Float16` (IEEE binary16).
+    Float16,
+    /// `_Complex _Float16`.
+    ComplexFloat16,
+    /// `_Complex _Float128`.
+    ComplexFloat128,
+    /// A GCC vector type (`__attribute__((vector_size(n)))`, `mode(V4SI)`) of that many
+    /// bytes.
+    Vector(u32),
 }
 
 impl Unpassable {
@@ -178,6 +187,10 @@ impl Unpassable {
             Unpassable::ComplexDouble => "_Complex double",
             Unpassable::ComplexLongDouble => "_Complex long double",
             Unpassable::VaList => "__builtin_va_list",
+            Unpassable::Float16 => "_Float16",
+            Unpassable::ComplexFloat16 => "_Complex _Float16",
+            Unpassable::ComplexFloat128 => "_Complex _Float128",
+            Unpassable::Vector(_) => "a vector type",
         }
     }
 
@@ -189,6 +202,12 @@ impl Unpassable {
             Unpassable::ComplexDouble => (16, 8),
             Unpassable::ComplexLongDouble => (p.long_double.0 * 2, p.long_double.1),
             Unpassable::VaList => p.va_list,
+            Unpassable::Float16 => (2, 2),
+            Unpassable::ComplexFloat16 => (4, 2),
+            Unpassable::ComplexFloat128 => (32, 16),
+            // gcc aligns a vector to its size, up to the target's biggest alignment (16
+            // on x86-64 without AVX and on AArch64: `vector_size(32)` is 32/16).
+            Unpassable::Vector(n) => (n as usize, (n as usize).min(16)),
         }
     }
 }

@@ -52,6 +52,27 @@ impl CTypes {
         self.ns.borrow_mut().cdef(source).map_err(|e| e.to_string())
     }
 
+    /// Size and alignment of a C type name, for `ffi.sizeof`/`ffi.alignof`: also of types
+    /// no call can pass (a record holding `long double`, an empty struct, a vector type),
+    /// which `resolve` refuses.
+    pub fn size_align(&self, name: &[u8]) -> Result<(usize, usize), String> {
+        let r = self.resolve(name);
+        if let Ok(r) = &r {
+            return Ok((r.size, r.align));
+        }
+        let text = std::str::from_utf8(name).map_err(|_| "not UTF-8".to_string())?;
+        let ty = self
+            .ns
+            .borrow_mut()
+            .parse_type(text)
+            .map_err(|e| e.to_string())?;
+        // A type with a size that `resolve` refuses only because no call can pass it
+        // (a vector, `_Float16`, a record of them): its size stands. Anything without a
+        // size (incomplete, too large) fails as `resolve` says.
+        let ns = self.ns.borrow();
+        ns.size_align(&ty).or_else(|_| r.map(|r| (r.size, r.align)))
+    }
+
     /// Resolves a C type name; errors say what is wrong (unknown names come with the
     /// nearest known one).
     pub fn resolve(&self, name: &[u8]) -> Result<Resolved, String> {
@@ -75,7 +96,12 @@ impl CTypes {
             Ok(sa) => sa,
             // `void` and an array of unknown length (`int[]`) have no size and are types
             // all the same (a return type, a flexible array member's element count 0).
-            Err(_) if ty.is_void() || matches!(ty, Type::Array { len: None, .. }) => (0, 1),
+            Err(_) if ty.is_void() => (0, 1),
+            // `int []` is aligned as its elements are.
+            Err(_) if matches!(ty, Type::Array { len: None, .. }) => {
+                let elem = elem_of(&ty).map(|e| ns.size_align(e));
+                (0, elem.and_then(|r| r.ok()).map_or(1, |(_, a)| a))
+            }
             // Anything else without a size is not a type to use (too large, incomplete).
             Err(e) => return Err(e),
         };

@@ -287,8 +287,8 @@ pub unsafe extern "C-unwind" fn ffi_sizeof(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let t = resolve_type(L, 1, "ffi.sizeof", "argument #1 (type)")?;
-            ffi::lua_pushnumber(L, t.size as f64);
+            let (size, _) = resolve_size(L, 1, "ffi.sizeof", "argument #1 (type)")?;
+            ffi::lua_pushnumber(L, size as f64);
             Ok(1)
         })
     }
@@ -302,8 +302,8 @@ pub unsafe extern "C-unwind" fn ffi_alignof(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let t = resolve_type(L, 1, "ffi.alignof", "argument #1 (type)")?;
-            ffi::lua_pushnumber(L, t.align as f64);
+            let (_, align) = resolve_size(L, 1, "ffi.alignof", "argument #1 (type)")?;
+            ffi::lua_pushnumber(L, align as f64);
             Ok(1)
         })
     }

@@ -510,13 +510,42 @@ pub unsafe fn resolve_type(
     }
 }
 
+/// Size and alignment of a type argument (see [`resolve_type`]), for `ffi.sizeof` and
+/// `ffi.alignof`: also of records that no call can pass (`long double` fields, empty).
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn resolve_size(
+    L: *mut lua_State,
+    idx: c_int,
+    func: &str,
+    what: &str,
+) -> LResult<(usize, usize)> {
+    // SAFETY: see above.
+    unsafe {
+        if let Some(s) = get_str(L, idx) {
+            if Prim::from_bytes(s).is_none() {
+                return shared(L)
+                    .ctypes
+                    .size_align(s)
+                    .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
+            }
+        }
+        resolve_type(L, idx, func, what).map(|r| (r.size, r.align))
+    }
+}
+
 /// The message for a type name that does not resolve. A single unknown word reads as
 /// before C names existed, with the nearest short or declared name suggested.
 fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
     let shown = &shown_name(name);
     // Parse errors ("line 1, column 1: ...") mean the text is not a type at all, except
     // for a type nested too deeply, which is a type this FFI refuses.
-    if e.starts_with("line ") && !e.contains(": nesting deeper than ") {
+    if e.starts_with("line ")
+        && !e.contains(": nesting deeper than ")
+        && !e.contains(": an array of arrays of unknown length")
+        && !e.contains(" in a type name is not supported")
+    {
         // Bounded work: a million-character name is no typo of a short name.
         let short =
             crate::cdecl::nearest(name, crate::types::TYPE_NAMES.iter().map(|(n, _)| *n), 2);

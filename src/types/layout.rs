@@ -514,7 +514,8 @@ impl StructType {
                     label
                 ));
             }
-            if spec.ty.size() == 0 {
+            // An empty record (gcc's extension) is the one type of size 0 a field may have.
+            if spec.ty.size() == 0 && !matches!(spec.ty, CType::Struct(_)) {
                 return Err(format!("{} has a zero-sized type", label));
             }
             let n = if spec.flexible {

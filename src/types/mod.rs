@@ -344,6 +344,17 @@ impl StructType {
         })
     }
 
+    /// A struct or union without members (gcc's extension): size 0.
+    pub fn empty(kind: RecordKind, align: usize) -> StructType {
+        StructType {
+            fields: Vec::new(),
+            size: 0,
+            align,
+            kind,
+            depth: 1,
+        }
+    }
+
     /// 1 for a record of scalars, else 1 plus the depth of the deepest record field.
     pub fn depth(&self) -> usize {
         self.depth

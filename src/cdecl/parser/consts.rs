@@ -49,46 +49,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                 }
                 Ok(())
             }
-            "pragma" => {
-                if !self.at("pack") {
-                    // Other pragmas (GCC visibility, diagnostic, ...) change no layout.
-                    return Ok(());
-                }
-                self.next();
-                self.expect("(")?;
-                if self.eat(")") {
-                    self.ns.pack = None;
-                    return Ok(());
-                }
-                if self.at("push") || self.at("pop") {
-                    let push = self.next().text == "push";
-                    let mut value = None;
-                    while self.eat(",") {
-                        if self.peek().kind == Kind::Ident {
-                            return Err(self.err("named #pragma pack records are not supported"));
-                        }
-                        value = Some(self.const_usize("a pack value")?);
-                    }
-                    self.expect(")")?;
-                    if push {
-                        self.ns.pack_stack.push(self.ns.pack);
-                        if let Some(v) = value {
-                            self.ns.pack = Some(check_pack(v).map_err(|m| self.err_at(d, m))?);
-                        }
-                    } else {
-                        let top = self.ns.pack_stack.pop().ok_or_else(|| self.err_at(d, "#pragma pack(pop) without a push"))?;
-                        self.ns.pack = top;
-                        if let Some(v) = value {
-                            self.ns.pack = Some(check_pack(v).map_err(|m| self.err_at(d, m))?);
-                        }
-                    }
-                    return Ok(());
-                }
-                let v = self.const_usize("a pack value")?;
-                self.expect(")")?;
-                self.ns.pack = Some(check_pack(v).map_err(|m| self.err_at(d, m))?);
-                Ok(())
-            }
+            "pragma" => self.pragma_body(d),
             // Line markers of `gcc -E` without -P.
             _ if kw.kind == Kind::Number => Ok(()),
             "line" => Ok(()),
@@ -97,6 +58,78 @@ impl<'a, 'n> Parser<'a, 'n> {
                 format!("preprocessor directive '#{}' is not supported; run the C preprocessor (gcc -E -P) first", other),
             )),
         }
+    }
+
+    /// MSVC's `__pragma(...)` and C99's `_Pragma("...")`, after the keyword: the same as a
+    /// `#pragma` line (`__pragma(pack(push, 8))` packs as `#pragma pack(push, 8)` does).
+    pub(super) fn ms_pragma(&mut self) -> Result<(), CdefError> {
+        let open = self.peek();
+        if !self.at("(") {
+            return Err(self.err("expected '(' after __pragma"));
+        }
+        if self.peek_at(1).kind == Kind::Str {
+            // `_Pragma("pack(1)")`: nothing in this FFI's headers needs it; skipped.
+            return self.skip_balanced();
+        }
+        let start = self.pos;
+        self.skip_balanced()?;
+        let end = self.pos;
+        // Parse the inside as a pragma body, then require that it ended at the ')'.
+        self.pos = start + 1;
+        self.pragma_body(open)?;
+        if self.pos + 1 != end {
+            // Pragmas other than `pack` are skipped whatever their arguments.
+            self.pos = end;
+            return Ok(());
+        }
+        self.pos = end;
+        Ok(())
+    }
+
+    /// A pragma's words after `pragma`: only `pack` changes layout.
+    pub(super) fn pragma_body(&mut self, d: Tok<'a>) -> Result<(), CdefError> {
+        if !self.at("pack") {
+            // Other pragmas (GCC visibility, diagnostic, ...) change no layout.
+            return Ok(());
+        }
+        self.next();
+        self.expect("(")?;
+        if self.eat(")") {
+            self.ns.pack = None;
+            return Ok(());
+        }
+        if self.at("push") || self.at("pop") {
+            let push = self.next().text == "push";
+            let mut value = None;
+            while self.eat(",") {
+                if self.peek().kind == Kind::Ident {
+                    return Err(self.err("named #pragma pack records are not supported"));
+                }
+                value = Some(self.const_usize("a pack value")?);
+            }
+            self.expect(")")?;
+            if push {
+                self.ns.pack_stack.push(self.ns.pack);
+                if let Some(v) = value {
+                    self.ns.pack = Some(check_pack(v).map_err(|m| self.err_at(d, m))?);
+                }
+            } else {
+                let top = self
+                    .ns
+                    .pack_stack
+                    .pop()
+                    .ok_or_else(|| self.err_at(d, "#pragma pack(pop) without a push"))?;
+                self.ns.pack = top;
+                if let Some(v) = value {
+                    self.ns.pack = Some(check_pack(v).map_err(|m| self.err_at(d, m))?);
+                }
+            }
+            return Ok(());
+        }
+        let v = self.const_usize("a pack value")?;
+        self.expect(")")?;
+        self.ns.pack = Some(check_pack(v).map_err(|m| self.err_at(d, m))?);
+        Ok(())
     }
 
     // ---- constant expressions

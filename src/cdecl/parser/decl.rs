@@ -27,7 +27,21 @@ impl<'a, 'n> Parser<'a, 'n> {
                 return Ok(());
             }
             if self.eat("=") {
-                self.skip_initializer()?;
+                // `static const int K = 42;` in a header is a constant, as an enum
+                // constant is: it has no symbol in the library.
+                let integer = matches!(ty, Type::Int(_) | Type::Enum(_));
+                let value = if specs.storage == Storage::Static && specs.quals.is_const && integer {
+                    self.static_const_value()
+                } else {
+                    None
+                };
+                match value {
+                    Some(v) => self
+                        .ns
+                        .set_constant(name.text, v)
+                        .map_err(|m| self.err_at(name, m))?,
+                    None => self.skip_initializer()?,
+                }
             }
             let mut all = specs.attrs.clone();
             all.merge(attrs);
@@ -38,6 +52,21 @@ impl<'a, 'n> Parser<'a, 'n> {
             }
             self.expect(";")?;
             return Ok(());
+        }
+    }
+
+    /// The value of a `static const` integer's initializer when it is a constant
+    /// expression ending the declarator; None (nothing consumed) otherwise.
+    fn static_const_value(&mut self) -> Option<i128> {
+        let start = self.pos;
+        let depth = self.depth;
+        match self.const_expr() {
+            Ok(v) if self.at(",") || self.at(";") => Some(v.v),
+            _ => {
+                self.pos = start;
+                self.depth = depth;
+                None
+            }
         }
     }
 
@@ -63,6 +92,7 @@ impl<'a, 'n> Parser<'a, 'n> {
         attrs: Attrs,
     ) -> Result<(), String> {
         let ty = self.apply_mode(ty, attrs.mode.as_deref())?;
+        let ty = self.apply_vector(ty, attrs.vector)?;
         let n = name.text.to_string();
         match specs.storage {
             Storage::Typedef => {
@@ -122,9 +152,49 @@ impl<'a, 'n> Parser<'a, 'n> {
     }
 
     /// `__attribute__((__mode__(X)))`: the integer or float type of that machine mode.
+    /// `vector_size(n)`: a vector of `n` bytes of the scalar type `ty` (declared with its
+    /// size and alignment; refused in calls and field access, as `long double` is).
+    pub(super) fn apply_vector(&self, ty: Type, bytes: Option<usize>) -> Result<Type, String> {
+        let Some(n) = bytes else { return Ok(ty) };
+        let elem = self.ns.sizeof(&ty)?;
+        if !matches!(ty, Type::Int(_) | Type::Float | Type::Double) || elem == 0 || n % elem != 0 {
+            return Err(format!(
+                "vector_size({}) needs a scalar type whose size divides it, got {}",
+                n,
+                self.ns.type_name(&ty)
+            ));
+        }
+        Ok(Type::Unpassable(Unpassable::Vector(n as u32)))
+    }
+
     pub(super) fn apply_mode(&self, ty: Type, mode: Option<&str>) -> Result<Type, String> {
         let Some(mode) = mode else { return Ok(ty) };
         let p = self.ns.platform;
+        // Vector modes: `V4SI` is 4 x SI, `V2DF` 2 x DF.
+        if let Some(rest) = mode.strip_prefix('V') {
+            let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+            if digits > 0 {
+                let count: usize = rest[..digits]
+                    .parse()
+                    .map_err(|_| format!("unknown mode '{}'", mode))?;
+                let elem = match &rest[digits..] {
+                    "QI" => 1,
+                    "HI" | "HF" => 2,
+                    "SI" | "SF" => 4,
+                    "DI" | "DF" => 8,
+                    "TI" | "TF" => 16,
+                    _ => return Err(format!("unknown vector mode '{}'", mode)),
+                };
+                let n = count * elem;
+                if !n.is_power_of_two() {
+                    return Err(format!(
+                        "vector mode '{}' is not a power of two in size",
+                        mode
+                    ));
+                }
+                return Ok(Type::Unpassable(Unpassable::Vector(n as u32)));
+            }
+        }
         let signed = match &ty {
             Type::Int(k) => k.is_signed(&p),
             Type::Float | Type::Double => {
@@ -222,7 +292,21 @@ impl<'a, 'n> Parser<'a, 'n> {
             "extern" => s.storage = Storage::Extern,
             "static" => s.storage = Storage::Static,
             "auto" | "register" | "_Thread_local" | "__thread" | "inline" | "__inline"
-            | "__inline__" | "_Noreturn" | "__extension__" => {}
+            | "__inline__" | "_Noreturn" | "__extension__" | "__forceinline" => {}
+            // MSVC's sized integer keywords, as the C types they are on Win64.
+            "__int64" | "__int32" | "__int16" | "__int8" if s.ty.is_none() => {
+                s.words.extend_from_slice(match t.text {
+                    "__int64" => &["long", "long"][..],
+                    "__int32" => &["int"][..],
+                    "__int16" => &["short"][..],
+                    _ => &["char"][..],
+                });
+            }
+            "__pragma" | "_Pragma" => {
+                self.next();
+                self.ms_pragma()?;
+                return Ok(true);
+            }
             "const" | "__const" | "__const__" => s.quals.is_const = true,
             "volatile" | "__volatile" | "__volatile__" => s.quals.is_volatile = true,
             w if QUALIFIER_WORDS.contains(&w) => {}
@@ -399,6 +483,14 @@ impl<'a, 'n> Parser<'a, 'n> {
                     }
                     ("double", 1, 1) => Type::Unpassable(Unpassable::ComplexLongDouble),
                     ("_Float128" | "__float128", 0, 0) => Type::Unpassable(Unpassable::Float128),
+                    ("_Float16", 0, 0) => Type::Unpassable(Unpassable::Float16),
+                    ("_Float16", 0, 1) => Type::Unpassable(Unpassable::ComplexFloat16),
+                    ("_Float32", 0, 1) => Type::Unpassable(Unpassable::ComplexFloat),
+                    ("_Float64" | "_Float32x", 0, 1) => Type::Unpassable(Unpassable::ComplexDouble),
+                    ("_Float64x", 0, 1) => Type::Unpassable(Unpassable::ComplexLongDouble),
+                    ("_Float128" | "__float128", 0, 1) => {
+                        Type::Unpassable(Unpassable::ComplexFloat128)
+                    }
                     _ => return Err(bad()),
                 }
             }

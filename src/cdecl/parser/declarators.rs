@@ -42,6 +42,19 @@ impl<'a, 'n> Parser<'a, 'n> {
         let mut depth = base.depth();
         let mut ty = base;
         let mut q = quals;
+        // `(__stdcall *f)`, `(__attribute__((noreturn)) *f)`: before the first `*`.
+        loop {
+            let t = self.peek();
+            if t.kind == Kind::Ident && is_call_conv(t.text) {
+                self.next();
+            } else if t.kind == Kind::Ident
+                && matches!(t.text, "__attribute__" | "__attribute" | "__declspec")
+            {
+                attrs.merge(self.attributes()?);
+            } else {
+                break;
+            }
+        }
         loop {
             if self.at("*") {
                 depth += 1;
@@ -126,11 +139,20 @@ impl<'a, 'n> Parser<'a, 'n> {
     /// At '(': is it a parenthesised declarator rather than a parameter list?
     pub(super) fn nested_declarator(&self, kind: DeclKind) -> bool {
         let t = self.peek_at(1);
-        if t.is("*") || t.is("^") || t.is("(") || t.is("__attribute__") {
+        if t.is("*") || t.is("^") || t.is("(") || t.is("__attribute__") || t.is("__attribute") {
+            return true;
+        }
+        // `(__stdcall *f)`: a calling convention starts a declarator, never a parameter list.
+        if t.kind == Kind::Ident && is_call_conv(t.text) {
             return true;
         }
         if t.kind == Kind::Ident && !is_reserved(t.text) && !self.is_typedef_name(t) {
             return kind != DeclKind::Abstract;
+        }
+        // `typedef int (T);` after `typedef int T;` (OpenSSL): a declaration needs a name,
+        // so a lone typedef name in parentheses is the name being declared again.
+        if kind == DeclKind::Named && t.kind == Kind::Ident && self.is_typedef_name(t) {
+            return self.peek_at(2).is(")");
         }
         false
     }
@@ -224,6 +246,14 @@ impl<'a, 'n> Parser<'a, 'n> {
                 Suffix::Dim(len) => {
                     if matches!(ty, Type::Func(_) | Type::Void) {
                         return Err(self.err_at(start, "array of functions or of void"));
+                    }
+                    // `int [10][]`, `int [][]`: the element type is incomplete (gcc: "array
+                    // type has incomplete element type").
+                    if matches!(ty, Type::Array { len: None, .. }) {
+                        return Err(self.err_at(
+                            start,
+                            "an array of arrays of unknown length (only the first dimension may be omitted)",
+                        ));
                     }
                     Type::Array {
                         of: Box::new(ty),
@@ -323,8 +353,24 @@ impl<'a, 'n> Parser<'a, 'n> {
     }
 
     pub(super) fn type_name(&mut self) -> Result<Type, CdefError> {
+        let start = self.peek();
         let specs = self.decl_specifiers(false)?;
-        let (_, ty, _) = self.declarator(specs.ty, specs.quals, DeclKind::Abstract)?;
+        // Layout attributes in a type name change the type (`int
+        // __attribute__((mode(QI)))` is a char), never silently nothing.
+        if let Some(a) = specs.attrs.align {
+            return Err(self.err_at(
+                start,
+                format!(
+                    "aligned({}) in a type name is not supported (it would change the alignment but not the size); declare a struct field with it",
+                    a
+                ),
+            ));
+        }
+        let base = self
+            .apply_mode(specs.ty, specs.attrs.mode.as_deref())
+            .and_then(|t| self.apply_vector(t, specs.attrs.vector))
+            .map_err(|m| self.err_at(start, m))?;
+        let (_, ty, _) = self.declarator(base, specs.quals, DeclKind::Abstract)?;
         Ok(ty)
     }
 

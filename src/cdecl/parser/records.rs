@@ -215,6 +215,7 @@ impl<'a, 'n> Parser<'a, 'n> {
             all.merge(attrs);
             let ty = self
                 .apply_mode(ty, all.mode.as_deref())
+                .and_then(|t| self.apply_vector(t, all.vector))
                 .map_err(|m| self.err(m))?;
             members.push(Member {
                 name: name.map(|n| n.text.to_string()),
@@ -438,8 +439,25 @@ impl<'a, 'n> Parser<'a, 'n> {
                                     r => r,
                                 })
                             }
-                            "vector_size" | "ext_vector_type" => {
-                                return Err(self.err_at(a, "vector types are not supported"))
+                            "vector_size" => {
+                                self.expect("(")?;
+                                let n = self.const_usize("a vector size")?;
+                                self.expect(")")?;
+                                if !n.is_power_of_two() || n > 1 << 16 {
+                                    return Err(self.err_at(
+                                        a,
+                                        format!(
+                                            "vector size {} is not a power of two up to 65536",
+                                            n
+                                        ),
+                                    ));
+                                }
+                                out.vector = Some(n);
+                            }
+                            "ext_vector_type" => {
+                                return Err(
+                                    self.err_at(a, "clang's ext_vector_type is not supported")
+                                )
                             }
                             _ => {
                                 // Attributes that change neither layout nor calls (nothrow,
@@ -458,7 +476,31 @@ impl<'a, 'n> Parser<'a, 'n> {
                     if !self.at("(") {
                         return Err(self.err("expected '(' after __declspec"));
                     }
-                    self.skip_balanced()?;
+                    // `align(n)` is honoured as `aligned(n)`; the rest (dllimport,
+                    // dllexport, noreturn, selectany, deprecated(...), ...) changes no
+                    // layout and no call on Win64.
+                    self.next();
+                    while !self.at(")") {
+                        let a = self.next();
+                        if a.kind == Kind::Eof {
+                            return Err(self.err("unterminated __declspec"));
+                        }
+                        if a.kind == Kind::Ident && a.text == "align" && self.eat("(") {
+                            let n = self.const_usize("an alignment")?;
+                            self.expect(")")?;
+                            if !n.is_power_of_two() {
+                                return Err(self
+                                    .err_at(a, format!("alignment {} is not a power of two", n)));
+                            }
+                            out.merge(Attrs {
+                                align: Some(n),
+                                ..Attrs::default()
+                            });
+                        } else if self.at("(") {
+                            self.skip_balanced()?;
+                        }
+                    }
+                    self.expect(")")?;
                 }
                 _ => return Ok(out),
             }

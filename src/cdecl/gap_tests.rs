@@ -1,0 +1,222 @@
+//! Issue 22's parser gaps: what real headers (libxml2, SDL2, `<complex.h>`, `<tgmath.h>`,
+//! OpenSSL, MinGW's and MSVC's) write and gcc accepts. Sizes and alignments are gcc 12's
+//! for x86-64 Linux (`gcc` on the development machine, printed with sizeof/_Alignof).
+
+use super::*;
+use crate::types::CType;
+
+fn ns() -> Namespace {
+    Namespace::with_platform(Platform::SYSV_X64)
+}
+
+fn cdef(ns: &mut Namespace, src: &str) {
+    if let Err(e) = ns.cdef(src) {
+        panic!("{}\n{}", e, src);
+    }
+}
+
+fn size_align(ns: &mut Namespace, ty: &str) -> (usize, usize) {
+    let t = ns
+        .parse_type(ty)
+        .unwrap_or_else(|e| panic!("{}: {}", ty, e));
+    ns.size_align(&t)
+        .unwrap_or_else(|e| panic!("{}: {}", ty, e))
+}
+
+#[test]
+fn attributes_inside_declarators() {
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "typedef void *(__attribute__((alloc_size(1))) *alloc_fn)(int);",
+    );
+    cdef(
+        &mut ns,
+        "struct s { void (__attribute__((noreturn)) *fp)(int); };",
+    );
+    cdef(&mut ns, "void (__attribute__((noreturn)) *exit_hook)(int);");
+    let t = ns.parse_type("alloc_fn").unwrap();
+    assert!(t.func_pointee().is_some(), "{:?}", t);
+    assert_eq!(size_align(&mut ns, "struct s"), (8, 8));
+    assert!(ns.variable("exit_hook").is_some());
+}
+
+#[test]
+fn float16_complex_floatn_and_vector_types_have_gccs_layout() {
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "typedef float v4sf __attribute__((vector_size(16)));
+         typedef int v4si __attribute__((mode(V4SI)));
+         typedef double v4df __attribute__((vector_size(32)));
+         struct hv { char c; _Float16 h; v4sf v; };",
+    );
+    for (ty, want) in [
+        ("_Float16", (2, 2)),
+        ("_Complex _Float16", (4, 2)),
+        ("_Complex _Float32", (8, 4)),
+        ("_Complex _Float64", (16, 8)),
+        ("_Complex _Float128", (32, 16)),
+        ("v4sf", (16, 16)),
+        ("v4si", (16, 16)),
+        ("v4df", (32, 16)),
+        ("struct hv", (32, 16)),
+        ("int __attribute__((mode(QI)))", (1, 1)),
+    ] {
+        assert_eq!(size_align(&mut ns, ty), want, "{}", ty);
+    }
+    // Declared, and refused only where a call would need them.
+    let t = ns.parse_type("v4sf").unwrap();
+    let e = ns.lower(&t).unwrap_err();
+    assert!(e.contains("cannot be passed by this FFI"), "{}", e);
+    let e = ns
+        .cdef("typedef char bad __attribute__((vector_size(12)));")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("vector size 12 is not a power of two"), "{}", e);
+}
+
+#[test]
+fn typedefs_written_with_parentheses_redeclare() {
+    let mut ns = ns();
+    cdef(&mut ns, "typedef int (F)(int); typedef int (F)(int);");
+    cdef(&mut ns, "typedef int T; typedef int (T);");
+    assert_eq!(size_align(&mut ns, "T"), (4, 4));
+    // Still a conflict when the types differ.
+    let e = ns.cdef("typedef long (T);").unwrap_err().to_string();
+    assert!(e.contains("'T'"), "{}", e);
+}
+
+#[test]
+fn static_const_integers_are_constants() {
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "static const int K = 42; static const unsigned char MASK = 0x7f, SHIFT = 3;
+         static const double D = 1.5; static int not_const = 7; static const char *S = \"x\";",
+    );
+    assert_eq!(ns.constant("K"), Some(42));
+    assert_eq!(ns.constant("MASK"), Some(0x7f));
+    assert_eq!(ns.constant("SHIFT"), Some(3));
+    assert_eq!(ns.constant("D"), None);
+    assert_eq!(ns.constant("not_const"), None);
+    assert_eq!(ns.constant("S"), None);
+    cdef(&mut ns, "static const int K = 42;");
+    let e = ns.cdef("static const int K = 43;").unwrap_err().to_string();
+    assert!(
+        e.contains("'K' redefined with a different value (42 before, 43 now)"),
+        "{}",
+        e
+    );
+}
+
+#[test]
+fn empty_structs_and_unions_have_size_zero() {
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "struct e {}; union u {}; struct ea {} __attribute__((aligned(8)));
+         struct holder { int a; struct e none; int b; };",
+    );
+    assert_eq!(size_align(&mut ns, "struct e"), (0, 1));
+    assert_eq!(size_align(&mut ns, "union u"), (0, 1));
+    assert_eq!(size_align(&mut ns, "struct ea"), (0, 8));
+    assert_eq!(size_align(&mut ns, "struct holder"), (8, 4));
+    let t = ns.parse_type("struct e").unwrap();
+    let e = ns.lower(&t).unwrap_err();
+    assert!(
+        e.contains("it is an empty struct (a gcc extension)"),
+        "{}",
+        e
+    );
+}
+
+#[test]
+fn arrays_of_arrays_of_unknown_length_are_errors() {
+    let mut ns = ns();
+    for src in ["int [10][]", "int [][]"] {
+        let e = ns.parse_type(src).unwrap_err().to_string();
+        assert!(
+            e.contains("an array of arrays of unknown length"),
+            "{}: {}",
+            src,
+            e
+        );
+    }
+    let e = ns
+        .cdef("struct bad { int n; int a[][]; };")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("an array of arrays of unknown length"), "{}", e);
+    // The first dimension may be omitted.
+    cdef(&mut ns, "struct ok { int n; int a[][4]; };");
+    assert_eq!(size_align(&mut ns, "struct ok"), (4, 4));
+}
+
+#[test]
+fn layout_attributes_in_type_names_are_not_dropped() {
+    let mut ns = ns();
+    assert_eq!(size_align(&mut ns, "int __attribute__((mode(QI)))"), (1, 1));
+    assert_eq!(
+        size_align(&mut ns, "unsigned __attribute__((mode(HI)))"),
+        (2, 2)
+    );
+    let e = ns
+        .parse_type("char __attribute__((aligned(8)))")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("aligned(8) in a type name is not supported"),
+        "{}",
+        e
+    );
+}
+
+#[test]
+fn windows_keywords() {
+    let mut ns = Namespace::with_platform(Platform::WIN64);
+    cdef(
+        &mut ns,
+        "int __stdcall f1(int); int __cdecl f2(int); int __fastcall f3(int);
+         int __thiscall f4(int); int WINAPI_like(int);
+         typedef int (__stdcall *PROC)(int);
+         typedef int (__cdecl *CMP)(const void *, const void *);
+         __declspec(dllimport) int f5(int);
+         __declspec(dllimport) __declspec(noreturn) void f6(void);
+         struct __declspec(align(16)) A16 { int x; };
+         typedef struct __declspec(align(8)) { char c; } A8;
+         typedef __int64 I64; typedef unsigned __int64 U64; typedef __int32 I32;
+         typedef __int16 I16; typedef unsigned __int8 U8;
+         static __forceinline int f7(int x) { return x; }
+         __pragma(pack(push, 1)) struct P1 { char c; int i; }; __pragma(pack(pop))
+         __pragma(warning(push)) __pragma(warning(disable: 4201))
+         struct P8 { char c; int i; };",
+    );
+    for f in ["f1", "f2", "f3", "f4", "f5", "f6"] {
+        assert!(ns.function(f).is_some(), "{}", f);
+    }
+    assert!(
+        ns.function("f7").is_none(),
+        "an inline function is not a symbol"
+    );
+    assert!(ns.parse_type("PROC").unwrap().func_pointee().is_some());
+    assert!(ns.parse_type("CMP").unwrap().func_pointee().is_some());
+    assert_eq!(size_align(&mut ns, "struct A16"), (16, 16));
+    assert_eq!(size_align(&mut ns, "A8"), (8, 8));
+    assert_eq!(size_align(&mut ns, "I64"), (8, 8));
+    assert_eq!(size_align(&mut ns, "U64"), (8, 8));
+    assert_eq!(size_align(&mut ns, "I32"), (4, 4));
+    assert_eq!(size_align(&mut ns, "I16"), (2, 2));
+    assert_eq!(size_align(&mut ns, "U8"), (1, 1));
+    assert_eq!(size_align(&mut ns, "struct P1"), (5, 1));
+    assert_eq!(size_align(&mut ns, "struct P8"), (8, 4));
+    let t = ns.parse_type("U64").unwrap();
+    assert_eq!(ns.lower(&t).unwrap(), CType::Prim(crate::types::Prim::U64));
+    // Elsewhere they are accepted and ignored, as gcc and clang do.
+    let mut sysv = self::ns();
+    cdef(
+        &mut sysv,
+        "int __stdcall g(int); typedef int (__cdecl *G)(int);",
+    );
+    assert!(sysv.function("g").is_some());
+}
