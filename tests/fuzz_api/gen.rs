@@ -792,7 +792,7 @@ impl Gen {
                     format!(", {}", self.small_int_or_align())
                 };
                 format!(
-                    "{} = {}:alloc({}{})",
+                    "{} = ALLOC({}, {}{})",
                     self.v(),
                     self.a(),
                     self.alloc_size(),
@@ -807,7 +807,7 @@ impl Gen {
                 self.alloc_count()
             ),
             11..=13 => format!(
-                "{} = {}:new({}, {})",
+                "{} = NEW({}, {}, {})",
                 self.v(),
                 self.a(),
                 self.struct_ty(),
@@ -1049,11 +1049,24 @@ impl Gen {
             96 => self.async_call(),
             // Scheduling and garbage.
             97 => "CHURN()".into(),
-            98 => format!(
-                "task.spawn(function() S(function() {} end) end)",
-                self.stmt_nested()
-            ),
-            _ => format!("O[1] = ffi.{}()", ["errno", "lastError"][self.rng.below(2)]),
+            98 => {
+                // Resuming by hand a coroutine that waits in the scheduler is item 9 (the
+                // callbacks/runtime worker's): coroutine.wrap only with `known`.
+                let how = match self.rng.below(if self.known { 4 } else { 3 }) {
+                    0 => "task.spawn(function() S(function() {} end) end)",
+                    1 => "task.defer(function() S(function() {} end) end)",
+                    2 => "task.delay(0, function() S(function() {} end) end)",
+                    _ => "coroutine.wrap(function() S(function() {} end) end)()",
+                };
+                how.replace("{}", &self.stmt_nested())
+            }
+            _ => match self.rng.below(5) {
+                0 => format!("O[1] = ffi.{}()", ["errno", "lastError"][self.rng.below(2)]),
+                1 => format!("{} = ffi.buffer({})", self.v(), self.alloc_size()),
+                2 => format!("O[2] = ffi.open({})", self.p(STRINGS)),
+                3 => format!("O[3] = ABS_FUNC({})", self.any_arg()),
+                _ => format!("O[4] = STRLEN_FUNC({})", self.safe_str()),
+            },
         }
     }
 
@@ -1179,10 +1192,17 @@ impl Gen {
         } else {
             "ffi.C.qsort"
         };
-        if f == "QSORT_ASYNC" {
-            format!("{}local arr = {}:allocArray(\"i32\", {}) for i = 0, #arr - 1 do arr[i] = (i * 7919) % 101 end task.spawn(function() S(function() QSORT_ASYNC(arr, #arr, 4, {}) end) end)", guard, self.a(), n.max(1), cmp)
+        // Freeing the arena under a call in progress is finding F2 (the lead's): QA is
+        // never freed.
+        let arena = if self.known {
+            self.a()
         } else {
-            format!("{}local arr = {}:allocArray(\"i32\", {}) for i = 0, #arr - 1 do arr[i] = (i * 7919) % 101 end {}(arr, #arr, 4, {})", guard, self.a(), n.max(1), f, cmp)
+            "QA".to_string()
+        };
+        if f == "QSORT_ASYNC" {
+            format!("{}local arr = {}:allocArray(\"i32\", {}) for i = 0, #arr - 1 do arr[i] = (i * 7919) % 101 end task.spawn(function() S(function() QSORT_ASYNC(arr, #arr, 4, {}) end) end)", guard, arena, n.max(1), cmp)
+        } else {
+            format!("{}local arr = {}:allocArray(\"i32\", {}) for i = 0, #arr - 1 do arr[i] = (i * 7919) % 101 end {}(arr, #arr, 4, {})", guard, arena, n.max(1), f, cmp)
         }
     }
 
@@ -1274,6 +1294,7 @@ local SIGS = {
 }
 local A, V, O, T, CB, CBS, F, FK, CBX = {}, {}, {}, {}, {}, {}, {}, {}, {}
 for i = 1, 4 do A[i] = ffi.arena() end
+local QA = ffi.arena()
 local B = buffer.create(64)
 V[1] = A[1]:alloc(64)
 V[2] = A[2]:allocArray("i32", 16)
@@ -1308,6 +1329,21 @@ local function ADD(p, n)
 	if p.address == 0 and not KNOWN then O[2] = q return nil end
 	return q
 end
+-- Eager zeroing of huge over-aligned allocations and element-by-element table
+-- initialisers of huge arrays are item 8 (the lead's): seconds to minutes, not crashes.
+local function ALLOC(a, size, ...)
+	local align = ...
+	if not KNOWN and type(size) == "number" and size > 2^24 and type(align) == "number" and align > 16 then
+		return a:alloc(size)
+	end
+	return a:alloc(size, ...)
+end
+local function NEW(a, ty, init)
+	if not KNOWN and (pcall(function() return ffi.sizeof(ty) > 2^24 end) and ffi.sizeof(ty) > 2^24) then
+		if init ~= nil or ffi.alignof(ty) > 16 then error("skipped: item 8") end
+	end
+	return a:new(ty, init)
+end
 local function CHURN()
 	local t = {}
 	for i = 1, 2000 do t[i] = { i, tostring(i) } end
@@ -1320,6 +1356,8 @@ local CMPF = function(pa, pb)
 end
 local CMP = ffi.callback(CMPF, "i32", { "pointer", "pointer" })
 local USLEEP = LIB:async("usleep", "i32", { "u32" })
+local ABS_FUNC = LIB:func("abs", "i32", { "i32" })
+local STRLEN_FUNC = LIB:func("strlen", "usize", { "string" })
 local ABS_ASYNC = LIB:async("abs", "i32", { "i32" })
 local QSORT_ASYNC = LIB:async("qsort", "void", { "pointer", "usize", "usize", "pointer" })
 local function SNPRINTF(p, n, s)
