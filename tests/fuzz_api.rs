@@ -8,7 +8,8 @@
 //! `LUNE_FFI_FUZZ_SCRIPTS=5000 LUNE_FFI_FUZZ_SEED=7 cargo test --test fuzz_api -- --nocapture`.
 //! Other knobs: `LUNE_FFI_FUZZ_STMTS` (statements per script, 60), `LUNE_FFI_FUZZ_JOBS`
 //! (parallel scripts, 2), `LUNE_FFI_FUZZ_TIMEOUT` (seconds per script, 10),
-//! `LUNE_FFI_FUZZ_KNOWN=1` (also constructs that reach known issues other workers own),
+//! `LUNE_FFI_FUZZ_KNOWN=all` or a comma list of `gen::KNOWN_ISSUES` (also constructs that
+//! reach those known issues, which other workers own),
 //! `LUNE_FFI_FUZZ_KEEP_GOING=1` (do not fail the test on findings; print the figures).
 //! On a finding it prints the script's seed and the paths of the script and of its
 //! minimized reproducer (under `target/tmp/fuzz_api/`).
@@ -200,7 +201,24 @@ fn fuzz_the_public_api() {
     let seed = env_num("LUNE_FFI_FUZZ_SEED", 19_011);
     let stmts = env_num("LUNE_FFI_FUZZ_STMTS", 60) as usize;
     let jobs = env_num("LUNE_FFI_FUZZ_JOBS", 2).max(1) as usize;
-    let known = env_num("LUNE_FFI_FUZZ_KNOWN", 0) != 0;
+    let known: Vec<String> = match std::env::var("LUNE_FFI_FUZZ_KNOWN")
+        .unwrap_or_default()
+        .trim()
+    {
+        "all" | "1" => gen::KNOWN_ISSUES.iter().map(|s| s.to_string()).collect(),
+        list => list
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .inspect(|s| {
+                assert!(
+                    gen::KNOWN_ISSUES.contains(&s.as_str()),
+                    "unknown LUNE_FFI_FUZZ_KNOWN entry {}",
+                    s
+                )
+            })
+            .collect(),
+    };
     let keep_going = env_num("LUNE_FFI_FUZZ_KEEP_GOING", 0) != 0;
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz_api");
     fs::create_dir_all(&dir).expect("create the fuzz directory");
@@ -225,7 +243,7 @@ fn fuzz_the_public_api() {
                     break;
                 }
                 let script_seed = seed.wrapping_add(i as u64);
-                let text = gen::Gen::new(script_seed, known).script(stmts);
+                let text = gen::Gen::new(script_seed, known.clone()).script(stmts);
                 let name = format!("seed-{}", script_seed);
                 let path = dir.join(format!("{}.luau", name));
                 fs::write(&path, &text).expect("write a script");
@@ -273,7 +291,11 @@ fn fuzz_the_public_api() {
         scripts,
         stmts,
         seed,
-        if known { "on" } else { "off" },
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(",")
+        },
         started.elapsed().as_secs_f64(),
         count(|o| matches!(o, Outcome::Crash(_))),
         count(|o| matches!(o, Outcome::Abort)),

@@ -14,7 +14,7 @@
 //! signatures but never read from memory the script filled at random.
 //!
 //! Constructs that reach a known, unfixed issue owned by another worker are behind
-//! `Gen::known` (off by default; `LUNE_FFI_FUZZ_KNOWN=1` turns them on).
+//! `KNOWN_ISSUES` (off by default; `LUNE_FFI_FUZZ_KNOWN=all` or a comma list turns them on).
 
 pub struct Rng(u64);
 
@@ -174,6 +174,13 @@ const FIELD_NAMES: &[&str] = &[
     "string.rep(\"f\", 300)",
     "1",
     "true",
+    "\"f0\"",
+    "\"f2\"",
+    "\"f3\"",
+    "\"m0\"",
+    "\"m1\"",
+    "\"m2\"",
+    "\"quot\"",
 ];
 
 const NAMES: &[&str] = &[
@@ -299,20 +306,40 @@ const CB_BODIES: &[&str] = &[
     "function() return CB[1] end",
 ];
 
+/// Known, unfixed issues owned by other workers, each a construct the generator avoids
+/// unless named in `LUNE_FFI_FUZZ_KNOWN` (a comma list, or `all`):
+/// - `cbmem`: a Callback taken as memory by ffi.fill/copy/read/write/cast/view (item 7);
+/// - `nullptr`: pointers derived from NULL by arithmetic are unbounded (item 7);
+/// - `freecall`: `arena:free()` while a C call (qsort, sync or async) uses its memory (F2);
+/// - `eager`: huge over-aligned allocations and table initialisers of huge records (item 8);
+/// - `coro`: resuming by hand a coroutine that waits in the scheduler (item 9);
+/// - `flex`: flexible and zero-length array members in random `cdef` text (item 1).
+pub const KNOWN_ISSUES: &[&str] = &["cbmem", "nullptr", "freecall", "eager", "coro", "flex"];
+
 pub struct Gen {
     pub rng: Rng,
     /// Also generate constructs that reach known issues owned by other workers.
-    pub known: bool,
+    pub known: Vec<String>,
     depth: usize,
 }
 
 impl Gen {
-    pub fn new(seed: u64, known: bool) -> Gen {
+    pub fn new(seed: u64, known: Vec<String>) -> Gen {
         Gen {
             rng: Rng::new(seed),
             known,
             depth: 0,
         }
+    }
+
+    /// Whether constructs reaching the known issue `name` are on (see `KNOWN_ISSUES`).
+    fn knows(&self, name: &str) -> bool {
+        self.known.iter().any(|k| k == name)
+    }
+
+    fn known_table(&self) -> String {
+        let xs: Vec<String> = self.known.iter().map(|k| format!("{} = true", k)).collect();
+        format!("{{ {} }}", xs.join(", "))
     }
 
     fn p<'a>(&mut self, xs: &'a [&'a str]) -> String {
@@ -377,7 +404,7 @@ impl Gen {
             7 => self.p(INTS),
             8 => "{}".into(),
             // A Callback taken as memory is item 7 (the lead's); CBX[i] is nil.
-            9 if self.known => self.cb(),
+            9 if self.knows("cbmem") => self.cb(),
             9 => "CBX[1]".into(),
             _ => self.v(),
         }
@@ -646,7 +673,7 @@ impl Gen {
                 self.ctype(),
                 self.ctype()
             ),
-            8 if self.known => format!("int {}[];", name),
+            8 if self.knows("flex") => format!("int {}[];", name),
             _ => format!("{} {};", self.ctype(), name),
         }
     }
@@ -747,7 +774,9 @@ impl Gen {
                 }
                 3 => {
                     let j = self.rng.below(b.len());
-                    let (lo, hi) = (i.min(j), i.max(j).min(lo_plus(i.min(j), 200)));
+                    // Duplicate a piece of at most 200 bytes.
+                    let lo = i.min(j);
+                    let hi = i.max(j).min(lo + 200);
                     let piece: Vec<u8> = b[lo..hi].to_vec();
                     b.splice(i..i, piece);
                 }
@@ -755,7 +784,7 @@ impl Gen {
             }
         }
         let s: String = b.iter().map(|&c| lua_byte(c)).collect();
-        if !self.known && (s.contains("[]") || s.contains("[0]") || s.contains("[ ]")) {
+        if !self.knows("flex") && (s.contains("[]") || s.contains("[0]") || s.contains("[ ]")) {
             return s
                 .replace("[]", "[1]")
                 .replace("[0]", "[1]")
@@ -1052,7 +1081,7 @@ impl Gen {
             98 => {
                 // Resuming by hand a coroutine that waits in the scheduler is item 9 (the
                 // callbacks/runtime worker's): coroutine.wrap only with `known`.
-                let how = match self.rng.below(if self.known { 4 } else { 3 }) {
+                let how = match self.rng.below(if self.knows("coro") { 4 } else { 3 }) {
                     0 => "task.spawn(function() S(function() {} end) end)",
                     1 => "task.defer(function() S(function() {} end) end)",
                     2 => "task.delay(0, function() S(function() {} end) end)",
@@ -1122,7 +1151,6 @@ impl Gen {
     fn c_call(&mut self) -> String {
         let s = self.safe_str();
         let i = self.int();
-        let j = self.int();
         match self.rng.below(12) {
             0 => format!("O[1] = ffi.C.abs({})", i),
             1 => format!("O[1] = ffi.C.strlen({})", s),
@@ -1140,7 +1168,6 @@ impl Gen {
                 i,
                 {
                     // Never 0 or -1: C's division traps on them (SIGFPE is C's, not ours).
-                    let _ = j;
                     self.p(&["7", "-3", "2", "nil", "\"x\"", "1.5", "2^40", "0/0", "V[1]"])
                 }
             ),
@@ -1194,7 +1221,7 @@ impl Gen {
         };
         // Freeing the arena under a call in progress is finding F2 (the lead's): QA is
         // never freed.
-        let arena = if self.known {
+        let arena = if self.knows("freecall") {
             self.a()
         } else {
             "QA".to_string()
@@ -1225,11 +1252,11 @@ impl Gen {
 
     /// A whole script: the prelude, then `n` statements, one per line.
     pub fn script(&mut self, n: usize) -> String {
-        let mut s =
-            String::from(PRELUDE).replace("KNOWN_FLAG", if self.known { "true" } else { "false" });
+        let mut s = String::from(PRELUDE).replace("KNOWN_FLAG", &self.known_table());
         s.push_str(&format!(
             "-- statements: {}, known issues: {}\n",
-            n, self.known
+            n,
+            self.known.join(",")
         ));
         for _ in 0..n {
             let st = self.stmt();
@@ -1240,10 +1267,6 @@ impl Gen {
         s.push_str(EPILOGUE);
         s
     }
-}
-
-fn lo_plus(a: usize, n: usize) -> usize {
-    a + n
 }
 
 /// A byte as it appears inside a Luau double-quoted string literal.
@@ -1326,20 +1349,20 @@ end
 local function ADD(p, n)
 	-- Pointers derived from NULL are unbounded (item 7, the lead's): not dereferenced.
 	local q = p + n
-	if p.address == 0 and not KNOWN then O[2] = q return nil end
+	if p.address == 0 and not KNOWN.nullptr then O[2] = q return nil end
 	return q
 end
 -- Eager zeroing of huge over-aligned allocations and element-by-element table
 -- initialisers of huge arrays are item 8 (the lead's): seconds to minutes, not crashes.
 local function ALLOC(a, size, ...)
 	local align = ...
-	if not KNOWN and type(size) == "number" and size > 2^24 and type(align) == "number" and align > 16 then
+	if not KNOWN.eager and type(size) == "number" and size > 2^24 and type(align) == "number" and align > 16 then
 		return a:alloc(size)
 	end
 	return a:alloc(size, ...)
 end
 local function NEW(a, ty, init)
-	if not KNOWN and (pcall(function() return ffi.sizeof(ty) > 2^24 end) and ffi.sizeof(ty) > 2^24) then
+	if not KNOWN.eager and (pcall(function() return ffi.sizeof(ty) > 2^24 end) and ffi.sizeof(ty) > 2^24) then
 		if init ~= nil or ffi.alignof(ty) > 16 then error("skipped: item 8") end
 	end
 	return a:new(ty, init)
