@@ -55,6 +55,9 @@ impl Outcome {
     }
 }
 
+/// Seed, outcome, script, minimized reproducer, tail of stderr.
+type Finding = (u64, Outcome, PathBuf, PathBuf, String);
+
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -233,7 +236,7 @@ fn fuzz_the_public_api() {
     let keep_scripts = env_num("LUNE_FFI_FUZZ_KEEP_SCRIPTS", 0) != 0;
 
     let next = AtomicUsize::new(0);
-    let findings: Mutex<Vec<(u64, Outcome, PathBuf, PathBuf, String)>> = Mutex::new(Vec::new());
+    let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..jobs {
