@@ -266,7 +266,17 @@ unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult
         let count = match (count?, array) {
             (c, None) => c,
             (None, Some(n)) => Some(n),
-            (Some(c), Some(n)) => Some(c * n),
+            // Both are at most MAX_OBJECT_SIZE, so their product can overflow usize: an
+            // error, as any record too large is.
+            (Some(c), Some(n)) => match c.checked_mul(n) {
+                Some(total) => Some(total),
+                None => {
+                    return Err(format!(
+                        "{}: {}: an array of {} x {} elements is too large",
+                        func, what, c, n
+                    ))
+                }
+            },
         };
         if count == Some(0) {
             return Err(format!("{}: {}: an array of zero elements (a flexible array member is declared with ffi.cdef)", func, what));
