@@ -33,6 +33,12 @@ fn run(script: &str) -> String {
 }
 
 #[test]
+fn ffi_gc_finalizes_every_dropped_handle_once() {
+    let out = run("gc_finalizers.luau");
+    assert!(out.contains("C finalizer: 100000 opened"), "{}", out);
+}
+
+#[test]
 fn memory_is_reclaimed_and_kept_in_the_real_runtime() {
     run("memory.luau");
 }

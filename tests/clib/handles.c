@@ -84,3 +84,16 @@ EXPORT int famx_sum(const struct famx *f) {
     for (int i = 0; i < f->n; i++) s += f->data[i];
     return s;
 }
+
+/* A close that calls back into the script first (a destructor hook, as sqlite3_close
+ * calls the xDestroy of functions a script registered). */
+static _Thread_local int (*hook)(int);
+static _Thread_local int hook_result = -1;
+
+EXPORT void h_set_hook(int (*f)(int)) { hook = f; }
+EXPORT int h_hook_result(void) { return hook_result; }
+
+EXPORT void h_close_hooked(void *p) {
+    if (hook) hook_result = hook(7);
+    h_close(p);
+}
