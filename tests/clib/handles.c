@@ -2,6 +2,7 @@
  * (`int *`, `struct handle **`, a flexible array member summed by C) and handles opened and
  * closed through `ffi.gc` finalizers. Counters are per thread: the test harness runs
  * scripts on parallel threads that share this library. */
+#include <stdio.h>
 #include <stdlib.h>
 #include "conformance.h"
 
@@ -96,4 +97,18 @@ EXPORT int h_hook_result(void) { return hook_result; }
 EXPORT void h_close_hooked(void *p) {
     if (hook) hook_result = hook(7);
     h_close(p);
+}
+
+/* Closes and says so on stdout: shows a finalizer running as the state closes. */
+EXPORT void h_close_say(void *p) {
+    h_close(p);
+    printf("closed %d at exit\n", ((struct handle *)p)->id);
+    fflush(stdout);
+}
+
+/* Closes and leaves errno set, as a failing close(2) would. */
+#include <errno.h>
+EXPORT void h_close_errno(void *p) {
+    h_close(p);
+    errno = 77;
 }
