@@ -83,6 +83,24 @@ impl Drop for IdleGuard {
     }
 }
 
+/// A safe point for `ffi.gc`'s Luau finalizers: runs those the collector queued for `lua`
+/// (they cannot run inside the collector). ffi calls make one before converting their
+/// arguments; a runtime calls this between scheduler steps, so a script that waits (in
+/// `task.wait`, an async call) gets its finalizers run too. Cheap when nothing is queued.
+/// Errors in a finalizer are written to stderr.
+pub fn run_pending_finalizers(lua: &Lua) {
+    if !luau::gc::has_pending() {
+        return;
+    }
+    // SAFETY: a protected call on `lua`'s main thread, where Luau may run (the caller
+    // holds the VM and is not inside the collector).
+    let _ = unsafe {
+        lua.exec_raw::<()>((), |state| {
+            luau::gc::safe_point(state);
+        })
+    };
+}
+
 /// The table (weak keys) where a runtime marks each coroutine while it resumes it by hand
 /// (its `coroutine.resume` / `coroutine.wrap`, as opposed to its scheduler): a `lib:async`
 /// function called in such a coroutine raises its "call it from a task" error instead of

@@ -33,6 +33,19 @@ fn run(script: &str) -> String {
 }
 
 #[test]
+fn ffi_gc_finalizes_every_dropped_handle_once() {
+    let out = run("gc_finalizers.luau");
+    assert!(out.contains("C finalizer: 100000 opened"), "{}", out);
+}
+
+#[test]
+fn ffi_gc_c_finalizers_run_when_the_state_closes() {
+    let (status, stdout, stderr) = run_raw("gc_at_exit.luau", &[]);
+    assert!(status.success(), "{status:?}\n{stdout}\n{stderr}");
+    assert_eq!(stdout, "ok\nclosed 1 at exit\n", "{stderr}");
+}
+
+#[test]
 fn memory_is_reclaimed_and_kept_in_the_real_runtime() {
     run("memory.luau");
 }

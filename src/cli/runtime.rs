@@ -128,6 +128,8 @@ impl<F: std::future::Future> std::future::Future for IdleAware<F> {
     ) -> std::task::Poll<F::Output> {
         // Take the VM back before any Luau runs.
         self.idle = None;
+        // A scheduler step is a safe point for the Luau finalizers of ffi.gc.
+        lune_ffi::run_pending_finalizers(&self.lua);
         let r = self.inner.as_mut().poll(cx);
         if r.is_pending() {
             let guard = lune_ffi::IdleGuard::new(&self.lua);

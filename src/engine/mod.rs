@@ -105,6 +105,17 @@ pub fn saved_last_error() -> u32 {
     LAST_ERROR.with(|e| e.get())
 }
 
+/// Runs `f` (a call the script did not make: a finalizer run by the collector) keeping
+/// the `errno` and `GetLastError()` saved by the script's last call, so `ffi.errno()`
+/// still reads what that call left.
+pub fn keeping_saved_errors<R>(f: impl FnOnce() -> R) -> R {
+    let (errno, last) = (saved_errno(), saved_last_error());
+    let r = f();
+    ERRNO.with(|e| e.set(errno));
+    LAST_ERROR.with(|e| e.set(last));
+    r
+}
+
 #[cfg(windows)]
 #[link(name = "kernel32")]
 extern "system" {

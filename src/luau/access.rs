@@ -331,6 +331,23 @@ pub unsafe fn store_field(
     unsafe { store_field_in(L, idx, f, addr, dest, site, Fill::Overwrite) }
 }
 
+/// `store_field` into memory `arena:new` has just allocated (zeroed, no pointers): only
+/// what the value gives is written.
+///
+/// # Safety
+/// As `store_field`.
+pub unsafe fn init_field_at(
+    L: *mut lua_State,
+    idx: c_int,
+    f: &Field,
+    addr: usize,
+    dest: &Owner,
+    site: Site,
+) -> LResult<()> {
+    // SAFETY: the caller's contract.
+    unsafe { store_field_in(L, idx, f, addr, dest, site, Fill::Zeroed) }
+}
+
 /// `store_field` into memory in the state `fill` says.
 ///
 /// # Safety

@@ -16,7 +16,7 @@ use super::vmlock::VmLock;
 use crate::abi::Signature;
 use crate::engine::Prototype;
 use crate::memory::Ptr;
-use crate::types::{CType, Pointee};
+use crate::types::{CType, Pointee, Prim};
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
 pub struct BoundUd {
@@ -125,6 +125,32 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
             Ok(1)
         })
     }
+}
+
+/// For `ffi.gc`: when the value at `idx` is a bound function's upvalue, the function as a
+/// C finalizer (prototype, address, library), or why it cannot be one: it must take one
+/// pointer and return a scalar or nothing (its result is ignored).
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+#[allow(clippy::type_complexity)]
+pub(super) unsafe fn finalizer_parts(
+    L: *mut lua_State,
+    idx: c_int,
+) -> Option<Result<(Rc<Prototype>, usize, Option<Rc<LibInner>>), String>> {
+    // SAFETY: the caller's contract.
+    let b = unsafe { get_ud::<BoundUd>(L, idx) }?;
+    let sig = &b.proto.sig;
+    let one_pointer = sig.variadic.is_none()
+        && sig.fixed.len() == 1
+        && matches!(sig.fixed[0], CType::Prim(Prim::Pointer | Prim::String));
+    if !one_pointer || !matches!(sig.ret, CType::Prim(_)) || b.func == 0 {
+        return Some(Err(format!(
+            "'{}' cannot be a finalizer: it must take one pointer and return nothing or a scalar",
+            b.name
+        )));
+    }
+    Some(Ok((b.proto.clone(), b.func, b._lib.clone())))
 }
 
 /// What a bound function is made of.

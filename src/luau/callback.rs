@@ -272,6 +272,16 @@ unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut CallFrame) {
             park_error(msg)
         }
     };
+    if reentry::is_in_gc_finalizer() {
+        // Inside the collector (a C finalizer of ffi.gc calling back): Luau cannot run,
+        // and the call the error would belong to is unrelated. stderr is all there is.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "[lune-ffi] a callback was called by a C finalizer (ffi.gc) while the garbage collector ran it; it did not run and C received a zero value (use a Luau function as the finalizer)"
+        );
+        return;
+    }
     let lock = record.gate.load(Ordering::Acquire) as *const VmLock;
     if lock.is_null() {
         report("a callback slot without a Luau state was called; C received a zero value".into());

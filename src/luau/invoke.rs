@@ -64,6 +64,8 @@ pub unsafe fn call_with(
 ) -> LResult<c_int> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
+        // Before any argument is converted: Luau finalizers of ffi.gc run here.
+        super::gc::safe_point(L);
         let expected = check_arg_count(L, proto, first, names)?;
         if func == 0 {
             return Err(format!(
@@ -334,6 +336,8 @@ pub unsafe fn fast_call(
 ) -> Option<LResult<c_int>> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
+        // Before any argument is converted: Luau finalizers of ffi.gc run here.
+        super::gc::safe_point(L);
         let top = slots::count(L);
         if (top - first + 1) as usize != fast.arg_count() || func == 0 {
             return None;

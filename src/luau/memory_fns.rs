@@ -11,7 +11,7 @@ use super::raw::*;
 use super::value::load_bits;
 use super::value::Site;
 use crate::memory::{ArenaInner, OwnedBlock, Owner, Ptr};
-use crate::types::{CType, Pointee, Prim, MAX_OBJECT_SIZE};
+use crate::types::{CType, Field, Pointee, Prim, MAX_OBJECT_SIZE};
 
 /// `ffi.arena()`.
 ///
@@ -123,7 +123,10 @@ pub unsafe extern "C-unwind" fn arena_alloc_array(L: *mut lua_State) -> c_int {
     }
 }
 
-/// `arena:new(StructType, init?)` → StructView.
+/// `arena:new(type, init?, count?)`: a new zeroed value of any complete type in the
+/// arena. A struct or union gives a StructView (with `count` elements of its flexible
+/// array member, when it has one); any other type a TypedPointer: one element
+/// (`"int"`, `"sqlite3 *"`: an out-parameter), or the array's elements (`"double[3]"`).
 ///
 /// # Safety
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
@@ -133,30 +136,154 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "arena:new";
             let a = arena_self(L, F)?;
-            let st = struct_type_arg(L, 2, F, "argument #1 (type)")?;
+            let r = resolve_type(L, 2, F, "argument #1 (type)")?;
+            let init = Site {
+                func: F,
+                what: &"argument #2 (init)",
+            };
+            if let (CType::Struct(st), None) = (&r.ty, r.count) {
+                return new_record(L, a, st.clone(), init);
+            }
+            if ffi::lua_isnoneornil(L, 4) == 0 {
+                return Err(format!(
+                    "{}: argument #3 (count): only a struct with a flexible array member takes a count (use arena:allocArray(type, count) for an array)",
+                    F
+                ));
+            }
+            if r.ty.is_void() {
+                return Err(format!(
+                    "{}: argument #1 (type): void has no values (use arena:alloc(size) for untyped memory)",
+                    F
+                ));
+            }
+            if r.count == Some(0) {
+                return Err(format!(
+                    "{}: argument #1 (type): an array of unknown or zero size (give its size, \"int[4]\", or use arena:allocArray(type, count))",
+                    F
+                ));
+            }
+            let size = r.size;
+            if size == 0 {
+                return Err(format!(
+                    "{}: argument #1 (type): an incomplete type has no size",
+                    F
+                ));
+            }
             let addr = a
                 .arena
-                .alloc(st.size, st.align.max(16))
+                .alloc(size, r.align.max(16))
                 .map_err(|e| format!("{}: {}", F, e))?;
             let owner = Owner::Arena(a.arena.clone());
             if ffi::lua_isnoneornil(L, 3) == 0 {
-                init_struct_at(
-                    L,
-                    3,
-                    &st,
-                    addr,
-                    &owner,
-                    Site {
-                        func: F,
-                        what: &"argument #2 (init)",
-                    },
-                )?;
+                // The value as a field of its type at offset 0: a scalar, a pointer, or
+                // an array from a table of elements (or a string for a char array).
+                let f = Field {
+                    name: String::new(),
+                    ty: r.ty.clone(),
+                    count: r.count,
+                    offset: 0,
+                    bits: None,
+                    flexible: false,
+                    align: r.align,
+                    pointee: r.elem_pointee.clone(),
+                };
+                init_field_at(L, 3, &f, addr, &owner, init)?;
             }
-            let size = st.size;
-            push_view(L, Ptr::bounded(addr, size, owner), st);
+            push_typed_to(L, Ptr::bounded(addr, size, owner), r.ty, r.elem_pointee);
             note_alloc(L, size);
             Ok(1)
         })
+    }
+}
+
+/// `arena:new` of a struct or union type: a StructView. A struct with a flexible array
+/// member gets `count` (argument 4, default 0) elements of it, which the view's field
+/// is bounded to, and the initialiser may give them as a table.
+///
+/// # Safety
+/// As `arena_new`, with the arguments on the stack.
+unsafe fn new_record(
+    L: *mut lua_State,
+    a: &ArenaUd,
+    st: std::sync::Arc<crate::types::StructType>,
+    init: Site,
+) -> LResult<c_int> {
+    const F: &str = "arena:new";
+    // SAFETY: the caller's contract.
+    unsafe {
+        let flex = st.fields.last().filter(|f| f.flexible).cloned();
+        let mut size = st.size;
+        let mut count = 0;
+        if ffi::lua_isnoneornil(L, 4) == 0 {
+            let Some(f) = &flex else {
+                return Err(format!(
+                    "{}: argument #3 (count): the type has no flexible array member to count",
+                    F
+                ));
+            };
+            count = get_size(L, 4, 3, F, "count", MAX_OBJECT_SIZE)?;
+            size = count
+                .checked_mul(f.ty.size())
+                .and_then(|b| b.checked_add(f.offset))
+                .filter(|b| *b <= MAX_OBJECT_SIZE)
+                .ok_or_else(|| {
+                    format!(
+                        "{}: argument #3 (count): {} elements is too large",
+                        F, count
+                    )
+                })?
+                .max(st.size);
+        }
+        let addr = a
+            .arena
+            .alloc(size, st.align.max(16))
+            .map_err(|e| format!("{}: {}", F, e))?;
+        let owner = Owner::Arena(a.arena.clone());
+        if ffi::lua_isnoneornil(L, 3) == 0 {
+            // The flexible member's elements, given in the initialiser: stored as an
+            // array of `count`, and the rest from a copy of the table without them.
+            let mut from = 3;
+            if let (Some(f), ffi::LUA_TTABLE) = (&flex, ffi::lua_type(L, 3)) {
+                push_str(L, &f.name);
+                if ffi::lua_rawget(L, 3) != ffi::LUA_TNIL {
+                    let what = format!("{}, field '{}'", init.what, f.name);
+                    let elems = Field {
+                        count: Some(count),
+                        flexible: false,
+                        ..f.clone()
+                    };
+                    init_field_at(
+                        L,
+                        -1,
+                        &elems,
+                        addr + f.offset,
+                        &owner,
+                        Site {
+                            func: F,
+                            what: &what,
+                        },
+                    )?;
+                    ffi::lua_pop(L, 1);
+                    ffi::lua_createtable(L, 0, 0);
+                    ffi::lua_pushnil(L);
+                    while ffi::lua_next(L, 3) != 0 {
+                        ffi::lua_pushvalue(L, -2);
+                        ffi::lua_insert(L, -2);
+                        ffi::lua_rawset(L, -4);
+                    }
+                    push_str(L, &f.name);
+                    ffi::lua_pushnil(L);
+                    ffi::lua_rawset(L, -3);
+                    from = ffi::lua_gettop(L);
+                } else {
+                    ffi::lua_pop(L, 1);
+                }
+            }
+            init_struct_at(L, from, &st, addr, &owner, init)?;
+        }
+        push_view(L, Ptr::bounded(addr, size, owner), st);
+        note_alloc(L, size);
+        Ok(1)
     }
 }
 
@@ -309,7 +436,7 @@ pub unsafe extern "C-unwind" fn ffi_alignof(L: *mut lua_State) -> c_int {
     }
 }
 
-/// `ffi.fill(ptr, len, byte)` (memset).
+/// `ffi.fill(ptr, len, byte?)` (memset; zeroes by default).
 ///
 /// # Safety
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
@@ -320,7 +447,12 @@ pub unsafe extern "C-unwind" fn ffi_fill(L: *mut lua_State) -> c_int {
             const F: &str = "ffi.fill";
             let p = check_mem(L, 1, false, F, "argument #1 (ptr)")?;
             let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
-            let byte = get_size(L, 3, 3, F, "byte", 255)?;
+            // Zero by default, as LuaJIT's.
+            let byte = if ffi::lua_isnoneornil(L, 3) != 0 {
+                0
+            } else {
+                get_size(L, 3, 3, F, "byte", 255)?
+            };
             if len > 0 {
                 let at = p
                     .check(0, len)
@@ -332,7 +464,8 @@ pub unsafe extern "C-unwind" fn ffi_fill(L: *mut lua_State) -> c_int {
     }
 }
 
-/// `ffi.copy(dst, src, len)` (memmove: overlapping ranges are fine).
+/// `ffi.copy(dst, src, len)` (memmove: overlapping ranges are fine), or
+/// `ffi.copy(dst, s, len?)` from a Luau string's bytes.
 ///
 /// # Safety
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
@@ -342,6 +475,30 @@ pub unsafe extern "C-unwind" fn ffi_copy(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "ffi.copy";
             let dst = check_mem(L, 1, false, F, "argument #1 (dst)")?;
+            // A Luau string's bytes: `len` defaults to all of them and may not exceed them
+            // (no NUL is added: arena:string makes a C string).
+            if let Some(s) = get_str(L, 2) {
+                let len = if ffi::lua_isnoneornil(L, 3) != 0 {
+                    s.len()
+                } else {
+                    get_size(L, 3, 3, F, "len", MAX_OBJECT_SIZE)?
+                };
+                if len > s.len() {
+                    return Err(format!(
+                        "{}: argument #3 (len): expected at most the {} bytes of the source string, got {}",
+                        F,
+                        s.len(),
+                        len
+                    ));
+                }
+                if len > 0 {
+                    let d = dst
+                        .check(0, len)
+                        .map_err(|e| format!("{}: argument #1 (dst): {}", F, e))?;
+                    std::ptr::copy_nonoverlapping(s.as_ptr(), d as *mut u8, len);
+                }
+                return Ok(0);
+            }
             let src = check_mem(L, 2, false, F, "argument #2 (src)")?;
             let len = get_size(L, 3, 3, F, "len", MAX_OBJECT_SIZE)?;
             if len > 0 {

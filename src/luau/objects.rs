@@ -144,6 +144,8 @@ pub struct Shared {
     pub vm_lock: &'static VmLock,
     /// What `ffi.cdef` declared (one namespace per state).
     pub ctypes: super::ctypes::CTypes,
+    /// Luau finalizers of `ffi.gc` waiting for a safe point.
+    pub finalizers: Rc<super::gc::FinQueue>,
 }
 ud_kind!(Shared, 98, c"lune-ffi state");
 
@@ -151,6 +153,7 @@ impl Drop for Shared {
     // Runs when the Lua state closes.
     fn drop(&mut self) {
         self.vm_lock.close();
+        self.finalizers.close();
     }
 }
 
@@ -182,6 +185,7 @@ pub unsafe fn init_shared(
                 invoker_ref,
                 vm_lock: VmLock::new_held(),
                 ctypes: Default::default(),
+                finalizers: Default::default(),
             },
         );
         ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
@@ -682,7 +686,7 @@ unsafe fn anchor(L: *mut lua_State, idx: c_int) -> Owner {
 
 /// # Safety
 /// As `anchor`.
-unsafe fn lua_anchor(L: *mut lua_State, idx: c_int) -> LuaAnchor {
+pub(super) unsafe fn lua_anchor(L: *mut lua_State, idx: c_int) -> LuaAnchor {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         drain_releases(L);

@@ -24,6 +24,8 @@ thread_local! {
     static RAISED: RefCell<Option<String>> = const { RefCell::new(None) };
     /// Callbacks running on this OS thread, nested inside each other.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// A C finalizer (`ffi.gc`) is running on this OS thread, inside the collector.
+    static IN_FINALIZER: Cell<bool> = const { Cell::new(false) };
     /// On a `lib:async` worker running its job: where the first error of a callback C made
     /// outside any ffi call goes (null when no job runs here). It belongs to the task that
     /// waits on this job, not to the owning thread's next ffi call. A raw pointer to the
@@ -338,6 +340,20 @@ fn take_parked_error() -> Option<String> {
         }
     }
     None
+}
+
+/// Runs `f`, a C finalizer the collector runs (`ffi.gc`): a callback C makes meanwhile on
+/// this thread does not run, since Luau cannot run inside its own collector.
+pub fn in_gc_finalizer<R>(f: impl FnOnce() -> R) -> R {
+    let prev = IN_FINALIZER.with(|c| c.replace(true));
+    let r = f();
+    IN_FINALIZER.with(|c| c.set(prev));
+    r
+}
+
+/// Whether a C finalizer runs on this thread (see [`in_gc_finalizer`]).
+pub fn is_in_gc_finalizer() -> bool {
+    IN_FINALIZER.with(|c| c.get())
 }
 
 /// Keeps a callback's error for the ffi call it happened in.

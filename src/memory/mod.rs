@@ -277,6 +277,52 @@ pub enum Owner {
     /// A pointer derived from a struct value's memory: keeps the userdata alive through
     /// the registry, and with it the keep table.
     InlineAnchor(Rc<InlineAnchor>),
+    /// Memory from C with a finalizer (`ffi.gc`): no bounds or liveness of its own, as
+    /// [`Owner::Foreign`]; every pointer derived from it shares the token, which runs the
+    /// finalizer when the last of them is dropped.
+    Gc(Rc<GcToken>),
+}
+
+/// A finalizer `ffi.gc` tied to a pointer from C, shared (through [`Owner::Gc`]) by every
+/// pointer derived from it: arithmetic, casts and views clone the owner, and storing one
+/// into module memory keeps the token as any owner. When the last holder drops it (in
+/// the collector, or when the Lua state closes), the finalizer runs, once.
+///
+/// The finalizer runs inside the collector: it must not touch the Luau VM, raise or
+/// panic (the Luau layer gives a C function called directly, or a closure that queues a
+/// Luau function for the next safe point).
+pub struct GcToken {
+    fin: Cell<Option<Box<dyn FnOnce()>>>,
+}
+
+impl GcToken {
+    pub fn new(fin: Box<dyn FnOnce()>) -> Rc<GcToken> {
+        Rc::new(GcToken {
+            fin: Cell::new(Some(fin)),
+        })
+    }
+
+    /// Replaces the finalizer (`None` removes it: `ffi.gc(p, nil)`); the old one is
+    /// dropped without running.
+    pub fn set(&self, fin: Option<Box<dyn FnOnce()>>) {
+        drop(self.fin.replace(fin));
+    }
+
+    /// Whether a finalizer is still to run.
+    pub fn is_armed(&self) -> bool {
+        let f = self.fin.take();
+        let armed = f.is_some();
+        self.fin.set(f);
+        armed
+    }
+}
+
+impl Drop for GcToken {
+    fn drop(&mut self) {
+        if let Some(f) = self.fin.take() {
+            f();
+        }
+    }
 }
 
 /// The keep table inside a struct value's userdata.
@@ -332,6 +378,7 @@ impl Owner {
             (Owner::Arena(a), Owner::Arena(b)) => Rc::ptr_eq(a, b),
             (Owner::Owned(a), Owner::Owned(b)) => Rc::ptr_eq(a, b),
             (Owner::Anchor(a), Owner::Anchor(b)) => Rc::ptr_eq(a, b),
+            (Owner::Gc(a), Owner::Gc(b)) => Rc::ptr_eq(a, b),
             // One struct value's memory, seen from its view or through any anchor.
             (
                 Owner::Inline(_) | Owner::InlineAnchor(_),
@@ -626,6 +673,35 @@ mod tests {
             }
         }
         assert!(zeroed_block(16, 3).is_err());
+    }
+
+    #[test]
+    fn a_gc_token_runs_its_finalizer_once_when_the_last_pointer_goes() {
+        let runs = Rc::new(Cell::new(0));
+        let r = runs.clone();
+        let token = GcToken::new(Box::new(move || r.set(r.get() + 1)));
+        let p = Ptr {
+            owner: Owner::Gc(token),
+            ..Ptr::foreign(0x1000)
+        };
+        let derived = p.with_addr(0x1008);
+        // Kept by arena memory it was stored into, as any owner.
+        let arena = Rc::new(ArenaInner::default());
+        let slot = arena.alloc(8, 8).unwrap();
+        Owner::Arena(arena.clone()).keep(slot, &p.owner);
+        drop(p);
+        drop(derived);
+        assert_eq!(runs.get(), 0);
+        arena.free_all();
+        assert_eq!(runs.get(), 1);
+        // Removed: never runs.
+        let r = runs.clone();
+        let token = GcToken::new(Box::new(move || r.set(r.get() + 1)));
+        assert!(token.is_armed());
+        token.set(None);
+        assert!(!token.is_armed());
+        drop(token);
+        assert_eq!(runs.get(), 1);
     }
 
     #[test]
