@@ -277,7 +277,14 @@ unsafe fn encode_arg_slow(
                 }
             }
             Prim::String => {
-                if let Some(s) = check_c_string(L, idx, site)? {
+                // A declared `const char *` takes bytes (LZ4, zstd, sodium pass binary data
+                // through it), NULs and all; the short name `string` promises a C string,
+                // where an embedded NUL would silently shorten the text.
+                if names.strs.get(argn - 1) == Some(&StrArg::InPlace) {
+                    if let Some(s) = get_str(L, idx) {
+                        return Ok(s.as_ptr() as u64);
+                    }
+                } else if let Some(s) = check_c_string(L, idx, site)? {
                     // Luau strings are NUL-terminated and stay alive on the stack for the
                     // whole call, so C can read them in place.
                     return Ok(s.as_ptr() as u64);
