@@ -39,6 +39,8 @@ struct Attrs {
     mode: Option<String>,
     asm: Option<String>,
     rules: Option<LayoutRules>,
+    /// `format(printf, m, n)` with n != 0: parameter m (1-based) is a printf format.
+    printf_format: Option<usize>,
 }
 
 impl Attrs {
@@ -55,6 +57,9 @@ impl Attrs {
         }
         if o.rules.is_some() {
             self.rules = o.rules;
+        }
+        if o.printf_format.is_some() {
+            self.printf_format = o.printf_format;
         }
     }
 }

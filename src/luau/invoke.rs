@@ -234,6 +234,20 @@ unsafe fn encode_arg_slow(
             func: names.api,
             what: &what,
         };
+        if let Some((p, bits)) = super::typed::get_typed(L, idx) {
+            // `ffi.typed(T, v)` for a parameter of type T: its image as made; for another
+            // type, the value converts as its number would.
+            if p == conv {
+                if conv == Prim::F32 && pass == Prim::F64 {
+                    return Ok((f32::from_bits(bits as u32) as f64).to_bits());
+                }
+                return Ok(bits);
+            }
+            if ffi::lua_checkstack(L, 1) == 0 {
+                return Err(site.err("fewer arguments", "a Luau stack overflow".into()));
+            }
+            super::typed::untype_in_place(L, idx);
+        }
         match conv {
             Prim::Pointer => match pointer_value(L, idx, false, site)? {
                 Some(p) => Ok(p.addr as u64),

@@ -97,6 +97,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                         Ordinary::Func(FuncDecl {
                             name: n,
                             symbol,
+                            printf_format: attrs.printf_format.map(|m| m - 1),
                             ty: *f,
                         }),
                     )

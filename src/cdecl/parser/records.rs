@@ -330,6 +330,24 @@ impl<'a, 'n> Parser<'a, 'n> {
                                     r => r,
                                 })
                             }
+                            "format" if self.at("(") => {
+                                // `format(printf, m, n)`: the variadic arguments of a call
+                                // are typed by the format string (glibc's snprintf).
+                                self.expect("(")?;
+                                let kind = self.next();
+                                let printf = matches!(
+                                    kind.text.trim_start_matches("__").trim_end_matches("__"),
+                                    "printf" | "gnu_printf"
+                                );
+                                self.expect(",")?;
+                                let m = self.const_usize("a format parameter index")?;
+                                self.expect(",")?;
+                                let n = self.const_usize("a first-argument index")?;
+                                self.expect(")")?;
+                                if printf && m > 0 && n > 0 {
+                                    out.printf_format = Some(m);
+                                }
+                            }
                             "vector_size" | "ext_vector_type" => {
                                 return Err(self.err_at(a, "vector types are not supported"))
                             }
