@@ -115,6 +115,7 @@ unsafe fn build_table(L: *mut lua_State) {
             (c"cast", ffi_cast),
             (c"typed", typed::ffi_typed),
             (c"sizeof", ffi_sizeof),
+            (c"typeof", pointers::ffi_typeof),
             (c"alignof", ffi_alignof),
             (c"fill", ffi_fill),
             (c"copy", ffi_copy),

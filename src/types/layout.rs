@@ -576,6 +576,7 @@ impl StructType {
             size,
             align,
             kind: opts.kind,
+            name: super::TypeName::default(),
         })
     }
 

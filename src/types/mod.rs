@@ -186,7 +186,10 @@ impl fmt::Display for CType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CType::Prim(p) => f.write_str(p.name()),
-            CType::Struct(s) => write!(f, "struct({} bytes)", s.size),
+            CType::Struct(s) => match &s.name.0 {
+                Some(name) => f.write_str(name),
+                None => write!(f, "struct({} bytes)", s.size),
+            },
         }
     }
 }
@@ -258,6 +261,19 @@ pub struct StructType {
     pub align: usize,
     /// Struct or union.
     pub kind: RecordKind,
+    /// The C name it was declared with (`struct tm`, a typedef name), for messages.
+    pub name: TypeName,
+}
+
+/// A record's declared name. Names are for people: two records with the same layout are
+/// the same type to the engine whatever they are called, so this always compares equal.
+#[derive(Clone, Debug, Default)]
+pub struct TypeName(pub Option<std::sync::Arc<str>>);
+
+impl PartialEq for TypeName {
+    fn eq(&self, _: &TypeName) -> bool {
+        true
+    }
 }
 
 /// A field as given to [`StructType::new`], before layout.
@@ -326,6 +342,7 @@ impl StructType {
             size,
             align,
             kind: RecordKind::Struct,
+            name: TypeName::default(),
         })
     }
 

@@ -67,17 +67,22 @@ impl<'a, 'n> Parser<'a, 'n> {
         attrs.merge(self.attributes()?);
         let rules = attrs.rules.unwrap_or(self.ns.platform.rules);
         let opts = record_options(attrs.packed, self.ns.pack, attrs.align, rules);
-        let (layout, cannot_pass) = self.ns.layout_record(kind, &members, opts).map_err(|m| {
-            self.err_at(
-                open,
-                format!(
-                    "{} {}: {}",
-                    kind_name,
-                    tag.map_or("<anonymous>", |t| t.text),
-                    m
-                ),
-            )
-        })?;
+        let (mut layout, cannot_pass) =
+            self.ns.layout_record(kind, &members, opts).map_err(|m| {
+                self.err_at(
+                    open,
+                    format!(
+                        "{} {}: {}",
+                        kind_name,
+                        tag.map_or("<anonymous>", |t| t.text),
+                        m
+                    ),
+                )
+            })?;
+        if let (Some(t), Some(st)) = (tag, std::sync::Arc::get_mut(&mut layout)) {
+            // Values of the record name it (`TypedPointer<struct tm>`).
+            st.name = crate::types::TypeName(Some(format!("{} {}", kind_name, t.text).into()));
+        }
         let def = RecordDef {
             members,
             packed: attrs.packed,
