@@ -193,7 +193,9 @@ fn clib_apple_elf_objects(
         let asm = std::fs::read_to_string(&apple_s).expect("read clang's assembly");
         std::fs::write(&elf_s, clib_elf_relocations(&asm)).expect("write the ELF assembly");
         let mut cmd = std::process::Command::new(&clang);
-        cmd.args(["--target=aarch64-linux-gnu", "-c", "-o"])
+        // Apple's arm64 target assumes an M1 (ARMv8.5: LSE atomics such as `ldaddal` for
+        // `__atomic_fetch_add`); the ELF assembler must accept what it emitted.
+        cmd.args(["--target=aarch64-linux-gnu", "-march=armv8.5-a", "-c", "-o"])
             .arg(&obj)
             .arg(&elf_s);
         clib_run(

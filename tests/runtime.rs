@@ -79,6 +79,13 @@ fn print_shows_ffi_objects() {
     );
 }
 
+/// Issue 21 item 8: `ffi.C.printf("%d %s %.3f\n", 42, "x", 1.5)` prints `42 x 1.500`.
+#[test]
+fn printf_formats_its_variadic_arguments() {
+    let out = run("printf.luau");
+    assert_eq!(out, "42 x 1.500\nTypedValue<i64>(1)\nok\n");
+}
+
 #[test]
 fn async_calls_overlap_and_yield() {
     let out = run("async.luau");

@@ -391,6 +391,8 @@ impl Namespace {
                     if f1.ty.prototyped || !f2.ty.prototyped {
                         f2.ty = f1.ty.clone();
                     }
+                    // The format attribute may come with either declaration.
+                    f2.printf_format = f2.printf_format.or(f1.printf_format);
                     self.ordinary.insert(name.to_string(), Ordinary::Func(f2));
                 }
                 (Ordinary::Var(v1), Ordinary::Var(mut v2)) => {

@@ -45,6 +45,8 @@ struct Attrs {
     rules: Option<LayoutRules>,
     /// `vector_size(n)`: the declared type is a vector of `n` bytes of it.
     vector: Option<usize>,
+    /// `format(printf, m, n)` with n != 0: parameter m (1-based) is a printf format.
+    printf_format: Option<usize>,
 }
 
 impl Attrs {
@@ -64,6 +66,9 @@ impl Attrs {
         }
         if o.vector.is_some() {
             self.vector = o.vector;
+        }
+        if o.printf_format.is_some() {
+            self.printf_format = o.printf_format;
         }
     }
 }

@@ -759,3 +759,34 @@ fn assorted_declarations() {
         "static objects are not symbols"
     );
 }
+
+/// Issue 21 item 8: `format(printf, m, n)` records the format parameter, wherever the
+/// attribute stands and whichever declaration carries it; other archetypes and n = 0
+/// (vprintf's `va_list` form) record nothing.
+#[test]
+fn printf_format_attribute() {
+    let mut ns = sysv();
+    cdef(
+        &mut ns,
+        "typedef unsigned long size_t;
+         extern int snprintf (char *__restrict __s, size_t __maxlen,
+              const char *__restrict __format, ...)
+              __attribute__ ((__nothrow__)) __attribute__ ((__format__ (__printf__, 3, 4)));
+         __attribute__((format(printf, 1, 2))) int logf_(const char *f, ...);
+         int late(int, const char *, ...);
+         int late(int, const char *, ...) __attribute__((format(gnu_printf, 2, 3)));
+         int vsn(char *, size_t, const char *, __builtin_va_list) __attribute__((format(printf, 3, 0)));
+         int scan(const char *, ...) __attribute__((format(scanf, 1, 2)));
+         int plain(const char *, ...);",
+    );
+    let fmt = |ns: &Namespace, name: &str| match ns.lookup(name) {
+        Some(Ordinary::Func(f)) => f.printf_format,
+        _ => panic!("{} is not a function", name),
+    };
+    assert_eq!(fmt(&ns, "snprintf"), Some(2));
+    assert_eq!(fmt(&ns, "logf_"), Some(0));
+    assert_eq!(fmt(&ns, "late"), Some(1));
+    assert_eq!(fmt(&ns, "vsn"), None);
+    assert_eq!(fmt(&ns, "scan"), None);
+    assert_eq!(fmt(&ns, "plain"), None);
+}

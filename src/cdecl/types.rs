@@ -340,6 +340,9 @@ pub struct FuncDecl {
     /// The symbol to look up: the name, or what `__asm__("...")` renames it to.
     pub symbol: String,
     pub ty: FuncType,
+    /// `__attribute__((format(printf, m, n)))` on a variadic function: the parameter
+    /// (0-based) holding the format string, which types the variadic arguments.
+    pub printf_format: Option<usize>,
 }
 
 /// A declared `extern` variable.

@@ -115,13 +115,12 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             // `{ fixed..., "...", variadic... }` fixes the variadic part's types at
             // creation, as libffi's `ffi_prep_cif_var` closures do; C's default promotions
             // apply to them, and the plan reads them where the ABI puts variadic arguments.
-            let (sig, declared, _) = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let (mut sig, declared, strs) = parse_sig(L, Some(2), 3, F, 2, 3)?;
             // A variadic `bool` arrives promoted to int: hand Luau a boolean again.
             let bool_args: Vec<bool> = declared
                 .iter()
                 .map(|t| *t == CType::Prim(Prim::Bool))
                 .collect();
-            let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
             // C pointer types (`int *`) for arguments arrive as TypedPointers.
             let n = ffi::lua_objlen(L, 3);
             let mut arg_elems = Vec::with_capacity(n);
@@ -132,10 +131,56 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
                 }
                 ffi::lua_pop(L, 1);
             }
+            // `const char *` written as a C type is text C may not terminate; the short
+            // name `string` (StrArg::Copy) asked for the conversion.
+            let char_prim = char_prim(L);
+            text_args_as_pointers(&mut sig, &mut arg_elems, char_prim, |i| {
+                strs.get(i).is_some_and(|s| *s != StrArg::Copy)
+            });
+            let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
             push_callback(L, 1, proto, arg_elems, bool_args, false)
                 .map_err(|e| format!("{}: {}", F, e))?;
             Ok(1)
         })
+    }
+}
+
+/// C's `char` as the engine's primitive for this platform (signed on x86-64 and Win64,
+/// unsigned on Linux arm64).
+///
+/// # Safety
+/// `L` must be a live Luau state.
+pub unsafe fn char_prim(L: *mut lua_State) -> Prim {
+    // SAFETY: the caller's contract.
+    let ns = unsafe { shared(L) }.ctypes.ns.borrow();
+    match ns.lower(&crate::cdecl::Type::Int(crate::cdecl::IntKind::Char)) {
+        Ok(CType::Prim(p)) => p,
+        _ => Prim::I8,
+    }
+}
+
+/// One rule for text reaching a callback: an argument declared with a C char-pointer type
+/// (`const char *`, a `const XML_Char *` typedef) arrives as a TypedPointer to `char`,
+/// never as a string. C often passes text with a length and no NUL (expat's character
+/// data, curl's write callback): reading it as a C string would run past its end.
+/// `ffi.string(p, len)` makes the string. `from_c(i)` says whether argument `i` (fixed
+/// first, then variadic) was written as a C type rather than the short name `string`.
+pub fn text_args_as_pointers(
+    sig: &mut crate::abi::Signature,
+    arg_elems: &mut Vec<Option<Pointee>>,
+    char_prim: Prim,
+    from_c: impl Fn(usize) -> bool,
+) {
+    let n = sig.arg_count();
+    if arg_elems.len() < n {
+        arg_elems.resize(n, None);
+    }
+    let variadic = sig.variadic.iter_mut().flatten();
+    for (i, t) in sig.fixed.iter_mut().chain(variadic).enumerate() {
+        if *t == CType::Prim(Prim::String) && from_c(i) {
+            *t = CType::Prim(Prim::Pointer);
+            arg_elems[i] = Some(Pointee::Prim(char_prim));
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use mlua::ffi::{self, lua_State};
 
 use super::bound::{push_bound, Bound, FnParam};
+use super::callback::text_args_as_pointers;
 use super::invoke::{call_with, Names};
 use super::library::{LibInner, LibraryUd};
 use super::objects::*;
@@ -184,14 +185,23 @@ unsafe fn push_declared_function(
         if let Type::Pointer { to, .. } = &p.ty {
             if let Type::Func(f) = &**to {
                 if let Ok((r, ps, v)) = ns.lower_func(f) {
+                    let mut sig = Signature {
+                        ret: r,
+                        fixed: ps,
+                        variadic: v.then(Vec::new),
+                    };
+                    let mut arg_elems: Vec<_> =
+                        f.params.iter().map(|p| ns.pointee_of(&p.ty)).collect();
+                    // Declared text arguments arrive as pointers (see the function).
+                    let char_prim = match ns.lower(&Type::Int(crate::cdecl::IntKind::Char)) {
+                        Ok(CType::Prim(p)) => p,
+                        _ => Prim::I8,
+                    };
+                    text_args_as_pointers(&mut sig, &mut arg_elems, char_prim, |_| true);
                     fn_params.push(FnParam {
                         index: i,
-                        sig: Signature {
-                            ret: r,
-                            fixed: ps,
-                            variadic: v.then(Vec::new),
-                        },
-                        arg_elems: f.params.iter().map(|p| ns.pointee_of(&p.ty)).collect(),
+                        sig,
+                        arg_elems,
                     });
                 }
             }
@@ -225,6 +235,36 @@ unsafe fn push_declared_function(
     // SAFETY: see above.
     unsafe {
         if variadic {
+            // A printf format types the variadic part: the attribute's parameter, or the
+            // last fixed one of C's printf family (gcc's builtins carry the attribute).
+            let format = fd
+                .printf_format
+                .or_else(|| {
+                    crate::luau::printf::BUILTIN_PRINTF
+                        .contains(&fd.name.as_str())
+                        .then(|| fd.ty.params.len().checked_sub(1))
+                        .flatten()
+                })
+                .filter(|&m| {
+                    fd.ty.params.get(m).is_some_and(|p| {
+                        matches!(
+                            p.ty.pointee(),
+                            Some(Type::Int(
+                                crate::cdecl::IntKind::Char
+                                    | crate::cdecl::IntKind::SChar
+                                    | crate::cdecl::IntKind::UChar
+                            ))
+                        )
+                    })
+                });
+            let int_of = |k| match ns.lower(&Type::Int(k)) {
+                Ok(CType::Prim(p)) => p,
+                _ => Prim::I64,
+            };
+            let long = (
+                int_of(crate::cdecl::IntKind::Long),
+                int_of(crate::cdecl::IntKind::ULong),
+            );
             // Per-call variadic types: inferred from the values (see `declared_variadic`).
             push_ud(
                 L,
@@ -238,6 +278,8 @@ unsafe fn push_declared_function(
                     name: fd.name.clone(),
                     c_params: c_params.clone(),
                     strs,
+                    format,
+                    long,
                 },
             );
             ffi::lua_pushcclosurek(L, declared_variadic, c"ffi function".as_ptr(), 1, None);
@@ -287,6 +329,10 @@ pub struct DeclaredVariadic {
     c_params: Vec<String>,
     /// For the fixed parameters; variadic strings are `const char *`.
     strs: Vec<StrArg>,
+    /// The fixed parameter holding a printf format (see `printf`), if any.
+    format: Option<usize>,
+    /// C's `long` and `unsigned long` here, for `%ld`.
+    long: (Prim, Prim),
 }
 
 impl Ud for DeclaredVariadic {
@@ -313,23 +359,57 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
                 ));
             }
             let mut variadic = Vec::with_capacity(n - d.fixed.len());
+            // The types as the values or the format say, before promotion: the range
+            // checks (`%hhd` is a signed char) and booleans (passed as int) need them.
+            let mut declared: Vec<CType> = d.fixed.clone();
+            let slots = match d.format.map(|m| (m, get_str(L, m as c_int + 1))) {
+                Some((_, Some(fmt))) => {
+                    Some(super::printf::parse(fmt, d.long.0, d.long.1).map_err(|e| {
+                        format!(
+                            "{}: argument #{} (format): {}",
+                            d.name,
+                            d.format.unwrap_or(0) + 1,
+                            e
+                        )
+                    })?)
+                }
+                _ => None,
+            };
+            if let Some(slots) = &slots {
+                if slots.len() != n - d.fixed.len() {
+                    return Err(format!(
+                        "{}: the format takes {} variadic argument{}, got {}",
+                        d.name,
+                        slots.len(),
+                        if slots.len() == 1 { "" } else { "s" },
+                        n - d.fixed.len()
+                    ));
+                }
+            }
             for i in d.fixed.len()..n {
                 let idx = i as c_int + 1;
-                let t = match ffi::lua_type(L, idx) {
-                    ffi::LUA_TNUMBER => Prim::F64,
-                    ffi::LUA_TINTEGER => Prim::I64,
-                    ffi::LUA_TSTRING => Prim::String,
-                    ffi::LUA_TBOOLEAN => Prim::I32,
-                    ffi::LUA_TNIL | ffi::LUA_TUSERDATA | ffi::LUA_TBUFFER => Prim::Pointer,
-                    _ => {
-                        return Err(format!(
-                            "{}: argument #{}: cannot pass {} as a variadic argument (use lib:call with its type)",
-                            d.name,
-                            i + 1,
-                            describe(L, idx)
-                        ))
+                let t = if let Some(slots) = &slots {
+                    super::printf::type_for(L, idx, &slots[i - d.fixed.len()], &d.name, i + 1)?
+                } else if let Some((p, _)) = super::typed::get_typed(L, idx) {
+                    p
+                } else {
+                    match ffi::lua_type(L, idx) {
+                        ffi::LUA_TNUMBER => Prim::F64,
+                        ffi::LUA_TINTEGER => Prim::I64,
+                        ffi::LUA_TSTRING => Prim::String,
+                        ffi::LUA_TBOOLEAN => Prim::Bool,
+                        ffi::LUA_TNIL | ffi::LUA_TUSERDATA | ffi::LUA_TBUFFER => Prim::Pointer,
+                        _ => {
+                            return Err(format!(
+                                "{}: argument #{}: cannot pass {} as a variadic argument (use lib:call with its type)",
+                                d.name,
+                                i + 1,
+                                describe(L, idx)
+                            ))
+                        }
                     }
                 };
+                declared.push(CType::Prim(t));
                 variadic.push(promote_variadic(&CType::Prim(t)));
             }
             let sig = Signature {
@@ -345,7 +425,7 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
             let r = call_with(
                 L,
                 &proto,
-                None,
+                Some(&declared),
                 d.func,
                 1,
                 &Names {

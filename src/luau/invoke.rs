@@ -236,6 +236,20 @@ unsafe fn encode_arg_slow(
             func: names.api,
             what: &what,
         };
+        if let Some((p, bits)) = super::typed::get_typed(L, idx) {
+            // `ffi.typed(T, v)` for a parameter of type T: its image as made; for another
+            // type, the value converts as its number would.
+            if p == conv {
+                if conv == Prim::F32 && pass == Prim::F64 {
+                    return Ok((f32::from_bits(bits as u32) as f64).to_bits());
+                }
+                return Ok(bits);
+            }
+            if ffi::lua_checkstack(L, 1) == 0 {
+                return Err(site.err("fewer arguments", "a Luau stack overflow".into()));
+            }
+            super::typed::untype_in_place(L, idx);
+        }
         match conv {
             Prim::Pointer => match pointer_value(L, idx, false, site)? {
                 Some(p) => Ok(p.addr as u64),
@@ -279,7 +293,14 @@ unsafe fn encode_arg_slow(
                 }
             }
             Prim::String => {
-                if let Some(s) = check_c_string(L, idx, site)? {
+                // A declared `const char *` takes bytes (LZ4, zstd, sodium pass binary data
+                // through it), NULs and all; the short name `string` promises a C string,
+                // where an embedded NUL would silently shorten the text.
+                if names.strs.get(argn - 1) == Some(&StrArg::InPlace) {
+                    if let Some(s) = get_str(L, idx) {
+                        return Ok(s.as_ptr() as u64);
+                    }
+                } else if let Some(s) = check_c_string(L, idx, site)? {
                     // Luau strings are NUL-terminated and stay alive on the stack for the
                     // whole call, so C can read them in place.
                     return Ok(s.as_ptr() as u64);

@@ -52,7 +52,7 @@ fn kind<T: Ud>(meta: &'static [Entry], methods: &'static [Entry], compare: bool)
     }
 }
 
-fn kinds() -> [Kind; 10] {
+fn kinds() -> [Kind; 11] {
     [
         kind::<RawPtrUd>(
             &[
@@ -113,6 +113,14 @@ fn kinds() -> [Kind; 10] {
         kind::<BoundUd>(&[], &[], false),
         kind::<Shared>(&[], &[], false),
         kind::<super::declared::DeclaredVariadic>(&[], &[], false),
+        kind::<super::typed::TypedValueUd>(
+            &[
+                (c"__index", super::typed::typed_index),
+                (c"__tostring", super::typed::typed_tostring),
+            ],
+            &[],
+            false,
+        ),
     ]
 }
 

@@ -529,6 +529,28 @@ pub unsafe extern "C-unwind" fn ffi_string(L: *mut lua_State) -> c_int {
                 push_str(L, "");
                 return Ok(1);
             }
+            // Text that is already a Luau string (a `const char *` field or return, or a
+            // callback argument declared `string`) comes back unchanged, so wrapping any
+            // text in ffi.string is safe; with a length, its first `len` bytes.
+            if ffi::lua_type(L, 1) == ffi::LUA_TSTRING {
+                let s = get_str(L, 1).unwrap_or_default();
+                if ffi::lua_isnoneornil(L, 2) != 0 {
+                    ffi::lua_settop(L, 1);
+                    return Ok(1);
+                }
+                let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;
+                if len > s.len() {
+                    return Err(format!(
+                        "{}: argument #2 (len): {} bytes asked of a string of {}",
+                        F,
+                        len,
+                        s.len()
+                    ));
+                }
+                // The string stays alive in stack slot 1 while its prefix is copied.
+                push_bytes(L, &s[..len]);
+                return Ok(1);
+            }
             let p = check_mem(L, 1, false, F, "argument #1 (ptr)")?;
             if ffi::lua_isnoneornil(L, 2) == 0 {
                 let len = get_size(L, 2, 2, F, "len", MAX_OBJECT_SIZE)?;

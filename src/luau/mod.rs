@@ -26,11 +26,13 @@ pub mod library;
 pub mod memory_fns;
 pub mod objects;
 pub mod pointers;
+pub mod printf;
 pub mod raw;
 pub mod records;
 pub mod reentry;
 pub mod signature;
 pub mod slots;
+pub mod typed;
 pub mod value;
 pub mod vmlock;
 
@@ -72,9 +74,10 @@ pub unsafe fn display(L: *mut lua_State) {
     // SAFETY: see above; `luaL_tolstring` runs our own `__tostring`, which may raise
     // only inside the protected call mlua runs this in.
     unsafe {
+        let tag = ffi::lua_userdatatag(L, 1);
         let ours = ffi::lua_type(L, 1) == ffi::LUA_TUSERDATA
-            && (RawPtrUd::TAG..=declared::DeclaredVariadic::TAG)
-                .contains(&ffi::lua_userdatatag(L, 1));
+            && ((RawPtrUd::TAG..=declared::DeclaredVariadic::TAG).contains(&tag)
+                || tag == typed::TypedValueUd::TAG);
         if ours {
             ffi::luaL_tolstring_(L, 1, std::ptr::null_mut());
         } else {
@@ -111,7 +114,9 @@ unsafe fn build_table(L: *mut lua_State) {
             (c"union", records::ffi_union),
             (c"view", ffi_view),
             (c"cast", ffi_cast),
+            (c"typed", typed::ffi_typed),
             (c"sizeof", ffi_sizeof),
+            (c"typeof", pointers::ffi_typeof),
             (c"alignof", ffi_alignof),
             (c"fill", ffi_fill),
             (c"copy", ffi_copy),

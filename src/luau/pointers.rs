@@ -571,11 +571,44 @@ pub unsafe extern "C-unwind" fn ptr_tostring(L: *mut lua_State) -> c_int {
                 }
                 ViewUd::TAG => {
                     let u = get_ud::<ViewUd>(L, 1).ok_or("view expected")?;
-                    format!("StructView(0x{:x})", u.ptr.addr)
+                    match &u.st.name.0 {
+                        Some(name) => format!("StructView<{}>(0x{:x})", name, u.ptr.addr),
+                        None => format!("StructView(0x{:x})", u.ptr.addr),
+                    }
                 }
                 _ => "pointer".to_string(),
             };
             push_str(L, &s);
+            Ok(1)
+        })
+    }
+}
+
+/// `ffi.typeof(v)`: what a value is a value of: a view's StructType, a TypedPointer's
+/// element type (a StructType or a type name), `"pointer"` for a RawPointer, a typed
+/// value's type name. Reaches the type even where a C field named `type` hides `.type`.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ffi_typeof(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            if let Some(v) = get_ud::<ViewUd>(L, 1) {
+                push_struct_type(L, v.st.clone());
+            } else if let Some(p) = get_ud::<TypedPtrUd>(L, 1) {
+                let elem = p.elem.clone();
+                push_type(L, &elem);
+            } else if get_ud::<RawPtrUd>(L, 1).is_some() {
+                push_str(L, "pointer");
+            } else if let Some((p, _)) = super::typed::get_typed(L, 1) {
+                push_str(L, p.name());
+            } else {
+                return Err(format!(
+                    "ffi.typeof: argument #1 (value): expected a StructView, TypedPointer, RawPointer or TypedValue, got {}",
+                    describe(L, 1)
+                ));
+            }
             Ok(1)
         })
     }
@@ -660,7 +693,12 @@ pub unsafe extern "C-unwind" fn struct_type_tostring(L: *mut lua_State) -> c_int
             push_str(
                 L,
                 &format!(
-                    "StructType(size {}, alignment {}; {})",
+                    "StructType({}size {}, alignment {}; {})",
+                    ud.st
+                        .name
+                        .0
+                        .as_ref()
+                        .map_or(String::new(), |n| format!("{}: ", n)),
                     ud.st.size,
                     ud.st.align,
                     field_names(&ud.st)

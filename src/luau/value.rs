@@ -113,9 +113,49 @@ pub unsafe fn check_int(L: *mut lua_State, idx: c_int, p: Prim, site: Site) -> L
                 }
                 Ok(v as u64)
             }
-            _ => Err(site.err(&expected_int(p), describe(L, idx))),
+            _ => match typed_number(L, idx) {
+                // `ffi.typed(T, v)` where another integer type is expected: its value,
+                // range-checked for this one.
+                Some(TypedNum::Int(v)) => {
+                    let (lo, hi) = int_range(p);
+                    if matches!(p, Prim::U64 | Prim::Usize) && v < 0 && v >= i64::MIN as i128 {
+                        return Ok(v as i64 as u64);
+                    }
+                    if v < lo || v > hi {
+                        return Err(site.err(&expected_int(p), describe(L, idx)));
+                    }
+                    Ok(v as i64 as u64)
+                }
+                _ => Err(site.err(&expected_int(p), describe(L, idx))),
+            },
         }
     }
+}
+
+/// The value of an `ffi.typed` value.
+enum TypedNum {
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+}
+
+/// The value at `idx` if it is an `ffi.typed` value (checked only where a plain number or
+/// boolean was not found, so the common paths never look).
+///
+/// # Safety
+/// `L` must be a live Luau state with `idx` on its stack.
+#[cold]
+unsafe fn typed_number(L: *mut lua_State, idx: c_int) -> Option<TypedNum> {
+    // SAFETY: the caller's contract.
+    let (p, bits) = unsafe { super::typed::get_typed(L, idx)? };
+    let bits = normalize_bits(p, bits);
+    Some(match p {
+        Prim::Bool => TypedNum::Bool(bits != 0),
+        Prim::F32 => TypedNum::Float(f32::from_bits(bits as u32) as f64),
+        Prim::F64 => TypedNum::Float(f64::from_bits(bits)),
+        Prim::U8 | Prim::U16 | Prim::U32 | Prim::U64 | Prim::Usize => TypedNum::Int(bits as i128),
+        _ => TypedNum::Int(bits as i64 as i128),
+    })
 }
 
 /// # Safety
@@ -128,7 +168,11 @@ pub unsafe fn check_float(L: *mut lua_State, idx: c_int, p: Prim, site: Site) ->
         match ffi::lua_type(L, idx) {
             ffi::LUA_TNUMBER => Ok(ffi::lua_tonumberx(L, idx, ptr::null_mut())),
             ffi::LUA_TINTEGER => Ok(ffi::lua_tointeger64(L, idx, ptr::null_mut()) as f64),
-            _ => Err(site.err(&format!("a number ({})", p.name()), describe(L, idx))),
+            _ => match typed_number(L, idx) {
+                Some(TypedNum::Int(v)) => Ok(v as f64),
+                Some(TypedNum::Float(f)) => Ok(f),
+                _ => Err(site.err(&format!("a number ({})", p.name()), describe(L, idx))),
+            },
         }
     }
 }
@@ -142,6 +186,8 @@ pub unsafe fn check_bool(L: *mut lua_State, idx: c_int, site: Site) -> LResult<b
     unsafe {
         if ffi::lua_type(L, idx) == ffi::LUA_TBOOLEAN {
             Ok(ffi::lua_toboolean(L, idx) != 0)
+        } else if let Some(TypedNum::Bool(b)) = typed_number(L, idx) {
+            Ok(b)
         } else {
             Err(site.err("a boolean", describe(L, idx)))
         }

@@ -580,6 +580,7 @@ impl StructType {
             size,
             align,
             kind: opts.kind,
+            name: super::TypeName::default(),
         })
     }
 

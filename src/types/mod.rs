@@ -186,7 +186,10 @@ impl fmt::Display for CType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CType::Prim(p) => f.write_str(p.name()),
-            CType::Struct(s) => write!(f, "struct({} bytes)", s.size),
+            CType::Struct(s) => match &s.name.0 {
+                Some(name) => f.write_str(name),
+                None => write!(f, "struct({} bytes)", s.size),
+            },
         }
     }
 }
@@ -261,6 +264,19 @@ pub struct StructType {
     /// 1, plus the depth of the deepest record among the fields: how deep every walk of
     /// the fields recurses; at most [`MAX_NESTING`].
     depth: usize,
+    /// The C name it was declared with (`struct tm`, a typedef name), for messages.
+    pub name: TypeName,
+}
+
+/// A record's declared name. Names are for people: two records with the same layout are
+/// the same type to the engine whatever they are called, so this always compares equal.
+#[derive(Clone, Debug, Default)]
+pub struct TypeName(pub Option<std::sync::Arc<str>>);
+
+impl PartialEq for TypeName {
+    fn eq(&self, _: &TypeName) -> bool {
+        true
+    }
 }
 
 /// A field as given to [`StructType::new`], before layout.
@@ -341,6 +357,7 @@ impl StructType {
             size,
             align,
             kind: RecordKind::Struct,
+            name: TypeName::default(),
         })
     }
 
@@ -352,6 +369,7 @@ impl StructType {
             align,
             kind,
             depth: 1,
+            name: TypeName::default(),
         }
     }
 

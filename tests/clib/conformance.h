@@ -26,6 +26,17 @@
 #define EXPORT __declspec(dllexport)
 #else
 #define EXPORT __attribute__((visibility("default")))
+/* ---------------------------------------------------------------- text (issue 21 item 5)
+ * C hands text over with a length and no NUL, as expat's character-data handler and
+ * curl's write callback do: `len` bytes at the very end of a readable page, followed by
+ * an unreadable one, so reading one byte past them faults. text_feed calls cb once per
+ * chunk of `src` (chunks of `chunk` bytes, each copied to that edge) and returns the sum
+ * of cb's results, or -1 if the guarded page cannot be made. text_last_len is the length
+ * of the last chunk handed over (per thread). */
+typedef int32_t (*text_cb_t)(const char *s, int32_t len, void *ud);
+EXPORT int32_t text_feed(text_cb_t cb, const char *src, int32_t chunk, void *ud);
+EXPORT int32_t text_last_len(void);
+
 #endif
 
 /* ---------------------------------------------------------------- record */
@@ -397,5 +408,16 @@ EXPORT void clear_stored(void);
  * thread could not be created). */
 EXPORT int32_t call_cb_in_thread(cb_i_t cb, int32_t x);
 EXPORT int32_t reenter(cb_i_t cb, int32_t depth); /* returns cb(depth) */
+
+/* ---------------------------------------------------------------- text (issue 21 item 5)
+ * C hands text over with a length and no NUL, as expat's character-data handler and
+ * curl's write callback do: `len` bytes at the very end of a readable page, followed by
+ * an unreadable one, so reading one byte past them faults. text_feed calls cb once per
+ * chunk of `src` (chunks of `chunk` bytes, each copied to that edge) and returns the sum
+ * of cb's results, or -1 if the guarded page cannot be made. text_last_len is the length
+ * of the last chunk handed over (per thread). */
+typedef int32_t (*text_cb_t)(const char *s, int32_t len, void *ud);
+EXPORT int32_t text_feed(text_cb_t cb, const char *src, int32_t chunk, void *ud);
+EXPORT int32_t text_last_len(void);
 
 #endif

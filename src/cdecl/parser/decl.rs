@@ -117,6 +117,16 @@ impl<'a, 'n> Parser<'a, 'n> {
                         };
                     }
                 }
+                // `typedef struct { … } name;`: the anonymous record is known by that name.
+                if let Type::Record(id) = &ty {
+                    if let Some(def) = self.ns.records[id.0].def.as_mut() {
+                        if def.layout.name.0.is_none() {
+                            let mut st = (*def.layout).clone();
+                            st.name = crate::types::TypeName(Some(n.as_str().into()));
+                            def.layout = std::sync::Arc::new(st);
+                        }
+                    }
+                }
                 self.ns.declare(&n, Ordinary::Typedef(ty, specs.quals))
             }
             _ => match ty {
@@ -127,6 +137,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                         Ordinary::Func(FuncDecl {
                             name: n,
                             symbol,
+                            printf_format: attrs.printf_format.map(|m| m - 1),
                             ty: *f,
                         }),
                     )

@@ -106,17 +106,22 @@ impl<'a, 'n> Parser<'a, 'n> {
         attrs.merge(self.attributes()?);
         let rules = attrs.rules.unwrap_or(self.ns.platform.rules);
         let opts = record_options(attrs.packed, self.ns.pack, attrs.align, rules);
-        let (layout, cannot_pass) = self.ns.layout_record(kind, &members, opts).map_err(|m| {
-            self.err_at(
-                open,
-                format!(
-                    "{} {}: {}",
-                    kind_name,
-                    tag.map_or("<anonymous>", |t| t.text),
-                    m
-                ),
-            )
-        })?;
+        let (mut layout, cannot_pass) =
+            self.ns.layout_record(kind, &members, opts).map_err(|m| {
+                self.err_at(
+                    open,
+                    format!(
+                        "{} {}: {}",
+                        kind_name,
+                        tag.map_or("<anonymous>", |t| t.text),
+                        m
+                    ),
+                )
+            })?;
+        if let (Some(t), Some(st)) = (tag, std::sync::Arc::get_mut(&mut layout)) {
+            // Values of the record name it (`TypedPointer<struct tm>`).
+            st.name = crate::types::TypeName(Some(format!("{} {}", kind_name, t.text).into()));
+        }
         let def = RecordDef {
             members,
             packed: attrs.packed,
@@ -438,6 +443,24 @@ impl<'a, 'n> Parser<'a, 'n> {
                                     LayoutRules::Msvc => LayoutRules::SysV,
                                     r => r,
                                 })
+                            }
+                            "format" if self.at("(") => {
+                                // `format(printf, m, n)`: the variadic arguments of a call
+                                // are typed by the format string (glibc's snprintf).
+                                self.expect("(")?;
+                                let kind = self.next();
+                                let printf = matches!(
+                                    kind.text.trim_start_matches("__").trim_end_matches("__"),
+                                    "printf" | "gnu_printf"
+                                );
+                                self.expect(",")?;
+                                let m = self.const_usize("a format parameter index")?;
+                                self.expect(",")?;
+                                let n = self.const_usize("a first-argument index")?;
+                                self.expect(")")?;
+                                if printf && m > 0 && n > 0 {
+                                    out.printf_format = Some(m);
+                                }
                             }
                             "vector_size" => {
                                 self.expect("(")?;
