@@ -244,3 +244,8 @@ fn hand_resumed_waiting_coroutines_let_the_process_exit() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn safety_reproducers_in_the_real_runtime() {
+    run("safety.luau");
+}
