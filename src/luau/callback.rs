@@ -22,6 +22,7 @@ use super::signature::parse_sig;
 use super::slots;
 use super::value::*;
 use super::vmlock::{self, VmLock};
+use crate::abi::Signature;
 use crate::engine::frame::CallFrame;
 use crate::engine::thunk::{self, SlotRecord};
 use crate::engine::Prototype;
@@ -112,6 +113,16 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
                     describe(L, 1)
                 ));
             }
+            // `ffi.callback(fn, "curl_write_callback")`: the signature of a declared
+            // function-pointer typedef or function type.
+            if ffi::lua_isnoneornil(L, 3) != 0 && ffi::lua_type(L, 2) == ffi::LUA_TSTRING {
+                let (sig, arg_elems) = declared_signature(L, 2, F)?;
+                let bool_args = vec![false; sig.arg_count()];
+                let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
+                push_callback(L, 1, proto, arg_elems, bool_args, false)
+                    .map_err(|e| format!("{}: {}", F, e))?;
+                return Ok(1);
+            }
             // `{ fixed..., "...", variadic... }` fixes the variadic part's types at
             // creation, as libffi's `ffi_prep_cif_var` closures do; C's default promotions
             // apply to them, and the plan reads them where the ABI puts variadic arguments.
@@ -143,6 +154,62 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             Ok(1)
         })
     }
+}
+
+/// The signature a declared function type or function-pointer type names (the type
+/// string at `idx`), with its arguments' declared pointees; text arguments arrive as
+/// pointers, as for every callback declared in C.
+///
+/// # Safety
+/// `L` must be a live Luau state with the type name at `idx`.
+unsafe fn declared_signature(
+    L: *mut lua_State,
+    idx: c_int,
+    F: &str,
+) -> LResult<(Signature, Vec<Option<Pointee>>)> {
+    // SAFETY: the caller's contract.
+    let name = unsafe { get_str(L, idx) }.unwrap_or_default();
+    let name = String::from_utf8_lossy(name).into_owned();
+    let bad = |why: String| {
+        format!(
+            "{}: argument #2 (type): expected a declared function type or function-pointer type (such as a typedef from ffi.cdef) or a return type with a table of argument types; '{}' {}",
+            F, name, why
+        )
+    };
+    // SAFETY: the caller's contract.
+    let ctypes = unsafe { &shared(L).ctypes };
+    let ty = ctypes
+        .ns
+        .borrow_mut()
+        .parse_type(&name)
+        .map_err(|e| bad(format!("is not a type ({})", e)))?;
+    let ns = ctypes.ns.borrow();
+    let f = match &ty {
+        crate::cdecl::Type::Func(f) => f,
+        t => match t.func_pointee() {
+            Some(f) => f,
+            None => return Err(bad(format!("is {}", ns.type_name(&ty)))),
+        },
+    };
+    if f.variadic {
+        return Err(bad(
+            "is variadic: give its variadic types in the table form { fixed..., \"...\", variadic... }"
+                .into(),
+        ));
+    }
+    let (ret, fixed, _) = ns.lower_func(f).map_err(bad)?;
+    let mut sig = Signature {
+        ret,
+        fixed,
+        variadic: None,
+    };
+    let mut arg_elems: Vec<_> = f.params.iter().map(|p| ns.pointee_of(&p.ty)).collect();
+    let char_prim = match ns.lower(&crate::cdecl::Type::Int(crate::cdecl::IntKind::Char)) {
+        Ok(CType::Prim(p)) => p,
+        _ => Prim::I8,
+    };
+    text_args_as_pointers(&mut sig, &mut arg_elems, char_prim, |_| true);
+    Ok((sig, arg_elems))
 }
 
 /// C's `char` as the engine's primitive for this platform (signed on x86-64 and Win64,
