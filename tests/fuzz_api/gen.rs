@@ -14,7 +14,7 @@
 //! signatures but never read from memory the script filled at random.
 //!
 //! Constructs that reach a known, unfixed issue owned by another worker are behind
-//! `KNOWN_ISSUES` (off by default; `LUNE_FFI_FUZZ_KNOWN=all` or a comma list turns them on).
+//! `KNOWN_ISSUES` (on by default; `LUNE_FFI_FUZZ_KNOWN=none` or a comma list narrows them).
 
 pub struct Rng(u64);
 
@@ -306,8 +306,9 @@ const CB_BODIES: &[&str] = &[
     "function() return CB[1] end",
 ];
 
-/// Known, unfixed issues owned by other workers, each a construct the generator avoids
-/// unless named in `LUNE_FFI_FUZZ_KNOWN` (a comma list, or `all`):
+/// Issues known while the fuzzer was written (all fixed since), each a construct the
+/// generator makes only when named in `LUNE_FFI_FUZZ_KNOWN` (a comma list; every one by
+/// default, none with `none`):
 /// - `cbmem`: a Callback taken as memory by ffi.fill/copy/read/write/cast/view (item 7);
 /// - `nullptr`: pointers derived from NULL by arithmetic are unbounded (item 7);
 /// - `freecall`: `arena:free()` while a C call (qsort, sync or async) uses its memory (F2);
