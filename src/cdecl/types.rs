@@ -277,8 +277,11 @@ impl Type {
     }
 
     /// `const char *` (the engine's `string`).
+    /// `const char *` or `const unsigned char *` (the engine's `string`): issue 21's rule for
+    /// text reads both as Luau strings (sqlite3_column_text, libxml2's `const xmlChar *`).
     pub fn is_const_char_pointer(&self) -> bool {
-        matches!(self, Type::Pointer { to, is_const: true, .. } if **to == Type::Int(IntKind::Char))
+        matches!(self, Type::Pointer { to, is_const: true, .. }
+            if matches!(**to, Type::Int(IntKind::Char | IntKind::UChar)))
     }
 
     pub fn is_void(&self) -> bool {
