@@ -7,12 +7,14 @@ mod decl;
 mod declarators;
 mod records;
 
+pub(super) use consts::arrange_directives;
+
 use super::lexer::{lex, Kind, Tok};
 use super::types::{
     enum_underlying, EnumDecl, EnumId, FuncDecl, FuncType, IntKind, Member, Param, RecordDecl,
     RecordDef, RecordId, Type, Unpassable, VarDecl,
 };
-use super::{record_options, CdefError, Namespace, Ordinary, Quals, Tag};
+use super::{record_options, CdefError, MacroValue, Namespace, Ordinary, Quals, Tag};
 use crate::types::{LayoutRules, RecordKind};
 
 pub struct Parser<'a, 'n> {
