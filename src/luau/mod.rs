@@ -18,6 +18,7 @@ pub mod bound;
 pub mod callback;
 pub mod ctypes;
 pub mod declared;
+pub mod include;
 pub mod invoke;
 pub mod kinds;
 pub mod lib_search;
@@ -126,6 +127,7 @@ unsafe fn build_table(L: *mut lua_State) {
             (c"lastError", invoke::ffi_last_error),
             (c"callback", callback::ffi_callback),
             (c"cdef", declared::ffi_cdef),
+            (c"include", include::ffi_include),
         ];
         ffi::lua_createtable(L, 0, fns.len() as c_int + 4);
         let t = ffi::lua_gettop(L);
