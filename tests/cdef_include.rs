@@ -153,8 +153,18 @@ fn dd_output_of_gcc_and_clang() {
             continue;
         }
         assert_eq!(ns.constant("S_IFREG"), Some(0o100000), "{}", compiler);
-        // assert_eq!(ns.constant("INT64_MAX"), Some(i64::MAX as i128), "{}", compiler);
-        // assert_eq!(ns.constant("UINT64_MAX"), Some(u64::MAX as i128), "{}", compiler);
+        assert_eq!(
+            ns.constant("INT64_MAX"),
+            Some(i64::MAX as i128),
+            "{}",
+            compiler
+        );
+        assert_eq!(
+            ns.constant("UINT64_MAX"),
+            Some(u64::MAX as i128),
+            "{}",
+            compiler
+        );
         assert_eq!(
             ns.macro_constant("M_PI"),
             Some(&MacroValue::Float(std::f64::consts::PI)),

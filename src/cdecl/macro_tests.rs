@@ -231,3 +231,51 @@ extern int f_real (int a,
         16
     );
 }
+
+#[test]
+fn calls_of_function_like_macros_in_bodies() {
+    let mut ns = sysv();
+    let r = ns
+        .cdef_report(
+            r#"#define __INT64_C(c) c ## L
+               #define __UINT64_C(c) c ## UL
+               #define INT64_MAX (__INT64_C(9223372036854775807))
+               #define UINT64_MAX (__UINT64_C(18446744073709551615))
+               #define PCRE2_CODE_UNIT_WIDTH 8
+               #define PCRE2_JOIN(a,b) a ## b
+               #define PCRE2_GLUE(a,b) PCRE2_JOIN(a,b)
+               #define PCRE2_SUFFIX(a) PCRE2_GLUE(a,PCRE2_CODE_UNIT_WIDTH)
+               #define pcre2_compile PCRE2_SUFFIX(pcre2_compile_)
+               #define STR(x) #x
+               #define XSTR(x) STR(x)
+               #define VERSION_TEXT XSTR(PCRE2_CODE_UNIT_WIDTH) "." STR(a "b")
+               #define FIRST(a, ...) (a)
+               #define REST(a, ...) (0, __VA_ARGS__)
+               #define PICK FIRST((1 + 2), 3, 4)
+               #define LAST REST(1, 2, 3)
+               #define NOARGS() 7
+               #define SEVEN NOARGS()
+               #define WRONG_COUNT PCRE2_JOIN(1)
+               int pcre2_compile_8(const char *pattern);"#,
+        )
+        .unwrap();
+    assert_eq!(ns.constant("INT64_MAX"), Some(i64::MAX as i128));
+    assert_eq!(ns.constant("UINT64_MAX"), Some(u64::MAX as i128));
+    assert_eq!(ns.alias_target("pcre2_compile"), Some("pcre2_compile_8"));
+    assert_eq!(r.aliases, 1);
+    assert_eq!(
+        value(&ns, "VERSION_TEXT"),
+        Some(MacroValue::Str(b"8.a \"b\"".to_vec()))
+    );
+    assert_eq!(ns.constant("PICK"), Some(3));
+    assert_eq!(ns.constant("SEVEN"), Some(7));
+    // A comma expression is no constant expression here; a wrong count does not expand.
+    assert_eq!(ns.constant("LAST"), None);
+    assert_eq!(ns.constant("WRONG_COUNT"), None);
+    assert!(r.skipped.contains(&"WRONG_COUNT".to_string()));
+    // #undef of a function-like macro: its calls stay calls (no constant).
+    let r = ns
+        .cdef_report("#undef __INT64_C\n#define AGAIN __INT64_C(1)")
+        .unwrap();
+    assert_eq!(r.skipped, ["AGAIN"]);
+}

@@ -77,6 +77,15 @@ impl fmt::Display for MacroValue {
     }
 }
 
+/// A function-like macro: its parameters and body (tokens joined by spaces).
+#[derive(Clone, Debug, PartialEq)]
+struct FnMacro {
+    params: Vec<String>,
+    /// `...` after the parameters (`__VA_ARGS__` in the body).
+    variadic: bool,
+    body: String,
+}
+
 /// What one `cdef` call did with its `#define`s.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CdefReport {
@@ -128,6 +137,9 @@ pub struct Namespace {
     /// The body (tokens joined by spaces) of every object-like macro, for expanding the
     /// bodies of later ones.
     macros: HashMap<String, String>,
+    /// Function-like macros, for expanding their calls in object-like macros' bodies
+    /// (`#define INT64_MAX (__INT64_C(9223372036854775807))`).
+    fn_macros: HashMap<String, FnMacro>,
     /// Macros whose body is one identifier (`#define pcre2_compile pcre2_compile_8`),
     /// resolved when looked up: the function may be declared later.
     aliases: HashMap<String, String>,
@@ -202,6 +214,7 @@ impl Namespace {
             enums: Vec::new(),
             defines: HashMap::new(),
             macros: HashMap::new(),
+            fn_macros: HashMap::new(),
             aliases: HashMap::new(),
             report: CdefReport::default(),
             pack: None,
@@ -256,6 +269,7 @@ impl Namespace {
     fn undefine(&mut self, name: &str) {
         self.defines.remove(name);
         self.macros.remove(name);
+        self.fn_macros.remove(name);
         self.aliases.remove(name);
     }
 

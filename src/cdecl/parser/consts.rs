@@ -35,6 +35,11 @@ impl<'a, 'n> Parser<'a, 'n> {
                 if function_like || next.kind == Kind::Eof {
                     // A macro is no declaration: skipping it ignores nothing of the C.
                     self.ns.undefine(name.text);
+                    if function_like {
+                        if let Some(m) = self.function_like_macro() {
+                            self.ns.fn_macros.insert(name.text.to_string(), m);
+                        }
+                    }
                     self.ns.report.skipped.push(name.text.to_string());
                     return Ok(());
                 }
@@ -526,10 +531,6 @@ impl Num {
     }
 }
 
-/// The most tokens one macro's expansion may have: `#define A B B` / `#define B C C`
-/// ... doubles per level, and a body that long is no constant anyway.
-const MAX_EXPANSION: usize = 4096;
-
 /// Words that make a one-identifier body no alias (`#define __inline inline`).
 const KEYWORDS: &[&str] = &[
     "auto",
@@ -578,23 +579,71 @@ const KEYWORDS: &[&str] = &[
 ];
 
 impl<'a, 'n> Parser<'a, 'n> {
+    /// The parameters and body of a function-like macro, at its '('; None for a form
+    /// this does not expand (GNU named variadic parameters).
+    fn function_like_macro(&mut self) -> Option<FnMacro> {
+        self.next();
+        let mut params = Vec::new();
+        let mut variadic = false;
+        if !self.eat(")") {
+            loop {
+                let t = self.next();
+                if t.is("...") {
+                    variadic = true;
+                } else if t.kind == Kind::Ident {
+                    params.push(t.text.to_string());
+                } else {
+                    return None;
+                }
+                if self.eat(")") {
+                    break;
+                }
+                if variadic || !self.eat(",") {
+                    return None;
+                }
+            }
+        }
+        let body: Vec<&str> = self.toks[self.pos..]
+            .iter()
+            .filter(|t| t.kind != Kind::Eof)
+            .map(|t| t.text)
+            .collect();
+        Some(FnMacro {
+            params,
+            variadic,
+            body: body.join(" "),
+        })
+    }
+
     /// The meaning of the object-like macro `name` with `body` (not empty): its body
     /// expanded with the object-like macros defined so far, then evaluated. `Ok(None)`
     /// for a body that is no constant; an error only past the nesting limit.
     fn macro_value(&mut self, name: Tok<'a>, body: &[Tok<'a>]) -> Result<Option<Macro>, CdefError> {
-        let needs_expansion = body
+        let owned: Vec<macros::PTok> = body
             .iter()
-            .any(|t| t.kind == Kind::Ident && t.text != name.text && expands(self.ns, t.text));
-        if !needs_expansion {
+            .map(|t| macros::PTok {
+                kind: t.kind,
+                text: t.text.to_string(),
+            })
+            .collect();
+        if !macros::needs_expansion(self.ns, name.text, &owned) {
             // In place, so that errors point into the source.
             return self.evaluate_macro(name.text);
         }
-        let mut out = String::new();
-        let mut guard = vec![name.text.to_string()];
-        let mut budget = MAX_EXPANSION;
-        if !expand(self.ns, body, &mut guard, &mut out, &mut budget) {
+        let mut ex = macros::Expander {
+            ns: self.ns,
+            guard: vec![name.text.to_string()],
+            budget: macros::MAX_EXPANSION,
+            in_args: 0,
+        };
+        let Some(expanded) = ex.expand(&owned) else {
             return Ok(None);
-        }
+        };
+        let out = expanded
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         let Ok(mut toks) = lex(&out) else {
             return Ok(None);
         };
@@ -767,50 +816,6 @@ impl<'a, 'n> Parser<'a, 'n> {
         }
         self.primary().map(Num::I)
     }
-}
-
-/// Appends the expansion of `toks` with the object-like macros of `ns` to `out`, tokens
-/// separated by spaces; a macro in `guard` (being expanded) stays as its name, as in C.
-/// False past [`MAX_EXPANSION`] tokens or on a body that does not lex.
-fn expand(
-    ns: &Namespace,
-    toks: &[Tok<'_>],
-    guard: &mut Vec<String>,
-    out: &mut String,
-    budget: &mut usize,
-) -> bool {
-    for t in toks {
-        if *budget == 0 || guard.len() > MAX_NESTING {
-            return false;
-        }
-        *budget -= 1;
-        if t.kind == Kind::Ident && expands(ns, t.text) && !guard.iter().any(|g| g == t.text) {
-            if let Some(body) = ns.macros.get(t.text) {
-                let Ok(inner) = lex(body) else {
-                    return false;
-                };
-                let inner: Vec<Tok<'_>> =
-                    inner.into_iter().filter(|t| t.kind != Kind::Eof).collect();
-                guard.push(t.text.to_string());
-                let ok = expand(ns, &inner, guard, out, budget);
-                guard.pop();
-                if !ok {
-                    return false;
-                }
-                continue;
-            }
-        }
-        out.push_str(t.text);
-        out.push(' ');
-    }
-    true
-}
-
-/// Whether the identifier `name` in a macro body is replaced by its macro's body. An
-/// integer constant stays a name (the evaluator reads its value, as for enum constants):
-/// `#define M1 (M0 + M0)` chains then cost their length, not 2^n.
-fn expands(ns: &Namespace, name: &str) -> bool {
-    ns.macros.contains_key(name) && !matches!(ns.defines.get(name), Some(MacroValue::Int(_)))
 }
 
 /// Whether a pp-number is a floating constant.
