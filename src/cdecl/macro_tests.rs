@@ -143,6 +143,12 @@ fn aliases_of_functions() {
     // Declared later, in another cdef: the alias resolves then.
     ns.cdef("int not_a_function(void);").unwrap();
     assert_eq!(ns.alias_target("nothing_declared"), Some("not_a_function"));
+    // An alias of a constant defined later counts as a constant.
+    let r = ns
+        .cdef_report("#define EWOULDBLOCK EAGAIN\n#define EAGAIN 11")
+        .unwrap();
+    assert_eq!((r.constants, r.aliases), (2, 0));
+    assert_eq!(ns.alias_target("EWOULDBLOCK"), Some("EAGAIN"));
     // `loop_b` expands to itself through `loop_a`: no alias.
     let r = ns
         .cdef_report("#define loop_a loop_b\n#define loop_b loop_a")

@@ -252,13 +252,13 @@ impl Namespace {
         // the others stay (a later cdef may declare the function) but are reported.
         let mut taken = 0;
         for name in std::mem::take(&mut report.pending_aliases) {
-            if self
-                .alias_target(&name)
-                .is_some_and(|t| self.function(t).is_some())
-            {
-                taken += 1;
-            } else {
-                report.skipped.push(name);
+            match self.alias_target(&name) {
+                Some(t) if self.function(t).is_some() => taken += 1,
+                // `#define EWOULDBLOCK EAGAIN` before `#define EAGAIN 11`: a constant.
+                Some(t) if self.constant(t).is_some() || self.defines.contains_key(t) => {
+                    report.constants += 1
+                }
+                _ => report.skipped.push(name),
             }
         }
         report.aliases = taken;

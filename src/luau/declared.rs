@@ -143,7 +143,8 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
                 "{}: '{}' is a type, not a function, constant or variable (use it as a type name)",
                 what, key
             )),
-            _ => match ns.macro_constant(&key) {
+            // A constant by its name, or through an alias (`#define EWOULDBLOCK EAGAIN`).
+            _ => match ns.macro_constant(&target) {
                 Some(MacroValue::Float(f)) => {
                     let f = *f;
                     drop(ns);
@@ -156,7 +157,7 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
                     push_bytes(L, &s);
                     Ok(1)
                 }
-                _ => match ns.constant(&key) {
+                _ => match ns.constant(&target) {
                 Some(v) => {
                     drop(ns);
                     // The return rule: a constant has the bits of a 64-bit C integer

@@ -76,7 +76,7 @@ impl Expander<'_> {
         while i < toks.len() {
             let t = &toks[i];
             self.budget = self.budget.checked_sub(1)?;
-            if t.kind == Kind::Ident && !self.guard.iter().any(|g| *g == t.text) {
+            if t.kind == Kind::Ident && !self.guard.contains(&t.text) {
                 let object_like = if self.in_args > 0 {
                     self.ns.macros.contains_key(&t.text)
                 } else {
