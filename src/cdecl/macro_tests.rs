@@ -285,3 +285,28 @@ fn calls_of_function_like_macros_in_bodies() {
         .unwrap();
     assert_eq!(r.skipped, ["AGAIN"]);
 }
+
+#[test]
+fn macros_using_macros_defined_after_them() {
+    let mut ns = sysv();
+    let r = ns
+        .cdef_report(
+            "#define A (B + 1)
+             #define C (A * 2)
+             #define F_ALIAS GLUE_LATER
+             #define B 2
+             #define GLUE_LATER f_real
+             #define GONE_AT_END (D + 1)
+             #define D 1
+             #undef D
+             int f_real(void);",
+        )
+        .unwrap();
+    assert_eq!(ns.constant("A"), Some(3));
+    assert_eq!(ns.constant("C"), Some(6));
+    assert_eq!(ns.alias_target("F_ALIAS"), Some("f_real"));
+    assert_eq!(ns.constant("GONE_AT_END"), None);
+    assert_eq!(r.skipped, ["GONE_AT_END"]);
+    // B, D (taken, then undefined), A and C; F_ALIAS and GLUE_LATER.
+    assert_eq!((r.constants, r.aliases), (4, 2));
+}

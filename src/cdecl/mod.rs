@@ -247,6 +247,14 @@ impl Namespace {
             *self = saved;
             return Err(e);
         }
+        // Macros that use macros defined after them, once more at the end.
+        let skipped = std::mem::take(&mut self.report.skipped);
+        let taken = parser::retry_skipped(self, &skipped);
+        self.report.skipped = skipped
+            .into_iter()
+            .zip(taken)
+            .filter_map(|(n, t)| (!t).then_some(n))
+            .collect();
         let mut report = std::mem::take(&mut self.report);
         // An alias counts once its function is declared (later in the source is fine);
         // the others stay (a later cdef may declare the function) but are reported.

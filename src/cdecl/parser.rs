@@ -8,7 +8,7 @@ mod declarators;
 mod macros;
 mod records;
 
-pub(super) use consts::arrange_directives;
+pub(super) use consts::{arrange_directives, retry_skipped};
 
 use super::lexer::{lex, Kind, Tok};
 use super::types::{

@@ -818,6 +818,51 @@ impl<'a, 'n> Parser<'a, 'n> {
     }
 }
 
+/// Evaluates the skipped object-like macros of a `cdef` call again at its end, in their
+/// order: `#define A (B + 1)` before `#define B 2` is 3 where C uses it. True for each
+/// macro that became a constant or an alias.
+pub fn retry_skipped(ns: &mut Namespace, names: &[String]) -> Vec<bool> {
+    names
+        .iter()
+        .map(|name| {
+            let Some(body) = ns.macros.get(name).cloned() else {
+                return false;
+            };
+            if ns.defines.contains_key(name) || ns.aliases.contains_key(name) {
+                return false;
+            }
+            let Ok(toks) = lex(&body) else {
+                return false;
+            };
+            let body_toks: Vec<Tok<'_>> = toks
+                .iter()
+                .copied()
+                .filter(|t| t.kind != Kind::Eof)
+                .collect();
+            let name_tok = Tok {
+                kind: Kind::Ident,
+                text: name.as_str(),
+                line: 1,
+                col: 1,
+            };
+            let value = Parser::new(toks.clone(), ns).macro_value(name_tok, &body_toks);
+            match value {
+                Ok(Some(Macro::Value(v))) => {
+                    ns.defines.insert(name.clone(), v);
+                    ns.report.constants += 1;
+                    true
+                }
+                Ok(Some(Macro::Alias(t))) => {
+                    ns.aliases.insert(name.clone(), t);
+                    ns.report.pending_aliases.push(name.clone());
+                    true
+                }
+                _ => false,
+            }
+        })
+        .collect()
+}
+
 /// Whether a pp-number is a floating constant.
 fn is_floating(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
