@@ -133,16 +133,16 @@ pub struct Namespace {
     records: Vec<RecordDecl>,
     enums: Vec<EnumDecl>,
     /// Constants of object-like `#define`s.
-    defines: HashMap<String, MacroValue>,
+    defines: Arc<HashMap<String, MacroValue>>,
     /// The body (tokens joined by spaces) of every object-like macro, for expanding the
     /// bodies of later ones.
-    macros: HashMap<String, String>,
+    macros: Arc<HashMap<String, String>>,
     /// Function-like macros, for expanding their calls in object-like macros' bodies
     /// (`#define INT64_MAX (__INT64_C(9223372036854775807))`).
-    fn_macros: HashMap<String, FnMacro>,
+    fn_macros: Arc<HashMap<String, FnMacro>>,
     /// Macros whose body is one identifier (`#define pcre2_compile pcre2_compile_8`),
     /// resolved when looked up: the function may be declared later.
-    aliases: HashMap<String, String>,
+    aliases: Arc<HashMap<String, String>>,
     /// What the running `cdef` call did with its macros.
     report: CdefReport,
     /// `#pragma pack` state: the current value and the pushed ones.
@@ -212,10 +212,10 @@ impl Namespace {
             tags: HashMap::new(),
             records: Vec::new(),
             enums: Vec::new(),
-            defines: HashMap::new(),
-            macros: HashMap::new(),
-            fn_macros: HashMap::new(),
-            aliases: HashMap::new(),
+            defines: Arc::default(),
+            macros: Arc::default(),
+            fn_macros: Arc::default(),
+            aliases: Arc::default(),
             report: CdefReport::default(),
             pack: None,
             pack_stack: Vec::new(),
@@ -275,10 +275,16 @@ impl Namespace {
 
     /// Forgets the macro `name` (`#undef`, or before its redefinition).
     fn undefine(&mut self, name: &str) {
-        self.defines.remove(name);
-        self.macros.remove(name);
-        self.fn_macros.remove(name);
-        self.aliases.remove(name);
+        // Shared with the copy `cdef` keeps for an error: copied only when changed.
+        fn remove<V: Clone>(map: &mut Arc<HashMap<String, V>>, name: &str) {
+            if map.contains_key(name) {
+                Arc::make_mut(map).remove(name);
+            }
+        }
+        remove(&mut self.defines, name);
+        remove(&mut self.macros, name);
+        remove(&mut self.fn_macros, name);
+        remove(&mut self.aliases, name);
     }
 
     /// The name an alias macro stands for, through chains of aliases (`None` if `name`

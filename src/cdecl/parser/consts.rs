@@ -1,6 +1,7 @@
 //! Preprocessor lines that survive `gcc -E -P` (`#define`, `#pragma pack`) and constant expressions.
 
 use super::*;
+use std::sync::Arc;
 
 impl<'a, 'n> Parser<'a, 'n> {
     pub(super) fn directive(&mut self, d: Tok<'a>) -> Result<(), CdefError> {
@@ -37,7 +38,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                     self.ns.undefine(name.text);
                     if function_like {
                         if let Some(m) = self.function_like_macro() {
-                            self.ns.fn_macros.insert(name.text.to_string(), m);
+                            Arc::make_mut(&mut self.ns.fn_macros).insert(name.text.to_string(), m);
                         }
                     }
                     self.ns.report.skipped.push(name.text.to_string());
@@ -62,12 +63,12 @@ impl<'a, 'n> Parser<'a, 'n> {
                             }
                         }
                         self.ns.undefine(name.text);
-                        self.ns.defines.insert(n.clone(), v);
+                        Arc::make_mut(&mut self.ns.defines).insert(n.clone(), v);
                         self.ns.report.constants += 1;
                     }
                     Some(Macro::Alias(target)) => {
                         self.ns.undefine(name.text);
-                        self.ns.aliases.insert(n.clone(), target);
+                        Arc::make_mut(&mut self.ns.aliases).insert(n.clone(), target);
                         self.ns.report.pending_aliases.push(n.clone());
                     }
                     None => {
@@ -75,7 +76,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                         self.ns.report.skipped.push(n.clone());
                     }
                 }
-                self.ns.macros.insert(n, text);
+                Arc::make_mut(&mut self.ns.macros).insert(n, text);
                 Ok(())
             }
             "undef" => {
@@ -848,12 +849,12 @@ pub fn retry_skipped(ns: &mut Namespace, names: &[String]) -> Vec<bool> {
             let value = Parser::new(toks.clone(), ns).macro_value(name_tok, &body_toks);
             match value {
                 Ok(Some(Macro::Value(v))) => {
-                    ns.defines.insert(name.clone(), v);
+                    Arc::make_mut(&mut ns.defines).insert(name.clone(), v);
                     ns.report.constants += 1;
                     true
                 }
                 Ok(Some(Macro::Alias(t))) => {
-                    ns.aliases.insert(name.clone(), t);
+                    Arc::make_mut(&mut ns.aliases).insert(name.clone(), t);
                     ns.report.pending_aliases.push(name.clone());
                     true
                 }
