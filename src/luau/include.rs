@@ -276,8 +276,12 @@ fn compilers() -> Vec<Vec<String>> {
 
 /// Runs the first compiler found with `-E -dD` on the request's source (on stdin).
 fn preprocess(req: &Request) -> Result<String, String> {
+    preprocess_with(req, compilers())
+}
+
+fn preprocess_with(req: &Request, compilers: Vec<Vec<String>>) -> Result<String, String> {
     let source = req.source();
-    for cc in compilers() {
+    for cc in compilers {
         let mut cmd = Command::new(&cc[0]);
         cmd.args(&cc[1..]).args(["-E", "-dD", "-x", "c"]);
         for (n, v) in &req.defines {
@@ -322,4 +326,39 @@ fn preprocess(req: &Request) -> Result<String, String> {
             .map_err(|_| format!("{} -E printed text that is not UTF-8", cc.join(" ")));
     }
     Err("no C compiler found (tried $CC, cc, gcc, clang): install one (Debian/Ubuntu: apt-get install gcc; macOS: xcode-select --install) or set CC".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(h: &str) -> Request {
+        Request {
+            headers: vec![h.to_string()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn no_compiler_says_what_to_install() {
+        let e = preprocess_with(
+            &request("zlib.h"),
+            vec![vec!["/nonexistent/lune-ffi-cc".to_string()]],
+        )
+        .unwrap_err();
+        assert_eq!(e, "no C compiler found (tried $CC, cc, gcc, clang): install one (Debian/Ubuntu: apt-get install gcc; macOS: xcode-select --install) or set CC");
+    }
+
+    #[test]
+    fn sources_and_cache_keys() {
+        let mut r = request("<sys/stat.h>");
+        r.headers.push("zlib.h".into());
+        assert_eq!(r.source(), "#include <sys/stat.h>\n#include <zlib.h>\n");
+        let k1 = r.key();
+        r.defines.push(("X".into(), None));
+        assert_ne!(r.key(), k1);
+        let k2 = r.key();
+        r.defines[0].1 = Some("1".into());
+        assert_ne!(r.key(), k2);
+    }
 }
