@@ -307,6 +307,20 @@ fn macros_using_macros_defined_after_them() {
     assert_eq!(ns.alias_target("F_ALIAS"), Some("f_real"));
     assert_eq!(ns.constant("GONE_AT_END"), None);
     assert_eq!(r.skipped, ["GONE_AT_END"]);
+    // gcc's <limits.h> in -dD: LLONG_MIN skipped, then defined again and taken; a name
+    // skipped twice is listed once.
+    let r2 = ns
+        .cdef_report(
+            "#define LLONG_MIN_ (-LLONG_MAX_-1)
+             #define SKIP_TWICE
+             #define LLONG_MAX_ 0x7fffffffffffffffLL
+             #undef LLONG_MIN_
+             #define LLONG_MIN_ (-LLONG_MAX_ - 1LL)
+             #define SKIP_TWICE",
+        )
+        .unwrap();
+    assert_eq!(r2.skipped, ["SKIP_TWICE"]);
+    assert_eq!(ns.constant("LLONG_MIN_"), Some(i64::MIN as i128));
     // B, D (taken, then undefined), A and C; F_ALIAS and GLUE_LATER.
     assert_eq!((r.constants, r.aliases), (4, 2));
 }

@@ -250,10 +250,15 @@ impl Namespace {
         // Macros that use macros defined after them, once more at the end.
         let skipped = std::mem::take(&mut self.report.skipped);
         let taken = parser::retry_skipped(self, &skipped);
+        // Listed once, and not when a later definition of the name was taken.
+        let mut seen = std::collections::HashSet::new();
         self.report.skipped = skipped
             .into_iter()
             .zip(taken)
-            .filter_map(|(n, t)| (!t).then_some(n))
+            .filter_map(|(n, t)| {
+                let now_taken = t || self.defines.contains_key(&n) || self.aliases.contains_key(&n);
+                (!now_taken && seen.insert(n.clone())).then_some(n)
+            })
             .collect();
         let mut report = std::mem::take(&mut self.report);
         // An alias counts once its function is declared (later in the source is fine);
