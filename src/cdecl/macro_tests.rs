@@ -324,3 +324,19 @@ fn macros_using_macros_defined_after_them() {
     // B, D (taken, then undefined), A and C; F_ALIAS and GLUE_LATER.
     assert_eq!((r.constants, r.aliases), (4, 2));
 }
+
+#[test]
+fn extreme_literals_are_no_panic() {
+    let mut ns = sysv();
+    let r = ns
+        .cdef_report(
+            r#"#define HUGE_EXP 0x1p-2147483648
+               #define HUGE_EXP2 0x1.8p2147483647
+               #define LONG_ESCAPE "\xffffffffffffffffff"
+               #define DEC_EXP 1e99999999999999999999
+               #define DFP 1.5df"#,
+        )
+        .unwrap();
+    assert_eq!(r.skipped, ["HUGE_EXP", "HUGE_EXP2", "DEC_EXP", "DFP"]);
+    assert_eq!(value(&ns, "LONG_ESCAPE"), Some(MacroValue::Str(vec![0xff])));
+}

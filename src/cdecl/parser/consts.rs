@@ -901,7 +901,7 @@ fn parse_float(text: &str) -> Option<f64> {
         for c in int.chars().chain(frac.chars()) {
             m = m * 16.0 + c.to_digit(16)? as f64;
         }
-        m * 2f64.powi(exp - 4 * frac.len() as i32)
+        m * 2f64.powi(exp.saturating_sub(4 * frac.len().min(1 << 20) as i32))
     } else {
         digits.parse::<f64>().ok()?
     };
@@ -943,7 +943,9 @@ fn unescape(lit: &str, out: &mut Vec<u8>) {
             b'x' => {
                 let mut v = 0u32;
                 while i < inner.len() && (inner[i] as char).is_ascii_hexdigit() {
-                    v = v.wrapping_mul(16) + (inner[i] as char).to_digit(16).unwrap_or(0);
+                    v = v
+                        .wrapping_mul(16)
+                        .wrapping_add((inner[i] as char).to_digit(16).unwrap_or(0));
                     i += 1;
                 }
                 out.push(v as u8);
