@@ -57,6 +57,48 @@ impl fmt::Display for CdefError {
 
 impl std::error::Error for CdefError {}
 
+/// The constant an object-like `#define` gives.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MacroValue {
+    /// An integer with C's type rules; unsigned 64-bit values keep their bits.
+    Int(i128),
+    Float(f64),
+    /// A string literal (adjacent literals concatenated), its bytes without the NUL.
+    Str(Vec<u8>),
+}
+
+impl fmt::Display for MacroValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MacroValue::Int(v) => write!(f, "{}", v),
+            MacroValue::Float(v) => write!(f, "{:?}", v),
+            MacroValue::Str(s) => write!(f, "{:?}", String::from_utf8_lossy(s)),
+        }
+    }
+}
+
+/// A function-like macro: its parameters and body (tokens joined by spaces).
+#[derive(Clone, Debug, PartialEq)]
+struct FnMacro {
+    params: Vec<String>,
+    /// `...` after the parameters (`__VA_ARGS__` in the body).
+    variadic: bool,
+    body: String,
+}
+
+/// What one `cdef` call did with its `#define`s.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CdefReport {
+    /// Object-like macros that became constants.
+    pub constants: usize,
+    /// Macros that became aliases of declared functions.
+    pub aliases: usize,
+    /// Macros that declare nothing, in source order.
+    pub skipped: Vec<String>,
+    /// Alias macros of this call, counted or skipped at its end.
+    pending_aliases: Vec<String>,
+}
+
 /// What an ordinary identifier names (C's one namespace for typedefs, functions,
 /// variables and enum constants).
 #[derive(Clone, Debug, PartialEq)]
@@ -90,7 +132,19 @@ pub struct Namespace {
     tags: HashMap<String, Tag>,
     records: Vec<RecordDecl>,
     enums: Vec<EnumDecl>,
-    defines: HashMap<String, i128>,
+    /// Constants of object-like `#define`s.
+    defines: Arc<HashMap<String, MacroValue>>,
+    /// The body (tokens joined by spaces) of every object-like macro, for expanding the
+    /// bodies of later ones.
+    macros: Arc<HashMap<String, String>>,
+    /// Function-like macros, for expanding their calls in object-like macros' bodies
+    /// (`#define INT64_MAX (__INT64_C(9223372036854775807))`).
+    fn_macros: Arc<HashMap<String, FnMacro>>,
+    /// Macros whose body is one identifier (`#define pcre2_compile pcre2_compile_8`),
+    /// resolved when looked up: the function may be declared later.
+    aliases: Arc<HashMap<String, String>>,
+    /// What the running `cdef` call did with its macros.
+    report: CdefReport,
     /// `#pragma pack` state: the current value and the pushed ones.
     pack: Option<usize>,
     pack_stack: Vec<Option<usize>>,
@@ -158,7 +212,11 @@ impl Namespace {
             tags: HashMap::new(),
             records: Vec::new(),
             enums: Vec::new(),
-            defines: HashMap::new(),
+            defines: Arc::default(),
+            macros: Arc::default(),
+            fn_macros: Arc::default(),
+            aliases: Arc::default(),
+            report: CdefReport::default(),
             pack: None,
             pack_stack: Vec::new(),
         }
@@ -172,13 +230,86 @@ impl Namespace {
     /// expression>`, `#pragma pack`). All or nothing: on an error the namespace is as
     /// it was before the call.
     pub fn cdef(&mut self, source: &str) -> Result<(), CdefError> {
+        self.cdef_report(source).map(|_| ())
+    }
+
+    /// [`Namespace::cdef`], with what became of the source's object-like and
+    /// function-like `#define`s (what `gcc -E -dD` prints): constants taken, aliases of
+    /// functions, and the names of the macros skipped (function-like, empty, keywords,
+    /// anything that is not a constant expression).
+    pub fn cdef_report(&mut self, source: &str) -> Result<CdefReport, CdefError> {
         let saved = self.clone();
-        let result =
-            lexer::lex(source).and_then(|toks| parser::Parser::new(toks, self).translation_unit());
-        if result.is_err() {
+        self.report = CdefReport::default();
+        let result = lexer::lex(source)
+            .map(parser::arrange_directives)
+            .and_then(|toks| parser::Parser::new(toks, self).translation_unit());
+        if let Err(e) = result {
             *self = saved;
+            return Err(e);
         }
-        result
+        // Macros that use macros defined after them, once more at the end.
+        let skipped = std::mem::take(&mut self.report.skipped);
+        let taken = parser::retry_skipped(self, &skipped);
+        // Listed once, and not when a later definition of the name was taken.
+        let mut seen = std::collections::HashSet::new();
+        self.report.skipped = skipped
+            .into_iter()
+            .zip(taken)
+            .filter_map(|(n, t)| {
+                let now_taken = t || self.defines.contains_key(&n) || self.aliases.contains_key(&n);
+                (!now_taken && seen.insert(n.clone())).then_some(n)
+            })
+            .collect();
+        let mut report = std::mem::take(&mut self.report);
+        // An alias counts once its function is declared (later in the source is fine);
+        // the others stay (a later cdef may declare the function) but are reported.
+        let mut taken = 0;
+        for name in std::mem::take(&mut report.pending_aliases) {
+            match self.alias_target(&name) {
+                Some(t) if self.function(t).is_some() => taken += 1,
+                // `#define EWOULDBLOCK EAGAIN` before `#define EAGAIN 11`: a constant.
+                Some(t) if self.constant(t).is_some() || self.defines.contains_key(t) => {
+                    report.constants += 1
+                }
+                _ => report.skipped.push(name),
+            }
+        }
+        report.aliases = taken;
+        Ok(report)
+    }
+
+    /// Forgets the macro `name` (`#undef`, or before its redefinition).
+    fn undefine(&mut self, name: &str) {
+        // Shared with the copy `cdef` keeps for an error: copied only when changed.
+        fn remove<V: Clone>(map: &mut Arc<HashMap<String, V>>, name: &str) {
+            if map.contains_key(name) {
+                Arc::make_mut(map).remove(name);
+            }
+        }
+        remove(&mut self.defines, name);
+        remove(&mut self.macros, name);
+        remove(&mut self.fn_macros, name);
+        remove(&mut self.aliases, name);
+    }
+
+    /// The name an alias macro stands for, through chains of aliases (`None` if `name`
+    /// is no alias).
+    pub fn alias_target(&self, name: &str) -> Option<&str> {
+        let mut cur = self.aliases.get(name)?.as_str();
+        // Bounded: `#define a b` / `#define b a` is a cycle C would not expand either.
+        for _ in 0..16 {
+            match self.aliases.get(cur) {
+                Some(next) if next != name => cur = next,
+                Some(_) => return None,
+                None => return Some(cur),
+            }
+        }
+        None
+    }
+
+    /// The constant of an object-like `#define` (integer, floating or string).
+    pub fn macro_constant(&self, name: &str) -> Option<&MacroValue> {
+        self.defines.get(name)
     }
 
     /// Parses one C type name (`"unsigned long long"`, `"const char *"`, `"int[4]"`,
@@ -219,13 +350,15 @@ impl Namespace {
     /// Declares the constant `name` (a `static const` integer), like an object-like
     /// `#define`: the same value again is fine, another is a conflict.
     pub(crate) fn set_constant(&mut self, name: &str, v: i128) -> Result<(), String> {
+        let v = MacroValue::Int(v);
         match self.defines.get(name) {
             Some(old) if *old != v => Err(format!(
                 "'{}' redefined with a different value ({} before, {} now)",
                 name, old, v
             )),
-            _ => {
-                self.defines.insert(name.to_string(), v);
+            Some(_) => Ok(()),
+            None => {
+                Arc::make_mut(&mut self.defines).insert(name.to_string(), v);
                 Ok(())
             }
         }
@@ -235,7 +368,10 @@ impl Namespace {
     pub fn constant(&self, name: &str) -> Option<i128> {
         match self.ordinary.get(name) {
             Some(Ordinary::Const(v)) => Some(*v),
-            _ => self.defines.get(name).copied(),
+            _ => match self.defines.get(name) {
+                Some(MacroValue::Int(v)) => Some(*v),
+                _ => None,
+            },
         }
     }
 
@@ -551,3 +687,6 @@ mod gap_tests;
 mod limit_tests;
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod macro_tests;

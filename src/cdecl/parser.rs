@@ -5,14 +5,17 @@
 mod consts;
 mod decl;
 mod declarators;
+mod macros;
 mod records;
+
+pub(super) use consts::{arrange_directives, retry_skipped};
 
 use super::lexer::{lex, Kind, Tok};
 use super::types::{
     enum_underlying, EnumDecl, EnumId, FuncDecl, FuncType, IntKind, Member, Param, RecordDecl,
     RecordDef, RecordId, Type, Unpassable, VarDecl,
 };
-use super::{record_options, CdefError, Namespace, Ordinary, Quals, Tag};
+use super::{record_options, CdefError, FnMacro, MacroValue, Namespace, Ordinary, Quals, Tag};
 use crate::types::{LayoutRules, RecordKind};
 
 pub struct Parser<'a, 'n> {

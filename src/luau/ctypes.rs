@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::value::StrArg;
-use crate::cdecl::{Namespace, Type};
+use crate::cdecl::{CdefReport, Namespace, Type};
 use crate::types::{CType, Pointee};
 
 /// The innermost element type of an array type.
@@ -43,13 +43,18 @@ type Resolution = Result<Resolved, String>;
 pub struct CTypes {
     pub ns: RefCell<Namespace>,
     cache: RefCell<HashMap<Box<[u8]>, Resolution>>,
+    /// `ffi.include`'s reports by headers and options: an include is run once a state.
+    pub includes: RefCell<HashMap<String, CdefReport>>,
 }
 
 impl CTypes {
-    /// Declares `source` (see `Namespace::cdef`).
-    pub fn cdef(&self, source: &str) -> Result<(), String> {
+    /// Declares `source` (see `Namespace::cdef_report`).
+    pub fn cdef(&self, source: &str) -> Result<CdefReport, String> {
         self.cache.borrow_mut().clear();
-        self.ns.borrow_mut().cdef(source).map_err(|e| e.to_string())
+        self.ns
+            .borrow_mut()
+            .cdef_report(source)
+            .map_err(|e| e.to_string())
     }
 
     /// Size and alignment of a C type name, for `ffi.sizeof`/`ffi.alignof`: also of types

@@ -16,7 +16,7 @@ use super::objects::*;
 use super::raw::*;
 use super::value::{push_i64, push_u64, StrArg};
 use crate::abi::Signature;
-use crate::cdecl::{FuncDecl, Namespace, Ordinary, Type};
+use crate::cdecl::{CdefReport, FuncDecl, MacroValue, Namespace, Ordinary, Type};
 use crate::engine::promote_variadic;
 use crate::memory::Ptr;
 use crate::types::{CType, Pointee, Prim};
@@ -37,12 +37,34 @@ pub unsafe extern "C-unwind" fn ffi_cdef(L: *mut lua_State) -> c_int {
             })?;
             let src = std::str::from_utf8(src)
                 .map_err(|_| "ffi.cdef: argument #1 (source): not valid UTF-8".to_string())?;
-            shared(L)
+            let report = shared(L)
                 .ctypes
                 .cdef(src)
                 .map_err(|e| format!("ffi.cdef: {}", e))?;
-            Ok(0)
+            push_report(L, &report);
+            Ok(1)
         })
+    }
+}
+
+/// Pushes what `ffi.cdef` returns: `{ constants = n, aliases = n, skipped = { names } }`.
+///
+/// # Safety
+/// `L` must be a live Luau state; may raise (allocation).
+pub unsafe fn push_report(L: *mut lua_State, r: &CdefReport) {
+    // SAFETY: the caller's contract; each push has its slot (lua_createtable reserves).
+    unsafe {
+        ffi::lua_createtable(L, 0, 3);
+        ffi::lua_pushnumber(L, r.constants as f64);
+        ffi::lua_setfield(L, -2, c"constants".as_ptr());
+        ffi::lua_pushnumber(L, r.aliases as f64);
+        ffi::lua_setfield(L, -2, c"aliases".as_ptr());
+        ffi::lua_createtable(L, r.skipped.len().min(1 << 20) as c_int, 0);
+        for (i, name) in r.skipped.iter().enumerate() {
+            push_str(L, name);
+            ffi::lua_rawseti(L, -2, (i + 1) as _);
+        }
+        ffi::lua_setfield(L, -2, c"skipped".as_ptr());
     }
 }
 
@@ -82,7 +104,13 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
         let what = format!("Library({}).{}", lib_name(&lib), key);
         let ctypes = &shared(L).ctypes;
         let ns = ctypes.ns.borrow();
-        match ns.lookup(&key) {
+        // `#define pcre2_compile pcre2_compile_8`: the function it names.
+        let target = ns.alias_target(&key).unwrap_or(&key).to_string();
+        if let Some(r) = lib.declared.borrow().get(&target) {
+            ffi::lua_rawgeti_(L, ffi::LUA_REGISTRYINDEX, *r);
+            return Ok(1);
+        }
+        match ns.lookup(&target) {
             Some(Ordinary::Func(fd)) => {
                 let fd = fd.clone();
                 push_declared_function(L, &ns, &lib, &fd, &what)?;
@@ -91,7 +119,8 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
                 ffi::lua_pushvalue(L, -1);
                 let r = ffi::lua_ref(L, -1);
                 ffi::lua_pop(L, 1);
-                lib.declared.borrow_mut().insert(key, r);
+                // Under the function's name: an alias gives the same function.
+                lib.declared.borrow_mut().insert(target, r);
                 Ok(1)
             }
             Some(Ordinary::Var(v)) => {
@@ -115,7 +144,21 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
                 "{}: '{}' is a type, not a function, constant or variable (use it as a type name)",
                 what, key
             )),
-            _ => match ns.constant(&key) {
+            // A constant by its name, or through an alias (`#define EWOULDBLOCK EAGAIN`).
+            _ => match ns.macro_constant(&target) {
+                Some(MacroValue::Float(f)) => {
+                    let f = *f;
+                    drop(ns);
+                    ffi::lua_pushnumber(L, f);
+                    Ok(1)
+                }
+                Some(MacroValue::Str(s)) => {
+                    let s = s.clone();
+                    drop(ns);
+                    push_bytes(L, &s);
+                    Ok(1)
+                }
+                _ => match ns.constant(&target) {
                 Some(v) => {
                     drop(ns);
                     // The return rule: a constant has the bits of a 64-bit C integer
@@ -135,6 +178,7 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
                     "{}: no method, and no function, constant or variable '{}' declared with ffi.cdef",
                     what, key
                 )),
+            },
             },
         }
     }

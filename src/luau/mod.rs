@@ -19,6 +19,7 @@ pub mod callback;
 pub mod ctypes;
 pub mod declared;
 pub mod gc;
+pub mod include;
 pub mod invoke;
 pub mod kinds;
 pub mod lib_search;
@@ -133,6 +134,7 @@ unsafe fn build_table(L: *mut lua_State) {
             (c"callback", callback::ffi_callback),
             (c"cdef", declared::ffi_cdef),
             (c"gc", gc::ffi_gc),
+            (c"include", include::ffi_include),
         ];
         ffi::lua_createtable(L, 0, fns.len() as c_int + 4);
         let t = ffi::lua_gettop(L);
