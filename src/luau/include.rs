@@ -279,9 +279,29 @@ fn preprocess(req: &Request) -> Result<String, String> {
     preprocess_with(req, compilers())
 }
 
+/// Whether `program` names an existing file (a path) or one found on `PATH`.
+fn program_exists(program: &str) -> bool {
+    let path = std::path::Path::new(program);
+    if path.components().count() > 1 {
+        return path.is_file();
+    }
+    let Some(dirs) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&dirs).any(|d| {
+        let p = d.join(program);
+        p.is_file() || (cfg!(windows) && p.with_extension("exe").is_file())
+    })
+}
+
 fn preprocess_with(req: &Request, compilers: Vec<Vec<String>>) -> Result<String, String> {
     let source = req.source();
     for cc in compilers {
+        // Looked up before spawning: under emulation (qemu-user) a program that does not
+        // exist can come back as a child that exited 127 rather than as NotFound.
+        if !program_exists(&cc[0]) {
+            continue;
+        }
         let mut cmd = Command::new(&cc[0]);
         cmd.args(&cc[1..]).args(["-E", "-dD", "-x", "c"]);
         for (n, v) in &req.defines {
