@@ -11,7 +11,7 @@ use super::raw::*;
 use super::value::load_bits;
 use super::value::{fast_number, store_bits, Lazy, Site};
 use crate::memory::Ptr;
-use crate::types::{CType, Prim};
+use crate::types::{CType, Field, Prim};
 
 /// A number key that is a whole element index, as a byte offset.
 ///
@@ -124,26 +124,7 @@ pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
             // `p.field = v` on a pointer to a record: `p[0].field = v` (C's `->`).
             if let (CType::Struct(st), Some(key)) = (&ud.elem, get_str(L, 2)) {
                 if let Some(f) = find_field(st, key) {
-                    let addr = ud
-                        .ptr
-                        .check(
-                            f.offset as isize,
-                            f.bits.map_or(f.byte_size(), |b| b.span()),
-                        )
-                        .map_err(|e| format!("TypedPointer field '{}': {}", f.name, e))?;
-                    let what =
-                        Lazy(|w: &mut std::fmt::Formatter<'_>| write!(w, "field '{}'", f.name));
-                    store_field(
-                        L,
-                        3,
-                        &f,
-                        addr,
-                        &ud.ptr.owner,
-                        Site {
-                            func: "TypedPointer",
-                            what: &what,
-                        },
-                    )?;
+                    assign_field(L, &ud.ptr, &f, "TypedPointer")?;
                     return Ok(0);
                 }
             }
@@ -308,28 +289,32 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
                     field_names(&ud.st)
                 ));
             };
-            let addr = ud
-                .ptr
-                .check(
-                    f.offset as isize,
-                    f.bits.map_or(f.byte_size(), |b| b.span()),
-                )
-                .map_err(|e| format!("StructView field '{}': {}", f.name, e))?;
-            let what = Lazy(|w: &mut std::fmt::Formatter<'_>| write!(w, "field '{}'", f.name));
-            store_field(
-                L,
-                3,
-                &f,
-                addr,
-                &ud.ptr.owner,
-                Site {
-                    func: "StructView",
-                    what: &what,
-                },
-            )?;
+            assign_field(L, &ud.ptr, &f, "StructView")?;
             Ok(0)
         })
     }
+}
+
+/// `x.field = v` (the value at stack index 3) for a view or a pointer to a record whose
+/// element starts at `ptr`; `api` names the kind in messages.
+///
+/// # Safety
+/// `L` must be a live Luau state with the value at index 3; Luau errors raised inside
+/// unwind through here (see `raw`).
+unsafe fn assign_field(L: *mut lua_State, ptr: &Ptr, f: &Field, api: &str) -> LResult<()> {
+    let addr = ptr
+        .check(
+            f.offset as isize,
+            f.bits.map_or(f.byte_size(), |b| b.span()),
+        )
+        .map_err(|e| format!("{} field '{}': {}", api, f.name, e))?;
+    let what = Lazy(|w: &mut std::fmt::Formatter<'_>| write!(w, "field '{}'", f.name));
+    let site = Site {
+        func: api,
+        what: &what,
+    };
+    // SAFETY: the caller's contract; `addr` was checked for the field's bytes just above.
+    unsafe { store_field(L, 3, f, addr, &ptr.owner, site) }
 }
 
 /// `p.address`, `p:isNull()`; `p[i]` is refused with a pointer to `ffi.cast`.
