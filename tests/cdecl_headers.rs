@@ -355,23 +355,8 @@ int main(void) {
     );
 }
 
-const PRELUDE: &str = r##"
-function check_eq(actual, expected, label)
-    if actual ~= expected then
-        error(string.format("%s: expected %s, got %s", tostring(label), tostring(expected), tostring(actual)), 2)
-    end
-end
-function check_error(fn, ...)
-    local ok, err = pcall(fn)
-    if ok then error("expected an error", 2) end
-    for i = 1, select("#", ...) do
-        local needle = select(i, ...)
-        if not string.find(tostring(err), needle, 1, true) then
-            error(string.format("error %q lacks %q", tostring(err), needle), 2)
-        end
-    end
-end
-"##;
+/// check_eq and check_error for the scripts under tests/cdef.
+const PRELUDE: &str = include_str!("cdef/prelude.luau");
 
 #[test]
 /// `ffi.cdef` on real headers, used for real: `tests/cdef/real_headers.luau` declares what

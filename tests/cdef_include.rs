@@ -6,23 +6,8 @@
 //! Needs a C compiler and the Debian packages zlib1g-dev and libsqlite3-dev (.ci/run
 //! installs them); a missing header is a failure, not a skip.
 
-const PRELUDE: &str = r##"
-function check_eq(actual, expected, label)
-    if actual ~= expected then
-        error(string.format("%s: expected %s, got %s", tostring(label), tostring(expected), tostring(actual)), 2)
-    end
-end
-function check_error(fn, ...)
-    local ok, err = pcall(fn)
-    if ok then error("expected an error", 2) end
-    for i = 1, select("#", ...) do
-        local needle = select(i, ...)
-        if not string.find(tostring(err), needle, 1, true) then
-            error(string.format("error %q lacks %q", tostring(err), needle), 2)
-        end
-    end
-end
-"##;
+/// check_eq and check_error for the scripts under tests/cdef.
+const PRELUDE: &str = include_str!("cdef/prelude.luau");
 
 #[test]
 fn include_sqlite3_zlib_and_an_alias_header() {
