@@ -157,7 +157,9 @@ fn async_callback_errors_reach_the_waiting_task_only() {
 
 /// Issue 19 item 6d: 2,000 pending `lib:async` calls under a 1.5 GB address-space limit.
 /// Before: Rust's thread setup (or async-io's driver thread) failed inside the process and
-/// aborted it (exit 134 or 101); now the calls without a worker fail with a Luau error.
+/// aborted it (exit 134 or 101). With the worker pool (issue 23) they queue for its few
+/// threads and all run; a call that could get no worker at all would fail with a Luau
+/// error (`cannot start a worker thread`), which the script accepts too.
 #[test]
 fn async_calls_beyond_the_address_space_fail_cleanly() {
     for _ in 0..3 {
@@ -173,9 +175,10 @@ fn async_calls_beyond_the_address_space_fail_cleanly() {
         assert!(
             out.status.success()
                 && stdout.ends_with("ok\n")
-                && stdout.contains(
-                    "first error: async 'usleep': cannot start a worker thread: out of address space"
-                ),
+                && (stdout.contains("2000 calls: 2000 ran, 0 failed")
+                    || stdout.contains(
+                        "first error: async 'usleep': cannot start a worker thread: out of address space"
+                    )),
             "{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             out.status,
             stdout,
@@ -248,4 +251,26 @@ fn hand_resumed_waiting_coroutines_let_the_process_exit() {
 #[test]
 fn safety_reproducers_in_the_real_runtime() {
     run("safety.luau");
+}
+
+/// Issue 23 item 3: async calls on a bounded worker pool: 10,000 concurrent calls finish
+/// with the right results on a handful of threads (before: one thread each).
+#[test]
+fn async_calls_run_on_a_bounded_worker_pool() {
+    let out = run("async_pool.luau");
+    let threads: usize = out
+        .split("peak ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no thread count in {}", out));
+    // The pool (twice the cores, at least 4) plus the runtime's own threads.
+    let pool = (2 * std::thread::available_parallelism().map_or(2, |n| n.get())).max(4);
+    assert!(
+        threads <= pool + 8,
+        "{} threads for a pool of {}:\n{}",
+        threads,
+        pool,
+        out
+    );
 }

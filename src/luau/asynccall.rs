@@ -127,42 +127,141 @@ const WORKER_STACK: usize = 2 << 20;
 const WORKER_HEADROOM: usize = 16 << 20;
 
 /// Whether the address space has room for another worker: reserves, then releases, its
-/// stack and the headroom (an inaccessible mapping, never touched). Thousands of pending
-/// calls under an address-space limit (`ulimit -v`) then fail one by one with an error.
+/// stack and the headroom (an inaccessible mapping, never touched). Under an address-space
+/// limit (`ulimit -v`) the pool then stays smaller, or the call fails with an error.
 fn room_for_worker() -> Result<(), String> {
     region::alloc(WORKER_STACK + WORKER_HEADROOM, region::Protection::NONE)
         .map(drop)
         .map_err(|_| "cannot start a worker thread: out of address space".to_string())
 }
 
-/// Starts `job` on its own worker thread; resolves when it returns.
+/// Runs `job` on a worker of the pool; resolves when it returns.
 fn spawn(job: Job) -> Result<Completion, String> {
-    room_for_worker()?;
     let slot = Arc::new(Mutex::new(Slot::default()));
     let shared = slot.clone();
-    std::thread::Builder::new()
-        .name("lune-ffi async".into())
-        .stack_size(WORKER_STACK)
-        .spawn(move || {
-            let (r, cb_err) = reentry::in_async_job(|| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).unwrap_or_else(
-                    |_| Err("internal error in lune-ffi (a bug, please report)".into()),
-                )
-            });
-            // A callback's error is the call's error, raised as the synchronous call
-            // raises it (with no prefix of the async function's).
-            let r = match cb_err {
-                Some(e) => Err(Failure::Callback(e)),
-                None => r.map_err(Failure::Call),
-            };
-            let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
-            s.result = Some(r);
-            if let Some(w) = s.waker.take() {
-                w.wake();
-            }
-        })
-        .map_err(|e| format!("cannot start a worker thread: {}", e))?;
+    pool::submit(Box::new(move || {
+        let (r, cb_err) = reentry::in_async_job(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()))
+                .unwrap_or_else(|_| Err("internal error in lune-ffi (a bug, please report)".into()))
+        });
+        // A callback's error is the call's error, raised as the synchronous call
+        // raises it (with no prefix of the async function's).
+        let r = match cb_err {
+            Some(e) => Err(Failure::Callback(e)),
+            None => r.map_err(Failure::Call),
+        };
+        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+        s.result = Some(r);
+        if let Some(w) = s.waker.take() {
+            w.wake();
+        }
+    }))?;
     Ok(Completion(slot))
+}
+
+/// The worker threads that run async calls, shared by every Lua state of the process, as
+/// Koffi's resident async workers are: started on demand up to [`pool::size`] and kept,
+/// so a call costs a queue push and a wake-up instead of a thread start; calls beyond
+/// the pool wait in a queue, in order.
+mod pool {
+    use std::collections::VecDeque;
+    use std::sync::{Condvar, Mutex};
+
+    type Task = Box<dyn FnOnce() + Send>;
+
+    struct State {
+        queue: VecDeque<Task>,
+        threads: usize,
+        /// Workers waiting for a task, and how many of them a submit has woken already:
+        /// a task goes to a waiting worker only if one is not yet claimed, else it
+        /// starts another worker (two quick submits must not both count on one waiter).
+        idle: usize,
+        claimed: usize,
+    }
+
+    static STATE: Mutex<State> = Mutex::new(State {
+        queue: VecDeque::new(),
+        threads: 0,
+        idle: 0,
+        claimed: 0,
+    });
+    static WORK: Condvar = Condvar::new();
+
+    /// Workers at most: `LUNE_FFI_ASYNC_WORKERS` if set (at least 1), else twice the
+    /// machine's parallelism and at least 4, because async calls usually wait (I/O,
+    /// sleeps) rather than compute. Read once.
+    pub fn size() -> usize {
+        static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *SIZE.get_or_init(|| {
+            std::env::var("LUNE_FFI_ASYNC_WORKERS")
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .map(|n| n.max(1))
+                .unwrap_or_else(|| {
+                    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                    (2 * cores).max(4)
+                })
+        })
+    }
+
+    /// Queues `task`, starting a worker when none is idle and the pool is not full. Fails
+    /// only when no worker exists and none can be started.
+    pub fn submit(task: Task) -> Result<(), String> {
+        let mut st = STATE.lock().unwrap_or_else(|e| e.into_inner());
+        st.queue.push_back(task);
+        if st.idle > st.claimed {
+            st.claimed += 1;
+            drop(st);
+            WORK.notify_one();
+            return Ok(());
+        }
+        if st.threads >= size() {
+            return Ok(());
+        }
+        match start_worker() {
+            Ok(()) => {
+                st.threads += 1;
+                Ok(())
+            }
+            // The calls queued wait for the workers there are.
+            Err(_) if st.threads > 0 => Ok(()),
+            Err(e) => {
+                st.queue.pop_back();
+                Err(e)
+            }
+        }
+    }
+
+    fn start_worker() -> Result<(), String> {
+        super::room_for_worker()?;
+        std::thread::Builder::new()
+            .name("lune-ffi async".into())
+            .stack_size(super::WORKER_STACK)
+            .spawn(work)
+            .map(drop)
+            .map_err(|e| format!("cannot start a worker thread: {}", e))
+    }
+
+    /// A worker's life: the next task, or wait for one.
+    fn work() {
+        loop {
+            let task = {
+                let mut st = STATE.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if let Some(t) = st.queue.pop_front() {
+                        break t;
+                    }
+                    st.idle += 1;
+                    st = WORK.wait(st).unwrap_or_else(|e| e.into_inner());
+                    st.idle -= 1;
+                    // Woken by a submit (or spuriously, then claiming nothing).
+                    st.claimed = st.claimed.saturating_sub(1);
+                }
+            };
+            // The task catches its own panics (see `spawn`).
+            task();
+        }
+    }
 }
 
 /// `lib:async(name, ret, args)` → a function that yields the calling task until the C
