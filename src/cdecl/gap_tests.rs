@@ -220,3 +220,51 @@ fn windows_keywords() {
     );
     assert!(sysv.function("g").is_some());
 }
+
+#[test]
+fn conflicting_redeclarations_name_what_differs() {
+    let mut ns = ns();
+    cdef(&mut ns, "typedef struct { int fds_bits[16]; } fd_set;");
+    let e = ns
+        .cdef("typedef struct { int __fds_bits[16]; } fd_set;")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'fd_set' redeclared: field '__fds_bits' here, 'fds_bits' before"),
+        "{}",
+        e
+    );
+    cdef(&mut ns, "struct rr { int a; long b; };");
+    let e = ns
+        .cdef("struct rr { int a; int b; };")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("redefinition of struct rr with a different definition: field 'b' is int here, long before"),
+        "{}",
+        e
+    );
+    let e = ns.cdef("struct rr { int a; };").unwrap_err().to_string();
+    assert!(e.contains("1 fields here, 2 before"), "{}", e);
+    let e = ns
+        .cdef("struct rr { int a; long b; } __attribute__((packed));")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("its layout differs (12 bytes aligned to 1 here, 16 and 8 before"),
+        "{}",
+        e
+    );
+}
+
+#[test]
+fn inline_functions_are_known_as_such() {
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "static inline int sq(int x) { return x * x; } int real(int);",
+    );
+    assert!(ns.is_inline_function("sq"));
+    assert!(!ns.is_inline_function("real"));
+    assert!(ns.function("sq").is_none());
+}

@@ -145,6 +145,9 @@ pub struct Namespace {
     aliases: Arc<HashMap<String, String>>,
     /// What the running `cdef` call did with its macros.
     report: CdefReport,
+    /// Functions defined in a header (`static inline`): declared nowhere as a symbol, named
+    /// so that a lookup says why it finds nothing.
+    inline_fns: Arc<std::collections::HashSet<String>>,
     /// `#pragma pack` state: the current value and the pushed ones.
     pack: Option<usize>,
     pack_stack: Vec<Option<usize>>,
@@ -217,6 +220,7 @@ impl Namespace {
             fn_macros: Arc::default(),
             aliases: Arc::default(),
             report: CdefReport::default(),
+            inline_fns: Arc::default(),
             pack: None,
             pack_stack: Vec::new(),
         }
@@ -473,6 +477,52 @@ impl Namespace {
         }
     }
 
+    /// Whether `name` is a function a header defines inline (it has no symbol).
+    pub fn is_inline_function(&self, name: &str) -> bool {
+        self.inline_fns.contains(name)
+    }
+
+    /// What first differs between two definitions of one record, for the redeclaration
+    /// error: `field 'fds_bits' here, '__fds_bits' before`.
+    fn definition_difference(&self, old: &RecordDef, new: &RecordDef) -> String {
+        for (i, (m, n)) in old.members.iter().zip(&new.members).enumerate() {
+            let name = |x: &Member| x.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
+            if m.name != n.name {
+                return format!("field '{}' here, '{}' before", name(n), name(m));
+            }
+            if m.bits != n.bits || !self.compatible(&m.ty, &n.ty) {
+                return format!(
+                    "field '{}' is {}{} here, {}{} before",
+                    name(n),
+                    self.type_name(&n.ty),
+                    n.bits.map(|b| format!(" : {}", b)).unwrap_or_default(),
+                    self.type_name(&m.ty),
+                    m.bits.map(|b| format!(" : {}", b)).unwrap_or_default()
+                );
+            }
+        }
+        if old.members.len() != new.members.len() {
+            return format!(
+                "{} fields here, {} before",
+                new.members.len(),
+                old.members.len()
+            );
+        }
+        format!(
+            "its layout differs ({} bytes aligned to {} here, {} and {} before: packing or alignment)",
+            new.layout.size, new.layout.align, old.layout.size, old.layout.align
+        )
+    }
+
+    /// For a conflicting redeclaration of a record (or a typedef of an anonymous one):
+    /// what differs, if both are defined.
+    pub(crate) fn record_difference(&self, old: RecordId, new: RecordId) -> Option<String> {
+        match (&self.records[old.0].def, &self.records[new.0].def) {
+            (Some(a), Some(b)) => Some(self.definition_difference(a, b)),
+            _ => None,
+        }
+    }
+
     fn same_definition(&self, d1: &RecordDef, d2: &RecordDef) -> bool {
         self.same_definition_at(d1, d2, 0)
     }
@@ -511,6 +561,16 @@ impl Namespace {
                 _ => false,
             };
             if !ok {
+                // Two typedefs of anonymous records: say which field differs.
+                if let (
+                    Ordinary::Typedef(Type::Record(r1), _),
+                    Ordinary::Typedef(Type::Record(r2), _),
+                ) = (&old, &what)
+                {
+                    if let Some(d) = self.record_difference(*r1, *r2) {
+                        return Err(format!("'{}' redeclared: {}", name, d));
+                    }
+                }
                 return Err(format!(
                     "'{}' redeclared as {} (it was {})",
                     name,

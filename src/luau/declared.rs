@@ -174,6 +174,10 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
                     }
                     Ok(1)
                 }
+                None if ns.is_inline_function(&target) => Err(format!(
+                    "{}: '{}' is an inline function defined in the header: it has no symbol in the library to call (write it in Luau, or call the functions it calls)",
+                    what, key
+                )),
                 None => Err(format!(
                     "{}: no method, and no function, constant or variable '{}' declared with ffi.cdef",
                     what, key

@@ -137,9 +137,10 @@ impl<'a, 'n> Parser<'a, 'n> {
                     return Err(self.err_at(
                         open,
                         format!(
-                            "redefinition of {} {} with a different definition",
+                            "redefinition of {} {} with a different definition: {}",
                             kind_name,
-                            tag.map_or("", |t| t.text)
+                            tag.map_or("", |t| t.text),
+                            self.ns.definition_difference(old, &def)
                         ),
                     ));
                 }
