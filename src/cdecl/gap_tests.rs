@@ -268,3 +268,54 @@ fn inline_functions_are_known_as_such() {
     assert!(!ns.is_inline_function("real"));
     assert!(ns.function("sq").is_none());
 }
+
+#[test]
+fn a_failing_cdef_undoes_everything_it_did() {
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "struct opaque; typedef int keep_t; enum e0 { E0 = 1 };\n#define KEEP 1\n",
+    );
+    let (records, enums) = (ns.records.len(), ns.enums.len());
+    let e = ns
+        .cdef(
+            "typedef long t1; struct opaque { int x; }; struct s2 { int y; };
+             enum e1 { E1 = 2 }; int real1(int);
+             static inline int il(void) { return 1; }
+             #define D1 5
+             #define F1(x) x
+             #define A1 real1
+             #undef KEEP
+             #pragma pack(push, 1)
+             this is not C;",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown type name 'this'"), "{}", e);
+    assert!(ns.typedef("t1").is_none());
+    assert!(ns.typedef("keep_t").is_some());
+    let opaque = ns.record_by_tag("opaque").unwrap();
+    assert!(
+        ns.record(opaque).def.is_none(),
+        "struct opaque is opaque again"
+    );
+    assert!(ns.record_by_tag("s2").is_none());
+    assert_eq!((ns.records.len(), ns.enums.len()), (records, enums));
+    assert_eq!(ns.constant("E1"), None);
+    assert_eq!(ns.constant("E0"), Some(1));
+    assert_eq!(ns.constant("D1"), None);
+    assert_eq!(ns.constant("KEEP"), Some(1), "#undef undone");
+    assert!(ns.function("real1").is_none());
+    assert!(!ns.is_inline_function("il"));
+    assert!(!ns.fn_macros.contains_key("F1") && !ns.aliases.contains_key("A1"));
+    assert_eq!((ns.pack, ns.pack_stack.len()), (None, 0));
+    // And the same source, fixed, declares all of it.
+    cdef(
+        &mut ns,
+        "typedef long t1; struct opaque { int x; }; struct s2 { int y; };
+         enum e1 { E1 = 2 }; int real1(int);\n#define D1 5\n",
+    );
+    assert_eq!(ns.constant("E1"), Some(2));
+    assert_eq!(ns.constant("D1"), Some(5));
+    assert_eq!(size_align(&mut ns, "struct opaque"), (4, 4));
+}

@@ -151,6 +151,42 @@ pub struct Namespace {
     /// `#pragma pack` state: the current value and the pushed ones.
     pack: Option<usize>,
     pack_stack: Vec<Option<usize>>,
+    /// What the running `cdef` call changed (see [`Journal`]).
+    journal: Option<Box<Journal>>,
+}
+
+/// What a `cdef` call changed, so that an error undoes it: the old value of every entry
+/// the call wrote, in order. Its size follows the call's own text, where a copy of the
+/// whole namespace per call cost 4.4 ms a call at 8,000 declarations (release).
+#[derive(Clone, Debug, Default)]
+struct Journal {
+    ordinary: Vec<(String, Option<Ordinary>)>,
+    tags: Vec<(String, Option<Tag>)>,
+    records_len: usize,
+    record_defs: Vec<(usize, Option<RecordDef>)>,
+    enums_len: usize,
+    enum_decls: Vec<(usize, EnumDecl)>,
+    defines: Vec<(String, Option<MacroValue>)>,
+    macros: Vec<(String, Option<String>)>,
+    fn_macros: Vec<(String, Option<FnMacro>)>,
+    aliases: Vec<(String, Option<String>)>,
+    inline_fns: Vec<String>,
+    pack: Option<usize>,
+    pack_stack: Vec<Option<usize>>,
+}
+
+/// Restores `map` from a journal's entries for it, newest first.
+fn restore<V: Clone>(map: &mut HashMap<String, V>, log: Vec<(String, Option<V>)>) {
+    for (k, old) in log.into_iter().rev() {
+        match old {
+            Some(v) => {
+                map.insert(k, v);
+            }
+            None => {
+                map.remove(&k);
+            }
+        }
+    }
 }
 
 impl Default for Namespace {
@@ -223,6 +259,122 @@ impl Namespace {
             inline_fns: Arc::default(),
             pack: None,
             pack_stack: Vec::new(),
+            journal: None,
+        }
+    }
+
+    fn begin(&mut self) {
+        self.journal = Some(Box::new(Journal {
+            records_len: self.records.len(),
+            enums_len: self.enums.len(),
+            pack: self.pack,
+            pack_stack: self.pack_stack.clone(),
+            ..Journal::default()
+        }));
+    }
+
+    fn rollback(&mut self) {
+        let Some(j) = self.journal.take() else { return };
+        let j = *j;
+        restore(&mut self.ordinary, j.ordinary);
+        restore(&mut self.tags, j.tags);
+        for (id, old) in j.record_defs.into_iter().rev() {
+            if let Some(r) = self.records.get_mut(id) {
+                r.def = old;
+            }
+        }
+        self.records.truncate(j.records_len);
+        for (id, old) in j.enum_decls.into_iter().rev() {
+            if let Some(e) = self.enums.get_mut(id) {
+                *e = old;
+            }
+        }
+        self.enums.truncate(j.enums_len);
+        restore(Arc::make_mut(&mut self.defines), j.defines);
+        restore(Arc::make_mut(&mut self.macros), j.macros);
+        restore(Arc::make_mut(&mut self.fn_macros), j.fn_macros);
+        restore(Arc::make_mut(&mut self.aliases), j.aliases);
+        let inline = Arc::make_mut(&mut self.inline_fns);
+        for n in j.inline_fns {
+            inline.remove(&n);
+        }
+        self.pack = j.pack;
+        self.pack_stack = j.pack_stack;
+    }
+
+    // ---- the only writers of the namespace's tables, each journalled
+
+    fn set_ordinary(&mut self, name: &str, v: Ordinary) {
+        let old = self.ordinary.insert(name.to_string(), v);
+        if let Some(j) = &mut self.journal {
+            j.ordinary.push((name.to_string(), old));
+        }
+    }
+
+    fn set_tag(&mut self, name: &str, t: Tag) {
+        let old = self.tags.insert(name.to_string(), t);
+        if let Some(j) = &mut self.journal {
+            j.tags.push((name.to_string(), old));
+        }
+    }
+
+    fn push_record(&mut self, r: RecordDecl) -> RecordId {
+        self.records.push(r);
+        RecordId(self.records.len() - 1)
+    }
+
+    fn set_record_def(&mut self, id: RecordId, def: RecordDef) {
+        let old = self.records[id.0].def.replace(def);
+        if let Some(j) = &mut self.journal {
+            j.record_defs.push((id.0, old));
+        }
+    }
+
+    fn push_enum(&mut self, e: EnumDecl) -> EnumId {
+        self.enums.push(e);
+        EnumId(self.enums.len() - 1)
+    }
+
+    fn set_enum(&mut self, id: EnumId, e: EnumDecl) {
+        let old = std::mem::replace(&mut self.enums[id.0], e);
+        if let Some(j) = &mut self.journal {
+            j.enum_decls.push((id.0, old));
+        }
+    }
+
+    fn set_define(&mut self, name: &str, v: MacroValue) {
+        let old = Arc::make_mut(&mut self.defines).insert(name.to_string(), v);
+        if let Some(j) = &mut self.journal {
+            j.defines.push((name.to_string(), old));
+        }
+    }
+
+    fn set_macro(&mut self, name: &str, text: String) {
+        let old = Arc::make_mut(&mut self.macros).insert(name.to_string(), text);
+        if let Some(j) = &mut self.journal {
+            j.macros.push((name.to_string(), old));
+        }
+    }
+
+    fn set_fn_macro(&mut self, name: &str, m: FnMacro) {
+        let old = Arc::make_mut(&mut self.fn_macros).insert(name.to_string(), m);
+        if let Some(j) = &mut self.journal {
+            j.fn_macros.push((name.to_string(), old));
+        }
+    }
+
+    fn set_alias(&mut self, name: &str, target: String) {
+        let old = Arc::make_mut(&mut self.aliases).insert(name.to_string(), target);
+        if let Some(j) = &mut self.journal {
+            j.aliases.push((name.to_string(), old));
+        }
+    }
+
+    fn add_inline_fn(&mut self, name: &str) {
+        if Arc::make_mut(&mut self.inline_fns).insert(name.to_string()) {
+            if let Some(j) = &mut self.journal {
+                j.inline_fns.push(name.to_string());
+            }
         }
     }
 
@@ -242,15 +394,16 @@ impl Namespace {
     /// functions, and the names of the macros skipped (function-like, empty, keywords,
     /// anything that is not a constant expression).
     pub fn cdef_report(&mut self, source: &str) -> Result<CdefReport, CdefError> {
-        let saved = self.clone();
+        self.begin();
         self.report = CdefReport::default();
         let result = lexer::lex(source)
             .map(parser::arrange_directives)
             .and_then(|toks| parser::Parser::new(toks, self).translation_unit());
         if let Err(e) = result {
-            *self = saved;
+            self.rollback();
             return Err(e);
         }
+        self.journal = None;
         // Macros that use macros defined after them, once more at the end.
         let skipped = std::mem::take(&mut self.report.skipped);
         let taken = parser::retry_skipped(self, &skipped);
@@ -284,16 +437,32 @@ impl Namespace {
 
     /// Forgets the macro `name` (`#undef`, or before its redefinition).
     fn undefine(&mut self, name: &str) {
-        // Shared with the copy `cdef` keeps for an error: copied only when changed.
-        fn remove<V: Clone>(map: &mut Arc<HashMap<String, V>>, name: &str) {
+        fn remove<V: Clone>(
+            map: &mut Arc<HashMap<String, V>>,
+            log: Option<&mut Vec<(String, Option<V>)>>,
+            name: &str,
+        ) {
             if map.contains_key(name) {
-                Arc::make_mut(map).remove(name);
+                let old = Arc::make_mut(map).remove(name);
+                if let Some(log) = log {
+                    log.push((name.to_string(), old));
+                }
             }
         }
-        remove(&mut self.defines, name);
-        remove(&mut self.macros, name);
-        remove(&mut self.fn_macros, name);
-        remove(&mut self.aliases, name);
+        let j = self.journal.as_deref_mut();
+        let (jd, jm, jf, ja) = match j {
+            Some(j) => (
+                Some(&mut j.defines),
+                Some(&mut j.macros),
+                Some(&mut j.fn_macros),
+                Some(&mut j.aliases),
+            ),
+            None => (None, None, None, None),
+        };
+        remove(&mut self.defines, jd, name);
+        remove(&mut self.macros, jm, name);
+        remove(&mut self.fn_macros, jf, name);
+        remove(&mut self.aliases, ja, name);
     }
 
     /// The name an alias macro stands for, through chains of aliases (`None` if `name`
@@ -362,7 +531,7 @@ impl Namespace {
             )),
             Some(_) => Ok(()),
             None => {
-                Arc::make_mut(&mut self.defines).insert(name.to_string(), v);
+                self.set_define(name, v);
                 Ok(())
             }
         }
@@ -589,7 +758,7 @@ impl Namespace {
                     }
                     // The format attribute may come with either declaration.
                     f2.printf_format = f2.printf_format.or(f1.printf_format);
-                    self.ordinary.insert(name.to_string(), Ordinary::Func(f2));
+                    self.set_ordinary(name, Ordinary::Func(f2));
                 }
                 (Ordinary::Var(v1), Ordinary::Var(mut v2)) => {
                     if v2.symbol == v2.name {
@@ -599,13 +768,13 @@ impl Namespace {
                     if matches!(v2.ty, Type::Array { len: None, .. }) {
                         v2.ty = v1.ty.clone();
                     }
-                    self.ordinary.insert(name.to_string(), Ordinary::Var(v2));
+                    self.set_ordinary(name, Ordinary::Var(v2));
                 }
                 _ => {}
             }
             return Ok(());
         }
-        self.ordinary.insert(name.to_string(), what);
+        self.set_ordinary(name, what);
         Ok(())
     }
 

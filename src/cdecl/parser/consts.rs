@@ -1,7 +1,6 @@
 //! Preprocessor lines that survive `gcc -E -P` (`#define`, `#pragma pack`) and constant expressions.
 
 use super::*;
-use std::sync::Arc;
 
 impl<'a, 'n> Parser<'a, 'n> {
     pub(super) fn directive(&mut self, d: Tok<'a>) -> Result<(), CdefError> {
@@ -38,7 +37,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                     self.ns.undefine(name.text);
                     if function_like {
                         if let Some(m) = self.function_like_macro() {
-                            Arc::make_mut(&mut self.ns.fn_macros).insert(name.text.to_string(), m);
+                            self.ns.set_fn_macro(name.text, m);
                         }
                     }
                     self.ns.report.skipped.push(name.text.to_string());
@@ -63,12 +62,12 @@ impl<'a, 'n> Parser<'a, 'n> {
                             }
                         }
                         self.ns.undefine(name.text);
-                        Arc::make_mut(&mut self.ns.defines).insert(n.clone(), v);
+                        self.ns.set_define(&n, v);
                         self.ns.report.constants += 1;
                     }
                     Some(Macro::Alias(target)) => {
                         self.ns.undefine(name.text);
-                        Arc::make_mut(&mut self.ns.aliases).insert(n.clone(), target);
+                        self.ns.set_alias(&n, target);
                         self.ns.report.pending_aliases.push(n.clone());
                     }
                     None => {
@@ -76,7 +75,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                         self.ns.report.skipped.push(n.clone());
                     }
                 }
-                Arc::make_mut(&mut self.ns.macros).insert(n, text);
+                self.ns.set_macro(&n, text);
                 Ok(())
             }
             "undef" => {
@@ -882,12 +881,12 @@ pub fn retry_skipped(ns: &mut Namespace, names: &[String]) -> Vec<bool> {
             let value = Parser::new(toks.clone(), ns).macro_value(name_tok, &body_toks);
             match value {
                 Ok(Some(Macro::Value(v))) => {
-                    Arc::make_mut(&mut ns.defines).insert(name.clone(), v);
+                    ns.set_define(name, v);
                     ns.report.constants += 1;
                     true
                 }
                 Ok(Some(Macro::Alias(t))) => {
-                    Arc::make_mut(&mut ns.aliases).insert(name.clone(), t);
+                    ns.set_alias(name, t);
                     ns.report.pending_aliases.push(name.clone());
                     true
                 }

@@ -24,7 +24,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                     return Err(self.err("unexpected '{'"));
                 }
                 self.skip_balanced()?;
-                std::sync::Arc::make_mut(&mut self.ns.inline_fns).insert(name.text.to_string());
+                self.ns.add_inline_fn(name.text);
                 return Ok(());
             }
             if self.eat("=") {

@@ -52,25 +52,20 @@ impl<'a, 'n> Parser<'a, 'n> {
                     ))
                 }
                 None => {
-                    let id = RecordId(self.ns.records.len());
-                    self.ns.records.push(RecordDecl {
+                    let id = self.ns.push_record(RecordDecl {
                         tag: Some(t.text.to_string()),
                         kind,
                         def: None,
                     });
-                    self.ns.tags.insert(t.text.to_string(), Tag::Record(id));
+                    self.ns.set_tag(t.text, Tag::Record(id));
                     id
                 }
             },
-            None => {
-                let id = RecordId(self.ns.records.len());
-                self.ns.records.push(RecordDecl {
-                    tag: None,
-                    kind,
-                    def: None,
-                });
-                id
-            }
+            None => self.ns.push_record(RecordDecl {
+                tag: None,
+                kind,
+                def: None,
+            }),
         };
         Ok(RecordHead {
             kind,
@@ -145,7 +140,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                     ));
                 }
             }
-            None => self.ns.records[id.0].def = Some(def),
+            None => self.ns.set_record_def(id, def),
         }
         Ok(Type::Record(id))
     }
@@ -276,16 +271,12 @@ impl<'a, 'n> Parser<'a, 'n> {
         };
         if !self.at("{") {
             let id = existing.unwrap_or_else(|| {
-                let id = EnumId(self.ns.enums.len());
-                self.ns.enums.push(EnumDecl {
+                let id = self.ns.push_enum(EnumDecl {
                     tag: tag.map(|t| t.text.to_string()),
                     constants: None,
                     underlying: IntKind::UInt,
                 });
-                self.ns.tags.insert(
-                    tag.map(|t| t.text.to_string()).unwrap_or_default(),
-                    Tag::Enum(id),
-                );
+                self.ns.set_tag(tag.map_or("", |t| t.text), Tag::Enum(id));
                 id
             });
             return Ok(Err(Type::Enum(id)));
@@ -365,16 +356,15 @@ impl<'a, 'n> Parser<'a, 'n> {
                         ),
                     ));
                 }
-                self.ns.enums[id.0] = decl;
+                self.ns.set_enum(id, decl);
                 id
             }
             None => {
                 let id = EnumId(self.ns.enums.len());
                 if let Some(t) = tag {
-                    self.ns.tags.insert(t.text.to_string(), Tag::Enum(id));
+                    self.ns.set_tag(t.text, Tag::Enum(id));
                 }
-                self.ns.enums.push(decl);
-                id
+                self.ns.push_enum(decl)
             }
         };
         Ok(Type::Enum(id))
