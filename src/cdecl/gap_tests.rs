@@ -319,3 +319,22 @@ fn a_failing_cdef_undoes_everything_it_did() {
     assert_eq!(ns.constant("D1"), Some(5));
     assert_eq!(size_align(&mut ns, "struct opaque"), (4, 4));
 }
+
+#[test]
+fn glibcs_floatn_typedefs_for_clang_are_accepted() {
+    // clang's `-E` output of glibc headers declares the _FloatN types it lacks.
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "typedef float _Float32; typedef double _Float64; typedef double _Float32x;
+         typedef long double _Float64x; typedef _Float32 f32_t;",
+    );
+    assert_eq!(size_align(&mut ns, "f32_t"), (4, 4));
+    assert_eq!(size_align(&mut ns, "_Float64x"), (16, 16));
+    // Other uses of the words stay what they were.
+    let e = ns
+        .cdef("typedef float _Float32 x;")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 1"), "{}", e);
+}

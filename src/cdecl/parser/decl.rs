@@ -5,6 +5,9 @@ use super::*;
 impl<'a, 'n> Parser<'a, 'n> {
     pub(super) fn external_declaration(&mut self) -> Result<(), CdefError> {
         let start = self.peek();
+        if self.builtin_float_typedef() {
+            return Ok(());
+        }
         let specs = self.decl_specifiers(true)?;
         if self.eat(";") {
             return Ok(());
@@ -69,6 +72,29 @@ impl<'a, 'n> Parser<'a, 'n> {
                 None
             }
         }
+    }
+
+    /// `typedef float _Float32;`: glibc declares the `_FloatN` types so for compilers
+    /// without them (clang's `-E` output has it), while they are built in here. Such a
+    /// typedef, of plain type words, is consumed and declares nothing.
+    fn builtin_float_typedef(&mut self) -> bool {
+        if !self.at("typedef") {
+            return false;
+        }
+        let mut n = 1;
+        while n < 6 && TYPE_WORDS.contains(&self.peek_at(n).text) {
+            n += 1;
+        }
+        let name = self.peek_at(n - 1).text;
+        let is_float_n = matches!(
+            name,
+            "_Float16" | "_Float32" | "_Float64" | "_Float32x" | "_Float64x" | "_Float128"
+        );
+        if n < 3 || !is_float_n || !self.peek_at(n).is(";") {
+            return false;
+        }
+        self.pos += n + 1;
+        true
     }
 
     pub(super) fn skip_initializer(&mut self) -> Result<(), CdefError> {
