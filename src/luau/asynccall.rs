@@ -332,7 +332,7 @@ fn make_function(
                 Err(e) => Err(Failure::Call(e)),
             };
             drop(flight);
-            if !crate::memory::in_flight() && reentry::active().is_null() {
+            if !reentry::c_may_use_memory() {
                 crate::memory::release_deferred();
             }
             // The arguments and their copies stay referenced until the C call returned.

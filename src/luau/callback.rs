@@ -197,33 +197,42 @@ unsafe fn declared_signature(
                 .into(),
         ));
     }
-    let (ret, fixed, _) = ns.lower_func(f).map_err(bad)?;
+    declared_callback(&ns, f).map_err(bad)
+}
+
+/// The signature of a callback of the declared function type `f`, with its arguments'
+/// declared pointees; text arguments arrive as pointers (the rule for text).
+pub fn declared_callback(
+    ns: &crate::cdecl::Namespace,
+    f: &crate::cdecl::FuncType,
+) -> Result<(Signature, Vec<Option<Pointee>>), String> {
+    let (ret, fixed, variadic) = ns.lower_func(f)?;
     let mut sig = Signature {
         ret,
         fixed,
-        variadic: None,
+        variadic: variadic.then(Vec::new),
     };
     let mut arg_elems: Vec<_> = f.params.iter().map(|p| ns.pointee_of(&p.ty)).collect();
-    let char_prim = match ns.lower(&crate::cdecl::Type::Int(crate::cdecl::IntKind::Char)) {
-        Ok(CType::Prim(p)) => p,
-        _ => Prim::I8,
-    };
-    text_args_as_pointers(&mut sig, &mut arg_elems, char_prim, |_| true);
+    text_args_as_pointers(&mut sig, &mut arg_elems, ns_char_prim(ns), |_| true);
     Ok((sig, arg_elems))
 }
 
 /// C's `char` as the engine's primitive for this platform (signed on x86-64 and Win64,
 /// unsigned on Linux arm64).
+fn ns_char_prim(ns: &crate::cdecl::Namespace) -> Prim {
+    match ns.lower(&crate::cdecl::Type::Int(crate::cdecl::IntKind::Char)) {
+        Ok(CType::Prim(p)) => p,
+        _ => Prim::I8,
+    }
+}
+
+/// [`ns_char_prim`] of the state's namespace.
 ///
 /// # Safety
 /// `L` must be a live Luau state.
 pub unsafe fn char_prim(L: *mut lua_State) -> Prim {
     // SAFETY: the caller's contract.
-    let ns = unsafe { shared(L) }.ctypes.ns.borrow();
-    match ns.lower(&crate::cdecl::Type::Int(crate::cdecl::IntKind::Char)) {
-        Ok(CType::Prim(p)) => p,
-        _ => Prim::I8,
-    }
+    ns_char_prim(&unsafe { shared(L) }.ctypes.ns.borrow())
 }
 
 /// One rule for text reaching a callback: an argument declared with a C char-pointer type

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use mlua::ffi::{self, lua_State};
 
 use super::bound::{push_bound, Bound, FnParam};
-use super::callback::text_args_as_pointers;
+use super::callback::declared_callback;
 use super::invoke::{call_with, Names};
 use super::library::{LibInner, LibraryUd};
 use super::objects::*;
@@ -232,20 +232,7 @@ unsafe fn push_declared_function(
     for (i, p) in fd.ty.params.iter().enumerate() {
         if let Type::Pointer { to, .. } = &p.ty {
             if let Type::Func(f) = &**to {
-                if let Ok((r, ps, v)) = ns.lower_func(f) {
-                    let mut sig = Signature {
-                        ret: r,
-                        fixed: ps,
-                        variadic: v.then(Vec::new),
-                    };
-                    let mut arg_elems: Vec<_> =
-                        f.params.iter().map(|p| ns.pointee_of(&p.ty)).collect();
-                    // Declared text arguments arrive as pointers (see the function).
-                    let char_prim = match ns.lower(&Type::Int(crate::cdecl::IntKind::Char)) {
-                        Ok(CType::Prim(p)) => p,
-                        _ => Prim::I8,
-                    };
-                    text_args_as_pointers(&mut sig, &mut arg_elems, char_prim, |_| true);
+                if let Ok((sig, arg_elems)) = declared_callback(ns, f) {
                     fn_params.push(FnParam {
                         index: i,
                         sig,

@@ -22,7 +22,7 @@ pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             // A safe point to release arenas freed while C was using them.
-            if super::reentry::active().is_null() && !crate::memory::in_flight() {
+            if !super::reentry::c_may_use_memory() {
                 crate::memory::release_deferred();
             }
             push_ud(
@@ -329,7 +329,7 @@ pub unsafe extern "C-unwind" fn arena_free(L: *mut lua_State) -> c_int {
             // A callback may free an arena whose memory the C function that called it is
             // still using (qsort over it), and an async call may be using it on a worker:
             // then the memory goes when the calls are over.
-            let busy = !super::reentry::active().is_null() || crate::memory::in_flight();
+            let busy = super::reentry::c_may_use_memory();
             a.arena.free(busy);
             if !busy {
                 crate::memory::release_deferred();

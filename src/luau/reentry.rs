@@ -150,6 +150,13 @@ impl Bracket {
     }
 }
 
+/// Whether C may be using memory the module owns right now: an ffi call is in progress
+/// on this thread (a callback of it is running) or an async call is in flight. Then
+/// `arena:free()` defers the release (see `ArenaInner::free`).
+pub fn c_may_use_memory() -> bool {
+    !active().is_null() || crate::memory::in_flight()
+}
+
 /// The Luau thread of the innermost ffi call on this OS thread (null if none).
 #[inline]
 pub fn active() -> *mut lua_State {
