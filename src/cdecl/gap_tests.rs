@@ -338,3 +338,22 @@ fn glibcs_floatn_typedefs_for_clang_are_accepted() {
         .to_string();
     assert!(e.contains("line 1"), "{}", e);
 }
+
+#[test]
+fn pragma_strings_are_skipped_but_pack_is_refused() {
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "_Pragma(\"GCC diagnostic push\") struct ok22 { char c; int i; };",
+    );
+    assert_eq!(size_align(&mut ns, "struct ok22"), (8, 4));
+    let e = ns
+        .cdef("_Pragma(\"pack(1)\") struct p22 { char c; int i; };")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("_Pragma(\"pack(...)\") is not supported"),
+        "{}",
+        e
+    );
+}

@@ -103,21 +103,25 @@ impl<'a, 'n> Parser<'a, 'n> {
         if !self.at("(") {
             return Err(self.err("expected '(' after __pragma"));
         }
-        if self.peek_at(1).kind == Kind::Str {
-            // `_Pragma("pack(1)")`: nothing in this FFI's headers needs it; skipped.
+        let inner = self.peek_at(1);
+        if inner.kind == Kind::Str {
+            // `_Pragma("...")`: pragmas change no layout but `pack`, which is refused here
+            // rather than dropped.
+            if unquote(inner.text).trim_start().starts_with("pack") {
+                return Err(self.err_at(
+                    inner,
+                    "_Pragma(\"pack(...)\") is not supported; write #pragma pack(...) or __pragma(pack(...))",
+                ));
+            }
             return self.skip_balanced();
         }
         let start = self.pos;
         self.skip_balanced()?;
         let end = self.pos;
-        // Parse the inside as a pragma body, then require that it ended at the ')'.
+        // The inside is a pragma body; pragmas other than `pack` stop at their name and
+        // are skipped whatever their arguments.
         self.pos = start + 1;
         self.pragma_body(open)?;
-        if self.pos + 1 != end {
-            // Pragmas other than `pack` are skipped whatever their arguments.
-            self.pos = end;
-            return Ok(());
-        }
         self.pos = end;
         Ok(())
     }
