@@ -9,9 +9,11 @@
 pub mod abi;
 pub mod cdecl;
 pub mod engine;
+mod lib_search;
 mod luau;
+mod vmlock;
 
-pub use luau::lib_search::candidates as library_candidates;
+pub use lib_search::candidates as library_candidates;
 pub mod memory;
 pub mod types;
 
@@ -54,7 +56,7 @@ pub fn display_value(lua: &Lua, value: &LuaValue) -> Option<String> {
 /// `mlua_luau_scheduler::Scheduler::run`'s waits. Without it a handed-over callback runs
 /// only during the owning thread's next ffi call.
 pub struct IdleGuard {
-    lock: Option<&'static luau::vmlock::VmLock>,
+    lock: Option<&'static vmlock::VmLock>,
     token: usize,
 }
 
@@ -69,7 +71,7 @@ impl IdleGuard {
         .ok()
         .flatten()
         // SAFETY: VM locks are leaked: `&'static` is their real lifetime.
-        .map(|p| unsafe { &*(p.0 as *const luau::vmlock::VmLock) });
+        .map(|p| unsafe { &*(p.0 as *const vmlock::VmLock) });
         let token = lock.map_or(0, |l| l.release_if_held());
         IdleGuard { lock, token }
     }
@@ -89,14 +91,14 @@ impl Drop for IdleGuard {
 /// `task.wait`, an async call) gets its finalizers run too. Cheap when nothing is queued.
 /// Errors in a finalizer are written to stderr.
 pub fn run_pending_finalizers(lua: &Lua) {
-    if !luau::gc::has_pending() {
+    if !luau::memory::gc::has_pending() {
         return;
     }
     // SAFETY: a protected call on `lua`'s main thread, where Luau may run (the caller
     // holds the VM and is not inside the collector).
     let _ = unsafe {
         lua.exec_raw::<()>((), |state| {
-            luau::gc::safe_point(state);
+            luau::memory::gc::safe_point(state);
         })
     };
 }
@@ -106,7 +108,7 @@ pub fn run_pending_finalizers(lua: &Lua) {
 /// function called in such a coroutine raises its "call it from a task" error instead of
 /// yielding it. The `lune-ffi` binary's `coroutine.resume` does this (`src/cli/runtime.rs`).
 pub fn resumed_by_hand(lua: &Lua) -> LuaResult<LuaTable> {
-    luau::asynccall::resumed_by_hand(lua)
+    luau::call::asynccall::resumed_by_hand(lua)
 }
 
 /// The Luau type definitions of the module (`types.d.luau`).

@@ -5,12 +5,12 @@ use std::ffi::{c_int, CStr};
 
 use mlua::ffi::{self, lua_State};
 
-use super::bound::BoundUd;
-use super::library::{self, LibraryUd};
-use super::memory_fns::*;
-use super::objects::*;
-use super::pointers::*;
-use super::raw::*;
+use crate::luau::call::bound::BoundUd;
+use crate::luau::call::library::{self, LibraryUd};
+use crate::luau::memory::functions::*;
+use crate::luau::memory::objects::*;
+use crate::luau::memory::pointers::*;
+use crate::luau::vm::raw::*;
 
 struct Kind {
     tag: c_int,
@@ -35,8 +35,8 @@ const LIBRARY_METHODS: &[Entry] = &[
     (c"callDouble", library::LIB_CALL_DOUBLE),
     (c"callVoid", library::LIB_CALL_VOID),
     (c"callString", library::LIB_CALL_STRING),
-    (c"func", super::bound::lib_func),
-    (c"async", super::asynccall::lib_async),
+    (c"func", crate::luau::call::bound::lib_func),
+    (c"async", crate::luau::call::asynccall::lib_async),
     (c"symbol", library::lib_symbol),
 ];
 
@@ -105,18 +105,18 @@ fn kinds() -> [Kind; 11] {
             ],
             false,
         ),
-        kind::<CallbackUd>(super::callback::METHODS, &[], false),
+        kind::<CallbackUd>(crate::luau::callback::METHODS, &[], false),
         Kind {
-            fallback: Some(super::declared::lib_index),
+            fallback: Some(crate::luau::cdef::declared::lib_index),
             ..kind::<LibraryUd>(library::META, LIBRARY_METHODS, false)
         },
         kind::<BoundUd>(&[], &[], false),
         kind::<Shared>(&[], &[], false),
-        kind::<super::declared::DeclaredVariadic>(&[], &[], false),
-        kind::<super::typed::TypedValueUd>(
+        kind::<crate::luau::cdef::declared::DeclaredVariadic>(&[], &[], false),
+        kind::<crate::luau::values::typed::TypedValueUd>(
             &[
-                (c"__index", super::typed::typed_index),
-                (c"__tostring", super::typed::typed_tostring),
+                (c"__index", crate::luau::values::typed::typed_index),
+                (c"__tostring", crate::luau::values::typed::typed_tostring),
             ],
             &[],
             false,
@@ -169,7 +169,7 @@ pub unsafe fn register(L: *mut lua_State) {
             ffi::lua_setuserdatametatable(L, k.tag);
         }
         ffi::lua_settop(L, cmp - 1);
-        init_shared(L, super::callback::traceback, super::callback::invoker);
-        super::slots::check_layout(L);
+        init_shared(L, crate::luau::callback::traceback, crate::luau::callback::invoker);
+        crate::luau::vm::slots::check_layout(L);
     }
 }

@@ -12,38 +12,21 @@
 // `L` for the Lua state and `F` for the function name follow the Lua C API convention.
 #![allow(non_snake_case)]
 #![deny(unsafe_op_in_unsafe_fn)]
-pub mod access;
-pub mod asynccall;
-pub mod bound;
+pub mod call;
 pub mod callback;
-pub mod ctypes;
-pub mod declared;
-pub mod gc;
-pub mod include;
-pub mod invoke;
+pub mod cdef;
 pub mod kinds;
-pub mod lib_search;
-pub mod library;
-pub mod memory_fns;
-pub mod objects;
-pub mod pointers;
-pub mod printf;
-pub mod raw;
-pub mod records;
-pub mod reentry;
-pub mod signature;
-pub mod slots;
-pub mod typed;
-pub mod value;
-pub mod vmlock;
+pub mod memory;
+pub mod values;
+pub mod vm;
 
 use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use memory_fns::*;
-use objects::*;
-use raw::*;
+use memory::functions::*;
+use memory::objects::*;
+use vm::raw::*;
 
 /// Builds the `ffi` table and leaves it on top of the stack. Metatables are registered
 /// once per Lua state.
@@ -77,8 +60,8 @@ pub unsafe fn display(L: *mut lua_State) {
     unsafe {
         let tag = ffi::lua_userdatatag(L, 1);
         let ours = ffi::lua_type(L, 1) == ffi::LUA_TUSERDATA
-            && ((RawPtrUd::TAG..=declared::DeclaredVariadic::TAG).contains(&tag)
-                || tag == typed::TypedValueUd::TAG);
+            && ((RawPtrUd::TAG..=cdef::declared::DeclaredVariadic::TAG).contains(&tag)
+                || tag == values::typed::TypedValueUd::TAG);
         if ours {
             ffi::luaL_tolstring_(L, 1, std::ptr::null_mut());
         } else {
@@ -97,7 +80,7 @@ pub unsafe fn display(L: *mut lua_State) {
 pub unsafe fn vm_lock_of(L: *mut lua_State) {
     // SAFETY: see above; a registry read and one push.
     unsafe {
-        match objects::try_shared(L) {
+        match memory::objects::try_shared(L) {
             Some(sh) => {
                 ffi::lua_pushlightuserdata(L, sh.vm_lock as *const _ as *mut std::ffi::c_void)
             }
@@ -111,13 +94,13 @@ unsafe fn build_table(L: *mut lua_State) {
     unsafe {
         let fns: &[Entry] = &[
             (c"arena", ffi_arena),
-            (c"struct", records::ffi_struct),
-            (c"union", records::ffi_union),
+            (c"struct", memory::records::ffi_struct),
+            (c"union", memory::records::ffi_union),
             (c"view", ffi_view),
             (c"cast", ffi_cast),
-            (c"typed", typed::ffi_typed),
+            (c"typed", values::typed::ffi_typed),
             (c"sizeof", ffi_sizeof),
-            (c"typeof", pointers::ffi_typeof),
+            (c"typeof", memory::pointers::ffi_typeof),
             (c"alignof", ffi_alignof),
             (c"fill", ffi_fill),
             (c"copy", ffi_copy),
@@ -126,15 +109,15 @@ unsafe fn build_table(L: *mut lua_State) {
             (c"write", ffi_write),
             (c"ptr", ffi_ptr),
             (c"buffer", ffi_buffer_legacy),
-            (c"load", library::ffi_load),
-            (c"open", library::ffi_open_legacy),
-            (c"fn", bound::ffi_fn),
-            (c"errno", invoke::ffi_errno),
-            (c"lastError", invoke::ffi_last_error),
+            (c"load", call::library::ffi_load),
+            (c"open", call::library::ffi_open_legacy),
+            (c"fn", call::bound::ffi_fn),
+            (c"errno", call::invoke::ffi_errno),
+            (c"lastError", call::invoke::ffi_last_error),
             (c"callback", callback::ffi_callback),
-            (c"cdef", declared::ffi_cdef),
-            (c"gc", gc::ffi_gc),
-            (c"include", include::ffi_include),
+            (c"cdef", cdef::declared::ffi_cdef),
+            (c"gc", memory::gc::ffi_gc),
+            (c"include", cdef::include::ffi_include),
         ];
         ffi::lua_createtable(L, 0, fns.len() as c_int + 4);
         let t = ffi::lua_gettop(L);
@@ -148,7 +131,7 @@ unsafe fn build_table(L: *mut lua_State) {
         ffi::lua_rawsetfield(L, t, c"null".as_ptr());
         // ffi.C: the default library, what `ffi.load()` opens (absent only where the
         // process cannot be opened as a library).
-        if library::push_process_library(L).is_ok() {
+        if call::library::push_process_library(L).is_ok() {
             ffi::lua_rawsetfield(L, t, c"C".as_ptr());
         }
         ffi::lua_setreadonly(L, t, 1);

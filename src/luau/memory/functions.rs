@@ -5,11 +5,11 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::access::*;
-use super::objects::*;
-use super::raw::*;
-use super::value::load_bits;
-use super::value::Site;
+use crate::luau::memory::access::*;
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::values::convert::load_bits;
+use crate::luau::values::convert::Site;
 use crate::memory::{ArenaInner, OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Field, Pointee, Prim, MAX_OBJECT_SIZE};
 
@@ -22,7 +22,7 @@ pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             // A safe point to release arenas freed while C was using them.
-            if !super::reentry::c_may_use_memory() {
+            if !crate::luau::vm::reentry::c_may_use_memory() {
                 crate::memory::release_deferred();
             }
             push_ud(
@@ -329,7 +329,7 @@ pub unsafe extern "C-unwind" fn arena_free(L: *mut lua_State) -> c_int {
             // A callback may free an arena whose memory the C function that called it is
             // still using (qsort over it), and an async call may be using it on a worker:
             // then the memory goes when the calls are over.
-            let busy = super::reentry::c_may_use_memory();
+            let busy = crate::luau::vm::reentry::c_may_use_memory();
             a.arena.free(busy);
             if !busy {
                 crate::memory::release_deferred();
@@ -581,7 +581,7 @@ pub unsafe extern "C-unwind" fn ffi_string(L: *mut lua_State) -> c_int {
                 })?;
                     push_bytes(L, &bytes[..n]);
                 }
-                None => super::value::push_cstring(L, at),
+                None => crate::luau::values::convert::push_cstring(L, at),
             }
             Ok(1)
         })

@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::objects::{check_param_type, check_type};
-use super::raw::*;
-use super::value::StrArg;
+use crate::luau::memory::objects::{check_param_type, check_type};
+use crate::luau::vm::raw::*;
+use crate::luau::values::convert::StrArg;
 use crate::abi::Signature;
 use crate::engine::{promote_variadic, Prototype};
 use crate::types::{CType, Prim};

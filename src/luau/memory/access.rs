@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::objects::*;
-use super::raw::*;
-use super::value::*;
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::values::convert::*;
 use crate::memory::{Owner, Ptr};
 use crate::types::{CType, Field, Prim, StructType};
 

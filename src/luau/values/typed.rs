@@ -8,9 +8,9 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use super::objects::shared;
-use super::raw::*;
-use super::value::{encode_number, push_number_bits, Site};
+use crate::luau::memory::objects::shared;
+use crate::luau::vm::raw::*;
+use crate::luau::values::convert::{encode_number, push_number_bits, Site};
 use crate::types::{CType, Prim};
 
 /// The value's C type and its register image (as `encode_number` makes it).
@@ -121,7 +121,7 @@ pub unsafe extern "C-unwind" fn typed_tostring(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             let (p, bits) = get_typed(L, 1).ok_or("TypedValue expected")?;
-            let bits = super::value::normalize_bits(p, bits);
+            let bits = crate::luau::values::convert::normalize_bits(p, bits);
             let v = match p {
                 Prim::Bool => (bits != 0).to_string(),
                 Prim::F32 => fmt_num(f32::from_bits(bits as u32) as f64),

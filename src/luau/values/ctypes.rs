@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::value::StrArg;
+use crate::luau::values::convert::StrArg;
 use crate::cdecl::{CdefReport, Namespace, Type};
 use crate::types::{CType, Pointee};
 

@@ -14,14 +14,14 @@ use std::sync::atomic::Ordering;
 
 use mlua::ffi::{self, lua_State};
 
-use super::access::{push_bits, store_at};
-use super::objects::*;
-use super::raw::*;
-use super::reentry::{self, park_error, park_foreign};
-use super::signature::parse_sig;
-use super::slots;
-use super::value::*;
-use super::vmlock::{self, VmLock};
+use crate::luau::memory::access::{push_bits, store_at};
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::vm::reentry::{self, park_error, park_foreign};
+use crate::luau::call::signature::parse_sig;
+use crate::luau::vm::slots;
+use crate::luau::values::convert::*;
+use crate::vmlock::{self, VmLock};
 use crate::abi::Signature;
 use crate::engine::frame::CallFrame;
 use crate::engine::thunk::{self, SlotRecord};
@@ -48,7 +48,7 @@ impl Drop for CallbackUd {
     }
 }
 
-pub(super) const METHODS: &[Entry] = &[(c"__index", callback_index)];
+pub(crate) const METHODS: &[Entry] = &[(c"__index", callback_index)];
 
 /// `cb.ptr`, `cb:free()`.
 ///
@@ -532,7 +532,7 @@ unsafe fn error_message(L: *mut lua_State) -> String {
 
 /// The C function `protected` calls: runs the body passed as a light userdata and raises
 /// its `Err`. Created once per state (`Shared::invoker_ref`).
-pub(super) unsafe extern "C-unwind" fn invoker(L: *mut lua_State) -> c_int {
+pub(crate) unsafe extern "C-unwind" fn invoker(L: *mut lua_State) -> c_int {
     // SAFETY: only `protected` calls this, with a pointer to a live `Body`.
     let body = unsafe { &mut **(ffi::lua_touserdata(L, 1) as *mut Body) };
     // SAFETY: a C function of `L`; drop the light userdata so the values start at 1.
@@ -568,7 +568,7 @@ unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> LResul
 
 /// Message handler: appends a traceback to the error, except to a callback error that is
 /// travelling up through this callback from a nested one (it has its traceback already).
-pub(super) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
+pub(crate) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
     // SAFETY: a message handler of `L`, called with the error at index 1.
     unsafe {
         if let Some(s) = get_str(L, 1) {

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::ctypes::Resolved;
-use super::raw::*;
-use super::value::{Site, StrArg};
-use super::vmlock::VmLock;
+use crate::luau::values::ctypes::Resolved;
+use crate::luau::vm::raw::*;
+use crate::luau::values::convert::{Site, StrArg};
+use crate::vmlock::VmLock;
 use crate::engine::Prototype;
 use std::ptr::NonNull;
 
@@ -143,9 +143,9 @@ pub struct Shared {
     /// The VM lock callbacks from other threads wait on.
     pub vm_lock: &'static VmLock,
     /// What `ffi.cdef` declared (one namespace per state).
-    pub ctypes: super::ctypes::CTypes,
+    pub ctypes: crate::luau::values::ctypes::CTypes,
     /// Luau finalizers of `ffi.gc` waiting for a safe point.
-    pub finalizers: Rc<super::gc::FinQueue>,
+    pub finalizers: Rc<crate::luau::memory::gc::FinQueue>,
 }
 ud_kind!(Shared, 98, c"lune-ffi state");
 
@@ -686,7 +686,7 @@ unsafe fn anchor(L: *mut lua_State, idx: c_int) -> Owner {
 
 /// # Safety
 /// As `anchor`.
-pub(super) unsafe fn lua_anchor(L: *mut lua_State, idx: c_int) -> LuaAnchor {
+pub(crate) unsafe fn lua_anchor(L: *mut lua_State, idx: c_int) -> LuaAnchor {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         drain_releases(L);

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use mlua::ffi::lua_State;
 
-use super::vmlock::VmLock;
+use crate::vmlock::VmLock;
 use crate::engine::thunk;
 
 thread_local! {

@@ -6,13 +6,13 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::invoke::{call_with, fast_call, Names};
-use super::library::{check_name, lib_self, LibInner};
-use super::objects::*;
-use super::raw::*;
-use super::signature::parse_sig;
-use super::value::StrArg;
-use super::vmlock::VmLock;
+use crate::luau::call::invoke::{call_with, fast_call, Names};
+use crate::luau::call::library::{check_name, lib_self, LibInner};
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::call::signature::parse_sig;
+use crate::luau::values::convert::StrArg;
+use crate::vmlock::VmLock;
 use crate::abi::Signature;
 use crate::engine::Prototype;
 use crate::memory::Ptr;
@@ -47,7 +47,7 @@ impl Ud for BoundUd {
 ///
 /// # Safety
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
-pub(super) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
+pub(crate) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
@@ -134,7 +134,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
 /// # Safety
 /// `L` must be a live Luau state with a value at `idx`.
 #[allow(clippy::type_complexity)]
-pub(super) unsafe fn finalizer_parts(
+pub(crate) unsafe fn finalizer_parts(
     L: *mut lua_State,
     idx: c_int,
 ) -> Option<Result<(Rc<Prototype>, usize, Option<Rc<LibInner>>), String>> {
@@ -209,7 +209,7 @@ pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
 unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        let b = super::slots::upvalue_ud(L, BoundUd::TAG) as *const BoundUd;
+        let b = crate::luau::vm::slots::upvalue_ud(L, BoundUd::TAG) as *const BoundUd;
         // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
         if let Some(b) = b.as_ref() {
             if let Some(fast) = &b.proto.fast {
@@ -238,7 +238,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 if ffi::lua_type(L, idx) == ffi::LUA_TFUNCTION {
                     let err = |e: String| format!("{}: argument #{}: {}", b.name, idx, e);
                     let proto = Prototype::host(fp.sig.clone()).map_err(err)?;
-                    super::callback::push_callback(
+                    crate::luau::callback::push_callback(
                         L,
                         idx,
                         proto,
@@ -266,7 +266,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 b.vm_lock,
             );
             for idx in temps {
-                super::callback::free_callback(L, idx);
+                crate::luau::callback::free_callback(L, idx);
             }
             let n = r?;
             if let Some(elem) = &b.ret_elem {

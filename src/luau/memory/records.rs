@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::objects::*;
-use super::raw::*;
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
 use crate::types::{MemberSpec, RecordKind, RecordOptions, StructType, MAX_OBJECT_SIZE};
 
 /// `ffi.struct(fields, options?)` → StructType. Options: `packed = true`

@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::access::{push_bits, store_struct_at};
-use super::objects::*;
-use super::raw::*;
-use super::reentry::Bracket;
-use super::slots::{self, Plain};
-use super::value::*;
-use super::vmlock::VmLock;
+use crate::luau::memory::access::{push_bits, store_struct_at};
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::vm::reentry::Bracket;
+use crate::luau::vm::slots::{self, Plain};
+use crate::luau::values::convert::*;
+use crate::vmlock::VmLock;
 use crate::engine::{Buffers, Call, FastPlan, Prototype};
 use crate::memory::Owner;
 use crate::types::{CType, Prim, StructType};
@@ -65,7 +65,7 @@ pub unsafe fn call_with(
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
-        super::gc::safe_point(L);
+        crate::luau::memory::gc::safe_point(L);
         let expected = check_arg_count(L, proto, first, names)?;
         if func == 0 {
             return Err(format!(
@@ -236,7 +236,7 @@ unsafe fn encode_arg_slow(
             func: names.api,
             what: &what,
         };
-        if let Some((p, bits)) = super::typed::get_typed(L, idx) {
+        if let Some((p, bits)) = crate::luau::values::typed::get_typed(L, idx) {
             // `ffi.typed(T, v)` for a parameter of type T: its image as made; for another
             // type, the value converts as its number would.
             if p == conv {
@@ -248,7 +248,7 @@ unsafe fn encode_arg_slow(
             if ffi::lua_checkstack(L, 1) == 0 {
                 return Err(site.err("fewer arguments", "a Luau stack overflow".into()));
             }
-            super::typed::untype_in_place(L, idx);
+            crate::luau::values::typed::untype_in_place(L, idx);
         }
         match conv {
             Prim::Pointer => match pointer_value(L, idx, false, site)? {
@@ -358,7 +358,7 @@ pub unsafe fn fast_call(
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
-        super::gc::safe_point(L);
+        crate::luau::memory::gc::safe_point(L);
         let top = slots::count(L);
         if (top - first + 1) as usize != fast.arg_count() || func == 0 {
             return None;

@@ -6,7 +6,7 @@ use std::ptr;
 
 use mlua::ffi::{self, lua_State};
 
-use super::raw::{describe, fmt_num, get_str, LResult};
+use crate::luau::vm::raw::{describe, fmt_num, get_str, LResult};
 use crate::types::Prim;
 
 /// Largest integer a double holds exactly, and every smaller one.
@@ -147,7 +147,7 @@ enum TypedNum {
 #[cold]
 unsafe fn typed_number(L: *mut lua_State, idx: c_int) -> Option<TypedNum> {
     // SAFETY: the caller's contract.
-    let (p, bits) = unsafe { super::typed::get_typed(L, idx)? };
+    let (p, bits) = unsafe { crate::luau::values::typed::get_typed(L, idx)? };
     let bits = normalize_bits(p, bits);
     Some(match p {
         Prim::Bool => TypedNum::Bool(bits != 0),
@@ -294,7 +294,7 @@ pub unsafe fn push_i64(L: *mut lua_State, v: i64) {
         // One simple rule: every value beyond ±2^53 is an integer, so `typeof` and `tostring`
         // behave the same across that whole range.
         if v.unsigned_abs() <= EXACT as u64 {
-            super::slots::push_number(L, v as f64);
+            crate::luau::vm::slots::push_number(L, v as f64);
         } else {
             ffi::lua_pushinteger64(L, v);
         }
@@ -309,7 +309,7 @@ pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         if v <= EXACT as u64 {
-            super::slots::push_number(L, v as f64);
+            crate::luau::vm::slots::push_number(L, v as f64);
         } else {
             // Luau integers are signed: values from 2^63 up come back with the same bits,
             // which `check_int` accepts back for u64.
@@ -375,12 +375,12 @@ pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
         #[inline(always)]
         unsafe fn number(&mut self, n: f64) {
             // SAFETY: `push_number_bits`'s contract: a live state with a free slot.
-            unsafe { super::slots::push_number(self.0, n) }
+            unsafe { crate::luau::vm::slots::push_number(self.0, n) }
         }
         #[inline(always)]
         unsafe fn boolean(&mut self, b: bool) {
             // SAFETY: as above.
-            unsafe { super::slots::push_bool(self.0, b) }
+            unsafe { crate::luau::vm::slots::push_bool(self.0, b) }
         }
     }
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
@@ -438,13 +438,13 @@ pub unsafe fn push_utf16(L: *mut lua_State, addr: usize) {
         }
         let units: Vec<u16> = (0..n).map(|i| p.add(i).read_unaligned()).collect();
         match String::from_utf16(&units) {
-            Ok(s) => super::raw::push_str(L, &s),
+            Ok(s) => crate::luau::vm::raw::push_str(L, &s),
             Err(_) => {
                 let at = char::decode_utf16(units.iter().copied())
                     .position(|c| c.is_err())
                     .unwrap_or(0);
                 drop(units);
-                super::raw::raise(
+                crate::luau::vm::raw::raise(
                     L,
                     format!(
                         "string16: invalid UTF-16 from C (an unpaired surrogate at unit {})",
@@ -470,7 +470,7 @@ pub unsafe fn push_cstring(L: *mut lua_State, addr: usize) {
             // SAFETY: the caller got `addr` from C as a `char*`; the seed calls reading
             // through C-provided pointers inherently unsafe.
             let s = std::ffi::CStr::from_ptr(addr as *const std::ffi::c_char);
-            super::raw::push_bytes(L, s.to_bytes());
+            crate::luau::vm::raw::push_bytes(L, s.to_bytes());
         }
     }
 }
@@ -514,17 +514,17 @@ pub unsafe fn fast_number(L: *mut lua_State, idx: c_int, conv: Prim, pass: Prim)
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     let v = unsafe {
         if idx > 0 {
-            super::slots::get(L, idx)
+            crate::luau::vm::slots::get(L, idx)
         } else if idx == -1 {
-            super::slots::top(L)
+            crate::luau::vm::slots::top(L)
         } else if ffi::lua_type(L, idx) == ffi::LUA_TNUMBER {
-            super::slots::Plain::Number(ffi::lua_tonumberx(L, idx, std::ptr::null_mut()))
+            crate::luau::vm::slots::Plain::Number(ffi::lua_tonumberx(L, idx, std::ptr::null_mut()))
         } else {
             return None;
         }
     };
     match v {
-        super::slots::Plain::Number(n) => number_bits(n, conv, pass),
+        crate::luau::vm::slots::Plain::Number(n) => number_bits(n, conv, pass),
         _ => None,
     }
 }

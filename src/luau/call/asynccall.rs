@@ -17,13 +17,13 @@ use std::task::{Context, Poll, Waker};
 use mlua::ffi::{self, lua_State};
 use mlua::prelude::*;
 
-use super::access::push_bits;
-use super::invoke::{check_arg_count, convert_arg, Names};
-use super::library::{check_name, lib_self};
-use super::objects::*;
-use super::raw::*;
-use super::reentry;
-use super::signature::parse_sig;
+use crate::luau::memory::access::push_bits;
+use crate::luau::call::invoke::{check_arg_count, convert_arg, Names};
+use crate::luau::call::library::{check_name, lib_self};
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::vm::reentry;
+use crate::luau::call::signature::parse_sig;
 use crate::engine::{Buffers, Call, Prototype};
 use crate::types::{CType, Prim};
 
@@ -269,7 +269,7 @@ mod pool {
 ///
 /// # Safety
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
-pub(super) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
+pub(crate) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
@@ -299,7 +299,7 @@ pub(super) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
 /// The async function and its yieldability check, as one Luau function.
 fn make_function(
     lua: &Lua,
-    lib: std::rc::Rc<super::library::LibInner>,
+    lib: std::rc::Rc<crate::luau::call::library::LibInner>,
     proto: Arc<Prototype>,
     declared: Option<Vec<CType>>,
     func: usize,

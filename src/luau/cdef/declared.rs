@@ -8,13 +8,13 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::bound::{push_bound, Bound, FnParam};
-use super::callback::declared_callback;
-use super::invoke::{call_with, Names};
-use super::library::{LibInner, LibraryUd};
-use super::objects::*;
-use super::raw::*;
-use super::value::{push_i64, push_u64, StrArg};
+use crate::luau::call::bound::{push_bound, Bound, FnParam};
+use crate::luau::callback::declared_callback;
+use crate::luau::call::invoke::{call_with, Names};
+use crate::luau::call::library::{LibInner, LibraryUd};
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::values::convert::{push_i64, push_u64, StrArg};
 use crate::abi::Signature;
 use crate::cdecl::{CdefReport, FuncDecl, MacroValue, Namespace, Ordinary, Type};
 use crate::engine::promote_variadic;
@@ -192,7 +192,7 @@ fn lib_name(lib: &LibInner) -> String {
     lib.name().to_string()
 }
 
-fn type_name(ctypes: &super::ctypes::CTypes, ty: &Type) -> String {
+fn type_name(ctypes: &crate::luau::values::ctypes::CTypes, ty: &Type) -> String {
     ctypes.ns.borrow().type_name(ty)
 }
 
@@ -275,7 +275,7 @@ unsafe fn push_declared_function(
             let format = fd
                 .printf_format
                 .or_else(|| {
-                    crate::luau::printf::BUILTIN_PRINTF
+                    crate::luau::call::printf::BUILTIN_PRINTF
                         .contains(&fd.name.as_str())
                         .then(|| fd.ty.params.len().checked_sub(1))
                         .flatten()
@@ -399,7 +399,7 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
             let mut declared: Vec<CType> = d.fixed.clone();
             let slots = match d.format.map(|m| (m, get_str(L, m as c_int + 1))) {
                 Some((_, Some(fmt))) => {
-                    Some(super::printf::parse(fmt, d.long.0, d.long.1).map_err(|e| {
+                    Some(crate::luau::call::printf::parse(fmt, d.long.0, d.long.1).map_err(|e| {
                         format!(
                             "{}: argument #{} (format): {}",
                             d.name,
@@ -424,8 +424,8 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
             for i in d.fixed.len()..n {
                 let idx = i as c_int + 1;
                 let t = if let Some(slots) = &slots {
-                    super::printf::type_for(L, idx, &slots[i - d.fixed.len()], &d.name, i + 1)?
-                } else if let Some((p, _)) = super::typed::get_typed(L, idx) {
+                    crate::luau::call::printf::type_for(L, idx, &slots[i - d.fixed.len()], &d.name, i + 1)?
+                } else if let Some((p, _)) = crate::luau::values::typed::get_typed(L, idx) {
                     p
                 } else {
                     match ffi::lua_type(L, idx) {

@@ -8,11 +8,11 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::invoke::{call_with, fast_call, Names};
-use super::objects::*;
-use super::raw::*;
-use super::signature::{parse_sig, Fnv, SigCache};
-use super::vmlock::VmLock;
+use crate::luau::call::invoke::{call_with, fast_call, Names};
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::call::signature::{parse_sig, Fnv, SigCache};
+use crate::vmlock::VmLock;
 use crate::memory::Ptr;
 use crate::types::{CType, Prim};
 
@@ -47,7 +47,7 @@ impl Drop for LibInner {
         // threads, up to and past the closing of the Lua state: unmapping that code under
         // them crashes the process (the callback itself is safe, its closed state turns the
         // call away). Such a library stays loaded until the process ends.
-        if !super::vmlock::callbacks_ever_created() {
+        if !crate::vmlock::callbacks_ever_created() {
             // SAFETY: dropped once, here; the field is never used again.
             unsafe { std::mem::ManuallyDrop::drop(&mut self.handle) };
         }
@@ -70,7 +70,7 @@ pub const LIB_CALL_DOUBLE: ffi::lua_CFunction = lib_call_as::<CALL_DOUBLE>;
 pub const LIB_CALL_VOID: ffi::lua_CFunction = lib_call_as::<CALL_VOID>;
 pub const LIB_CALL_STRING: ffi::lua_CFunction = lib_call_as::<CALL_STRING>;
 
-pub(super) const META: &[Entry] = &[(c"__tostring", lib_tostring)];
+pub(crate) const META: &[Entry] = &[(c"__tostring", lib_tostring)];
 
 /// `ffi.load(path?)`: a shared library, or with no argument the running process and the
 /// C library.
@@ -132,7 +132,7 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
             }
             let path = String::from_utf8_lossy(path).into_owned();
             let (found, lib) =
-                super::lib_search::open(&path).map_err(|e| format!("{}: {}", F, e))?;
+                crate::lib_search::open(&path).map_err(|e| format!("{}: {}", F, e))?;
             (found, Handle::Lib(lib))
         };
         push_library(L, name, handle);
@@ -253,7 +253,7 @@ impl LibInner {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
-pub(super) unsafe fn lib_self<'a>(L: *mut lua_State, F: &str) -> LResult<&'a LibraryUd> {
+pub(crate) unsafe fn lib_self<'a>(L: *mut lua_State, F: &str) -> LResult<&'a LibraryUd> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         get_ud::<LibraryUd>(L, 1).ok_or_else(|| {
@@ -269,7 +269,7 @@ pub(super) unsafe fn lib_self<'a>(L: *mut lua_State, F: &str) -> LResult<&'a Lib
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
-pub(super) unsafe fn check_name<'a>(L: *mut lua_State, idx: c_int, F: &str) -> LResult<&'a str> {
+pub(crate) unsafe fn check_name<'a>(L: *mut lua_State, idx: c_int, F: &str) -> LResult<&'a str> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         get_str(L, idx)
@@ -416,7 +416,7 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
 ///
 /// # Safety
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
-pub(super) unsafe extern "C-unwind" fn lib_symbol(L: *mut lua_State) -> c_int {
+pub(crate) unsafe extern "C-unwind" fn lib_symbol(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {

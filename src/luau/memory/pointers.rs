@@ -5,11 +5,11 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use super::access::*;
-use super::objects::*;
-use super::raw::*;
-use super::value::load_bits;
-use super::value::{fast_number, store_bits, Lazy, Site};
+use crate::luau::memory::access::*;
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
+use crate::luau::values::convert::load_bits;
+use crate::luau::values::convert::{fast_number, store_bits, Lazy, Site};
 use crate::memory::Ptr;
 use crate::types::{CType, Field, Prim};
 
@@ -22,7 +22,7 @@ use crate::types::{CType, Field, Prim};
 unsafe fn fast_offset(L: *mut lua_State, idx: c_int, stride: usize) -> Option<isize> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let super::slots::Plain::Number(n) = super::slots::get(L, idx) else {
+        let crate::luau::vm::slots::Plain::Number(n) = crate::luau::vm::slots::get(L, idx) else {
             return None;
         };
         let i = n as i64;
@@ -42,7 +42,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
     unsafe {
         // Fast path: a primitive element in bounds. Everything else, errors included, goes
         // through the general path below.
-        let ud = super::slots::userdata(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
+        let ud = crate::luau::vm::slots::userdata(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
         // SAFETY: only push_typed creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
             if let (CType::Prim(p), None) = (&ud.elem, &ud.pointee) {
@@ -84,7 +84,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
             }
             match get_str(L, 2) {
             Some(b"type") => push_type(L, &ud.elem),
-            Some(b"address") => super::value::push_u64(L, ud.ptr.addr as u64),
+            Some(b"address") => crate::luau::values::convert::push_u64(L, ud.ptr.addr as u64),
             Some(b"isNull") => push_fn(L, ptr_is_null, c"isNull"),
             _ => {
                 return Err(format!(
@@ -105,7 +105,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        let ud = super::slots::userdata(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
+        let ud = crate::luau::vm::slots::userdata(L, 1, TypedPtrUd::TAG) as *const TypedPtrUd;
         // SAFETY: only push_typed creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
             if let CType::Prim(p) = ud.elem {
@@ -196,7 +196,7 @@ pub unsafe extern "C-unwind" fn typed_len(L: *mut lua_State) -> c_int {
 unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim, usize)> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let key = super::slots::string(L, idx)?;
+        let key = crate::luau::vm::slots::string(L, idx)?;
         let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
         match (&f.ty, f.count, f.bits, f.flexible || f.pointee.is_some()) {
             (CType::Prim(p), None, None, false) => {
@@ -214,7 +214,7 @@ unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim
 pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        let ud = super::slots::userdata(L, 1, ViewUd::TAG) as *const ViewUd;
+        let ud = crate::luau::vm::slots::userdata(L, 1, ViewUd::TAG) as *const ViewUd;
         // SAFETY: only push_view creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
             if let Some((p, addr)) = fast_field(L, ud, 2) {
@@ -243,7 +243,7 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
                 return Ok(1);
             }
             match key {
-                b"address" => super::value::push_u64(L, ud.ptr.addr as u64),
+                b"address" => crate::luau::values::convert::push_u64(L, ud.ptr.addr as u64),
                 b"type" => push_struct_type(L, ud.st.clone()),
                 _ => {
                     return Err(format!(
@@ -269,7 +269,7 @@ fn field_names(st: &crate::types::StructType) -> String {
 pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        let ud = super::slots::userdata(L, 1, ViewUd::TAG) as *const ViewUd;
+        let ud = crate::luau::vm::slots::userdata(L, 1, ViewUd::TAG) as *const ViewUd;
         // SAFETY: only push_view creates userdata with this tag.
         if let Some(ud) = ud.as_ref() {
             if let Some((p, addr)) = fast_field(L, ud, 2) {
@@ -327,7 +327,7 @@ pub unsafe extern "C-unwind" fn raw_index(L: *mut lua_State) -> c_int {
         guard(L, || {
             let ud = get_ud::<RawPtrUd>(L, 1).ok_or("RawPointer expected")?;
             match get_str(L, 2) {
-            Some(b"address") => super::value::push_u64(L, ud.ptr.addr as u64),
+            Some(b"address") => crate::luau::values::convert::push_u64(L, ud.ptr.addr as u64),
             Some(b"isNull") => push_fn(L, ptr_is_null, c"isNull"),
             _ => {
                 return Err(format!(
@@ -466,7 +466,7 @@ pub unsafe extern "C-unwind" fn ptr_sub(L: *mut lua_State) -> c_int {
             })?;
             if let Some((_, q, _)) = ptr_operand(L, 2) {
                 let diff = (p.addr as i64).wrapping_sub(q.addr as i64) / stride as i64;
-                super::value::push_i64(L, diff);
+                crate::luau::values::convert::push_i64(L, diff);
                 return Ok(1);
             }
             let n = get_index(L, 2)
@@ -586,7 +586,7 @@ pub unsafe extern "C-unwind" fn ffi_typeof(L: *mut lua_State) -> c_int {
                 push_type(L, &elem);
             } else if get_ud::<RawPtrUd>(L, 1).is_some() {
                 push_str(L, "pointer");
-            } else if let Some((p, _)) = super::typed::get_typed(L, 1) {
+            } else if let Some((p, _)) = crate::luau::values::typed::get_typed(L, 1) {
                 push_str(L, p.name());
             } else {
                 return Err(format!(

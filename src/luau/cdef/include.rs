@@ -7,9 +7,9 @@ use std::process::{Command, Stdio};
 
 use mlua::ffi::{self, lua_State};
 
-use super::declared::push_report;
-use super::objects::*;
-use super::raw::*;
+use crate::luau::cdef::declared::push_report;
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
 
 const F: &str = "ffi.include";
 

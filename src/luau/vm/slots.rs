@@ -307,7 +307,7 @@ pub unsafe fn string<'a>(L: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
             }
             string_of(base.add(idx as usize - 1))
         } else {
-            super::raw::get_str(L, idx)
+            crate::luau::vm::raw::get_str(L, idx)
         }
     }
 }
@@ -485,7 +485,7 @@ impl Pusher {
 }
 
 /// A callback's numbers and booleans go straight into the reserved slots.
-impl super::value::PlainSink for Pusher {
+impl crate::luau::values::convert::PlainSink for Pusher {
     #[inline(always)]
     unsafe fn number(&mut self, n: f64) {
         // SAFETY: `PlainSink`'s contract: one of the values `pusher` made room for.

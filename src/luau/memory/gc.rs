@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use super::library::LibInner;
-use super::objects::*;
-use super::raw::*;
+use crate::luau::call::library::LibInner;
+use crate::luau::memory::objects::*;
+use crate::luau::vm::raw::*;
 use crate::abi::Signature;
 use crate::engine::{Buffers, Call, Prototype};
 use crate::memory::{GcToken, LuaAnchor, Owner, Ptr};
@@ -80,7 +80,7 @@ impl CFin {
     /// Calls the function with `addr`, inside the collector (or as the state closes):
     /// no Luau, no raise, no panic; the script's saved `errno` is kept.
     fn run(&self, addr: usize) {
-        super::reentry::in_gc_finalizer(|| {
+        crate::luau::vm::reentry::in_gc_finalizer(|| {
             crate::engine::keeping_saved_errors(|| {
                 let mut bufs = MaybeUninit::<Buffers>::uninit();
                 let mut call = Call::new(&self.proto, &mut bufs);
@@ -134,7 +134,7 @@ unsafe fn c_finalizer(L: *mut lua_State, idx: c_int, F: &str) -> LResult<Option<
                 if ffi::lua_getupvalue(L, idx, 1).is_null() {
                     return Ok(None);
                 }
-                let bound = super::bound::finalizer_parts(L, -1);
+                let bound = crate::luau::call::bound::finalizer_parts(L, -1);
                 ffi::lua_pop(L, 1);
                 match bound {
                     None => Ok(None),

@@ -1,0 +1,6 @@
+pub mod asynccall;
+pub mod bound;
+pub mod invoke;
+pub mod library;
+pub mod printf;
+pub mod signature;

@@ -1,0 +1,2 @@
+pub mod declared;
+pub mod include;

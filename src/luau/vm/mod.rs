@@ -1,0 +1,3 @@
+pub mod raw;
+pub mod reentry;
+pub mod slots;
