@@ -91,14 +91,14 @@ impl Drop for IdleGuard {
 /// `task.wait`, an async call) gets its finalizers run too. Cheap when nothing is queued.
 /// Errors in a finalizer are written to stderr.
 pub fn run_pending_finalizers(lua: &Lua) {
-    if !luau::memory::gc::has_pending() {
+    if !luau::vm::finalizers::has_pending() {
         return;
     }
     // SAFETY: a protected call on `lua`'s main thread, where Luau may run (the caller
     // holds the VM and is not inside the collector).
     let _ = unsafe {
         lua.exec_raw::<()>((), |state| {
-            luau::memory::gc::safe_point(state);
+            luau::vm::state::safe_point(state);
         })
     };
 }

@@ -7,10 +7,19 @@ use mlua::ffi::{self, lua_State};
 
 use crate::luau::call::bound::BoundUd;
 use crate::luau::call::library::{self, LibraryUd};
-use crate::luau::memory::functions::*;
-use crate::luau::memory::objects::*;
-use crate::luau::memory::pointers::*;
-use crate::luau::vm::raw::*;
+use crate::luau::callback::kind::CallbackUd;
+use crate::luau::memory::functions::{
+    arena_alloc, arena_alloc_array, arena_free, arena_new, arena_string,
+};
+use crate::luau::memory::objects::{ArenaUd, RawPtrUd, StructTypeUd, TypedPtrUd, ViewUd};
+use crate::luau::memory::pointers::{
+    ptr_add, ptr_eq, ptr_le, ptr_lt, ptr_sub, ptr_tostring, raw_index, raw_newindex,
+    struct_type_index, struct_type_tostring, typed_index, typed_len, typed_newindex, view_index,
+    view_newindex,
+};
+use crate::luau::vm::raw::{drop_ud, push_fn, Entry};
+use crate::luau::vm::state::{init_shared, Shared};
+use crate::luau::vm::tags::Ud;
 
 struct Kind {
     tag: c_int,
@@ -113,7 +122,7 @@ fn kinds() -> [Kind; 11] {
         kind::<BoundUd>(&[], &[], false),
         kind::<Shared>(&[], &[], false),
         kind::<crate::luau::cdef::declared::DeclaredVariadic>(&[], &[], false),
-        kind::<crate::luau::values::typed::TypedValueUd>(
+        kind::<crate::luau::values::convert::TypedValueUd>(
             &[
                 (c"__index", crate::luau::values::typed::typed_index),
                 (c"__tostring", crate::luau::values::typed::typed_tostring),
@@ -169,7 +178,11 @@ pub unsafe fn register(L: *mut lua_State) {
             ffi::lua_setuserdatametatable(L, k.tag);
         }
         ffi::lua_settop(L, cmp - 1);
-        init_shared(L, crate::luau::callback::traceback, crate::luau::callback::invoker);
+        init_shared(
+            L,
+            crate::luau::callback::traceback,
+            crate::luau::callback::invoker,
+        );
         crate::luau::vm::slots::check_layout(L);
     }
 }

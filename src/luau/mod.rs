@@ -1,13 +1,22 @@
 //! The Luau-facing module: the `ffi` table, the userdata kinds and their metatables.
 //! Nothing here knows which ABI the engine runs on.
 //!
-//! Layers, each using only those listed before it: `raw` (the C API), `slots` (direct
-//! reads and writes of stack slots on the hot paths, checked against the API), `vmlock`,
-//! `reentry` (calls in progress, callback errors), `value` (Luau values ↔ C values),
-//! `objects` (userdata kinds, pointer arguments), `access` (typed memory access),
-//! `signature`, `invoke` (the call path), `callback`, `pointers` and `memory_fns`
-//! (metamethods and `ffi.*` memory functions), `library` and `bound`, and `kinds`, which
-//! registers them all.
+//! By concern: `vm/` (the C API, stack slots, userdata tags, per-state data, calls in
+//! progress), `values/` (Luau values <-> C values, type names), `memory/` (pointers,
+//! views, arenas, struct types and the `ffi.*` memory functions), `call/` (signatures,
+//! the call path, libraries, bound and async calls), `callback/` (C calling Luau), and
+//! `cdef/` (declarations and headers). `kinds` registers every metatable.
+//!
+//! Layers, each using only those listed before it (tests/layering.rs checks the imports):
+//! `vm::tags`, `vm::raw`, `vm::anchor`, `vm::finalizers`, `vm::slots`, `vm::reentry`,
+//! `values::convert`, `values::ctypes`, `vm::state`, `values::typed`,
+//! `callback::kind`, `memory::objects`, `memory::access`, `memory::pointers`,
+//! `memory::records`, `memory::functions`,
+//! `call::signature`, `call::invoke`, `call::printf`,
+//! `callback`,
+//! `call::library`, `call::bound`, `call::asynccall`, `memory::gc`,
+//! `cdef::declared`, `cdef::include`,
+//! `kinds`.
 
 // `L` for the Lua state and `F` for the function name follow the Lua C API convention.
 #![allow(non_snake_case)]
@@ -22,11 +31,14 @@ pub mod vm;
 
 use std::ffi::c_int;
 
+use crate::luau::memory::functions::{
+    ffi_alignof, ffi_arena, ffi_buffer_legacy, ffi_cast, ffi_copy, ffi_fill, ffi_ptr, ffi_read,
+    ffi_sizeof, ffi_string, ffi_view, ffi_write, push_types_table,
+};
+use crate::luau::memory::objects::{push_rawptr, RawPtrUd};
+use crate::luau::vm::raw::{push_fn, Entry};
+use crate::luau::vm::tags::Ud;
 use mlua::ffi::{self, lua_State};
-
-use memory::functions::*;
-use memory::objects::*;
-use vm::raw::*;
 
 /// Builds the `ffi` table and leaves it on top of the stack. Metatables are registered
 /// once per Lua state.
@@ -58,10 +70,8 @@ pub unsafe fn display(L: *mut lua_State) {
     // SAFETY: see above; `luaL_tolstring` runs our own `__tostring`, which may raise
     // only inside the protected call mlua runs this in.
     unsafe {
-        let tag = ffi::lua_userdatatag(L, 1);
         let ours = ffi::lua_type(L, 1) == ffi::LUA_TUSERDATA
-            && ((RawPtrUd::TAG..=cdef::declared::DeclaredVariadic::TAG).contains(&tag)
-                || tag == values::typed::TypedValueUd::TAG);
+            && vm::tags::Tag::of(ffi::lua_userdatatag(L, 1)).is_some();
         if ours {
             ffi::luaL_tolstring_(L, 1, std::ptr::null_mut());
         } else {
@@ -80,7 +90,7 @@ pub unsafe fn display(L: *mut lua_State) {
 pub unsafe fn vm_lock_of(L: *mut lua_State) {
     // SAFETY: see above; a registry read and one push.
     unsafe {
-        match memory::objects::try_shared(L) {
+        match vm::state::try_shared(L) {
             Some(sh) => {
                 ffi::lua_pushlightuserdata(L, sh.vm_lock as *const _ as *mut std::ffi::c_void)
             }

@@ -241,21 +241,9 @@ impl Drop for OwnedBlock {
     }
 }
 
-/// Keeps a Luau value (a buffer, a Callback) alive through a registry reference.
-/// Dropping the last holder queues the reference for release: destructors run inside the
-/// garbage collector, where the registry must not be touched.
-pub struct LuaAnchor {
-    pub registry_ref: i32,
-    pub release_queue: Rc<RefCell<Vec<i32>>>,
-}
-
-impl Drop for LuaAnchor {
-    fn drop(&mut self) {
-        if let Ok(mut q) = self.release_queue.try_borrow_mut() {
-            q.push(self.registry_ref);
-        }
-    }
-}
+/// A value of the embedding layer (a Luau buffer or Callback) kept alive while a pointer
+/// into it lives. This module only holds and drops it: what it is stays the embedder's.
+pub type Anchor = Box<dyn std::any::Any>;
 
 /// What keeps a pointer's memory alive and tells whether it is still usable.
 #[derive(Clone, Default)]
@@ -267,7 +255,7 @@ pub enum Owner {
     Arena(Rc<ArenaInner>),
     Owned(Rc<OwnedBlock>),
     /// A Luau buffer or Callback, kept alive through the registry.
-    Anchor(Rc<LuaAnchor>),
+    Anchor(Rc<Anchor>),
     /// Memory inside the Luau userdata whose view holds this pointer: a struct value (a
     /// struct return, a callback's struct argument) is one GC allocation holding the view,
     /// its keep table and its bytes. Only that view holds this owner; a pointer derived
@@ -340,14 +328,14 @@ impl InlineRef {
 
 /// What keeps a struct value's memory alive from outside its view.
 pub struct InlineAnchor {
-    pub anchor: LuaAnchor,
+    pub anchor: Anchor,
     keep: NonNull<KeepAlive>,
 }
 
 impl InlineAnchor {
     /// # Safety
     /// `anchor` must keep alive the userdata that holds the keep table `r` points to.
-    pub unsafe fn new(anchor: LuaAnchor, r: &InlineRef) -> InlineAnchor {
+    pub unsafe fn new(anchor: Anchor, r: &InlineRef) -> InlineAnchor {
         InlineAnchor { anchor, keep: r.0 }
     }
 }

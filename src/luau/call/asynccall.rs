@@ -15,17 +15,18 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use mlua::ffi::{self, lua_State};
-use mlua::prelude::*;
+use mlua::prelude::{Lua, LuaError, LuaFunction, LuaMultiValue, LuaResult, LuaTable, LuaValue};
 
-use crate::luau::memory::access::push_bits;
+use crate::engine::{Buffers, Call, Prototype};
 use crate::luau::call::invoke::{check_arg_count, convert_arg, Names};
 use crate::luau::call::library::{check_name, lib_self};
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
-use crate::luau::vm::reentry;
 use crate::luau::call::signature::parse_sig;
-use crate::engine::{Buffers, Call, Prototype};
+use crate::luau::memory::access::push_bits;
+use crate::luau::memory::objects::push_struct_value;
+use crate::luau::vm::raw::{guard, raise, LResult};
+use crate::luau::vm::reentry;
 use crate::types::{CType, Prim};
+use mlua::IntoLuaMulti;
 
 /// One argument, converted on the Luau thread: a register image, or a struct's bytes.
 enum Arg {

@@ -6,17 +6,19 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::call::invoke::{call_with, fast_call, Names};
-use crate::luau::call::library::{check_name, lib_self, LibInner};
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
-use crate::luau::call::signature::parse_sig;
-use crate::luau::values::convert::StrArg;
-use crate::vmlock::VmLock;
 use crate::abi::Signature;
 use crate::engine::Prototype;
+use crate::luau::call::invoke::{call_with, fast_call, Names};
+use crate::luau::call::library::{check_name, lib_self, LibInner};
+use crate::luau::call::signature::parse_sig;
+use crate::luau::memory::objects::{check_ptr, ret_pointee, retype_result_to};
+use crate::luau::values::convert::StrArg;
+use crate::luau::vm::raw::{get_ud, guard, push_ud, raise};
+use crate::luau::vm::state::shared;
+use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
 use crate::types::{CType, Pointee, Prim};
+use crate::vmlock::VmLock;
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
 pub struct BoundUd {
@@ -39,8 +41,7 @@ pub struct BoundUd {
 }
 
 impl Ud for BoundUd {
-    const TAG: c_int = 97;
-    const NAME: &'static std::ffi::CStr = c"ffi function";
+    const KIND: Tag = Tag::Bound;
 }
 
 /// `lib:func(name, ret, args)` → a plain Luau function bound once.

@@ -9,16 +9,21 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
+use crate::engine::{Buffers, Call, FastPlan, Prototype};
 use crate::luau::memory::access::{push_bits, store_struct_at};
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
+use crate::luau::memory::objects::{
+    pointer_value, push_struct_value, RawPtrUd, TypedPtrUd, ViewUd,
+};
+use crate::luau::values::convert::{
+    check_c_string, encode_number, fast_number, number_bits, push_utf16_copy, Lazy, Site, StrArg,
+};
+use crate::luau::vm::raw::{describe, get_str, get_ud, guard, LResult};
 use crate::luau::vm::reentry::Bracket;
 use crate::luau::vm::slots::{self, Plain};
-use crate::luau::values::convert::*;
-use crate::vmlock::VmLock;
-use crate::engine::{Buffers, Call, FastPlan, Prototype};
+use crate::luau::vm::tags::Ud;
 use crate::memory::Owner;
 use crate::types::{CType, Prim, StructType};
+use crate::vmlock::VmLock;
 
 /// Names for messages: the API function and the C function. Passed by reference so the
 /// hot path does not copy fat pointers through the stack.
@@ -65,7 +70,7 @@ pub unsafe fn call_with(
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
-        crate::luau::memory::gc::safe_point(L);
+        crate::luau::vm::state::safe_point(L);
         let expected = check_arg_count(L, proto, first, names)?;
         if func == 0 {
             return Err(format!(
@@ -236,7 +241,7 @@ unsafe fn encode_arg_slow(
             func: names.api,
             what: &what,
         };
-        if let Some((p, bits)) = crate::luau::values::typed::get_typed(L, idx) {
+        if let Some((p, bits)) = crate::luau::values::convert::get_typed(L, idx) {
             // `ffi.typed(T, v)` for a parameter of type T: its image as made; for another
             // type, the value converts as its number would.
             if p == conv {
@@ -358,7 +363,7 @@ pub unsafe fn fast_call(
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
-        crate::luau::memory::gc::safe_point(L);
+        crate::luau::vm::state::safe_point(L);
         let top = slots::count(L);
         if (top - first + 1) as usize != fast.arg_count() || func == 0 {
             return None;

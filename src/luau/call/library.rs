@@ -9,12 +9,16 @@ use std::rc::Rc;
 use mlua::ffi::{self, lua_State};
 
 use crate::luau::call::invoke::{call_with, fast_call, Names};
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
 use crate::luau::call::signature::{parse_sig, Fnv, SigCache};
-use crate::vmlock::VmLock;
+use crate::luau::memory::objects::{push_rawptr, ret_pointee, retype_result_to};
+use crate::luau::vm::raw::{
+    describe, get_str, get_ud, guard, push_str, push_ud, raise, Entry, LResult,
+};
+use crate::luau::vm::state::shared;
+use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
 use crate::types::{CType, Prim};
+use crate::vmlock::VmLock;
 
 enum Handle {
     Lib(libloading::Library),
@@ -59,8 +63,7 @@ pub struct LibraryUd {
 }
 
 impl Ud for LibraryUd {
-    const TAG: c_int = 95;
-    const NAME: &'static std::ffi::CStr = c"Library";
+    const KIND: Tag = Tag::Library;
 }
 
 /// The `lib:call` family, one generic function per return kind.

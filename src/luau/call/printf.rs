@@ -7,9 +7,9 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::vm::raw::*;
-use crate::luau::values::typed::get_typed;
+use crate::luau::values::convert::get_typed;
 use crate::luau::values::convert::{check_float, check_int, Site};
+use crate::luau::vm::raw::{describe, LResult};
 use crate::types::Prim;
 
 /// What one conversion (or a `*` width or precision) takes.

@@ -8,11 +8,11 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::memory::objects::{check_param_type, check_type};
-use crate::luau::vm::raw::*;
-use crate::luau::values::convert::StrArg;
 use crate::abi::Signature;
 use crate::engine::{promote_variadic, Prototype};
+use crate::luau::memory::objects::{check_param_type, check_type};
+use crate::luau::values::convert::StrArg;
+use crate::luau::vm::raw::{describe, get_str, LResult};
 use crate::types::{CType, Prim};
 
 /// FNV-1a: symbol names are short and trusted, so a fast hash beats SipHash here.

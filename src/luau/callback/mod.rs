@@ -7,6 +7,8 @@
 //! callback, or of a closed state, never touches the VM. A call from another OS thread
 //! waits for the state's VM lock, which ffi calls release while C runs.
 
+pub mod kind;
+
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::rc::Rc;
@@ -14,20 +16,29 @@ use std::sync::atomic::Ordering;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::memory::access::{push_bits, store_at};
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
-use crate::luau::vm::reentry::{self, park_error, park_foreign};
-use crate::luau::call::signature::parse_sig;
-use crate::luau::vm::slots;
-use crate::luau::values::convert::*;
-use crate::vmlock::{self, VmLock};
 use crate::abi::Signature;
 use crate::engine::frame::CallFrame;
 use crate::engine::thunk::{self, SlotRecord};
 use crate::engine::Prototype;
+use crate::luau::call::signature::parse_sig;
+use crate::luau::callback::kind::{CallbackState, CallbackUd, DirectArg};
+use crate::luau::memory::access::{push_bits, store_at};
+use crate::luau::memory::objects::{
+    pointer_value, push_rawptr, push_struct_value, ret_pointee, retype_result_to,
+};
+use crate::luau::values::convert::{
+    check_c_string, emit_bits, encode_number, fast_number, number_bits, push_number_bits,
+    push_utf16_copy, Site, StrArg,
+};
+use crate::luau::vm::raw::{
+    describe, get_str, get_ud, guard, push_fn, push_str, push_ud, AbortOnPanic, Entry, LResult,
+};
+use crate::luau::vm::reentry::{self, park_error, park_foreign};
+use crate::luau::vm::slots;
+use crate::luau::vm::state::{drain_releases, shared};
 use crate::memory::{OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Pointee, Prim};
+use crate::vmlock::{self, VmLock};
 
 impl CallbackUd {
     fn free(&self) {

@@ -8,16 +8,20 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::call::bound::{push_bound, Bound, FnParam};
-use crate::luau::callback::declared_callback;
-use crate::luau::call::invoke::{call_with, Names};
-use crate::luau::call::library::{LibInner, LibraryUd};
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
-use crate::luau::values::convert::{push_i64, push_u64, StrArg};
 use crate::abi::Signature;
 use crate::cdecl::{CdefReport, FuncDecl, MacroValue, Namespace, Ordinary, Type};
 use crate::engine::promote_variadic;
+use crate::luau::call::bound::{push_bound, Bound, FnParam};
+use crate::luau::call::invoke::{call_with, Names};
+use crate::luau::call::library::{LibInner, LibraryUd};
+use crate::luau::callback::declared_callback;
+use crate::luau::memory::objects::{push_typed_to, retype_result_to};
+use crate::luau::values::convert::{push_i64, push_u64, StrArg};
+use crate::luau::vm::raw::{
+    describe, get_str, get_ud, guard, push_bytes, push_str, push_ud, LResult,
+};
+use crate::luau::vm::state::shared;
+use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
 use crate::types::{CType, Pointee, Prim};
 
@@ -371,8 +375,7 @@ pub struct DeclaredVariadic {
 }
 
 impl Ud for DeclaredVariadic {
-    const TAG: c_int = 99;
-    const NAME: &'static std::ffi::CStr = c"ffi variadic function";
+    const KIND: Tag = Tag::DeclaredVariadic;
 }
 
 /// # Safety
@@ -398,16 +401,16 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
             // checks (`%hhd` is a signed char) and booleans (passed as int) need them.
             let mut declared: Vec<CType> = d.fixed.clone();
             let slots = match d.format.map(|m| (m, get_str(L, m as c_int + 1))) {
-                Some((_, Some(fmt))) => {
-                    Some(crate::luau::call::printf::parse(fmt, d.long.0, d.long.1).map_err(|e| {
+                Some((_, Some(fmt))) => Some(
+                    crate::luau::call::printf::parse(fmt, d.long.0, d.long.1).map_err(|e| {
                         format!(
                             "{}: argument #{} (format): {}",
                             d.name,
                             d.format.unwrap_or(0) + 1,
                             e
                         )
-                    })?)
-                }
+                    })?,
+                ),
                 _ => None,
             };
             if let Some(slots) = &slots {
@@ -424,8 +427,14 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
             for i in d.fixed.len()..n {
                 let idx = i as c_int + 1;
                 let t = if let Some(slots) = &slots {
-                    crate::luau::call::printf::type_for(L, idx, &slots[i - d.fixed.len()], &d.name, i + 1)?
-                } else if let Some((p, _)) = crate::luau::values::typed::get_typed(L, idx) {
+                    crate::luau::call::printf::type_for(
+                        L,
+                        idx,
+                        &slots[i - d.fixed.len()],
+                        &d.name,
+                        i + 1,
+                    )?
+                } else if let Some((p, _)) = crate::luau::values::convert::get_typed(L, idx) {
                     p
                 } else {
                     match ffi::lua_type(L, idx) {

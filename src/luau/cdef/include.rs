@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use mlua::ffi::{self, lua_State};
 
 use crate::luau::cdef::declared::push_report;
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
+use crate::luau::vm::raw::{describe, get_index, get_str, guard, LResult};
+use crate::luau::vm::state::shared;
 
 const F: &str = "ffi.include";
 

@@ -7,9 +7,14 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
-use crate::luau::values::convert::*;
+use crate::luau::memory::objects::{
+    pointer_value, push_foreign_ptr, push_pointer_to, push_typed_to, push_view, ViewUd,
+};
+use crate::luau::values::convert::{
+    check_bool, check_int, encode_number, load_bits, normalize_bits, push_cstring, push_i64,
+    push_number_bits, push_u64, push_utf16, store_bits, Site,
+};
+use crate::luau::vm::raw::{describe, get_index, get_str, get_ud, push_str, LResult};
 use crate::memory::{Owner, Ptr};
 use crate::types::{CType, Field, Prim, StructType};
 

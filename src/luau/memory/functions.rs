@@ -5,11 +5,17 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::memory::access::*;
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
-use crate::luau::values::convert::load_bits;
-use crate::luau::values::convert::Site;
+use crate::luau::memory::access::{init_field_at, init_struct_at, push_at, store_at};
+use crate::luau::memory::objects::{
+    check_elem_type, check_mem, check_type, push_pointer_to, push_rawptr, push_typed_to, push_view,
+    resolve_size, resolve_type, ArenaUd, StructTypeUd, TypedPtrUd,
+};
+use crate::luau::values::convert::{load_bits, Site};
+use crate::luau::vm::raw::{
+    describe, fmt_num, get_index, get_positive_size, get_size, get_str, get_ud, guard, push_bytes,
+    push_str, push_ud, LResult,
+};
+use crate::luau::vm::state::{note_alloc, shared};
 use crate::memory::{ArenaInner, OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Field, Pointee, Prim, MAX_OBJECT_SIZE};
 

@@ -12,44 +12,27 @@
 //! - a Luau function cannot run inside the collector: it is queued and runs at the next
 //!   safe point, the next ffi call on the state or the next scheduler step (`safe_point`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::c_int;
 use std::mem::MaybeUninit;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::call::library::LibInner;
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
 use crate::abi::Signature;
 use crate::engine::{Buffers, Call, Prototype};
-use crate::memory::{GcToken, LuaAnchor, Owner, Ptr};
+use crate::luau::call::library::LibInner;
+use crate::luau::callback::kind::CallbackUd;
+use crate::luau::memory::objects::{
+    lua_anchor, push_rawptr, push_typed_to, push_view, RawPtrUd, TypedPtrUd, ViewUd,
+};
+use crate::luau::vm::anchor::LuaAnchor;
+use crate::luau::vm::raw::{describe, get_str, get_ud, guard, LResult};
+use crate::luau::vm::state::{safe_point, shared};
+use crate::luau::vm::tags::Ud;
+use crate::memory::{GcToken, Owner, Ptr};
 use crate::types::{CType, Pointee, Prim, StructType};
-
-/// Luau finalizers queued in the collector and not run yet, over all states of the
-/// process: the one load the ffi calls' safe point makes while it is zero.
-static PENDING: AtomicUsize = AtomicUsize::new(0);
-
-/// A state's queue of Luau finalizers to run (in its `Shared`).
-#[derive(Default)]
-pub struct FinQueue {
-    list: RefCell<Vec<PendingFin>>,
-    /// The state is closing: nothing queued can run any more.
-    closed: Cell<bool>,
-}
-
-impl FinQueue {
-    /// The state closes: drops what is queued (the VM can no longer run it).
-    pub fn close(&self) {
-        self.closed.set(true);
-        let list = std::mem::take(&mut *self.list.borrow_mut());
-        PENDING.fetch_sub(list.len(), Ordering::Relaxed);
-        drop(list);
-    }
-}
 
 /// A Luau finalizer whose pointer was collected: the function and what to call it with.
 pub struct PendingFin {
@@ -254,13 +237,10 @@ pub unsafe extern "C-unwind" fn ffi_gc(L: *mut lua_State) -> c_int {
                         };
                         Some(Box::new(move || {
                             // Runs in the collector: only queue it (no Luau, no raise).
-                            if queue.closed.get() {
-                                return;
-                            }
-                            if let Ok(mut q) = queue.list.try_borrow_mut() {
-                                q.push(PendingFin { func, ptr, shape });
-                                PENDING.fetch_add(1, Ordering::Relaxed);
-                            }
+                            let fin = PendingFin { func, ptr, shape };
+                            // SAFETY: queued jobs run only at a safe point, with a live
+                            // state where Luau may run.
+                            queue.push(Box::new(move |L| run_one(L, fin)));
                         }))
                     }
                 }
@@ -275,48 +255,6 @@ pub unsafe extern "C-unwind" fn ffi_gc(L: *mut lua_State) -> c_int {
             ffi::lua_pushvalue(L, 1);
             Ok(1)
         })
-    }
-}
-
-/// Whether Luau finalizers wait for a safe point (in any state of the process).
-#[inline(always)]
-pub fn has_pending() -> bool {
-    PENDING.load(Ordering::Relaxed) != 0
-}
-
-/// A safe point: runs the Luau finalizers queued for this state, each in a protected call
-/// (an error is written to stderr: there is no caller to raise it to). Called before an
-/// ffi call converts its arguments, by `ffi.gc`, and by the runtime between scheduler
-/// steps.
-///
-/// # Safety
-/// `L` must be a live Luau state where Luau may run (not inside the collector).
-#[inline(always)]
-pub unsafe fn safe_point(L: *mut lua_State) {
-    if has_pending() {
-        // SAFETY: the caller's contract.
-        unsafe { run_finalizers(L) }
-    }
-}
-
-/// # Safety
-/// As `safe_point`.
-#[cold]
-#[inline(never)]
-unsafe fn run_finalizers(L: *mut lua_State) {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let Some(sh) = try_shared(L) else {
-            return;
-        };
-        let list = std::mem::take(&mut *sh.finalizers.list.borrow_mut());
-        if list.is_empty() {
-            return;
-        }
-        PENDING.fetch_sub(list.len(), Ordering::Relaxed);
-        for f in list {
-            run_one(L, f);
-        }
     }
 }
 

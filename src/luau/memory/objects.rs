@@ -2,30 +2,29 @@
 //! callbacks), the per-state data, and how any pointer-like argument (pointer, view,
 //! callback, buffer) becomes a [`Ptr`].
 
-use std::cell::{Cell, RefCell};
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::values::ctypes::Resolved;
-use crate::luau::vm::raw::*;
 use crate::luau::values::convert::{Site, StrArg};
-use crate::vmlock::VmLock;
-use crate::engine::Prototype;
+use crate::luau::values::ctypes::Resolved;
 use std::ptr::NonNull;
 
-use crate::memory::{ArenaInner, InlineAnchor, InlineRef, KeepAlive, LuaAnchor, Owner, Ptr};
+use crate::luau::callback::kind::CallbackUd;
+use crate::luau::vm::anchor::LuaAnchor;
+use crate::luau::vm::raw::{describe, get_str, get_ud, push_str, push_ud, LResult};
+use crate::luau::vm::state::{drain_releases, shared};
+use crate::luau::vm::tags::{Tag, Ud};
+use crate::memory::{ArenaInner, InlineAnchor, InlineRef, KeepAlive, Owner, Ptr};
 use crate::types::{CType, Pointee, Prim, StructType};
 
-/// Tags are chosen away from 0 (untagged userdata, used by mlua) in case other libraries
-/// use low tags. `kinds` registers one metatable and destructor per tag.
+/// Implements [`Ud`] for a userdata kind of `vm::tags`.
 macro_rules! ud_kind {
-    ($t:ty, $tag:expr, $name:expr) => {
+    ($t:ty, $kind:ident) => {
         impl Ud for $t {
-            const TAG: c_int = $tag;
-            const NAME: &'static CStr = $name;
+            const KIND: Tag = Tag::$kind;
         }
     };
 }
@@ -33,7 +32,7 @@ macro_rules! ud_kind {
 pub struct RawPtrUd {
     pub ptr: Ptr,
 }
-ud_kind!(RawPtrUd, 90, c"RawPointer");
+ud_kind!(RawPtrUd, RawPointer);
 
 pub struct TypedPtrUd {
     pub ptr: Ptr,
@@ -43,7 +42,7 @@ pub struct TypedPtrUd {
     /// For elements that are pointers (`T **`): what they point to, when declared.
     pub pointee: Option<Pointee>,
 }
-ud_kind!(TypedPtrUd, 91, c"TypedPointer");
+ud_kind!(TypedPtrUd, TypedPointer);
 
 pub struct ViewUd {
     pub ptr: Ptr,
@@ -52,7 +51,7 @@ pub struct ViewUd {
     /// follow in the same userdata. Empty (and allocation-free) for views of other memory.
     pub keep: KeepAlive,
 }
-ud_kind!(ViewUd, 92, c"StructView");
+ud_kind!(ViewUd, StructView);
 
 // Every struct value is a GC allocation of this header plus its bytes, and the collector's
 // work grows with the bytes allocated: keep the header from growing unnoticed.
@@ -61,213 +60,12 @@ const _: () = assert!(std::mem::size_of::<ViewUd>() <= 56);
 pub struct ArenaUd {
     pub arena: Rc<ArenaInner>,
 }
-ud_kind!(ArenaUd, 93, c"Arena");
+ud_kind!(ArenaUd, Arena);
 
 pub struct StructTypeUd {
     pub st: Arc<StructType>,
 }
-ud_kind!(StructTypeUd, 94, c"StructType");
-
-/// What a live callback needs when C calls it.
-pub struct CallbackState {
-    pub main: *mut lua_State,
-    /// A Luau thread holding the message handler at stack index 1 and the callback's
-    /// function at 2, copied onto the calling thread with `lua_xpush`: a plain slot copy,
-    /// where a registry lookup costs a table access per value per call.
-    pub holder: *mut lua_State,
-    /// The registry reference keeping `holder` (and so the function) alive.
-    pub holder_ref: c_int,
-
-    pub proto: Prototype,
-    /// The last Luau string a `string`-returning callback handed to C, kept alive until
-    /// the next call.
-    pub last_string_ref: Cell<c_int>,
-    pub release_queue: Rc<RefCell<Vec<i32>>>,
-    pub invoker_ref: c_int,
-    /// For each argument declared `T *` (T an object type): T, so it arrives as a
-    /// TypedPointer of T.
-    pub arg_elems: Vec<Option<Pointee>>,
-    /// Arguments declared `bool` that C promoted to int (variadic ones): pushed as
-    /// booleans. A fixed `bool` is read by its low byte (its register's upper bits are
-    /// not specified on AAPCS64).
-    pub promoted_bools: Vec<bool>,
-    /// When every argument is a number or boolean, few enough to push without growing
-    /// the stack: how to push each, directly, without a protected call.
-    pub direct: Option<Box<[DirectArg]>>,
-}
-
-impl Drop for CallbackState {
-    fn drop(&mut self) {
-        // Destructors run inside the collector: defer registry releases.
-        if let Ok(mut q) = self.release_queue.try_borrow_mut() {
-            q.push(self.holder_ref);
-            let s = self.last_string_ref.get();
-            if s != 0 {
-                q.push(s);
-            }
-        }
-    }
-}
-
-/// How a callback pushes one number or boolean argument.
-pub struct DirectArg {
-    pub prim: Prim,
-    /// Where its 8-byte image is, when it is in one place (else `thunk::arg_bits`).
-    pub loc: Option<crate::abi::Loc>,
-    /// A variadic `bool`, promoted to int by C: pushed as a boolean.
-    pub promoted_bool: bool,
-}
-
-/// A Callback: its thunk slot and state. `free` may run while C is inside the callback
-/// (a callback freeing itself), so both are cells and the state is reference-counted.
-pub struct CallbackUd {
-    pub slot: Cell<Option<usize>>,
-    pub code: usize,
-    /// Made for one ffi call (a Luau function passed for a function-pointer parameter):
-    /// its thunk may be reused once it is freed (see `engine::thunk::release`).
-    pub per_call: bool,
-    pub state: Cell<Option<Rc<CallbackState>>>,
-}
-ud_kind!(CallbackUd, 96, c"Callback");
-
-/// Per-Lua-state data, kept in the registry.
-pub struct Shared {
-    pub release_queue: Rc<RefCell<Vec<i32>>>,
-    pub warned_buffer: Cell<bool>,
-    pub warned_open: Cell<bool>,
-    /// Registry reference of the callback message handler, created once so a callback
-    /// does not allocate a closure per call.
-    pub traceback_ref: c_int,
-    /// Registry reference of the protected callback body (`callback::invoker`).
-    pub invoker_ref: c_int,
-    /// The VM lock callbacks from other threads wait on.
-    pub vm_lock: &'static VmLock,
-    /// What `ffi.cdef` declared (one namespace per state).
-    pub ctypes: crate::luau::values::ctypes::CTypes,
-    /// Luau finalizers of `ffi.gc` waiting for a safe point.
-    pub finalizers: Rc<crate::luau::memory::gc::FinQueue>,
-}
-ud_kind!(Shared, 98, c"lune-ffi state");
-
-impl Drop for Shared {
-    // Runs when the Lua state closes.
-    fn drop(&mut self) {
-        self.vm_lock.close();
-        self.finalizers.close();
-    }
-}
-
-const SHARED_KEY: &std::ffi::CStr = c"lune_ffi.shared";
-
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-pub unsafe fn init_shared(
-    L: *mut lua_State,
-    traceback: ffi::lua_CFunction,
-    invoker: ffi::lua_CFunction,
-) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        push_fn(L, traceback, c"traceback");
-        let traceback_ref = ffi::lua_ref(L, -1);
-        ffi::lua_pop(L, 1);
-        push_fn(L, invoker, c"callback");
-        let invoker_ref = ffi::lua_ref(L, -1);
-        ffi::lua_pop(L, 1);
-        push_ud(
-            L,
-            Shared {
-                release_queue: Rc::new(RefCell::new(Vec::new())),
-                warned_buffer: Cell::new(false),
-                warned_open: Cell::new(false),
-                traceback_ref,
-                invoker_ref,
-                vm_lock: VmLock::new_held(),
-                ctypes: Default::default(),
-                finalizers: Default::default(),
-            },
-        );
-        ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
-    }
-}
-
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-pub unsafe fn shared<'a>(L: *mut lua_State) -> &'a Shared {
-    // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
-    unsafe { try_shared(L).expect("lune-ffi state initialised") }
-}
-
-/// The per-state data, if the module was opened in this state.
-///
-/// # Safety
-/// `L` must be a valid Luau state.
-pub unsafe fn try_shared<'a>(L: *mut lua_State) -> Option<&'a Shared> {
-    // SAFETY: a registry read; the value stays referenced by the registry.
-    unsafe {
-        ffi::lua_rawgetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
-        let s = get_ud::<Shared>(L, -1);
-        ffi::lua_pop(L, 1);
-        s
-    }
-}
-
-/// Releases registry references of buffers and callbacks whose last holder was collected.
-///
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-pub unsafe fn drain_releases(L: *mut lua_State) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let q = shared(L).release_queue.clone();
-        let refs: Vec<i32> = q.borrow_mut().drain(..).collect();
-        for r in refs {
-            ffi::lua_unref(L, r);
-        }
-    }
-}
-
-thread_local! {
-    /// Bytes the module allocated on this thread since it last made the collector work.
-    static GC_DEBT: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Debt at which the collector is asked to work: small enough that a loop of large
-/// allocations is reclaimed promptly, large enough that small ones stay cheap.
-const GC_DEBT_STEP: usize = 256 * 1024;
-
-/// Counts `bytes` of memory the module allocated outside Luau's heap toward the
-/// collector's pacing. Luau cannot see that memory, so without this a loop that drops
-/// 1 MiB arenas grows to gigabytes before the few bytes of their userdata trigger a
-/// cycle. Once the debt passes a step, the collector does as much work as was allocated
-/// (`LUA_GCSTEP` with that many KiB), which finishes a cycle quickly when the Luau heap
-/// is small and stays proportional when it is large.
-///
-/// Must not be called while a `RefCell` that a destructor may borrow is borrowed: the
-/// step runs destructors of collected userdata.
-///
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-pub unsafe fn note_alloc(L: *mut lua_State, bytes: usize) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        // The debt is counted per OS thread, not per state: finding the state's data
-        // costs a registry lookup, and a thread runs one state at a time.
-        let debt = GC_DEBT.with(|d| d.get()).saturating_add(bytes);
-        if debt < GC_DEBT_STEP {
-            GC_DEBT.with(|d| d.set(debt));
-            return;
-        }
-        GC_DEBT.with(|d| d.set(0));
-        let kb = (debt / 1024).min(c_int::MAX as usize) as c_int;
-        ffi::lua_gc(L, ffi::LUA_GCSTEP, kb);
-        drain_releases(L);
-    }
-}
+ud_kind!(StructTypeUd, StructType);
 
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
@@ -425,7 +223,9 @@ pub unsafe fn view_ptr(L: *mut lua_State, idx: c_int, ud: &ViewUd, persist: bool
             let owner = if persist {
                 // SAFETY: the anchor references the userdata at `idx`, which holds the
                 // keep table `r` points to.
-                unsafe { Owner::InlineAnchor(Rc::new(InlineAnchor::new(lua_anchor(L, idx), r))) }
+                unsafe {
+                    Owner::InlineAnchor(Rc::new(InlineAnchor::new(Box::new(lua_anchor(L, idx)), r)))
+                }
             } else {
                 Owner::Foreign
             };
@@ -681,7 +481,7 @@ pub unsafe fn check_elem_type(
 /// errors raised inside unwind through here (see `raw`).
 unsafe fn anchor(L: *mut lua_State, idx: c_int) -> Owner {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe { Owner::Anchor(Rc::new(lua_anchor(L, idx))) }
+    unsafe { Owner::Anchor(Rc::new(Box::new(lua_anchor(L, idx)))) }
 }
 
 /// # Safety

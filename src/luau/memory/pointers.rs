@@ -5,11 +5,19 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::memory::access::*;
-use crate::luau::memory::objects::*;
-use crate::luau::vm::raw::*;
+use crate::luau::memory::access::{
+    find_field, push_at, push_field, push_prim_at, store_at, store_field,
+};
+use crate::luau::memory::objects::{
+    check_ptr, push_pointer_to, push_rawptr, push_struct_type, push_type, push_typed_to, to_ptr,
+    view_ptr, RawPtrUd, StructTypeUd, TypedPtrUd, ViewUd,
+};
 use crate::luau::values::convert::load_bits;
 use crate::luau::values::convert::{fast_number, store_bits, Lazy, Site};
+use crate::luau::vm::raw::{
+    describe, get_index, get_str, get_ud, guard, push_fn, push_str, set_field, LResult,
+};
+use crate::luau::vm::tags::Ud;
 use crate::memory::Ptr;
 use crate::types::{CType, Field, Prim};
 
@@ -586,7 +594,7 @@ pub unsafe extern "C-unwind" fn ffi_typeof(L: *mut lua_State) -> c_int {
                 push_type(L, &elem);
             } else if get_ud::<RawPtrUd>(L, 1).is_some() {
                 push_str(L, "pointer");
-            } else if let Some((p, _)) = crate::luau::values::typed::get_typed(L, 1) {
+            } else if let Some((p, _)) = crate::luau::values::convert::get_typed(L, 1) {
                 push_str(L, p.name());
             } else {
                 return Err(format!(

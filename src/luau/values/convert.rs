@@ -6,7 +6,10 @@ use std::ptr;
 
 use mlua::ffi::{self, lua_State};
 
+use crate::luau::vm::raw::get_ud;
 use crate::luau::vm::raw::{describe, fmt_num, get_str, LResult};
+use crate::luau::vm::slots::PlainSink;
+use crate::luau::vm::tags::{Tag, Ud};
 use crate::types::Prim;
 
 /// Largest integer a double holds exactly, and every smaller one.
@@ -147,7 +150,7 @@ enum TypedNum {
 #[cold]
 unsafe fn typed_number(L: *mut lua_State, idx: c_int) -> Option<TypedNum> {
     // SAFETY: the caller's contract.
-    let (p, bits) = unsafe { crate::luau::values::typed::get_typed(L, idx)? };
+    let (p, bits) = unsafe { get_typed(L, idx)? };
     let bits = normalize_bits(p, bits);
     Some(match p {
         Prim::Bool => TypedNum::Bool(bits != 0),
@@ -316,17 +319,6 @@ pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
             ffi::lua_pushinteger64(L, v as i64);
         }
     }
-}
-
-/// Where `emit_bits` puts a number or boolean: the stack through `slots`, or a callback's
-/// `slots::Pusher`.
-///
-/// # Safety
-/// Callers of either method guarantee the sink has room for one more value (a free stack
-/// slot, or a value the pusher was made for).
-pub trait PlainSink {
-    unsafe fn number(&mut self, n: f64);
-    unsafe fn boolean(&mut self, b: bool);
 }
 
 /// The one rule for what a numeric or boolean primitive becomes in Luau, from its register
@@ -578,6 +570,25 @@ pub fn number_bits(n: f64, conv: Prim, pass: Prim) -> Option<u64> {
         }
         _ => None,
     }
+}
+
+/// The value's C type and its register image (as `encode_number` makes it).
+pub struct TypedValueUd {
+    pub prim: Prim,
+    pub bits: u64,
+}
+
+impl Ud for TypedValueUd {
+    const KIND: Tag = Tag::TypedValue;
+}
+
+/// The typed value at `idx`, if it is one.
+///
+/// # Safety
+/// `L` must be a live Luau state with `idx` on its stack.
+pub unsafe fn get_typed(L: *mut lua_State, idx: c_int) -> Option<(Prim, u64)> {
+    // SAFETY: the caller's contract.
+    unsafe { get_ud::<TypedValueUd>(L, idx).map(|t| (t.prim, t.bits)) }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::luau::values::convert::StrArg;
 use crate::cdecl::{CdefReport, Namespace, Type};
+use crate::luau::values::convert::StrArg;
 use crate::types::{CType, Pointee};
 
 /// The innermost element type of an array type.

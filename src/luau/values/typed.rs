@@ -8,30 +8,12 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::memory::objects::shared;
-use crate::luau::vm::raw::*;
-use crate::luau::values::convert::{encode_number, push_number_bits, Site};
+use crate::luau::values::convert::{
+    encode_number, get_typed, push_number_bits, Site, TypedValueUd,
+};
+use crate::luau::vm::raw::{describe, fmt_num, get_str, guard, push_str, push_ud};
+use crate::luau::vm::state::shared;
 use crate::types::{CType, Prim};
-
-/// The value's C type and its register image (as `encode_number` makes it).
-pub struct TypedValueUd {
-    pub prim: Prim,
-    pub bits: u64,
-}
-
-impl Ud for TypedValueUd {
-    const TAG: c_int = 110;
-    const NAME: &'static std::ffi::CStr = c"TypedValue";
-}
-
-/// The typed value at `idx`, if it is one.
-///
-/// # Safety
-/// `L` must be a live Luau state with `idx` on its stack.
-pub unsafe fn get_typed(L: *mut lua_State, idx: c_int) -> Option<(Prim, u64)> {
-    // SAFETY: the caller's contract.
-    unsafe { get_ud::<TypedValueUd>(L, idx).map(|t| (t.prim, t.bits)) }
-}
 
 /// Replaces the typed value at `idx` by its plain number or boolean, so the ordinary
 /// conversion (with its range checks and messages) takes over. Does nothing for other

@@ -1,3 +1,7 @@
+pub mod anchor;
+pub mod finalizers;
 pub mod raw;
 pub mod reentry;
 pub mod slots;
+pub mod state;
+pub mod tags;

@@ -34,12 +34,7 @@ pub type LResult<T> = Result<T, String>;
 /// A named C function of a metatable or methods table.
 pub type Entry = (&'static std::ffi::CStr, ffi::lua_CFunction);
 
-/// A userdata kind: its tag and `__type` name. Only [`push_ud`] creates userdata with the
-/// tag, so a block with the tag always holds a live `Self`.
-pub trait Ud: Sized {
-    const TAG: c_int;
-    const NAME: &'static std::ffi::CStr;
-}
+pub use crate::luau::vm::tags::Ud;
 
 /// Aborts if a panic unwinds past it (see the module docs). A Luau exception passing
 /// through does not count as panicking and goes on to its `lua_pcall`.

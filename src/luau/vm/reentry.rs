@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use mlua::ffi::lua_State;
 
-use crate::vmlock::VmLock;
 use crate::engine::thunk;
+use crate::vmlock::VmLock;
 
 thread_local! {
     /// The error a callback raised during the current ffi call.

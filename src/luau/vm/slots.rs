@@ -485,7 +485,7 @@ impl Pusher {
 }
 
 /// A callback's numbers and booleans go straight into the reserved slots.
-impl crate::luau::values::convert::PlainSink for Pusher {
+impl PlainSink for Pusher {
     #[inline(always)]
     unsafe fn number(&mut self, n: f64) {
         // SAFETY: `PlainSink`'s contract: one of the values `pusher` made room for.
@@ -668,6 +668,17 @@ unsafe extern "C-unwind" fn probe(L: *mut lua_State) -> c_int {
 }
 
 /// Whether the direct reads are in use (for tests).
+/// Where `emit_bits` puts a number or boolean: the stack through `slots`, or a callback's
+/// `slots::Pusher`.
+///
+/// # Safety
+/// Callers of either method guarantee the sink has room for one more value (a free stack
+/// slot, or a value the pusher was made for).
+pub trait PlainSink {
+    unsafe fn number(&mut self, n: f64);
+    unsafe fn boolean(&mut self, b: bool);
+}
+
 #[cfg(test)]
 fn in_use() -> bool {
     usable()
