@@ -9,7 +9,7 @@
 //!
 //! Layers, each using only those listed before it (tests/layering.rs checks the imports):
 //! `vm::tags`, `vm::raw`, `vm::anchor`, `vm::finalizers`, `vm::slots`, `vm::reentry`,
-//! `values::convert`, `values::ctypes`, `vm::state`, `values::typed`,
+//! `values::convert`, `values::ctypes`, `vm::state`, `values::typed`, `call::desc`,
 //! `callback::kind`, `memory::objects`, `memory::access`, `memory::pointers`,
 //! `memory::records`, `memory::functions`,
 //! `call::signature`, `call::invoke`, `call::printf`,

@@ -18,11 +18,13 @@ use mlua::ffi::{self, lua_State};
 use mlua::prelude::{Lua, LuaError, LuaFunction, LuaMultiValue, LuaResult, LuaTable, LuaValue};
 
 use crate::engine::{Buffers, Call, Prototype};
+use crate::luau::call::desc::FnDesc;
 use crate::luau::call::invoke::{check_arg_count, convert_arg, Names};
 use crate::luau::call::library::{check_name, lib_self};
 use crate::luau::call::signature::parse_sig;
 use crate::luau::memory::access::push_bits;
 use crate::luau::memory::objects::push_struct_value;
+use crate::luau::values::convert::StrArg;
 use crate::luau::vm::raw::{guard, raise, LResult};
 use crate::luau::vm::reentry;
 use crate::types::{CType, Prim};
@@ -279,13 +281,17 @@ pub(crate) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
             let name = check_name(L, 2, F)?.to_string();
             // Strings for pointer parameters are copied for the worker (the default
             // `StrArg::Copy` of every parameter): the call outlives this stack frame.
-            let (sig, declared, _) = parse_sig(L, Some(3), 4, F, 2, 3)?;
-            let declared = sig.is_variadic().then_some(declared);
+            let mut desc = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            for p in &mut desc.params {
+                p.str_arg = StrArg::Copy;
+            }
             let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
-            let proto =
-                Arc::new(Prototype::host(sig).map_err(|e| format!("{}: '{}': {}", F, name, e))?);
+            let proto = Arc::new(
+                Prototype::host(desc.signature())
+                    .map_err(|e| format!("{}: '{}': {}", F, name, e))?,
+            );
             let lua = Lua::get_or_init_from_ptr(L);
-            let f = make_function(lua, lib, proto, declared, func, name)
+            let f = make_function(lua, lib, proto, std::rc::Rc::new(desc), func, name)
                 .map_err(|e| format!("{}: {}", F, e))?;
             let key = lua
                 .create_registry_value(f)
@@ -302,7 +308,7 @@ fn make_function(
     lua: &Lua,
     lib: std::rc::Rc<crate::luau::call::library::LibInner>,
     proto: Arc<Prototype>,
-    declared: Option<Vec<CType>>,
+    desc: std::rc::Rc<FnDesc>,
     func: usize,
     name: String,
 ) -> LuaResult<LuaFunction> {
@@ -315,10 +321,9 @@ fn make_function(
         let _lib = &lib;
         let proto = proto.clone();
         let api = api.clone();
-        let declared = declared.clone();
+        let desc = desc.clone();
         async move {
-            let (job, copies) = match prepare(&lua, &proto, declared.as_deref(), func, &api, &args)
-            {
+            let (job, copies) = match prepare(&lua, &proto, &desc, func, &api, &args) {
                 Ok(p) => p,
                 Err(e) => {
                     return (false, LuaValue::String(lua.create_string(message(e))?))
@@ -407,7 +412,7 @@ fn message(e: LuaError) -> String {
 fn prepare(
     lua: &Lua,
     proto: &Arc<Prototype>,
-    declared: Option<&[CType]>,
+    desc: &FnDesc,
     func: usize,
     api: &str,
     args: &LuaMultiValue,
@@ -421,8 +426,7 @@ fn prepare(
             let names = Names {
                 api,
                 cfn: api,
-                params: None,
-                strs: &[],
+                desc: Some(desc),
             };
             let r = (|| -> LResult<()> {
                 check_arg_count(L, proto, 1, &names)?;
@@ -433,7 +437,7 @@ fn prepare(
                     };
                     let mut bytes = vec![0u8; size];
                     let slot = bytes.as_mut_ptr();
-                    match convert_arg(L, t, declared, i, 1, &names, || slot)? {
+                    match convert_arg(L, t, i, 1, &names, || slot)? {
                         Some(bits) => out.push(Arg::Scalar(bits)),
                         None => out.push(Arg::Struct(bytes)),
                     }

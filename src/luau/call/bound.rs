@@ -6,33 +6,24 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::abi::Signature;
 use crate::engine::Prototype;
+use crate::luau::call::desc::FnDesc;
 use crate::luau::call::invoke::{call_with, fast_call, Names};
 use crate::luau::call::library::{check_name, lib_self, LibInner};
 use crate::luau::call::signature::parse_sig;
-use crate::luau::memory::objects::{check_ptr, ret_pointee, retype_result_to};
-use crate::luau::values::convert::StrArg;
+use crate::luau::memory::objects::check_ptr;
 use crate::luau::vm::raw::{get_ud, guard, push_ud, raise};
 use crate::luau::vm::state::shared;
 use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
-use crate::types::{CType, Pointee, Prim};
+use crate::types::{CType, Prim};
 use crate::vmlock::VmLock;
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
 pub struct BoundUd {
     proto: Rc<Prototype>,
-    /// A variadic function's argument types as written (before promotion), for range
-    /// checks; None when they are the prototype's own.
-    declared: Option<Vec<CType>>,
-    /// For a `T *` return: T, the element type of the TypedPointer it comes back as.
-    ret_elem: Option<Pointee>,
-    fn_params: Vec<FnParam>,
-    /// A declared function's parameters in C (`const char *filename`), for messages.
-    c_params: Option<Vec<String>>,
-    /// What a Luau string passed for each pointer parameter becomes.
-    strs: Vec<StrArg>,
+    /// What is declared of its parameters and result.
+    desc: FnDesc,
     func: usize,
     name: String,
     /// Keeps the library loaded while the function is reachable.
@@ -57,26 +48,20 @@ pub(crate) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
             let name = check_name(L, 2, F)?.to_string();
             // A variadic function binds its variadic types once, `{ fixed..., "...",
             // variadic... }`; lib:call keeps per-call types.
-            let (sig, declared, strs) = parse_sig(L, Some(3), 4, F, 2, 3)?;
-            let declared = sig.is_variadic().then_some(declared);
-            let ret_elem = ret_pointee(L, 3);
+            let desc = parse_sig(L, Some(3), 4, F, 2, 3)?;
             let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
             let proto = lib
                 .sigs
-                .prototype_for(&name, sig)
+                .prototype_for(&name, desc.signature())
                 .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
             push_bound(
                 L,
                 Bound {
                     proto,
-                    declared,
-                    ret_elem,
+                    desc,
                     func,
                     name,
                     lib: Some(lib),
-                    fn_params: Vec::new(),
-                    c_params: None,
-                    strs,
                 },
             );
             Ok(1)
@@ -103,24 +88,19 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
                     F
                 ));
             }
-            let (sig, declared, strs) = parse_sig(L, Some(2), 3, F, 2, 3)?;
-            let declared = sig.is_variadic().then_some(declared);
-            let ret_elem = ret_pointee(L, 2);
-            let proto = Rc::new(Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?);
+            let desc = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let proto =
+                Rc::new(Prototype::host(desc.signature()).map_err(|e| format!("{}: {}", F, e))?);
             // What its errors call it: how it was made, and which function it calls.
             let name = format!("ffi.fn-bound function at 0x{:x}", p.addr);
             push_bound(
                 L,
                 Bound {
                     proto,
-                    declared,
-                    ret_elem,
+                    desc,
                     func: p.addr,
                     name,
                     lib: None,
-                    fn_params: Vec::new(),
-                    c_params: None,
-                    strs,
                 },
             );
             Ok(1)
@@ -157,24 +137,10 @@ pub(crate) unsafe fn finalizer_parts(
 /// What a bound function is made of.
 pub struct Bound {
     pub proto: Rc<Prototype>,
-    pub declared: Option<Vec<CType>>,
-    pub ret_elem: Option<Pointee>,
+    pub desc: FnDesc,
     pub func: usize,
     pub name: String,
     pub lib: Option<Rc<LibInner>>,
-    /// Parameters declared as function pointers, with the function type: a Luau function
-    /// passed there becomes a callback for the duration of the call.
-    pub fn_params: Vec<FnParam>,
-    pub c_params: Option<Vec<String>>,
-    pub strs: Vec<StrArg>,
-}
-
-/// A parameter declared as a function pointer: its position, the function type, and
-/// the TypedPointer element types of the callback's pointer arguments.
-pub struct FnParam {
-    pub index: usize,
-    pub sig: Signature,
-    pub arg_elems: Vec<Option<Pointee>>,
 }
 
 /// Pushes a plain Luau function calling `b.func` (upvalue: the `BoundUd`).
@@ -188,11 +154,7 @@ pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
             L,
             BoundUd {
                 proto: b.proto,
-                declared: b.declared,
-                ret_elem: b.ret_elem,
-                fn_params: b.fn_params,
-                c_params: b.c_params,
-                strs: b.strs,
+                desc: b.desc,
                 func: b.func,
                 name: b.name,
                 _lib: b.lib,
@@ -214,13 +176,8 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
         // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
         if let Some(b) = b.as_ref() {
             if let Some(fast) = &b.proto.fast {
-                match fast_call(L, fast, b.func, 1, b.vm_lock) {
-                    Some(Ok(n)) => {
-                        if let Some(elem) = &b.ret_elem {
-                            retype_result_to(L, elem);
-                        }
-                        return n;
-                    }
+                match fast_call(L, fast, b.func, 1, b.desc.ret_pointee.as_ref(), b.vm_lock) {
+                    Some(Ok(n)) => return n,
                     // A callback failed during the call: no Rust value is alive here.
                     Some(Err(e)) => raise(L, e),
                     None => {}
@@ -234,20 +191,12 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
             // Luau functions given for function-pointer parameters: temporary callbacks,
             // freed when the call returns (C must not keep them).
             let mut temps = Vec::new();
-            for fp in &b.fn_params {
-                let idx = fp.index as c_int + 1;
+            for (i, p) in b.desc.params.iter().enumerate() {
+                let idx = i as c_int + 1;
+                let Some(cb) = &p.callback else { continue };
                 if ffi::lua_type(L, idx) == ffi::LUA_TFUNCTION {
-                    let err = |e: String| format!("{}: argument #{}: {}", b.name, idx, e);
-                    let proto = Prototype::host(fp.sig.clone()).map_err(err)?;
-                    crate::luau::callback::push_callback(
-                        L,
-                        idx,
-                        proto,
-                        fp.arg_elems.clone(),
-                        Vec::new(),
-                        true,
-                    )
-                    .map_err(err)?;
+                    crate::luau::callback::push_callback(L, idx, cb.clone(), true)
+                        .map_err(|e| format!("{}: argument #{}: {}", b.name, idx, e))?;
                     ffi::lua_replace(L, idx);
                     temps.push(idx);
                 }
@@ -255,25 +204,19 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
             let r = call_with(
                 L,
                 &b.proto,
-                b.declared.as_deref(),
                 b.func,
                 1,
                 &Names {
                     api: &b.name,
                     cfn: &b.name,
-                    params: b.c_params.as_deref(),
-                    strs: &b.strs,
+                    desc: Some(&b.desc),
                 },
                 b.vm_lock,
             );
             for idx in temps {
                 crate::luau::callback::free_callback(L, idx);
             }
-            let n = r?;
-            if let Some(elem) = &b.ret_elem {
-                retype_result_to(L, elem);
-            }
-            Ok(n)
+            r
         })
     }
 }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use mlua::ffi::{self, lua_State};
 
 use crate::engine::{Buffers, Call, FastPlan, Prototype};
-use crate::luau::memory::access::{push_bits, store_struct_at};
+use crate::luau::call::desc::{FnDesc, Param};
+use crate::luau::memory::access::{push_result, store_struct_at};
 use crate::luau::memory::objects::{
     pointer_value, push_struct_value, RawPtrUd, TypedPtrUd, ViewUd,
 };
@@ -22,7 +23,7 @@ use crate::luau::vm::reentry::Bracket;
 use crate::luau::vm::slots::{self, Plain};
 use crate::luau::vm::tags::Ud;
 use crate::memory::Owner;
-use crate::types::{CType, Prim, StructType};
+use crate::types::{CType, Pointee, Prim, StructType};
 use crate::vmlock::VmLock;
 
 /// Names for messages: the API function and the C function. Passed by reference so the
@@ -30,12 +31,9 @@ use crate::vmlock::VmLock;
 pub struct Names<'a> {
     pub api: &'a str,
     pub cfn: &'a str,
-    /// For a function declared with `ffi.cdef`: each parameter's C declaration
-    /// (`const char *filename`), named in argument errors.
-    pub params: Option<&'a [String]>,
-    /// What a Luau string passed for each pointer parameter becomes (missing entries:
-    /// [`StrArg::Copy`]).
-    pub strs: &'a [StrArg],
+    /// What is declared of each parameter and the result (None: the prototype's types,
+    /// nothing more).
+    pub desc: Option<&'a FnDesc>,
 }
 
 impl Names<'_> {
@@ -43,17 +41,34 @@ impl Names<'_> {
     fn arg(&self, argn: usize) -> impl std::fmt::Display + '_ {
         Lazy(move |f: &mut std::fmt::Formatter<'_>| {
             write!(f, "argument #{}", argn)?;
-            match self.params.and_then(|p| p.get(argn - 1)) {
+            match self.param(argn - 1).and_then(|p| p.c_decl.as_ref()) {
                 Some(decl) => write!(f, " ({})", decl),
                 None => Ok(()),
             }
         })
     }
+
+    /// What is declared of parameter `i` (from 0).
+    #[inline]
+    fn param(&self, i: usize) -> Option<&Param> {
+        self.desc.and_then(|d| d.params.get(i))
+    }
+
+    /// What a Luau string passed for parameter `i` (from 0) becomes.
+    fn str_arg(&self, i: usize) -> StrArg {
+        self.param(i).map_or(StrArg::Copy, |p| p.str_arg)
+    }
+
+    /// For a `T *` result: T.
+    #[inline]
+    pub fn ret_pointee(&self) -> Option<&Pointee> {
+        self.desc.and_then(|d| d.ret_pointee.as_ref())
+    }
 }
 
-/// Converts the arguments at `first..`, calls `func`, and pushes the result. `declared`
-/// are the types as the script wrote them (for range checks of promoted variadic
-/// arguments).
+/// Converts the arguments at `first..`, calls `func`, and pushes the result. The types
+/// as declared (`names.desc`) give the range checks of promoted variadic arguments and
+/// the result's pointee.
 ///
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
@@ -61,7 +76,6 @@ impl Names<'_> {
 pub unsafe fn call_with(
     L: *mut lua_State,
     proto: &Prototype,
-    declared: Option<&[CType]>,
     func: usize,
     first: c_int,
     names: &Names,
@@ -92,9 +106,7 @@ pub unsafe fn call_with(
             let mut call = Call::new(proto, &mut bufs);
             debug_assert_eq!(expected, proto.sig.arg_count());
             for (i, t) in proto.sig.args().enumerate() {
-                if let Some(bits) =
-                    convert_arg(L, t, declared, i, first, names, || call.struct_slot(i))?
-                {
+                if let Some(bits) = convert_arg(L, t, i, first, names, || call.struct_slot(i))? {
                     call.set_scalar(i, bits);
                 }
             }
@@ -110,7 +122,7 @@ pub unsafe fn call_with(
             }
             (CType::Prim(Prim::Void), None) => Ok(0),
             (CType::Prim(p), None) => {
-                push_bits(L, *p, bits);
+                push_result(L, *p, bits, names.ret_pointee());
                 Ok(1)
             }
             (CType::Struct(_), None) => unreachable!("a struct result has its value"),
@@ -164,7 +176,6 @@ pub unsafe fn check_arg_count(
 pub unsafe fn convert_arg(
     L: *mut lua_State,
     t: &CType,
-    declared: Option<&[CType]>,
     i: usize,
     first: c_int,
     names: &Names,
@@ -176,7 +187,7 @@ pub unsafe fn convert_arg(
     unsafe {
         match t {
             CType::Prim(p) => {
-                let conv = declared.and_then(|d| d[i].prim()).unwrap_or(*p);
+                let conv = names.param(i).and_then(|d| d.ty.prim()).unwrap_or(*p);
                 encode_arg(L, idx, conv, *p, names, argn).map(Some)
             }
             CType::Struct(st) => {
@@ -259,7 +270,7 @@ unsafe fn encode_arg_slow(
             Prim::Pointer => match pointer_value(L, idx, false, site)? {
                 Some(p) => Ok(p.addr as u64),
                 None => match get_str(L, idx) {
-                    Some(s) => match names.strs.get(argn - 1).copied().unwrap_or_default() {
+                    Some(s) => match names.str_arg(argn - 1) {
                         // Read-only bytes, embedded NULs and all, alive on the stack for
                         // the whole call: C promised not to write.
                         StrArg::InPlace => Ok(s.as_ptr() as u64),
@@ -301,7 +312,7 @@ unsafe fn encode_arg_slow(
                 // A declared `const char *` takes bytes (LZ4, zstd, sodium pass binary data
                 // through it), NULs and all; the short name `string` promises a C string,
                 // where an embedded NUL would silently shorten the text.
-                if names.strs.get(argn - 1) == Some(&StrArg::InPlace) {
+                if names.str_arg(argn - 1) == StrArg::InPlace {
                     if let Some(s) = get_str(L, idx) {
                         return Ok(s.as_ptr() as u64);
                     }
@@ -358,6 +369,7 @@ pub unsafe fn fast_call(
     fast: &FastPlan,
     func: usize,
     first: c_int,
+    ret_pointee: Option<&Pointee>,
     lock: &'static VmLock,
 ) -> Option<LResult<c_int>> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
@@ -391,7 +403,7 @@ pub unsafe fn fast_call(
         if p == Prim::Void {
             return Some(Ok(0));
         }
-        push_bits(L, p, bits);
+        push_result(L, p, bits, ret_pointee);
         Some(Ok(1))
     }
 }

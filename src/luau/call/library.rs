@@ -10,7 +10,7 @@ use mlua::ffi::{self, lua_State};
 
 use crate::luau::call::invoke::{call_with, fast_call, Names};
 use crate::luau::call::signature::{parse_sig, Fnv, SigCache};
-use crate::luau::memory::objects::{push_rawptr, ret_pointee, retype_result_to};
+use crate::luau::memory::objects::push_rawptr;
 use crate::luau::vm::raw::{
     describe, get_str, get_ud, guard, push_str, push_ud, raise, Entry, LResult,
 };
@@ -343,7 +343,7 @@ unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LRes
             .sigs
             .quick(L, get_str(L, 2)?, ret, args_idx, |n| lib.cached(n))?;
         let fast = proto.fast.as_ref()?;
-        fast_call(L, fast, func, args_idx + 1, lib.vm_lock)
+        fast_call(L, fast, func, args_idx + 1, None, lib.vm_lock)
     }
 }
 
@@ -358,60 +358,52 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
         let first = args_idx + 1;
         let quick =
             get_str(L, 2).and_then(|n| lib.sigs.quick(L, n, ret, args_idx, |n| lib.cached(n)));
-        let (proto, func, declared, strs) = match quick {
-            // Short names only: a string for a `pointer` is copied (the default).
-            Some((proto, func)) => (proto, func, None, Vec::new()),
+        let (proto, func, desc) = match quick {
+            // Short names only: a string for a `pointer` is copied (the default), no
+            // result has a declared pointee.
+            Some((proto, func)) => (proto, func, None),
             None => {
                 let name = check_name(L, 2, F)?;
-                let (sig, declared, strs) = match ret {
+                let desc = match ret {
                     Ok(i) => parse_sig(L, Some(i), args_idx, F, 2, 3)?,
                     Err(p) => {
-                        let (mut sig, declared, strs) = parse_sig(L, None, args_idx, F, 0, 2)?;
-                        sig.ret = CType::Prim(p);
-                        (sig, declared, strs)
+                        let mut desc = parse_sig(L, None, args_idx, F, 0, 2)?;
+                        desc.ret = CType::Prim(p);
+                        desc
                     }
                 };
                 let func = lib.lookup(name).map_err(|e| format!("{}: {}", F, e))?;
                 let proto = lib
                     .sigs
-                    .prototype_for(name, sig)
+                    .prototype_for(name, desc.signature())
                     .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-                (proto, func, Some(declared), strs)
+                (proto, func, Some(desc))
             }
         };
         // A C `T *` return type gives a TypedPointer of T.
-        let ret_elem = match ret {
-            Ok(i) => ret_pointee(L, i),
-            Err(_) => None,
-        };
-        let n = match proto
+        let ret_pointee = desc.as_ref().and_then(|d| d.ret_pointee.as_ref());
+        match proto
             .fast
             .as_ref()
-            .and_then(|f| fast_call(L, f, func, first, lib.vm_lock))
+            .and_then(|f| fast_call(L, f, func, first, ret_pointee, lib.vm_lock))
         {
-            Some(r) => r?,
+            Some(r) => r,
             None => {
                 let name = check_name(L, 2, F)?;
                 call_with(
                     L,
                     &proto,
-                    declared.as_deref(),
                     func,
                     first,
                     &Names {
                         api: F,
                         cfn: name,
-                        params: None,
-                        strs: &strs,
+                        desc: desc.as_ref(),
                     },
                     lib.vm_lock,
-                )?
+                )
             }
-        };
-        if let Some(elem) = &ret_elem {
-            retype_result_to(L, elem);
         }
-        Ok(n)
     }
 }
 

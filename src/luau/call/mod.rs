@@ -1,5 +1,6 @@
 pub mod asynccall;
 pub mod bound;
+pub mod desc;
 pub mod invoke;
 pub mod library;
 pub mod printf;

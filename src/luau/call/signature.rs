@@ -9,9 +9,9 @@ use std::rc::Rc;
 use mlua::ffi::{self, lua_State};
 
 use crate::abi::Signature;
-use crate::engine::{promote_variadic, Prototype};
-use crate::luau::memory::objects::{check_param_type, check_type};
-use crate::luau::values::convert::StrArg;
+use crate::engine::Prototype;
+use crate::luau::call::desc::{FnDesc, Param};
+use crate::luau::memory::objects::check_param;
 use crate::luau::vm::raw::{describe, get_str, LResult};
 use crate::types::{CType, Prim};
 
@@ -160,10 +160,8 @@ impl SigCache {
     }
 }
 
-/// Parses `ret` and the `args` table into a signature. `"..."` in `args` ends the fixed
-/// part; the types after it describe this call's variadic arguments. Also returns the
-/// types as written (before variadic promotion), for range checks, and, in the same
-/// order, what a Luau string passed for each becomes.
+/// Parses `ret` and the `args` table into a function descriptor. `"..."` in `args` ends
+/// the fixed part; the types after it describe this call's variadic arguments.
 ///
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
@@ -175,18 +173,22 @@ pub unsafe fn parse_sig(
     F: &str,
     ret_argn: c_int,
     args_argn: c_int,
-) -> LResult<(Signature, Vec<CType>, Vec<StrArg>)> {
+) -> LResult<FnDesc> {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
-        let ret = match ret {
+        let (ret, ret_pointee) = match ret {
             Some(i) => match get_str(L, i)
                 .and_then(|s| std::str::from_utf8(s).ok())
                 .and_then(Prim::from_name)
             {
-                Some(p) => CType::Prim(p),
-                None => check_type(L, i, F, &format!("argument #{} (return type)", ret_argn))?,
+                Some(p) => (CType::Prim(p), None),
+                None => {
+                    let what = format!("argument #{} (return type)", ret_argn);
+                    let r = check_param(L, i, F, &what)?;
+                    (r.ty, r.elem_pointee)
+                }
             },
-            None => CType::Prim(Prim::Void),
+            None => (CType::Prim(Prim::Void), None),
         };
         if ffi::lua_type(L, args_idx) != ffi::LUA_TTABLE {
             return Err(format!(
@@ -197,21 +199,19 @@ pub unsafe fn parse_sig(
             ));
         }
         let n = ffi::lua_objlen(L, args_idx);
-        let mut fixed = Vec::with_capacity(n);
-        let mut declared = Vec::with_capacity(n);
-        let mut strs = Vec::with_capacity(n);
-        let mut variadic: Option<Vec<CType>> = None;
+        let mut params = Vec::with_capacity(n);
+        let mut variadic = false;
         for i in 1..=n {
             ffi::lua_rawgeti_(L, args_idx, i as c_int);
             if get_str(L, -1) == Some(b"...") {
                 ffi::lua_pop(L, 1);
-                if variadic.is_some() {
+                if variadic {
                     return Err(format!(
                     "{}: argument #{} (argument types): \"...\" (the start of the variadic part) may appear only once",
                     F, args_argn
                 ));
                 }
-                variadic = Some(Vec::new());
+                variadic = true;
                 continue;
             }
             // Fast path: a canonical name or alias, with no message formatted.
@@ -219,13 +219,13 @@ pub unsafe fn parse_sig(
                 .and_then(|s| std::str::from_utf8(s).ok())
                 .and_then(Prim::from_name)
                 .filter(|p| *p != Prim::Void);
-            let (t, str_arg) = match fast {
-                Some(p) => (CType::Prim(p), StrArg::Copy),
+            let param = match fast {
+                Some(p) => Param::plain(CType::Prim(p)),
                 None => {
                     let what = format!("argument #{} (argument types), entry {}", args_argn, i);
-                    let t = check_param_type(L, -1, F, &what);
-                    if let Ok((t, _)) = &t {
-                        if t.is_void() {
+                    let r = check_param(L, -1, F, &what);
+                    if let Ok(r) = &r {
+                        if r.ty.is_void() {
                             ffi::lua_pop(L, 1);
                             return Err(format!(
                                 "{}: {}: void is only valid as a return type",
@@ -233,25 +233,22 @@ pub unsafe fn parse_sig(
                             ));
                         }
                     }
-                    t.inspect_err(|_| ffi::lua_pop(L, 1))?
+                    let r = r.inspect_err(|_| ffi::lua_pop(L, 1))?;
+                    Param {
+                        pointee: r.elem_pointee,
+                        str_arg: r.str_arg,
+                        ..Param::plain(r.ty)
+                    }
                 }
             };
             ffi::lua_pop(L, 1);
-            declared.push(t.clone());
-            strs.push(str_arg);
-            match &mut variadic {
-                Some(v) => v.push(promote_variadic(&t)),
-                None => fixed.push(t),
-            }
+            params.push(Param { variadic, ..param });
         }
-        Ok((
-            Signature {
-                ret,
-                fixed,
-                variadic,
-            },
-            declared,
-            strs,
-        ))
+        Ok(FnDesc {
+            ret,
+            ret_pointee,
+            params,
+            variadic,
+        })
     }
 }

@@ -7,8 +7,9 @@ use std::rc::Rc;
 use mlua::ffi::lua_State;
 
 use crate::engine::Prototype;
+use crate::luau::call::desc::FnDesc;
 use crate::luau::vm::tags::{Tag, Ud};
-use crate::types::{Pointee, Prim};
+use crate::types::Prim;
 
 /// What a live callback needs when C calls it.
 pub struct CallbackState {
@@ -26,13 +27,11 @@ pub struct CallbackState {
     pub last_string_ref: Cell<c_int>,
     pub release_queue: Rc<RefCell<Vec<i32>>>,
     pub invoker_ref: c_int,
-    /// For each argument declared `T *` (T an object type): T, so it arrives as a
-    /// TypedPointer of T.
-    pub arg_elems: Vec<Option<Pointee>>,
-    /// Arguments declared `bool` that C promoted to int (variadic ones): pushed as
-    /// booleans. A fixed `bool` is read by its low byte (its register's upper bits are
-    /// not specified on AAPCS64).
-    pub promoted_bools: Vec<bool>,
+    /// What is declared of the arguments: an argument declared `T *` (T an object type)
+    /// arrives as a TypedPointer of T; a variadic `bool` C promoted to int, as a boolean
+    /// (a fixed `bool` is read by its low byte: its register's upper bits are not
+    /// specified on AAPCS64).
+    pub desc: Rc<FnDesc>,
     /// When every argument is a number or boolean, few enough to push without growing
     /// the stack: how to push each, directly, without a protected call.
     pub direct: Option<Box<[DirectArg]>>,

@@ -16,16 +16,15 @@ use std::sync::atomic::Ordering;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::abi::Signature;
 use crate::engine::frame::CallFrame;
 use crate::engine::thunk::{self, SlotRecord};
 use crate::engine::Prototype;
+use crate::luau::call::desc::{FnDesc, Param};
 use crate::luau::call::signature::parse_sig;
 use crate::luau::callback::kind::{CallbackState, CallbackUd, DirectArg};
 use crate::luau::memory::access::{push_bits, store_at};
-use crate::luau::memory::objects::{
-    pointer_value, push_rawptr, push_struct_value, ret_pointee, retype_result_to,
-};
+use crate::luau::memory::objects::push_pointer_to;
+use crate::luau::memory::objects::{pointer_value, push_rawptr, push_struct_value};
 use crate::luau::values::convert::{
     check_c_string, emit_bits, encode_number, fast_number, number_bits, push_number_bits,
     push_utf16_copy, Site, StrArg,
@@ -37,7 +36,7 @@ use crate::luau::vm::reentry::{self, park_error, park_foreign};
 use crate::luau::vm::slots;
 use crate::luau::vm::state::{drain_releases, shared};
 use crate::memory::{OwnedBlock, Owner, Ptr};
-use crate::types::{CType, Pointee, Prim};
+use crate::types::{CType, Prim};
 use crate::vmlock::{self, VmLock};
 
 impl CallbackUd {
@@ -127,57 +126,32 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             // `ffi.callback(fn, "curl_write_callback")`: the signature of a declared
             // function-pointer typedef or function type.
             if ffi::lua_isnoneornil(L, 3) != 0 && ffi::lua_type(L, 2) == ffi::LUA_TSTRING {
-                let (sig, arg_elems) = declared_signature(L, 2, F)?;
-                let bool_args = vec![false; sig.arg_count()];
-                let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
-                push_callback(L, 1, proto, arg_elems, bool_args, false)
-                    .map_err(|e| format!("{}: {}", F, e))?;
+                let desc = declared_signature(L, 2, F)?;
+                push_callback(L, 1, Rc::new(desc), false).map_err(|e| format!("{}: {}", F, e))?;
                 return Ok(1);
             }
             // `{ fixed..., "...", variadic... }` fixes the variadic part's types at
             // creation, as libffi's `ffi_prep_cif_var` closures do; C's default promotions
             // apply to them, and the plan reads them where the ABI puts variadic arguments.
-            let (mut sig, declared, strs) = parse_sig(L, Some(2), 3, F, 2, 3)?;
-            // A variadic `bool` arrives promoted to int: hand Luau a boolean again.
-            let bool_args: Vec<bool> = declared
-                .iter()
-                .map(|t| *t == CType::Prim(Prim::Bool))
-                .collect();
-            // C pointer types (`int *`) for arguments arrive as TypedPointers.
-            let n = ffi::lua_objlen(L, 3);
-            let mut arg_elems = Vec::with_capacity(n);
-            for i in 1..=n {
-                ffi::lua_rawgeti_(L, 3, i as c_int);
-                if get_str(L, -1) != Some(b"...") {
-                    arg_elems.push(ret_pointee(L, -1));
-                }
-                ffi::lua_pop(L, 1);
-            }
+            // C pointer types (`int *`) for arguments arrive as TypedPointers, a variadic
+            // `bool` (promoted to int by C) as a boolean.
+            let mut desc = parse_sig(L, Some(2), 3, F, 2, 3)?;
             // `const char *` written as a C type is text C may not terminate; the short
             // name `string` (StrArg::Copy) asked for the conversion.
-            let char_prim = char_prim(L);
-            text_args_as_pointers(&mut sig, &mut arg_elems, char_prim, |i| {
-                strs.get(i).is_some_and(|s| *s != StrArg::Copy)
-            });
-            let proto = Prototype::host(sig).map_err(|e| format!("{}: {}", F, e))?;
-            push_callback(L, 1, proto, arg_elems, bool_args, false)
-                .map_err(|e| format!("{}: {}", F, e))?;
+            desc.text_args_as_pointers(char_prim(L), |p| p.str_arg != StrArg::Copy);
+            push_callback(L, 1, Rc::new(desc), false).map_err(|e| format!("{}: {}", F, e))?;
             Ok(1)
         })
     }
 }
 
-/// The signature a declared function type or function-pointer type names (the type
-/// string at `idx`), with its arguments' declared pointees; text arguments arrive as
-/// pointers, as for every callback declared in C.
+/// The callback descriptor of the declared function type or function-pointer type the
+/// type string at `idx` names; text arguments arrive as pointers, as for every callback
+/// declared in C.
 ///
 /// # Safety
 /// `L` must be a live Luau state with the type name at `idx`.
-unsafe fn declared_signature(
-    L: *mut lua_State,
-    idx: c_int,
-    F: &str,
-) -> LResult<(Signature, Vec<Option<Pointee>>)> {
+unsafe fn declared_signature(L: *mut lua_State, idx: c_int, F: &str) -> LResult<FnDesc> {
     // SAFETY: the caller's contract.
     let name = unsafe { get_str(L, idx) }.unwrap_or_default();
     let name = String::from_utf8_lossy(name).into_owned();
@@ -211,21 +185,28 @@ unsafe fn declared_signature(
     declared_callback(&ns, f).map_err(bad)
 }
 
-/// The signature of a callback of the declared function type `f`, with its arguments'
-/// declared pointees; text arguments arrive as pointers (the rule for text).
+/// The descriptor of a callback of the declared function type `f`: its arguments'
+/// declared pointees, text arguments as pointers (the rule for text).
 pub fn declared_callback(
     ns: &crate::cdecl::Namespace,
     f: &crate::cdecl::FuncType,
-) -> Result<(Signature, Vec<Option<Pointee>>), String> {
+) -> Result<FnDesc, String> {
     let (ret, fixed, variadic) = ns.lower_func(f)?;
-    let mut sig = Signature {
+    let mut desc = FnDesc {
         ret,
-        fixed,
-        variadic: variadic.then(Vec::new),
+        ret_pointee: None,
+        params: fixed
+            .into_iter()
+            .zip(&f.params)
+            .map(|(ty, p)| Param {
+                pointee: ns.pointee_of(&p.ty),
+                ..Param::plain(ty)
+            })
+            .collect(),
+        variadic,
     };
-    let mut arg_elems: Vec<_> = f.params.iter().map(|p| ns.pointee_of(&p.ty)).collect();
-    text_args_as_pointers(&mut sig, &mut arg_elems, ns_char_prim(ns), |_| true);
-    Ok((sig, arg_elems))
+    desc.text_args_as_pointers(ns_char_prim(ns), |_| true);
+    Ok(desc)
 }
 
 /// C's `char` as the engine's primitive for this platform (signed on x86-64 and Win64,
@@ -246,43 +227,18 @@ pub unsafe fn char_prim(L: *mut lua_State) -> Prim {
     ns_char_prim(&unsafe { shared(L) }.ctypes.ns.borrow())
 }
 
-/// One rule for text reaching a callback: an argument declared with a C char-pointer type
-/// (`const char *`, a `const XML_Char *` typedef) arrives as a TypedPointer to `char`,
-/// never as a string. C often passes text with a length and no NUL (expat's character
-/// data, curl's write callback): reading it as a C string would run past its end.
-/// `ffi.string(p, len)` makes the string. `from_c(i)` says whether argument `i` (fixed
-/// first, then variadic) was written as a C type rather than the short name `string`.
-pub fn text_args_as_pointers(
-    sig: &mut crate::abi::Signature,
-    arg_elems: &mut Vec<Option<Pointee>>,
-    char_prim: Prim,
-    from_c: impl Fn(usize) -> bool,
-) {
-    let n = sig.arg_count();
-    if arg_elems.len() < n {
-        arg_elems.resize(n, None);
-    }
-    let variadic = sig.variadic.iter_mut().flatten();
-    for (i, t) in sig.fixed.iter_mut().chain(variadic).enumerate() {
-        if *t == CType::Prim(Prim::String) && from_c(i) {
-            *t = CType::Prim(Prim::Pointer);
-            arg_elems[i] = Some(Pointee::Prim(char_prim));
-        }
-    }
-}
-
-/// Pushes a Callback running the Luau function at `fn_idx` with `proto`'s signature.
+/// Pushes a Callback running the Luau function at `fn_idx` as a C function of `desc`'s
+/// type.
 ///
 /// # Safety
 /// `L` must be a live Luau state with a function at `fn_idx`; may raise (allocation).
 pub unsafe fn push_callback(
     L: *mut lua_State,
     fn_idx: c_int,
-    proto: Prototype,
-    arg_elems: Vec<Option<Pointee>>,
-    bool_args: Vec<bool>,
+    desc: Rc<FnDesc>,
     per_call: bool,
 ) -> LResult<()> {
+    let proto = Prototype::host(desc.signature())?;
     // SAFETY: see above.
     unsafe {
         drain_releases(L);
@@ -295,15 +251,7 @@ pub unsafe fn push_callback(
         ffi::lua_xmove(L, holder, 2);
         let holder_ref = ffi::lua_ref(L, -1);
         ffi::lua_pop(L, 1);
-        let promoted_bools: Vec<bool> = proto
-            .sig
-            .args()
-            .enumerate()
-            .map(|(i, t)| {
-                *t != CType::Prim(Prim::Bool) && bool_args.get(i).copied().unwrap_or(false)
-            })
-            .collect();
-        let direct = direct_args(&proto, &promoted_bools);
+        let direct = direct_args(&proto, &desc);
         let state = Rc::new(CallbackState {
             main: ffi::lua_mainthread(L),
             holder,
@@ -313,8 +261,7 @@ pub unsafe fn push_callback(
             last_string_ref: Cell::new(0),
             release_queue: sh.release_queue.clone(),
             invoker_ref: sh.invoker_ref,
-            arg_elems,
-            promoted_bools,
+            desc,
         });
         let state_ptr = Rc::as_ptr(&state) as *mut c_void;
         let lock = sh.vm_lock;
@@ -344,7 +291,7 @@ pub unsafe fn push_callback(
 
 /// How to push each argument directly, when all push without allocating and within
 /// LUA_MINSTACK slots (with the handler and the function).
-fn direct_args(proto: &Prototype, promoted_bools: &[bool]) -> Option<Box<[DirectArg]>> {
+fn direct_args(proto: &Prototype, desc: &FnDesc) -> Option<Box<[DirectArg]>> {
     if proto.sig.arg_count() + 2 > 20 {
         return None;
     }
@@ -357,7 +304,7 @@ fn direct_args(proto: &Prototype, promoted_bools: &[bool]) -> Option<Box<[Direct
                 Some(DirectArg {
                     prim: *p,
                     loc: thunk::scalar_loc(&proto.plan, i),
-                    promoted_bool: promoted_bools[i],
+                    promoted_bool: desc.params[i].promoted_bool(),
                 })
             }
             _ => None,
@@ -711,7 +658,7 @@ unsafe fn invoke(
 unsafe fn push_arg_bits(state: &CallbackState, L: *mut lua_State, p: Prim, i: usize, bits: u64) {
     // SAFETY: see above.
     unsafe {
-        if state.promoted_bools[i] {
+        if state.desc.params[i].promoted_bool() {
             ffi::lua_pushboolean(L, (bits as u32 != 0) as c_int);
         } else {
             push_bits(L, p, bits);
@@ -739,9 +686,10 @@ unsafe fn push_args(
         for (i, t) in proto.sig.args().enumerate() {
             match t {
                 CType::Prim(p) => {
-                    push_arg_bits(state, L, *p, i, thunk::arg_bits(&proto.plan, frame, i));
-                    if let Some(Some(elem)) = state.arg_elems.get(i) {
-                        retype_result_to(L, elem);
+                    let bits = thunk::arg_bits(&proto.plan, frame, i);
+                    match &state.desc.params[i].pointee {
+                        Some(to) if *p == Prim::Pointer => push_pointer_to(L, bits as usize, to),
+                        _ => push_arg_bits(state, L, *p, i, bits),
                     }
                 }
                 CType::Struct(st) => {

@@ -8,14 +8,13 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::abi::Signature;
 use crate::cdecl::{CdefReport, FuncDecl, MacroValue, Namespace, Ordinary, Type};
-use crate::engine::promote_variadic;
-use crate::luau::call::bound::{push_bound, Bound, FnParam};
+use crate::luau::call::bound::{push_bound, Bound};
+use crate::luau::call::desc::{FnDesc, Param};
 use crate::luau::call::invoke::{call_with, Names};
 use crate::luau::call::library::{LibInner, LibraryUd};
 use crate::luau::callback::declared_callback;
-use crate::luau::memory::objects::{push_typed_to, retype_result_to};
+use crate::luau::memory::objects::push_typed_to;
 use crate::luau::values::convert::{push_i64, push_u64, StrArg};
 use crate::luau::vm::raw::{
     describe, get_str, get_ud, guard, push_bytes, push_str, push_ud, LResult,
@@ -23,7 +22,7 @@ use crate::luau::vm::raw::{
 use crate::luau::vm::state::shared;
 use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
-use crate::types::{CType, Pointee, Prim};
+use crate::types::{CType, Prim};
 
 /// `ffi.cdef(source)`: declares C into the module-wide namespace.
 ///
@@ -230,47 +229,16 @@ unsafe fn push_declared_function(
     let func = lib
         .lookup(&fd.symbol)
         .map_err(|e| format!("{}: {}", what, e))?;
-    // Parameters declared as function pointers take a Luau function too: it becomes a
-    // callback for the duration of that call.
-    let mut fn_params = Vec::new();
-    for (i, p) in fd.ty.params.iter().enumerate() {
-        if let Type::Pointer { to, .. } = &p.ty {
-            if let Type::Func(f) = &**to {
-                if let Ok((sig, arg_elems)) = declared_callback(ns, f) {
-                    fn_params.push(FnParam {
-                        index: i,
-                        sig,
-                        arg_elems,
-                    });
-                }
-            }
-        }
-    }
-    let ret_elem = ns.pointee_of(&fd.ty.ret);
-    // A Luau string goes in place only where the declaration promises C will not write.
-    let strs: Vec<StrArg> = fd
-        .ty
-        .params
-        .iter()
-        .map(|p| match &p.ty {
-            Type::Pointer { is_const: true, .. } => StrArg::InPlace,
-            _ => StrArg::Refuse,
-        })
-        .collect();
-    // `const char *filename`, `int`: what argument errors name.
-    let c_params: Vec<String> = fd
-        .ty
-        .params
-        .iter()
-        .map(|p| {
-            let t = ns.type_name(&p.ty);
-            match &p.name {
-                Some(n) if t.ends_with('*') => format!("{}{}", t, n),
-                Some(n) => format!("{} {}", t, n),
-                None => t,
-            }
-        })
-        .collect();
+    let desc = FnDesc {
+        ret,
+        ret_pointee: ns.pointee_of(&fd.ty.ret),
+        params: params
+            .into_iter()
+            .zip(&fd.ty.params)
+            .map(|(ty, p)| declared_param(ns, ty, p))
+            .collect(),
+        variadic,
+    };
     // SAFETY: see above.
     unsafe {
         if variadic {
@@ -309,14 +277,10 @@ unsafe fn push_declared_function(
                 L,
                 DeclaredVariadic {
                     lib: lib.clone(),
-                    ret,
-                    fixed: params,
-                    ret_elem,
+                    desc,
                     func,
                     symbol: fd.symbol.clone(),
                     name: fd.name.clone(),
-                    c_params: c_params.clone(),
-                    strs,
                     format,
                     long,
                 },
@@ -326,31 +290,51 @@ unsafe fn push_declared_function(
         }
         let proto = lib
             .sigs
-            .prototype_for(
-                &fd.symbol,
-                Signature {
-                    ret,
-                    fixed: params,
-                    variadic: None,
-                },
-            )
+            .prototype_for(&fd.symbol, desc.signature())
             .map_err(|e| format!("{}: {}", what, e))?;
         push_bound(
             L,
             Bound {
                 proto,
-                declared: None,
-                ret_elem,
+                desc,
                 func,
                 name: fd.name.clone(),
                 lib: Some(lib.clone()),
-                fn_params,
-                c_params: Some(c_params),
-                strs,
             },
         );
     }
     Ok(())
+}
+
+/// A declared function's parameter: its lowered type `ty`, declared pointee, what a Luau
+/// string becomes (in place only where the declaration promises C will not write), its C
+/// text for messages (`const char *filename`), and for a function pointer, the callback
+/// type a Luau function passed there is called with (for the duration of the call).
+fn declared_param(ns: &Namespace, ty: CType, p: &crate::cdecl::Param) -> Param {
+    let str_arg = match &p.ty {
+        Type::Pointer { is_const: true, .. } => StrArg::InPlace,
+        _ => StrArg::Refuse,
+    };
+    let t = ns.type_name(&p.ty);
+    let c_decl = match &p.name {
+        Some(n) if t.ends_with('*') => format!("{}{}", t, n),
+        Some(n) => format!("{} {}", t, n),
+        None => t,
+    };
+    let callback = match &p.ty {
+        Type::Pointer { to, .. } => match &**to {
+            Type::Func(f) => declared_callback(ns, f).ok().map(Rc::new),
+            _ => None,
+        },
+        _ => None,
+    };
+    Param {
+        pointee: ns.pointee_of(&p.ty),
+        str_arg,
+        c_decl: Some(c_decl),
+        callback,
+        ..Param::plain(ty)
+    }
 }
 
 /// A declared variadic function: the fixed part from its declaration, the variadic part
@@ -359,15 +343,11 @@ unsafe fn push_declared_function(
 /// pointers as pointers.
 pub struct DeclaredVariadic {
     lib: Rc<LibInner>,
-    ret: CType,
-    fixed: Vec<CType>,
-    ret_elem: Option<Pointee>,
+    /// The fixed part; each call adds its variadic arguments (strings as `const char *`).
+    desc: FnDesc,
     func: usize,
     symbol: String,
     name: String,
-    c_params: Vec<String>,
-    /// For the fixed parameters; variadic strings are `const char *`.
-    strs: Vec<StrArg>,
     /// The fixed parameter holding a printf format (see `printf`), if any.
     format: Option<usize>,
     /// C's `long` and `unsigned long` here, for `%ld`.
@@ -387,19 +367,19 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
             let d = get_ud::<DeclaredVariadic>(L, ffi::lua_upvalueindex(1))
                 .ok_or("declared function lost its declaration")?;
             let n = ffi::lua_gettop(L).max(0) as usize;
-            if n < d.fixed.len() {
+            let nfixed = d.desc.params.len();
+            if n < nfixed {
                 return Err(format!(
                     "{}: expects at least {} argument{}, got {}",
                     d.name,
-                    d.fixed.len(),
-                    if d.fixed.len() == 1 { "" } else { "s" },
+                    nfixed,
+                    if nfixed == 1 { "" } else { "s" },
                     n
                 ));
             }
-            let mut variadic = Vec::with_capacity(n - d.fixed.len());
             // The types as the values or the format say, before promotion: the range
             // checks (`%hhd` is a signed char) and booleans (passed as int) need them.
-            let mut declared: Vec<CType> = d.fixed.clone();
+            let mut desc = d.desc.clone();
             let slots = match d.format.map(|m| (m, get_str(L, m as c_int + 1))) {
                 Some((_, Some(fmt))) => Some(
                     crate::luau::call::printf::parse(fmt, d.long.0, d.long.1).map_err(|e| {
@@ -414,26 +394,20 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
                 _ => None,
             };
             if let Some(slots) = &slots {
-                if slots.len() != n - d.fixed.len() {
+                if slots.len() != n - nfixed {
                     return Err(format!(
                         "{}: the format takes {} variadic argument{}, got {}",
                         d.name,
                         slots.len(),
                         if slots.len() == 1 { "" } else { "s" },
-                        n - d.fixed.len()
+                        n - nfixed
                     ));
                 }
             }
-            for i in d.fixed.len()..n {
+            for i in nfixed..n {
                 let idx = i as c_int + 1;
                 let t = if let Some(slots) = &slots {
-                    crate::luau::call::printf::type_for(
-                        L,
-                        idx,
-                        &slots[i - d.fixed.len()],
-                        &d.name,
-                        i + 1,
-                    )?
+                    crate::luau::call::printf::type_for(L, idx, &slots[i - nfixed], &d.name, i + 1)?
                 } else if let Some((p, _)) = crate::luau::values::convert::get_typed(L, idx) {
                     p
                 } else {
@@ -453,37 +427,28 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
                         }
                     }
                 };
-                declared.push(CType::Prim(t));
-                variadic.push(promote_variadic(&CType::Prim(t)));
+                desc.params.push(Param {
+                    variadic: true,
+                    ..Param::plain(CType::Prim(t))
+                });
             }
-            let sig = Signature {
-                ret: d.ret.clone(),
-                fixed: d.fixed.clone(),
-                variadic: Some(variadic),
-            };
             let proto = d
                 .lib
                 .sigs
-                .prototype_for(&d.symbol, sig)
+                .prototype_for(&d.symbol, desc.signature())
                 .map_err(|e| format!("{}: {}", d.name, e))?;
-            let r = call_with(
+            call_with(
                 L,
                 &proto,
-                Some(&declared),
                 d.func,
                 1,
                 &Names {
                     api: &d.name,
                     cfn: &d.name,
-                    params: Some(&d.c_params),
-                    strs: &d.strs,
+                    desc: Some(&desc),
                 },
                 d.lib.vm_lock,
-            )?;
-            if let Some(elem) = &d.ret_elem {
-                retype_result_to(L, elem);
-            }
-            Ok(r)
+            )
         })
     }
 }

@@ -16,6 +16,7 @@ use crate::luau::values::convert::{
 };
 use crate::luau::vm::raw::{describe, get_index, get_str, get_ud, push_str, LResult};
 use crate::memory::{Owner, Ptr};
+use crate::types::Pointee;
 use crate::types::{CType, Field, Prim, StructType};
 
 /// The one way a primitive value reaches Luau, from its register or memory image:
@@ -34,6 +35,22 @@ pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
             Prim::Pointer | Prim::String | Prim::String16 => push_ref_bits(L, p, bits),
             // Numbers and booleans inline: the hot reads and results.
             _ => push_number_bits(L, p, normalize_bits(p, bits)),
+        }
+    }
+}
+
+/// A call's scalar result: `push_bits`, or for a pointer whose pointee is declared, a
+/// TypedPointer of it (nil for NULL).
+///
+/// # Safety
+/// As `push_bits`.
+#[inline(always)]
+pub unsafe fn push_result(L: *mut lua_State, p: Prim, bits: u64, pointee: Option<&Pointee>) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match pointee {
+            Some(to) if p == Prim::Pointer => push_pointer_to(L, bits as usize, to),
+            _ => push_bits(L, p, bits),
         }
     }
 }

@@ -379,37 +379,6 @@ fn shown_name(name: &str) -> std::borrow::Cow<'_, str> {
     format!("{}... ({} bytes)", &name[..end], name.len()).into()
 }
 
-/// For a return type given as a C pointer type `T *` (T an object type, not `char`
-/// behind `const`): T, so the result comes back as a TypedPointer of T.
-///
-/// # Safety
-/// `L` must be a live Luau state with a value at `idx`.
-pub unsafe fn ret_pointee(L: *mut lua_State, idx: c_int) -> Option<Pointee> {
-    // SAFETY: see above.
-    unsafe {
-        let s = get_str(L, idx)?;
-        if Prim::from_bytes(s).is_some() {
-            return None;
-        }
-        shared(L).ctypes.resolve(s).ok()?.elem_pointee
-    }
-}
-
-/// Replaces a RawPointer result on top of the stack by a TypedPointer of its declared
-/// pointee `to` (see [`push_pointer_to`]); nil (NULL) stays nil.
-///
-/// # Safety
-/// `L` must be a live Luau state with the result on top.
-pub unsafe fn retype_result_to(L: *mut lua_State, to: &Pointee) {
-    // SAFETY: see above.
-    unsafe {
-        if let Some(addr) = get_ud::<RawPtrUd>(L, -1).map(|u| u.ptr.addr) {
-            ffi::lua_pop(L, 1);
-            push_pointer_to(L, addr, to);
-        }
-    }
-}
-
 /// Parses a type argument (see [`resolve_type`]); an array type is refused here.
 ///
 /// # Safety
@@ -430,6 +399,21 @@ pub unsafe fn check_param_type(
     what: &str,
 ) -> LResult<(CType, StrArg)> {
     // SAFETY: see above.
+    unsafe { check_param(L, idx, func, what) }.map(|r| (r.ty, r.str_arg))
+}
+
+/// A parameter or result type (see [`resolve_type`]), all that is known of it; an array
+/// type is refused.
+///
+/// # Safety
+/// `L` must be a live Luau state with a value at `idx`.
+pub unsafe fn check_param(
+    L: *mut lua_State,
+    idx: c_int,
+    func: &str,
+    what: &str,
+) -> LResult<Resolved> {
+    // SAFETY: see above.
     let r = unsafe { resolve_type(L, idx, func, what)? };
     if r.count.is_some() {
         return Err(format!(
@@ -437,7 +421,7 @@ pub unsafe fn check_param_type(
             func, what
         ));
     }
-    Ok((r.ty, r.str_arg))
+    Ok(r)
 }
 
 /// Like `check_type` but refuses `void` (every use except a return type), with the
