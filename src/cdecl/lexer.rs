@@ -1,6 +1,6 @@
 //! Tokens of C declarations (after preprocessing, plus `#define` and `#pragma` lines).
 
-use super::CdefError;
+use super::{CdefError, ErrorKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -49,6 +49,7 @@ pub fn lex(src: &str) -> Result<Vec<Tok<'_>>, CdefError> {
         column: col as u32,
         message: msg.to_string(),
         near: near.to_string(),
+        kind: ErrorKind::Syntax,
     };
     while i < b.len() {
         let c = b[i];

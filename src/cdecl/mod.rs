@@ -38,6 +38,23 @@ pub struct CdefError {
     pub message: String,
     /// The offending token (empty at the end of the input).
     pub near: String,
+    /// What kind of error, for code that must tell them apart (never by the text).
+    pub kind: ErrorKind,
+}
+
+/// The kinds of [`CdefError`] callers treat differently.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Not C this parser reads (or not C at all).
+    #[default]
+    Syntax,
+    /// A name that is no declared type; with the nearest declared one, if any is close.
+    UnknownType { suggestion: Option<String> },
+    /// Nesting beyond the parser's limit: C, but more than this FFI takes.
+    TooDeep,
+    /// C that this FFI declines in that place (an array of arrays of unknown length,
+    /// `aligned(n)` in a type name).
+    Unsupported,
 }
 
 impl fmt::Display for CdefError {

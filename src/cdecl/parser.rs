@@ -15,7 +15,9 @@ use super::types::{
     enum_underlying, EnumDecl, EnumId, FuncDecl, FuncType, IntKind, Member, Param, RecordDecl,
     RecordDef, RecordId, Type, Unpassable, VarDecl,
 };
-use super::{record_options, CdefError, FnMacro, MacroValue, Namespace, Ordinary, Quals, Tag};
+use super::{
+    record_options, CdefError, ErrorKind, FnMacro, MacroValue, Namespace, Ordinary, Quals, Tag,
+};
 use crate::types::{LayoutRules, RecordKind};
 
 pub struct Parser<'a, 'n> {
@@ -325,7 +327,10 @@ impl<'a, 'n> Parser<'a, 'n> {
     }
 
     fn too_deep(&self, at: Tok<'_>) -> CdefError {
-        self.err_at(at, format!("nesting deeper than {}", MAX_NESTING))
+        CdefError {
+            kind: ErrorKind::TooDeep,
+            ..self.err_at(at, format!("nesting deeper than {}", MAX_NESTING))
+        }
     }
 
     // ---- token helpers
@@ -365,6 +370,7 @@ impl<'a, 'n> Parser<'a, 'n> {
             column: t.col,
             message: msg.into(),
             near: t.text.chars().take(40).collect(),
+            kind: ErrorKind::Syntax,
         }
     }
 

@@ -731,12 +731,11 @@ impl<'a, 'n> Parser<'a, 'n> {
                 return Ok(Some(Macro::Alias(t.text.to_string())));
             }
         }
-        let limit = format!("nesting deeper than {}", MAX_NESTING);
         match self.const_expr() {
             Ok(v) if self.peek().kind == Kind::Eof => {
                 return Ok(Some(Macro::Value(MacroValue::Int(v.v))))
             }
-            Err(e) if e.message == limit => return Err(e),
+            Err(e) if e.kind == ErrorKind::TooDeep => return Err(e),
             _ => {}
         }
         if !rest
@@ -751,7 +750,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                 Num::I(v) => MacroValue::Int(v.v),
                 Num::F(f) => MacroValue::Float(f),
             }))),
-            Err(e) if e.message == limit => Err(e),
+            Err(e) if e.kind == ErrorKind::TooDeep => Err(e),
             _ => Ok(None),
         }
     }

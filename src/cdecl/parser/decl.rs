@@ -383,10 +383,14 @@ impl<'a, 'n> Parser<'a, 'n> {
                 let t = self.peek();
                 if t.kind == Kind::Ident && !is_reserved(t.text) {
                     let mut msg = format!("unknown type name '{}'", t.text);
-                    if let Some(s) = self.ns.suggest_type(t.text) {
+                    let suggestion = self.ns.suggest_type(t.text);
+                    if let Some(s) = &suggestion {
                         msg.push_str(&format!(" (did you mean '{}'?)", s));
                     }
-                    return Err(self.err(msg));
+                    return Err(CdefError {
+                        kind: ErrorKind::UnknownType { suggestion },
+                        ..self.err(msg)
+                    });
                 }
                 return Err(self.err("expected a type"));
             }

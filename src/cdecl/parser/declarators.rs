@@ -250,10 +250,13 @@ impl<'a, 'n> Parser<'a, 'n> {
                     // `int [10][]`, `int [][]`: the element type is incomplete (gcc: "array
                     // type has incomplete element type").
                     if matches!(ty, Type::Array { len: None, .. }) {
-                        return Err(self.err_at(
-                            start,
-                            "an array of arrays of unknown length (only the first dimension may be omitted)",
-                        ));
+                        return Err(CdefError {
+                            kind: ErrorKind::Unsupported,
+                            ..self.err_at(
+                                start,
+                                "an array of arrays of unknown length (only the first dimension may be omitted)",
+                            )
+                        });
                     }
                     Type::Array {
                         of: Box::new(ty),
@@ -358,13 +361,16 @@ impl<'a, 'n> Parser<'a, 'n> {
         // Layout attributes in a type name change the type (`int
         // __attribute__((mode(QI)))` is a char), never silently nothing.
         if let Some(a) = specs.attrs.align {
-            return Err(self.err_at(
-                start,
-                format!(
-                    "aligned({}) in a type name is not supported (it would change the alignment but not the size); declare a struct field with it",
-                    a
-                ),
-            ));
+            return Err(CdefError {
+                kind: ErrorKind::Unsupported,
+                ..self.err_at(
+                    start,
+                    format!(
+                        "aligned({}) in a type name is not supported (it would change the alignment but not the size); declare a struct field with it",
+                        a
+                    ),
+                )
+            });
         }
         let base = self
             .apply_mode(specs.ty, specs.attrs.mode.as_deref())

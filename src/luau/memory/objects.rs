@@ -12,7 +12,9 @@ use crate::luau::values::convert::{Site, StrArg};
 use crate::luau::values::ctypes::Resolved;
 use std::ptr::NonNull;
 
+use crate::cdecl::ErrorKind;
 use crate::luau::callback::kind::CallbackUd;
+use crate::luau::values::ctypes::TypeNameError;
 use crate::luau::vm::anchor::LuaAnchor;
 use crate::luau::vm::raw::{describe, get_str, get_ud, push_str, push_ud, LResult};
 use crate::luau::vm::state::{drain_releases, shared};
@@ -341,26 +343,25 @@ pub unsafe fn resolve_size(
 
 /// The message for a type name that does not resolve. A single unknown word reads as
 /// before C names existed, with the nearest short or declared name suggested.
-fn type_error(func: &str, what: &str, name: &str, e: &str) -> String {
+fn type_error(func: &str, what: &str, name: &str, e: &TypeNameError) -> String {
     let shown = &shown_name(name);
-    // Parse errors ("line 1, column 1: ...") mean the text is not a type at all, except
-    // for a type nested too deeply, which is a type this FFI refuses.
-    if e.starts_with("line ")
-        && !e.contains(": nesting deeper than ")
-        && !e.contains(": an array of arrays of unknown length")
-        && !e.contains(" in a type name is not supported")
-    {
-        // Bounded work: a million-character name is no typo of a short name.
-        let short =
-            crate::cdecl::nearest(name, crate::types::TYPE_NAMES.iter().map(|(n, _)| *n), 2);
-        let hint = match short {
-            Some(n) => format!(" (did you mean '{}'?)", n),
-            _ => e
-                .split_once("(did you mean ")
-                .map(|(_, rest)| format!(" (did you mean {}", rest.split(" near ").next().unwrap_or(rest)))
-                .unwrap_or_else(|| " (expected a type name such as \"i32\", \"f64\", \"pointer\", a C type such as \"size_t\" or \"const char *\", or a StructType)".into()),
-        };
-        return format!("{}: {}: unknown type '{}'{}", func, what, shown, hint);
+    // A parse error means the text is not a type at all, except for C this FFI refuses
+    // (nested too deeply, or declined in a type name).
+    if let TypeNameError::Parse(p) = e {
+        if !matches!(p.kind, ErrorKind::TooDeep | ErrorKind::Unsupported) {
+            // Bounded work: a million-character name is no typo of a short name.
+            let short =
+                crate::cdecl::nearest(name, crate::types::TYPE_NAMES.iter().map(|(n, _)| *n), 2);
+            let declared = match &p.kind {
+                ErrorKind::UnknownType { suggestion } => suggestion.as_deref(),
+                _ => None,
+            };
+            let hint = match short.or(declared) {
+                Some(n) => format!(" (did you mean '{}'?)", n),
+                None => " (expected a type name such as \"i32\", \"f64\", \"pointer\", a C type such as \"size_t\" or \"const char *\", or a StructType)".into(),
+            };
+            return format!("{}: {}: unknown type '{}'{}", func, what, shown, hint);
+        }
     }
     format!("{}: {}: type '{}': {}", func, what, shown, e)
 }

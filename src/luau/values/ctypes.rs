@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::cdecl::{CdefReport, Namespace, Type};
+use crate::cdecl::{CdefError, CdefReport, Namespace, Type};
 use crate::luau::values::convert::StrArg;
 use crate::types::{CType, Pointee};
 
@@ -35,7 +35,31 @@ pub struct Resolved {
     pub elem_pointee: Option<Pointee>,
 }
 
-type Resolution = Result<Resolved, String>;
+/// Why a type name does not resolve.
+#[derive(Clone, Debug)]
+pub enum TypeNameError {
+    /// The text does not parse as a type.
+    Parse(CdefError),
+    /// A type, but none to use (too large, incomplete), or not UTF-8.
+    Invalid(String),
+}
+
+impl std::fmt::Display for TypeNameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TypeNameError::Parse(e) => e.fmt(f),
+            TypeNameError::Invalid(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<String> for TypeNameError {
+    fn from(s: String) -> Self {
+        TypeNameError::Invalid(s)
+    }
+}
+
+type Resolution = Result<Resolved, TypeNameError>;
 
 /// The module-wide C declarations of one Lua state, and resolved names (cleared by every
 /// `ffi.cdef`, which may give a name a meaning).
@@ -60,7 +84,7 @@ impl CTypes {
     /// Size and alignment of a C type name, for `ffi.sizeof`/`ffi.alignof`: also of types
     /// no call can pass (a record holding `long double`, an empty struct, a vector type),
     /// which `resolve` refuses.
-    pub fn size_align(&self, name: &[u8]) -> Result<(usize, usize), String> {
+    pub fn size_align(&self, name: &[u8]) -> Result<(usize, usize), TypeNameError> {
         let r = self.resolve(name);
         if let Ok(r) = &r {
             return Ok((r.size, r.align));
@@ -70,7 +94,7 @@ impl CTypes {
             .ns
             .borrow_mut()
             .parse_type(text)
-            .map_err(|e| e.to_string())?;
+            .map_err(TypeNameError::Parse)?;
         // A type with a size that `resolve` refuses only because no call can pass it
         // (a vector, `_Float16`, a record of them): its size stands. Anything without a
         // size (incomplete, too large) fails as `resolve` says.
@@ -80,7 +104,7 @@ impl CTypes {
 
     /// Resolves a C type name; errors say what is wrong (unknown names come with the
     /// nearest known one).
-    pub fn resolve(&self, name: &[u8]) -> Result<Resolved, String> {
+    pub fn resolve(&self, name: &[u8]) -> Resolution {
         if let Some(r) = self.cache.borrow().get(name) {
             return r.clone();
         }
@@ -89,13 +113,13 @@ impl CTypes {
         r
     }
 
-    fn resolve_uncached(&self, name: &[u8]) -> Result<Resolved, String> {
+    fn resolve_uncached(&self, name: &[u8]) -> Resolution {
         let text = std::str::from_utf8(name).map_err(|_| "not UTF-8".to_string())?;
         let ty = self
             .ns
             .borrow_mut()
             .parse_type(text)
-            .map_err(|e| e.to_string())?;
+            .map_err(TypeNameError::Parse)?;
         let ns = self.ns.borrow();
         let (size, align) = match ns.size_align(&ty) {
             Ok(sa) => sa,
@@ -108,7 +132,7 @@ impl CTypes {
                 (0, elem.and_then(|r| r.ok()).map_or(1, |(_, a)| a))
             }
             // Anything else without a size is not a type to use (too large, incomplete).
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         if let Some((elem, count)) = ns.lower_array(&ty)? {
             return Ok(Resolved {
