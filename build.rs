@@ -1,12 +1,9 @@
-//! Assembles the trampoline of the target's ABI and builds the C conformance library
-//! the tests load.
+//! Assembles the trampoline of the target's ABI (with the frame offsets of
+//! src/engine/frame_layout.rs) and nothing else: the test fixtures (the C conformance
+//! library, the difftest generator, the script-test list) are built by testkit/, a
+//! dev-dependency, so a crate that depends on lune-ffi never builds them.
 
 use std::env;
-
-#[path = "build_clib.rs"]
-mod build_clib;
-#[path = "tests/difftest/gen.rs"]
-mod difftest_gen;
 
 #[path = "src/engine/frame_layout.rs"]
 mod frame_layout;
@@ -45,19 +42,12 @@ fn main() {
             arch, os
         );
     }
-
-    // The differential generator (tests/difftest/gen.rs): its C goes into the conformance
-    // library, its scripts are run by tests/luau.rs like the handwritten ones.
-    let out_dir = std::path::PathBuf::from(env::var("OUT_DIR").unwrap());
-    let (diff_c, diff_tests) = difftest_gen::write(&out_dir);
-    build_clib::build_test_clib(&[diff_c]);
-    generate_script_tests(&diff_tests);
 }
 
 /// `LUNE_FFI_FORCE_ABI=apple_arm64`: a switch for the macos-arm64 test lane only (ci/cross.sh).
-/// On aarch64 Linux it makes `Abi::host()` Apple's arm64 convention, and build_clib.rs
-/// builds the conformance library with that convention, so both sides of every call
-/// and callback speak it under QEMU. Unset (the default), nothing changes; any other value,
+/// On aarch64 Linux it makes `Abi::host()` Apple's arm64 convention, and
+/// testkit/build_clib.rs builds the conformance library with that convention, so both
+/// sides of every call and callback speak it under QEMU. Unset (the default), nothing changes; any other value,
 /// or another target, fails the build rather than being ignored.
 fn force_abi(arch: &str, os: &str) {
     println!("cargo:rustc-check-cfg=cfg(lune_ffi_force_apple_arm64)");
@@ -92,77 +82,4 @@ fn write_frame_headers() -> std::path::PathBuf {
     std::fs::write(dir.join("lune_ffi_frame.inc"), frame_layout::masm_include())
         .expect("write lune_ffi_frame.inc");
     dir
-}
-
-/// One `#[test]` per script under tests/luau, generated so a new script needs no
-/// registration by hand. A test that cannot run on the target is generated with
-/// `#[ignore = "why"]`, so it shows as ignored, never as a pass: scripts under
-/// tests/luau/win64/ off x86-64 Windows, and scripts that load the C conformance library
-/// (they name `TESTLIB`) on MSVC targets, where build_clib.rs cannot build it.
-/// The generated difftest scripts (name, path under OUT_DIR) get a test each too, named
-/// `difftest_<name>` (the name carries the seed and the case range).
-fn generate_script_tests(generated: &[(String, std::path::PathBuf)]) {
-    let out = std::path::PathBuf::from(env::var("OUT_DIR").unwrap()).join("luau_tests.rs");
-    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
-    let target_env = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    let mut scripts = Vec::new();
-    collect_scripts(std::path::Path::new("tests/luau"), &mut scripts);
-    scripts.sort();
-    let mut src = String::new();
-    for path in &scripts {
-        let rel = path.to_string_lossy().replace('\\', "/");
-        let name: String = rel
-            .trim_start_matches("tests/luau/")
-            .trim_end_matches(".luau")
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let ignore =
-            if rel.starts_with("tests/luau/win64/") && (os != "windows" || arch != "x86_64") {
-                Some("Win64-only script (tests/luau/win64/)")
-            } else if text.contains("TESTLIB") && target_env == "msvc" {
-                Some("needs the C conformance library, which MSVC targets cannot build")
-            } else {
-                None
-            };
-        let attr = ignore
-            .map(|why| format!("#[ignore = \"{}\"]\n", why))
-            .unwrap_or_default();
-        src.push_str(&format!(
-            "#[test]\n{}fn {}() {{\n    run_script(\"{}\");\n}}\n\n",
-            attr, name, rel
-        ));
-    }
-    for (name, path) in generated {
-        let attr = if target_env == "msvc" {
-            "#[ignore = \"needs the C conformance library, which MSVC targets cannot build\"]\n"
-        } else {
-            ""
-        };
-        src.push_str(&format!(
-            "#[test]\n{}fn difftest_{}() {{\n    run_script({:?});\n}}\n\n",
-            attr,
-            name,
-            path.to_string_lossy()
-        ));
-    }
-    std::fs::write(out, src).unwrap();
-    println!("cargo:rerun-if-changed=tests/luau");
-}
-
-fn collect_scripts(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            println!("cargo:rerun-if-changed={}", p.display());
-            collect_scripts(&p, out);
-        } else if p.extension().is_some_and(|x| x == "luau") {
-            out.push(p);
-        }
-    }
 }

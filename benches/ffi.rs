@@ -243,7 +243,7 @@ fn main() {
     )
     .exec()
     .unwrap();
-    let path = option_env!("LUNE_FFI_TESTLIB").filter(|p| !p.is_empty());
+    let path = Some(lune_ffi_testkit::TESTLIB).filter(|p| !p.is_empty());
     let _lib = path.map(|path| setup_calls(&lua, path));
     if let Some(body) = profile {
         let f = compile(&lua, &body);

@@ -8,7 +8,7 @@
 #
 # Installs what a fresh Debian 12 machine lacks (rustup target, apt packages), then
 # cross-builds the library's unit tests and the Luau script tests (tests/luau.rs, which
-# loads the C conformance library built by build_clib.rs for the target) without the
+# loads the C conformance library that testkit/build_clib.rs builds for the target) without the
 # `cli` feature, and runs them through cargo's runner setting.
 #
 # Exit status: 0 = every test passed; 77 = the set-up could not reach the registries or
@@ -178,7 +178,7 @@ macos-arm64)
     # Apple's arm64 calling convention end to end, on Linux: the test binaries are
     # aarch64 Linux ones run by QEMU, built with LUNE_FFI_FORCE_ABI=apple_arm64 so that
     # Abi::host() is the Apple classifier, against the conformance library compiled with
-    # Apple's convention (clang --target=arm64-apple-macos11-elf; see build_clib.rs). This
+    # Apple's convention (clang --target=arm64-apple-macos11-elf; see testkit/build_clib.rs). This
     # runs every lib unit test and every script test: the scripts' only glibc-convention
     # dependency, a variadic snprintf, goes through an Apple-convention bridge in this
     # lane. Mach-O loading, the macOS kernel and libSystem are NOT exercised here.
@@ -199,14 +199,15 @@ macos-arm64)
         exit 1
     fi
 
-    # Build-only: the library for both Apple targets. mlua-sys's build script (Luau's C++)
-    # needs the macOS SDK, so it is overridden through its `links = "lua"` key; the C
-    # conformance library needs the SDK too (LUNE_FFI_SKIP_TESTLIB); clang, not gcc,
-    # understands cc's Apple flags for the assembly. --no-default-features as in the test
-    # lanes: the CLI's dependencies (zstd-sys) also compile C against the SDK.
+    # Build-only: the library for both Apple targets, as a crate that depends on lune-ffi
+    # builds it (the test fixtures are a dev-dependency, so `check --lib` does not build
+    # them). mlua-sys's build script (Luau's C++) needs the macOS SDK, so it is overridden
+    # through its `links = "lua"` key; clang, not gcc, understands cc's Apple flags for
+    # the assembly. --no-default-features as in the test lanes: the CLI's dependencies
+    # (zstd-sys) also compile C against the SDK.
     for t in aarch64-apple-darwin x86_64-apple-darwin; do
         log "cargo check --lib --target $t"
-        if ! env "CC_${t//-/_}=clang" LUNE_FFI_SKIP_TESTLIB=1 cargo check --lib --no-default-features \
+        if ! env "CC_${t//-/_}=clang" cargo check --lib --no-default-features \
             --target "$t" --config "target.$t.lua.rustc-link-lib=[]"; then
             echo "[cross $lane] FAILED: cargo check --target $t" >&2
             exit 1
@@ -269,7 +270,7 @@ msvc)
     # Not run here (said again at the end): Luau itself (C++ that needs MSVC's headers
     # and STL, so the test binary is linked without it, see below), hence the script
     # tests, tests/layout.rs and tests/closed_state.rs; and the C conformance library,
-    # which build_clib.rs builds only with a GNU-compatible compiler.
+    # which testkit/build_clib.rs builds only with a GNU-compatible compiler.
     triple=x86_64-pc-windows-msvc
     need_packages llvm clang lld mingw-w64 wine64
     need_target "$triple"
@@ -294,7 +295,8 @@ msvc)
     [ $rc -eq 0 ] || { echo "[cross msvc] FAILED: win64.asm and win64.S differ (exit $rc)" >&2; exit 1; }
 
     # cc: .asm files go to llvm-ml (it passes -m64), the archive to llvm-lib. No C
-    # conformance library (there is no MSVC C compiler here). mlua-sys's build script
+    # conformance library (there is no MSVC C compiler here; LUNE_FFI_SKIP_TESTLIB tells
+    # the testkit, a dev-dependency that `cargo test --lib` builds too). mlua-sys's build script
     # (Luau, C++) is skipped by overriding the `lua` link; the unit tests below never
     # call into Luau.
     export CC_MASM_ASM="$llvm_bin/llvm-ml"
@@ -385,7 +387,7 @@ WRAP
         echo "[cross msvc]   tests/closed_state.rs. Luau is C++ and needs MSVC's headers and STL, which this"
         echo "[cross msvc]   machine does not have, so the unit-test binary is linked without it (its"
         echo "[cross msvc]   $(printf '%s\n' "$unresolved" | grep -c .) Luau symbols unresolved; no unit test calls into Luau) and the C"
-        echo "[cross msvc]   conformance library is not built (build_clib.rs needs a GNU-compatible compiler)."
+        echo "[cross msvc]   conformance library is not built (testkit/build_clib.rs needs a GNU-compatible compiler)."
     } >&2
     ;;
 

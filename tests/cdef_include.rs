@@ -15,7 +15,7 @@ fn include_sqlite3_zlib_and_an_alias_header() {
     let ffi = lune_ffi::module(lua.clone()).unwrap();
     lua.register_module("@lune/ffi", ffi).unwrap();
     let g = lua.globals();
-    g.set("TESTLIB", env!("LUNE_FFI_TESTLIB")).unwrap();
+    g.set("TESTLIB", lune_ffi_testkit::TESTLIB).unwrap();
     lua.load(PRELUDE).exec().unwrap();
     let src = std::fs::read_to_string("tests/cdef/include.luau").unwrap();
     if let Err(e) = lua.load(&src).set_name("@tests/cdef/include.luau").exec() {

@@ -26,7 +26,7 @@ fn st(fields: Vec<FieldSpec>) -> Arc<StructType> {
     Arc::new(StructType::new(fields).unwrap())
 }
 
-// MSVC targets cannot build the C test library (build_clib.rs): ignored there, by name.
+// MSVC targets cannot build the C test library (testkit/build_clib.rs): ignored there, by name.
 // Everywhere else a missing library is a failure, not a quiet pass.
 #[test]
 #[cfg_attr(
@@ -34,11 +34,11 @@ fn st(fields: Vec<FieldSpec>) -> Arc<StructType> {
     ignore = "needs the C conformance library, which MSVC targets cannot build"
 )]
 fn layouts_match_the_c_compiler() {
-    let path = env!("LUNE_FFI_TESTLIB");
+    let path = lune_ffi_testkit::TESTLIB;
     assert!(
         !path.is_empty(),
-        "LUNE_FFI_TESTLIB is empty: build_clib.rs did not build the C conformance library \
-         (LUNE_FFI_SKIP_TESTLIB set, or no tests/clib/*.c)"
+        "lune_ffi_testkit::TESTLIB is empty: testkit/build_clib.rs did not build the C \
+         conformance library (LUNE_FFI_SKIP_TESTLIB set, or no tests/clib/*.c)"
     );
     // SAFETY: the crate's own test library; the symbols have the declared types.
     let lib = unsafe { libloading::Library::new(path) }.unwrap();
@@ -192,7 +192,7 @@ fn bf(name: &str, ty: CType, width: u32) -> MemberSpec {
 /// (tests/clib/records.c), with the host's layout rules (MSVC's on the Windows lane).
 #[test]
 fn records_match_the_c_compiler() {
-    let path = env!("LUNE_FFI_TESTLIB");
+    let path = lune_ffi_testkit::TESTLIB;
     if path.is_empty() {
         eprintln!("no C test library for this target; skipped");
         return;

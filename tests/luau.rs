@@ -192,8 +192,8 @@ enum Mode {
 }
 
 fn testlib() -> &'static str {
-    // build_clib.rs always sets it; empty means the C library was not built.
-    env!("LUNE_FFI_TESTLIB")
+    // Empty means testkit/build_clib.rs did not build the C library.
+    lune_ffi_testkit::TESTLIB
 }
 
 fn run_in(path: &str, src: &str, mode: Mode) -> LuaResult<()> {
@@ -229,15 +229,15 @@ fn run_in(path: &str, src: &str, mode: Mode) -> LuaResult<()> {
 fn run_script(path: &str) {
     let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {}", path, e));
     if src.contains("TESTLIB") && testlib().is_empty() {
-        // A missing C library is a failure, never a quiet pass. build.rs marks these
-        // tests #[ignore] on MSVC targets, the one kind of target that cannot build it.
+        // A missing C library is a failure, never a quiet pass. testkit/build.rs marks
+        // these tests #[ignore] on MSVC targets, the one kind of target that cannot build it.
         let why = if cfg!(target_env = "msvc") {
             "MSVC targets cannot build the C conformance library (it needs gcc or clang)"
         } else {
-            "build_clib.rs did not build it (LUNE_FFI_SKIP_TESTLIB set, or no tests/clib/*.c)"
+            "testkit/build_clib.rs did not build it (LUNE_FFI_SKIP_TESTLIB set, or no tests/clib/*.c)"
         };
         panic!(
-            "{}: needs the C conformance library, but LUNE_FFI_TESTLIB is empty: {}",
+            "{}: needs the C conformance library, but lune_ffi_testkit::TESTLIB is empty: {}",
             path, why
         );
     }
@@ -259,4 +259,6 @@ fn run_script(path: &str) {
     }
 }
 
-include!(concat!(env!("OUT_DIR"), "/luau_tests.rs"));
+// One #[test] per script under tests/luau and per generated difftest script (the list is
+// made by testkit/build.rs).
+lune_ffi_testkit::script_tests!(run_script);

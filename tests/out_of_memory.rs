@@ -9,7 +9,7 @@ fn state() -> Lua {
     let ffi = lune_ffi::module(lua.clone()).unwrap();
     lua.register_module("@lune/ffi", ffi).unwrap();
     lua.globals()
-        .set("TESTLIB", env!("LUNE_FFI_TESTLIB"))
+        .set("TESTLIB", lune_ffi_testkit::TESTLIB)
         .unwrap();
     lua
 }

@@ -14,7 +14,7 @@ fn run(script: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_lune-ffi"))
         .arg("run")
         .arg(format!("tests/runtime/{}", script))
-        .arg(env!("LUNE_FFI_TESTLIB"))
+        .arg(lune_ffi_testkit::TESTLIB)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run the lune-ffi binary");
@@ -108,7 +108,7 @@ fn run_raw(script: &str, extra: &[&str]) -> (std::process::ExitStatus, String, S
     let out = Command::new(env!("CARGO_BIN_EXE_lune-ffi"))
         .arg("run")
         .arg(format!("tests/runtime/{}", script))
-        .arg(env!("LUNE_FFI_TESTLIB"))
+        .arg(lune_ffi_testkit::TESTLIB)
         .args(extra)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

@@ -71,7 +71,7 @@ impl Platform {
             && (cfg!(target_vendor = "apple") || cfg!(lune_ffi_force_apple_arm64))
         {
             // The forced lane runs Apple's convention on Linux: its C library is compiled
-            // for Apple (see build_clib.rs), so the layout rules are Apple's too.
+            // for Apple (see testkit/build_clib.rs), so the layout rules are Apple's too.
             Platform::APPLE_ARM64
         } else if cfg!(target_arch = "aarch64") {
             Platform::AAPCS64

@@ -4,7 +4,7 @@
 //! and random signatures that use them (records and scalars mixed, by value, 1..12
 //! parameters, some with a variadic tail of scalars; the return is void, a scalar or a
 //! record). It writes:
-//! - one C file compiled into the conformance library by build_clib.rs. For case K:
+//! - one C file compiled into the conformance library by testkit/build_clib.rs. For case K:
 //!   the record declarations, `dgK_call(...)` which copies the bytes of every argument it
 //!   received into a slot (`dg_slot(i)`) and returns a value built from literals,
 //!   `dgK_callback(f)` which calls `f` with arguments built from the same literals and
@@ -23,7 +23,8 @@
 //! The C compiler is the oracle: nothing here computes a layout or knows an ABI rule. A case
 //! that disagrees names itself, its C declarations and the first differing byte.
 //!
-//! Included by build.rs through `#[path]`; no dependencies (a splitmix64 PRNG). Everything is
+//! Included by testkit/build.rs through `#[path]` (only lune-ffi's own tests build it);
+//! no dependencies (a splitmix64 PRNG). Everything is
 //! generated at build time, so the cross lanes (QEMU, Wine) need no compiler at test time.
 //!
 //! Running: `cargo test --test luau difftest` runs the default 40 cases (seed 11) in tests
@@ -1561,10 +1562,13 @@ pub fn generate(cfg: &Config) -> Output {
     Output { c_source, scripts }
 }
 
-/// Called by build.rs: generates from the environment into `out_dir/difftest/` and returns
-/// the C file to compile into the conformance library and the (test name, script path)
-/// pairs to run.
-pub fn write(out_dir: &std::path::Path) -> (std::path::PathBuf, Vec<(String, std::path::PathBuf)>) {
+/// Called by the testkit's build.rs (`src_dir` is this directory): generates from the
+/// environment into `out_dir/difftest/` and returns the C file to compile into the
+/// conformance library and the (test name, script path) pairs to run.
+pub fn write(
+    out_dir: &std::path::Path,
+    src_dir: &std::path::Path,
+) -> (std::path::PathBuf, Vec<(String, std::path::PathBuf)>) {
     for v in [
         "LUNE_FFI_DIFF_SEED",
         "LUNE_FFI_DIFF_COUNT",
@@ -1572,7 +1576,7 @@ pub fn write(out_dir: &std::path::Path) -> (std::path::PathBuf, Vec<(String, std
     ] {
         println!("cargo:rerun-if-env-changed={v}");
     }
-    println!("cargo:rerun-if-changed=tests/difftest");
+    println!("cargo:rerun-if-changed={}", src_dir.display());
     let cfg = Config::from_env().unwrap_or_else(|e| panic!("lune-ffi difftest: {e}"));
     let out = generate(&cfg);
     let dir = out_dir.join("difftest");

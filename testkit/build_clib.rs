@@ -2,31 +2,30 @@
 // library for the target: `liblunetest.so` (Linux and other ELF targets), `lunetest.dll`
 // (Windows GNU), `liblunetest.dylib` (macOS).
 //
-// Used from build.rs (`#[path = "build_clib.rs"] mod build_clib;` or `include!`).
-// The objects are compiled with `cc` for `TARGET` (so cross builds pick the cross
-// compiler: `aarch64-linux-gnu-gcc` for aarch64-unknown-linux-gnu,
-// `x86_64-w64-mingw32-gcc` for x86_64-pc-windows-gnu, or whatever `CC_<target>` says),
-// then linked into a shared library by the same compiler driver with the flags `cc`
-// chose for the target. The absolute path is exported to the crate's code as
-// `LUNE_FFI_TESTLIB` (`env!("LUNE_FFI_TESTLIB")`); it is empty when the library was not
-// built (MSVC targets, whose compiler cannot build the GNU-asm fixtures, or when
-// `LUNE_FFI_SKIP_TESTLIB` is set), and the harness should then skip the scripts that need it.
+// Used from the testkit's build.rs (`#[path = "build_clib.rs"] mod build_clib;`), so it
+// runs only when lune-ffi's own tests or benches are built, never for a crate that
+// depends on lune-ffi. The testkit is a dev-dependency, which cargo builds for the
+// target under test: `TARGET` and `CC_<target>` are the cross build's, so the objects
+// are compiled with `cc` for that target (`aarch64-linux-gnu-gcc` for
+// aarch64-unknown-linux-gnu, `x86_64-w64-mingw32-gcc` for x86_64-pc-windows-gnu, or
+// whatever `CC_<target>` says), then linked into a shared library by the same compiler
+// driver with the flags `cc` chose for the target. The absolute path is exported as
+// `LUNE_FFI_TESTLIB` to the testkit's code, which hands it on as
+// `lune_ffi_testkit::TESTLIB`; it is empty when the library was not built (MSVC targets,
+// whose compiler cannot build the GNU-asm fixtures, or when `LUNE_FFI_SKIP_TESTLIB` is
+// set), and the harness should then skip the scripts that need it.
 
-// Written to work both as a module and when `include!`d: no inner attributes, no `use`
-// items, helper names prefixed with `clib_`.
-
-/// Compiles tests/clib/*.c and `generated` (C files build.rs wrote, e.g. the difftest
-/// cases) and links them into OUT_DIR/<lib>. Panics (failing the build)
-/// with the compiler's command line if compiling or linking fails.
-pub fn build_test_clib(generated: &[std::path::PathBuf]) {
-    let manifest =
-        std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+/// Compiles `root`/tests/clib/*.c and `generated` (C files build.rs wrote, e.g. the
+/// difftest cases) and links them into OUT_DIR/<lib>. Panics (failing the build of the
+/// tests) with the compiler's command line if compiling or linking fails.
+pub fn build_test_clib(root: &std::path::Path, generated: &[std::path::PathBuf]) {
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let target = std::env::var("TARGET").expect("TARGET");
-    let clib_dir = manifest.join("tests").join("clib");
+    let clib_dir = root.join("tests").join("clib");
 
     println!("cargo:rerun-if-changed={}", clib_dir.display());
     println!("cargo:rerun-if-env-changed=LUNE_FFI_SKIP_TESTLIB");
+    println!("cargo:rerun-if-env-changed=LUNE_FFI_FORCE_ABI");
 
     let mut sources: Vec<std::path::PathBuf> = match std::fs::read_dir(&clib_dir) {
         Ok(entries) => entries
