@@ -104,7 +104,11 @@ fn luau_layer_imports_follow_the_written_layering() {
         let only_decls = text
             .lines()
             .all(|l| l.trim().is_empty() || l.starts_with("pub mod ") || l.starts_with("//"));
-        if me.is_empty() || (folder_mod && only_decls) {
+        // Test modules (`*_tests.rs`) belong to the module they test.
+        let test_file = file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with("_tests.rs"));
+        if me.is_empty() || (folder_mod && only_decls) || test_file {
             continue;
         }
         let Some(&my_rank) = rank.get(me.as_str()) else {

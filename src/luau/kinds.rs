@@ -7,17 +7,19 @@ use mlua::ffi::{self, lua_State};
 
 use crate::luau::call::bound::BoundUd;
 use crate::luau::call::library::{self, LibraryUd};
+use crate::luau::callback::dispatch::{invoker, traceback};
 use crate::luau::callback::kind::CallbackUd;
-use crate::luau::memory::functions::{
+use crate::luau::memory::arena::{
     arena_alloc, arena_alloc_array, arena_free, arena_new, arena_string,
 };
 use crate::luau::memory::objects::{ArenaUd, RawPtrUd, StructTypeUd, TypedPtrUd, ViewUd};
+use crate::luau::memory::operators::{ptr_add, ptr_eq, ptr_le, ptr_lt, ptr_sub, ptr_tostring};
 use crate::luau::memory::pointers::{
-    ptr_add, ptr_eq, ptr_le, ptr_lt, ptr_sub, ptr_tostring, raw_index, raw_newindex,
-    struct_type_index, struct_type_tostring, typed_index, typed_len, typed_newindex, view_index,
-    view_newindex,
+    raw_index, raw_newindex, typed_index, typed_len, typed_newindex, view_index, view_newindex,
 };
+use crate::luau::memory::type_objects::{struct_type_index, struct_type_tostring};
 use crate::luau::vm::raw::{drop_ud, push_fn, Entry};
+use crate::luau::vm::slots_probe::check_layout;
 use crate::luau::vm::state::{init_shared, Shared};
 use crate::luau::vm::tags::Ud;
 
@@ -178,11 +180,7 @@ pub unsafe fn register(L: *mut lua_State) {
             ffi::lua_setuserdatametatable(L, k.tag);
         }
         ffi::lua_settop(L, cmp - 1);
-        init_shared(
-            L,
-            crate::luau::callback::traceback,
-            crate::luau::callback::invoker,
-        );
-        crate::luau::vm::slots::check_layout(L);
+        init_shared(L, traceback, invoker);
+        check_layout(L);
     }
 }

@@ -8,12 +8,13 @@
 //! `cdef/` (declarations and headers). `kinds` registers every metatable.
 //!
 //! Layers, each using only those listed before it (tests/layering.rs checks the imports):
-//! `vm::tags`, `vm::raw`, `vm::anchor`, `vm::finalizers`, `vm::slots`, `vm::reentry`,
-//! `values::convert`, `values::ctypes`, `vm::state`, `values::typed`, `call::desc`,
-//! `callback::kind`, `memory::objects`, `memory::access`, `memory::pointers`,
-//! `memory::records`, `memory::functions`,
+//! `vm::tags`, `vm::raw`, `vm::anchor`, `vm::finalizers`, `vm::slots`, `vm::slots_probe`,
+//! `vm::reentry`, `values::convert`, `values::ctypes`, `vm::state`, `values::typed`,
+//! `call::desc`, `callback::kind`, `memory::objects`, `memory::types`, `memory::access`,
+//! `memory::operators`, `memory::pointers`, `memory::type_objects`, `memory::records`,
+//! `memory::arena`, `memory::functions`,
 //! `call::signature`, `call::invoke`, `call::printf`,
-//! `callback`,
+//! `callback::dispatch`, `callback`,
 //! `call::library`, `call::bound`, `call::asynccall`, `memory::gc`,
 //! `cdef::declared`, `cdef::include`,
 //! `kinds`.
@@ -31,11 +32,13 @@ pub mod vm;
 
 use std::ffi::c_int;
 
+use crate::luau::memory::arena::ffi_arena;
 use crate::luau::memory::functions::{
-    ffi_alignof, ffi_arena, ffi_buffer_legacy, ffi_cast, ffi_copy, ffi_fill, ffi_ptr, ffi_read,
-    ffi_sizeof, ffi_string, ffi_view, ffi_write, push_types_table,
+    ffi_alignof, ffi_buffer_legacy, ffi_cast, ffi_copy, ffi_fill, ffi_ptr, ffi_read, ffi_sizeof,
+    ffi_string, ffi_view, ffi_write, push_types_table,
 };
 use crate::luau::memory::objects::{push_rawptr, RawPtrUd};
+use crate::luau::memory::type_objects::ffi_typeof;
 use crate::luau::vm::raw::{push_fn, Entry};
 use crate::luau::vm::tags::Ud;
 use mlua::ffi::{self, lua_State};
@@ -110,7 +113,7 @@ unsafe fn build_table(L: *mut lua_State) {
             (c"cast", ffi_cast),
             (c"typed", values::typed::ffi_typed),
             (c"sizeof", ffi_sizeof),
-            (c"typeof", memory::pointers::ffi_typeof),
+            (c"typeof", ffi_typeof),
             (c"alignof", ffi_alignof),
             (c"fill", ffi_fill),
             (c"copy", ffi_copy),

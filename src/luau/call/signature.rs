@@ -11,7 +11,7 @@ use mlua::ffi::{self, lua_State};
 use crate::abi::Signature;
 use crate::engine::Prototype;
 use crate::luau::call::desc::{FnDesc, Param};
-use crate::luau::memory::objects::check_param;
+use crate::luau::memory::types::check_param;
 use crate::luau::vm::raw::{describe, get_str, LResult};
 use crate::types::{CType, Prim};
 

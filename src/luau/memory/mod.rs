@@ -1,6 +1,10 @@
 pub mod access;
+pub mod arena;
 pub mod functions;
 pub mod gc;
 pub mod objects;
+pub mod operators;
 pub mod pointers;
 pub mod records;
+pub mod type_objects;
+pub mod types;

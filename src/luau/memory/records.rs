@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::memory::objects::{push_struct_type, resolve_type};
+use crate::luau::memory::objects::push_struct_type;
+use crate::luau::memory::types::resolve_type;
 use crate::luau::vm::raw::{describe, get_index, get_str, guard, LResult};
 use crate::types::{MemberSpec, RecordKind, RecordOptions, StructType, MAX_OBJECT_SIZE};
 

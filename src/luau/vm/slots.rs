@@ -17,7 +17,7 @@ use mlua::ffi::{self, lua_State};
 
 /// Luau's `TValue`.
 #[repr(C)]
-struct TValue {
+pub(crate) struct TValue {
     /// `double n`, `int b`, or a GC pointer.
     value: u64,
     extra: c_int,
@@ -26,7 +26,7 @@ struct TValue {
 
 /// The start of Luau's `lua_State`.
 #[repr(C)]
-struct StateHead {
+pub(crate) struct StateHead {
     /// CommonHeader (tt, marked, memcat), status, activememcat, isactive, singlestep.
     _header: [u8; 8],
     /// First free slot.
@@ -35,18 +35,18 @@ struct StateHead {
     base: *const TValue,
     _global: *const u8,
     /// The running function's CallInfo, whose `top` bounds what it may push.
-    ci: *const CallInfoHead,
+    pub(crate) ci: *const CallInfoHead,
 }
 
 /// The start of Luau's `CallInfo`.
 #[repr(C)]
-struct CallInfoHead {
+pub(crate) struct CallInfoHead {
     _base: *const TValue,
     /// The running function's slot.
     func: *const TValue,
     /// The end of the running function's stack frame: a C function may push up to here
     /// (Luau sets it LUA_MINSTACK slots above the arguments).
-    top: *const TValue,
+    pub(crate) top: *const TValue,
 }
 
 /// The start of a C function's Luau `Closure`, up to its first upvalue.
@@ -91,12 +91,12 @@ struct TStringHead {
     len: u32,
 }
 
-const UNCHECKED: u8 = 0;
-const AGREES: u8 = 1;
-const DIFFERS: u8 = 2;
+pub(crate) const UNCHECKED: u8 = 0;
+pub(crate) const AGREES: u8 = 1;
+pub(crate) const DIFFERS: u8 = 2;
 
 /// Whether the layout above agrees with the VM this crate is linked with.
-static LAYOUT: AtomicU8 = AtomicU8::new(UNCHECKED);
+pub(crate) static LAYOUT: AtomicU8 = AtomicU8::new(UNCHECKED);
 
 #[inline(always)]
 fn usable() -> bool {
@@ -108,7 +108,7 @@ fn usable() -> bool {
 /// # Safety
 /// `L` must be a live state and the layout checked.
 #[inline(always)]
-unsafe fn bounds(L: *mut lua_State) -> (*const TValue, *const TValue) {
+pub(crate) unsafe fn bounds(L: *mut lua_State) -> (*const TValue, *const TValue) {
     let h = L as *const StateHead;
     // SAFETY: the caller's contract; plain reads of two pointer fields.
     unsafe {
@@ -186,7 +186,7 @@ pub unsafe fn top(L: *mut lua_State) -> Plain {
 /// # Safety
 /// `v` must point to a live stack slot.
 #[inline(always)]
-unsafe fn decode(v: *const TValue) -> Plain {
+pub(crate) unsafe fn decode(v: *const TValue) -> Plain {
     // SAFETY: the caller's contract.
     let (tt, value) = unsafe {
         (
@@ -204,7 +204,7 @@ unsafe fn decode(v: *const TValue) -> Plain {
 
 /// # Safety
 /// `L` must be a live state and `idx` a valid index.
-unsafe fn via_api(L: *mut lua_State, idx: c_int) -> Plain {
+pub(crate) unsafe fn via_api(L: *mut lua_State, idx: c_int) -> Plain {
     // SAFETY: the caller's contract.
     unsafe {
         match ffi::lua_type(L, idx) {
@@ -236,7 +236,7 @@ pub unsafe fn upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std::ffi::c_void
 /// # Safety
 /// As `upvalue_ud`, with the layout as declared here.
 #[inline(always)]
-unsafe fn read_upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std::ffi::c_void {
+pub(crate) unsafe fn read_upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std::ffi::c_void {
     // SAFETY: the running function's slot holds a function; each object is checked
     // (C closure with an upvalue, userdata, tag) before the next read goes through it.
     unsafe {
@@ -277,7 +277,7 @@ pub unsafe fn userdata(L: *mut lua_State, idx: c_int, tag: c_int) -> *mut std::f
 /// # Safety
 /// `v` must be a live stack slot or upvalue, with the layout as declared here.
 #[inline(always)]
-unsafe fn udata_of(v: *const TValue, tag: c_int) -> *mut std::ffi::c_void {
+pub(crate) unsafe fn udata_of(v: *const TValue, tag: c_int) -> *mut std::ffi::c_void {
     // SAFETY: the object is a userdata (its tag says so) before its header is read.
     unsafe {
         if std::ptr::addr_of!((*v).tt).read() != ffi::LUA_TUSERDATA {
@@ -405,7 +405,7 @@ pub unsafe fn pusher(L: *mut lua_State, n: usize) -> Option<Pusher> {
 /// # Safety
 /// As `pusher`, with the layout as declared here.
 #[inline(always)]
-unsafe fn reserve(L: *mut lua_State, n: usize) -> Option<Pusher> {
+pub(crate) unsafe fn reserve(L: *mut lua_State, n: usize) -> Option<Pusher> {
     let h = L as *const StateHead;
     // SAFETY: the caller's contract; plain reads of the state and its CallInfo.
     unsafe {
@@ -422,7 +422,7 @@ impl Pusher {
     /// # Safety
     /// At most the `n` values `pusher` was asked for, in total.
     #[inline(always)]
-    unsafe fn write(&mut self, value: u64, tt: c_int) {
+    pub(crate) unsafe fn write(&mut self, value: u64, tt: c_int) {
         // SAFETY: within the free slots `pusher` checked.
         unsafe {
             self.next.write(TValue {
@@ -520,7 +520,7 @@ pub unsafe fn truncate(L: *mut lua_State, n: c_int) {
 /// # Safety
 /// As `truncate`, with the layout as declared here.
 #[inline(always)]
-unsafe fn lower_top(L: *mut lua_State, n: c_int) {
+pub(crate) unsafe fn lower_top(L: *mut lua_State, n: c_int) {
     // SAFETY: the caller's contract.
     unsafe {
         let (base, top) = bounds(L);
@@ -552,121 +552,6 @@ pub unsafe fn xpush(from: *mut lua_State, to: *mut lua_State, idx: c_int) {
     }
 }
 
-/// Checks the layout against the API once per process: a probe function is called with
-/// known values and compares the direct reads with what the API returns.
-///
-/// # Safety
-/// `L` must be a live Luau state in protected mode (the probe call may raise on memory).
-pub unsafe fn check_layout(L: *mut lua_State) {
-    if LAYOUT.load(Ordering::Relaxed) != UNCHECKED {
-        return;
-    }
-    // SAFETY: API calls on a live state; the probe only reads its arguments.
-    unsafe {
-        ffi::lua_pushcfunction(L, probe);
-        ffi::lua_pushnumber(L, -1.25);
-        ffi::lua_pushboolean(L, 1);
-        ffi::lua_pushnil(L);
-        ffi::lua_pushboolean(L, 0);
-        ffi::lua_pushnumber(L, 2.0f64.powi(60));
-        ffi::lua_pushstring(L, c"probe".as_ptr());
-        ffi::lua_call(L, 6, 1);
-        let mut agrees = ffi::lua_toboolean(L, -1) != 0;
-        ffi::lua_pop(L, 1);
-        // The upvalue read: a closure over a userdata of a tag nothing else uses.
-        if agrees {
-            let data = ffi::lua_newuserdatatagged(L, 16, PROBE_TAG) as *mut u64;
-            data.write(0x5eed);
-            ffi::lua_pushcclosurek(L, probe_upvalue, c"probe".as_ptr(), 1, None);
-            ffi::lua_call(L, 0, 1);
-            agrees = ffi::lua_toboolean(L, -1) != 0;
-            ffi::lua_pop(L, 1);
-        }
-        LAYOUT.store(if agrees { AGREES } else { DIFFERS }, Ordering::Relaxed);
-    }
-}
-
-/// A userdata tag no kind uses (tags go up to LUA_UTAG_LIMIT - 1 = 127).
-const PROBE_TAG: c_int = 120;
-
-/// Whether the direct upvalue read agrees with the API: pushes a boolean.
-unsafe extern "C-unwind" fn probe_upvalue(L: *mut lua_State) -> c_int {
-    // SAFETY: a C closure of `L` with one userdata upvalue of PROBE_TAG (check_layout).
-    unsafe {
-        let api = ffi::lua_touserdatatagged(L, ffi::lua_upvalueindex(1), PROBE_TAG);
-        // The same userdata as an argument.
-        ffi::lua_pushvalue(L, ffi::lua_upvalueindex(1));
-        let (base, _) = bounds(L);
-        let agrees = !api.is_null()
-            && (api as *const u64).read() == 0x5eed
-            && read_upvalue_ud(L, PROBE_TAG) == api
-            && read_upvalue_ud(L, PROBE_TAG + 1).is_null()
-            && ffi::lua_touserdatatagged(L, 1, PROBE_TAG) == api
-            && udata_of(base, PROBE_TAG) == api
-            && udata_of(base, PROBE_TAG + 1).is_null();
-        ffi::lua_pushboolean(L, agrees as c_int);
-        1
-    }
-}
-
-/// Whether the direct reads agree with the API for the probe's arguments (see
-/// `check_layout`): pushes a boolean.
-unsafe extern "C-unwind" fn probe(L: *mut lua_State) -> c_int {
-    const EXPECTED: [Plain; 6] = [
-        Plain::Number(-1.25),
-        Plain::Bool(true),
-        Plain::Nil,
-        Plain::Bool(false),
-        Plain::Number(1_152_921_504_606_846_976.0),
-        Plain::Other(ffi::LUA_TSTRING),
-    ];
-    // SAFETY: a C function of `L` with its 6 arguments on the stack; the direct reads
-    // stay within the stack bounds `top` gives unless the layout is wrong, which is
-    // what `base <= top` and the small count guard against before any slot is read.
-    unsafe {
-        let (base, top) = bounds(L);
-        let ci = std::ptr::addr_of!((*(L as *const StateHead)).ci).read();
-        let sane = !base.is_null()
-            && base <= top
-            && top.offset_from(base) == 6
-            && ffi::lua_gettop(L) == 6
-            && !ci.is_null()
-            // A C function's frame ends LUA_MINSTACK (20) slots above its arguments.
-            && std::ptr::addr_of!((*ci).top).read().offset_from(top) == 20;
-        let agrees =
-            sane && EXPECTED.iter().enumerate().all(|(i, want)| {
-                let idx = i as c_int + 1;
-                decode(base.add(i)) == *want && via_api(L, idx) == *want
-            }) && {
-                // `top` follows a push.
-                ffi::lua_pushnumber(L, 0.5);
-                let (_, top) = bounds(L);
-                top.offset_from(base) == 7 && decode(top.sub(1)) == Plain::Number(0.5)
-            } && {
-                // The direct writes, read back through the API.
-                let ok = match reserve(L, 2) {
-                    Some(mut p) => {
-                        p.write((-3.5f64).to_bits(), ffi::LUA_TNUMBER);
-                        p.write(1, ffi::LUA_TBOOLEAN);
-                        p.finish(L);
-                        true
-                    }
-                    None => false,
-                } && ffi::lua_gettop(L) == 9
-                    && ffi::lua_type(L, 8) == ffi::LUA_TNUMBER
-                    && ffi::lua_tonumberx(L, 8, std::ptr::null_mut()) == -3.5
-                    && ffi::lua_type(L, 9) == ffi::LUA_TBOOLEAN
-                    && ffi::lua_toboolean(L, 9) == 1;
-                if ok {
-                    lower_top(L, 7);
-                }
-                ok && ffi::lua_gettop(L) == 7
-            };
-        ffi::lua_pushboolean(L, agrees as c_int);
-        1
-    }
-}
-
 /// Whether the direct reads are in use (for tests).
 /// Where `emit_bits` puts a number or boolean: the stack through `slots`, or a callback's
 /// `slots::Pusher`.
@@ -691,47 +576,5 @@ fn force(agrees: bool) {
 }
 
 #[cfg(test)]
-mod tests {
-    /// Calls, callbacks and conversions that go through every reader and writer here.
-    const SCRIPT: &str = r#"
-        local ffi = require("@lune/ffi")
-        ffi.cdef("int abs(int); double fabs(double);")
-        assert(ffi.C.abs(-3) == 3 and ffi.C.fabs(-2.5) == 2.5)
-        local cb = ffi.callback(function(a, b, c) return if c then a + b else a - b end,
-            "i32", { "i32", "f64", "bool" })
-        local f = ffi.fn(cb, "i32", { "i32", "f64", "bool" })
-        assert(f(2, 3, true) == 5 and f(2, 3, false) == -1)
-        local ok, err = pcall(f, 2, 3.5, true)
-        assert(not ok and string.find(err, "error in callback"), err)
-        ok, err = pcall(f, 2, "3", true)
-        assert(not ok and string.find(err, "argument #2"), err)
-        local gcb = ffi.callback(function() return 1.5 end, "i32", {})
-        local g = ffi.fn(gcb, "i32", {})
-        ok, err = pcall(g)
-        assert(not ok and string.find(err, "return value"), err)
-        return "ok"
-    "#;
-
-    fn run() -> String {
-        let lua = mlua::Lua::new();
-        let ffi = crate::module(lua.clone()).unwrap();
-        lua.register_module("@lune/ffi", ffi).unwrap();
-        lua.load(SCRIPT).eval::<String>().unwrap()
-    }
-
-    #[test]
-    // The msvc lane links the unit tests without Luau (there is no MSVC C++ toolchain to
-    // build it here); the layout probe runs wherever the Luau scripts run.
-    #[cfg_attr(target_env = "msvc", ignore = "the msvc lane links no Luau")]
-    fn layout_agrees_with_this_luau_and_the_api_fallback_gives_the_same_results() {
-        // The probe ran when the module was registered: the direct reads are in use with
-        // the Luau this crate builds against (a Luau update that moves them fails here).
-        assert_eq!(run(), "ok");
-        assert!(super::in_use(), "Luau's stack layout differs from slots.rs");
-        // The same script through the API alone.
-        super::force(false);
-        let fallback = std::panic::catch_unwind(run);
-        super::force(true);
-        assert_eq!(fallback.unwrap(), "ok");
-    }
-}
+#[path = "slots_tests.rs"]
+mod tests;
