@@ -29,6 +29,7 @@ use crate::luau::vm::raw::{guard, raise, LResult};
 use crate::luau::vm::reentry;
 use crate::types::{CType, Prim};
 use mlua::IntoLuaMulti;
+use crate::luau::vm::frame::Frame;
 
 /// One argument, converted on the Luau thread: a register image, or a struct's bytes.
 enum Arg {
@@ -281,7 +282,7 @@ pub(crate) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
             let name = check_name(L, 2, F)?.to_string();
             // Strings for pointer parameters are copied for the worker (the default
             // `StrArg::Copy` of every parameter): the call outlives this stack frame.
-            let mut desc = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            let mut desc = parse_sig(&mut Frame::new(L), Some(3), 4, F, 2, 3)?;
             for p in &mut desc.params {
                 p.str_arg = StrArg::Copy;
             }

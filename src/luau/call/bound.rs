@@ -18,6 +18,7 @@ use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
 use crate::types::{CType, Prim};
 use crate::vmlock::VmLock;
+use crate::luau::vm::frame::Frame;
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
 pub struct BoundUd {
@@ -48,7 +49,7 @@ pub(crate) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
             let name = check_name(L, 2, F)?.to_string();
             // A variadic function binds its variadic types once, `{ fixed..., "...",
             // variadic... }`; lib:call keeps per-call types.
-            let desc = parse_sig(L, Some(3), 4, F, 2, 3)?;
+            let desc = parse_sig(&mut Frame::new(L), Some(3), 4, F, 2, 3)?;
             let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
             let proto = lib
                 .sigs
@@ -88,7 +89,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
                     F
                 ));
             }
-            let desc = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let desc = parse_sig(&mut Frame::new(L), Some(2), 3, F, 2, 3)?;
             let proto =
                 Rc::new(Prototype::host(desc.signature()).map_err(|e| format!("{}: {}", F, e))?);
             // What its errors call it: how it was made, and which function it calls.

@@ -19,6 +19,7 @@ use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
 use crate::types::{CType, Prim};
 use crate::vmlock::VmLock;
+use crate::luau::vm::frame::Frame;
 
 enum Handle {
     Lib(libloading::Library),
@@ -365,9 +366,9 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
             None => {
                 let name = check_name(L, 2, F)?;
                 let desc = match ret {
-                    Ok(i) => parse_sig(L, Some(i), args_idx, F, 2, 3)?,
+                    Ok(i) => parse_sig(&mut Frame::new(L), Some(i), args_idx, F, 2, 3)?,
                     Err(p) => {
-                        let mut desc = parse_sig(L, None, args_idx, F, 0, 2)?;
+                        let mut desc = parse_sig(&mut Frame::new(L), None, args_idx, F, 0, 2)?;
                         desc.ret = CType::Prim(p);
                         desc
                     }

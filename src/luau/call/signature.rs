@@ -12,7 +12,8 @@ use crate::abi::Signature;
 use crate::engine::Prototype;
 use crate::luau::call::desc::{FnDesc, Param};
 use crate::luau::memory::types::check_param;
-use crate::luau::vm::raw::{describe, get_str, LResult};
+use crate::luau::vm::frame::Frame;
+use crate::luau::vm::raw::{get_str, LResult};
 use crate::types::{CType, Prim};
 
 /// FNV-1a: symbol names are short and trusted, so a fast hash beats SipHash here.
@@ -162,93 +163,86 @@ impl SigCache {
 
 /// Parses `ret` and the `args` table into a function descriptor. `"..."` in `args` ends
 /// the fixed part; the types after it describe this call's variadic arguments.
-///
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-pub unsafe fn parse_sig(
-    L: *mut lua_State,
+pub fn parse_sig(
+    f: &mut Frame,
     ret: Option<c_int>,
     args_idx: c_int,
     F: &str,
     ret_argn: c_int,
     args_argn: c_int,
 ) -> LResult<FnDesc> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let (ret, ret_pointee) = match ret {
-            Some(i) => match get_str(L, i)
-                .and_then(|s| std::str::from_utf8(s).ok())
-                .and_then(Prim::from_name)
-            {
-                Some(p) => (CType::Prim(p), None),
-                None => {
-                    let what = format!("argument #{} (return type)", ret_argn);
-                    let r = check_param(L, i, F, &what)?;
-                    (r.ty, r.elem_pointee)
-                }
-            },
-            None => (CType::Prim(Prim::Void), None),
-        };
-        if ffi::lua_type(L, args_idx) != ffi::LUA_TTABLE {
-            return Err(format!(
-                "{}: argument #{} (argument types): expected a table of type names, got {}",
-                F,
-                args_argn,
-                describe(L, args_idx)
-            ));
-        }
-        let n = ffi::lua_objlen(L, args_idx);
-        let mut params = Vec::with_capacity(n);
-        let mut variadic = false;
-        for i in 1..=n {
-            ffi::lua_rawgeti_(L, args_idx, i as c_int);
-            if get_str(L, -1) == Some(b"...") {
-                ffi::lua_pop(L, 1);
-                if variadic {
-                    return Err(format!(
+    let (ret, ret_pointee) = match ret {
+        Some(i) => match f
+            .str(i)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(Prim::from_name)
+        {
+            Some(p) => (CType::Prim(p), None),
+            None => {
+                let what = format!("argument #{} (return type)", ret_argn);
+                let r = check_param(f, i, F, &what)?;
+                (r.ty, r.elem_pointee)
+            }
+        },
+        None => (CType::Prim(Prim::Void), None),
+    };
+    if f.type_of(args_idx) != ffi::LUA_TTABLE {
+        return Err(format!(
+            "{}: argument #{} (argument types): expected a table of type names, got {}",
+            F,
+            args_argn,
+            f.describe(args_idx)
+        ));
+    }
+    let n = f.len(args_idx);
+    let mut params = Vec::with_capacity(n);
+    let mut variadic = false;
+    for i in 1..=n {
+        f.push_index(args_idx, i as c_int);
+        if f.str(-1) == Some(b"...") {
+            f.pop(1);
+            if variadic {
+                return Err(format!(
                     "{}: argument #{} (argument types): \"...\" (the start of the variadic part) may appear only once",
                     F, args_argn
                 ));
-                }
-                variadic = true;
-                continue;
             }
-            // Fast path: a canonical name or alias, with no message formatted.
-            let fast = get_str(L, -1)
-                .and_then(|s| std::str::from_utf8(s).ok())
-                .and_then(Prim::from_name)
-                .filter(|p| *p != Prim::Void);
-            let param = match fast {
-                Some(p) => Param::plain(CType::Prim(p)),
-                None => {
-                    let what = format!("argument #{} (argument types), entry {}", args_argn, i);
-                    let r = check_param(L, -1, F, &what);
-                    if let Ok(r) = &r {
-                        if r.ty.is_void() {
-                            ffi::lua_pop(L, 1);
-                            return Err(format!(
-                                "{}: {}: void is only valid as a return type",
-                                F, what
-                            ));
-                        }
-                    }
-                    let r = r.inspect_err(|_| ffi::lua_pop(L, 1))?;
-                    Param {
-                        pointee: r.elem_pointee,
-                        str_arg: r.str_arg,
-                        ..Param::plain(r.ty)
-                    }
-                }
-            };
-            ffi::lua_pop(L, 1);
-            params.push(Param { variadic, ..param });
+            variadic = true;
+            continue;
         }
-        Ok(FnDesc {
-            ret,
-            ret_pointee,
-            params,
-            variadic,
-        })
+        // Fast path: a canonical name or alias, with no message formatted.
+        let fast = f
+            .str(-1)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(Prim::from_name)
+            .filter(|p| *p != Prim::Void);
+        let param = match fast {
+            Some(p) => Param::plain(CType::Prim(p)),
+            None => {
+                let what = format!("argument #{} (argument types), entry {}", args_argn, i);
+                let r = check_param(f, -1, F, &what);
+                let r = match r {
+                    Ok(r) if r.ty.is_void() => Err(format!(
+                        "{}: {}: void is only valid as a return type",
+                        F, what
+                    )),
+                    r => r,
+                };
+                let r = r.inspect_err(|_| f.pop(1))?;
+                Param {
+                    pointee: r.elem_pointee,
+                    str_arg: r.str_arg,
+                    ..Param::plain(r.ty)
+                }
+            }
+        };
+        f.pop(1);
+        params.push(Param { variadic, ..param });
     }
+    Ok(FnDesc {
+        ret,
+        ret_pointee,
+        params,
+        variadic,
+    })
 }

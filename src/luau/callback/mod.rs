@@ -28,6 +28,7 @@ use crate::luau::vm::state::{drain_releases, shared};
 use crate::memory::{Owner, Ptr};
 use crate::types::{CType, Prim};
 use crate::vmlock::{self, VmLock};
+use crate::luau::vm::frame::Frame;
 
 impl CallbackUd {
     fn free(&self) {
@@ -125,7 +126,7 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             // apply to them, and the plan reads them where the ABI puts variadic arguments.
             // C pointer types (`int *`) for arguments arrive as TypedPointers, a variadic
             // `bool` (promoted to int by C) as a boolean.
-            let mut desc = parse_sig(L, Some(2), 3, F, 2, 3)?;
+            let mut desc = parse_sig(&mut Frame::new(L), Some(2), 3, F, 2, 3)?;
             // `const char *` written as a C type is text C may not terminate; the short
             // name `string` (StrArg::Copy) asked for the conversion.
             desc.text_args_as_pointers(char_prim(L), |p| p.str_arg != StrArg::Copy);

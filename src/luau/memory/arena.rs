@@ -14,6 +14,7 @@ use crate::types::{CType, Field, MAX_OBJECT_SIZE};
 use mlua::ffi::{self, lua_State};
 use std::ffi::c_int;
 use std::rc::Rc;
+use crate::luau::vm::frame::Frame;
 
 /// `ffi.arena()`.
 ///
@@ -98,7 +99,7 @@ pub unsafe extern "C-unwind" fn arena_alloc_array(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "arena:allocArray";
             let a = arena_self(L, F)?;
-            let (ty, pointee) = check_elem_type(L, 2, F, "argument #1 (type)")?;
+            let (ty, pointee) = check_elem_type(&Frame::new(L), 2, F, "argument #1 (type)")?;
             let count = get_positive_size(L, 3, 2, F, "count", MAX_OBJECT_SIZE)?;
             let bytes = count
                 .checked_mul(ty.size())
@@ -138,7 +139,7 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "arena:new";
             let a = arena_self(L, F)?;
-            let r = resolve_type(L, 2, F, "argument #1 (type)")?;
+            let r = resolve_type(&Frame::new(L), 2, F, "argument #1 (type)")?;
             let init = Site {
                 func: F,
                 what: &"argument #2 (init)",

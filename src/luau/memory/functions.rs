@@ -17,6 +17,7 @@ use crate::luau::vm::raw::{
 use crate::luau::vm::state::{note_alloc, shared};
 use crate::memory::{OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Pointee, Prim, MAX_OBJECT_SIZE};
+use crate::luau::vm::frame::Frame;
 
 /// A struct type argument: a StructType, or a C name of a struct or union type
 /// (`"struct timespec"`, a typedef).
@@ -35,7 +36,7 @@ unsafe fn struct_type_arg(
             return Ok(s.st.clone());
         }
         if get_str(L, idx).is_some() {
-            if let CType::Struct(st) = check_type(L, idx, F, what)? {
+            if let CType::Struct(st) = check_type(&Frame::new(L), idx, F, what)? {
                 return Ok(st);
             }
         }
@@ -76,7 +77,7 @@ pub unsafe extern "C-unwind" fn ffi_cast(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             const F: &str = "ffi.cast";
-            let (ty, pointee) = check_elem_type(L, 2, F, "argument #2 (type)")?;
+            let (ty, pointee) = check_elem_type(&Frame::new(L), 2, F, "argument #2 (type)")?;
             let p = check_mem(L, 1, true, F, "argument #1 (ptr)")?;
             push_typed_to(L, p, ty, pointee);
             Ok(1)
@@ -93,7 +94,7 @@ pub unsafe extern "C-unwind" fn ffi_sizeof(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let (size, _) = resolve_size(L, 1, "ffi.sizeof", "argument #1 (type)")?;
+            let (size, _) = resolve_size(&Frame::new(L), 1, "ffi.sizeof", "argument #1 (type)")?;
             ffi::lua_pushnumber(L, size as f64);
             Ok(1)
         })
@@ -108,7 +109,7 @@ pub unsafe extern "C-unwind" fn ffi_alignof(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let (_, align) = resolve_size(L, 1, "ffi.alignof", "argument #1 (type)")?;
+            let (_, align) = resolve_size(&Frame::new(L), 1, "ffi.alignof", "argument #1 (type)")?;
             ffi::lua_pushnumber(L, align as f64);
             Ok(1)
         })
@@ -294,7 +295,7 @@ unsafe fn locate(
         let (ty, pointee, byte_off) = match (explicit, typed) {
             (true, t) => {
                 let (ty, pointee) =
-                    check_elem_type(L, type_idx, F, &format!("argument #{} (type)", type_argn))?;
+                    check_elem_type(&Frame::new(L), type_idx, F, &format!("argument #{} (type)", type_argn))?;
                 let scale = t.map(|t| t.stride as i64).unwrap_or(1);
                 (ty, pointee, off.checked_mul(scale))
             }

@@ -11,6 +11,7 @@ use crate::luau::memory::objects::push_struct_type;
 use crate::luau::memory::types::resolve_type;
 use crate::luau::vm::raw::{describe, get_index, get_str, guard, LResult};
 use crate::types::{MemberSpec, RecordKind, RecordOptions, StructType, MAX_OBJECT_SIZE};
+use crate::luau::vm::frame::Frame;
 
 /// `ffi.struct(fields, options?)` → StructType. Options: `packed = true`
 /// (`__attribute__((packed))`), `pack = n` (`#pragma pack(n)`), `align = n`
@@ -235,7 +236,7 @@ unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult
         let what = format!("{} ('{}')", what, name);
         ffi::lua_rawgeti_(L, t, 2);
         // A C array type (`"int[4]"`) gives the count; a count given too multiplies it.
-        let r = resolve_type(L, -1, func, &format!("{} type", what));
+        let r = resolve_type(&Frame::new(L), -1, func, &format!("{} type", what));
         ffi::lua_pop(L, 1);
         let r = r?;
         if r.ty.is_void() {

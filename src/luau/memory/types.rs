@@ -5,84 +5,71 @@ use crate::cdecl::ErrorKind;
 use crate::luau::memory::objects::StructTypeUd;
 use crate::luau::values::convert::StrArg;
 use crate::luau::values::ctypes::{Resolved, TypeNameError};
-use crate::luau::vm::raw::{describe, get_str, get_ud, LResult};
-use crate::luau::vm::state::shared;
+use crate::luau::vm::frame::Frame;
+use crate::luau::vm::raw::LResult;
 use crate::types::{CType, Pointee, Prim};
-use mlua::ffi::lua_State;
 use std::ffi::c_int;
 
 /// Resolves a type argument: a short name or alias (which is also what `ffi.types`
 /// holds), a C type name (`size_t`, `const char *`, `struct timespec *`, `int[4]`, a
 /// typedef), or a StructType.
-///
-/// # Safety
-/// `L` must be a live Luau state with a value at `idx`.
-pub unsafe fn resolve_type(
-    L: *mut lua_State,
+pub fn resolve_type(
+    f: &Frame,
     idx: c_int,
     func: &str,
     what: &str,
 ) -> LResult<Resolved> {
-    // SAFETY: see above.
-    unsafe {
-        if let Some(s) = get_str(L, idx) {
-            if let Some(p) = Prim::from_bytes(s) {
-                return Ok(Resolved {
-                    ty: CType::Prim(p),
-                    count: None,
-                    size: p.size(),
-                    align: p.align(),
-                    str_arg: StrArg::Copy,
-                    elem_pointee: None,
-                });
-            }
-            return shared(L)
-                .ctypes
-                .resolve(s)
-                .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
-        }
-        if let Some(st) = get_ud::<StructTypeUd>(L, idx) {
+    if let Some(s) = f.str(idx) {
+        if let Some(p) = Prim::from_bytes(s) {
             return Ok(Resolved {
-                ty: CType::Struct(st.st.clone()),
+                ty: CType::Prim(p),
                 count: None,
-                size: st.st.size,
-                align: st.st.align,
+                size: p.size(),
+                align: p.align(),
                 str_arg: StrArg::Copy,
                 elem_pointee: None,
             });
         }
-        Err(format!(
-            "{}: {}: expected a type name or a StructType, got {}",
-            func,
-            what,
-            describe(L, idx)
-        ))
+        return f.shared()
+            .ctypes
+            .resolve(s)
+            .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
     }
+    if let Some(st) = f.ud::<StructTypeUd>(idx) {
+        return Ok(Resolved {
+            ty: CType::Struct(st.st.clone()),
+            count: None,
+            size: st.st.size,
+            align: st.st.align,
+            str_arg: StrArg::Copy,
+            elem_pointee: None,
+        });
+    }
+    Err(format!(
+        "{}: {}: expected a type name or a StructType, got {}",
+        func,
+        what,
+        f.describe(idx)
+    ))
 }
 
 /// Size and alignment of a type argument (see [`resolve_type`]), for `ffi.sizeof` and
 /// `ffi.alignof`: also of records that no call can pass (`long double` fields, empty).
-///
-/// # Safety
-/// `L` must be a live Luau state with a value at `idx`.
-pub unsafe fn resolve_size(
-    L: *mut lua_State,
+pub fn resolve_size(
+    f: &Frame,
     idx: c_int,
     func: &str,
     what: &str,
 ) -> LResult<(usize, usize)> {
-    // SAFETY: see above.
-    unsafe {
-        if let Some(s) = get_str(L, idx) {
-            if Prim::from_bytes(s).is_none() {
-                return shared(L)
-                    .ctypes
-                    .size_align(s)
-                    .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
-            }
+    if let Some(s) = f.str(idx) {
+        if Prim::from_bytes(s).is_none() {
+            return f.shared()
+                .ctypes
+                .size_align(s)
+                .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
         }
-        resolve_type(L, idx, func, what).map(|r| (r.size, r.align))
     }
+    resolve_type(f, idx, func, what).map(|r| (r.size, r.align))
 }
 
 /// The message for a type name that does not resolve. A single unknown word reads as
@@ -125,41 +112,29 @@ fn shown_name(name: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Parses a type argument (see [`resolve_type`]); an array type is refused here.
-///
-/// # Safety
-/// `L` must be a live Luau state with a value at `idx`.
-pub unsafe fn check_type(L: *mut lua_State, idx: c_int, func: &str, what: &str) -> LResult<CType> {
-    // SAFETY: see above.
-    unsafe { check_param_type(L, idx, func, what) }.map(|(t, _)| t)
+pub fn check_type(f: &Frame, idx: c_int, func: &str, what: &str) -> LResult<CType> {
+    check_param_type(f, idx, func, what).map(|(t, _)| t)
 }
 
 /// `check_type`, with what a Luau string passed for a parameter of the type becomes.
-///
-/// # Safety
-/// `L` must be a live Luau state with a value at `idx`.
-pub unsafe fn check_param_type(
-    L: *mut lua_State,
+pub fn check_param_type(
+    f: &Frame,
     idx: c_int,
     func: &str,
     what: &str,
 ) -> LResult<(CType, StrArg)> {
-    // SAFETY: see above.
-    unsafe { check_param(L, idx, func, what) }.map(|r| (r.ty, r.str_arg))
+    check_param(f, idx, func, what).map(|r| (r.ty, r.str_arg))
 }
 
 /// A parameter or result type (see [`resolve_type`]), all that is known of it; an array
 /// type is refused.
-///
-/// # Safety
-/// `L` must be a live Luau state with a value at `idx`.
-pub unsafe fn check_param(
-    L: *mut lua_State,
+pub fn check_param(
+    f: &Frame,
     idx: c_int,
     func: &str,
     what: &str,
 ) -> LResult<Resolved> {
-    // SAFETY: see above.
-    let r = unsafe { resolve_type(L, idx, func, what)? };
+    let r = resolve_type(f, idx, func, what)?;
     if r.count.is_some() {
         return Err(format!(
             "{}: {}: an array type is only valid for a struct field or ffi.sizeof (use a pointer, or a count)",
@@ -172,32 +147,25 @@ pub unsafe fn check_param(
 /// Like `check_type` but refuses `void` (every use except a return type), with the
 /// declared pointee of a pointer type (`struct node *`), for the elements of a
 /// TypedPointer of that type.
-///
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-pub unsafe fn check_elem_type(
-    L: *mut lua_State,
+pub fn check_elem_type(
+    f: &Frame,
     idx: c_int,
     func: &str,
     what: &str,
 ) -> LResult<(CType, Option<Pointee>)> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let r = resolve_type(L, idx, func, what)?;
-        if r.count.is_some() {
-            return Err(format!(
-                "{}: {}: an array type is only valid for a struct field or ffi.sizeof (use a pointer, or a count)",
-                func, what
-            ));
-        }
-        let t = (r.ty, r.elem_pointee);
-        if t.0.is_void() {
-            return Err(format!(
-                "{}: {}: void is only valid as a return type",
-                func, what
-            ));
-        }
-        Ok(t)
+    let r = resolve_type(f, idx, func, what)?;
+    if r.count.is_some() {
+        return Err(format!(
+            "{}: {}: an array type is only valid for a struct field or ffi.sizeof (use a pointer, or a count)",
+            func, what
+        ));
     }
+    let t = (r.ty, r.elem_pointee);
+    if t.0.is_void() {
+        return Err(format!(
+            "{}: {}: void is only valid as a return type",
+            func, what
+        ));
+    }
+    Ok(t)
 }

@@ -1,5 +1,6 @@
 pub mod anchor;
 pub mod finalizers;
+pub mod frame;
 pub mod raw;
 pub mod reentry;
 pub mod slots;
