@@ -91,7 +91,7 @@ impl Drop for IdleGuard {
 /// `task.wait`, an async call) gets its finalizers run too. Cheap when nothing is queued.
 /// Errors in a finalizer are written to stderr.
 pub fn run_pending_finalizers(lua: &Lua) {
-    if !luau::vm::finalizers::has_pending() {
+    if !luau::vm::reentry::has_pending() {
         return;
     }
     // SAFETY: a protected call on `lua`'s main thread, where Luau may run (the caller

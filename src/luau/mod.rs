@@ -8,8 +8,8 @@
 //! `cdef/` (declarations and headers). `kinds` registers every metatable.
 //!
 //! Layers, each using only those listed before it (tests/layering.rs checks the imports):
-//! `vm::tags`, `vm::raw`, `vm::anchor`, `vm::finalizers`, `vm::slots`, `vm::slots_probe`,
-//! `vm::reentry`, `values::convert`, `values::ctypes`, `vm::state`, `values::typed`,
+//! `vm::tags`, `vm::raw`, `vm::anchor`, `vm::slots`, `vm::slots_probe`, `vm::reentry`,
+//! `vm::finalizers`, `values::convert`, `values::ctypes`, `vm::state`, `vm::frame`, `values::typed`,
 //! `call::desc`, `callback::kind`, `memory::objects`, `memory::types`, `memory::access`,
 //! `memory::operators`, `memory::pointers`, `memory::type_objects`, `memory::records`,
 //! `memory::arena`, `memory::functions`,

@@ -25,11 +25,11 @@ use crate::luau::call::signature::parse_sig;
 use crate::luau::memory::access::push_bits;
 use crate::luau::memory::objects::push_struct_value;
 use crate::luau::values::convert::StrArg;
-use crate::luau::vm::raw::{guard, raise, LResult};
+use crate::luau::vm::frame::guarded;
+use crate::luau::vm::raw::{raise, LResult};
 use crate::luau::vm::reentry;
 use crate::types::{CType, Prim};
 use mlua::IntoLuaMulti;
-use crate::luau::vm::frame::Frame;
 
 /// One argument, converted on the Luau thread: a register image, or a struct's bytes.
 enum Arg {
@@ -276,13 +276,13 @@ mod pool {
 pub(crate) unsafe extern "C-unwind" fn lib_async(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        guard(L, || {
+        guarded(L, |f| {
             const F: &str = "lib:async";
             let lib = lib_self(L, F)?.lib.clone();
             let name = check_name(L, 2, F)?.to_string();
             // Strings for pointer parameters are copied for the worker (the default
             // `StrArg::Copy` of every parameter): the call outlives this stack frame.
-            let mut desc = parse_sig(&mut Frame::new(L), Some(3), 4, F, 2, 3)?;
+            let mut desc = parse_sig(f, Some(3), 4, F, 2, 3)?;
             for p in &mut desc.params {
                 p.str_arg = StrArg::Copy;
             }

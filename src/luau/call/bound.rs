@@ -12,13 +12,13 @@ use crate::luau::call::invoke::{call_with, fast_call, Names};
 use crate::luau::call::library::{check_name, lib_self, LibInner};
 use crate::luau::call::signature::parse_sig;
 use crate::luau::memory::objects::check_ptr;
+use crate::luau::vm::frame::guarded;
 use crate::luau::vm::raw::{get_ud, guard, push_ud, raise};
 use crate::luau::vm::state::shared;
 use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
 use crate::types::{CType, Prim};
 use crate::vmlock::VmLock;
-use crate::luau::vm::frame::Frame;
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
 pub struct BoundUd {
@@ -43,13 +43,13 @@ impl Ud for BoundUd {
 pub(crate) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        guard(L, || {
+        guarded(L, |f| {
             const F: &str = "lib:func";
             let lib = lib_self(L, F)?.lib.clone();
             let name = check_name(L, 2, F)?.to_string();
             // A variadic function binds its variadic types once, `{ fixed..., "...",
             // variadic... }`; lib:call keeps per-call types.
-            let desc = parse_sig(&mut Frame::new(L), Some(3), 4, F, 2, 3)?;
+            let desc = parse_sig(f, Some(3), 4, F, 2, 3)?;
             let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
             let proto = lib
                 .sigs
@@ -77,7 +77,7 @@ pub(crate) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        guard(L, || {
+        guarded(L, |f| {
             const F: &str = "ffi.fn";
             let p = match ffi::lua_type(L, 1) {
                 ffi::LUA_TNIL => Ptr::foreign(0),
@@ -89,7 +89,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
                     F
                 ));
             }
-            let desc = parse_sig(&mut Frame::new(L), Some(2), 3, F, 2, 3)?;
+            let desc = parse_sig(f, Some(2), 3, F, 2, 3)?;
             let proto =
                 Rc::new(Prototype::host(desc.signature()).map_err(|e| format!("{}: {}", F, e))?);
             // What its errors call it: how it was made, and which function it calls.

@@ -18,8 +18,9 @@ use crate::luau::memory::objects::{
 use crate::luau::values::convert::{
     check_c_string, encode_number, fast_number, number_bits, push_utf16_copy, Lazy, Site, StrArg,
 };
+use crate::luau::values::convert::{normalize_bits, push_number_bits};
 use crate::luau::vm::raw::{describe, get_str, get_ud, guard, LResult};
-use crate::luau::vm::reentry::Bracket;
+use crate::luau::vm::reentry::{has_pending, Bracket};
 use crate::luau::vm::slots::{self, Plain};
 use crate::luau::vm::tags::Ud;
 use crate::memory::Owner;
@@ -84,7 +85,9 @@ pub unsafe fn call_with(
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
-        crate::luau::vm::state::safe_point(L);
+        if has_pending() {
+            crate::luau::vm::state::safe_point(L);
+        }
         let expected = check_arg_count(L, proto, first, names)?;
         if func == 0 {
             return Err(format!(
@@ -375,7 +378,9 @@ pub unsafe fn fast_call(
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
-        crate::luau::vm::state::safe_point(L);
+        if has_pending() {
+            crate::luau::vm::state::safe_point(L);
+        }
         let top = slots::count(L);
         if (top - first + 1) as usize != fast.arg_count() || func == 0 {
             return None;
@@ -403,7 +408,10 @@ pub unsafe fn fast_call(
         if p == Prim::Void {
             return Some(Ok(0));
         }
-        push_result(L, p, bits, ret_pointee);
+        match p {
+            Prim::Pointer | Prim::String | Prim::String16 => push_result(L, p, bits, ret_pointee),
+            _ => push_number_bits(L, p, normalize_bits(p, bits)),
+        }
         Some(Ok(1))
     }
 }

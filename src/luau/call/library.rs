@@ -11,6 +11,7 @@ use mlua::ffi::{self, lua_State};
 use crate::luau::call::invoke::{call_with, fast_call, Names};
 use crate::luau::call::signature::{parse_sig, Fnv, SigCache};
 use crate::luau::memory::objects::push_rawptr;
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{
     describe, get_str, get_ud, guard, push_str, push_ud, raise, Entry, LResult,
 };
@@ -19,7 +20,6 @@ use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
 use crate::types::{CType, Prim};
 use crate::vmlock::VmLock;
-use crate::luau::vm::frame::Frame;
 
 enum Handle {
     Lib(libloading::Library),

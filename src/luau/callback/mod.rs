@@ -23,12 +23,12 @@ use crate::luau::call::signature::parse_sig;
 use crate::luau::callback::kind::{CallbackState, CallbackUd, DirectArg};
 use crate::luau::memory::objects::push_rawptr;
 use crate::luau::values::convert::StrArg;
+use crate::luau::vm::frame::guarded;
 use crate::luau::vm::raw::{describe, get_str, get_ud, guard, push_fn, push_ud, Entry, LResult};
 use crate::luau::vm::state::{drain_releases, shared};
 use crate::memory::{Owner, Ptr};
 use crate::types::{CType, Prim};
 use crate::vmlock::{self, VmLock};
-use crate::luau::vm::frame::Frame;
 
 impl CallbackUd {
     fn free(&self) {
@@ -105,7 +105,7 @@ unsafe extern "C-unwind" fn callback_free(L: *mut lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        guard(L, || {
+        guarded(L, |f| {
             const F: &str = "ffi.callback";
             if ffi::lua_type(L, 1) != ffi::LUA_TFUNCTION {
                 return Err(format!(
@@ -126,7 +126,7 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
             // apply to them, and the plan reads them where the ABI puts variadic arguments.
             // C pointer types (`int *`) for arguments arrive as TypedPointers, a variadic
             // `bool` (promoted to int by C) as a boolean.
-            let mut desc = parse_sig(&mut Frame::new(L), Some(2), 3, F, 2, 3)?;
+            let mut desc = parse_sig(f, Some(2), 3, F, 2, 3)?;
             // `const char *` written as a C type is text C may not terminate; the short
             // name `string` (StrArg::Copy) asked for the conversion.
             desc.text_args_as_pointers(char_prim(L), |p| p.str_arg != StrArg::Copy);

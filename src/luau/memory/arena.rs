@@ -5,6 +5,7 @@ use crate::luau::memory::access::{init_field_at, init_struct_at};
 use crate::luau::memory::objects::{push_rawptr, push_typed_to, push_view, ArenaUd};
 use crate::luau::memory::types::{check_elem_type, resolve_type};
 use crate::luau::values::convert::Site;
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{
     describe, get_positive_size, get_size, get_str, get_ud, guard, push_str, push_ud, LResult,
 };
@@ -14,7 +15,6 @@ use crate::types::{CType, Field, MAX_OBJECT_SIZE};
 use mlua::ffi::{self, lua_State};
 use std::ffi::c_int;
 use std::rc::Rc;
-use crate::luau::vm::frame::Frame;
 
 /// `ffi.arena()`.
 ///

@@ -10,6 +10,7 @@ use crate::luau::memory::objects::{
 };
 use crate::luau::memory::types::{check_elem_type, check_type, resolve_size};
 use crate::luau::values::convert::{load_bits, Site};
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{
     describe, fmt_num, get_index, get_positive_size, get_size, get_str, get_ud, guard, push_bytes,
     push_str, LResult,
@@ -17,7 +18,6 @@ use crate::luau::vm::raw::{
 use crate::luau::vm::state::{note_alloc, shared};
 use crate::memory::{OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Pointee, Prim, MAX_OBJECT_SIZE};
-use crate::luau::vm::frame::Frame;
 
 /// A struct type argument: a StructType, or a C name of a struct or union type
 /// (`"struct timespec"`, a typedef).
@@ -294,8 +294,12 @@ unsafe fn locate(
         let explicit = ffi::lua_isnoneornil(L, type_idx) == 0;
         let (ty, pointee, byte_off) = match (explicit, typed) {
             (true, t) => {
-                let (ty, pointee) =
-                    check_elem_type(&Frame::new(L), type_idx, F, &format!("argument #{} (type)", type_argn))?;
+                let (ty, pointee) = check_elem_type(
+                    &Frame::new(L),
+                    type_idx,
+                    F,
+                    &format!("argument #{} (type)", type_argn),
+                )?;
                 let scale = t.map(|t| t.stride as i64).unwrap_or(1);
                 (ty, pointee, off.checked_mul(scale))
             }

@@ -9,9 +9,9 @@ use mlua::ffi::{self, lua_State};
 
 use crate::luau::memory::objects::push_struct_type;
 use crate::luau::memory::types::resolve_type;
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{describe, get_index, get_str, guard, LResult};
 use crate::types::{MemberSpec, RecordKind, RecordOptions, StructType, MAX_OBJECT_SIZE};
-use crate::luau::vm::frame::Frame;
 
 /// `ffi.struct(fields, options?)` → StructType. Options: `packed = true`
 /// (`__attribute__((packed))`), `pack = n` (`#pragma pack(n)`), `align = n`

@@ -13,12 +13,7 @@ use std::ffi::c_int;
 /// Resolves a type argument: a short name or alias (which is also what `ffi.types`
 /// holds), a C type name (`size_t`, `const char *`, `struct timespec *`, `int[4]`, a
 /// typedef), or a StructType.
-pub fn resolve_type(
-    f: &Frame,
-    idx: c_int,
-    func: &str,
-    what: &str,
-) -> LResult<Resolved> {
+pub fn resolve_type(f: &Frame, idx: c_int, func: &str, what: &str) -> LResult<Resolved> {
     if let Some(s) = f.str(idx) {
         if let Some(p) = Prim::from_bytes(s) {
             return Ok(Resolved {
@@ -30,7 +25,8 @@ pub fn resolve_type(
                 elem_pointee: None,
             });
         }
-        return f.shared()
+        return f
+            .shared()
             .ctypes
             .resolve(s)
             .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
@@ -55,15 +51,11 @@ pub fn resolve_type(
 
 /// Size and alignment of a type argument (see [`resolve_type`]), for `ffi.sizeof` and
 /// `ffi.alignof`: also of records that no call can pass (`long double` fields, empty).
-pub fn resolve_size(
-    f: &Frame,
-    idx: c_int,
-    func: &str,
-    what: &str,
-) -> LResult<(usize, usize)> {
+pub fn resolve_size(f: &Frame, idx: c_int, func: &str, what: &str) -> LResult<(usize, usize)> {
     if let Some(s) = f.str(idx) {
         if Prim::from_bytes(s).is_none() {
-            return f.shared()
+            return f
+                .shared()
                 .ctypes
                 .size_align(s)
                 .map_err(|e| type_error(func, what, &String::from_utf8_lossy(s), &e));
@@ -117,23 +109,13 @@ pub fn check_type(f: &Frame, idx: c_int, func: &str, what: &str) -> LResult<CTyp
 }
 
 /// `check_type`, with what a Luau string passed for a parameter of the type becomes.
-pub fn check_param_type(
-    f: &Frame,
-    idx: c_int,
-    func: &str,
-    what: &str,
-) -> LResult<(CType, StrArg)> {
+pub fn check_param_type(f: &Frame, idx: c_int, func: &str, what: &str) -> LResult<(CType, StrArg)> {
     check_param(f, idx, func, what).map(|r| (r.ty, r.str_arg))
 }
 
 /// A parameter or result type (see [`resolve_type`]), all that is known of it; an array
 /// type is refused.
-pub fn check_param(
-    f: &Frame,
-    idx: c_int,
-    func: &str,
-    what: &str,
-) -> LResult<Resolved> {
+pub fn check_param(f: &Frame, idx: c_int, func: &str, what: &str) -> LResult<Resolved> {
     let r = resolve_type(f, idx, func, what)?;
     if r.count.is_some() {
         return Err(format!(

@@ -2,16 +2,14 @@
 //! the collector must not run Luau, so it queues a job that `memory::gc::safe_point` runs.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use mlua::ffi::lua_State;
 
+use crate::luau::vm::reentry::PENDING_JOBS;
+
 /// A queued job, run with the state at a safe point (Luau may run, errors are its own).
 pub type Job = Box<dyn FnOnce(*mut lua_State)>;
-
-/// Jobs queued and not run yet, over all states of the process: the one load the ffi
-/// calls' safe point makes while it is zero.
-static PENDING: AtomicUsize = AtomicUsize::new(0);
 
 /// A state's queue of jobs (in its `Shared`).
 #[derive(Default)]
@@ -36,20 +34,14 @@ impl FinQueue {
         }
         if let Ok(mut q) = self.list.try_borrow_mut() {
             q.push(job);
-            PENDING.fetch_add(1, Ordering::Relaxed);
+            PENDING_JOBS.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Everything queued, in order, leaving the queue empty.
     pub fn take(&self) -> Vec<Job> {
         let list = std::mem::take(&mut *self.list.borrow_mut());
-        PENDING.fetch_sub(list.len(), Ordering::Relaxed);
+        PENDING_JOBS.fetch_sub(list.len(), Ordering::Relaxed);
         list
     }
-}
-
-/// Whether jobs wait for a safe point (in any state of the process).
-#[inline(always)]
-pub fn has_pending() -> bool {
-    PENDING.load(Ordering::Relaxed) != 0
 }

@@ -39,11 +39,6 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// The raw state, for code that must still use the C API directly (under `unsafe`).
-    pub fn raw(&self) -> *mut lua_State {
-        self.L
-    }
-
     /// The number of values on the stack.
     pub fn top(&self) -> c_int {
         // SAFETY: a read of the live state's stack top.
@@ -63,11 +58,6 @@ impl<'a> Frame<'a> {
         }
         // SAFETY: a checked index of the live state.
         unsafe { ffi::lua_type(self.L, idx) }
-    }
-
-    /// Whether the value at `idx` is nil or absent.
-    pub fn is_none_or_nil(&self, idx: c_int) -> bool {
-        matches!(self.type_of(idx), ffi::LUA_TNONE | ffi::LUA_TNIL)
     }
 
     /// The bytes of the string at `idx` (numbers are not converted), borrowed for as long

@@ -10,6 +10,7 @@ use mlua::ffi::lua_State;
 
 use crate::engine::thunk;
 use crate::vmlock::VmLock;
+use std::sync::atomic::AtomicUsize;
 
 thread_local! {
     /// The error a callback raised during the current ffi call.
@@ -394,4 +395,15 @@ pub fn park_foreign(owner: usize, msg: String) {
         }
         HAS_FOREIGN_ERRORS.store(true, Ordering::Relaxed);
     }
+}
+
+/// Jobs the collector queued for the next safe point (`vm::finalizers`) and not run yet,
+/// over all states of the process: the one load an ffi call makes while it is zero.
+pub static PENDING_JOBS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether jobs wait for a safe point (in any state of the process); the ffi calls then
+/// run them (`vm::state::safe_point`) before converting their arguments.
+#[inline(always)]
+pub fn has_pending() -> bool {
+    PENDING_JOBS.load(Ordering::Relaxed) != 0
 }

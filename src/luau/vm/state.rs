@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::vm::finalizers::has_pending;
 use crate::luau::vm::raw::{get_ud, push_fn, push_ud};
+use crate::luau::vm::reentry::has_pending;
 use crate::luau::vm::tags::{Tag, Ud};
 use crate::vmlock::VmLock;
 
