@@ -79,7 +79,7 @@ const DEMO_LIBRARY: &str = r#"export type Library = {
 	RED: number,
 	--- `int abs(int end);`
 	abs: (end_: number) -> number,
-	--- `double area(const struct point *p);`
+	--- `double area(const point_t *p);`
 	area: (p: (point_t_ptr | point_t | ffi.Pointer)?) -> number,
 	--- `extern int counter;` (a pointer to it)
 	counter: ffi.TypedPointer,
@@ -87,7 +87,7 @@ const DEMO_LIBRARY: &str = r#"export type Library = {
 	first: (list: (node_ptr | node | ffi.Pointer)?, out: (num_ptr | num | ffi.Pointer)?) -> node_ptr?,
 	--- `struct flags *get_flags(void);`
 	get_flags: () -> flags_ptr?,
-	--- `struct handle *open_handle(struct point p, _Bool flag);`
+	--- `handle_t *open_handle(point_t p, _Bool flag);`
 	open_handle: (p: point_t | { [string]: any }, flag: boolean) -> handle_t_ptr?,
 	--- `int snprintf(char *buf, unsigned long n, const char *fmt, ...);`
 	snprintf: (buf: ffi.Pointer?, n: number, fmt: (string | ffi.Pointer)?, ...any) -> number,
@@ -185,7 +185,7 @@ fn bindgen_sqlite3_header_module_is_required_and_called() {
     let module = std::fs::read_to_string(dir.join("sqlite3.luau")).unwrap();
     for line in [
         "export type sqlite3_ptr = ffi.RawPointer\n",
-        "\t--- `int sqlite3_open(const char *filename, struct sqlite3 **ppDb);`\n\tsqlite3_open: (filename: (string | ffi.Pointer)?, ppDb: ffi.Pointer?) -> number,\n",
+        "\t--- `int sqlite3_open(const char *filename, sqlite3 **ppDb);`\n\tsqlite3_open: (filename: (string | ffi.Pointer)?, ppDb: ffi.Pointer?) -> number,\n",
         "\t--- `const char *sqlite3_libversion(void);`\n\tsqlite3_libversion: () -> string?,\n",
         "\tsqlite3_column_text: (arg1: (sqlite3_stmt_ptr | ffi.Pointer)?, iCol: number) -> string?,\n",
         "\tsqlite3_close: (arg1: (sqlite3_ptr | ffi.Pointer)?) -> number,\n",

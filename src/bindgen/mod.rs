@@ -249,6 +249,8 @@ struct Writer<'a> {
     ns: &'a Namespace,
     decls: &'a Declared,
     names: BTreeMap<usize, RecordNames>,
+    /// Typedef names of records (`true`, id) and enums (`false`, id), for prototypes.
+    typedef_names: HashMap<(bool, usize), String>,
 }
 
 /// Where a type appears: results and fields read as the README's return conversion
@@ -266,6 +268,7 @@ impl<'a> Writer<'a> {
             ns,
             decls,
             names: BTreeMap::new(),
+            typedef_names: HashMap::new(),
         };
         w.name_records();
         w
@@ -316,8 +319,25 @@ impl<'a> Writer<'a> {
             })
             .collect();
         all.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
-        for (name, id) in all {
+        for &(name, id) in &all {
             typedefs.entry(id).or_insert(name);
+        }
+        let mut enums: Vec<(&str, usize)> = self
+            .ns
+            .ordinaries()
+            .filter_map(|(k, o)| match o {
+                Ordinary::Typedef(Type::Enum(id), _) => Some((k, id.0)),
+                _ => None,
+            })
+            .collect();
+        enums.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
+        for (name, id) in enums {
+            self.typedef_names
+                .entry((false, id))
+                .or_insert(name.to_string());
+        }
+        for (&id, name) in &typedefs {
+            self.typedef_names.insert((true, id), name.to_string());
         }
         let mut taken: HashSet<String> = RESERVED_TYPES.iter().map(|s| s.to_string()).collect();
         let mut unique = |base: String| {
@@ -456,7 +476,7 @@ impl<'a> Writer<'a> {
                 (None, Type::Record(inner)) if depth < 32 => self.fields(inner.0, out, depth + 1),
                 (None, _) => {}
                 (Some(name), ty) => {
-                    let c = self.ns.declaration(ty, name);
+                    let c = self.c_decl(ty, name);
                     let c = match m.bits {
                         Some(b) => format!("{} : {}", c, b),
                         None => c,
@@ -472,7 +492,7 @@ impl<'a> Writer<'a> {
         let mut params: Vec<String> = f
             .params
             .iter()
-            .map(|p| self.ns.declaration(&p.ty, p.name.as_deref().unwrap_or("")))
+            .map(|p| self.c_decl(&p.ty, p.name.as_deref().unwrap_or("")))
             .collect();
         if f.variadic {
             params.push("...".into());
@@ -480,8 +500,35 @@ impl<'a> Writer<'a> {
         if params.is_empty() && f.prototyped {
             params.push("void".into());
         }
-        self.ns
-            .declaration(&f.ret, &format!("{}({})", name, params.join(", ")))
+        self.c_decl(&f.ret, &format!("{}({})", name, params.join(", ")))
+    }
+
+    /// A C declaration of `name` with type `ty`, as [`Namespace::declaration`] writes it
+    /// but with the typedef name of a record or enum that has one (`sqlite3 *`, `CURLcode`:
+    /// the parsed types keep no typedef names, and `enum <anonymous>` says nothing).
+    fn c_decl(&self, ty: &Type, name: &str) -> String {
+        let named = |t: &Type| match t {
+            Type::Record(id) => self.typedef_names.get(&(true, id.0)),
+            Type::Enum(id) => self.typedef_names.get(&(false, id.0)),
+            _ => None,
+        };
+        // Peel pointers and arrays down to the base type; a named base is written as the
+        // typedef, keeping the declarator the namespace writes around it.
+        let mut base = ty;
+        while let Type::Pointer { to: t, .. } | Type::Array { of: t, .. } = base {
+            base = t;
+        }
+        let text = self.ns.declaration(ty, name);
+        match named(base) {
+            Some(tn) => {
+                let c = self.ns.declaration(base, "");
+                match text.find(&c) {
+                    Some(at) => format!("{}{}{}", &text[..at], tn, &text[at + c.len()..]),
+                    None => text,
+                }
+            }
+            None => text,
+        }
     }
 
     /// The Luau function type of `f`.
@@ -619,10 +666,7 @@ impl<'a> Writer<'a> {
                     entries.insert(name, self.function_entry(name, f));
                 }
                 Some(Ordinary::Var(v)) => {
-                    let doc = format!(
-                        "extern {};` (a pointer to it)",
-                        self.ns.declaration(&v.ty, name)
-                    );
+                    let doc = format!("extern {};` (a pointer to it)", self.c_decl(&v.ty, name));
                     entries.insert(name, (format!("`{}", doc), "ffi.TypedPointer".into()));
                 }
                 Some(Ordinary::Const(v)) => {
