@@ -347,16 +347,66 @@ impl<'a> Writer<'a> {
             }
             n
         };
+        // A record with neither tag nor typedef is named after the first field of that
+        // type in a named record (`yaml_event_t_data` for `yaml_event_t`'s `union { ... }
+        // data`), in passes as such records nest.
+        let mut bases: BTreeMap<usize, String> = BTreeMap::new();
+        for &id in &reached {
+            let r = self.ns.record(RecordId(id));
+            if let Some(b) = typedefs.get(&id).map(|t| t.to_string()).or(r.tag.clone()) {
+                bases.insert(id, b);
+            }
+        }
+        for _ in 0..8 {
+            let mut found = Vec::new();
+            for (&id, parent) in &bases {
+                let mut fields = Vec::new();
+                self.named_members(id, &mut fields);
+                for (field, ty) in fields {
+                    let mut t = ty;
+                    while let Type::Array { of, .. } = t {
+                        t = of;
+                    }
+                    if let Type::Record(inner) = t {
+                        if reached.contains(&inner.0) && !bases.contains_key(&inner.0) {
+                            found.push((inner.0, format!("{}_{}", parent, field)));
+                        }
+                    }
+                }
+            }
+            if found.is_empty() {
+                break;
+            }
+            for (id, base) in found {
+                bases.entry(id).or_insert(base);
+            }
+        }
         for id in reached {
             let r = self.ns.record(RecordId(id));
-            let base = match (typedefs.get(&id), &r.tag) {
-                (Some(t), _) => t.to_string(),
-                (None, Some(tag)) => tag.clone(),
-                (None, None) => format!("anon{}", id),
-            };
+            let base = bases
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("anon{}", id));
             let view = r.def.as_ref().map(|_| unique(base.clone()));
             let ptr = unique(format!("{}_ptr", base));
             self.names.insert(id, RecordNames { view, ptr });
+        }
+    }
+
+    /// Record `id`'s named fields and their types, those of anonymous members included.
+    fn named_members(&self, id: usize, out: &mut Vec<(&'a str, &'a Type)>) {
+        let ns: &'a Namespace = self.ns;
+        let mut records = vec![id];
+        while let Some(id) = records.pop() {
+            if let Some(def) = &ns.record(RecordId(id)).def {
+                for m in &def.members {
+                    match (&m.name, &m.ty) {
+                        (None, Type::Record(inner)) => records.push(inner.0),
+                        (Some(n), t) => out.push((n, t)),
+                        _ => {}
+                    }
+                }
+            }
         }
     }
 

@@ -116,3 +116,29 @@ fn luau_types_of_c_types() {
          int (*cb)(int), int *arr, _Bool h, double i, struct s j, unsigned char *k)"
     );
 }
+
+#[test]
+fn anonymous_records_are_named_after_their_fields() {
+    let mut ns = Namespace::new();
+    ns.cdef(
+        "typedef struct ev_s { int type; union { int i; struct { int a; } pair[2]; } data; } ev_t;
+         void take(ev_t *e);",
+    )
+    .unwrap();
+    let mut decls = Declared::default();
+    decls.ordinary.insert("take".into());
+    let w = Writer::new(&ns, &decls);
+    let names: Vec<(&str, &str)> = w
+        .names
+        .values()
+        .map(|n| (n.view.as_deref().unwrap(), n.ptr.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("ev_t", "ev_t_ptr"),
+            ("ev_t_data", "ev_t_data_ptr"),
+            ("ev_t_data_pair", "ev_t_data_pair_ptr")
+        ]
+    );
+}
