@@ -262,3 +262,122 @@ fn bindgen_errors_say_what_is_wrong() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The Luau analyzer of `tools/luau-analyze` (Luau's Analysis library, vendored by the
+/// luau-analyzer-sys crate), built on first use into its own target directory.
+fn analyzer() -> PathBuf {
+    let tool = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/luau-analyze");
+    let target = tool.join("target");
+    let out = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(tool.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .expect("run cargo to build tools/luau-analyze");
+    assert!(
+        out.status.success(),
+        "building tools/luau-analyze failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target
+        .join("release")
+        .join(format!("luau-analyze{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Type-checks `script` in `dir`: the analyzer's exit code and error lines (paths cut).
+fn type_check(analyzer: &Path, dir: &Path, script: &str, source: &str) -> (Option<i32>, String) {
+    std::fs::write(dir.join(script), source).unwrap();
+    let types = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("types.d.luau");
+    let out = Command::new(analyzer)
+        .arg(&types)
+        .arg(dir.join(script))
+        .output()
+        .expect("run luau-analyze");
+    let prefix = format!("{}:", dir.join(script).display());
+    let text = String::from_utf8_lossy(&out.stdout).replace(&prefix, "");
+    (out.status.code(), text)
+}
+
+#[test]
+fn bindgen_sqlite3_module_type_checks_calls_and_fields_in_the_luau_analyzer() {
+    let analyzer = analyzer();
+    let dir = scratch("typecheck");
+    for (header, lib, module) in [
+        ("sqlite3.h", "sqlite3", "sqlite3.luau"),
+        ("yaml.h", "yaml", "yaml.luau"),
+    ] {
+        let out = run_in(&dir, &["bindgen", header, "--lib", lib, "-o", module]);
+        assert_eq!(out.code, Some(0), "{}", out.describe());
+        // The generated module itself checks clean in strict mode.
+        let (code, errors) = type_check(
+            &analyzer,
+            &dir,
+            &format!("check_{}", module),
+            &std::fs::read_to_string(dir.join(module)).unwrap(),
+        );
+        assert_eq!((code, errors.as_str()), (Some(0), ""), "{}", module);
+    }
+
+    let good = r#"--!strict
+local ffi = require("@lune/ffi")
+local sq = require("./sqlite3")
+local version: string? = sq.sqlite3_libversion()
+local pdb = ffi.arena():new("sqlite3 *")
+assert(sq.sqlite3_open(":memory:", pdb) == sq.SQLITE_OK)
+local db: sq.sqlite3_ptr = pdb[0]
+sq.sqlite3_exec(db, "select 1", function(_, n, values, names)
+	return 0
+end, nil, nil)
+local text: string? = sq.sqlite3_column_text(nil, 0)
+print(version, text, sq.SQLITE_VERSION, sq.sqlite3_close(db))
+"#;
+    assert_eq!(
+        type_check(&analyzer, &dir, "good.luau", good),
+        (Some(0), String::new())
+    );
+
+    let wrong_count =
+        "--!strict\nlocal sq = require(\"./sqlite3\")\nprint(sq.sqlite3_close(nil, 1))\n";
+    assert_eq!(
+        type_check(&analyzer, &dir, "wrong_count.luau", wrong_count),
+        (
+            Some(1),
+            "3:29: Argument count mismatch. Function 'sq.sqlite3_close' expects 0 to 1 argument, but 2 are specified\n".to_string()
+        )
+    );
+    let misspelt = "--!strict\nlocal sq = require(\"./sqlite3\")\nprint(sq.sqlite3_libversoin())\n";
+    assert_eq!(
+        type_check(&analyzer, &dir, "misspelt.luau", misspelt),
+        (
+            Some(1),
+            "3:7: Key 'sqlite3_libversoin' not found in table 'Library'\n".to_string()
+        )
+    );
+    let wrong_type =
+        "--!strict\nlocal sq = require(\"./sqlite3\")\nlocal n: number = sq.sqlite3_libversion()\n";
+    let (code, errors) = type_check(&analyzer, &dir, "wrong_type.luau", wrong_type);
+    assert_eq!(code, Some(1));
+    assert!(
+        errors.starts_with("3:1: Expected this to be 'number', but got 'string?'"),
+        "{}",
+        errors
+    );
+
+    // Fields of declared records: a view's fields, through a union nested in a struct.
+    let fields = r#"--!strict
+local ffi = require("@lune/ffi")
+local yaml = require("./yaml")
+local event: yaml.yaml_event_t = ffi.arena():new("yaml_event_t")
+local len: number = event.data.scalar.length
+print(len, event.data.scalar.lenght)
+"#;
+    assert_eq!(
+        type_check(&analyzer, &dir, "fields.luau", fields),
+        (
+            Some(1),
+            "6:12: Key 'lenght' not found in table 'yaml_event_t_data_scalar'\n".to_string()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
