@@ -7,6 +7,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
+pub mod bindgen;
 pub mod cdecl;
 pub mod engine;
 mod lib_search;

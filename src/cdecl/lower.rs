@@ -218,6 +218,14 @@ impl Namespace {
         s
     }
 
+    /// A C declaration of `name` with type `ty` (`const char *name`, `int (*cb)(void *)`,
+    /// `int name[4]`); an empty `name` gives the type name.
+    pub fn declaration(&self, ty: &Type, name: &str) -> String {
+        let mut s = String::new();
+        self.write_type(ty, name, &mut s);
+        s
+    }
+
     /// Writes `ty` around the declarator text `inner`; `quals` are `ty`'s own
     /// qualifiers ("const ", "volatile ", or empty), which go before a base type and
     /// after the `*` of a pointer (`int *const *`).

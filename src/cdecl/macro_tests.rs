@@ -340,3 +340,32 @@ fn extreme_literals_are_no_panic() {
     assert_eq!(r.skipped, ["HUGE_EXP", "HUGE_EXP2", "DEC_EXP", "DFP"]);
     assert_eq!(value(&ns, "LONG_ESCAPE"), Some(MacroValue::Str(vec![0xff])));
 }
+
+/// gcc's <stdbool.h> in C17 mode (`-dD` output of any header that includes it, libxml2's
+/// among them): a macro named after a keyword changes no declaration here and is skipped.
+#[test]
+fn macros_named_after_keywords_are_skipped() {
+    let mut ns = sysv();
+    let r = ns
+        .cdef_report(
+            "#define _STDBOOL_H
+             #define bool _Bool
+             #define true 1
+             #define false 0
+             #define __bool_true_false_are_defined 1
+             bool flag(bool b);
+             #undef bool
+             #define const
+             #undef const",
+        )
+        .unwrap();
+    assert_eq!(r.skipped, ["_STDBOOL_H", "bool", "const"]);
+    assert_eq!(r.constants, 3);
+    assert_eq!(
+        ns.function("flag").unwrap().ty.ret,
+        Type::Int(IntKind::Bool)
+    );
+    // `const` kept its meaning: the declaration after the skipped macro is const.
+    ns.cdef("const char *name(void);").unwrap();
+    assert!(ns.function("name").unwrap().ty.ret.is_const_char_pointer());
+}

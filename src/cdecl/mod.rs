@@ -573,6 +573,26 @@ impl Namespace {
         })
     }
 
+    /// Every ordinary identifier and what it names (for listings, in no order).
+    pub fn ordinaries(&self) -> impl Iterator<Item = (&str, &Ordinary)> {
+        self.ordinary.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Every object-like `#define` constant (in no order).
+    pub fn macro_constants(&self) -> impl Iterator<Item = (&str, &MacroValue)> {
+        self.defines.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Every alias macro's name (in no order); [`Namespace::alias_target`] resolves it.
+    pub fn alias_names(&self) -> impl Iterator<Item = &str> {
+        self.aliases.keys().map(String::as_str)
+    }
+
+    /// How many structs and unions are declared: their ids are `0..record_count()`.
+    pub fn record_count(&self) -> usize {
+        self.records.len()
+    }
+
     pub fn record(&self, id: RecordId) -> &RecordDecl {
         &self.records[id.0]
     }

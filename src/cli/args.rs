@@ -18,6 +18,18 @@ pub enum Command {
         script: OsString,
         args: Vec<OsString>,
     },
+    /// Write a typed Luau module for C headers (`bindgen HEADER... --lib NAME [-o FILE]`).
+    Bindgen(Bindgen),
+}
+
+/// The arguments of `bindgen`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Bindgen {
+    pub inputs: Vec<String>,
+    pub lib: String,
+    pub output: Option<OsString>,
+    pub defines: Vec<(String, Option<String>)>,
+    pub include: Vec<String>,
 }
 
 /// Parses the arguments that follow the program name.
@@ -32,6 +44,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
     match first.to_str() {
         Some("-h" | "--help" | "help") => Ok(Command::Help),
         Some("-V" | "--version" | "version") => Ok(Command::Version),
+        Some("bindgen") => bindgen(args),
         Some("run") => match args.next() {
             None => Err("`run` needs a script to run".to_string()),
             Some(arg) if is_help(&arg) => Ok(Command::Help),
@@ -39,6 +52,53 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         },
         _ => script_then_args(first, args),
     }
+}
+
+/// `bindgen HEADER... --lib NAME [-o FILE] [-I DIR] [-D NAME[=VALUE]]`.
+fn bindgen(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
+    let mut b = Bindgen::default();
+    let mut lib = None;
+    let mut args = args.peekable();
+    let text = |a: OsString, what: &str| {
+        a.into_string()
+            .map_err(|a| format!("bindgen: {} `{}` is not UTF-8", what, a.to_string_lossy()))
+    };
+    while let Some(arg) = args.next() {
+        let s = text(arg, "argument")?;
+        // `-oFILE`, `-IDIR`, `-DX=1` glued as a C compiler takes them, or separate.
+        let mut value = |flag: &str| -> Result<String, String> {
+            match s.strip_prefix(flag).filter(|v| !v.is_empty()) {
+                Some(v) => Ok(v.to_string()),
+                None => match args.next() {
+                    Some(v) => text(v, "value"),
+                    None => Err(format!("bindgen: `{}` needs a value", flag)),
+                },
+            }
+        };
+        match s.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--lib" => lib = Some(value("--lib")?),
+            _ if s.starts_with("--lib=") => lib = Some(s["--lib=".len()..].to_string()),
+            _ if s.starts_with("-o") => b.output = Some(value("-o")?.into()),
+            _ if s.starts_with("-I") => b.include.push(value("-I")?),
+            _ if s.starts_with("-D") => {
+                let d = value("-D")?;
+                b.defines.push(match d.split_once('=') {
+                    Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                    None => (d, None),
+                });
+            }
+            _ if s.starts_with('-') && s.len() > 1 => {
+                return Err(format!("bindgen: unknown option `{}`", s))
+            }
+            _ => b.inputs.push(s),
+        }
+    }
+    if b.inputs.is_empty() {
+        return Err("bindgen: no header given".to_string());
+    }
+    b.lib = lib.ok_or("bindgen: `--lib NAME` is required (the library `ffi.load` opens)")?;
+    Ok(Command::Bindgen(b))
 }
 
 fn is_help(arg: &OsStr) -> bool {
@@ -73,6 +133,7 @@ pub fn usage_text() -> String {
         "\
 Usage: {NAME} run <SCRIPT> [ARGS]...
        {NAME} <SCRIPT> [ARGS]...
+       {NAME} bindgen <HEADER>... --lib <NAME> [-o FILE] [-I DIR] [-D NAME[=VALUE]]
        {NAME} --help | --version
 "
     )
@@ -93,6 +154,11 @@ Arguments:
              Scripts are also looked for in `lune/` and `.lune/`.
              `-` reads the script from stdin.
   [ARGS]...  Arguments for the script, available as `process.args`.
+
+bindgen writes a typed Luau module for C headers (names as `ffi.include`
+takes them, or `.i` files of preprocessed text): it declares them, loads
+the library <NAME> and returns it with Luau types for the functions,
+constants, structs and unions the headers declare (to stdout without -o).
 
 Options:
   -h, --help     Print this help
@@ -151,6 +217,46 @@ mod tests {
         assert_eq!(
             parse_strs(&["run", "--", "-odd", "z"]),
             Ok(run("-odd", &["z"]))
+        );
+    }
+
+    #[test]
+    fn bindgen_forms() {
+        let b = |inputs: &[&str], lib: &str| Bindgen {
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            lib: lib.into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            parse_strs(&["bindgen", "sqlite3.h", "--lib", "sqlite3"]),
+            Ok(Command::Bindgen(b(&["sqlite3.h"], "sqlite3")))
+        );
+        let mut full = b(&["a.h", "b.i"], "z");
+        full.output = Some("out.luau".into());
+        full.include = vec!["inc".into(), "inc2".into()];
+        full.defines = vec![("X".into(), None), ("Y".into(), Some("2".into()))];
+        assert_eq!(
+            parse_strs(&[
+                "bindgen", "a.h", "--lib=z", "-o", "out.luau", "-Iinc", "-I", "inc2", "-DX", "-D",
+                "Y=2", "b.i"
+            ]),
+            Ok(Command::Bindgen(full))
+        );
+        assert_eq!(
+            parse_strs(&["bindgen", "a.h"]),
+            Err("bindgen: `--lib NAME` is required (the library `ffi.load` opens)".into())
+        );
+        assert_eq!(
+            parse_strs(&["bindgen", "--lib", "z"]),
+            Err("bindgen: no header given".into())
+        );
+        assert_eq!(
+            parse_strs(&["bindgen", "a.h", "--lib", "z", "-q"]),
+            Err("bindgen: unknown option `-q`".into())
+        );
+        assert_eq!(
+            parse_strs(&["bindgen", "a.h", "--lib"]),
+            Err("bindgen: `--lib` needs a value".into())
         );
     }
 

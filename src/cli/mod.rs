@@ -1,6 +1,7 @@
 //! The command line interface of the `lune-ffi` binary (not part of the library).
 
 mod args;
+mod bindgen;
 mod runtime;
 mod script;
 
@@ -25,6 +26,7 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Run { script, args }) => runtime::run_script(&script, args),
+        Ok(Command::Bindgen(b)) => bindgen::run(b),
         Err(message) => {
             eprintln!(
                 "{}\n{message}\n\n{}",

@@ -26,6 +26,15 @@ impl<'a, 'n> Parser<'a, 'n> {
     pub(super) fn directive_body(&mut self, d: Tok<'a>) -> Result<(), CdefError> {
         let kw = self.next();
         match kw.text {
+            // A macro named after a keyword (`#define bool _Bool` in gcc's <stdbool.h> before
+            // C23) declares nothing this parser would read differently: skipped.
+            "define" | "undef" if self.peek().kind == Kind::Ident && is_reserved(self.peek().text) => {
+                let name = self.next();
+                if kw.text == "define" {
+                    self.ns.report.skipped.push(name.text.to_string());
+                }
+                Ok(())
+            }
             "define" => {
                 let name = self.ident("a macro name")?;
                 let next = self.peek();

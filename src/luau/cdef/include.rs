@@ -279,6 +279,22 @@ fn preprocess(req: &Request) -> Result<String, String> {
     preprocess_with(req, compilers())
 }
 
+/// `ffi.include`'s preprocessing for `lune-ffi bindgen`: the `-E -dD` output (line markers
+/// kept) of `#include`s of `headers`, with `-D` `defines` and `-I` `include` directories.
+pub(crate) fn preprocess_headers(
+    headers: &[String],
+    defines: &[(String, Option<String>)],
+    include: &[String],
+) -> Result<String, String> {
+    let mut defines = defines.to_vec();
+    defines.sort();
+    preprocess(&Request {
+        headers: headers.to_vec(),
+        defines,
+        include: include.to_vec(),
+    })
+}
+
 /// Whether `program` names an existing file (a path) or one found on `PATH`.
 fn program_exists(program: &str) -> bool {
     let path = std::path::Path::new(program);
