@@ -9,7 +9,7 @@
 //!
 //! Layers, each using only those listed before it (tests/layering.rs checks the imports):
 //! `vm::tags`, `vm::raw`, `vm::anchor`, `vm::slots`, `vm::slots_probe`, `vm::reentry`,
-//! `vm::finalizers`, `values::convert`, `values::ctypes`, `vm::state`, `vm::frame`, `values::typed`,
+//! `vm::finalizers`, `values::ctypes`, `vm::state`, `vm::frame`, `values::convert`, `values::typed`,
 //! `call::desc`, `callback::kind`, `memory::objects`, `memory::types`, `memory::access`,
 //! `memory::operators`, `memory::pointers`, `memory::type_objects`, `memory::records`,
 //! `memory::arena`, `memory::functions`,

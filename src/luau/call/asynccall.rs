@@ -24,7 +24,7 @@ use crate::luau::call::library::{check_name, lib_self};
 use crate::luau::call::signature::parse_sig;
 use crate::luau::memory::access::push_bits;
 use crate::luau::memory::objects::push_struct_value;
-use crate::luau::values::convert::StrArg;
+use crate::luau::values::ctypes::StrArg;
 use crate::luau::vm::frame::guarded;
 use crate::luau::vm::raw::{raise, LResult};
 use crate::luau::vm::reentry;

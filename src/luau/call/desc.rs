@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use crate::abi::Signature;
 use crate::engine::promote_variadic;
-use crate::luau::values::convert::StrArg;
+use crate::luau::values::ctypes::StrArg;
 use crate::types::{CType, Pointee, Prim};
 
 /// One parameter.

@@ -16,9 +16,11 @@ use crate::luau::memory::objects::{
     pointer_value, push_struct_value, RawPtrUd, TypedPtrUd, ViewUd,
 };
 use crate::luau::values::convert::{
-    check_c_string, encode_number, fast_number, number_bits, push_utf16_copy, Lazy, Site, StrArg,
+    check_c_string, encode_number, fast_number, number_bits, push_utf16_copy, Lazy, Site,
 };
 use crate::luau::values::convert::{normalize_bits, push_number_bits};
+use crate::luau::values::ctypes::StrArg;
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{describe, get_str, get_ud, guard, LResult};
 use crate::luau::vm::reentry::{has_pending, Bracket};
 use crate::luau::vm::slots::{self, Plain};
@@ -330,7 +332,7 @@ unsafe fn encode_arg_slow(
                 }
             }
             _ => {
-                let bits = encode_number(L, idx, conv, site)?;
+                let bits = encode_number(&Frame::new(L), idx, conv, site)?;
                 // A variadic f32 was promoted to f64: re-encode the value as a double.
                 if conv == Prim::F32 && pass == Prim::F64 {
                     return Ok((f32::from_bits(bits as u32) as f64).to_bits());

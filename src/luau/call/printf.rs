@@ -5,11 +5,12 @@
 
 use std::ffi::c_int;
 
-use mlua::ffi::{self, lua_State};
+use mlua::ffi::{self};
 
-use crate::luau::values::convert::get_typed;
+use crate::luau::values::convert::TypedValueUd;
 use crate::luau::values::convert::{check_float, check_int, Site};
-use crate::luau::vm::raw::{describe, LResult};
+use crate::luau::vm::frame::Frame;
+use crate::luau::vm::raw::LResult;
 use crate::types::Prim;
 
 /// What one conversion (or a `*` width or precision) takes.
@@ -198,63 +199,51 @@ pub fn parse(fmt: &[u8], long: Prim, ulong: Prim) -> Result<Vec<Slot>, String> {
 
 /// Checks the value at `idx` against `slot` and returns the C type to pass it as (before
 /// the default promotions): an error names the argument and the conversion.
-///
-/// # Safety
-/// `L` must be a live Luau state with `idx` on its stack.
-pub unsafe fn type_for(
-    L: *mut lua_State,
-    idx: c_int,
-    slot: &Slot,
-    func: &str,
-    argn: usize,
-) -> LResult<Prim> {
+pub fn type_for(f: &Frame, idx: c_int, slot: &Slot, func: &str, argn: usize) -> LResult<Prim> {
     let what = format!("argument #{} (for {})", argn, slot.spec);
     let site = Site { func, what: &what };
-    // SAFETY: the caller's contract.
-    unsafe {
-        let t = ffi::lua_type(L, idx);
-        if let Some((p, _)) = get_typed(L, idx) {
-            let fits = match slot.want {
-                Want::Int(w) => {
-                    !matches!(p, Prim::Bool | Prim::F32 | Prim::F64)
-                        && promoted_size(p) == promoted_size(w)
-                }
-                Want::Float => matches!(p, Prim::F32 | Prim::F64),
-                Want::Str | Want::Ptr => false,
-            };
-            if !fits {
-                return Err(site.err(&expected(slot.want), format!("TypedValue<{}>", p.name())));
+    let t = f.type_of(idx);
+    if let Some(p) = f.ud::<TypedValueUd>(idx).map(|t| t.prim) {
+        let fits = match slot.want {
+            Want::Int(w) => {
+                !matches!(p, Prim::Bool | Prim::F32 | Prim::F64)
+                    && promoted_size(p) == promoted_size(w)
             }
-            return Ok(p);
+            Want::Float => matches!(p, Prim::F32 | Prim::F64),
+            Want::Str | Want::Ptr => false,
+        };
+        if !fits {
+            return Err(site.err(&expected(slot.want), format!("TypedValue<{}>", p.name())));
         }
-        match slot.want {
-            Want::Int(p) => match t {
-                ffi::LUA_TBOOLEAN if p == Prim::I32 => Ok(Prim::Bool),
-                ffi::LUA_TNUMBER | ffi::LUA_TINTEGER => {
-                    check_int(L, idx, p, site)?;
-                    Ok(p)
-                }
-                _ => Err(site.err(&expected(slot.want), describe(L, idx))),
-            },
-            Want::Float => match t {
-                ffi::LUA_TNUMBER | ffi::LUA_TINTEGER => {
-                    check_float(L, idx, Prim::F64, site)?;
-                    Ok(Prim::F64)
-                }
-                _ => Err(site.err(&expected(slot.want), describe(L, idx))),
-            },
-            Want::Str => match t {
-                ffi::LUA_TSTRING => Ok(Prim::String),
-                ffi::LUA_TNIL | ffi::LUA_TUSERDATA | ffi::LUA_TBUFFER => Ok(Prim::Pointer),
-                _ => Err(site.err(&expected(slot.want), describe(L, idx))),
-            },
-            Want::Ptr => match t {
-                ffi::LUA_TNIL | ffi::LUA_TUSERDATA | ffi::LUA_TBUFFER | ffi::LUA_TSTRING => {
-                    Ok(Prim::Pointer)
-                }
-                _ => Err(site.err(&expected(slot.want), describe(L, idx))),
-            },
-        }
+        return Ok(p);
+    }
+    match slot.want {
+        Want::Int(p) => match t {
+            ffi::LUA_TBOOLEAN if p == Prim::I32 => Ok(Prim::Bool),
+            ffi::LUA_TNUMBER | ffi::LUA_TINTEGER => {
+                check_int(f, idx, p, site)?;
+                Ok(p)
+            }
+            _ => Err(site.err(&expected(slot.want), f.describe(idx))),
+        },
+        Want::Float => match t {
+            ffi::LUA_TNUMBER | ffi::LUA_TINTEGER => {
+                check_float(f, idx, Prim::F64, site)?;
+                Ok(Prim::F64)
+            }
+            _ => Err(site.err(&expected(slot.want), f.describe(idx))),
+        },
+        Want::Str => match t {
+            ffi::LUA_TSTRING => Ok(Prim::String),
+            ffi::LUA_TNIL | ffi::LUA_TUSERDATA | ffi::LUA_TBUFFER => Ok(Prim::Pointer),
+            _ => Err(site.err(&expected(slot.want), f.describe(idx))),
+        },
+        Want::Ptr => match t {
+            ffi::LUA_TNIL | ffi::LUA_TUSERDATA | ffi::LUA_TBUFFER | ffi::LUA_TSTRING => {
+                Ok(Prim::Pointer)
+            }
+            _ => Err(site.err(&expected(slot.want), f.describe(idx))),
+        },
     }
 }
 

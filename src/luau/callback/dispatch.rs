@@ -12,6 +12,7 @@ use crate::luau::values::convert::{
     check_c_string, emit_bits, encode_number, fast_number, number_bits, push_number_bits,
     push_utf16_copy, Site,
 };
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{describe, get_str, guard, push_str, AbortOnPanic, LResult};
 use crate::luau::vm::reentry::{self, park_error, park_foreign};
 use crate::luau::vm::slots;
@@ -450,7 +451,7 @@ unsafe fn write_return(
             CType::Prim(p) => {
                 let bits = match fast_number(L, idx, *p, *p) {
                     Some(bits) => bits,
-                    None => encode_number(L, idx, *p, site)?,
+                    None => encode_number(&Frame::new(L), idx, *p, site)?,
                 };
                 thunk::set_ret_bits(&proto.plan, frame, bits);
                 Ok(())

@@ -22,7 +22,7 @@ use crate::luau::call::desc::{FnDesc, Param};
 use crate::luau::call::signature::parse_sig;
 use crate::luau::callback::kind::{CallbackState, CallbackUd, DirectArg};
 use crate::luau::memory::objects::push_rawptr;
-use crate::luau::values::convert::StrArg;
+use crate::luau::values::ctypes::StrArg;
 use crate::luau::vm::frame::guarded;
 use crate::luau::vm::raw::{describe, get_str, get_ud, guard, push_fn, push_ud, Entry, LResult};
 use crate::luau::vm::state::{drain_releases, shared};

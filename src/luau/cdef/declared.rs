@@ -15,7 +15,9 @@ use crate::luau::call::invoke::{call_with, Names};
 use crate::luau::call::library::{LibInner, LibraryUd};
 use crate::luau::callback::declared_callback;
 use crate::luau::memory::objects::push_typed_to;
-use crate::luau::values::convert::{push_i64, push_u64, StrArg};
+use crate::luau::values::convert::{push_i64, push_u64};
+use crate::luau::values::ctypes::StrArg;
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{
     describe, get_str, get_ud, guard, push_bytes, push_str, push_ud, LResult,
 };
@@ -407,7 +409,13 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
             for i in nfixed..n {
                 let idx = i as c_int + 1;
                 let t = if let Some(slots) = &slots {
-                    crate::luau::call::printf::type_for(L, idx, &slots[i - nfixed], &d.name, i + 1)?
+                    crate::luau::call::printf::type_for(
+                        &Frame::new(L),
+                        idx,
+                        &slots[i - nfixed],
+                        &d.name,
+                        i + 1,
+                    )?
                 } else if let Some((p, _)) = crate::luau::values::convert::get_typed(L, idx) {
                     p
                 } else {

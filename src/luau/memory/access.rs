@@ -14,6 +14,7 @@ use crate::luau::values::convert::{
     check_bool, check_int, encode_number, load_bits, normalize_bits, push_cstring, push_i64,
     push_number_bits, push_u64, push_utf16, store_bits, Site,
 };
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{describe, get_index, get_str, get_ud, push_str, LResult};
 use crate::memory::{Owner, Ptr};
 use crate::types::Pointee;
@@ -184,7 +185,7 @@ pub unsafe fn store_prim_at(
                     None => return Err(site.err("a pointer or nil", describe(L, idx))),
                 }
             }
-            _ => encode_number(L, idx, p, site)?,
+            _ => encode_number(&Frame::new(L), idx, p, site)?,
         };
         store_bits(addr, p, bits);
         Ok(())
@@ -569,9 +570,9 @@ unsafe fn store_bitfield(
     unsafe {
         // A `_Bool` bitfield takes a boolean, as a `bool` field does.
         let bits = if p == Prim::Bool {
-            check_bool(L, idx, site)? as u64
+            check_bool(&Frame::new(L), idx, site)? as u64
         } else {
-            check_int(L, idx, p, site)?
+            check_int(&Frame::new(L), idx, p, site)?
         };
         let v = if bf.signed {
             bits as i64 as i128

@@ -3,7 +3,7 @@
 
 use crate::cdecl::ErrorKind;
 use crate::luau::memory::objects::StructTypeUd;
-use crate::luau::values::convert::StrArg;
+use crate::luau::values::ctypes::StrArg;
 use crate::luau::values::ctypes::{Resolved, TypeNameError};
 use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::LResult;

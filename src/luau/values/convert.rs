@@ -6,29 +6,15 @@ use std::ptr;
 
 use mlua::ffi::{self, lua_State};
 
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::get_ud;
-use crate::luau::vm::raw::{describe, fmt_num, get_str, LResult};
+use crate::luau::vm::raw::{fmt_num, get_str, LResult};
 use crate::luau::vm::slots::PlainSink;
 use crate::luau::vm::tags::{Tag, Ud};
 use crate::types::Prim;
 
 /// Largest integer a double holds exactly, and every smaller one.
 const EXACT: f64 = 9_007_199_254_740_992.0;
-
-/// What a Luau string passed for a pointer parameter becomes. Luau strings are interned:
-/// C writing into one would change every equal string in the state, so a string goes to
-/// C in place only where C promised not to write.
-#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
-pub enum StrArg {
-    /// The short name `pointer` (or `void*`): nothing says whether C writes, so C gets a
-    /// private NUL-terminated copy for the call.
-    #[default]
-    Copy,
-    /// A `const`-qualified pointer (`const void *`, `const uint8_t *`): the bytes in place.
-    InPlace,
-    /// A pointer declared without `const` (`void *`, `char *`): refused, as LuaJIT does.
-    Refuse,
-}
 
 /// Where a value is going, for error messages: `"lib:call: argument #2"`.
 #[derive(Clone, Copy)]
@@ -76,62 +62,47 @@ fn expected_int(p: Prim) -> String {
 /// Reads the integer at `idx` for primitive `p`, checked: integral and in range. Luau
 /// integers are accepted too; for u64/usize a negative Luau integer is taken as the
 /// unsigned value with the same bits (so values read from C round-trip exactly).
-///
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
 #[inline]
-pub unsafe fn check_int(L: *mut lua_State, idx: c_int, p: Prim, site: Site) -> LResult<u64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        match ffi::lua_type(L, idx) {
-            ffi::LUA_TNUMBER => {
-                let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
-                let (lo, hi) = int_range(p);
-                // Compare in f64: every bound is exact there except i64::MAX/u64::MAX, whose
-                // f64 roundings (2^63, 2^64) are excluded with `<`.
-                let ok = n.fract() == 0.0 && n >= lo as f64 && n < (hi as f64) + 1.0;
-                if !ok {
-                    let got = if n.is_nan() {
-                        "NaN".to_string()
-                    } else {
-                        fmt_num(n)
-                    };
-                    return Err(site.err(&expected_int(p), format!("number {}", got)));
-                }
-                if n < 0.0 {
-                    Ok(n as i64 as u64)
-                } else {
-                    Ok(n as u64)
-                }
-            }
-            ffi::LUA_TINTEGER => {
-                let v = ffi::lua_tointeger64(L, idx, ptr::null_mut());
-                if matches!(p, Prim::U64 | Prim::Usize) {
-                    return Ok(v as u64);
-                }
-                let (lo, hi) = int_range(p);
-                if (v as i128) < lo || (v as i128) > hi {
-                    return Err(site.err(&expected_int(p), format!("integer {}", v)));
-                }
-                Ok(v as u64)
-            }
-            _ => match typed_number(L, idx) {
-                // `ffi.typed(T, v)` where another integer type is expected: its value,
-                // range-checked for this one.
-                Some(TypedNum::Int(v)) => {
-                    let (lo, hi) = int_range(p);
-                    if matches!(p, Prim::U64 | Prim::Usize) && v < 0 && v >= i64::MIN as i128 {
-                        return Ok(v as i64 as u64);
-                    }
-                    if v < lo || v > hi {
-                        return Err(site.err(&expected_int(p), describe(L, idx)));
-                    }
-                    Ok(v as i64 as u64)
-                }
-                _ => Err(site.err(&expected_int(p), describe(L, idx))),
-            },
+pub fn check_int(f: &Frame, idx: c_int, p: Prim, site: Site) -> LResult<u64> {
+    if let Some(n) = f.number(idx) {
+        let (lo, hi) = int_range(p);
+        // Compare in f64: every bound is exact there except i64::MAX/u64::MAX, whose
+        // f64 roundings (2^63, 2^64) are excluded with `<`.
+        let ok = n.fract() == 0.0 && n >= lo as f64 && n < (hi as f64) + 1.0;
+        if !ok {
+            let got = if n.is_nan() {
+                "NaN".to_string()
+            } else {
+                fmt_num(n)
+            };
+            return Err(site.err(&expected_int(p), format!("number {}", got)));
         }
+        return Ok(if n < 0.0 { n as i64 as u64 } else { n as u64 });
+    }
+    if let Some(v) = f.integer(idx) {
+        if matches!(p, Prim::U64 | Prim::Usize) {
+            return Ok(v as u64);
+        }
+        let (lo, hi) = int_range(p);
+        if (v as i128) < lo || (v as i128) > hi {
+            return Err(site.err(&expected_int(p), format!("integer {}", v)));
+        }
+        return Ok(v as u64);
+    }
+    match typed_number(f, idx) {
+        // `ffi.typed(T, v)` where another integer type is expected: its value,
+        // range-checked for this one.
+        Some(TypedNum::Int(v)) => {
+            let (lo, hi) = int_range(p);
+            if matches!(p, Prim::U64 | Prim::Usize) && v < 0 && v >= i64::MIN as i128 {
+                return Ok(v as i64 as u64);
+            }
+            if v < lo || v > hi {
+                return Err(site.err(&expected_int(p), f.describe(idx)));
+            }
+            Ok(v as i64 as u64)
+        }
+        _ => Err(site.err(&expected_int(p), f.describe(idx))),
     }
 }
 
@@ -144,14 +115,10 @@ enum TypedNum {
 
 /// The value at `idx` if it is an `ffi.typed` value (checked only where a plain number or
 /// boolean was not found, so the common paths never look).
-///
-/// # Safety
-/// `L` must be a live Luau state with `idx` on its stack.
 #[cold]
-unsafe fn typed_number(L: *mut lua_State, idx: c_int) -> Option<TypedNum> {
-    // SAFETY: the caller's contract.
-    let (p, bits) = unsafe { get_typed(L, idx)? };
-    let bits = normalize_bits(p, bits);
+fn typed_number(f: &Frame, idx: c_int) -> Option<TypedNum> {
+    let t = f.ud::<TypedValueUd>(idx)?;
+    let (p, bits) = (t.prim, normalize_bits(t.prim, t.bits));
     Some(match p {
         Prim::Bool => TypedNum::Bool(bits != 0),
         Prim::F32 => TypedNum::Float(f32::from_bits(bits as u32) as f64),
@@ -161,67 +128,46 @@ unsafe fn typed_number(L: *mut lua_State, idx: c_int) -> Option<TypedNum> {
     })
 }
 
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
 #[inline]
-pub unsafe fn check_float(L: *mut lua_State, idx: c_int, p: Prim, site: Site) -> LResult<f64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        match ffi::lua_type(L, idx) {
-            ffi::LUA_TNUMBER => Ok(ffi::lua_tonumberx(L, idx, ptr::null_mut())),
-            ffi::LUA_TINTEGER => Ok(ffi::lua_tointeger64(L, idx, ptr::null_mut()) as f64),
-            _ => match typed_number(L, idx) {
-                Some(TypedNum::Int(v)) => Ok(v as f64),
-                Some(TypedNum::Float(f)) => Ok(f),
-                _ => Err(site.err(&format!("a number ({})", p.name()), describe(L, idx))),
-            },
-        }
+pub fn check_float(f: &Frame, idx: c_int, p: Prim, site: Site) -> LResult<f64> {
+    if let Some(n) = f.number(idx) {
+        return Ok(n);
+    }
+    if let Some(v) = f.integer(idx) {
+        return Ok(v as f64);
+    }
+    match typed_number(f, idx) {
+        Some(TypedNum::Int(v)) => Ok(v as f64),
+        Some(TypedNum::Float(x)) => Ok(x),
+        _ => Err(site.err(&format!("a number ({})", p.name()), f.describe(idx))),
     }
 }
 
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
 #[inline]
-pub unsafe fn check_bool(L: *mut lua_State, idx: c_int, site: Site) -> LResult<bool> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        if ffi::lua_type(L, idx) == ffi::LUA_TBOOLEAN {
-            Ok(ffi::lua_toboolean(L, idx) != 0)
-        } else if let Some(TypedNum::Bool(b)) = typed_number(L, idx) {
-            Ok(b)
-        } else {
-            Err(site.err("a boolean", describe(L, idx)))
-        }
+pub fn check_bool(f: &Frame, idx: c_int, site: Site) -> LResult<bool> {
+    if let Some(b) = f.boolean(idx) {
+        Ok(b)
+    } else if let Some(TypedNum::Bool(b)) = typed_number(f, idx) {
+        Ok(b)
+    } else {
+        Err(site.err("a boolean", f.describe(idx)))
     }
 }
 
 /// Encodes a scalar Luau value as the 8-byte register image of `p`: integers extended to
 /// 64 bits by their signedness, f32 in the low 4 bytes, f64 as its bits. Pointer-like
 /// primitives are handled by the caller (they need provenance checks).
-///
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
 #[inline]
-pub unsafe fn encode_number(L: *mut lua_State, idx: c_int, p: Prim, site: Site) -> LResult<u64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        match p {
-            Prim::Bool => Ok(check_bool(L, idx, site)? as u64),
-            Prim::F32 => Ok((check_float(L, idx, p, site)? as f32).to_bits() as u64),
-            Prim::F64 => Ok(check_float(L, idx, p, site)?.to_bits()),
-            Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64 | Prim::Isize => {
-                // The bits of a negative value are already sign-extended to 64.
-                check_int(L, idx, p, site)
-            }
-            Prim::U8 | Prim::U16 | Prim::U32 | Prim::U64 | Prim::Usize => {
-                check_int(L, idx, p, site)
-            }
-            Prim::Void | Prim::Pointer | Prim::String | Prim::String16 => {
-                Err(site.err("a value of a storable type", describe(L, idx)))
-            }
+pub fn encode_number(f: &Frame, idx: c_int, p: Prim, site: Site) -> LResult<u64> {
+    match p {
+        Prim::Bool => Ok(check_bool(f, idx, site)? as u64),
+        Prim::F32 => Ok((check_float(f, idx, p, site)? as f32).to_bits() as u64),
+        Prim::F64 => Ok(check_float(f, idx, p, site)?.to_bits()),
+        // The bits of a negative value are already sign-extended to 64.
+        Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64 | Prim::Isize => check_int(f, idx, p, site),
+        Prim::U8 | Prim::U16 | Prim::U32 | Prim::U64 | Prim::Usize => check_int(f, idx, p, site),
+        Prim::Void | Prim::Pointer | Prim::String | Prim::String16 => {
+            Err(site.err("a value of a storable type", f.describe(idx)))
         }
     }
 }

@@ -7,8 +7,22 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::cdecl::{CdefError, CdefReport, Namespace, Type};
-use crate::luau::values::convert::StrArg;
 use crate::types::{CType, Pointee};
+
+/// What a Luau string passed for a pointer parameter becomes. Luau strings are interned:
+/// C writing into one would change every equal string in the state, so a string goes to
+/// C in place only where C promised not to write.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub enum StrArg {
+    /// The short name `pointer` (or `void*`): nothing says whether C writes, so C gets a
+    /// private NUL-terminated copy for the call.
+    #[default]
+    Copy,
+    /// A `const`-qualified pointer (`const void *`, `const uint8_t *`): the bytes in place.
+    InPlace,
+    /// A pointer declared without `const` (`void *`, `char *`): refused, as LuaJIT does.
+    Refuse,
+}
 
 /// The innermost element type of an array type.
 fn elem_of(ty: &Type) -> Option<&Type> {

@@ -11,6 +11,7 @@ use mlua::ffi::{self, lua_State};
 use crate::luau::values::convert::{
     encode_number, get_typed, push_number_bits, Site, TypedValueUd,
 };
+use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{describe, fmt_num, get_str, guard, push_str, push_ud};
 use crate::luau::vm::state::shared;
 use crate::types::{CType, Prim};
@@ -80,7 +81,7 @@ pub unsafe extern "C-unwind" fn ffi_typed(L: *mut lua_State) -> c_int {
                 ffi::lua_replace(L, 2);
             }
             let bits = encode_number(
-                L,
+                &Frame::new(L),
                 2,
                 prim,
                 Site {

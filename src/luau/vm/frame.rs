@@ -47,17 +47,43 @@ impl<'a> Frame<'a> {
 
     /// Whether `idx` may be given to the C API: any positive index (past the top it reads
     /// as none), a negative one that is on the stack, or a pseudo-index.
+    #[inline]
     fn valid(&self, idx: c_int) -> bool {
         idx > 0 || (idx < 0 && -idx <= self.top()) || idx <= ffi::LUA_REGISTRYINDEX
     }
 
     /// The Luau type of the value at `idx` (`LUA_TNONE` for an index with no value).
+    #[inline]
     pub fn type_of(&self, idx: c_int) -> c_int {
         if !self.valid(idx) {
             return ffi::LUA_TNONE;
         }
         // SAFETY: a checked index of the live state.
         unsafe { ffi::lua_type(self.L, idx) }
+    }
+
+    /// The number at `idx` if it is a (float) number: no conversion of other values.
+    #[inline]
+    pub fn number(&self, idx: c_int) -> Option<f64> {
+        (self.type_of(idx) == ffi::LUA_TNUMBER)
+            // SAFETY: a number at a checked index.
+            .then(|| unsafe { ffi::lua_tonumberx(self.L, idx, std::ptr::null_mut()) })
+    }
+
+    /// The Luau integer at `idx`, if it is one.
+    #[inline]
+    pub fn integer(&self, idx: c_int) -> Option<i64> {
+        (self.type_of(idx) == ffi::LUA_TINTEGER)
+            // SAFETY: an integer at a checked index.
+            .then(|| unsafe { ffi::lua_tointeger64(self.L, idx, std::ptr::null_mut()) })
+    }
+
+    /// The boolean at `idx`, if it is one.
+    #[inline]
+    pub fn boolean(&self, idx: c_int) -> Option<bool> {
+        (self.type_of(idx) == ffi::LUA_TBOOLEAN)
+            // SAFETY: a boolean at a checked index.
+            .then(|| unsafe { ffi::lua_toboolean(self.L, idx) != 0 })
     }
 
     /// The bytes of the string at `idx` (numbers are not converted), borrowed for as long
