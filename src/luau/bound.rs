@@ -237,7 +237,7 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 let idx = fp.index as c_int + 1;
                 if ffi::lua_type(L, idx) == ffi::LUA_TFUNCTION {
                     let err = |e: String| format!("{}: argument #{}: {}", b.name, idx, e);
-                    let proto = Prototype::host(fp.sig.clone()).map_err(err)?;
+                    let proto = Prototype::host(fp.sig.clone()).map_err(|e| err(e.into()))?;
                     super::callback::push_callback(
                         L,
                         idx,
