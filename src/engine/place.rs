@@ -1,21 +1,21 @@
 //! The one placement primitive: a value, or a piece of one, moved between its bytes and
 //! a location of a frame.
 //!
-//! A [`CallPlan`] is already a move list, as libffi's `build_plan` makes one (ffi64.c):
-//! every argument and result is a list of moves `Piece { src, size, dst }` ("`size`
-//! bytes at offset `src` of the value go to location `dst`"), a scalar is one move of its
-//! 8-byte image, and the executor is a loop over moves with no decisions about types
-//! left in it (libffi's `plan_exec`). Unlike libffi the list is made once per prototype,
-//! not once per call. The moves run in both directions and on both sides of a frame:
-//! [`put`] takes a value's bytes to a location (a call's arguments, a callback's struct
-//! result), [`get`] brings a location's bytes into a value (a call's struct result, a
-//! callback's arguments). The general call (`call.rs`), the fast path (`fast.rs`) and the
-//! callback thunk (`thunk.rs`) all place through these, so a store size or a zero
-//! extension is decided here only.
+//! A [`CallPlan`] is already a move list: every argument and result is a list of moves
+//! `Piece { src, size, dst }` ("`size` bytes at offset `src` of the value go to location
+//! `dst`"), a scalar is one move of its 8-byte image, and executing a plan is a loop over
+//! moves with no decision about types left in it (issue 20 names libffi's move-list
+//! plan as the model). The list is made once per prototype, not per call.
+//! The moves run in both directions and on both sides of a frame: [`put`] takes a
+//! value's bytes to a location (a call's arguments, a callback's struct result), [`get`]
+//! brings a location's bytes into a value (a call's struct result, a callback's
+//! arguments). The general call (`call.rs`), the fast path (`fast.rs`) and the callback
+//! side (`thunk.rs`) all place through these, so a store size or a zero extension is
+//! decided here only.
 //!
 //! Register and stack accesses are unchecked: `Prototype::new` refuses any plan with a
-//! location outside the frame or a piece outside its value ([`fits_frame`]), and every placement runs a prototype's
-//! plan.
+//! location outside the frame or a piece outside its value ([`fits_frame`]), and every
+//! placement runs a prototype's plan.
 
 use super::frame::{self, CallFrame};
 use crate::abi::{ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
