@@ -10,7 +10,9 @@
 //! Variadic arguments follow the fixed rules on Linux. Apple's variant (`apple_arm64.rs`)
 //! reuses the register rules here and supplies its own [`StackRules`].
 
-use super::{finish_stack, stack_pieces, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
+use super::{
+    finish_stack, stack_pieces, Abi, AbiError, ArgClass, CallPlan, Loc, Piece, RetClass, Signature,
+};
 use crate::types::{round_up, CType, Prim, StructType};
 
 const GPRS: u8 = 8;
@@ -119,12 +121,12 @@ fn hfa_pieces(members: &[(usize, usize)], first: u8) -> Vec<Piece> {
 /// shared; `Linux` below is AAPCS64 itself, `apple_arm64::Apple` Apple's variant.
 pub(super) trait StackRules {
     /// A fixed primitive that found no register left.
-    fn prim(alloc: &mut Alloc, p: Prim) -> Result<ArgClass, String>;
+    fn prim(alloc: &mut Alloc, p: Prim) -> Result<ArgClass, AbiError>;
     /// (size, alignment) reserved for a composite of at most 16 bytes (or an HFA, then
     /// `member` is its member size) that found no registers left.
     fn composite_slot(s: &StructType, member: Option<usize>) -> (usize, usize);
     /// How a variadic argument is passed, or None where it follows the fixed rules.
-    fn variadic(alloc: &mut Alloc, t: &CType) -> Option<Result<ArgClass, String>>;
+    fn variadic(alloc: &mut Alloc, t: &CType) -> Option<Result<ArgClass, AbiError>>;
     /// The alignment C.8 (the even register pair) looks at.
     fn pair_align(s: &StructType) -> usize {
         natural_align(s)
@@ -135,7 +137,7 @@ pub(super) trait StackRules {
 struct Linux;
 
 impl StackRules for Linux {
-    fn prim(alloc: &mut Alloc, _p: Prim) -> Result<ArgClass, String> {
+    fn prim(alloc: &mut Alloc, _p: Prim) -> Result<ArgClass, AbiError> {
         // C.5 (floats) and C.15 (integers, pointers): an 8-byte slot.
         Ok(ArgClass::Scalar(vec![Loc::Stack(alloc.stack_slot(8, 8)?)]))
     }
@@ -148,7 +150,7 @@ impl StackRules for Linux {
         (round_up(s.size, 8), align)
     }
 
-    fn variadic(_alloc: &mut Alloc, _t: &CType) -> Option<Result<ArgClass, String>> {
+    fn variadic(_alloc: &mut Alloc, _t: &CType) -> Option<Result<ArgClass, AbiError>> {
         None
     }
 }
@@ -162,7 +164,7 @@ pub(super) struct Alloc {
 
 impl Alloc {
     /// Reserves `size` bytes of stack at the next multiple of `align`.
-    pub(super) fn stack_slot(&mut self, size: usize, align: usize) -> Result<u32, String> {
+    pub(super) fn stack_slot(&mut self, size: usize, align: usize) -> Result<u32, AbiError> {
         let off = round_up(self.nsaa, align);
         let end = off + size;
         finish_stack(end)?;
@@ -172,7 +174,7 @@ impl Alloc {
 
     /// A pointer-sized integer in the next x register, else an 8-byte slot (the same on
     /// both conventions: a pointer's natural size and alignment are 8).
-    fn gpr_or_stack(&mut self) -> Result<Loc, String> {
+    fn gpr_or_stack(&mut self) -> Result<Loc, AbiError> {
         if self.ngrn < GPRS {
             self.ngrn += 1;
             Ok(Loc::Gpr(self.ngrn - 1))
@@ -181,10 +183,10 @@ impl Alloc {
         }
     }
 
-    fn scalar<R: StackRules>(&mut self, p: Prim) -> Result<ArgClass, String> {
+    fn scalar<R: StackRules>(&mut self, p: Prim) -> Result<ArgClass, AbiError> {
         // C.1/C.5-C.6 for floats, C.7/C.14-C.15 for integers and pointers.
         if p == Prim::Void {
-            return Err("an argument cannot have type void".into());
+            return Err(AbiError::VoidInClassifier);
         }
         let loc = if !p.is_float() && self.ngrn < GPRS {
             self.ngrn += 1;
@@ -198,7 +200,7 @@ impl Alloc {
         Ok(ArgClass::Scalar(vec![loc]))
     }
 
-    fn structure<R: StackRules>(&mut self, s: &StructType) -> Result<ArgClass, String> {
+    fn structure<R: StackRules>(&mut self, s: &StructType) -> Result<ArgClass, AbiError> {
         if let Some(members) = hfa(s) {
             // C.2: all members in registers or none.
             if usize::from(self.nsrn) + members.len() <= usize::from(FPRS) {
@@ -239,12 +241,15 @@ impl Alloc {
     }
 }
 
-pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
+pub fn classify(sig: &Signature) -> Result<CallPlan, AbiError> {
     classify_with::<Linux>(sig, Abi::Aapcs64)
 }
 
 /// Stage C over the signature, with `R`'s stack and variadic rules.
-pub(super) fn classify_with<R: StackRules>(sig: &Signature, abi: Abi) -> Result<CallPlan, String> {
+pub(super) fn classify_with<R: StackRules>(
+    sig: &Signature,
+    abi: Abi,
+) -> Result<CallPlan, AbiError> {
     let ret = match &sig.ret {
         CType::Prim(Prim::Void) => RetClass::Void,
         CType::Prim(p) if p.is_float() => RetClass::Scalar(Loc::Fpr(0)),

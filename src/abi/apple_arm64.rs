@@ -27,14 +27,14 @@
 //! the thunks of `aapcs64` use x16/x17 and the argument registers only.
 
 use super::aapcs64::{classify_with, hfa, Alloc, StackRules};
-use super::{stack_pieces, Abi, ArgClass, CallPlan, Loc, Piece, Signature};
+use super::{stack_pieces, Abi, AbiError, ArgClass, CallPlan, Loc, Piece, Signature};
 use crate::types::{round_up, CType, Prim, StructType};
 
 /// Apple's stack rules.
 struct Apple;
 
 impl StackRules for Apple {
-    fn prim(alloc: &mut Alloc, p: Prim) -> Result<ArgClass, String> {
+    fn prim(alloc: &mut Alloc, p: Prim) -> Result<ArgClass, AbiError> {
         let at = alloc.stack_slot(p.size(), p.align())?;
         Ok(ArgClass::Pieces(vec![Piece {
             src: 0,
@@ -50,7 +50,7 @@ impl StackRules for Apple {
         }
     }
 
-    fn variadic(alloc: &mut Alloc, t: &CType) -> Option<Result<ArgClass, String>> {
+    fn variadic(alloc: &mut Alloc, t: &CType) -> Option<Result<ArgClass, AbiError>> {
         Some(variadic(alloc, t))
     }
 
@@ -59,7 +59,7 @@ impl StackRules for Apple {
     }
 }
 
-fn variadic(alloc: &mut Alloc, t: &CType) -> Result<ArgClass, String> {
+fn variadic(alloc: &mut Alloc, t: &CType) -> Result<ArgClass, AbiError> {
     Ok(match t {
         // Already promoted: an int, a long, a pointer or a double, each in its slot.
         CType::Prim(_) => ArgClass::Scalar(vec![Loc::Stack(alloc.stack_slot(8, 8)?)]),
@@ -73,7 +73,7 @@ fn variadic(alloc: &mut Alloc, t: &CType) -> Result<ArgClass, String> {
     })
 }
 
-pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
+pub fn classify(sig: &Signature) -> Result<CallPlan, AbiError> {
     classify_with::<Apple>(sig, Abi::AppleArm64)
 }
 

@@ -16,6 +16,9 @@ pub mod apple_arm64;
 pub mod sysv_x64;
 pub mod win64;
 
+mod error;
+pub use error::AbiError;
+
 #[cfg(test)]
 mod test_util;
 
@@ -72,7 +75,7 @@ impl Abi {
         }
     }
 
-    pub fn classify(self, sig: &Signature) -> Result<CallPlan, String> {
+    pub fn classify(self, sig: &Signature) -> Result<CallPlan, AbiError> {
         check_signature(sig)?;
         match self {
             Abi::SysV64 => sysv_x64::classify(sig),
@@ -175,38 +178,37 @@ pub struct CallPlan {
     pub indirect_echo: Option<Loc>,
 }
 
-fn check_signature(sig: &Signature) -> Result<(), String> {
+fn check_signature(sig: &Signature) -> Result<(), AbiError> {
     if sig.arg_count() > MAX_ARGS {
-        return Err(format!(
-            "too many arguments ({}); the engine supports at most {}",
-            sig.arg_count(),
-            MAX_ARGS
-        ));
+        return Err(AbiError::TooManyArguments {
+            count: sig.arg_count(),
+            max: MAX_ARGS,
+        });
     }
     for (i, t) in sig.args().enumerate() {
         if t.is_void() {
-            return Err(format!("argument {} cannot have type void", i + 1));
+            return Err(AbiError::VoidArgument(i + 1));
         }
         if t.size() == 0 {
-            return Err(format!("argument {} has a zero-sized type", i + 1));
+            return Err(AbiError::ZeroSizedArgument(i + 1));
         }
     }
     if let CType::Struct(s) = &sig.ret {
         if s.size == 0 {
-            return Err("zero-sized struct return".into());
+            return Err(AbiError::ZeroSizedReturn);
         }
     }
     Ok(())
 }
 
 /// Rounds a stack size up to the 16 bytes every supported ABI keeps.
-pub(crate) fn finish_stack(bytes: usize) -> Result<u32, String> {
+pub(crate) fn finish_stack(bytes: usize) -> Result<u32, AbiError> {
     let rounded = crate::types::round_up(bytes, 16);
     if rounded > MAX_STACK_BYTES {
-        return Err(format!(
-            "arguments need {} bytes of stack; the engine supports at most {}",
-            rounded, MAX_STACK_BYTES
-        ));
+        return Err(AbiError::StackTooLarge {
+            bytes: rounded,
+            max: MAX_STACK_BYTES,
+        });
     }
     Ok(rounded as u32)
 }

@@ -8,7 +8,9 @@
 //! take registers. Bigger structs are MEMORY: copied by value onto the stack.
 //! Variadic arguments follow the same rules; %al carries the number of SSE registers used.
 
-use super::{finish_stack, stack_pieces, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
+use super::{
+    finish_stack, stack_pieces, Abi, AbiError, ArgClass, CallPlan, Loc, Piece, RetClass, Signature,
+};
 use crate::types::{round_up, CType, Prim, StructType};
 
 const GPRS: u8 = 6;
@@ -99,7 +101,7 @@ impl Alloc {
     /// Reserves a stack slot: aligned to 8 (16 for a 16-aligned type) and a multiple of 8
     /// long. Checked here, not only in `finish_stack`, so a huge struct fails before it
     /// is cut into pieces.
-    fn stack_slot(&mut self, size: usize, align: usize) -> Result<u32, String> {
+    fn stack_slot(&mut self, size: usize, align: usize) -> Result<u32, AbiError> {
         // gcc aligns a stack argument to its own alignment (an aligned(32) record at a
         // 32-byte offset: found by the differential tests); the trampoline starts the
         // area 64-byte aligned, which covers every alignment up to 64.
@@ -110,9 +112,9 @@ impl Alloc {
         Ok(off as u32)
     }
 
-    fn scalar(&mut self, p: Prim) -> Result<ArgClass, String> {
+    fn scalar(&mut self, p: Prim) -> Result<ArgClass, AbiError> {
         if p == Prim::Void {
-            return Err("an argument cannot have type void".into());
+            return Err(AbiError::VoidInClassifier);
         }
         let loc = if p.is_float() && self.fpr < FPRS {
             self.fpr += 1;
@@ -126,7 +128,7 @@ impl Alloc {
         Ok(ArgClass::Scalar(vec![loc]))
     }
 
-    fn structure(&mut self, s: &StructType) -> Result<ArgClass, String> {
+    fn structure(&mut self, s: &StructType) -> Result<ArgClass, AbiError> {
         if let Some(classes) = eightbytes(s) {
             let need_g = count(&classes, Kind::Integer);
             let need_f = count(&classes, Kind::Sse);
@@ -143,7 +145,7 @@ impl Alloc {
     }
 }
 
-pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
+pub fn classify(sig: &Signature) -> Result<CallPlan, AbiError> {
     let mut alloc = Alloc {
         gpr: 0,
         fpr: 0,

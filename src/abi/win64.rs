@@ -8,7 +8,7 @@
 //! both registers of its slot, since the callee may spill either. The stack offsets here
 //! exclude the 32-byte shadow space, which the engine reserves.
 
-use super::{finish_stack, Abi, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
+use super::{finish_stack, Abi, AbiError, ArgClass, CallPlan, Loc, Piece, RetClass, Signature};
 use crate::types::{CType, Prim};
 
 const REG_SLOTS: usize = 4;
@@ -18,7 +18,7 @@ fn fits_register(size: usize) -> bool {
     matches!(size, 1 | 2 | 4 | 8)
 }
 
-pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
+pub fn classify(sig: &Signature) -> Result<CallPlan, AbiError> {
     let ret = match &sig.ret {
         CType::Prim(Prim::Void) => RetClass::Void,
         CType::Prim(p) if p.is_float() => RetClass::Scalar(Loc::Fpr(0)),
@@ -40,7 +40,7 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, String> {
         let memory = Loc::Stack((slot.saturating_sub(REG_SLOTS) * 8) as u32);
         let int_loc = reg.map_or(memory, Loc::Gpr);
         args.push(match t {
-            CType::Prim(Prim::Void) => return Err("an argument cannot have type void".into()),
+            CType::Prim(Prim::Void) => return Err(AbiError::VoidInClassifier),
             CType::Prim(p) if p.is_float() => match reg {
                 Some(r) if i >= fixed => ArgClass::Scalar(vec![Loc::Fpr(r), Loc::Gpr(r)]),
                 Some(r) => ArgClass::Scalar(vec![Loc::Fpr(r)]),
@@ -463,7 +463,8 @@ mod tests {
     fn too_many_arguments() {
         let err = Abi::Win64
             .classify(&sig(void(), ints(MAX_ARGS + 1)))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("too many arguments"), "{err}");
     }
 
@@ -489,7 +490,9 @@ mod tests {
 
     #[test]
     fn void_argument_is_an_error_even_without_the_signature_check() {
-        let err = super::classify(&sig(void(), vec![void()])).unwrap_err();
+        let err = super::classify(&sig(void(), vec![void()]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("void"), "{err}");
     }
 

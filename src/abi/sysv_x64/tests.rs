@@ -568,7 +568,8 @@ fn variadic_arguments_spill_like_fixed_ones() {
 fn too_many_arguments() {
     let err = Abi::SysV64
         .classify(&sig(void(), ints(super::super::MAX_ARGS + 1)))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("too many arguments"), "{err}");
     // The limit itself is fine: 64 ints, 58 of them on the stack (464 bytes).
     let pl = plan(sig(void(), ints(super::super::MAX_ARGS)));
@@ -584,7 +585,10 @@ fn stack_area_limit() {
     assert_eq!(pl.stack_size, 1 << 20);
     let mut args = vec![half.clone(), half];
     args.extend(ints(7));
-    let err = Abi::SysV64.classify(&sig(void(), args)).unwrap_err();
+    let err = Abi::SysV64
+        .classify(&sig(void(), args))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("1048592 bytes of stack"), "{err}");
 }
 
@@ -594,7 +598,8 @@ fn huge_struct_fails_without_being_expanded() {
     let huge = arr(Prim::U8, 1 << 40);
     let err = Abi::SysV64
         .classify(&sig(void(), vec![huge.clone()]))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("bytes of stack"), "{err}");
     // As a return value it is simply MEMORY.
     let pl = plan(sig(huge, vec![]));
@@ -603,7 +608,9 @@ fn huge_struct_fails_without_being_expanded() {
 
 #[test]
 fn void_argument_is_an_error_even_without_the_signature_check() {
-    let err = super::classify(&sig(void(), vec![void()])).unwrap_err();
+    let err = super::classify(&sig(void(), vec![void()]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("void"), "{err}");
 }
 
