@@ -27,6 +27,14 @@ impl<'a, 'n> Parser<'a, 'n> {
         let kw = self.next();
         match kw.text {
             "define" => {
+                let t = self.peek();
+                if t.kind == Kind::Ident && is_reserved(t.text) {
+                    // A keyword defined as a macro (MinGW's gcc predefines `__stdcall` as
+                    // an attribute, headers write `#define inline`): no constant, and the
+                    // parser keeps reading the word as the keyword it knows.
+                    self.ns.report.skipped.push(t.text.to_string());
+                    return Ok(());
+                }
                 let name = self.ident("a macro name")?;
                 let next = self.peek();
                 let function_like = next.is("(")
@@ -79,6 +87,10 @@ impl<'a, 'n> Parser<'a, 'n> {
                 Ok(())
             }
             "undef" => {
+                let t = self.peek();
+                if t.kind == Kind::Ident && is_reserved(t.text) {
+                    return Ok(());
+                }
                 let name = self.ident("a macro name")?;
                 self.ns.undefine(name.text);
                 Ok(())
@@ -142,7 +154,9 @@ impl<'a, 'n> Parser<'a, 'n> {
             let push = self.next().text == "push";
             let mut value = None;
             while self.eat(",") {
-                if self.peek().kind == Kind::Ident {
+                // gcc expands macros here: `pack(push,_CRT_PACKING)` (MinGW) is a value.
+                let t = self.peek();
+                if t.kind == Kind::Ident && !self.ns.defines.contains_key(t.text) {
                     return Err(self.err("named #pragma pack records are not supported"));
                 }
                 value = Some(self.const_usize("a pack value")?);
