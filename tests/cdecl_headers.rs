@@ -443,4 +443,23 @@ fn mingw_windows_h_parses_for_win64() {
         r.aliases,
         r.skipped.len()
     );
+    // Sizes and alignments as MinGW's gcc gives them (checked with _Static_assert by
+    // x86_64-w64-mingw32-gcc when this test was written).
+    for (ty, want) in [
+        ("SYSTEM_INFO", (48, 8)),
+        ("OVERLAPPED", (32, 8)),
+        ("CRITICAL_SECTION", (40, 8)),
+        ("WIN32_FIND_DATAA", (320, 4)),
+        ("CONTEXT", (1232, 16)),
+        ("MEMORY_BASIC_INFORMATION", (48, 8)),
+    ] {
+        let t = ns.parse_type(ty).unwrap();
+        let got = (ns.sizeof(&t).unwrap(), ns.alignof(&t).unwrap());
+        assert_eq!(got, want, "{}", ty);
+    }
+    assert_eq!(ns.constant("CP_UTF8"), Some(65001));
+    assert_eq!(ns.constant("PROCESSOR_ARCHITECTURE_AMD64"), Some(9));
+    // Without UNICODE, the generic names are aliases of the ANSI functions.
+    assert_eq!(ns.alias_target("CreateFile"), Some("CreateFileA"));
+    assert!(ns.function("MultiByteToWideChar").is_some());
 }
