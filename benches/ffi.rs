@@ -208,6 +208,30 @@ fn compare(lua: &Lua, name: &str, base: &str, body: &str, target: &str) {
 }
 
 fn main() {
+    // `cargo bench --bench ffi -- cdef-calls N`: only N small cdef calls, once (for
+    // callgrind: instruction counts of 10,000 and 20,000 calls, unaffected by load).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "cdef-calls") {
+        let n = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        let (total, first, last) = many_small_cdefs(n);
+        println!(
+            "{} small ffi.cdef calls: {:.3} s; first 1,000 {:.1} us a call, last 1,000 {:.1} us a call",
+            n,
+            total,
+            first * 1e3,
+            last * 1e3
+        );
+        return;
+    }
+    // `cargo bench --bench ffi -- cdef`: only the `ffi.cdef` figures.
+    if args.iter().any(|a| a == "cdef") {
+        println!("== ffi.cdef");
+        cdef_parse_time();
+        return;
+    }
     let lua = Lua::new();
     let ffi = lune_ffi::module(lua.clone()).unwrap();
     lua.globals().set("ffi", ffi).unwrap();
@@ -449,6 +473,110 @@ fn cdef_parse_time() {
         src.lines().count(),
         RUNS
     );
+    let host = *lune_ffi::cdecl::Namespace::new().platform();
+    dd_parse_time(
+        "ffi.cdef of gcc -E -dD <sqlite3.h>",
+        dd_text("gcc", "sqlite3.h"),
+        host,
+    );
+    // MinGW's <windows.h> into a Win64 namespace (its typedefs are Win64's: on the host's
+    // platform `size_t` would conflict).
+    dd_parse_time(
+        "ffi.cdef of mingw -E -dD <windows.h>",
+        dd_text("x86_64-w64-mingw32-gcc", "windows.h"),
+        lune_ffi::cdecl::Platform::WIN64,
+    );
+    let mut totals = Vec::new();
+    for n in [10_000, 20_000] {
+        let runs: Vec<(f64, f64, f64)> = (0..3).map(|_| many_small_cdefs(n)).collect();
+        let t = median(runs.iter().map(|r| r.0).collect());
+        totals.push(t);
+        println!(
+            "{:<40} {:>7.2} s total, {:.1} us a call; first 1,000 {:.1} us, last 1,000 {:.1} us a call (medians of 3)",
+            format!("{} small ffi.cdef calls, one state", n),
+            t,
+            t / n as f64 * 1e6,
+            median(runs.iter().map(|r| r.1).collect()) * 1e3,
+            median(runs.iter().map(|r| r.2).collect()) * 1e3
+        );
+    }
+    println!(
+        "{:<40} {:>7.2} (2.00 = linear)",
+        "20,000 calls / 10,000 calls",
+        totals[1] / totals[0]
+    );
+}
+
+/// `<compiler> -E -dD` of `#include <header>`, or None when that fails.
+fn dd_text(compiler: &str, header: &str) -> Option<String> {
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("echo '#include <{}>' | {} -E -dD -x c -", header, compiler),
+        ])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Median time to declare `src` (`-E -dD` output, with its `#define`s) into a fresh
+/// namespace of `platform`.
+fn dd_parse_time(what: &str, src: Option<String>, platform: lune_ffi::cdecl::Platform) {
+    let Some(src) = src else {
+        println!(
+            "{:<40} NOT MEASURED (its compiler or headers are missing)",
+            what
+        );
+        return;
+    };
+    let mut times = Vec::new();
+    let mut constants = 0;
+    for _ in 0..RUNS {
+        let mut ns = lune_ffi::cdecl::Namespace::with_platform(platform);
+        let t = Instant::now();
+        let r = ns.cdef_report(&src).expect("the header parses");
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        constants = r.constants;
+    }
+    println!(
+        "{:<40} {:>7.2} ms for {} lines, {} KB, {} constants (median of {})",
+        what,
+        median(times),
+        src.lines().count(),
+        src.len() / 1024,
+        constants,
+        RUNS
+    );
+}
+
+/// Total time of `n` small `ffi.cdef` calls into one fresh Lua state, each declaring a
+/// struct, a typedef and a function: the cost of a call must follow its own text, not
+/// what the state already declares (issue 22: 20,000 such calls took 97 s).
+/// Returns the total seconds and the seconds of the first and of the last 1,000 calls.
+fn many_small_cdefs(n: usize) -> (f64, f64, f64) {
+    let lua = Lua::new();
+    let ffi = lune_ffi::module(lua.clone()).unwrap();
+    lua.globals().set("ffi", ffi).unwrap();
+    let f: LuaFunction = lua
+        .load(
+            r#"return function(n)
+                local cdef, fmt, clock = ffi.cdef, string.format, os.clock
+                local first, last, t0 = 0, 0, clock()
+                for i = 1, n do
+                    if i == 1001 then first = clock() - t0 end
+                    if i == n - 999 then last = clock() end
+                    cdef(fmt("typedef struct s%d { int a; double b; } t%d; int f%d(t%d *p);", i, i, i, i))
+                end
+                return first, clock() - last
+            end"#,
+        )
+        .eval()
+        .unwrap();
+    let t = Instant::now();
+    let (first, last) = f.call::<(f64, f64)>(n).unwrap();
+    (t.elapsed().as_secs_f64(), first, last)
 }
 
 /// Loads the C test library for the raw baselines and binds the same functions in Luau.

@@ -25,6 +25,47 @@ fn main() {
     let (diff_c, diff_tests) = difftest_gen::write(&out_dir, &root.join("tests").join("difftest"));
     build_clib::build_test_clib(&root, &[diff_c]);
     generate_script_tests(&root, &out_dir, &diff_tests);
+    windows_h(&out_dir);
+}
+
+/// Writes OUT_DIR/windows_h.txt: what the target's C compiler prints for `#include
+/// <windows.h>` with `-E -dD` on x86_64-pc-windows-gnu (MinGW's gcc in `ci/cross.sh
+/// windows`), empty for every other target. tests/windows_h.rs declares it with
+/// `ffi.cdef` under Wine, where no C compiler is at hand for `ffi.include`.
+fn windows_h(out_dir: &Path) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let path = out_dir.join("windows_h.txt");
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let target_env = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    if os != "windows" || target_env != "gnu" || arch != "x86_64" {
+        std::fs::write(&path, "").expect("write windows_h.txt");
+        return;
+    }
+    let compiler = cc::Build::new().get_compiler();
+    let mut child = compiler
+        .to_command()
+        .args(["-E", "-dD", "-x", "c", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {:?} -E -dD: {}", compiler.path(), e));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"#include <windows.h>\n")
+        .expect("write to the preprocessor");
+    let out = child.wait_with_output().expect("the preprocessor's output");
+    assert!(
+        out.status.success(),
+        "{:?} -E -dD of <windows.h> failed (install mingw-w64):\n{}",
+        compiler.path(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&path, &out.stdout).expect("write windows_h.txt");
 }
 
 /// Writes OUT_DIR/script_tests.rs: the `script_tests!` macro, which expands to one

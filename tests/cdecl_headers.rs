@@ -388,3 +388,78 @@ fn zlib_and_sqlite3_from_their_preprocessed_headers() {
         secs * 1000.0
     );
 }
+
+/// `<compiler> -E -dD` of `src` (C text with its `#include`s), or None when the compiler
+/// is not installed.
+fn dd_of(compiler: &str, src: &str) -> Option<String> {
+    let mut child = match Command::new(compiler)
+        .args(["-E", "-dD", "-x", "c", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(_) => return None,
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(src.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} -E -dD failed:\n{}",
+        compiler,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+/// MinGW's `<windows.h>` as `x86_64-w64-mingw32-gcc -E -dD` prints it parses unchanged
+/// into a Win64 namespace, with its constants, and lays out as MinGW's gcc does (the
+/// calls are made under Wine by tests/windows_h.rs in the windows lane). Skipped, saying
+/// so, where MinGW's gcc is not installed (ci/cross.sh windows installs it).
+fn mingw_windows_h_parses_for_win64() {
+    use lune_ffi::cdecl::Platform;
+    let Some(text) = dd_of("x86_64-w64-mingw32-gcc", "#include <windows.h>\n") else {
+        println!("x86_64-w64-mingw32-gcc not found: <windows.h> is not tested here");
+        return;
+    };
+    let mut ns = Namespace::with_platform(Platform::WIN64);
+    let t = Instant::now();
+    let r = ns.cdef_report(&text).unwrap_or_else(|e| {
+        let line = text.lines().nth(e.line as usize - 1).unwrap_or("");
+        panic!("<windows.h>: {}\n  {}", e, line)
+    });
+    println!(
+        "cdef of x86_64-w64-mingw32-gcc -E -dD <windows.h> ({} bytes): {:.1} ms, {} constants, {} aliases, {} skipped",
+        text.len(),
+        t.elapsed().as_secs_f64() * 1e3,
+        r.constants,
+        r.aliases,
+        r.skipped.len()
+    );
+    // Sizes and alignments as MinGW's gcc gives them (checked with _Static_assert by
+    // x86_64-w64-mingw32-gcc when this test was written).
+    for (ty, want) in [
+        ("SYSTEM_INFO", (48, 8)),
+        ("OVERLAPPED", (32, 8)),
+        ("CRITICAL_SECTION", (40, 8)),
+        ("WIN32_FIND_DATAA", (320, 4)),
+        ("CONTEXT", (1232, 16)),
+        ("MEMORY_BASIC_INFORMATION", (48, 8)),
+    ] {
+        let t = ns.parse_type(ty).unwrap();
+        let got = (ns.sizeof(&t).unwrap(), ns.alignof(&t).unwrap());
+        assert_eq!(got, want, "{}", ty);
+    }
+    assert_eq!(ns.constant("CP_UTF8"), Some(65001));
+    assert_eq!(ns.constant("PROCESSOR_ARCHITECTURE_AMD64"), Some(9));
+    // Without UNICODE, the generic names are aliases of the ANSI functions.
+    assert_eq!(ns.alias_target("CreateFile"), Some("CreateFileA"));
+    assert!(ns.function("MultiByteToWideChar").is_some());
+}

@@ -357,3 +357,85 @@ fn pragma_strings_are_skipped_but_pack_is_refused() {
         e
     );
 }
+
+#[test]
+fn defines_of_keywords_are_skipped() {
+    // MinGW's gcc predefines its calling-convention keywords as attributes (its `-dD`
+    // output starts with them), and headers define C keywords away (`#define inline`).
+    // A macro named by a keyword is no constant: skipped, and the keyword keeps working.
+    let mut ns = Namespace::with_platform(Platform::WIN64);
+    let r = ns
+        .cdef_report(
+            "#define __stdcall __attribute__((__stdcall__))
+             #define __cdecl __attribute__((__cdecl__))
+             #define __declspec(x) __attribute__((x))
+             #define __int64 long long
+             #define inline
+             #define __restrict 1
+             #undef __fastcall
+             int __stdcall f(__int64 x);
+             __declspec(dllimport) int __cdecl g(void);",
+        )
+        .unwrap();
+    assert_eq!(r.constants, 0);
+    assert_eq!(
+        r.skipped,
+        [
+            "__stdcall",
+            "__cdecl",
+            "__declspec",
+            "__int64",
+            "inline",
+            "__restrict"
+        ]
+    );
+    assert_eq!(ns.constant("__restrict"), None);
+    assert!(ns.function("f").is_some());
+    assert!(ns.function("g").is_some());
+}
+
+#[test]
+fn pack_values_named_by_macros() {
+    // MinGW's headers: `#define _CRT_PACKING 8` then `#pragma pack(push,_CRT_PACKING)`;
+    // gcc expands macros in `#pragma pack`, so the name is its value, not a record name.
+    let mut ns = Namespace::with_platform(Platform::WIN64);
+    cdef(
+        &mut ns,
+        "#define _CRT_PACKING 8
+         #define PK2 (1 + 1)
+         #pragma pack(push,_CRT_PACKING)
+         struct pk8 { char c; double d; };
+         #pragma pack(push, PK2)
+         struct pk2 { char c; double d; };
+         #pragma pack(pop)
+         #pragma pack(PK2)
+         struct pk2b { char c; int i; };
+         #pragma pack(pop)
+         struct pk0 { char c; double d; };",
+    );
+    assert_eq!(size_align(&mut ns, "struct pk8"), (16, 8));
+    assert_eq!(size_align(&mut ns, "struct pk2"), (10, 2));
+    assert_eq!(size_align(&mut ns, "struct pk2b"), (6, 2));
+    assert_eq!(size_align(&mut ns, "struct pk0"), (16, 8));
+}
+
+#[test]
+fn vectors_of_float16_and_int128() {
+    // gcc 12's <immintrin.h> (avx512fp16intrin.h), included by MinGW's <windows.h> and by
+    // SDL2's intrinsics headers: vectors of _Float16; and of __int128.
+    let mut ns = ns();
+    cdef(
+        &mut ns,
+        "typedef _Float16 __v8hf __attribute__ ((__vector_size__ (16)));
+         typedef _Float16 __m256h __attribute__ ((__vector_size__ (32), __may_alias__));
+         typedef __int128 v1ti __attribute__ ((__vector_size__ (16)));",
+    );
+    assert_eq!(size_align(&mut ns, "__v8hf"), (16, 16));
+    assert_eq!(size_align(&mut ns, "__m256h"), (32, 16));
+    assert_eq!(size_align(&mut ns, "v1ti"), (16, 16));
+    let e = ns
+        .cdef("typedef _Complex float cv __attribute__((vector_size(16)));")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs a scalar type"), "{}", e);
+}

@@ -369,3 +369,36 @@ fn macros_named_after_keywords_are_skipped() {
     ns.cdef("const char *name(void);").unwrap();
     assert!(ns.function("name").unwrap().ty.ret.is_const_char_pointer());
 }
+
+#[test]
+fn aliases_take_the_macros_as_they_are_at_the_end() {
+    // pcre2.h (10.42) as `gcc -E -dD -DPCRE2_CODE_UNIT_WIDTH=8` prints it: the alias names
+    // are defined through a PCRE2_SUFFIX that uses PCRE2_LOCAL_WIDTH (defined and undefined
+    // three times around the declarations), then PCRE2_SUFFIX is redefined to use
+    // PCRE2_CODE_UNIT_WIDTH. C expands `pcre2_compile` where it is used, after the header.
+    let mut ns = sysv();
+    let r = ns
+        .cdef_report(
+            "#define PCRE2_CODE_UNIT_WIDTH 8
+             #define PCRE2_JOIN(a,b) a ## b
+             #define PCRE2_GLUE(a,b) PCRE2_JOIN(a,b)
+             #define PCRE2_SUFFIX(a) PCRE2_GLUE(a,PCRE2_LOCAL_WIDTH)
+             #define pcre2_compile PCRE2_SUFFIX(pcre2_compile_)
+             #define pcre2_nowhere PCRE2_SUFFIX(pcre2_nowhere_)
+             #define PCRE2_LOCAL_WIDTH 8
+             int pcre2_compile_8(const char *pattern);
+             #undef PCRE2_LOCAL_WIDTH
+             #define PCRE2_LOCAL_WIDTH 16
+             int pcre2_compile_16(const short *pattern);
+             #undef PCRE2_LOCAL_WIDTH
+             #undef PCRE2_SUFFIX
+             #define PCRE2_SUFFIX(a) PCRE2_GLUE(a, PCRE2_CODE_UNIT_WIDTH)",
+        )
+        .unwrap();
+    assert_eq!(ns.alias_target("pcre2_compile"), Some("pcre2_compile_8"));
+    assert_eq!(r.aliases, 1);
+    assert_eq!(
+        r.skipped,
+        ["PCRE2_JOIN", "PCRE2_GLUE", "PCRE2_SUFFIX", "pcre2_nowhere"]
+    );
+}

@@ -421,6 +421,7 @@ impl Namespace {
             return Err(e);
         }
         self.journal = None;
+        self.reevaluate_unresolved_aliases();
         // Macros that use macros defined after them, once more at the end.
         let skipped = std::mem::take(&mut self.report.skipped);
         let taken = parser::retry_skipped(self, &skipped);
@@ -450,6 +451,44 @@ impl Namespace {
         }
         report.aliases = taken;
         Ok(report)
+    }
+
+    /// Aliases of this call whose target is declared nowhere, evaluated again with the
+    /// macros as they are at its end, as C expands a name where it is used, after the
+    /// header: pcre2.h defines `pcre2_compile` through a `PCRE2_SUFFIX` that it redefines
+    /// at its end (a later cdef may still declare what an alias names).
+    fn reevaluate_unresolved_aliases(&mut self) {
+        let resolved = |ns: &Namespace, t: &str| {
+            ns.function(t).is_some() || ns.constant(t).is_some() || ns.defines.contains_key(t)
+        };
+        let stale: Vec<(String, String)> = self
+            .report
+            .pending_aliases
+            .iter()
+            .filter_map(|n| {
+                let t = self.aliases.get(n)?;
+                (!resolved(self, t)).then(|| (n.clone(), t.clone()))
+            })
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        let names: Vec<String> = stale.iter().map(|(n, _)| n.clone()).collect();
+        let set: std::collections::HashSet<&String> = names.iter().collect();
+        self.report.pending_aliases.retain(|n| !set.contains(n));
+        for n in &names {
+            Arc::make_mut(&mut self.aliases).remove(n);
+        }
+        let taken = parser::retry_skipped(self, &names);
+        for ((name, old), taken) in stale.into_iter().zip(taken) {
+            if !taken {
+                // No longer a name: the first target stays (a later cdef may declare it).
+                Arc::make_mut(&mut self.aliases).insert(name.clone(), old);
+                if !self.report.pending_aliases.contains(&name) {
+                    self.report.pending_aliases.push(name);
+                }
+            }
+        }
     }
 
     /// Forgets the macro `name` (`#undef`, or before its redefinition).

@@ -27,7 +27,9 @@ impl<'a, 'n> Parser<'a, 'n> {
         let kw = self.next();
         match kw.text {
             // A macro named after a keyword (`#define bool _Bool` in gcc's <stdbool.h> before
-            // C23) declares nothing this parser would read differently: skipped.
+            // C23, MinGW's gcc predefining `__stdcall` as an attribute, `#define inline`)
+            // declares nothing this parser would read differently: skipped, and the parser
+            // keeps reading the word as the keyword it knows.
             "define" | "undef" if self.peek().kind == Kind::Ident && is_reserved(self.peek().text) => {
                 let name = self.next();
                 if kw.text == "define" {
@@ -151,7 +153,9 @@ impl<'a, 'n> Parser<'a, 'n> {
             let push = self.next().text == "push";
             let mut value = None;
             while self.eat(",") {
-                if self.peek().kind == Kind::Ident {
+                // gcc expands macros here: `pack(push,_CRT_PACKING)` (MinGW) is a value.
+                let t = self.peek();
+                if t.kind == Kind::Ident && !self.ns.defines.contains_key(t.text) {
                     return Err(self.err("named #pragma pack records are not supported"));
                 }
                 value = Some(self.const_usize("a pack value")?);

@@ -195,7 +195,20 @@ impl<'a, 'n> Parser<'a, 'n> {
     pub(super) fn apply_vector(&self, ty: Type, bytes: Option<usize>) -> Result<Type, String> {
         let Some(n) = bytes else { return Ok(ty) };
         let elem = self.ns.sizeof(&ty)?;
-        if !matches!(ty, Type::Int(_) | Type::Float | Type::Double) || elem == 0 || n % elem != 0 {
+        // Scalars of the unpassable kinds too: gcc's headers make vectors of _Float16.
+        let scalar = matches!(
+            ty,
+            Type::Int(_)
+                | Type::Float
+                | Type::Double
+                | Type::Unpassable(
+                    Unpassable::Float16
+                        | Unpassable::Int128
+                        | Unpassable::UInt128
+                        | Unpassable::Float128
+                )
+        );
+        if !scalar || elem == 0 || n % elem != 0 {
             return Err(format!(
                 "vector_size({}) needs a scalar type whose size divides it, got {}",
                 n,
