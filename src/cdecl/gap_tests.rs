@@ -161,14 +161,10 @@ fn layout_attributes_in_type_names_are_not_dropped() {
         size_align(&mut ns, "unsigned __attribute__((mode(HI)))"),
         (2, 2)
     );
-    let e = ns
-        .parse_type("char __attribute__((aligned(8)))")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("aligned(8) in a type name is not supported"),
-        "{}",
-        e
+    // gcc 12: 1/8 (issue 22 item 2 honours it; corner_tests has the rest).
+    assert_eq!(
+        size_align(&mut ns, "char __attribute__((aligned(8)))"),
+        (1, 8)
     );
 }
 

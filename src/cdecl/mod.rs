@@ -150,7 +150,8 @@ pub struct Namespace {
     inline_fns: Arc<std::collections::HashSet<String>>,
     /// `#pragma pack` state: the current value and the pushed ones.
     pack: Option<usize>,
-    pack_stack: Vec<Option<usize>>,
+    /// Pushed values with their labels (`#pragma pack(push, r1, 2)`).
+    pack_stack: Vec<(Option<String>, Option<usize>)>,
     /// What the running `cdef` call changed (see [`Journal`]).
     journal: Option<Box<Journal>>,
 }
@@ -172,7 +173,7 @@ struct Journal {
     aliases: Vec<(String, Option<String>)>,
     inline_fns: Vec<String>,
     pack: Option<usize>,
-    pack_stack: Vec<Option<usize>>,
+    pack_stack: Vec<(Option<String>, Option<usize>)>,
 }
 
 /// Restores `map` from a journal's entries for it, newest first.
@@ -910,6 +911,8 @@ pub(crate) fn record_options(
     }
 }
 
+#[cfg(test)]
+mod corner_tests;
 #[cfg(test)]
 mod gap_tests;
 #[cfg(test)]

@@ -90,6 +90,9 @@ pub struct MemberSpec {
     pub bits: Option<u32>,
     /// `__attribute__((aligned(n)))` on the member.
     pub align: Option<usize>,
+    /// The alignment of the member's type when it is not `ty`'s natural one: a typedef
+    /// with `aligned(n)` (which may lower it) or `T * __attribute__((aligned(n)))`.
+    pub type_align: Option<usize>,
     /// `__attribute__((packed))` on the member.
     pub packed: bool,
     /// A flexible array member `T name[]` (the last member of a struct).
@@ -107,6 +110,7 @@ impl MemberSpec {
             count,
             bits: None,
             align: None,
+            type_align: None,
             packed: false,
             flexible: false,
             pointee: None,
@@ -313,6 +317,15 @@ impl StructType {
             if let Some(a) = spec.align {
                 check_power_of_two(&format!("the alignment of {}", label), a, 1 << 28)?;
             }
+            if let Some(a) = spec.type_align {
+                check_power_of_two(&format!("the type alignment of {}", label), a, 1 << 28)?;
+            }
+            // The member type's alignment (an attribute on a typedef may lower it).
+            let ty_align = spec.type_align.unwrap_or_else(|| spec.ty.align());
+            // `aligned(m)` on the member, capped by `#pragma pack` (which caps it on
+            // bitfields too: `#pragma pack(1) struct { short f : 15
+            // __attribute__((aligned(16))); }` is 2 bytes, 1-aligned).
+            let member_align = spec.align.map(|m| opts.pack.map_or(m, |p| m.min(p)));
             // Names: a named member, or the members of an anonymous struct/union.
             let mut new_names = Vec::new();
             if spec.name.is_empty() {
@@ -362,22 +375,45 @@ impl StructType {
                         label
                     ));
                 }
-                let talign = spec.ty.align();
+                let talign = ty_align;
                 let width = width as usize;
                 let start;
                 if union {
                     // Every member starts at bit 0. MSVC gives a bitfield its whole unit.
                     start = 0;
-                    if width > 0 {
-                        let used = if ms { tbits } else { width };
-                        union_bits = union_bits.max(used);
-                        if ms || anon_align || !spec.name.is_empty() {
-                            let mut a = if field_packed && !ms { 1 } else { talign };
-                            if let Some(p) = opts.pack {
-                                a = a.min(p);
-                            }
-                            align = align.max(a.max(spec.align.unwrap_or(1)));
+                    if width > 0 && ms {
+                        // Packed or under `pack`, MinGW gives the member its bits
+                        // (`union { int f : 30; } __attribute__((packed))` is 4/1,
+                        // `#pragma pack(1) union { uint64_t f : 12; }` 2/1), else its unit;
+                        // `packed` wins over `pack` and over `aligned` on the member.
+                        let loose = field_packed || opts.pack.is_some();
+                        union_bits = union_bits.max(if loose { width } else { tbits });
+                        let mut a = if field_packed {
+                            1
+                        } else {
+                            talign.max(member_align.unwrap_or(1))
+                        };
+                        if let Some(p) = opts.pack {
+                            a = a.min(p);
                         }
+                        align = align.max(a);
+                    } else if width > 0 {
+                        union_bits = union_bits.max(width);
+                        if anon_align || !spec.name.is_empty() {
+                            // gcc: `#pragma pack(n)` wins over `packed` for a bitfield
+                            // (`#pragma pack(2) union { int f : 1; }
+                            // __attribute__((packed))` is 2/2).
+                            let a = match opts.pack {
+                                Some(p) => talign.min(p),
+                                None if field_packed => 1,
+                                None => talign,
+                            };
+                            align = align.max(a.max(member_align.unwrap_or(1)));
+                        }
+                    } else if anon_align {
+                        // AArch64: a zero-width bitfield gives a union its type's alignment
+                        // (`union { int f5; uint64_t : 0; }` is 8/8 there, 4/4 elsewhere).
+                        align = align.max(talign);
                     }
                 } else if ms {
                     if width == 0 {
@@ -404,7 +440,14 @@ impl StructType {
                             if let Some(r) = run.take() {
                                 bitpos = r.unit_end;
                             }
-                            let mut a = if field_packed { 1 } else { talign };
+                            // `aligned(m)` on the bitfield places its unit (MinGW:
+                            // `struct { int f3; uint8_t f4 : 1 __attribute__((aligned(16)));
+                            // uint8_t g; }` is 32/16 with g at 17).
+                            let mut a = if field_packed {
+                                1
+                            } else {
+                                talign.max(member_align.unwrap_or(1))
+                            };
                             if let Some(p) = opts.pack {
                                 a = a.min(p);
                             }
@@ -424,9 +467,14 @@ impl StructType {
                     }
                     start = bitpos;
                 } else {
-                    if let Some(a) = spec.align {
+                    if let Some(a) = member_align {
+                        // Placed there; an unnamed one does not align the record on
+                        // x86-64 (`struct { int : 1 __attribute__((aligned(16))); }` is
+                        // 1/1 there, 16/16 on AArch64).
                         bitpos = round_up(bitpos, a * 8);
-                        align = align.max(a);
+                        if anon_align || !spec.name.is_empty() {
+                            align = align.max(a);
+                        }
                     }
                     if width == 0 {
                         // Not influenced by #pragma pack or packed; being unnamed, it
@@ -534,8 +582,8 @@ impl StructType {
             let mut fa = match (field_packed, spec.align) {
                 (true, Some(a)) => a,
                 (true, None) => 1,
-                (false, Some(a)) => a.max(spec.ty.align()),
-                (false, None) => spec.ty.align(),
+                (false, Some(a)) => a.max(ty_align),
+                (false, None) => ty_align,
             };
             if let Some(p) = opts.pack {
                 fa = fa.min(p);

@@ -19,7 +19,12 @@ impl<'a, 'n> Parser<'a, 'n> {
     pub(super) fn record_specifier(&mut self) -> Result<Type, CdefError> {
         let head = self.record_head()?;
         if !self.at("{") {
-            return Ok(Type::Record(head.id));
+            // `struct A __attribute__((aligned(8))) m;`: the attribute is the type's.
+            let ty = Type::Record(head.id);
+            return match head.attrs.align {
+                Some(a) => self.ns.raise_alignment(ty, a).map_err(|m| self.err(m)),
+                None => Ok(ty),
+            };
         }
         let open = self.peek();
         let members = self.nested(|p| p.record_body())?;
