@@ -293,10 +293,21 @@ impl<'a, 'n> Parser<'a, 'n> {
                     });
                 }
                 "struct" | "union" | "enum" if s.ty.is_none() && s.words.is_empty() => {
-                    s.ty = Some(if t.text == "enum" {
+                    let ty = if t.text == "enum" {
                         self.enum_specifier()?
                     } else {
                         self.record_specifier()?
+                    };
+                    s.ty = Some(match ty {
+                        // `struct A __attribute__((aligned(n)))` without a body.
+                        Type::Aligned { of, align } => {
+                            s.attrs.merge(Attrs {
+                                align: Some(align),
+                                ..Attrs::default()
+                            });
+                            *of
+                        }
+                        ty => ty,
                     });
                 }
                 "__typeof__" | "__typeof" | "typeof" if s.ty.is_none() && s.words.is_empty() => {

@@ -19,12 +19,17 @@ impl<'a, 'n> Parser<'a, 'n> {
     pub(super) fn record_specifier(&mut self) -> Result<Type, CdefError> {
         let head = self.record_head()?;
         if !self.at("{") {
-            // `struct A __attribute__((aligned(8))) m;`: the attribute is the type's.
+            // `struct A __attribute__((aligned(8))) m;`: gcc reads the attribute as the
+            // declaration's (a member keeps it under `packed`); `decl_specifiers` takes it
+            // off this marker into the specifiers' attributes.
             let ty = Type::Record(head.id);
-            return match head.attrs.align {
-                Some(a) => self.ns.raise_alignment(ty, a).map_err(|m| self.err(m)),
-                None => Ok(ty),
-            };
+            return Ok(match head.attrs.align {
+                Some(align) => Type::Aligned {
+                    of: Box::new(ty),
+                    align,
+                },
+                None => ty,
+            });
         }
         let open = self.peek();
         let members = self.nested(|p| p.record_body())?;
