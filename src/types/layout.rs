@@ -377,6 +377,7 @@ impl StructType {
         let mut union_bits = 0usize;
         let mut align = 1usize;
         let mut ms_state = MsState::default();
+        let mut unnamed_bits = Vec::new();
 
         for (index, spec) in specs.into_iter().enumerate() {
             let label = if spec.name.is_empty() {
@@ -582,7 +583,9 @@ impl StructType {
                 if !union && !ms {
                     bitpos = start + width;
                 }
-                if width > 0 && !spec.name.is_empty() {
+                if width > 0 && spec.name.is_empty() {
+                    unnamed_bits.push((start, width));
+                } else if width > 0 {
                     fields.push(Field {
                         name: spec.name,
                         ty: spec.ty,
@@ -716,6 +719,7 @@ impl StructType {
             align,
             kind: opts.kind,
             name: super::TypeName::default(),
+            unnamed_bits,
         })
     }
 
