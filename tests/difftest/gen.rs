@@ -82,9 +82,9 @@ pub struct Features {
     /// 16-byte-aligned record of at most 16 bytes in the next register pair, gcc in the next
     /// even-numbered one (AAPCS64 C.8), so later arguments shift too (a call can crash).
     pub align16: bool,
-    /// Bitfields in unions that are packed or under `#pragma pack(n)`. Off on Win64: MinGW
-    /// gcc gives such a member ceil(width / 8) bytes and alignment 1
-    /// (`#pragma pack(1) union { uint64_t f : 12; }` is 2 bytes), Lune its type's size.
+    /// Bitfields in unions that are packed or under `#pragma pack(n)`. MinGW gcc gives such
+    /// a member ceil(width / 8) bytes and alignment 1 (`#pragma pack(1) union { uint64_t f
+    /// : 12; }` is 2 bytes), which Lune gave its type's size until issue 22.
     pub packed_union_bitfields: bool,
     /// Zero-width bitfields on Apple arm64 (off there only): clang for Darwin does not let an
     /// unnamed bitfield raise the record's alignment, Lune applies AAPCS64's rule
@@ -122,12 +122,11 @@ impl Features {
             apple_zero_width: true,
             apple_variadic_callbacks: true,
         };
-        // align32 (SysV stack offsets), align16 (AAPCS64 member alignment) and
-        // apple_zero_width (Darwin bitfield layout) were fixed after this generator found
-        // them; they stay as classes so a regression can be bisected.
-        if os == "windows" {
-            f.packed_union_bitfields = false;
-        }
+        // align32 (SysV stack offsets), align16 (AAPCS64 member alignment),
+        // apple_zero_width (Darwin bitfield layout) and packed_union_bitfields (Win64) were
+        // fixed after this generator found them; they stay as classes so a regression can
+        // be bisected. `os` stays for the classes to come.
+        let _ = os;
         if arch == "aarch64" && apple {
             f.apple_variadic_callbacks = false;
             // A zero-width bitfield between two doubles: Darwin clang passes the record
