@@ -272,3 +272,39 @@ fn typeof_offsetof_and_sizeof_of_expressions() {
         .to_string();
     assert!(e.contains("struct q has no member 'nope'"), "{}", e);
 }
+
+#[test]
+fn zero_width_bitfields_with_aligned() {
+    // gcc 12: an unnamed zero-width bitfield's aligned(m) places the next member whatever
+    // `#pragma pack` says; it raises the alignment on AArch64 only; MinGW caps it by pack
+    // and honours it without a bitfield before it.
+    let src = "#pragma pack(push, 2)
+               struct za { long f0; _Bool : 0 __attribute__((aligned(8))); unsigned f2; };
+               struct zb { char f0 : 1; _Bool : 0 __attribute__((aligned(16))); }
+                   __attribute__((aligned(4)));
+               #pragma pack(pop)
+               struct zd { char f0; _Bool : 0 __attribute__((aligned(8))); char f2; }
+                   __attribute__((packed));";
+    check(src, "struct za", [(12, 2), (16, 8), (8, 2)]);
+    check(src, "struct zb", [(16, 4), (16, 16), (4, 4)]);
+    check(src, "struct zd", [(9, 1), (16, 8), (9, 1)]);
+    for ((name, p), (za, zd)) in ALL.iter().zip([(8, 8), (8, 8), (4, 8)]) {
+        let mut ns = declared(*p, src);
+        assert_eq!(offset(&mut ns, "struct za", "f2"), za, "{}", name);
+        assert_eq!(offset(&mut ns, "struct zd", "f2"), zd, "{}", name);
+    }
+}
+
+#[test]
+fn mingw_realigns_after_a_bitfield_run_as_gcc_does() {
+    // gcc's place_field with -mms-bitfields decides on realigning before it uses up the
+    // run's unit: MinGW puts f5 at 3 (gcc and clang for Linux at 2).
+    let src = "struct r3 { char c; unsigned short f4 : 8;
+                           unsigned short f5 __attribute__((aligned(2))); char z; }
+               __attribute__((packed));";
+    check(src, "struct r3", [(6, 2), (6, 2), (6, 2)]);
+    for ((name, p), f5) in ALL.iter().zip([2, 2, 3]) {
+        let mut ns = declared(*p, src);
+        assert_eq!(offset(&mut ns, "struct r3", "f5"), f5, "{}", name);
+    }
+}
