@@ -93,6 +93,10 @@ pub struct Features {
     /// Callbacks of cases with a variadic tail on Apple arm64 (off there only): a fixed
     /// argument passed on the stack before the tail arrives wrong in the Luau function.
     pub apple_variadic_callbacks: bool,
+    /// Unnamed bitfields that are not zero-width (`int : 5;`), in structs and unions: gcc
+    /// counts them as integer data when it classifies a record (x86-64: `struct { uint16_t
+    /// : 16; long f1; }` in rdi:rsi; AArch64: no HFA), which Lune ignored until issue 22.
+    pub unnamed_bitfields: bool,
 }
 
 impl Features {
@@ -121,6 +125,7 @@ impl Features {
             packed_union_bitfields: true,
             apple_zero_width: true,
             apple_variadic_callbacks: true,
+            unnamed_bitfields: true,
         };
         // align32 (SysV stack offsets), align16 (AAPCS64 member alignment),
         // apple_zero_width (Darwin bitfield layout) and packed_union_bitfields (Win64) were
@@ -158,6 +163,7 @@ impl Features {
             "packed_union_bitfields" => &mut self.packed_union_bitfields,
             "apple_zero_width" => &mut self.apple_zero_width,
             "apple_variadic_callbacks" => &mut self.apple_variadic_callbacks,
+            "unnamed_bitfields" => &mut self.unnamed_bitfields,
             _ => return None,
         })
     }
@@ -199,6 +205,7 @@ impl Features {
             "packed_union_bitfields",
             "apple_zero_width",
             "apple_variadic_callbacks",
+            "unnamed_bitfields",
         ];
         names
             .iter()
@@ -315,7 +322,7 @@ enum Ty {
 
 #[derive(Clone, Debug)]
 struct Field {
-    /// Empty for an unnamed zero-width bitfield.
+    /// Empty for an unnamed bitfield.
     name: String,
     ty: Ty,
     count: Option<u32>,
@@ -444,6 +451,17 @@ impl Gen<'_> {
                     ty: Ty::Sc(base),
                     count: None,
                     bits: Some(0),
+                    align: None,
+                }
+            } else if bitfields && f.unnamed_bitfields && named > 0 && roll < 24 {
+                let base = *self.rng.pick(&INTS);
+                let w = self.rng.range(1, base.bits() as u64) as u32;
+                case.spec_ok = false;
+                Field {
+                    name: String::new(),
+                    ty: Ty::Sc(base),
+                    count: None,
+                    bits: Some(w),
                     align: None,
                 }
             } else if f.nested && depth < 2 && roll < 33 {
