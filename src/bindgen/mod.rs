@@ -432,6 +432,8 @@ impl<'a> Writer<'a> {
     /// The Luau type of `ty` at `pos`.
     fn luau(&self, ty: &Type, pos: Pos) -> String {
         match ty {
+            // An aligned typedef is its type to Luau.
+            Type::Aligned { of, .. } => self.luau(of, pos),
             Type::Void => "()".into(),
             Type::Int(IntKind::Bool) => "boolean".into(),
             Type::Int(_) | Type::Enum(_) | Type::Float | Type::Double => "number".into(),

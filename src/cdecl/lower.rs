@@ -26,6 +26,15 @@ impl Namespace {
             Type::Pointer { .. } => (8, 8),
             Type::Array { of, len } => {
                 let (s, a) = self.size_align(of)?;
+                // gcc: "alignment of array elements is greater than element size".
+                if s % a != 0 {
+                    return Err(format!(
+                        "{}: the alignment of the array's elements ({}) is greater than their size ({})",
+                        self.type_name(ty),
+                        a,
+                        s
+                    ));
+                }
                 let n = len.ok_or_else(|| {
                     format!(
                         "sizeof of an array of unknown length ({})",
@@ -58,12 +67,34 @@ impl Namespace {
                 let s = e.underlying.size(p);
                 (s, s)
             }
+            Type::Aligned { of, align } => (self.sizeof(of)?, *align),
             Type::Unsupported { why, .. } => return Err(why.clone()),
             Type::Func(_) => {
                 return Err(format!(
                     "sizeof of a function type ({})",
                     self.type_name(ty)
                 ))
+            }
+        })
+    }
+
+    /// `ty` aligned to at least `align` (an `aligned(n)` attribute outside a typedef,
+    /// which cannot lower the alignment); an incomplete record keeps the attribute's.
+    pub(super) fn raise_alignment(&self, ty: Type, align: usize) -> Result<Type, String> {
+        if align == 0 || !align.is_power_of_two() || align > 1 << 28 {
+            return Err(format!(
+                "aligned({}) must be a power of two from 1 to {}",
+                align,
+                1 << 28
+            ));
+        }
+        let natural = self.alignof(&ty).unwrap_or(1);
+        Ok(if natural >= align {
+            ty
+        } else {
+            Type::Aligned {
+                of: Box::new(ty),
+                align,
             }
         })
     }
@@ -98,6 +129,19 @@ impl Namespace {
                 return Err(format!("type '{}' cannot be passed by this FFI", u.name()))
             }
             Type::Unsupported { why, .. } => return Err(why.clone()),
+            // An aligned scalar or pointer is passed as the scalar is; a record whose
+            // alignment an attribute changed has no StructType that says so.
+            Type::Aligned { of, align } => {
+                let c = self.lower(of)?;
+                if matches!(c, CType::Struct(_)) && c.align() != *align {
+                    return Err(format!(
+                        "{} cannot be passed by value: its aligned({}) attribute changes its alignment",
+                        self.type_name(ty),
+                        align
+                    ));
+                }
+                c
+            }
             Type::Array { .. } => {
                 return Err(format!(
                     "an array ({}) cannot be passed by value; use a pointer",
@@ -148,7 +192,7 @@ impl Namespace {
         if ty.is_const_char_pointer() || depth >= MAX_LEVELS {
             return None;
         }
-        match &**to {
+        match to.unaligned() {
             Type::Record(id) => Some(Pointee::Record(id.0)),
             Type::Pointer { .. } => match self.lower(to).ok()? {
                 CType::Prim(prim) => Some(Pointee::Pointer {
@@ -249,6 +293,15 @@ impl Namespace {
             Type::Double => out.push_str(&base("double")),
             Type::Unpassable(u) => out.push_str(&base(u.name())),
             Type::Unsupported { name, .. } => out.push_str(&base(name)),
+            Type::Aligned { of, align } => {
+                let attr = format!("__attribute__((aligned({})))", align);
+                let inner2 = if inner.is_empty() {
+                    attr
+                } else {
+                    format!("{} {}", attr, inner)
+                };
+                self.write_qualified(of, quals, &inner2, out)
+            }
             Type::Record(id) => {
                 let r = &self.records[id.0];
                 let kw = if r.kind == RecordKind::Union {
@@ -348,6 +401,9 @@ impl Namespace {
                 Some(d) => (CType::Struct(d.layout.clone()), None),
                 None => return Err(format!("{} is incomplete (opaque)", self.type_name(ty))),
             },
+            // The element's own alignment is the record member's business
+            // (`MemberSpec::type_align`); memory holds `of`.
+            Type::Aligned { of, .. } => self.layout_type(of)?,
             Type::Void => return Err("void has no layout".into()),
             _ => (self.lower(ty)?, None),
         })
@@ -409,7 +465,14 @@ impl Namespace {
                     self.type_name(ty)
                 ));
             }
+            // The alignment of the member's type when an attribute set it (a typedef, `*
+            // __attribute__((aligned(4)))`), which may be below the natural one.
+            let (_, talign) = self
+                .size_align(ty)
+                .map_err(|e| format!("{}: {}", label, e))?;
+            let natural = cty.align();
             specs.push(MemberSpec {
+                type_align: (talign != natural).then_some(talign),
                 name,
                 ty: cty,
                 count: if flexible { None } else { count },

@@ -167,7 +167,8 @@ pub struct Namespace {
     inline_fns: Arc<std::collections::HashSet<String>>,
     /// `#pragma pack` state: the current value and the pushed ones.
     pack: Option<usize>,
-    pack_stack: Vec<Option<usize>>,
+    /// Pushed values with their labels (`#pragma pack(push, r1, 2)`).
+    pack_stack: Vec<(Option<String>, Option<usize>)>,
     /// What the running `cdef` call changed (see [`Journal`]).
     journal: Option<Box<Journal>>,
 }
@@ -189,7 +190,7 @@ struct Journal {
     aliases: Vec<(String, Option<String>)>,
     inline_fns: Vec<String>,
     pack: Option<usize>,
-    pack_stack: Vec<Option<usize>>,
+    pack_stack: Vec<(Option<String>, Option<usize>)>,
 }
 
 /// Restores `map` from a journal's entries for it, newest first.
@@ -681,6 +682,10 @@ impl Namespace {
                 (l1 == l2 || l1.is_none() || l2.is_none()) && self.compatible_at(x, y, depth)
             }
             (Type::Func(f), Type::Func(g)) => self.compatible_funcs_at(f, g, depth),
+            // `typedef struct {...} __attribute__((aligned(16))) T;` seen twice.
+            (Type::Aligned { of: x, align: a1 }, Type::Aligned { of: y, align: a2 }) => {
+                a1 == a2 && self.compatible_at(x, y, depth)
+            }
             (Type::Record(x), Type::Record(y)) => {
                 x == y || self.same_anonymous_record(*x, *y, depth)
             }
@@ -986,6 +991,8 @@ pub(crate) fn record_options(
     }
 }
 
+#[cfg(test)]
+mod corner_tests;
 #[cfg(test)]
 mod gap_tests;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod consts;
 mod decl;
 mod declarators;
+mod exprtype;
 mod macros;
 mod records;
 

@@ -241,9 +241,17 @@ pub enum Type {
     Record(RecordId),
     Enum(EnumId),
     Func(Box<FuncType>),
-    /// A declared type this FFI cannot represent (a typedef whose `aligned` attribute
-    /// gives it an alignment its size does not have): declaring it is fine, using it is
-    /// the error `why`.
+    /// `of` with the alignment `align` that an `aligned(n)` attribute gives the type
+    /// itself: on a typedef (which may lower it too: `typedef int T
+    /// __attribute__((aligned(2)))`), after a `*` (`void * __attribute__((aligned(4)))
+    /// p` is a 4-aligned pointer), in a type name or after `struct tag`. The size is
+    /// `of`'s; values are passed and read as `of`'s.
+    Aligned {
+        of: Box<Type>,
+        align: usize,
+    },
+    /// A declared type this FFI cannot represent: declaring it is fine, using it is the
+    /// error `why`.
     Unsupported {
         name: String,
         why: String,
@@ -289,7 +297,16 @@ impl Type {
     }
 
     pub fn is_integer(&self) -> bool {
-        matches!(self, Type::Int(_) | Type::Enum(_))
+        matches!(self.unaligned(), Type::Int(_) | Type::Enum(_))
+    }
+
+    /// The type without the alignment an `aligned` attribute gave it.
+    pub fn unaligned(&self) -> &Type {
+        let mut t = self;
+        while let Type::Aligned { of, .. } = t {
+            t = of;
+        }
+        t
     }
 
     /// The longest chain of pointers, arrays, functions and parameters down to a base type
@@ -298,7 +315,7 @@ impl Type {
     pub fn depth(&self) -> usize {
         if !matches!(
             self,
-            Type::Pointer { .. } | Type::Array { .. } | Type::Func(_)
+            Type::Pointer { .. } | Type::Array { .. } | Type::Func(_) | Type::Aligned { .. }
         ) {
             return 1;
         }
@@ -309,6 +326,7 @@ impl Type {
             match t {
                 Type::Pointer { to, .. } => stack.push((to, d + 1)),
                 Type::Array { of, .. } => stack.push((of, d + 1)),
+                Type::Aligned { of, .. } => stack.push((of, d + 1)),
                 Type::Func(f) => {
                     stack.push((&f.ret, d + 1));
                     stack.extend(f.params.iter().map(|p| (&p.ty, d + 1)));

@@ -90,6 +90,9 @@ pub struct MemberSpec {
     pub bits: Option<u32>,
     /// `__attribute__((aligned(n)))` on the member.
     pub align: Option<usize>,
+    /// The alignment of the member's type when it is not `ty`'s natural one: a typedef
+    /// with `aligned(n)` (which may lower it) or `T * __attribute__((aligned(n)))`.
+    pub type_align: Option<usize>,
     /// `__attribute__((packed))` on the member.
     pub packed: bool,
     /// A flexible array member `T name[]` (the last member of a struct).
@@ -107,6 +110,7 @@ impl MemberSpec {
             count,
             bits: None,
             align: None,
+            type_align: None,
             packed: false,
             flexible: false,
             pointee: None,
@@ -244,11 +248,84 @@ fn bitfield_type(ty: &CType) -> Option<(usize, bool)> {
     }
 }
 
-/// The bitfield run the MSVC rules are filling: its declared type's size and where its
-/// storage unit ends (in bits).
-struct MsRun {
-    type_size: usize,
-    unit_end: usize,
+/// What gcc's `place_field` keeps between members of a struct laid out with Microsoft's
+/// rules (`-mms-bitfields`, MinGW's default): the bitfield that opened the current run
+/// (its type's size and its width, both in bits) and the bits left in the run's unit.
+#[derive(Default)]
+struct MsState {
+    prev: Option<(usize, usize)>,
+    remaining: usize,
+}
+
+/// Places one member of a struct with Microsoft's rules, as gcc's `place_field` does
+/// (gcc/stor-layout.cc, the `ms_bitfield_layout_p` paths), and returns its position in
+/// bits; `pos` moves past it. `width` is the member's size in bits (a bitfield's width),
+/// `type_bits` its type's, `desired` its DECL_ALIGN in bits and `unit_align` the alignment
+/// a new storage unit gets (its type's, 1 byte if packed, capped by `#pragma pack`).
+/// gcc decides on realigning before it uses up the last unit, so a member after a run may
+/// stay unaligned: in `struct { char c; unsigned short f : 8; short g
+/// __attribute__((aligned(2))); } __attribute__((packed))` g is at 3.
+fn ms_place(
+    st: &mut MsState,
+    pos: &mut usize,
+    bitfield: bool,
+    width: usize,
+    type_bits: usize,
+    desired: usize,
+    unit_align: usize,
+) -> usize {
+    let known = if *pos == 0 {
+        usize::MAX
+    } else {
+        1 << pos.trailing_zeros()
+    };
+    if known < desired && st.prev.is_none() {
+        *pos = round_up(*pos, desired);
+    }
+    let mut prev_saved = st.prev;
+    if let Some((prev_type, prev_width)) = st.prev {
+        let mut realign = known < desired;
+        if bitfield && width != 0 && prev_width != 0 && type_bits == prev_type {
+            if st.remaining < width {
+                // Out of bits: the next unit.
+                *pos += st.remaining;
+                st.prev = Some((type_bits, width));
+                st.remaining = type_bits.saturating_sub(width);
+            } else {
+                st.remaining -= width;
+                realign = false;
+            }
+        } else {
+            // The end of a run uses up its unit.
+            if prev_width != 0 {
+                *pos += st.remaining;
+            } else {
+                prev_saved = None;
+            }
+            if !bitfield || width == 0 {
+                st.prev = None;
+            }
+        }
+        if realign {
+            *pos = round_up(*pos, desired);
+        }
+    }
+    let new_unit = !bitfield
+        || match prev_saved {
+            Some((prev_type, _)) => type_bits != prev_type,
+            None => width != 0,
+        };
+    if new_unit {
+        st.remaining = type_bits.saturating_sub(width);
+        *pos = round_up(*pos, unit_align);
+        st.prev = None;
+    }
+    let at = *pos;
+    if st.prev.is_none() && bitfield {
+        st.prev = Some((type_bits, width));
+    }
+    *pos += width;
+    at
 }
 
 impl StructType {
@@ -299,7 +376,8 @@ impl StructType {
         let mut bitpos = 0usize;
         let mut union_bits = 0usize;
         let mut align = 1usize;
-        let mut run: Option<MsRun> = None;
+        let mut ms_state = MsState::default();
+        let mut unnamed_bits = Vec::new();
 
         for (index, spec) in specs.into_iter().enumerate() {
             let label = if spec.name.is_empty() {
@@ -313,6 +391,15 @@ impl StructType {
             if let Some(a) = spec.align {
                 check_power_of_two(&format!("the alignment of {}", label), a, 1 << 28)?;
             }
+            if let Some(a) = spec.type_align {
+                check_power_of_two(&format!("the type alignment of {}", label), a, 1 << 28)?;
+            }
+            // The member type's alignment (an attribute on a typedef may lower it).
+            let ty_align = spec.type_align.unwrap_or_else(|| spec.ty.align());
+            // `aligned(m)` on the member, capped by `#pragma pack` (which caps it on
+            // bitfields too: `#pragma pack(1) struct { short f : 15
+            // __attribute__((aligned(16))); }` is 2 bytes, 1-aligned).
+            let member_align = spec.align.map(|m| opts.pack.map_or(m, |p| m.min(p)));
             // Names: a named member, or the members of an anonymous struct/union.
             let mut new_names = Vec::new();
             if spec.name.is_empty() {
@@ -362,80 +449,117 @@ impl StructType {
                         label
                     ));
                 }
-                let talign = spec.ty.align();
+                let talign = ty_align;
                 let width = width as usize;
                 let start;
                 if union {
                     // Every member starts at bit 0. MSVC gives a bitfield its whole unit.
                     start = 0;
-                    if width > 0 {
-                        let used = if ms { tbits } else { width };
-                        union_bits = union_bits.max(used);
-                        if ms || anon_align || !spec.name.is_empty() {
-                            let mut a = if field_packed && !ms { 1 } else { talign };
-                            if let Some(p) = opts.pack {
-                                a = a.min(p);
-                            }
-                            align = align.max(a.max(spec.align.unwrap_or(1)));
+                    if width > 0 && ms {
+                        // Packed or under `pack`, MinGW gives the member its bits
+                        // (`union { int f : 30; } __attribute__((packed))` is 4/1,
+                        // `#pragma pack(1) union { uint64_t f : 12; }` 2/1), else its unit;
+                        // `packed` wins over `pack` and over `aligned` on the member.
+                        let loose = field_packed || opts.pack.is_some();
+                        union_bits = union_bits.max(if loose { width } else { tbits });
+                        let mut a = if field_packed {
+                            1
+                        } else {
+                            talign.max(member_align.unwrap_or(1))
+                        };
+                        if let Some(p) = opts.pack {
+                            a = a.min(p);
                         }
+                        align = align.max(a);
+                    } else if width > 0 {
+                        union_bits = union_bits.max(width);
+                        if anon_align || !spec.name.is_empty() {
+                            // gcc: `#pragma pack(n)` wins over `packed` for a bitfield
+                            // (`#pragma pack(2) union { int f : 1; }
+                            // __attribute__((packed))` is 2/2).
+                            let a = match opts.pack {
+                                Some(p) => talign.min(p),
+                                None if field_packed => 1,
+                                None => talign,
+                            };
+                            align = align.max(a.max(member_align.unwrap_or(1)));
+                        }
+                    } else if anon_align && !ms {
+                        // AArch64: a zero-width bitfield gives a union its type's alignment
+                        // (`union { int f5; uint64_t : 0; }` is 8/8 there, 4/4 elsewhere),
+                        // or its own `aligned(m)`, `pack` or not.
+                        align = align.max(talign.max(spec.align.unwrap_or(1)));
                     }
                 } else if ms {
-                    if width == 0 {
-                        // Only right after a non-empty bitfield does a zero-width one count.
-                        if let Some(r) = run.take() {
-                            bitpos = r.unit_end;
-                            let a = opts.pack.map_or(talign, |p| talign.min(p));
-                            if r.type_size != tsize {
-                                let ua = if field_packed { 1 } else { a };
-                                bitpos = round_up(bitpos, ua * 8);
-                            }
-                            align = align.max(a);
-                        }
-                        continue;
+                    // DECL_ALIGN: the member's `aligned(m)`; a bitfield as wide as an
+                    // integer mode, starting where that mode is aligned, gets the mode's
+                    // alignment (gcc's layout_decl), unless packed and wider than a byte.
+                    let known = if bitpos == 0 {
+                        usize::MAX
+                    } else {
+                        1 << bitpos.trailing_zeros()
+                    };
+                    let mut desired = spec.align.map_or(1, |m| m * 8);
+                    if matches!(width, 8 | 16 | 32 | 64)
+                        && !(width > 8 && field_packed)
+                        && known >= width
+                    {
+                        desired = desired.max(width);
                     }
-                    match &mut run {
-                        Some(r) if r.type_size == tsize && bitpos + width <= r.unit_end => {}
-                        Some(r) if r.type_size == tsize => {
-                            // Out of bits: the next unit starts where this one ends.
-                            bitpos = r.unit_end;
-                            r.unit_end = bitpos + tbits;
-                        }
-                        _ => {
-                            if let Some(r) = run.take() {
-                                bitpos = r.unit_end;
-                            }
-                            let mut a = if field_packed { 1 } else { talign };
-                            if let Some(p) = opts.pack {
-                                a = a.min(p);
-                            }
-                            bitpos = round_up(bitpos, a * 8);
-                            run = Some(MsRun {
-                                type_size: tsize,
-                                unit_end: bitpos + tbits,
-                            });
-                        }
+                    if let Some(p) = opts.pack {
+                        desired = desired.min(p * 8);
                     }
-                    if !field_packed {
-                        let mut a = talign.max(spec.align.unwrap_or(1));
+                    // The record's alignment: a zero-width bitfield counts only after a
+                    // non-empty one, a packed bitfield not at all.
+                    let counts = if width == 0 {
+                        matches!(ms_state.prev, Some((_, w)) if w != 0)
+                    } else {
+                        !field_packed
+                    };
+                    if counts {
+                        let mut a = talign.max(desired / 8);
                         if let Some(p) = opts.pack {
                             a = a.min(p);
                         }
                         align = align.max(a);
                     }
-                    start = bitpos;
-                } else {
-                    if let Some(a) = spec.align {
-                        bitpos = round_up(bitpos, a * 8);
-                        align = align.max(a);
+                    let mut unit_align = if field_packed { 1 } else { talign };
+                    if let Some(p) = opts.pack {
+                        unit_align = unit_align.min(p);
                     }
+                    start = ms_place(
+                        &mut ms_state,
+                        &mut bitpos,
+                        true,
+                        width,
+                        tbits,
+                        desired,
+                        unit_align * 8,
+                    );
                     if width == 0 {
-                        // Not influenced by #pragma pack or packed; being unnamed, it
-                        // aligns the record only on AArch64.
-                        bitpos = round_up(bitpos, talign * 8);
+                        continue;
+                    }
+                } else {
+                    if width == 0 {
+                        // Aligns the next member to its type, or to its own `aligned(m)`,
+                        // whatever #pragma pack or packed say (gcc: `#pragma pack(2)
+                        // struct { char f0 : 1; _Bool : 0 __attribute__((aligned(16))); }`
+                        // is 16 bytes); being unnamed, it aligns the record only on AArch64.
+                        let za = talign.max(spec.align.unwrap_or(1));
+                        bitpos = round_up(bitpos, za * 8);
                         if anon_align {
-                            align = align.max(talign);
+                            align = align.max(za);
                         }
                         continue;
+                    }
+                    if let Some(a) = member_align {
+                        // Placed there; an unnamed one does not align the record on
+                        // x86-64 (`struct { int : 1 __attribute__((aligned(16))); }` is
+                        // 1/1 there, 16/16 on AArch64).
+                        bitpos = round_up(bitpos, a * 8);
+                        if anon_align || !spec.name.is_empty() {
+                            align = align.max(a);
+                        }
                     }
                     if !field_packed && opts.pack.is_none() {
                         // May not span more units of its type's alignment than the type.
@@ -456,10 +580,12 @@ impl StructType {
                     }
                     start = bitpos;
                 }
-                if !union {
+                if !union && !ms {
                     bitpos = start + width;
                 }
-                if width > 0 && !spec.name.is_empty() {
+                if width > 0 && spec.name.is_empty() {
+                    unnamed_bits.push((start, width));
+                } else if width > 0 {
                     fields.push(Field {
                         name: spec.name,
                         ty: spec.ty,
@@ -479,10 +605,6 @@ impl StructType {
                 continue;
             }
 
-            // An ordinary member: closes any MSVC bitfield run.
-            if let Some(r) = run.take() {
-                bitpos = r.unit_end;
-            }
             if spec.flexible {
                 if union {
                     return Err(format!(
@@ -534,8 +656,8 @@ impl StructType {
             let mut fa = match (field_packed, spec.align) {
                 (true, Some(a)) => a,
                 (true, None) => 1,
-                (false, Some(a)) => a.max(spec.ty.align()),
-                (false, None) => spec.ty.align(),
+                (false, Some(a)) => a.max(ty_align),
+                (false, None) => ty_align,
             };
             if let Some(p) = opts.pack {
                 fa = fa.min(p);
@@ -544,6 +666,21 @@ impl StructType {
             let offset = if union {
                 union_bits = union_bits.max(bytes * 8);
                 0
+            } else if ms {
+                let mut unit_align = if field_packed { 1 } else { ty_align };
+                if let Some(p) = opts.pack {
+                    unit_align = unit_align.min(p);
+                }
+                let at = ms_place(
+                    &mut ms_state,
+                    &mut bitpos,
+                    false,
+                    bytes * 8,
+                    bytes * 8,
+                    fa * 8,
+                    unit_align * 8,
+                );
+                at / 8
             } else {
                 let off = round_up(bitpos.div_ceil(8), fa);
                 bitpos = (off + bytes) * 8;
@@ -563,8 +700,9 @@ impl StructType {
                 pointee: spec.pointee,
             });
         }
-        if let Some(r) = run.take() {
-            bitpos = r.unit_end;
+        // gcc: a struct ending in a bitfield run uses up the run's unit.
+        if matches!(ms_state.prev, Some((_, w)) if w != 0) && !union {
+            bitpos += ms_state.remaining;
         }
         if let Some(a) = opts.align {
             align = align.max(a);
@@ -581,6 +719,7 @@ impl StructType {
             align,
             kind: opts.kind,
             name: super::TypeName::default(),
+            unnamed_bits,
         })
     }
 

@@ -266,6 +266,11 @@ pub struct StructType {
     depth: usize,
     /// The C name it was declared with (`struct tm`, a typedef name), for messages.
     pub name: TypeName,
+    /// Unnamed bitfields that are not zero-width, as (first bit, width): no field a
+    /// script can reach, but integer data to the argument classifiers, as to gcc
+    /// (`struct { uint16_t : 16; long f1; }` goes in rdi:rsi on x86-64; `union { double
+    /// f; uint8_t : 7; }` is no HFA on AArch64).
+    unnamed_bits: Vec<(usize, usize)>,
 }
 
 /// A record's declared name. Names are for people: two records with the same layout are
@@ -358,6 +363,7 @@ impl StructType {
             align,
             kind: RecordKind::Struct,
             name: TypeName::default(),
+            unnamed_bits: Vec::new(),
         })
     }
 
@@ -370,6 +376,7 @@ impl StructType {
             kind,
             depth: 1,
             name: TypeName::default(),
+            unnamed_bits: Vec::new(),
         }
     }
 
@@ -413,6 +420,11 @@ impl StructType {
                     CType::Prim(p) => out.push((off, *p)),
                     CType::Struct(s) => s.flatten_into(off, out),
                 }
+            }
+        }
+        for &(bit, width) in &self.unnamed_bits {
+            for byte in bit / 8..(bit + width).div_ceil(8) {
+                out.push((base + byte, Prim::U8));
             }
         }
     }

@@ -149,34 +149,66 @@ impl<'a, 'n> Parser<'a, 'n> {
             self.ns.pack = None;
             return Ok(());
         }
+        if self.eat("show") {
+            // gcc prints the current value as a warning; nothing changes.
+            self.expect(")")?;
+            return Ok(());
+        }
         if self.at("push") || self.at("pop") {
+            // As gcc reads them: `push[, label][, n]` and `pop[, label]`. gcc ignores a
+            // `pop` with a value (with a warning: `#pragma pack(pop, 2)` leaves the packing
+            // as it was), where MSVC and clang pop and then set it.
             let push = self.next().text == "push";
+            let mut label = None;
             let mut value = None;
+            let mut ignored = false;
             while self.eat(",") {
-                // gcc expands macros here: `pack(push,_CRT_PACKING)` (MinGW) is a value.
+                // gcc expands macros here: `pack(push,_CRT_PACKING)` (MinGW) is a value; any
+                // other name is a label.
                 let t = self.peek();
-                if t.kind == Kind::Ident && !self.ns.defines.contains_key(t.text) {
-                    return Err(self.err("named #pragma pack records are not supported"));
+                let named_value = t.kind == Kind::Ident && self.ns.defines.contains_key(t.text);
+                if t.kind == Kind::Ident && !named_value && label.is_none() && value.is_none() {
+                    label = Some(self.next().text.to_string());
+                } else if push && value.is_none() {
+                    value = Some(self.const_usize("a pack value")?);
+                } else if !push && value.is_none() && t.kind == Kind::Number {
+                    self.next();
+                    value = Some(0);
+                    ignored = true;
+                } else {
+                    return Err(self.err("malformed #pragma pack(push/pop, ...)"));
                 }
-                value = Some(self.const_usize("a pack value")?);
             }
             self.expect(")")?;
+            if ignored {
+                return Ok(());
+            }
             if push {
-                self.ns.pack_stack.push(self.ns.pack);
+                self.ns.pack_stack.push((label, self.ns.pack));
                 if let Some(v) = value {
                     self.ns.pack = Some(check_pack(v).map_err(|m| self.err_at(d, m))?);
                 }
-            } else {
-                let top = self
+                return Ok(());
+            }
+            let at = match &label {
+                None => self.ns.pack_stack.len().checked_sub(1),
+                Some(l) => self
                     .ns
                     .pack_stack
-                    .pop()
-                    .ok_or_else(|| self.err_at(d, "#pragma pack(pop) without a push"))?;
-                self.ns.pack = top;
-                if let Some(v) = value {
-                    self.ns.pack = Some(check_pack(v).map_err(|m| self.err_at(d, m))?);
-                }
-            }
+                    .iter()
+                    .rposition(|(name, _)| name.as_deref() == Some(l.as_str())),
+            };
+            let Some(at) = at else {
+                return Err(self.err_at(
+                    d,
+                    match label {
+                        None => "#pragma pack(pop) without a push".to_string(),
+                        Some(l) => format!("#pragma pack(pop, {}) without a matching push", l),
+                    },
+                ));
+            };
+            self.ns.pack = self.ns.pack_stack[at].1;
+            self.ns.pack_stack.truncate(at);
             return Ok(());
         }
         let v = self.const_usize("a pack value")?;
@@ -334,6 +366,7 @@ impl<'a, 'n> Parser<'a, 'n> {
             {
                 self.nested(|p| p.size_of(t))
             }
+            "__builtin_offsetof" if t.kind == Kind::Ident => self.nested(|p| p.builtin_offsetof()),
             "(" if t.kind == Kind::Punct => {
                 if self.starts_type(self.peek_at(1)) {
                     self.nested(|p| p.cast(t))
@@ -381,14 +414,9 @@ impl<'a, 'n> Parser<'a, 'n> {
             self.expect(")")?;
             ty
         } else {
-            // sizeof of an expression: the size of its integer type.
-            let v = self.unary()?;
-            let n = (v.bits / 8) as i128;
-            return Ok(Val {
-                v: n,
-                bits: 64,
-                signed: false,
-            });
+            // sizeof of an expression: the size of its type (`sizeof(((struct q *)0)->x)`,
+            // `sizeof v` of a declared variable, `sizeof 1L`).
+            self.expr_type()?
         };
         let r = if size {
             self.ns.sizeof(&ty)

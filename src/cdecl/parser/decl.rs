@@ -131,16 +131,13 @@ impl<'a, 'n> Parser<'a, 'n> {
                 }
                 let mut ty = ty;
                 if let Some(a) = attrs.align {
-                    // gcc lets a typedef change a type's alignment without changing its
-                    // size (glibc's __pthread_unwind_buf_t: 104 bytes, 16-aligned), which
-                    // no StructType can say. Declared; an error only when used.
+                    // gcc lets a typedef change a type's alignment, up or down, without
+                    // changing its size (glibc's __pthread_unwind_buf_t: 104 bytes,
+                    // 16-aligned; `typedef int T __attribute__((aligned(2)))`).
                     if self.ns.alignof(&ty).ok() != Some(a) {
-                        ty = Type::Unsupported {
-                            name: n.clone(),
-                            why: format!(
-                                "typedef '{}' has __attribute__((aligned({}))), an alignment this FFI cannot represent",
-                                n, a
-                            ),
+                        ty = Type::Aligned {
+                            of: Box::new(ty),
+                            align: a,
                         };
                     }
                 }
@@ -309,10 +306,21 @@ impl<'a, 'n> Parser<'a, 'n> {
                     });
                 }
                 "struct" | "union" | "enum" if s.ty.is_none() && s.words.is_empty() => {
-                    s.ty = Some(if t.text == "enum" {
+                    let ty = if t.text == "enum" {
                         self.enum_specifier()?
                     } else {
                         self.record_specifier()?
+                    };
+                    s.ty = Some(match ty {
+                        // `struct A __attribute__((aligned(n)))` without a body.
+                        Type::Aligned { of, align } => {
+                            s.attrs.merge(Attrs {
+                                align: Some(align),
+                                ..Attrs::default()
+                            });
+                            *of
+                        }
+                        ty => ty,
                     });
                 }
                 "__typeof__" | "__typeof" | "typeof" if s.ty.is_none() && s.words.is_empty() => {
@@ -435,10 +443,11 @@ impl<'a, 'n> Parser<'a, 'n> {
     fn typeof_type(&mut self) -> Result<Type, CdefError> {
         self.next();
         self.expect("(")?;
-        if !self.starts_type(self.peek()) {
-            return Err(self.err("typeof of an expression is not supported"));
-        }
-        let ty = self.type_name()?;
+        let ty = if self.starts_type(self.peek()) {
+            self.type_name()?
+        } else {
+            self.expr_type()?
+        };
         self.expect(")")?;
         Ok(ty)
     }

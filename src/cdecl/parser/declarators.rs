@@ -80,7 +80,17 @@ impl<'a, 'n> Parser<'a, 'n> {
                         w if t.kind == Kind::Ident
                             && (QUALIFIER_WORDS.contains(&w) || w == "_Atomic") => {}
                         "__attribute__" | "__attribute" if t.kind == Kind::Ident => {
-                            attrs.merge(self.attributes()?);
+                            // After a `*`, `aligned(n)` is the pointer type's own: it may
+                            // lower its alignment (`void * __attribute__((aligned(4))) p`
+                            // is 4-aligned with gcc).
+                            let mut a = self.attributes()?;
+                            if let Some(n) = a.align.take() {
+                                ty = Type::Aligned {
+                                    of: Box::new(ty.unaligned().clone()),
+                                    align: n,
+                                };
+                            }
+                            attrs.merge(a);
                             continue;
                         }
                         _ => break,
@@ -359,23 +369,18 @@ impl<'a, 'n> Parser<'a, 'n> {
         let start = self.peek();
         let specs = self.decl_specifiers(false)?;
         // Layout attributes in a type name change the type (`int
-        // __attribute__((mode(QI)))` is a char), never silently nothing.
-        if let Some(a) = specs.attrs.align {
-            return Err(CdefError {
-                kind: ErrorKind::Unsupported,
-                ..self.err_at(
-                    start,
-                    format!(
-                        "aligned({}) in a type name is not supported (it would change the alignment but not the size); declare a struct field with it",
-                        a
-                    ),
-                )
-            });
-        }
-        let base = self
+        // __attribute__((mode(QI)))` is a char, `char __attribute__((aligned(8)))` is
+        // 1 byte 8-aligned), never silently nothing.
+        let mut base = self
             .apply_mode(specs.ty, specs.attrs.mode.as_deref())
             .and_then(|t| self.apply_vector(t, specs.attrs.vector))
             .map_err(|m| self.err_at(start, m))?;
+        if let Some(a) = specs.attrs.align {
+            base = self
+                .ns
+                .raise_alignment(base, a)
+                .map_err(|m| self.err_at(start, m))?;
+        }
         let (_, ty, _) = self.declarator(base, specs.quals, DeclKind::Abstract)?;
         Ok(ty)
     }

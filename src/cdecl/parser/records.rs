@@ -19,7 +19,17 @@ impl<'a, 'n> Parser<'a, 'n> {
     pub(super) fn record_specifier(&mut self) -> Result<Type, CdefError> {
         let head = self.record_head()?;
         if !self.at("{") {
-            return Ok(Type::Record(head.id));
+            // `struct A __attribute__((aligned(8))) m;`: gcc reads the attribute as the
+            // declaration's (a member keeps it under `packed`); `decl_specifiers` takes it
+            // off this marker into the specifiers' attributes.
+            let ty = Type::Record(head.id);
+            return Ok(match head.attrs.align {
+                Some(align) => Type::Aligned {
+                    of: Box::new(ty),
+                    align,
+                },
+                None => ty,
+            });
         }
         let open = self.peek();
         let members = self.nested(|p| p.record_body())?;
