@@ -1,3 +1,4 @@
+use super::declared::line_marker;
 use super::*;
 
 #[test]

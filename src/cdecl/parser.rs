@@ -5,11 +5,13 @@
 mod consts;
 mod decl;
 mod declarators;
+mod directives;
 mod exprtype;
+mod macro_values;
 mod macros;
 mod records;
 
-pub(super) use consts::{arrange_directives, retry_skipped};
+pub(super) use macro_values::{arrange_directives, retry_skipped};
 
 use super::lexer::{lex, Kind, Tok};
 use super::types::{

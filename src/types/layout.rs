@@ -21,6 +21,12 @@
 
 use super::{round_up, CType, Field, Prim, StructType, MAX_OBJECT_SIZE};
 
+mod bitfield;
+mod ms;
+
+pub use bitfield::BitField;
+use ms::{ms_place, MsState};
+
 /// Struct or union.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum RecordKind {
@@ -134,96 +140,6 @@ impl MemberSpec {
     }
 }
 
-/// Where a bitfield's bits are: `width` bits starting at bit `bit_offset` (0..8, counted
-/// from the least significant bit) of the byte at the field's `offset`. Every supported
-/// target is little-endian, so the field is the bits `bit_offset..bit_offset+width` of
-/// the little-endian integer made of the bytes `offset..offset+span()`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BitField {
-    pub bit_offset: u32,
-    pub width: u32,
-    /// Whether reads sign-extend (the declared type is signed; `int x:3` is signed).
-    pub signed: bool,
-    /// Size in bytes of the declared type (the C storage unit's size).
-    pub unit_size: usize,
-}
-
-impl BitField {
-    /// Number of bytes the field touches (at most 9: a 64-bit field not on a byte).
-    pub fn span(&self) -> usize {
-        (self.bit_offset + self.width).div_ceil(8) as usize
-    }
-
-    fn mask(&self) -> u128 {
-        (1u128 << self.width) - 1
-    }
-
-    /// Smallest value the field holds.
-    pub fn min(&self) -> i128 {
-        if self.signed {
-            -(1i128 << (self.width - 1))
-        } else {
-            0
-        }
-    }
-
-    /// Largest value the field holds.
-    pub fn max(&self) -> i128 {
-        if self.signed {
-            (1i128 << (self.width - 1)) - 1
-        } else {
-            (1i128 << self.width) - 1
-        }
-    }
-
-    /// Reads the field from `bytes` (the bytes from the field's `offset`, at least
-    /// `span()` of them), sign-extended when the type is signed. `None` if `bytes` is short.
-    pub fn extract(&self, bytes: &[u8]) -> Option<i128> {
-        let span = bytes.get(..self.span())?;
-        let mut raw = 0u128;
-        for (i, b) in span.iter().enumerate() {
-            raw |= (*b as u128) << (8 * i);
-        }
-        let v = (raw >> self.bit_offset) & self.mask();
-        if self.signed && (v >> (self.width - 1)) & 1 == 1 {
-            Some(v as i128 - (1i128 << self.width))
-        } else {
-            Some(v as i128)
-        }
-    }
-
-    /// Writes `value` into the field's bits of `bytes`, leaving every other bit as it was.
-    /// An error (nothing written) if the value is outside `min()..=max()` or `bytes` is
-    /// shorter than `span()`.
-    pub fn insert(&self, bytes: &mut [u8], value: i128) -> Result<(), String> {
-        if value < self.min() || value > self.max() {
-            return Err(format!(
-                "{} does not fit in a {}-bit {} bitfield ({}..={})",
-                value,
-                self.width,
-                if self.signed { "signed" } else { "unsigned" },
-                self.min(),
-                self.max()
-            ));
-        }
-        let n = self.span();
-        let have = bytes.len();
-        let span = bytes
-            .get_mut(..n)
-            .ok_or_else(|| format!("bitfield needs {} bytes, {} given", n, have))?;
-        let mut raw = 0u128;
-        for (i, b) in span.iter().enumerate() {
-            raw |= (*b as u128) << (8 * i);
-        }
-        let mask = self.mask() << self.bit_offset;
-        raw = (raw & !mask) | (((value as u128) & self.mask()) << self.bit_offset);
-        for (i, b) in span.iter_mut().enumerate() {
-            *b = (raw >> (8 * i)) as u8;
-        }
-        Ok(())
-    }
-}
-
 fn check_power_of_two(what: &str, n: usize, max: usize) -> Result<(), String> {
     if n == 0 || !n.is_power_of_two() || n > max {
         return Err(format!(
@@ -246,86 +162,6 @@ fn bitfield_type(ty: &CType) -> Option<(usize, bool)> {
         },
         CType::Struct(_) => None,
     }
-}
-
-/// What gcc's `place_field` keeps between members of a struct laid out with Microsoft's
-/// rules (`-mms-bitfields`, MinGW's default): the bitfield that opened the current run
-/// (its type's size and its width, both in bits) and the bits left in the run's unit.
-#[derive(Default)]
-struct MsState {
-    prev: Option<(usize, usize)>,
-    remaining: usize,
-}
-
-/// Places one member of a struct with Microsoft's rules, as gcc's `place_field` does
-/// (gcc/stor-layout.cc, the `ms_bitfield_layout_p` paths), and returns its position in
-/// bits; `pos` moves past it. `width` is the member's size in bits (a bitfield's width),
-/// `type_bits` its type's, `desired` its DECL_ALIGN in bits and `unit_align` the alignment
-/// a new storage unit gets (its type's, 1 byte if packed, capped by `#pragma pack`).
-/// gcc decides on realigning before it uses up the last unit, so a member after a run may
-/// stay unaligned: in `struct { char c; unsigned short f : 8; short g
-/// __attribute__((aligned(2))); } __attribute__((packed))` g is at 3.
-fn ms_place(
-    st: &mut MsState,
-    pos: &mut usize,
-    bitfield: bool,
-    width: usize,
-    type_bits: usize,
-    desired: usize,
-    unit_align: usize,
-) -> usize {
-    let known = if *pos == 0 {
-        usize::MAX
-    } else {
-        1 << pos.trailing_zeros()
-    };
-    if known < desired && st.prev.is_none() {
-        *pos = round_up(*pos, desired);
-    }
-    let mut prev_saved = st.prev;
-    if let Some((prev_type, prev_width)) = st.prev {
-        let mut realign = known < desired;
-        if bitfield && width != 0 && prev_width != 0 && type_bits == prev_type {
-            if st.remaining < width {
-                // Out of bits: the next unit.
-                *pos += st.remaining;
-                st.prev = Some((type_bits, width));
-                st.remaining = type_bits.saturating_sub(width);
-            } else {
-                st.remaining -= width;
-                realign = false;
-            }
-        } else {
-            // The end of a run uses up its unit.
-            if prev_width != 0 {
-                *pos += st.remaining;
-            } else {
-                prev_saved = None;
-            }
-            if !bitfield || width == 0 {
-                st.prev = None;
-            }
-        }
-        if realign {
-            *pos = round_up(*pos, desired);
-        }
-    }
-    let new_unit = !bitfield
-        || match prev_saved {
-            Some((prev_type, _)) => type_bits != prev_type,
-            None => width != 0,
-        };
-    if new_unit {
-        st.remaining = type_bits.saturating_sub(width);
-        *pos = round_up(*pos, unit_align);
-        st.prev = None;
-    }
-    let at = *pos;
-    if st.prev.is_none() && bitfield {
-        st.prev = Some((type_bits, width));
-    }
-    *pos += width;
-    at
 }
 
 impl StructType {
