@@ -37,6 +37,9 @@ Big b_make(int64_t n) {
 
 size_t b_strlen(const char *s) { return strlen(s); }
 
+/* A static string returned as `const char *`: each runtime reads it into its own string. */
+const char *b_name(void) { return "libbench: the peer comparison's C library"; }
+
 /* Calls cb n times; the per-call cost of a C -> script callback is the time / n. */
 int64_t b_drive(int (*cb)(int, int), int n) {
     int64_t s = 0;

@@ -10,6 +10,7 @@ int b_add(int a, int b);
 Vec3 b_scale(Vec3 v, float s);
 Big b_make(int64_t n);
 int64_t b_drive(int (*cb)(int, int), int n);
+const char *b_name(void);
 ]])
 local lib = ffi.load(arg[1])
 local op, N = arg[2], tonumber(arg[3] or "100000")
@@ -51,6 +52,16 @@ elseif op == "fieldread" then
 	assert(vec.y == 2)
 	for i = 1, N do
 		x = vec.y
+	end
+elseif op == "cstring" then
+	assert(ffi.string(lib.b_name()) == "libbench: the peer comparison's C library")
+	for i = 1, N do
+		x = ffi.string(lib.b_name())
+	end
+elseif op == "structnew" then
+	assert(ffi.new("Vec3").z == 0)
+	for i = 1, N do
+		x = ffi.new("Vec3")
 	end
 elseif op ~= "none" then
 	error("unknown op " .. op)

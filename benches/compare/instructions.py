@@ -19,7 +19,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (prepare: builds libbench.so and the lune-ffi binary)
 
-OPS = ["add", "vec3", "big", "callback", "f32read", "fieldread"]
+OPS = ["add", "vec3", "big", "callback", "f32read", "fieldread", "cstring", "structnew"]
 
 
 def count(cmd):
@@ -37,12 +37,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100000)
     ap.add_argument("--ops", default=",".join(OPS))
+    ap.add_argument("--profile", default="release",
+                    help="cargo profile of the lune-ffi binary (profiling: release with symbols)")
     a = ap.parse_args()
     if shutil.which("valgrind") is None:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         run.sh(sudo + ["apt-get", "install", "-y", "valgrind"])
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(run.ROOT, "target"))
-    lib, lune = run.prepare(os.path.abspath(target))
+    lib, lune = run.prepare(os.path.abspath(target), a.profile)
     cmds = {
         "lune-ffi": lambda op: [lune, "count_lune.luau", lib, op, str(a.n)],
         "luajit": lambda op: ["luajit", "count_luajit.lua", lib, op, str(a.n)],

@@ -17,6 +17,7 @@ double b_mixed10(int a, double b, int64_t c, float d, int e, double f, uint8_t g
 Vec3 b_scale(Vec3 v, float s);
 Big b_make(int64_t n);
 size_t b_strlen(const char *s);
+const char *b_name(void);
 int64_t b_drive(int (*cb)(int, int), int n);
 double b_cpu_seconds(void);
 double b_wall_seconds(void);
@@ -138,6 +139,38 @@ local ops = {
 		end,
 	},
 	{
+		-- A `const char *` return read into a Lua string: ffi.string of the pointer.
+		"cstring",
+		function()
+			assert(ffi.string(lib.b_name()) == "libbench: the peer comparison's C library")
+		end,
+		function(n)
+			local f, str = lib.b_name, ffi.string
+			local x
+			for i = 1, n do
+				x = str(f())
+			end
+			return x
+		end,
+	},
+	{
+		-- A struct value made and dropped per iteration: ffi.new("Vec3") (zeroed, GC-owned).
+		"structnew",
+		function()
+			local v = ffi.new("Vec3")
+			assert(v.x == 0 and v.y == 0 and v.z == 0)
+		end,
+		function(n)
+			local new, T = ffi.new, ffi.typeof("Vec3")
+			local x
+			for i = 1, n do
+				x = new(T)
+			end
+			return x
+		end,
+		1000000,
+	},
+	{
 		"callback",
 		function()
 			assert(lib.b_drive(cb, 100) == 5050)
@@ -192,11 +225,19 @@ local ops = {
 	},
 }
 
-local function measure(name, run)
+local function hwm_kib()
+	local f = assert(io.open("/proc/self/status"))
+	local s = f:read("*a")
+	f:close()
+	return tonumber(s:match("VmHWM:%s*(%d+)"))
+end
+
+-- fixed: the timed loop runs exactly that many iterations instead of being sized.
+local function measure(name, run, fixed)
 	run(1000) -- warm-up
 	-- Calibrate: grow n until a run takes 10 ms, then size the timed run to target_ms.
-	local n = 1000
-	while true do
+	local n = fixed or 1000
+	while not fixed do
 		local t0 = cpu()
 		run(n)
 		local dt = cpu() - t0
@@ -206,10 +247,13 @@ local function measure(name, run)
 		end
 		n = n * 4
 	end
+	local hwm0 = hwm_kib()
 	local c0, w0 = cpu(), wall()
 	run(n)
 	local c1, w1 = cpu(), wall()
 	print(string.format("RESULT luajit %s %.2f %.2f %d", name, (c1 - c0) * 1e9 / n, (w1 - w0) * 1e9 / n, n))
+	-- Peak resident size before and after the timed loop (KiB).
+	print(string.format("PEAKRSS luajit %s %d %d", name, hwm0, hwm_kib()))
 end
 
 local found = false
@@ -217,7 +261,7 @@ for _, op in ipairs(ops) do
 	if which == "all" or which == op[1] then
 		found = true
 		op[2]()
-		measure(op[1], op[3])
+		measure(op[1], op[3], op[4])
 	end
 end
 if not found then

@@ -21,6 +21,7 @@ const mixed10 = lib.func(
 const scale = lib.func('Vec3 b_scale(Vec3 v, float s)');
 const make = lib.func('Big b_make(int64_t n)');
 const strlen = lib.func('size_t b_strlen(const char *s)');
+const name = lib.func('const char *b_name(void)');
 const drive = lib.func('int64_t b_drive(Cb *cb, int n)');
 const cpu = lib.func('double b_cpu_seconds(void)');
 const wall = lib.func('double b_wall_seconds(void)');
@@ -84,6 +85,36 @@ const ops = [
     for (let i = 1; i <= n; i++) x = f(s);
     return x;
   }],
+  // A `const char *` return: Koffi decodes it into a JS string per call.
+  ['cstring', () => assert.strictEqual(name(), "libbench: the peer comparison's C library"), (n) => {
+    const f = name;
+    let x;
+    for (let i = 1; i <= n; i++) x = f();
+    return x;
+  }],
+  // n calls of a short function through Koffi's async calls (its resident worker
+  // threads); the time per call is the total over n. Koffi refuses more than
+  // max_async_calls (256 by default) in flight ("Too many asynchronous calls are
+  // running"), so the calls go out in a window of one less (a call still counts while its
+  // completion callback runs), each completion issuing the next. run() returns a promise.
+  ['async', () => {}, (n) => new Promise((resolve, reject) => {
+    const window = Math.min(n, koffi.config().max_async_calls - 1);
+    let issued = 0, done = 0, sum = 0;
+    const issue = () => {
+      const i = ++issued;
+      add.async(i, 1, (err, r) => {
+        if (err) return reject(err);
+        sum += r;
+        if (++done === n) {
+          if (sum !== (n * (n + 1)) / 2 + n) reject(new Error(`wrong sum ${sum}`));
+          else resolve(sum);
+        } else if (issued < n) {
+          issue();
+        }
+      });
+    };
+    for (let k = 0; k < window; k++) issue();
+  }), 10000],
   ['callback', () => assert.strictEqual(Number(drive(cb, 100)), 5050), (n) => drive(cb, n)],
   // Koffi's per-element read of C memory: the typed decoder (Koffi >= 3.1) at the
   // element's address, computed per read as tp[7] and arr[7] do. The generic
@@ -110,12 +141,18 @@ const ops = [
   }],
 ];
 
-function measure(name, run) {
-  run(1000); // warm-up
+function hwmKib() {
+  return Number(/VmHWM:\s*(\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]);
+}
+
+// fixed: the timed loop runs exactly that many iterations instead of being sized (and
+// run may return a promise, awaited inside the timing).
+async function measure(name, run, fixed) {
+  await run(1000); // warm-up
   // Calibrate (this also lets V8 optimise the loop): grow n until a run takes 10 ms,
   // then size the timed run to targetMs.
-  let n = 1000;
-  for (;;) {
+  let n = fixed || 1000;
+  while (!fixed) {
     const t0 = cpu();
     run(n);
     const dt = cpu() - t0;
@@ -125,21 +162,29 @@ function measure(name, run) {
     }
     n *= 4;
   }
+  const hwm0 = hwmKib();
   const c0 = cpu(), w0 = wall();
-  run(n);
+  await run(n);
   const c1 = cpu(), w1 = wall();
   console.log(`RESULT koffi ${name} ${(((c1 - c0) * 1e9) / n).toFixed(2)} ${(((w1 - w0) * 1e9) / n).toFixed(2)} ${n}`);
+  // Peak resident size before and after the timed loop (KiB).
+  console.log(`PEAKRSS koffi ${name} ${hwm0} ${hwmKib()}`);
 }
 
-let found = false;
-for (const [name, check, run] of ops) {
-  if (which === 'all' || which === name) {
-    found = true;
-    check();
-    measure(name, run);
+(async () => {
+  let found = false;
+  for (const [name, check, run, fixed] of ops) {
+    if (which === 'all' || which === name) {
+      found = true;
+      check();
+      await measure(name, run, fixed);
+    }
   }
-}
-if (!found) throw new Error(`unknown op '${which}'`);
-koffi.unregister(cb);
-koffi.free(vecPtr);
-koffi.free(floats);
+  if (!found) throw new Error(`unknown op '${which}'`);
+  koffi.unregister(cb);
+  koffi.free(vecPtr);
+  koffi.free(floats);
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -30,12 +30,20 @@ OPS = [
     ("vec3", "`Vec3 scale(Vec3, float)`, 12-byte struct in and out"),
     ("big", "`Big make(int64)`, 24-byte struct return"),
     ("strlen", "`strlen` of a 64-byte string"),
+    ("cstring", "`const char *` return read as a string"),
+    ("structnew", "struct value made and dropped (1,000,000 in a loop)"),
+    ("async", "async call, 10,000 in flight from tasks (total / 10,000)"),
     ("callback", "C → script callback, per call"),
     ("f32read", "`f32` element read"),
     ("fieldread", "struct field read"),
     ("f32bulk", "*`f32` read, bulk path (see README)*"),
 ]
 RUNTIMES = ["lune-ffi", "luajit", "koffi"]
+# Rows a peer has no counterpart for: LuaJIT has no async calls; Koffi has no GC-owned
+# struct value in C memory (koffi.alloc needs koffi.free).
+SKIP = {("luajit", "async"), ("koffi", "structnew")}
+# Rows whose peak resident size is reported too.
+RSS_OPS = ["structnew", "async"]
 
 
 def log(msg):
@@ -47,7 +55,7 @@ def sh(cmd, **kw):
     subprocess.run(cmd, check=True, **kw)
 
 
-def prepare(target_dir):
+def prepare(target_dir, profile):
     out = os.path.join(target_dir, "compare")
     os.makedirs(out, exist_ok=True)
     lib = os.path.join(out, "libbench.so")
@@ -55,8 +63,8 @@ def prepare(target_dir):
         os.path.join(HERE, "bench.c")])
 
     env = dict(os.environ, CARGO_TARGET_DIR=target_dir)
-    sh(["cargo", "build", "--release", "--bin", "lune-ffi"], cwd=ROOT, env=env)
-    lune = os.path.join(target_dir, "release", "lune-ffi")
+    sh(["cargo", "build", "--profile", profile, "--bin", "lune-ffi"], cwd=ROOT, env=env)
+    lune = os.path.join(target_dir, profile, "lune-ffi")
 
     if shutil.which("luajit") is None:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
@@ -108,7 +116,10 @@ def run_one(runtime, lune, lib, op, ms):
     if r.returncode != 0 or len(lines) != 1 or lines[0][1:3] != [runtime, op]:
         sys.exit(f"{' '.join(cmd)} failed (exit {r.returncode}):\n{r.stdout}{r.stderr}")
     _, _, _, cpu, wall, n = lines[0]
-    return float(cpu), float(wall), int(n)
+    # PEAKRSS <runtime> <op> <KiB before the timed loop> <KiB after>
+    rss = [l.split() for l in r.stdout.splitlines() if l.startswith("PEAKRSS ")]
+    peak = (int(rss[0][3]), int(rss[0][4])) if rss else None
+    return float(cpu), float(wall), int(n), peak
 
 
 def fmt(x):
@@ -120,8 +131,9 @@ def fmt(x):
 def table(results, which):
     """which: 0 = CPU time, 1 = wall time."""
     rows = [
-        "| operation | lune-ffi | LuaJIT interpreter | Node + Koffi | lune-ffi / LuaJIT | lune-ffi / Koffi |",
-        "|---|---|---|---|---|---|",
+        "| operation | lune-ffi | LuaJIT interpreter | Node + Koffi | lune-ffi / LuaJIT "
+        "| lune-ffi / Koffi | lune-ffi / best peer |",
+        "|---|---|---|---|---|---|---|",
     ]
     for op, label in OPS:
         med = {}
@@ -133,8 +145,29 @@ def table(results, which):
         best = min(m for m in med.values() if m is not None)
         cells = [f"**{fmt(med[rt])}**" if med[rt] == best else fmt(med[rt]) for rt in RUNTIMES]
         ratio = lambda a, b: f"{a / b:.2f}" if a is not None and b else "—"
+        # Both peers here lack a JIT call path (LuaJIT runs with jit.off).
+        peers = [med[rt] for rt in RUNTIMES[1:] if med[rt] is not None]
         rows.append(f"| {label} | {' | '.join(cells)} | {ratio(med['lune-ffi'], med['luajit'])} "
-                    f"| {ratio(med['lune-ffi'], med['koffi'])} |")
+                    f"| {ratio(med['lune-ffi'], med['koffi'])} "
+                    f"| {ratio(med['lune-ffi'], min(peers) if peers else None)} |")
+    return "\n".join(rows)
+
+
+def rss_table(peaks):
+    rows = [
+        "| operation | runtime | peak RSS before the loop (MiB) | peak RSS after (MiB) | growth (MiB) |",
+        "|---|---|---|---|---|",
+    ]
+    for op, label in OPS:
+        if op not in RSS_OPS:
+            continue
+        for rt in RUNTIMES:
+            vals = peaks.get((rt, op))
+            if not vals:
+                continue
+            before = statistics.median(v[0] for v in vals) / 1024
+            after = statistics.median(v[1] for v in vals) / 1024
+            rows.append(f"| {label} | {rt} | {before:.1f} | {after:.1f} | {after - before:.1f} |")
     return "\n".join(rows)
 
 
@@ -144,6 +177,8 @@ def main():
     ap.add_argument("--ms", type=int, default=100, help="target length of one timed loop")
     ap.add_argument("--ops", default=",".join(op for op, _ in OPS))
     ap.add_argument("--raw", help="also write every RESULT line to this file")
+    ap.add_argument("--profile", default="release",
+                    help="cargo profile of the lune-ffi binary (profiling: release with symbols)")
     args = ap.parse_args()
     ops = args.ops.split(",")
     unknown = set(ops) - {op for op, _ in OPS}
@@ -151,18 +186,23 @@ def main():
         sys.exit(f"unknown ops: {', '.join(sorted(unknown))}")
 
     target_dir = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-    lib, lune = prepare(os.path.abspath(target_dir))
+    lib, lune = prepare(os.path.abspath(target_dir), args.profile)
     info = versions(lune)
 
     results = {}
+    peaks = {}
     raw = []
     for r in range(1, args.rounds + 1):
         log(f"round {r}/{args.rounds}")
         for op in ops:
             for rt in RUNTIMES:
-                cpu, wall, n = run_one(rt, lune, lib, op, args.ms)
+                if (rt, op) in SKIP:
+                    continue
+                cpu, wall, n, peak = run_one(rt, lune, lib, op, args.ms)
                 results.setdefault((rt, op), []).append((cpu, wall))
-                raw.append(f"round {r} {rt} {op} cpu_ns={cpu} wall_ns={wall} n={n}")
+                if peak:
+                    peaks.setdefault((rt, op), []).append(peak)
+                raw.append(f"round {r} {rt} {op} cpu_ns={cpu} wall_ns={wall} n={n} rss_kib={peak}")
                 log(f"  {op:<10} {rt:<9} {cpu:9.2f} ns cpu {wall:9.2f} ns wall  n={n}")
     if args.raw:
         with open(args.raw, "w") as f:
@@ -173,6 +213,8 @@ def main():
     print(table(results, 0))
     print("\nSame runs, wall-clock time:\n")
     print(table(results, 1))
+    print("\nPeak resident size (medians, VmHWM):\n")
+    print(rss_table(peaks))
     print()
     for k, v in info.items():
         print(f"- {k}: {v}")
