@@ -49,7 +49,9 @@ int solo_fn(void);
 
 #[test]
 fn declared_names_are_those_of_the_named_headers_files() {
-    let mut ns = Namespace::new();
+    // The fixture's `size_t` is glibc's x86-64 one (on Win64 it would conflict with the
+    // built-in `unsigned long long`): the test is about files, so its platform is fixed.
+    let mut ns = Namespace::with_platform(crate::cdecl::Platform::SYSV_X64);
     let mut decls = Declared::default();
     let headers = ["lib/lib.h".to_string(), "solo.h".to_string()];
     declare_preprocessed(&mut ns, &mut decls, OUTPUT, &headers).unwrap();
