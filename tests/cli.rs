@@ -124,6 +124,28 @@ fn help_version_and_usage_errors() {
     }
 }
 
+/// Issue 24 item 1: `--help` names every library the binary has, and `@lune/roblox` as
+/// left out when its cargo feature is off.
+#[test]
+fn help_lists_the_libraries() {
+    let help = run(&["--help"]);
+    assert_eq!(help.code, Some(0), "{}", help.describe());
+    let text = help.stdout.replace('\n', " ");
+    for lib in [
+        "ffi", "datetime", "fs", "luau", "net", "process", "regex", "serde", "stdio", "task",
+    ] {
+        assert!(
+            text.contains(&format!("@lune/{lib},")) || text.contains(&format!("@lune/{lib};")),
+            "{lib}: {}",
+            help.stdout
+        );
+    }
+    let roblox_off = text.contains("@lune/roblox is not built in (cargo feature `roblox`)");
+    assert_eq!(roblox_off, !cfg!(feature = "roblox"), "{}", help.stdout);
+    let roblox_listed = text.contains("@lune/roblox,") || text.contains("@lune/roblox;");
+    assert_eq!(roblox_listed, cfg!(feature = "roblox"), "{}", help.stdout);
+}
+
 #[test]
 fn process_args_reach_the_script() {
     // Both command forms, with and without the extension.

@@ -274,3 +274,72 @@ fn async_calls_run_on_a_bounded_worker_pool() {
         out
     );
 }
+
+/// Issue 24 item 1: `@lune/net` serves a page on 127.0.0.1 (a port the system picks),
+/// `net.request` fetches it and the body goes through zlib's compress2, uncompress and
+/// crc32 declared with `ffi.cdef`; a WebSocket echo and the URL helpers too.
+#[test]
+fn net_serves_and_fetches_a_page_that_zlib_compresses() {
+    // A port free a moment ago: the listener is closed before the script binds it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port();
+    // A server that never stops keeps the process alive: kill it after a minute, so the
+    // test fails instead of hanging.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lune-ffi"))
+        .arg("run")
+        .arg("tests/runtime/net_zlib.luau")
+        .arg(lune_ffi_testkit::TESTLIB)
+        .arg(port.to_string())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the lune-ffi binary");
+    let start = std::time::Instant::now();
+    let mut timed_out = false;
+    while child.try_wait().expect("wait for lune-ffi").is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            timed_out = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("collect lune-ffi's output");
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !timed_out && output.status.success() && out.ends_with("ok\n"),
+        "timed out: {timed_out}, {:?}\n{out}\n{stderr}",
+        output.status
+    );
+    assert!(
+        out.contains("fetched 2100 bytes from http://127.0.0.1:"),
+        "{}",
+        out
+    );
+}
+
+/// Issue 24 item 1: every `@lune/*` library Lune documents is required successfully;
+/// `@lune/roblox` is checked absent when the `roblox` feature is off (and present when on).
+#[test]
+fn every_documented_lune_library_can_be_required() {
+    let off: &[&str] = if cfg!(feature = "roblox") {
+        &[]
+    } else {
+        &["roblox"]
+    };
+    let (status, stdout, stderr) = run_raw("all_modules.luau", off);
+    assert!(
+        status.success() && stdout.ends_with("ok\n"),
+        "{status:?}\n{stdout}\n{stderr}"
+    );
+    let required = if cfg!(feature = "roblox") {
+        "required: ffi datetime fs luau net process regex roblox serde stdio task\n"
+    } else {
+        "required: ffi datetime fs luau net process regex serde stdio task\nfeature off: roblox\n"
+    };
+    assert!(stdout.starts_with(required), "{stdout}");
+}

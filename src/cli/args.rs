@@ -164,15 +164,52 @@ Options:
   -h, --help     Print this help
   -V, --version  Print the version
 
-Libraries: @lune/ffi, @lune/fs, @lune/process, @lune/stdio, @lune/task,
-@lune/serde, @lune/datetime, @lune/regex, @lune/luau; the Luau `integer`
-library is enabled. Set LUNE_LUAU_JIT=0 to turn off native code generation.
+{libraries}
+the Luau `integer` library is enabled. Set LUNE_LUAU_JIT=0 to turn off
+native code generation.
 
 The exit code is the one passed to `process.exit`, else 1 if any thread
 errored, else 0.
 ",
-        usage = usage_text()
+        usage = usage_text(),
+        libraries = libraries_text(),
     )
+}
+
+/// The `Libraries:` paragraph: `@lune/ffi` and the standard libraries this binary was
+/// built with (from lune-std's own list, so it cannot drift from what `require` finds),
+/// then the one Lune documents that a cargo feature left out.
+fn libraries_text() -> String {
+    let mut names = vec!["@lune/ffi".to_string()];
+    names.extend(
+        lune_std::LuneStandardLibrary::ALL
+            .iter()
+            .map(|lib| format!("@lune/{}", lib.name())),
+    );
+    let mut text = format!("Libraries: {};", names.join(", "));
+    if !cfg!(feature = "roblox") {
+        text.push_str(" @lune/roblox is not built in (cargo feature `roblox`);");
+    }
+    wrap(&text, 72)
+}
+
+/// Breaks `text` at spaces into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
 }
 
 /// The `--version` text.
@@ -258,6 +295,14 @@ mod tests {
             parse_strs(&["bindgen", "a.h", "--lib"]),
             Err("bindgen: `--lib` needs a value".into())
         );
+    }
+
+    #[test]
+    fn libraries_paragraph_is_wrapped() {
+        let text = libraries_text();
+        assert!(text.starts_with("Libraries: @lune/ffi, "), "{text}");
+        assert!(text.lines().all(|l| l.len() <= 72), "{text}");
+        assert_eq!(wrap("a bb ccc", 4), "a bb\nccc");
     }
 
     #[test]
