@@ -21,7 +21,7 @@ use crate::luau::values::convert::{
 use crate::luau::values::convert::{normalize_bits, push_number_bits};
 use crate::luau::values::ctypes::StrArg;
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::{describe, get_str, get_ud, guard, LResult};
+use crate::luau::vm::raw::{describe, get_ud, guard, LResult};
 use crate::luau::vm::reentry::{has_pending, Bracket};
 use crate::luau::vm::slots::{self, Plain};
 use crate::luau::vm::tags::Ud;
@@ -274,7 +274,7 @@ unsafe fn encode_arg_slow(
         match conv {
             Prim::Pointer => match pointer_value(L, idx, false, site)? {
                 Some(p) => Ok(p.addr as u64),
-                None => match get_str(L, idx) {
+                None => match Frame::new(L).str(idx) {
                     Some(s) => match names.str_arg(argn - 1) {
                         // Read-only bytes, embedded NULs and all, alive on the stack for
                         // the whole call: C promised not to write.
@@ -318,7 +318,7 @@ unsafe fn encode_arg_slow(
                 // through it), NULs and all; the short name `string` promises a C string,
                 // where an embedded NUL would silently shorten the text.
                 if names.str_arg(argn - 1) == StrArg::InPlace {
-                    if let Some(s) = get_str(L, idx) {
+                    if let Some(s) = Frame::new(L).str(idx) {
                         return Ok(s.as_ptr() as u64);
                     }
                 } else if let Some(s) = check_c_string(L, idx, site)? {
@@ -519,7 +519,8 @@ unsafe fn fast_ref_arg(L: *mut lua_State, idx: c_int, p: Prim, v: Plain) -> Opti
             // A string for a `pointer`: in place, a copy or an error depending on the
             // parameter's declaration, which the general path knows.
             (Prim::String, Plain::Other(ffi::LUA_TSTRING)) => {
-                let s = get_str(L, idx)?;
+                let frame = Frame::new(L);
+                let s = frame.str(idx)?;
                 // Luau strings are NUL-terminated and live on the stack for the whole call.
                 (!s.contains(&0)).then_some(s.as_ptr() as u64)
             }

@@ -112,7 +112,8 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
         let (name, handle) = if ffi::lua_isnoneornil(L, 1) != 0 {
             ("(process)".to_string(), this_process()?)
         } else {
-            let path = get_str(L, 1).ok_or_else(|| {
+            let frame = Frame::new(L);
+            let path = frame.str(1).ok_or_else(|| {
                 format!(
                     "{}: argument #1 (path): expected a library path or name, got {}",
                     F,
@@ -342,7 +343,7 @@ unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LRes
         let args_idx = if ret.is_ok() { 4 } else { 3 };
         let (proto, func) = lib
             .sigs
-            .quick(L, get_str(L, 2)?, ret, args_idx, |n| lib.cached(n))?;
+            .quick(L, Frame::new(L).str(2)?, ret, args_idx, |n| lib.cached(n))?;
         let fast = proto.fast.as_ref()?;
         fast_call(L, fast, func, args_idx + 1, None, lib.vm_lock)
     }
@@ -357,8 +358,9 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
         let lib = lib_self(L, F)?.lib.clone();
         let args_idx = if ret.is_ok() { 4 } else { 3 };
         let first = args_idx + 1;
-        let quick =
-            get_str(L, 2).and_then(|n| lib.sigs.quick(L, n, ret, args_idx, |n| lib.cached(n)));
+        let quick = Frame::new(L)
+            .str(2)
+            .and_then(|n| lib.sigs.quick(L, n, ret, args_idx, |n| lib.cached(n)));
         let (proto, func, desc) = match quick {
             // Short names only: a string for a `pointer` is copied (the default), no
             // result has a declared pointee.

@@ -13,7 +13,7 @@ use crate::engine::Prototype;
 use crate::luau::call::desc::{FnDesc, Param};
 use crate::luau::memory::types::check_param;
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::{get_str, LResult};
+use crate::luau::vm::raw::LResult;
 use crate::types::{CType, Prim};
 
 /// FNV-1a: symbol names are short and trusted, so a fast hash beats SipHash here.
@@ -98,7 +98,7 @@ impl SigCache {
         unsafe {
             // The return type: from the stack (`lib:call`) or fixed by the method (`callInt`…).
             let ret = match ret {
-                Ok(i) => Prim::from_bytes(get_str(L, i)?)?,
+                Ok(i) => Prim::from_bytes(Frame::new(L).str(i)?)?,
                 Err(p) => p,
             };
             if ffi::lua_type(L, args_idx) != ffi::LUA_TTABLE {
@@ -111,7 +111,7 @@ impl SigCache {
             }
             for (i, slot) in prims.iter_mut().enumerate().take(n) {
                 ffi::lua_rawgeti_(L, args_idx, i as c_int + 1);
-                let p = get_str(L, -1).and_then(Prim::from_bytes);
+                let p = Frame::new(L).str(-1).and_then(Prim::from_bytes);
                 ffi::lua_pop(L, 1);
                 match p {
                     Some(p) if p != Prim::Void => *slot = p,

@@ -13,7 +13,7 @@ use crate::luau::values::convert::{
     push_utf16_copy, Site,
 };
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::{describe, get_str, guard, push_str, AbortOnPanic, LResult};
+use crate::luau::vm::raw::{describe, guard, push_str, AbortOnPanic, LResult};
 use crate::luau::vm::reentry::{self, park_error, park_foreign};
 use crate::luau::vm::slots;
 use crate::memory::{OwnedBlock, Owner};
@@ -178,7 +178,7 @@ unsafe fn protected(
 unsafe fn error_message(L: *mut lua_State) -> String {
     // SAFETY: an error value is on top of `L`'s stack.
     unsafe {
-        let msg = match get_str(L, -1) {
+        let msg = match Frame::new(L).str(-1) {
             Some(s) => String::from_utf8_lossy(s).into_owned(),
             None => describe(L, -1),
         };
@@ -228,13 +228,13 @@ unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> LResul
 pub(crate) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
     // SAFETY: a message handler of `L`, called with the error at index 1.
     unsafe {
-        if let Some(s) = get_str(L, 1) {
+        if let Some(s) = Frame::new(L).str(1) {
             if reentry::is_propagating(s) {
                 return 1;
             }
         }
         let trace = ffi::lua_debugtrace(L);
-        let msg = match get_str(L, 1) {
+        let msg = match Frame::new(L).str(1) {
             Some(s) => String::from_utf8_lossy(s).into_owned(),
             None => describe(L, 1),
         };

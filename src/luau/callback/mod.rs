@@ -23,8 +23,8 @@ use crate::luau::call::signature::parse_sig;
 use crate::luau::callback::kind::{CallbackState, CallbackUd, DirectArg};
 use crate::luau::memory::objects::push_rawptr;
 use crate::luau::values::ctypes::StrArg;
-use crate::luau::vm::frame::guarded;
-use crate::luau::vm::raw::{describe, get_str, get_ud, guard, push_fn, push_ud, Entry, LResult};
+use crate::luau::vm::frame::{guarded, Frame};
+use crate::luau::vm::raw::{describe, get_ud, guard, push_fn, push_ud, Entry, LResult};
 use crate::luau::vm::state::{drain_releases, shared};
 use crate::memory::{Owner, Ptr};
 use crate::types::{CType, Prim};
@@ -60,7 +60,7 @@ unsafe extern "C-unwind" fn callback_index(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             let cb = get_ud::<CallbackUd>(L, 1).ok_or("Callback expected")?;
-            match get_str(L, 2) {
+            match Frame::new(L).str(2) {
                 Some(b"ptr") => {
                     if cb.slot.get().is_none() {
                         return Err("Callback.ptr: the callback has been freed".into());
@@ -143,8 +143,9 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
 /// # Safety
 /// `L` must be a live Luau state with the type name at `idx`.
 unsafe fn declared_signature(L: *mut lua_State, idx: c_int, F: &str) -> LResult<FnDesc> {
-    // SAFETY: the caller's contract.
-    let name = unsafe { get_str(L, idx) }.unwrap_or_default();
+    // SAFETY: the caller's contract: `L` is the running C function's state.
+    let frame = unsafe { Frame::new(L) };
+    let name = frame.str(idx).unwrap_or_default();
     let name = String::from_utf8_lossy(name).into_owned();
     let bad = |why: String| {
         format!(

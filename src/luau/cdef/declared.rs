@@ -18,9 +18,7 @@ use crate::luau::memory::objects::push_typed_to;
 use crate::luau::values::convert::{push_i64, push_u64};
 use crate::luau::values::ctypes::StrArg;
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::{
-    describe, get_str, get_ud, guard, push_bytes, push_str, push_ud, LResult,
-};
+use crate::luau::vm::raw::{describe, get_ud, guard, push_bytes, push_str, push_ud, LResult};
 use crate::luau::vm::state::shared;
 use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
@@ -34,7 +32,8 @@ pub unsafe extern "C-unwind" fn ffi_cdef(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
-            let src = get_str(L, 1).ok_or_else(|| {
+            let frame = Frame::new(L);
+            let src = frame.str(1).ok_or_else(|| {
                 format!(
                     "ffi.cdef: argument #1 (source): expected a string of C declarations, got {}",
                     describe(L, 1)
@@ -98,7 +97,8 @@ unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
             .ok_or("Library expected")?
             .lib
             .clone();
-        let Some(key) = get_str(L, 2).and_then(|k| std::str::from_utf8(k).ok()) else {
+        let frame = Frame::new(L);
+        let Some(key) = frame.str(2).and_then(|k| std::str::from_utf8(k).ok()) else {
             return Err(format!("Library: no member {}", describe(L, 2)));
         };
         let key = key.to_string();
@@ -382,7 +382,8 @@ unsafe extern "C-unwind" fn declared_variadic(L: *mut lua_State) -> c_int {
             // The types as the values or the format say, before promotion: the range
             // checks (`%hhd` is a signed char) and booleans (passed as int) need them.
             let mut desc = d.desc.clone();
-            let slots = match d.format.map(|m| (m, get_str(L, m as c_int + 1))) {
+            let frame = Frame::new(L);
+            let slots = match d.format.map(|m| (m, frame.str(m as c_int + 1))) {
                 Some((_, Some(fmt))) => Some(
                     crate::luau::call::printf::parse(fmt, d.long.0, d.long.1).map_err(|e| {
                         format!(

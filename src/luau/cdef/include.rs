@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use mlua::ffi::{self, lua_State};
 
 use crate::luau::cdef::declared::push_report;
-use crate::luau::vm::raw::{describe, get_index, get_str, guard, LResult};
+use crate::luau::vm::frame::Frame;
+use crate::luau::vm::raw::{describe, get_index, guard, LResult};
 use crate::luau::vm::state::shared;
 
 const F: &str = "ffi.include";
@@ -138,7 +139,9 @@ unsafe fn read_request(L: *mut lua_State) -> LResult<Request> {
         }
         ffi::lua_pushnil(L);
         while ffi::lua_next(L, 2) != 0 {
-            let key = get_str(L, -2).map(|k| String::from_utf8_lossy(k).into_owned());
+            let key = Frame::new(L)
+                .str(-2)
+                .map(|k| String::from_utf8_lossy(k).into_owned());
             let r = match key.as_deref() {
                 Some("defines") => read_defines(L, &mut req),
                 Some("include") => read_dirs(L, &mut req),
@@ -166,8 +169,9 @@ unsafe fn read_request(L: *mut lua_State) -> LResult<Request> {
 /// # Safety
 /// `idx` is a valid index of `L`.
 unsafe fn header(L: *mut lua_State, idx: c_int) -> Option<String> {
-    // SAFETY: the caller's contract.
-    let s = unsafe { get_str(L, idx) }?;
+    // SAFETY: the caller's contract: `L` is the running C function's state.
+    let frame = unsafe { Frame::new(L) };
+    let s = frame.str(idx)?;
     let s = std::str::from_utf8(s).ok()?;
     let ok = !s.is_empty()
         && !s.contains(['\n', '\r', '"', '\0'])
@@ -192,7 +196,8 @@ unsafe fn read_defines(L: *mut lua_State, req: &mut Request) -> LResult<()> {
         let t = ffi::lua_gettop(L);
         ffi::lua_pushnil(L);
         while ffi::lua_next(L, t) != 0 {
-            let name = get_str(L, -2)
+            let name = Frame::new(L)
+                .str(-2)
                 .and_then(|k| std::str::from_utf8(k).ok())
                 .filter(|k| {
                     k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -201,7 +206,8 @@ unsafe fn read_defines(L: *mut lua_State, req: &mut Request) -> LResult<()> {
                 .map(str::to_string);
             let value = match ffi::lua_type(L, -1) {
                 ffi::LUA_TBOOLEAN if ffi::lua_toboolean(L, -1) != 0 => Some(None),
-                ffi::LUA_TSTRING => get_str(L, -1)
+                ffi::LUA_TSTRING => Frame::new(L)
+                    .str(-1)
                     .and_then(|v| std::str::from_utf8(v).ok())
                     .filter(|v| !v.contains(['\n', '\r', '\0']))
                     .map(|v| Some(v.to_string())),
@@ -247,7 +253,8 @@ unsafe fn read_dirs(L: *mut lua_State, req: &mut Request) -> LResult<()> {
         let n = ffi::lua_objlen(L, -1) as c_int;
         for i in 1..=n {
             ffi::lua_rawgeti(L, -1, i as _);
-            let d = get_str(L, -1)
+            let d = Frame::new(L)
+                .str(-1)
                 .and_then(|d| std::str::from_utf8(d).ok())
                 .map(str::to_string);
             let got = describe(L, -1);

@@ -16,7 +16,7 @@ use crate::luau::values::convert::{
     push_number_bits, push_u64, push_utf16, store_bits, Site,
 };
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::{describe, get_index, get_str, get_ud, push_str, LResult};
+use crate::luau::vm::raw::{describe, get_index, get_ud, push_str, LResult};
 use crate::luau::vm::slots;
 use crate::memory::{Owner, Ptr};
 use crate::types::Pointee;
@@ -282,7 +282,9 @@ unsafe fn store_struct(
         // Unknown keys are typos more often than not: refuse them.
         ffi::lua_pushnil(L);
         while ffi::lua_next(L, t) != 0 {
-            let known = get_str(L, -2).is_some_and(|k| find_field(st, k).is_some());
+            let known = Frame::new(L)
+                .str(-2)
+                .is_some_and(|k| find_field(st, k).is_some());
             if !known {
                 let key = describe(L, -2);
                 ffi::lua_pop(L, 2);
@@ -412,7 +414,7 @@ unsafe fn store_field_in(
         };
         let is_bytes = matches!(f.ty, CType::Prim(Prim::U8 | Prim::I8));
         if is_bytes {
-            if let Some(s) = get_str(L, idx) {
+            if let Some(s) = Frame::new(L).str(idx) {
                 if s.len() + 1 > n {
                     return Err(site.err(
                         &format!(

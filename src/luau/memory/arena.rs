@@ -7,7 +7,7 @@ use crate::luau::memory::types::{check_elem_type, resolve_type};
 use crate::luau::values::convert::Site;
 use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{
-    describe, get_positive_size, get_size, get_str, get_ud, guard, push_str, push_ud, LResult,
+    describe, get_positive_size, get_size, get_ud, guard, push_str, push_ud, LResult,
 };
 use crate::luau::vm::state::note_alloc;
 use crate::memory::{ArenaInner, Owner, Ptr};
@@ -300,7 +300,8 @@ pub unsafe extern "C-unwind" fn arena_string(L: *mut lua_State) -> c_int {
         guard(L, || {
             const F: &str = "arena:string";
             let a = arena_self(L, F)?;
-            let s = get_str(L, 2).ok_or_else(|| {
+            let frame = Frame::new(L);
+            let s = frame.str(2).ok_or_else(|| {
                 format!(
                     "{}: argument #1 (s): expected a string, got {}",
                     F,

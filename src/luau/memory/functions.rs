@@ -12,8 +12,8 @@ use crate::luau::memory::types::{check_elem_type, check_type, resolve_size};
 use crate::luau::values::convert::{load_bits, Site};
 use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{
-    describe, fmt_num, get_index, get_positive_size, get_size, get_str, get_ud, guard, push_bytes,
-    push_str, LResult,
+    describe, fmt_num, get_index, get_positive_size, get_size, get_ud, guard, push_bytes, push_str,
+    LResult,
 };
 use crate::luau::vm::state::{note_alloc, shared};
 use crate::memory::{OwnedBlock, Owner, Ptr};
@@ -35,7 +35,7 @@ unsafe fn struct_type_arg(
         if let Some(s) = get_ud::<StructTypeUd>(L, idx) {
             return Ok(s.st.clone());
         }
-        if get_str(L, idx).is_some() {
+        if Frame::new(L).str(idx).is_some() {
             if let CType::Struct(st) = check_type(&Frame::new(L), idx, F, what)? {
                 return Ok(st);
             }
@@ -157,7 +157,7 @@ pub unsafe extern "C-unwind" fn ffi_copy(L: *mut lua_State) -> c_int {
             let dst = check_mem(L, 1, false, F, "argument #1 (dst)")?;
             // A Luau string's bytes: `len` defaults to all of them and may not exceed them
             // (no NUL is added: arena:string makes a C string).
-            if let Some(s) = get_str(L, 2) {
+            if let Some(s) = Frame::new(L).str(2) {
                 let len = if ffi::lua_isnoneornil(L, 3) != 0 {
                     s.len()
                 } else {
@@ -213,7 +213,8 @@ pub unsafe extern "C-unwind" fn ffi_string(L: *mut lua_State) -> c_int {
             // callback argument declared `string`) comes back unchanged, so wrapping any
             // text in ffi.string is safe; with a length, its first `len` bytes.
             if ffi::lua_type(L, 1) == ffi::LUA_TSTRING {
-                let s = get_str(L, 1).unwrap_or_default();
+                let frame = Frame::new(L);
+                let s = frame.str(1).unwrap_or_default();
                 if ffi::lua_isnoneornil(L, 2) != 0 {
                     ffi::lua_settop(L, 1);
                     return Ok(1);

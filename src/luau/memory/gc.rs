@@ -28,7 +28,8 @@ use crate::luau::memory::objects::{
     lua_anchor, push_rawptr, push_typed_to, push_view, RawPtrUd, TypedPtrUd, ViewUd,
 };
 use crate::luau::vm::anchor::LuaAnchor;
-use crate::luau::vm::raw::{describe, get_str, get_ud, guard, LResult};
+use crate::luau::vm::frame::Frame;
+use crate::luau::vm::raw::{describe, get_ud, guard, LResult};
 use crate::luau::vm::state::{safe_point, shared};
 use crate::luau::vm::tags::Ud;
 use crate::memory::{GcToken, Owner, Ptr};
@@ -274,7 +275,7 @@ unsafe fn run_one(L: *mut lua_State, f: PendingFin) {
             Shape::View(st) => push_view(L, f.ptr, st),
         }
         if ffi::lua_pcall(L, 1, 0, 0) != 0 {
-            let msg = match get_str(L, -1) {
+            let msg = match Frame::new(L).str(-1) {
                 Some(s) => String::from_utf8_lossy(s).into_owned(),
                 None => describe(L, -1),
             };

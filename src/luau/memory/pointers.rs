@@ -14,7 +14,8 @@ use crate::luau::memory::objects::{
 use crate::luau::memory::operators::{element_offset, ptr_is_null};
 use crate::luau::values::convert::load_bits;
 use crate::luau::values::convert::{fast_number, store_bits, Lazy, Site};
-use crate::luau::vm::raw::{describe, get_index, get_str, get_ud, guard, push_fn, LResult};
+use crate::luau::vm::frame::Frame;
+use crate::luau::vm::raw::{describe, get_index, get_ud, guard, push_fn, LResult};
 use crate::luau::vm::tags::Ud;
 use crate::memory::Ptr;
 use crate::types::{CType, Field, Prim};
@@ -76,7 +77,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
             }
             // C's `->`: on a pointer to a record, `p.field` is `p[0].field`. A field wins
             // over the pointer's own keys, as a view's fields do.
-            if let (CType::Struct(st), Some(key)) = (&ud.elem, get_str(L, 2)) {
+            if let (CType::Struct(st), Some(key)) = (&ud.elem, Frame::new(L).str(2)) {
                 if let Some(f) = find_field(st, key) {
                     let base = ud
                         .ptr
@@ -88,7 +89,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
                     return Ok(1);
                 }
             }
-            match get_str(L, 2) {
+            match Frame::new(L).str(2) {
             Some(b"type") => push_type(L, &ud.elem),
             Some(b"address") => crate::luau::values::convert::push_u64(L, ud.ptr.addr as u64),
             Some(b"isNull") => push_fn(L, ptr_is_null, c"isNull"),
@@ -128,7 +129,7 @@ pub unsafe extern "C-unwind" fn typed_newindex(L: *mut lua_State) -> c_int {
         guard(L, || {
             let ud = get_ud::<TypedPtrUd>(L, 1).ok_or("TypedPointer expected")?;
             // `p.field = v` on a pointer to a record: `p[0].field = v` (C's `->`).
-            if let (CType::Struct(st), Some(key)) = (&ud.elem, get_str(L, 2)) {
+            if let (CType::Struct(st), Some(key)) = (&ud.elem, Frame::new(L).str(2)) {
                 if let Some(f) = find_field(st, key) {
                     assign_field(L, &ud.ptr, &f, "TypedPointer")?;
                     return Ok(0);
@@ -223,7 +224,8 @@ pub unsafe extern "C-unwind" fn view_index(L: *mut lua_State) -> c_int {
         }
         guard(L, || {
             let ud = get_ud::<ViewUd>(L, 1).ok_or("StructView expected")?;
-            let key = get_str(L, 2).unwrap_or_default();
+            let frame = Frame::new(L);
+            let key = frame.str(2).unwrap_or_default();
             // Linear search: structs are small and the compare is a memcmp of short names.
             if let Some(f) = find_field(&ud.st, key) {
                 // A nested struct or array field gives a value of its own, pointing into
@@ -280,7 +282,8 @@ pub unsafe extern "C-unwind" fn view_newindex(L: *mut lua_State) -> c_int {
         }
         guard(L, || {
             let ud = get_ud::<ViewUd>(L, 1).ok_or("StructView expected")?;
-            let key = get_str(L, 2).unwrap_or_default();
+            let frame = Frame::new(L);
+            let key = frame.str(2).unwrap_or_default();
             let Some(f) = find_field(&ud.st, key) else {
                 return Err(format!(
                     "StructView: no field {} (fields: {})",
@@ -325,7 +328,7 @@ pub unsafe extern "C-unwind" fn raw_index(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             let ud = get_ud::<RawPtrUd>(L, 1).ok_or("RawPointer expected")?;
-            match get_str(L, 2) {
+            match Frame::new(L).str(2) {
             Some(b"address") => crate::luau::values::convert::push_u64(L, ud.ptr.addr as u64),
             Some(b"isNull") => push_fn(L, ptr_is_null, c"isNull"),
             _ => {

@@ -10,7 +10,7 @@ use mlua::ffi::{self, lua_State};
 use crate::luau::memory::objects::push_struct_type;
 use crate::luau::memory::types::resolve_type;
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::{describe, get_index, get_str, guard, LResult};
+use crate::luau::vm::raw::{describe, get_index, guard, LResult};
 use crate::types::{MemberSpec, RecordKind, RecordOptions, StructType, MAX_OBJECT_SIZE};
 
 /// `ffi.struct(fields, options?)` → StructType. Options: `packed = true`
@@ -93,7 +93,7 @@ unsafe fn only_keys(
     unsafe {
         ffi::lua_pushnil(L);
         while ffi::lua_next(L, t) != 0 {
-            let ok = match get_str(L, -2) {
+            let ok = match Frame::new(L).str(-2) {
                 Some(k) => known.iter().any(|n| n.as_bytes() == k),
                 None => get_index(L, -2).is_some_and(|i| (1..=max).contains(&i)),
             };
@@ -222,7 +222,9 @@ unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult
         let t = ffi::lua_absindex(L, idx);
         only_keys(L, t, &["bits", "align"], 3, func, &what)?;
         ffi::lua_rawgeti_(L, t, 1);
-        let name = get_str(L, -1).map(|s| String::from_utf8_lossy(s).into_owned());
+        let name = Frame::new(L)
+            .str(-1)
+            .map(|s| String::from_utf8_lossy(s).into_owned());
         ffi::lua_pop(L, 1);
         let name = match name {
             Some(n) if !n.is_empty() => n,

@@ -6,7 +6,8 @@ use crate::luau::memory::objects::{
     push_struct_type, push_type, RawPtrUd, StructTypeUd, TypedPtrUd, ViewUd,
 };
 use crate::luau::memory::pointers::field_names;
-use crate::luau::vm::raw::{describe, get_str, get_ud, guard, push_fn, push_str, set_field};
+use crate::luau::vm::frame::Frame;
+use crate::luau::vm::raw::{describe, get_ud, guard, push_fn, push_str, set_field};
 use mlua::ffi::{self, lua_State};
 use std::ffi::c_int;
 
@@ -49,7 +50,7 @@ pub unsafe extern "C-unwind" fn struct_type_index(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             let ud = get_ud::<StructTypeUd>(L, 1).ok_or("StructType expected")?;
-            match get_str(L, 2) {
+            match Frame::new(L).str(2) {
                 Some(b"size") => ffi::lua_pushnumber(L, ud.st.size as f64),
                 Some(b"alignment") => ffi::lua_pushnumber(L, ud.st.align as f64),
                 Some(b"offsetof") => push_fn(L, struct_offsetof, c"offsetof"),
@@ -90,7 +91,8 @@ pub unsafe extern "C-unwind" fn struct_offsetof(L: *mut lua_State) -> c_int {
         guard(L, || {
             let ud = get_ud::<StructTypeUd>(L, 1)
                 .ok_or("StructType:offsetof: call it with ':' on a StructType")?;
-            let name = get_str(L, 2).ok_or_else(|| {
+            let frame = Frame::new(L);
+            let name = frame.str(2).ok_or_else(|| {
                 format!(
                     "StructType:offsetof: argument #1 (name): expected a field name, got {}",
                     describe(L, 2)

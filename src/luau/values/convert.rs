@@ -342,7 +342,8 @@ pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
 pub unsafe fn push_utf16_copy(L: *mut lua_State, idx: c_int, site: Site) -> LResult<usize> {
     // SAFETY: see above; the buffer is written within its size.
     unsafe {
-        let s = get_str(L, idx).unwrap_or_default();
+        let frame = Frame::new(L);
+        let s = frame.str(idx).unwrap_or_default();
         let text = std::str::from_utf8(s).map_err(|e| {
             site.err(
                 "valid UTF-8 (string16 converts it to UTF-16)",

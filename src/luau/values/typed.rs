@@ -12,7 +12,7 @@ use crate::luau::values::convert::{
     encode_number, get_typed, push_number_bits, Site, TypedValueUd,
 };
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::{describe, fmt_num, get_str, guard, push_str, push_ud};
+use crate::luau::vm::raw::{describe, fmt_num, guard, push_str, push_ud};
 use crate::luau::vm::state::shared;
 use crate::types::{CType, Prim};
 
@@ -42,7 +42,8 @@ pub unsafe extern "C-unwind" fn ffi_typed(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             const F: &str = "ffi.typed";
-            let name = get_str(L, 1).ok_or_else(|| {
+            let frame = Frame::new(L);
+            let name = frame.str(1).ok_or_else(|| {
                 format!(
                     "{}: argument #1 (type): expected a type name, got {}",
                     F,
@@ -127,7 +128,7 @@ pub unsafe extern "C-unwind" fn typed_index(L: *mut lua_State) -> c_int {
     unsafe {
         guard(L, || {
             let (p, bits) = get_typed(L, 1).ok_or("TypedValue expected")?;
-            match get_str(L, 2) {
+            match Frame::new(L).str(2) {
                 Some(b"value") => push_number_bits(L, p, bits),
                 Some(b"type") => push_str(L, p.name()),
                 _ => {
