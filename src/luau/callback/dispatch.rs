@@ -13,6 +13,7 @@ use crate::luau::values::convert::{
     push_utf16_copy, Site,
 };
 use crate::luau::vm::frame::Frame;
+use crate::luau::vm::raw::is_raised_callback_error;
 use crate::luau::vm::raw::{describe, guard, push_str, AbortOnPanic, LResult};
 use crate::luau::vm::reentry::{self, park_error, park_foreign};
 use crate::luau::vm::slots;
@@ -87,7 +88,10 @@ pub(crate) unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut Ca
             Rc::from_raw(state)
         };
         let result = match reentry::enter_callback() {
-            Err(msg) => Err(msg),
+            Err(msg) => Err(Failure {
+                msg,
+                passing: false,
+            }),
             Ok(()) => {
                 // SAFETY: we hold the VM lock; the state's Lua state is open (the lock
                 // is closed before the state is).
@@ -108,14 +112,14 @@ pub(crate) unsafe extern "C" fn dispatch(record: *mut SlotRecord, frame: *mut Ca
                 r
             }
         };
-        if let Err(msg) = result {
+        if let Err(Failure { msg, passing }) = result {
             frame.ret_gpr = [0; 2];
             frame.ret_fpr = [0; 4];
             // Shown now, once (not again by the callbacks it travels up through): C may
             // abort before the ffi call returns and raises it (libpng after a failed read
             // callback), and the cause must not be lost.
             // (Outside any ffi call `park_error` shows it, as all it can do.)
-            if !reentry::is_propagating(msg.as_bytes()) && (foreign || !active.is_null()) {
+            if !passing && (foreign || !active.is_null()) {
                 show_callback_error(&msg);
             }
             report(msg);
@@ -203,7 +207,7 @@ pub(crate) unsafe extern "C-unwind" fn invoker(L: *mut lua_State) -> c_int {
 /// It runs on a fresh Luau thread, never on the stack of the owner's suspended call: if
 /// this callback's Luau code makes an ffi call, the lock is released again and the owner
 /// may resume its own thread meanwhile.
-unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> LResult<()> {
+unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> Result<(), Failure> {
     let main = state.main;
     let mut thread: (*mut lua_State, c_int) = (std::ptr::null_mut(), 0);
     // SAFETY: the VM lock is held; creating and anchoring the thread may raise, so it
@@ -216,11 +220,22 @@ unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> LResul
             Ok(0)
         });
         ffi::lua_settop(main, top);
-        r.map_err(|e| format!("error in callback: {}", e))?;
+        r.map_err(|e| Failure {
+            msg: format!("error in callback: {}", e),
+            passing: false,
+        })?;
         let r = reentry::outside_calls(|| invoke(state, frame, thread.0, true));
         ffi::lua_unref(main, thread.1);
         r
     }
+}
+
+/// Why a callback failed: the message C's ffi call will raise, and whether it is a
+/// callback error of a nested ffi call travelling up through this one (already prefixed,
+/// with its traceback, and already shown).
+pub(crate) struct Failure {
+    msg: String,
+    passing: bool,
 }
 
 /// Message handler: appends a traceback to the error, except to a callback error that is
@@ -228,10 +243,8 @@ unsafe fn invoke_foreign(state: &CallbackState, frame: &mut CallFrame) -> LResul
 pub(crate) unsafe extern "C-unwind" fn traceback(L: *mut lua_State) -> c_int {
     // SAFETY: a message handler of `L`, called with the error at index 1.
     unsafe {
-        if let Some(s) = Frame::new(L).str(1) {
-            if reentry::is_propagating(s) {
-                return 1;
-            }
+        if is_raised_callback_error(L, 1) {
+            return 1;
         }
         let trace = ffi::lua_debugtrace(L);
         let msg = match Frame::new(L).str(1) {
@@ -261,9 +274,12 @@ unsafe fn invoke(
     frame: &mut CallFrame,
     L: *mut lua_State,
     room: bool,
-) -> LResult<()> {
+) -> Result<(), Failure> {
     let proto = &state.proto;
     let nargs = proto.sig.arg_count() as c_int;
+    // Whether the Luau function failed with a callback error of a nested ffi call, which
+    // travels up unchanged.
+    let mut passing = false;
     // SAFETY (whole body): API calls on a live thread under the VM lock; everything that
     // may raise is inside `protected` or `lua_pcall`.
     let r = unsafe {
@@ -311,7 +327,10 @@ unsafe fn invoke(
         let r = pushed
             .and_then(|()| match ffi::lua_pcall(L, nargs, 1, handler) {
                 0 => Ok(()),
-                _ => Err(error_message(L)),
+                _ => {
+                    passing = is_raised_callback_error(L, -1);
+                    Err(error_message(L))
+                }
             })
             .and_then(|()| match &proto.sig.ret {
                 // Scalars convert without allocating: no protection needed.
@@ -339,13 +358,13 @@ unsafe fn invoke(
         slots::truncate(L, top);
         r
     };
-    r.map_err(|msg| {
-        // An error from a nested callback keeps its one prefix and traceback.
-        if reentry::is_propagating(msg.as_bytes()) {
-            msg
-        } else {
-            format!("error in callback: {}", msg)
-        }
+    // An error from a nested callback keeps its one prefix and traceback.
+    r.map_err(|msg| match passing {
+        true => Failure { msg, passing },
+        false => Failure {
+            msg: format!("error in callback: {}", msg),
+            passing,
+        },
     })
 }
 

@@ -35,6 +35,7 @@ pub type LResult<T> = Result<T, String>;
 pub type Entry = (&'static std::ffi::CStr, ffi::lua_CFunction);
 
 pub use crate::luau::vm::tags::Ud;
+use std::cell::Cell;
 
 /// Aborts if a panic unwinds past it (see the module docs). A Luau exception passing
 /// through does not count as panicking and goes on to its `lua_pcall`.
@@ -66,6 +67,40 @@ pub unsafe fn guard(L: *mut lua_State, body: impl FnOnce() -> LResult<c_int>) ->
     }
 }
 
+thread_local! {
+    /// The message of a callback error an ffi call is about to raise (its buffer's address
+    /// and length, set by `reentry::Bracket::finish`), until `raise` raises it.
+    static MARKED: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Where a state keeps the last callback error an ffi call raised (in its registry).
+const RAISED_KEY: &std::ffi::CStr = c"lune_ffi.raised_callback_error";
+
+/// Marks `msg` as the callback error an ffi call is about to raise, so that callbacks it
+/// travels up through recognise the very value (see [`is_raised_callback_error`]).
+pub fn mark_callback_error(msg: &str) {
+    MARKED.with(|m| m.set((msg.as_ptr() as usize, msg.len())));
+}
+
+/// Whether the value at `idx` is the value the state's last marked callback error was
+/// raised as (`lua_rawequal` with the one kept in the registry).
+///
+/// # Safety
+/// `L` must be a live Luau state with `idx` on its stack and room for one more value.
+pub unsafe fn is_raised_callback_error(L: *mut lua_State, idx: c_int) -> bool {
+    // SAFETY: the caller's contract; one registry read, popped again.
+    unsafe {
+        if ffi::lua_type(L, idx) != ffi::LUA_TSTRING {
+            return false;
+        }
+        let idx = ffi::lua_absindex(L, idx);
+        ffi::lua_rawgetfield(L, ffi::LUA_REGISTRYINDEX, RAISED_KEY.as_ptr());
+        let same = ffi::lua_rawequal(L, idx, -1) != 0;
+        ffi::lua_pop(L, 1);
+        same
+    }
+}
+
 /// Raises `msg` as a Luau error. Nothing with a destructor may be alive in the calling
 /// frames between here and the C function boundary: `msg` is dropped before the raise.
 ///
@@ -77,6 +112,14 @@ pub unsafe fn raise(L: *mut lua_State, msg: String) -> ! {
     // SAFETY: this function's own `# Safety` contract, which every caller upholds.
     unsafe {
         push_str(L, &msg);
+        // Every raise consumes the mark: it is set just before its own raise, so a mark
+        // left by an error that went another way cannot match a later message.
+        if MARKED.with(|m| m.replace((0, 0))) == (msg.as_ptr() as usize, msg.len()) {
+            // Kept in the registry until the next one replaces it; an allocation failure
+            // here raises Luau's memory error instead, as pushing could.
+            ffi::lua_pushvalue(L, -1);
+            ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, RAISED_KEY.as_ptr());
+        }
         drop(msg);
         // SAFETY: the error object is on the stack; Luau unwinds to the nearest protected call.
         ffi::lua_error(L)

@@ -20,9 +20,6 @@ thread_local! {
     static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
     /// The Lua thread of the innermost ffi call in progress on this OS thread.
     static ACTIVE: Cell<*mut lua_State> = const { Cell::new(std::ptr::null_mut()) };
-    /// The callback error an ffi call raised last: when it travels up through an outer
-    /// callback, that callback passes it on unchanged instead of wrapping it again.
-    static RAISED: RefCell<Option<String>> = const { RefCell::new(None) };
     /// Callbacks running on this OS thread, nested inside each other.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
     /// A C finalizer (`ffi.gc`) is running on this OS thread, inside the collector.
@@ -124,7 +121,7 @@ impl Bracket {
         match take_pending_error() {
             None => Ok(()),
             Some(e) => {
-                RAISED.with(|r| *r.borrow_mut() = Some(e.clone()));
+                crate::luau::vm::raw::mark_callback_error(&e);
                 Err(e)
             }
         }
@@ -171,12 +168,6 @@ pub fn outside_calls<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     ACTIVE.with(|a| a.set(prev));
     r
-}
-
-/// Whether `msg` is a callback error an ffi call raised and that is now travelling up
-/// through an outer callback.
-pub fn is_propagating(msg: &[u8]) -> bool {
-    RAISED.with(|r| r.borrow().as_deref().is_some_and(|e| e.as_bytes() == msg))
 }
 
 /// Native stack a callback needs below it: the Luau call, our frames and whatever C code
