@@ -10,6 +10,7 @@ use crate::luau::memory::objects::{
 };
 use crate::luau::memory::types::{check_elem_type, check_type, resolve_size};
 use crate::luau::values::convert::{load_bits, Site};
+use crate::luau::vm::frame::guarded;
 use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{
     describe, fmt_num, get_index, get_positive_size, get_size, get_ud, guard, push_bytes, push_str,
@@ -93,9 +94,9 @@ pub unsafe extern "C-unwind" fn ffi_cast(L: *mut lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn ffi_sizeof(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        guard(L, || {
-            let (size, _) = resolve_size(&Frame::new(L), 1, "ffi.sizeof", "argument #1 (type)")?;
-            ffi::lua_pushnumber(L, size as f64);
+        guarded(L, |f| {
+            let (size, _) = resolve_size(f, 1, "ffi.sizeof", "argument #1 (type)")?;
+            f.push_number(size as f64);
             Ok(1)
         })
     }
@@ -108,9 +109,9 @@ pub unsafe extern "C-unwind" fn ffi_sizeof(L: *mut lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn ffi_alignof(L: *mut lua_State) -> c_int {
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
-        guard(L, || {
-            let (_, align) = resolve_size(&Frame::new(L), 1, "ffi.alignof", "argument #1 (type)")?;
-            ffi::lua_pushnumber(L, align as f64);
+        guarded(L, |f| {
+            let (_, align) = resolve_size(f, 1, "ffi.alignof", "argument #1 (type)")?;
+            f.push_number(align as f64);
             Ok(1)
         })
     }

@@ -301,6 +301,13 @@ pub unsafe fn emit_bits(p: Prim, bits: u64, sink: &mut impl PlainSink) -> bool {
     true
 }
 
+/// [`push_number_bits`] through a frame.
+pub fn push_number_bits_to(f: &mut Frame, p: Prim, bits: u64) {
+    f.reserve(1);
+    // SAFETY: the frame's live state, with room for the value.
+    unsafe { push_number_bits(f.state(), p, bits) }
+}
+
 /// Pushes a numeric or boolean primitive from its register image.
 ///
 /// # Safety

@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::vm::raw::{describe, get_str, get_ud, guard, LResult};
+use crate::luau::vm::raw::{describe, get_str, get_ud, guard, push_str, push_ud, LResult};
 use crate::luau::vm::state::{shared, Shared};
 use crate::luau::vm::tags::Ud;
 
@@ -145,6 +145,49 @@ impl<'a> Frame<'a> {
             }
             ffi::lua_rawgeti_(self.L, idx, i)
         }
+    }
+
+    /// The raw state, for a higher layer's own `unsafe` code (which then keeps the rules
+    /// this handle checks: valid indices, room before pushing).
+    pub fn state(&self) -> *mut lua_State {
+        self.L
+    }
+
+    /// Makes room for `n` more values (raises Luau's error if the stack cannot grow).
+    pub fn reserve(&mut self, n: c_int) {
+        // SAFETY: the live state; `luaL_checkstack` raises rather than overflow.
+        unsafe { ffi::luaL_checkstack(self.L, n, std::ptr::null()) }
+    }
+
+    /// Pushes a number.
+    pub fn push_number(&mut self, n: f64) {
+        self.reserve(1);
+        // SAFETY: room was made.
+        unsafe { ffi::lua_pushnumber(self.L, n) }
+    }
+
+    /// Pushes a string (may raise: allocation).
+    pub fn push_str(&mut self, s: &str) {
+        self.reserve(1);
+        // SAFETY: room was made.
+        unsafe { push_str(self.L, s) }
+    }
+
+    /// Pushes a new userdata of kind `T` (may raise: allocation).
+    pub fn push_ud<T: Ud>(&mut self, value: T) {
+        self.reserve(1);
+        // SAFETY: room was made; `push_ud` is the one maker of `T`'s tag.
+        unsafe {
+            push_ud(self.L, value);
+        }
+    }
+
+    /// Moves the top value into `idx` (a positive index on the stack).
+    pub fn replace(&mut self, idx: c_int) {
+        let top = self.top();
+        assert!(idx > 0 && idx < top, "Frame::replace: index {idx} of {top}");
+        // SAFETY: `idx` is below the top, which holds the value moved.
+        unsafe { ffi::lua_replace(self.L, idx) }
     }
 
     /// Pops `n` values, at most those on the stack.
