@@ -39,7 +39,11 @@ fn preprocess(header: &str) -> String {
 
 /// Compiles and runs a C program that prints one number per line.
 fn c_facts(program: &str) -> Vec<i64> {
-    let dir = std::env::temp_dir().join(format!("lune-ffi-cdecl-{}", std::process::id()));
+    // One directory per call: tests run in parallel threads of one process, and each
+    // removes its directory when done.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("lune-ffi-cdecl-{}-{}", std::process::id(), n));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("facts.c");
     let exe = dir.join("facts");
