@@ -46,7 +46,7 @@ const LIBRARY_METHODS: &[Entry] = &[
     (c"callDouble", library::LIB_CALL_DOUBLE),
     (c"callVoid", library::LIB_CALL_VOID),
     (c"callString", library::LIB_CALL_STRING),
-    (c"func", crate::luau::call::bound::lib_func),
+    (c"func", crate::luau::call::library::lib_func),
     (c"async", crate::luau::call::asynccall::lib_async),
     (c"symbol", library::lib_symbol),
 ];

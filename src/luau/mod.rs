@@ -15,7 +15,7 @@
 //! `memory::arena`, `memory::functions`,
 //! `call::signature`, `call::invoke`, `call::printf`,
 //! `callback::dispatch`, `callback`,
-//! `call::library`, `call::bound`, `call::asynccall`, `memory::gc`,
+//! `call::bound`, `call::library`, `call::asynccall`, `memory::gc`,
 //! `cdef::declared`, `cdef::include`,
 //! `kinds`.
 

@@ -1,23 +1,28 @@
 //! Bound functions: `lib:func` and `ffi.fn` give a plain Luau function with its
 //! prototype and address bound once, the fast path for repeated calls.
 
+use std::any::Any;
 use std::ffi::c_int;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::engine::Prototype;
+use crate::engine::{FastPlan, Prototype};
 use crate::luau::call::desc::FnDesc;
-use crate::luau::call::invoke::{call_with, fast_call, Names};
-use crate::luau::call::library::{check_name, lib_self, LibInner};
+use crate::luau::call::invoke::{call_with, Names};
 use crate::luau::call::signature::parse_sig;
-use crate::luau::memory::objects::check_ptr;
-use crate::luau::vm::frame::guarded;
-use crate::luau::vm::raw::{get_ud, guard, push_ud, raise};
+use crate::luau::memory::access::push_result;
+use crate::luau::memory::objects::{check_ptr, push_struct_value, RawPtrUd, TypedPtrUd, ViewUd};
+use crate::luau::values::convert::{normalize_bits, number_bits, push_number_bits};
+use crate::luau::vm::frame::{guarded, Frame};
+use crate::luau::vm::raw::{get_ud, guard, push_ud, raise, LResult};
+use crate::luau::vm::reentry::{has_pending, Bracket};
+use crate::luau::vm::slots::{self, Plain};
 use crate::luau::vm::state::shared;
 use crate::luau::vm::tags::{Tag, Ud};
 use crate::memory::Ptr;
-use crate::types::{CType, Prim};
+use crate::types::{CType, Pointee, Prim, StructType};
 use crate::vmlock::VmLock;
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
@@ -27,47 +32,13 @@ pub struct BoundUd {
     desc: FnDesc,
     func: usize,
     name: String,
-    /// Keeps the library loaded while the function is reachable.
-    _lib: Option<Rc<LibInner>>,
+    /// Keeps the library loaded while the function is reachable (its `LibInner`).
+    _lib: Option<Rc<dyn Any>>,
     vm_lock: &'static VmLock,
 }
 
 impl Ud for BoundUd {
     const KIND: Tag = Tag::Bound;
-}
-
-/// `lib:func(name, ret, args)` → a plain Luau function bound once.
-///
-/// # Safety
-/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
-pub(crate) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
-    unsafe {
-        guarded(L, |f| {
-            const F: &str = "lib:func";
-            let lib = lib_self(L, F)?.lib.clone();
-            let name = check_name(L, 2, F)?.to_string();
-            // A variadic function binds its variadic types once, `{ fixed..., "...",
-            // variadic... }`; lib:call keeps per-call types.
-            let desc = parse_sig(f, Some(3), 4, F, 2, 3)?;
-            let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
-            let proto = lib
-                .sigs
-                .prototype_for(&name, desc.signature())
-                .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
-            push_bound(
-                L,
-                Bound {
-                    proto,
-                    desc,
-                    func,
-                    name,
-                    lib: Some(lib),
-                },
-            );
-            Ok(1)
-        })
-    }
 }
 
 /// `ffi.fn(ptr, ret, args)` → a plain Luau function calling the pointer.
@@ -119,7 +90,7 @@ pub unsafe extern "C-unwind" fn ffi_fn(L: *mut lua_State) -> c_int {
 pub(crate) unsafe fn finalizer_parts(
     L: *mut lua_State,
     idx: c_int,
-) -> Option<Result<(Rc<Prototype>, usize, Option<Rc<LibInner>>), String>> {
+) -> Option<Result<(Rc<Prototype>, usize, Option<Rc<dyn Any>>), String>> {
     // SAFETY: the caller's contract.
     let b = unsafe { get_ud::<BoundUd>(L, idx) }?;
     let sig = &b.proto.sig;
@@ -141,7 +112,8 @@ pub struct Bound {
     pub desc: FnDesc,
     pub func: usize,
     pub name: String,
-    pub lib: Option<Rc<LibInner>>,
+    /// The library's `LibInner`, kept loaded while the function is reachable.
+    pub lib: Option<Rc<dyn Any>>,
 }
 
 /// Pushes a plain Luau function calling `b.func` (upvalue: the `BoundUd`).
@@ -219,5 +191,201 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
             }
             r
         })
+    }
+}
+
+/// Scalar arguments that convert without any check failing, struct arguments given as
+/// views of their type (`fast_struct_arg`), a scalar or struct result. Returns
+/// None, having done nothing, whenever the general path is needed. Nothing here can
+/// panic; a callback error found after the call comes back as `Some(Err)`, to be raised
+/// by the caller once nothing with a destructor is alive.
+///
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+#[inline(always)]
+pub unsafe fn fast_call(
+    L: *mut lua_State,
+    fast: &FastPlan,
+    func: usize,
+    first: c_int,
+    ret_pointee: Option<&Pointee>,
+    lock: &'static VmLock,
+) -> Option<LResult<c_int>> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        // Before any argument is converted: Luau finalizers of ffi.gc run here.
+        if has_pending() {
+            crate::luau::vm::state::safe_point(L);
+        }
+        let top = slots::count(L);
+        if (top - first + 1) as usize != fast.arg_count() || func == 0 {
+            return None;
+        }
+        if fast.struct_ret().is_some() {
+            return fast_struct_call(L, fast, func, first, top, lock);
+        }
+        let bracket = Bracket::enter(L, lock);
+        let r = fast.call(
+            func,
+            StackArgs { L, first },
+            |i, st| fast_struct_arg(L, i as c_int + first, st),
+            bracket.around(),
+        );
+        // Declined (an argument needs the general path): nothing ran, so no callback
+        // error can belong to this call; leave any for the call it belongs to.
+        let Some(bits) = r else {
+            bracket.abandon();
+            return None;
+        };
+        if let Err(e) = bracket.finish() {
+            return Some(Err(e));
+        }
+        let p = fast.ret();
+        if p == Prim::Void {
+            return Some(Ok(0));
+        }
+        match p {
+            Prim::Pointer | Prim::String | Prim::String16 => push_result(L, p, bits, ret_pointee),
+            _ => push_number_bits(L, p, normalize_bits(p, bits)),
+        }
+        Some(Ok(1))
+    }
+}
+
+/// `fast_call` for a struct result: the arguments as in `fast_call`, the struct straight
+/// into a new struct value (from the return registers or through the hidden result
+/// pointer).
+///
+/// `top` is the stack top on entry (the arguments), restored if the fast path declines.
+///
+/// # Safety
+/// As `fast_call`.
+#[inline(never)]
+unsafe fn fast_struct_call(
+    L: *mut lua_State,
+    fast: &FastPlan,
+    func: usize,
+    first: c_int,
+    top: c_int,
+    lock: &'static VmLock,
+) -> Option<LResult<c_int>> {
+    let st = fast.struct_ret()?;
+    // SAFETY: the caller's contract; `dst` holds the struct and outlives the call (the
+    // value is on the stack).
+    unsafe {
+        // The result is a new struct value, filled by the call. Allocated first: it may
+        // raise, and nothing owned is alive yet.
+        let dst = push_struct_value(L, st);
+        let bracket = Bracket::enter(L, lock);
+        let r = fast.call_struct(
+            func,
+            StackArgs { L, first },
+            |i, st| fast_struct_arg(L, i as c_int + first, st),
+            bracket.around(),
+            dst,
+        );
+        if r.is_none() {
+            bracket.abandon();
+            // Declined: the general path starts from the arguments alone.
+            slots::truncate(L, top);
+            return None;
+        }
+        if let Err(e) = bracket.finish() {
+            return Some(Err(e));
+        }
+        Some(Ok(1))
+    }
+}
+
+/// The fast path's arguments: Luau's stack slots from `first` on.
+struct StackArgs {
+    L: *mut lua_State,
+    first: c_int,
+}
+
+impl crate::engine::ArgSource for StackArgs {
+    #[inline(always)]
+    fn arg(&mut self, i: usize, p: Prim) -> Option<u64> {
+        // SAFETY: made only by `fast_call` and `fast_struct_call` for the state of the
+        // running bound call, whose arguments start at `first`.
+        unsafe { fast_arg(self.L, i as c_int + self.first, p) }
+    }
+}
+
+/// # Safety
+/// `L` must be a live Luau state whose stack holds the indices passed; Luau
+/// errors raised inside unwind through here (see `raw`).
+#[inline(always)]
+unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        // Numbers and booleans inline; pointers and strings out of line, so this stays
+        // small enough to inline into the per-argument loop.
+        match (p, slots::get(L, idx)) {
+            (Prim::Bool, Plain::Bool(b)) => Some(b as u64),
+            (Prim::Bool, _) => None,
+            (Prim::Pointer | Prim::String | Prim::String16, v) => fast_ref_arg(L, idx, p, v),
+            (_, Plain::Number(n)) => number_bits(n, p, p),
+            _ => None,
+        }
+    }
+}
+
+/// `fast_arg` for a pointer or string parameter.
+///
+/// # Safety
+/// As `fast_arg`; `v` is the value at `idx`.
+#[inline(never)]
+unsafe fn fast_ref_arg(L: *mut lua_State, idx: c_int, p: Prim, v: Plain) -> Option<u64> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match (p, v) {
+            (Prim::Pointer, Plain::Nil) => Some(0),
+            (Prim::Pointer, Plain::Other(ffi::LUA_TUSERDATA)) => {
+                let ptr = match ffi::lua_userdatatag(L, idx) {
+                    RawPtrUd::TAG => &get_ud::<RawPtrUd>(L, idx)?.ptr,
+                    TypedPtrUd::TAG => &get_ud::<TypedPtrUd>(L, idx)?.ptr,
+                    ViewUd::TAG => &get_ud::<ViewUd>(L, idx)?.ptr,
+                    _ => return None,
+                };
+                (!ptr.is_dead()).then_some(ptr.addr as u64)
+            }
+            // A string for a `pointer`: in place, a copy or an error depending on the
+            // parameter's declaration, which the general path knows.
+            (Prim::String, Plain::Other(ffi::LUA_TSTRING)) => {
+                let frame = Frame::new(L);
+                let s = frame.str(idx)?;
+                // Luau strings are NUL-terminated and live on the stack for the whole call.
+                (!s.contains(&0)).then_some(s.as_ptr() as u64)
+            }
+            // Anything else, and String16 (it needs a UTF-16 copy): the general path.
+            _ => None,
+        }
+    }
+}
+
+/// A struct argument's bytes, when the value at `idx` is a StructView of the same struct
+/// type (the same `Arc`, or an equal type) over memory that is alive and holds the whole
+/// struct: exactly what `store_struct_at` accepts from a view. Anything else (a table of
+/// fields, a view of another type or of freed memory, any other value) is None, and the
+/// general path raises its error.
+///
+/// # Safety
+/// `L` must be a live Luau state with `idx` on its stack. The address is valid until
+/// Luau code runs again (the fast path copies it before the call).
+#[inline(always)]
+unsafe fn fast_struct_arg(
+    L: *mut lua_State,
+    idx: c_int,
+    st: &Arc<StructType>,
+) -> Option<*const u8> {
+    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    unsafe {
+        let v = get_ud::<ViewUd>(L, idx)?;
+        if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
+            return None;
+        }
+        v.ptr.check(0, st.size).ok().map(|a| a as *const u8)
     }
 }

@@ -5,28 +5,22 @@
 
 use std::ffi::c_int;
 use std::mem::MaybeUninit;
-use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::engine::{Buffers, Call, FastPlan, Prototype};
+use crate::engine::{Buffers, Call, Prototype};
 use crate::luau::call::desc::{FnDesc, Param};
 use crate::luau::memory::access::{push_result, store_struct_at};
-use crate::luau::memory::objects::{
-    pointer_value, push_struct_value, RawPtrUd, TypedPtrUd, ViewUd,
-};
+use crate::luau::memory::objects::{pointer_value, push_struct_value};
 use crate::luau::values::convert::{
-    check_c_string, encode_number, fast_number, number_bits, push_utf16_copy, Lazy, Site,
+    check_c_string, encode_number, fast_number, push_utf16_copy, Lazy, Site,
 };
-use crate::luau::values::convert::{normalize_bits, push_number_bits};
 use crate::luau::values::ctypes::StrArg;
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::{describe, get_ud, guard, LResult};
+use crate::luau::vm::raw::{describe, guard, LResult};
 use crate::luau::vm::reentry::{has_pending, Bracket};
-use crate::luau::vm::slots::{self, Plain};
-use crate::luau::vm::tags::Ud;
 use crate::memory::Owner;
-use crate::types::{CType, Pointee, Prim, StructType};
+use crate::types::{CType, Pointee, Prim};
 use crate::vmlock::VmLock;
 
 /// Names for messages: the API function and the C function. Passed by reference so the
@@ -356,202 +350,6 @@ unsafe fn push_private_copy(L: *mut lua_State, s: &[u8]) -> usize {
         std::ptr::copy_nonoverlapping(s.as_ptr(), data, s.len());
         *data.add(s.len()) = 0;
         data as usize
-    }
-}
-
-/// Scalar arguments that convert without any check failing, struct arguments given as
-/// views of their type (`fast_struct_arg`), a scalar or struct result. Returns
-/// None, having done nothing, whenever the general path is needed. Nothing here can
-/// panic; a callback error found after the call comes back as `Some(Err)`, to be raised
-/// by the caller once nothing with a destructor is alive.
-///
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-#[inline(always)]
-pub unsafe fn fast_call(
-    L: *mut lua_State,
-    fast: &FastPlan,
-    func: usize,
-    first: c_int,
-    ret_pointee: Option<&Pointee>,
-    lock: &'static VmLock,
-) -> Option<LResult<c_int>> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        // Before any argument is converted: Luau finalizers of ffi.gc run here.
-        if has_pending() {
-            crate::luau::vm::state::safe_point(L);
-        }
-        let top = slots::count(L);
-        if (top - first + 1) as usize != fast.arg_count() || func == 0 {
-            return None;
-        }
-        if fast.struct_ret().is_some() {
-            return fast_struct_call(L, fast, func, first, top, lock);
-        }
-        let bracket = Bracket::enter(L, lock);
-        let r = fast.call(
-            func,
-            StackArgs { L, first },
-            |i, st| fast_struct_arg(L, i as c_int + first, st),
-            bracket.around(),
-        );
-        // Declined (an argument needs the general path): nothing ran, so no callback
-        // error can belong to this call; leave any for the call it belongs to.
-        let Some(bits) = r else {
-            bracket.abandon();
-            return None;
-        };
-        if let Err(e) = bracket.finish() {
-            return Some(Err(e));
-        }
-        let p = fast.ret();
-        if p == Prim::Void {
-            return Some(Ok(0));
-        }
-        match p {
-            Prim::Pointer | Prim::String | Prim::String16 => push_result(L, p, bits, ret_pointee),
-            _ => push_number_bits(L, p, normalize_bits(p, bits)),
-        }
-        Some(Ok(1))
-    }
-}
-
-/// `fast_call` for a struct result: the arguments as in `fast_call`, the struct straight
-/// into a new struct value (from the return registers or through the hidden result
-/// pointer).
-///
-/// `top` is the stack top on entry (the arguments), restored if the fast path declines.
-///
-/// # Safety
-/// As `fast_call`.
-#[inline(never)]
-unsafe fn fast_struct_call(
-    L: *mut lua_State,
-    fast: &FastPlan,
-    func: usize,
-    first: c_int,
-    top: c_int,
-    lock: &'static VmLock,
-) -> Option<LResult<c_int>> {
-    let st = fast.struct_ret()?;
-    // SAFETY: the caller's contract; `dst` holds the struct and outlives the call (the
-    // value is on the stack).
-    unsafe {
-        // The result is a new struct value, filled by the call. Allocated first: it may
-        // raise, and nothing owned is alive yet.
-        let dst = push_struct_value(L, st);
-        let bracket = Bracket::enter(L, lock);
-        let r = fast.call_struct(
-            func,
-            StackArgs { L, first },
-            |i, st| fast_struct_arg(L, i as c_int + first, st),
-            bracket.around(),
-            dst,
-        );
-        if r.is_none() {
-            bracket.abandon();
-            // Declined: the general path starts from the arguments alone.
-            slots::truncate(L, top);
-            return None;
-        }
-        if let Err(e) = bracket.finish() {
-            return Some(Err(e));
-        }
-        Some(Ok(1))
-    }
-}
-
-/// The fast path's arguments: Luau's stack slots from `first` on.
-struct StackArgs {
-    L: *mut lua_State,
-    first: c_int,
-}
-
-impl crate::engine::ArgSource for StackArgs {
-    #[inline(always)]
-    fn arg(&mut self, i: usize, p: Prim) -> Option<u64> {
-        // SAFETY: made only by `fast_call` and `fast_struct_call` for the state of the
-        // running bound call, whose arguments start at `first`.
-        unsafe { fast_arg(self.L, i as c_int + self.first, p) }
-    }
-}
-
-/// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
-#[inline(always)]
-unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        // Numbers and booleans inline; pointers and strings out of line, so this stays
-        // small enough to inline into the per-argument loop.
-        match (p, slots::get(L, idx)) {
-            (Prim::Bool, Plain::Bool(b)) => Some(b as u64),
-            (Prim::Bool, _) => None,
-            (Prim::Pointer | Prim::String | Prim::String16, v) => fast_ref_arg(L, idx, p, v),
-            (_, Plain::Number(n)) => number_bits(n, p, p),
-            _ => None,
-        }
-    }
-}
-
-/// `fast_arg` for a pointer or string parameter.
-///
-/// # Safety
-/// As `fast_arg`; `v` is the value at `idx`.
-#[inline(never)]
-unsafe fn fast_ref_arg(L: *mut lua_State, idx: c_int, p: Prim, v: Plain) -> Option<u64> {
-    // SAFETY: the caller's contract.
-    unsafe {
-        match (p, v) {
-            (Prim::Pointer, Plain::Nil) => Some(0),
-            (Prim::Pointer, Plain::Other(ffi::LUA_TUSERDATA)) => {
-                let ptr = match ffi::lua_userdatatag(L, idx) {
-                    RawPtrUd::TAG => &get_ud::<RawPtrUd>(L, idx)?.ptr,
-                    TypedPtrUd::TAG => &get_ud::<TypedPtrUd>(L, idx)?.ptr,
-                    ViewUd::TAG => &get_ud::<ViewUd>(L, idx)?.ptr,
-                    _ => return None,
-                };
-                (!ptr.is_dead()).then_some(ptr.addr as u64)
-            }
-            // A string for a `pointer`: in place, a copy or an error depending on the
-            // parameter's declaration, which the general path knows.
-            (Prim::String, Plain::Other(ffi::LUA_TSTRING)) => {
-                let frame = Frame::new(L);
-                let s = frame.str(idx)?;
-                // Luau strings are NUL-terminated and live on the stack for the whole call.
-                (!s.contains(&0)).then_some(s.as_ptr() as u64)
-            }
-            // Anything else, and String16 (it needs a UTF-16 copy): the general path.
-            _ => None,
-        }
-    }
-}
-
-/// A struct argument's bytes, when the value at `idx` is a StructView of the same struct
-/// type (the same `Arc`, or an equal type) over memory that is alive and holds the whole
-/// struct: exactly what `store_struct_at` accepts from a view. Anything else (a table of
-/// fields, a view of another type or of freed memory, any other value) is None, and the
-/// general path raises its error.
-///
-/// # Safety
-/// `L` must be a live Luau state with `idx` on its stack. The address is valid until
-/// Luau code runs again (the fast path copies it before the call).
-#[inline(always)]
-unsafe fn fast_struct_arg(
-    L: *mut lua_State,
-    idx: c_int,
-    st: &Arc<StructType>,
-) -> Option<*const u8> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let v = get_ud::<ViewUd>(L, idx)?;
-        if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
-            return None;
-        }
-        v.ptr.check(0, st.size).ok().map(|a| a as *const u8)
     }
 }
 

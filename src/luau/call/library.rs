@@ -8,10 +8,11 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::call::invoke::{call_with, fast_call, Names};
+use crate::luau::call::bound::{fast_call, push_bound, Bound};
+use crate::luau::call::invoke::{call_with, Names};
 use crate::luau::call::signature::{parse_sig, Fnv, SigCache};
 use crate::luau::memory::objects::push_rawptr;
-use crate::luau::vm::frame::Frame;
+use crate::luau::vm::frame::{guarded, Frame};
 use crate::luau::vm::raw::{
     describe, get_str, get_ud, guard, push_str, push_ud, raise, Entry, LResult,
 };
@@ -436,6 +437,40 @@ unsafe extern "C-unwind" fn lib_tostring(L: *mut lua_State) -> c_int {
         guard(L, || {
             let lib = lib_self(L, "tostring")?;
             push_str(L, &format!("Library({})", lib.lib.name));
+            Ok(1)
+        })
+    }
+}
+
+/// `lib:func(name, ret, args)` → a plain Luau function bound once.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub(crate) unsafe extern "C-unwind" fn lib_func(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guarded(L, |f| {
+            const F: &str = "lib:func";
+            let lib = lib_self(L, F)?.lib.clone();
+            let name = check_name(L, 2, F)?.to_string();
+            // A variadic function binds its variadic types once, `{ fixed..., "...",
+            // variadic... }`; lib:call keeps per-call types.
+            let desc = parse_sig(f, Some(3), 4, F, 2, 3)?;
+            let func = lib.lookup(&name).map_err(|e| format!("{}: {}", F, e))?;
+            let proto = lib
+                .sigs
+                .prototype_for(&name, desc.signature())
+                .map_err(|e| format!("{}: '{}': {}", F, name, e))?;
+            push_bound(
+                L,
+                Bound {
+                    proto,
+                    desc,
+                    func,
+                    name,
+                    lib: Some(lib as Rc<dyn std::any::Any>),
+                },
+            );
             Ok(1)
         })
     }

@@ -22,7 +22,6 @@ use mlua::ffi::{self, lua_State};
 
 use crate::abi::Signature;
 use crate::engine::{Buffers, Call, Prototype};
-use crate::luau::call::library::LibInner;
 use crate::luau::callback::kind::CallbackUd;
 use crate::luau::memory::objects::{
     lua_anchor, push_rawptr, push_typed_to, push_view, RawPtrUd, TypedPtrUd, ViewUd,
@@ -57,7 +56,7 @@ struct CFin {
     proto: Rc<Prototype>,
     func: usize,
     /// Keeps the library of a declared or bound function loaded until it has run.
-    _lib: Option<Rc<LibInner>>,
+    _lib: Option<Rc<dyn std::any::Any>>,
 }
 
 impl CFin {
