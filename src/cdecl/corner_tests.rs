@@ -174,7 +174,7 @@ fn aligned_typedefs_are_honoured() {
     assert_eq!(offset(&mut ns, "struct k", "x"), 2);
     // gcc: "alignment of array elements is greater than element size".
     let t = ns.parse_type("aint [2]").unwrap();
-    let e = ns.size_align(&t).unwrap_err();
+    let e = ns.size_align(&t).unwrap_err().to_string();
     assert!(e.contains("greater than their size"), "{}", e);
     // Values are the integer's.
     let t = ns.parse_type("aint").unwrap();

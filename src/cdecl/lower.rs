@@ -2,23 +2,23 @@
 //! `CType` for calls and memory, record layout, and C spellings for messages.
 
 use super::*;
-use crate::types::Pointee;
+use crate::types::{FieldLabel, Pointee};
 
 impl Namespace {
     /// `sizeof(ty)`; an error for incomplete types, functions and `void`.
-    pub fn sizeof(&self, ty: &Type) -> Result<usize, String> {
+    pub fn sizeof(&self, ty: &Type) -> Result<usize, LowerError> {
         self.size_align(ty).map(|(s, _)| s)
     }
 
     /// `_Alignof(ty)`.
-    pub fn alignof(&self, ty: &Type) -> Result<usize, String> {
+    pub fn alignof(&self, ty: &Type) -> Result<usize, LowerError> {
         self.size_align(ty).map(|(_, a)| a)
     }
 
-    pub fn size_align(&self, ty: &Type) -> Result<(usize, usize), String> {
+    pub fn size_align(&self, ty: &Type) -> Result<(usize, usize), LowerError> {
         let p = &self.platform;
         Ok(match ty {
-            Type::Void => return Err("sizeof of void".into()),
+            Type::Void => return Err(LowerError::SizeofVoid),
             Type::Int(k) => (k.size(p), k.size(p)),
             Type::Float => (4, 4),
             Type::Double => (8, 8),
@@ -28,65 +28,56 @@ impl Namespace {
                 let (s, a) = self.size_align(of)?;
                 // gcc: "alignment of array elements is greater than element size".
                 if s % a != 0 {
-                    return Err(format!(
-                        "{}: the alignment of the array's elements ({}) is greater than their size ({})",
-                        self.type_name(ty),
-                        a,
-                        s
-                    ));
+                    return Err(LowerError::OverAlignedElements {
+                        ty: self.type_name(ty),
+                        align: a,
+                        size: s,
+                    });
                 }
-                let n = len.ok_or_else(|| {
-                    format!(
-                        "sizeof of an array of unknown length ({})",
-                        self.type_name(ty)
-                    )
+                let n = len.ok_or_else(|| LowerError::SizeofUnknownLength {
+                    ty: self.type_name(ty),
                 })?;
                 let total = s
                     .checked_mul(n)
                     .filter(|t| *t <= crate::types::MAX_OBJECT_SIZE)
-                    .ok_or_else(|| format!("{} is too large", self.type_name(ty)))?;
+                    .ok_or_else(|| LowerError::TooLarge {
+                        ty: self.type_name(ty),
+                    })?;
                 (total, a)
             }
             Type::Record(id) => match &self.records[id.0].def {
                 Some(d) => (d.layout.size, d.layout.align),
                 None => {
-                    return Err(format!(
-                        "{} is incomplete (opaque): only pointers to it can be used",
-                        self.type_name(ty)
-                    ))
+                    return Err(LowerError::OpaqueRecord {
+                        ty: self.type_name(ty),
+                    })
                 }
             },
             Type::Enum(id) => {
                 let e = &self.enums[id.0];
                 if e.constants.is_none() {
-                    return Err(format!(
-                        "{} is incomplete (declared, not defined): only pointers to it can be used",
-                        self.type_name(ty)
-                    ));
+                    return Err(LowerError::UndefinedEnum {
+                        ty: self.type_name(ty),
+                    });
                 }
                 let s = e.underlying.size(p);
                 (s, s)
             }
             Type::Aligned { of, align } => (self.sizeof(of)?, *align),
-            Type::Unsupported { why, .. } => return Err(why.clone()),
+            Type::Unsupported { why, .. } => return Err(LowerError::Unsupported(why.clone())),
             Type::Func(_) => {
-                return Err(format!(
-                    "sizeof of a function type ({})",
-                    self.type_name(ty)
-                ))
+                return Err(LowerError::SizeofFunction {
+                    ty: self.type_name(ty),
+                })
             }
         })
     }
 
     /// `ty` aligned to at least `align` (an `aligned(n)` attribute outside a typedef,
     /// which cannot lower the alignment); an incomplete record keeps the attribute's.
-    pub(super) fn raise_alignment(&self, ty: Type, align: usize) -> Result<Type, String> {
+    pub(super) fn raise_alignment(&self, ty: Type, align: usize) -> Result<Type, LowerError> {
         if align == 0 || !align.is_power_of_two() || align > 1 << 28 {
-            return Err(format!(
-                "aligned({}) must be a power of two from 1 to {}",
-                align,
-                1 << 28
-            ));
+            return Err(LowerError::BadAlignment(align));
         }
         let natural = self.alignof(&ty).unwrap_or(1);
         Ok(if natural >= align {
@@ -104,7 +95,7 @@ impl Namespace {
     /// `Prim::String`), enums their integer type, records their `StructType`.
     /// An error for what cannot be passed: incomplete records, arrays, functions and
     /// the [`Unpassable`] types (and records holding one).
-    pub fn lower(&self, ty: &Type) -> Result<CType, String> {
+    pub fn lower(&self, ty: &Type) -> Result<CType, LowerError> {
         let p = &self.platform;
         Ok(match ty {
             Type::Void => CType::Prim(Prim::Void),
@@ -118,56 +109,48 @@ impl Namespace {
                 // incomplete type.
                 let e = &self.enums[id.0];
                 if e.constants.is_none() {
-                    return Err(format!(
-                        "{} is incomplete (declared, not defined): it cannot be used by value, only through a pointer",
-                        self.type_name(ty)
-                    ));
+                    return Err(LowerError::UndefinedEnumByValue {
+                        ty: self.type_name(ty),
+                    });
                 }
                 CType::Prim(e.underlying.prim(p))
             }
-            Type::Unpassable(u) => {
-                return Err(format!("type '{}' cannot be passed by this FFI", u.name()))
-            }
-            Type::Unsupported { why, .. } => return Err(why.clone()),
+            Type::Unpassable(u) => return Err(LowerError::Unpassable(u.name())),
+            Type::Unsupported { why, .. } => return Err(LowerError::Unsupported(why.clone())),
             // An aligned scalar or pointer is passed as the scalar is; a record whose
             // alignment an attribute changed has no StructType that says so.
             Type::Aligned { of, align } => {
                 let c = self.lower(of)?;
                 if matches!(c, CType::Struct(_)) && c.align() != *align {
-                    return Err(format!(
-                        "{} cannot be passed by value: its aligned({}) attribute changes its alignment",
-                        self.type_name(ty),
-                        align
-                    ));
+                    return Err(LowerError::AlignedByValue {
+                        ty: self.type_name(ty),
+                        align: *align,
+                    });
                 }
                 c
             }
             Type::Array { .. } => {
-                return Err(format!(
-                    "an array ({}) cannot be passed by value; use a pointer",
-                    self.type_name(ty)
-                ))
+                return Err(LowerError::ArrayByValue {
+                    ty: self.type_name(ty),
+                })
             }
             Type::Func(_) => {
-                return Err(format!(
-                    "a function type ({}) cannot be passed by value; use a pointer to it",
-                    self.type_name(ty)
-                ))
+                return Err(LowerError::FunctionByValue {
+                    ty: self.type_name(ty),
+                })
             }
             Type::Record(id) => match &self.records[id.0].def {
                 None => {
-                    return Err(format!(
-                    "{} is incomplete (opaque): it cannot be used by value, only through a pointer",
-                    self.type_name(ty)
-                ))
+                    return Err(LowerError::OpaqueRecordByValue {
+                        ty: self.type_name(ty),
+                    })
                 }
                 Some(d) => {
                     if let Some(why) = &d.cannot_pass {
-                        return Err(format!(
-                            "{} cannot be passed by value: {}",
-                            self.type_name(ty),
-                            why
-                        ));
+                        return Err(LowerError::CannotPass {
+                            ty: self.type_name(ty),
+                            why: why.clone(),
+                        });
                     }
                     CType::Struct(d.layout.clone())
                 }
@@ -219,7 +202,7 @@ impl Namespace {
 
     /// The engine's element type and count for an array type (`int[4]` -> (i32, 4));
     /// nested arrays are flattened. `None` if `ty` is not an array.
-    pub fn lower_array(&self, ty: &Type) -> Result<Option<(CType, Option<usize>)>, String> {
+    pub fn lower_array(&self, ty: &Type) -> Result<Option<(CType, Option<usize>)>, LowerError> {
         let Type::Array { .. } = ty else {
             return Ok(None);
         };
@@ -229,26 +212,21 @@ impl Namespace {
 
     /// Lowers a function type for the classifier: (return, fixed parameters, variadic?).
     /// Errors name the parameter (1-based) and its C type.
-    pub fn lower_func(&self, f: &FuncType) -> Result<(CType, Vec<CType>, bool), String> {
-        let ret = self
-            .lower(&f.ret)
-            .map_err(|e| format!("return type {}: {}", self.type_name(&f.ret), e))?;
+    pub fn lower_func(&self, f: &FuncType) -> Result<(CType, Vec<CType>, bool), LowerError> {
+        let ret = self.lower(&f.ret).map_err(|e| LowerError::Return {
+            ty: self.type_name(&f.ret),
+            error: Box::new(e),
+        })?;
         let mut params = Vec::with_capacity(f.params.len());
         for (i, prm) in f.params.iter().enumerate() {
-            let c = self.lower(&prm.ty).map_err(|e| {
-                format!(
-                    "parameter {}{} ({}): {}",
-                    i + 1,
-                    prm.name
-                        .as_ref()
-                        .map(|n| format!(" '{}'", n))
-                        .unwrap_or_default(),
-                    self.type_name(&prm.ty),
-                    e
-                )
+            let c = self.lower(&prm.ty).map_err(|e| LowerError::Parameter {
+                index: i + 1,
+                name: prm.name.clone(),
+                ty: self.type_name(&prm.ty),
+                error: Box::new(e),
             })?;
             if c.is_void() {
-                return Err(format!("parameter {} has type void", i + 1));
+                return Err(LowerError::VoidParameter(i + 1));
             }
             params.push(c);
         }
@@ -367,18 +345,20 @@ impl Namespace {
     /// flattened). Unlike [`Namespace::lower`] it accepts records holding unpassable
     /// members, and unpassable types themselves become opaque byte blobs of their size
     /// and alignment. Errors for incomplete records, functions and `void`.
-    pub fn lower_layout(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
+    pub fn lower_layout(&self, ty: &Type) -> Result<(CType, Option<usize>), LowerError> {
         self.layout_type(ty)
     }
 
-    pub(super) fn layout_type(&self, ty: &Type) -> Result<(CType, Option<usize>), String> {
+    pub(super) fn layout_type(&self, ty: &Type) -> Result<(CType, Option<usize>), LowerError> {
         Ok(match ty {
             Type::Array { of, len } => {
                 let (elem, inner) = self.layout_type(of)?;
                 let n = len.unwrap_or(0);
                 // The bytes, not only the element count, must stay within the largest
                 // object: `int[2]` nested 39 times has 2^39 elements but 2^41 bytes.
-                let too_large = || format!("{} is too large", self.type_name(ty));
+                let too_large = || LowerError::TooLarge {
+                    ty: self.type_name(ty),
+                };
                 let total = inner.unwrap_or(1).checked_mul(n).ok_or_else(too_large)?;
                 match total.checked_mul(elem.size()) {
                     Some(bytes) if bytes <= crate::types::MAX_OBJECT_SIZE => {}
@@ -399,12 +379,16 @@ impl Namespace {
             }
             Type::Record(id) => match &self.records[id.0].def {
                 Some(d) => (CType::Struct(d.layout.clone()), None),
-                None => return Err(format!("{} is incomplete (opaque)", self.type_name(ty))),
+                None => {
+                    return Err(LowerError::OpaqueLayout {
+                        ty: self.type_name(ty),
+                    })
+                }
             },
             // The element's own alignment is the record member's business
             // (`MemberSpec::type_align`); memory holds `of`.
             Type::Aligned { of, .. } => self.layout_type(of)?,
-            Type::Void => return Err("void has no layout".into()),
+            Type::Void => return Err(LowerError::VoidLayout),
             _ => (self.lower(ty)?, None),
         })
     }
@@ -415,17 +399,16 @@ impl Namespace {
         kind: RecordKind,
         members: &[Member],
         opts: RecordOptions,
-    ) -> Result<(Arc<StructType>, Option<String>), String> {
+    ) -> Result<(Arc<StructType>, Option<String>), LowerError> {
         let mut specs = Vec::with_capacity(members.len());
         let mut cannot_pass = None;
         let last = members.len().saturating_sub(1);
         for (i, m) in members.iter().enumerate() {
             let name = m.name.clone().unwrap_or_default();
-            let label = m
-                .name
-                .as_deref()
-                .map(|n| format!("field '{}'", n))
-                .unwrap_or_else(|| format!("field {}", i + 1));
+            let label = match &m.name {
+                Some(n) => FieldLabel::Named(n.clone()),
+                None => FieldLabel::Index(i + 1),
+            };
             let mut ty = &m.ty;
             // `T x[]` (and GNU `T x[0]`) at the end: a flexible array member.
             let flexible = match ty {
@@ -455,21 +438,20 @@ impl Namespace {
                     cannot_pass.get_or_insert(why);
                 }
             }
-            let (cty, count) = self
-                .layout_type(ty)
-                .map_err(|e| format!("{}: {}", label, e))?;
+            let in_field = |e| LowerError::Field {
+                field: label.clone(),
+                error: Box::new(e),
+            };
+            let (cty, count) = self.layout_type(ty).map_err(in_field)?;
             if m.bits.is_some() && !ty.is_integer() {
-                return Err(format!(
-                    "{} is a bitfield of type {}; a bitfield needs an integer type",
-                    label,
-                    self.type_name(ty)
-                ));
+                return Err(LowerError::BitfieldType {
+                    field: label,
+                    ty: self.type_name(ty),
+                });
             }
             // The alignment of the member's type when an attribute set it (a typedef, `*
             // __attribute__((aligned(4)))`), which may be below the natural one.
-            let (_, talign) = self
-                .size_align(ty)
-                .map_err(|e| format!("{}: {}", label, e))?;
+            let (_, talign) = self.size_align(ty).map_err(in_field)?;
             let natural = cty.align();
             specs.push(MemberSpec {
                 type_align: (talign != natural).then_some(talign),

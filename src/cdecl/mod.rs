@@ -22,7 +22,8 @@ mod redeclare;
 mod suggest;
 mod types;
 
-pub use error::{CdefError, ErrorKind};
+use error::DeclError;
+pub use error::{CdefError, ErrorKind, LowerError};
 pub use suggest::{edit_distance, nearest};
 
 use std::collections::HashMap;
@@ -541,13 +542,14 @@ impl Namespace {
 
     /// Declares the constant `name` (a `static const` integer), like an object-like
     /// `#define`: the same value again is fine, another is a conflict.
-    pub(crate) fn set_constant(&mut self, name: &str, v: i128) -> Result<(), String> {
+    pub(crate) fn set_constant(&mut self, name: &str, v: i128) -> Result<(), DeclError> {
         let v = MacroValue::Int(v);
         match self.defines.get(name) {
-            Some(old) if *old != v => Err(format!(
-                "'{}' redefined with a different value ({} before, {} now)",
-                name, old, v
-            )),
+            Some(old) if *old != v => Err(DeclError::ConstantRedefined {
+                name: name.to_string(),
+                before: old.clone(),
+                now: v,
+            }),
             Some(_) => Ok(()),
             None => {
                 self.set_define(name, v);

@@ -19,7 +19,8 @@ use super::types::{
     RecordDef, RecordId, Type, Unpassable, VarDecl,
 };
 use super::{
-    record_options, CdefError, ErrorKind, FnMacro, MacroValue, Namespace, Ordinary, Quals, Tag,
+    record_options, CdefError, DeclError, ErrorKind, FnMacro, MacroValue, Namespace, Ordinary,
+    Quals, Tag,
 };
 use crate::types::{LayoutRules, RecordKind};
 
@@ -513,14 +514,11 @@ enum DeclKind {
     Either,
 }
 
-fn check_pack(v: usize) -> Result<usize, String> {
+fn check_pack(v: usize) -> Result<usize, DeclError> {
     if matches!(v, 1 | 2 | 4 | 8 | 16) {
         Ok(v)
     } else {
-        Err(format!(
-            "#pragma pack value must be 1, 2, 4, 8 or 16, got {}",
-            v
-        ))
+        Err(DeclError::BadPack(v))
     }
 }
 

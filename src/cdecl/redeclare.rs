@@ -141,7 +141,7 @@ impl Namespace {
     }
 
     /// Declares an ordinary identifier, accepting a compatible redeclaration.
-    pub(super) fn declare(&mut self, name: &str, what: Ordinary) -> Result<(), String> {
+    pub(super) fn declare(&mut self, name: &str, what: Ordinary) -> Result<(), DeclError> {
         if let Some(old) = self.ordinary.get(name).cloned() {
             let ok = match (&old, &what) {
                 (Ordinary::Typedef(t1, q1), Ordinary::Typedef(t2, q2)) => {
@@ -173,15 +173,17 @@ impl Namespace {
                 ) = (&old, &what)
                 {
                     if let Some(d) = self.record_difference(*r1, *r2) {
-                        return Err(format!("'{}' redeclared: {}", name, d));
+                        return Err(DeclError::RecordRedeclared {
+                            name: name.to_string(),
+                            difference: d,
+                        });
                     }
                 }
-                return Err(format!(
-                    "'{}' redeclared as {} (it was {})",
-                    name,
-                    self.describe(&what),
-                    self.describe(&old)
-                ));
+                return Err(DeclError::Redeclared {
+                    name: name.to_string(),
+                    now: self.describe(&what),
+                    before: self.describe(&old),
+                });
             }
             // Keep the first declaration unless the new one adds a prototype or a rename.
             match (old, what) {

@@ -12,6 +12,9 @@ use std::rc::{Rc, Weak};
 
 use crate::types::MAX_OBJECT_SIZE;
 
+mod error;
+pub use error::MemoryError;
+
 /// A group of allocations freed together, when the arena and every pointer into it are
 /// collected, or at once by `arena:free()`.
 #[derive(Default)]
@@ -75,9 +78,9 @@ impl KeepAlive {
 impl ArenaInner {
     /// Zeroed memory of `size` bytes aligned to `align`. `size == 0` still gets a unique
     /// (1-byte) block so the pointer is never NULL.
-    pub fn alloc(&self, size: usize, align: usize) -> Result<usize, String> {
+    pub fn alloc(&self, size: usize, align: usize) -> Result<usize, MemoryError> {
         if self.freed.get() {
-            return Err("the arena has been freed".into());
+            return Err(MemoryError::ArenaFreed);
         }
         let (block, layout, addr) = zeroed_block(size, align)?;
         self.blocks.borrow_mut().push((block, layout));
@@ -173,11 +176,11 @@ const CALLOC_ALIGN: usize = 16;
 /// every page (`alloc(2^32, 32)` was 4.2 GB resident). Instead the block is `calloc`'d
 /// `align` bytes larger and the address rounded up inside it, so large blocks stay lazily
 /// zeroed pages from the OS.
-fn zeroed_block(size: usize, align: usize) -> Result<(usize, Layout, usize), String> {
+fn zeroed_block(size: usize, align: usize) -> Result<(usize, Layout, usize), MemoryError> {
     if size > MAX_OBJECT_SIZE {
-        return Err(format!("{} bytes is too large", size));
+        return Err(MemoryError::TooLarge(size));
     }
-    let bad = || format!("bad size/alignment ({} bytes, align {})", size, align);
+    let bad = || MemoryError::BadLayout { size, align };
     if !align.is_power_of_two() {
         return Err(bad());
     }
@@ -199,7 +202,7 @@ fn zeroed_block(size: usize, align: usize) -> Result<(usize, Layout, usize), Str
     // SAFETY: the layout has a non-zero size.
     let p = unsafe { alloc_zeroed(layout) } as usize;
     if p == 0 {
-        return Err(format!("out of memory allocating {} bytes", size));
+        return Err(MemoryError::OutOfMemory(size));
     }
     let addr = if slack == 0 {
         p
@@ -219,7 +222,7 @@ pub struct OwnedBlock {
 }
 
 impl OwnedBlock {
-    pub fn new(size: usize, align: usize) -> Result<Rc<OwnedBlock>, String> {
+    pub fn new(size: usize, align: usize) -> Result<Rc<OwnedBlock>, MemoryError> {
         let (block, layout, addr) = zeroed_block(size, align.max(1))?;
         Ok(Rc::new(OwnedBlock {
             block,
@@ -524,13 +527,13 @@ impl Ptr {
 
     /// Checks that `size` bytes at `addr + offset` may be accessed and returns their address.
     #[inline]
-    pub fn check(&self, offset: isize, size: usize) -> Result<usize, String> {
+    pub fn check(&self, offset: isize, size: usize) -> Result<usize, MemoryError> {
         if self.addr == 0 {
-            return Err("attempt to access memory through a NULL pointer".into());
+            return Err(MemoryError::Null);
         }
         if let Owner::Arena(a) = &self.owner {
             if a.is_freed() {
-                return Err("attempt to access memory of a freed arena".into());
+                return Err(MemoryError::FreedArena);
             }
         }
         let at = (self.addr as isize).wrapping_add(offset) as usize;
@@ -538,21 +541,17 @@ impl Ptr {
             let end = self.base + self.len;
             let ok = at >= self.base && at <= end && size <= end - at;
             if !ok && self.is_null_derived() {
-                return Err(format!(
-                    "attempt to access memory through a pointer derived from NULL (address {:#x})",
-                    at
-                ));
+                return Err(MemoryError::NullDerived { at });
             }
             if !ok {
-                return Err(format!(
-                    "out of bounds: {} bytes at offset {} of a {}-byte allocation",
+                return Err(MemoryError::OutOfBounds {
                     size,
-                    at as isize - self.base as isize,
-                    self.len
-                ));
+                    offset: at as isize - self.base as isize,
+                    len: self.len,
+                });
             }
         } else if at == 0 {
-            return Err("attempt to access memory through a NULL pointer".into());
+            return Err(MemoryError::Null);
         }
         Ok(at)
     }

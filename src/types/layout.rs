@@ -19,7 +19,9 @@
 //!   A zero-width bitfield counts only right after a non-empty bitfield: it closes the
 //!   unit, aligns to its type (when the sizes differ) and gives the record its alignment.
 
-use super::{round_up, CType, Field, Prim, StructType, MAX_OBJECT_SIZE};
+use super::{
+    round_up, AlignmentOf, CType, Field, FieldLabel, LayoutError, Prim, StructType, MAX_OBJECT_SIZE,
+};
 
 mod bitfield;
 mod ms;
@@ -140,12 +142,9 @@ impl MemberSpec {
     }
 }
 
-fn check_power_of_two(what: &str, n: usize, max: usize) -> Result<(), String> {
+fn check_power_of_two(of: AlignmentOf, n: usize, max: usize) -> Result<(), LayoutError> {
     if n == 0 || !n.is_power_of_two() || n > max {
-        return Err(format!(
-            "{} must be a power of two from 1 to {}, got {}",
-            what, max, n
-        ));
+        return Err(LayoutError::NotPowerOfTwo { of, max, got: n });
     }
     Ok(())
 }
@@ -166,7 +165,7 @@ fn bitfield_type(ty: &CType) -> Option<(usize, bool)> {
 
 impl StructType {
     /// A union of `specs` (every member at offset 0, C layout rules otherwise).
-    pub fn union(specs: Vec<super::FieldSpec>) -> Result<StructType, String> {
+    pub fn union(specs: Vec<super::FieldSpec>) -> Result<StructType, LayoutError> {
         let members = specs
             .into_iter()
             .map(|s| MemberSpec::new(s.name, s.ty, s.count))
@@ -185,19 +184,15 @@ impl StructType {
     pub fn with_options(
         specs: Vec<MemberSpec>,
         opts: &RecordOptions,
-    ) -> Result<StructType, String> {
-        let what = match opts.kind {
-            RecordKind::Struct => "struct",
-            RecordKind::Union => "union",
-        };
+    ) -> Result<StructType, LayoutError> {
         if specs.is_empty() {
-            return Err(format!("a {} needs at least one field", what));
+            return Err(LayoutError::NoFields(opts.kind));
         }
         if let Some(p) = opts.pack {
-            check_power_of_two("pack", p, 16)?;
+            check_power_of_two(AlignmentOf::Pack, p, 16)?;
         }
         if let Some(a) = opts.align {
-            check_power_of_two("align", a, 1 << 28)?;
+            check_power_of_two(AlignmentOf::Record, a, 1 << 28)?;
         }
         let union = opts.kind == RecordKind::Union;
         let ms = opts.rules == LayoutRules::Msvc;
@@ -216,19 +211,22 @@ impl StructType {
         let mut unnamed_bits = Vec::new();
 
         for (index, spec) in specs.into_iter().enumerate() {
-            let label = if spec.name.is_empty() {
-                format!("field {}", index + 1)
-            } else {
-                format!("field '{}'", spec.name)
+            // Made only for an error: a record may have 100,000 fields.
+            let label = || {
+                if spec.name.is_empty() {
+                    FieldLabel::Index(index + 1)
+                } else {
+                    FieldLabel::Named(spec.name.clone())
+                }
             };
             if spec.ty.is_void() {
-                return Err(format!("{} cannot have type void", label));
+                return Err(LayoutError::VoidField(label()));
             }
             if let Some(a) = spec.align {
-                check_power_of_two(&format!("the alignment of {}", label), a, 1 << 28)?;
+                check_power_of_two(AlignmentOf::Member(label()), a, 1 << 28)?;
             }
             if let Some(a) = spec.type_align {
-                check_power_of_two(&format!("the type alignment of {}", label), a, 1 << 28)?;
+                check_power_of_two(AlignmentOf::MemberType(label()), a, 1 << 28)?;
             }
             // The member type's alignment (an attribute on a typedef may lower it).
             let ty_align = spec.type_align.unwrap_or_else(|| spec.ty.align());
@@ -244,14 +242,14 @@ impl StructType {
                     (CType::Struct(s), None) if spec.count.is_none() && !spec.flexible => {
                         s.collect_names(&mut new_names)
                     }
-                    _ => return Err(format!("{} needs a name", label)),
+                    _ => return Err(LayoutError::Unnamed(label())),
                 }
             } else {
                 new_names.push(spec.name.clone());
             }
             for n in new_names {
                 if names.contains(&n) {
-                    return Err(format!("duplicate field '{}'", n));
+                    return Err(LayoutError::DuplicateField(n));
                 }
                 names.insert(n);
             }
@@ -259,14 +257,13 @@ impl StructType {
 
             if let Some(width) = spec.bits {
                 if spec.count.is_some() || spec.flexible {
-                    return Err(format!("{} is a bitfield and cannot be an array", label));
+                    return Err(LayoutError::BitfieldArray(label()));
                 }
-                let (tsize, signed) = bitfield_type(&spec.ty).ok_or_else(|| {
-                    format!(
-                        "{} is a bitfield of type {}; a bitfield needs an integer type",
-                        label, spec.ty
-                    )
-                })?;
+                let (tsize, signed) =
+                    bitfield_type(&spec.ty).ok_or_else(|| LayoutError::BitfieldType {
+                        field: label(),
+                        ty: spec.ty.clone(),
+                    })?;
                 let tbits = tsize * 8;
                 let max = if spec.ty == CType::Prim(Prim::Bool) {
                     1
@@ -274,16 +271,15 @@ impl StructType {
                     tbits
                 };
                 if width as usize > max {
-                    return Err(format!(
-                        "{} is {} bits wide; its type {} holds at most {}",
-                        label, width, spec.ty, max
-                    ));
+                    return Err(LayoutError::BitfieldTooWide {
+                        field: label(),
+                        width,
+                        ty: spec.ty.clone(),
+                        max,
+                    });
                 }
                 if width == 0 && !spec.name.is_empty() {
-                    return Err(format!(
-                        "{} is a zero-width bitfield, which must be unnamed",
-                        label
-                    ));
+                    return Err(LayoutError::NamedZeroWidth(label()));
                 }
                 let talign = ty_align;
                 let width = width as usize;
@@ -443,38 +439,23 @@ impl StructType {
 
             if spec.flexible {
                 if union {
-                    return Err(format!(
-                        "{} is a flexible array member, which a union cannot have",
-                        label
-                    ));
+                    return Err(LayoutError::FlexibleInUnion(label()));
                 }
                 if index != last {
-                    return Err(format!(
-                        "{} is a flexible array member but not the last field",
-                        label
-                    ));
+                    return Err(LayoutError::FlexibleNotLast(label()));
                 }
                 if index == 0 {
-                    return Err(format!(
-                        "{} is a flexible array member and the struct has no other field",
-                        label
-                    ));
+                    return Err(LayoutError::FlexibleOnly(label()));
                 }
                 if spec.count.is_some() {
-                    return Err(format!(
-                        "{} cannot be both flexible and have a count",
-                        label
-                    ));
+                    return Err(LayoutError::FlexibleWithCount(label()));
                 }
             } else if spec.count == Some(0) {
-                return Err(format!(
-                    "{} is a zero-length array (count must be at least 1)",
-                    label
-                ));
+                return Err(LayoutError::ZeroLengthArray(label()));
             }
             // An empty record (gcc's extension) is the one type of size 0 a field may have.
             if spec.ty.size() == 0 && !matches!(spec.ty, CType::Struct(_)) {
-                return Err(format!("{} has a zero-sized type", label));
+                return Err(LayoutError::ZeroSizedType(label()));
             }
             let n = if spec.flexible {
                 0
@@ -486,7 +467,7 @@ impl StructType {
                 .size()
                 .checked_mul(n)
                 .filter(|b| *b <= MAX_OBJECT_SIZE)
-                .ok_or_else(|| format!("{} is too large", label))?;
+                .ok_or_else(|| LayoutError::FieldTooLarge(label()))?;
             // gcc: packing wins over the type's alignment, not over an `aligned` on the
             // member itself; `#pragma pack` caps both.
             let mut fa = match (field_packed, spec.align) {
@@ -523,7 +504,7 @@ impl StructType {
                 off
             };
             if bitpos / 8 > MAX_OBJECT_SIZE {
-                return Err(format!("{} is too large", what));
+                return Err(LayoutError::RecordTooLarge(opts.kind));
             }
             fields.push(Field {
                 name: spec.name,
@@ -546,7 +527,7 @@ impl StructType {
         let bits = if union { union_bits } else { bitpos };
         let size = round_up(bits.div_ceil(8), align);
         if size > MAX_OBJECT_SIZE {
-            return Err(format!("{} is too large", what));
+            return Err(LayoutError::RecordTooLarge(opts.kind));
         }
         Ok(StructType {
             depth: super::nesting_depth(&fields)?,

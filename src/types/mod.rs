@@ -305,9 +305,9 @@ pub const MAX_NESTING: usize = 64;
 
 impl StructType {
     /// Lays out the fields. Errors are phrased for `ffi.struct`'s caller.
-    pub fn new(specs: Vec<FieldSpec>) -> Result<StructType, String> {
+    pub fn new(specs: Vec<FieldSpec>) -> Result<StructType, LayoutError> {
         if specs.is_empty() {
-            return Err("a struct needs at least one field".into());
+            return Err(LayoutError::NoFields(RecordKind::Struct));
         }
         let mut fields: Vec<Field> = Vec::with_capacity(specs.len());
         // Duplicates by a set, not by scanning the fields before (quadratic).
@@ -316,19 +316,16 @@ impl StructType {
         let mut align = 1usize;
         for spec in specs {
             if spec.name.is_empty() {
-                return Err("field names must be non-empty strings".into());
+                return Err(LayoutError::EmptyFieldName);
             }
             if !names.insert(spec.name.clone()) {
-                return Err(format!("duplicate field '{}'", spec.name));
+                return Err(LayoutError::DuplicateField(spec.name));
             }
             if spec.ty.is_void() {
-                return Err(format!("field '{}' cannot have type void", spec.name));
+                return Err(LayoutError::VoidField(FieldLabel::Named(spec.name)));
             }
             if spec.count == Some(0) {
-                return Err(format!(
-                    "field '{}' is a zero-length array (count must be at least 1)",
-                    spec.name
-                ));
+                return Err(LayoutError::ZeroLengthArray(FieldLabel::Named(spec.name)));
             }
             let fa = spec.ty.align();
             let n = spec.count.unwrap_or(1);
@@ -337,7 +334,7 @@ impl StructType {
                 .size()
                 .checked_mul(n)
                 .filter(|b| *b <= MAX_OBJECT_SIZE)
-                .ok_or_else(|| format!("field '{}' is too large", spec.name))?;
+                .ok_or_else(|| LayoutError::FieldTooLarge(FieldLabel::Named(spec.name.clone())))?;
             offset = round_up(offset, fa);
             fields.push(Field {
                 name: spec.name,
@@ -351,7 +348,7 @@ impl StructType {
             });
             offset += bytes;
             if offset > MAX_OBJECT_SIZE {
-                return Err("struct is too large".into());
+                return Err(LayoutError::RecordTooLarge(RecordKind::Struct));
             }
             align = align.max(fa);
         }
@@ -430,12 +427,14 @@ impl StructType {
     }
 }
 
+mod error;
 mod layout;
+pub use error::{AlignmentOf, FieldLabel, LayoutError};
 pub use layout::{BitField, LayoutRules, MemberSpec, RecordKind, RecordOptions};
 
 /// A record's depth from its fields' (see [`StructType::depth`]); an error past
 /// [`MAX_NESTING`], before any recursive walk of a too deep record can overflow the stack.
-fn nesting_depth(fields: &[Field]) -> Result<usize, String> {
+fn nesting_depth(fields: &[Field]) -> Result<usize, LayoutError> {
     let depth = 1 + fields
         .iter()
         .map(|f| match &f.ty {
@@ -445,7 +444,7 @@ fn nesting_depth(fields: &[Field]) -> Result<usize, String> {
         .max()
         .unwrap_or(0);
     if depth > MAX_NESTING {
-        return Err(format!("nesting deeper than {}", MAX_NESTING));
+        return Err(LayoutError::TooDeep);
     }
     Ok(depth)
 }
@@ -577,12 +576,12 @@ mod tests {
                 count: None,
             },
         ]);
-        assert!(dup.unwrap_err().contains("duplicate field 'a'"));
+        assert!(dup.unwrap_err().to_string().contains("duplicate field 'a'"));
         let zero = StructType::new(vec![FieldSpec {
             name: "a".into(),
             ty: p(Prim::I32),
             count: Some(0),
         }]);
-        assert!(zero.unwrap_err().contains("zero-length"));
+        assert!(zero.unwrap_err().to_string().contains("zero-length"));
     }
 }

@@ -117,17 +117,14 @@ impl<'a, 'n> Parser<'a, 'n> {
         name: Tok<'a>,
         ty: Type,
         attrs: Attrs,
-    ) -> Result<(), String> {
+    ) -> Result<(), DeclError> {
         let ty = self.apply_mode(ty, attrs.mode.as_deref())?;
         let ty = self.apply_vector(ty, attrs.vector)?;
         let n = name.text.to_string();
         match specs.storage {
             Storage::Typedef => {
                 if attrs.packed {
-                    return Err(format!(
-                        "attribute 'packed' on typedef '{}' is not supported; put it on the struct",
-                        n
-                    ));
+                    return Err(DeclError::PackedTypedef { name: n });
                 }
                 let mut ty = ty;
                 if let Some(a) = attrs.align {
@@ -170,7 +167,7 @@ impl<'a, 'n> Parser<'a, 'n> {
                 _ if specs.storage == Storage::Static => Ok(()),
                 ty => {
                     if ty.is_void() {
-                        return Err(format!("variable '{}' declared void", n));
+                        return Err(DeclError::VoidVariable { name: n });
                     }
                     let symbol = attrs.asm.unwrap_or_else(|| n.clone());
                     self.ns.declare(
@@ -189,7 +186,7 @@ impl<'a, 'n> Parser<'a, 'n> {
     /// `__attribute__((__mode__(X)))`: the integer or float type of that machine mode.
     /// `vector_size(n)`: a vector of `n` bytes of the scalar type `ty` (declared with its
     /// size and alignment; refused in calls and field access, as `long double` is).
-    pub(super) fn apply_vector(&self, ty: Type, bytes: Option<usize>) -> Result<Type, String> {
+    pub(super) fn apply_vector(&self, ty: Type, bytes: Option<usize>) -> Result<Type, DeclError> {
         let Some(n) = bytes else { return Ok(ty) };
         let elem = self.ns.sizeof(&ty)?;
         // Scalars of the unpassable kinds too: gcc's headers make vectors of _Float16.
@@ -206,16 +203,15 @@ impl<'a, 'n> Parser<'a, 'n> {
                 )
         );
         if !scalar || elem == 0 || n % elem != 0 {
-            return Err(format!(
-                "vector_size({}) needs a scalar type whose size divides it, got {}",
-                n,
-                self.ns.type_name(&ty)
-            ));
+            return Err(DeclError::BadVectorSize {
+                bytes: n,
+                ty: self.ns.type_name(&ty),
+            });
         }
         Ok(Type::Unpassable(Unpassable::Vector(n as u32)))
     }
 
-    pub(super) fn apply_mode(&self, ty: Type, mode: Option<&str>) -> Result<Type, String> {
+    pub(super) fn apply_mode(&self, ty: Type, mode: Option<&str>) -> Result<Type, DeclError> {
         let Some(mode) = mode else { return Ok(ty) };
         let p = self.ns.platform;
         // Vector modes: `V4SI` is 4 x SI, `V2DF` 2 x DF.
@@ -224,21 +220,18 @@ impl<'a, 'n> Parser<'a, 'n> {
             if digits > 0 {
                 let count: usize = rest[..digits]
                     .parse()
-                    .map_err(|_| format!("unknown mode '{}'", mode))?;
+                    .map_err(|_| DeclError::UnknownMode(mode.to_string()))?;
                 let elem = match &rest[digits..] {
                     "QI" => 1,
                     "HI" | "HF" => 2,
                     "SI" | "SF" => 4,
                     "DI" | "DF" => 8,
                     "TI" | "TF" => 16,
-                    _ => return Err(format!("unknown vector mode '{}'", mode)),
+                    _ => return Err(DeclError::UnknownVectorMode(mode.to_string())),
                 };
                 let n = count * elem;
                 if !n.is_power_of_two() {
-                    return Err(format!(
-                        "vector mode '{}' is not a power of two in size",
-                        mode
-                    ));
+                    return Err(DeclError::VectorModeSize(mode.to_string()));
                 }
                 return Ok(Type::Unpassable(Unpassable::Vector(n as u32)));
             }
@@ -251,10 +244,10 @@ impl<'a, 'n> Parser<'a, 'n> {
                     "DF" => Type::Double,
                     "XF" => Type::Unpassable(Unpassable::LongDouble),
                     "TF" => Type::Unpassable(Unpassable::Float128),
-                    _ => return Err(format!("unknown floating mode '{}'", mode)),
+                    _ => return Err(DeclError::UnknownFloatMode(mode.to_string())),
                 })
             }
-            _ => return Err(format!("mode '{}' on a non-scalar type", mode)),
+            _ => return Err(DeclError::NonScalarMode(mode.to_string())),
         };
         let bytes = match mode {
             "QI" | "byte" => 1,
@@ -262,7 +255,7 @@ impl<'a, 'n> Parser<'a, 'n> {
             "SI" => 4,
             "DI" | "word" | "pointer" => 8,
             "TI" => 16,
-            _ => return Err(format!("unknown integer mode '{}'", mode)),
+            _ => return Err(DeclError::UnknownIntegerMode(mode.to_string())),
         };
         use IntKind::*;
         let (long64s, long64u) = if p.long_size == 8 {
@@ -452,18 +445,13 @@ impl<'a, 'n> Parser<'a, 'n> {
         Ok(ty)
     }
 
-    pub(super) fn resolve_words(&self, words: &[&str]) -> Result<Type, String> {
+    pub(super) fn resolve_words(&self, words: &[&str]) -> Result<Type, DeclError> {
         let count = |w: &str| words.iter().filter(|x| **x == w).count();
         let signed = count("signed") + count("__signed") + count("__signed__");
         let unsigned = count("unsigned");
         let complex = count("_Complex") + count("__complex__");
         let longs = count("long");
-        let bad = || {
-            format!(
-                "invalid combination of type specifiers '{}'",
-                words.join(" ")
-            )
-        };
+        let bad = || DeclError::BadSpecifiers(words.join(" "));
         if signed + unsigned > 1 || complex > 1 {
             return Err(bad());
         }

@@ -202,7 +202,7 @@ fn type_name(ctypes: &crate::luau::values::ctypes::CTypes, ty: &Type) -> String 
 }
 
 /// The element type of a TypedPointer to an `extern` variable (an array's element type).
-fn variable_elem(ns: &Namespace, ty: &Type) -> Result<CType, String> {
+fn variable_elem(ns: &Namespace, ty: &Type) -> Result<CType, crate::cdecl::LowerError> {
     match ns.lower_array(ty)? {
         Some((elem, _)) => Ok(elem),
         None => ns.lower(ty),

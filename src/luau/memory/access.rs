@@ -261,7 +261,7 @@ unsafe fn store_struct(
             let src = v
                 .ptr
                 .check(0, st.size)
-                .map_err(|e| site.err("a valid StructView", e))?;
+                .map_err(|e| site.err("a valid StructView", e.to_string()))?;
             std::ptr::copy(src as *const u8, addr as *mut u8, st.size);
             return Ok(());
         }

@@ -73,6 +73,12 @@ impl From<String> for TypeNameError {
     }
 }
 
+impl From<crate::cdecl::LowerError> for TypeNameError {
+    fn from(e: crate::cdecl::LowerError) -> Self {
+        TypeNameError::Invalid(e.to_string())
+    }
+}
+
 type Resolution = Result<Resolved, TypeNameError>;
 
 /// The module-wide C declarations of one Lua state, and resolved names (cleared by every

@@ -1,5 +1,7 @@
 //! Where a bitfield's bits are, and reading and writing them.
 
+use crate::types::LayoutError;
+
 /// Where a bitfield's bits are: `width` bits starting at bit `bit_offset` (0..8, counted
 /// from the least significant bit) of the byte at the field's `offset`. Every supported
 /// target is little-endian, so the field is the bits `bit_offset..bit_offset+width` of
@@ -61,22 +63,21 @@ impl BitField {
     /// Writes `value` into the field's bits of `bytes`, leaving every other bit as it was.
     /// An error (nothing written) if the value is outside `min()..=max()` or `bytes` is
     /// shorter than `span()`.
-    pub fn insert(&self, bytes: &mut [u8], value: i128) -> Result<(), String> {
+    pub fn insert(&self, bytes: &mut [u8], value: i128) -> Result<(), LayoutError> {
         if value < self.min() || value > self.max() {
-            return Err(format!(
-                "{} does not fit in a {}-bit {} bitfield ({}..={})",
+            return Err(LayoutError::BitfieldValue {
                 value,
-                self.width,
-                if self.signed { "signed" } else { "unsigned" },
-                self.min(),
-                self.max()
-            ));
+                width: self.width,
+                signed: self.signed,
+                min: self.min(),
+                max: self.max(),
+            });
         }
         let n = self.span();
         let have = bytes.len();
         let span = bytes
             .get_mut(..n)
-            .ok_or_else(|| format!("bitfield needs {} bytes, {} given", n, have))?;
+            .ok_or(LayoutError::BitfieldBytes { need: n, have })?;
         let mut raw = 0u128;
         for (i, b) in span.iter().enumerate() {
             raw |= (*b as u128) << (8 * i);

@@ -37,6 +37,7 @@ fn extract_and_insert_sign_extend_and_keep_neighbours() {
     assert!(b
         .insert(&mut bytes, 64)
         .unwrap_err()
+        .to_string()
         .contains("does not fit"));
     assert!(b.insert(&mut bytes, -65).is_err());
     let u = BitField {
@@ -139,7 +140,8 @@ fn unions_packed_and_flexible() {
         ],
         &RecordOptions::default(),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("not the last field"), "{}", err);
 }
 
@@ -176,7 +178,8 @@ fn anonymous_members_are_found_by_lookup() {
         ],
         &RecordOptions::default(),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(dup.contains("duplicate field 'f'"), "{}", dup);
 }
 
@@ -186,13 +189,15 @@ fn bad_bitfields_are_errors() {
         vec![MemberSpec::bitfield("a", p(Prim::U8), 9)],
         &RecordOptions::default(),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(wide.contains("9 bits wide"), "{}", wide);
     let float = StructType::with_options(
         vec![MemberSpec::bitfield("a", p(Prim::F32), 3)],
         &RecordOptions::default(),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(float.contains("needs an integer type"), "{}", float);
     let pack = StructType::with_options(
         vec![MemberSpec::new("a", p(Prim::U8), None)],
@@ -201,6 +206,7 @@ fn bad_bitfields_are_errors() {
             ..RecordOptions::default()
         },
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(pack.contains("power of two"), "{}", pack);
 }
