@@ -315,10 +315,12 @@ unsafe fn locate(
             t.pointee.clone(),
             off.checked_mul(t.stride as i64),
         ),
-        (false, None) => return Err(format!(
+        (false, None) => {
+            return Err(format!(
             "{}: argument #{} (type): a type is required for a RawPointer, StructView or buffer",
             F, type_argn
-        )),
+        ))
+        }
     };
     let byte_off = byte_off
         .filter(|o| o.unsigned_abs() < 1 << 48)
