@@ -140,7 +140,8 @@ fn kinds() -> [Kind; 11] {
 /// # Safety
 /// `L` must be a valid Luau state, in protected mode.
 pub unsafe fn register(L: *mut lua_State) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a valid state in protected mode (the caller's contract), where the
+    // allocations may raise; each kind's metatable is consumed before the next kind.
     unsafe {
         let cmp = ffi::lua_gettop(L) + 1;
         push_fn(L, ptr_eq, c"__eq");

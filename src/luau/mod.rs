@@ -49,7 +49,8 @@ use mlua::ffi::{self, lua_State};
 /// # Safety
 /// `L` must be a valid Luau state, called in protected mode.
 pub unsafe fn open(L: *mut lua_State) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a valid state in protected mode (the caller's contract), where the
+    // allocations of registering and building the table may raise.
     unsafe {
         ffi::lua_getuserdatametatable(L, RawPtrUd::TAG);
         let registered = ffi::lua_type(L, -1) == ffi::LUA_TTABLE;
@@ -70,8 +71,8 @@ pub unsafe fn open(L: *mut lua_State) {
 /// # Safety
 /// `L` must be a valid Luau state with a value at index 1, in protected mode.
 pub unsafe fn display(L: *mut lua_State) {
-    // SAFETY: see above; `luaL_tolstring` runs our own `__tostring`, which may raise
-    // only inside the protected call mlua runs this in.
+    // SAFETY: `L` holds a value at index 1 (the caller's contract); `luaL_tolstring` runs
+    // our own `__tostring`, which may raise only inside the protected call mlua runs this in.
     unsafe {
         let ours = ffi::lua_type(L, 1) == ffi::LUA_TUSERDATA
             && vm::tags::Tag::of(ffi::lua_userdatatag(L, 1)).is_some();
@@ -91,7 +92,7 @@ pub unsafe fn display(L: *mut lua_State) {
 /// # Safety
 /// `L` must be a valid Luau state, in protected mode.
 pub unsafe fn vm_lock_of(L: *mut lua_State) {
-    // SAFETY: see above; a registry read and one push.
+    // SAFETY: `L` is a valid state (the caller's contract); a registry read and one push.
     unsafe {
         match vm::state::try_shared(L) {
             Some(sh) => {
@@ -102,36 +103,39 @@ pub unsafe fn vm_lock_of(L: *mut lua_State) {
     }
 }
 
+/// # Safety
+/// As `open`.
 unsafe fn build_table(L: *mut lua_State) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    let fns: &[Entry] = &[
+        (c"arena", ffi_arena),
+        (c"struct", memory::records::ffi_struct),
+        (c"union", memory::records::ffi_union),
+        (c"view", ffi_view),
+        (c"cast", ffi_cast),
+        (c"typed", values::typed::ffi_typed),
+        (c"sizeof", ffi_sizeof),
+        (c"typeof", ffi_typeof),
+        (c"alignof", ffi_alignof),
+        (c"fill", ffi_fill),
+        (c"copy", ffi_copy),
+        (c"string", ffi_string),
+        (c"read", ffi_read),
+        (c"write", ffi_write),
+        (c"ptr", ffi_ptr),
+        (c"buffer", ffi_buffer_legacy),
+        (c"load", call::library::ffi_load),
+        (c"open", call::library::ffi_open_legacy),
+        (c"fn", call::bound::ffi_fn),
+        (c"errno", call::invoke::ffi_errno),
+        (c"lastError", call::invoke::ffi_last_error),
+        (c"callback", callback::ffi_callback),
+        (c"cdef", cdef::declared::ffi_cdef),
+        (c"gc", memory::gc::ffi_gc),
+        (c"include", cdef::include::ffi_include),
+    ];
+    // SAFETY: `L` is a valid state in protected mode (as `open`); each value pushed is
+    // stored into the new table at `t` before the next.
     unsafe {
-        let fns: &[Entry] = &[
-            (c"arena", ffi_arena),
-            (c"struct", memory::records::ffi_struct),
-            (c"union", memory::records::ffi_union),
-            (c"view", ffi_view),
-            (c"cast", ffi_cast),
-            (c"typed", values::typed::ffi_typed),
-            (c"sizeof", ffi_sizeof),
-            (c"typeof", ffi_typeof),
-            (c"alignof", ffi_alignof),
-            (c"fill", ffi_fill),
-            (c"copy", ffi_copy),
-            (c"string", ffi_string),
-            (c"read", ffi_read),
-            (c"write", ffi_write),
-            (c"ptr", ffi_ptr),
-            (c"buffer", ffi_buffer_legacy),
-            (c"load", call::library::ffi_load),
-            (c"open", call::library::ffi_open_legacy),
-            (c"fn", call::bound::ffi_fn),
-            (c"errno", call::invoke::ffi_errno),
-            (c"lastError", call::invoke::ffi_last_error),
-            (c"callback", callback::ffi_callback),
-            (c"cdef", cdef::declared::ffi_cdef),
-            (c"gc", memory::gc::ffi_gc),
-            (c"include", cdef::include::ffi_include),
-        ];
         ffi::lua_createtable(L, 0, fns.len() as c_int + 4);
         let t = ffi::lua_gettop(L);
         for (name, f) in fns {

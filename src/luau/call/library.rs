@@ -108,42 +108,42 @@ pub unsafe extern "C-unwind" fn ffi_open_legacy(L: *mut lua_State) -> c_int {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let (name, handle) = if ffi::lua_isnoneornil(L, 1) != 0 {
-            ("(process)".to_string(), this_process()?)
-        } else {
-            let frame = Frame::new(L);
-            let path = frame.str(1).ok_or_else(|| {
-                format!(
-                    "{}: argument #1 (path): expected a library path or name, got {}",
-                    F,
-                    describe(L, 1)
-                )
-            })?;
-            // An empty name would open the main program and a NUL would cut the name
-            // short at the C boundary: neither is what the script meant.
-            if path.is_empty() {
-                return Err(format!(
-                    "{}: argument #1 (path): expected a library path or name, got an empty string (call ffi.load() with no argument for the running process)",
-                    F
-                ));
-            }
-            if let Some(at) = path.iter().position(|b| *b == 0) {
-                return Err(format!(
-                    "{}: argument #1 (path): expected a library path or name without NUL bytes, got a string with a NUL at byte {}",
-                    F,
-                    at + 1
-                ));
-            }
-            let path = String::from_utf8_lossy(path).into_owned();
-            let (found, lib) =
-                crate::lib_search::open(&path).map_err(|e| format!("{}: {}", F, e))?;
-            (found, Handle::Lib(lib))
-        };
-        push_library(L, name, handle);
-        Ok(1)
-    }
+    // SAFETY: `L` is a live state (the caller's contract), only read through the frame
+    // until the push below.
+    let frame = unsafe { Frame::new(L) };
+    // None or nil, as `lua_isnoneornil` tests.
+    let (name, handle) = if frame.type_of(1) <= ffi::LUA_TNIL {
+        ("(process)".to_string(), this_process()?)
+    } else {
+        let path = frame.str(1).ok_or_else(|| {
+            format!(
+                "{}: argument #1 (path): expected a library path or name, got {}",
+                F,
+                frame.describe(1)
+            )
+        })?;
+        // An empty name would open the main program and a NUL would cut the name
+        // short at the C boundary: neither is what the script meant.
+        if path.is_empty() {
+            return Err(format!(
+                "{}: argument #1 (path): expected a library path or name, got an empty string (call ffi.load() with no argument for the running process)",
+                F
+            ));
+        }
+        if let Some(at) = path.iter().position(|b| *b == 0) {
+            return Err(format!(
+                "{}: argument #1 (path): expected a library path or name without NUL bytes, got a string with a NUL at byte {}",
+                F,
+                at + 1
+            ));
+        }
+        let path = String::from_utf8_lossy(path).into_owned();
+        let (found, lib) = crate::lib_search::open(&path).map_err(|e| format!("{}: {}", F, e))?;
+        (found, Handle::Lib(lib))
+    };
+    // SAFETY: `L` is a live state (the caller's contract); the Library is its one push.
+    unsafe { push_library(L, name, handle) };
+    Ok(1)
 }
 
 /// `ffi.C`: the running process and its C library, as `ffi.load()` opens them.
@@ -151,7 +151,7 @@ unsafe fn load_impl(L: *mut lua_State, F: &str) -> LResult<c_int> {
 /// # Safety
 /// `L` must be a live Luau state; may raise (allocation).
 pub unsafe fn push_process_library(L: *mut lua_State) -> LResult<()> {
-    // SAFETY: see above.
+    // SAFETY: `L` is a live state (the caller's contract); the Library is its one push.
     unsafe { push_library(L, "(process)".into(), this_process()?) };
     Ok(())
 }
@@ -159,24 +159,21 @@ pub unsafe fn push_process_library(L: *mut lua_State) -> LResult<()> {
 /// # Safety
 /// `L` must be a live Luau state; may raise (allocation).
 unsafe fn push_library(L: *mut lua_State, name: String, handle: Handle) {
-    // SAFETY: see above.
-    unsafe {
-        let sh = shared(L);
-        push_ud(
-            L,
-            LibraryUd {
-                lib: Rc::new(LibInner {
-                    name,
-                    handle: std::mem::ManuallyDrop::new(handle),
-                    symbols: RefCell::new(HashMap::default()),
-                    sigs: SigCache::default(),
-                    vm_lock: sh.vm_lock,
-                    declared: RefCell::new(HashMap::default()),
-                    release_queue: sh.release_queue.clone(),
-                }),
-            },
-        );
-    }
+    // SAFETY: `L` is a live state (the caller's contract) in which the module is open.
+    let sh = unsafe { shared(L) };
+    let lib = LibraryUd {
+        lib: Rc::new(LibInner {
+            name,
+            handle: std::mem::ManuallyDrop::new(handle),
+            symbols: RefCell::new(HashMap::default()),
+            sigs: SigCache::default(),
+            vm_lock: sh.vm_lock,
+            declared: RefCell::new(HashMap::default()),
+            release_queue: sh.release_queue.clone(),
+        }),
+    };
+    // SAFETY: `L` is a live state (the caller's contract); the Library is its one push.
+    unsafe { push_ud(L, lib) };
 }
 
 #[cfg(unix)]
@@ -259,35 +256,37 @@ impl LibInner {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// The caller must not keep the reference past the value's life on the stack.
 pub(crate) unsafe fn lib_self<'a>(L: *mut lua_State, F: &str) -> LResult<&'a LibraryUd> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        get_ud::<LibraryUd>(L, 1).ok_or_else(|| {
-            format!(
-                "{}: expected a Library as self (call it with ':'), got {}",
-                F,
-                describe(L, 1)
-            )
-        })
-    }
+    // SAFETY: index 1 is on the stack of the live `L`, and the caller keeps the reference
+    // no longer than the value stays there (the caller's contract).
+    unsafe { get_ud::<LibraryUd>(L, 1) }.ok_or_else(|| {
+        format!(
+            "{}: expected a Library as self (call it with ':'), got {}",
+            F,
+            // SAFETY: index 1 is on the stack; `describe` pops what it pushes.
+            unsafe { describe(L, 1) }
+        )
+    })
 }
 
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// The caller must not keep the name past the value's life on the stack.
 pub(crate) unsafe fn check_name<'a>(L: *mut lua_State, idx: c_int, F: &str) -> LResult<&'a str> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        get_str(L, idx)
-            .and_then(|s| std::str::from_utf8(s).ok())
-            .ok_or_else(|| {
-                format!(
-                    "{}: argument #1 (name): expected a function name, got {}",
-                    F,
-                    describe(L, idx)
-                )
-            })
-    }
+    // SAFETY: `idx` is on the stack of the live `L`, and the caller keeps the name no
+    // longer than the value stays there (the caller's contract).
+    unsafe { get_str(L, idx) }
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .ok_or_else(|| {
+            format!(
+                "{}: argument #1 (name): expected a function name, got {}",
+                F,
+                // SAFETY: `idx` is on the stack; `describe` pops what it pushes.
+                unsafe { describe(L, idx) }
+            )
+        })
 }
 
 /// `lib:call` and its fixed-return variants, by the return they take.
@@ -338,7 +337,8 @@ unsafe extern "C-unwind" fn lib_call_as<const KIND: u8>(L: *mut lua_State) -> c_
 /// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LResult<c_int>> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: the arguments of the running `lib:call` are on the stack of the live `L`
+    // (the caller's contract); `lib` and the name borrow values that stay there meanwhile.
     unsafe {
         let lib = &get_ud::<LibraryUd>(L, 1)?.lib;
         let args_idx = if ret.is_ok() { 4 } else { 3 };
@@ -354,7 +354,8 @@ unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LRes
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LResult<c_int> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: the arguments of the running `lib:call` are on the stack of the live `L`
+    // (the caller's contract); `name` borrows argument #2, which stays there meanwhile.
     unsafe {
         let lib = lib_self(L, F)?.lib.clone();
         let args_idx = if ret.is_ok() { 4 } else { 3 };

@@ -94,8 +94,9 @@ impl SigCache {
         args_idx: c_int,
         addr: impl FnOnce(&str) -> Option<usize>,
     ) -> Option<(Rc<Prototype>, usize)> {
-        // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-        unsafe {
+        // SAFETY: the return type's index and `args_idx` are on the stack of the live `L`
+        // (the caller's contract); each type name pushed is popped before the next.
+        let (ret, n, prims) = unsafe {
             // The return type: from the stack (`lib:call`) or fixed by the method (`callInt`…).
             let ret = match ret {
                 Ok(i) => Prim::from_bytes(Frame::new(L).str(i)?)?,
@@ -118,46 +119,47 @@ impl SigCache {
                     _ => return None,
                 }
             }
-            // Recently used signatures first: no hashing, no UTF-8 check.
-            {
-                let recent = self.recent.borrow();
-                if let Some(r) = recent.iter().flatten().find(|r| {
-                    r.ret == ret && r.n == n && r.prims[..n] == prims[..n] && *r.name == *name
-                }) {
-                    return Some((r.proto.clone(), r.func));
-                }
+            (ret, n, prims)
+        };
+        // Recently used signatures first: no hashing, no UTF-8 check.
+        {
+            let recent = self.recent.borrow();
+            if let Some(r) = recent.iter().flatten().find(|r| {
+                r.ret == ret && r.n == n && r.prims[..n] == prims[..n] && *r.name == *name
+            }) {
+                return Some((r.proto.clone(), r.func));
             }
-            let name_str = std::str::from_utf8(name).ok()?;
-            let proto = {
-                let protos = self.protos.borrow();
-                protos
-                    .get(name_str)?
-                    .iter()
-                    .find(|p| {
-                        !p.sig.is_variadic()
-                            && p.sig.ret == CType::Prim(ret)
-                            && p.sig.fixed.len() == n
-                            && p.sig
-                                .fixed
-                                .iter()
-                                .zip(&prims)
-                                .all(|(t, q)| *t == CType::Prim(*q))
-                    })?
-                    .clone()
-            };
-            let func = addr(name_str)?;
-            let slot = self.recent_next.get();
-            self.recent_next.set((slot + 1) % RECENT);
-            self.recent.borrow_mut()[slot] = Some(Recent {
-                name: name.into(),
-                ret,
-                prims,
-                n,
-                proto: proto.clone(),
-                func,
-            });
-            Some((proto, func))
         }
+        let name_str = std::str::from_utf8(name).ok()?;
+        let proto = {
+            let protos = self.protos.borrow();
+            protos
+                .get(name_str)?
+                .iter()
+                .find(|p| {
+                    !p.sig.is_variadic()
+                        && p.sig.ret == CType::Prim(ret)
+                        && p.sig.fixed.len() == n
+                        && p.sig
+                            .fixed
+                            .iter()
+                            .zip(&prims)
+                            .all(|(t, q)| *t == CType::Prim(*q))
+                })?
+                .clone()
+        };
+        let func = addr(name_str)?;
+        let slot = self.recent_next.get();
+        self.recent_next.set((slot + 1) % RECENT);
+        self.recent.borrow_mut()[slot] = Some(Recent {
+            name: name.into(),
+            ret,
+            prims,
+            n,
+            proto: proto.clone(),
+            func,
+        });
+        Some((proto, func))
     }
 }
 

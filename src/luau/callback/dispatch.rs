@@ -374,7 +374,8 @@ unsafe fn invoke(
 /// # Safety
 /// `L` must be a live Luau state with a free stack slot.
 unsafe fn push_arg_bits(state: &CallbackState, L: *mut lua_State, p: Prim, i: usize, bits: u64) {
-    // SAFETY: see above.
+    // SAFETY: `L` is a live state with a free slot (the caller's contract); either branch
+    // pushes one value.
     unsafe {
         if state.desc.params[i].promoted_bool() {
             ffi::lua_pushboolean(L, (bits as u32 != 0) as c_int);

@@ -231,8 +231,10 @@ pub unsafe fn push_callback(
     per_call: bool,
 ) -> LResult<()> {
     let proto = Prototype::host(desc.signature())?;
-    // SAFETY: see above.
-    unsafe {
+    // SAFETY: `L` is a live state with a function at `fn_idx` (the caller's contract); the
+    // holder thread pushed is referenced from the registry and popped, and the handler and
+    // function pushed are moved onto it.
+    let (sh, holder, holder_ref, main) = unsafe {
         drain_releases(L);
         let sh = shared(L);
         let fn_idx = ffi::lua_absindex(L, fn_idx);
@@ -243,31 +245,35 @@ pub unsafe fn push_callback(
         ffi::lua_xmove(L, holder, 2);
         let holder_ref = ffi::lua_ref(L, -1);
         ffi::lua_pop(L, 1);
-        let direct = direct_args(&proto, &desc);
-        let state = Rc::new(CallbackState {
-            main: ffi::lua_mainthread(L),
-            holder,
-            holder_ref,
-            direct,
-            proto,
-            last_string_ref: Cell::new(0),
-            release_queue: sh.release_queue.clone(),
-            invoker_ref: sh.invoker_ref,
-            desc,
-        });
-        let state_ptr = Rc::as_ptr(&state) as *mut c_void;
-        let lock = sh.vm_lock;
-        // The owner is the state's thread even when a worker-thread callback creates this.
-        let gate = lock as *const VmLock as *mut c_void;
-        let slot = thunk::acquire(
-            &state.proto.plan,
-            dispatch::dispatch,
-            state_ptr,
-            gate,
-            lock.owner,
-            per_call,
-        )?;
-        vmlock::callback_created();
+        (sh, holder, holder_ref, ffi::lua_mainthread(L))
+    };
+    let direct = direct_args(&proto, &desc);
+    let state = Rc::new(CallbackState {
+        main,
+        holder,
+        holder_ref,
+        direct,
+        proto,
+        last_string_ref: Cell::new(0),
+        release_queue: sh.release_queue.clone(),
+        invoker_ref: sh.invoker_ref,
+        desc,
+    });
+    let state_ptr = Rc::as_ptr(&state) as *mut c_void;
+    let lock = sh.vm_lock;
+    // The owner is the state's thread even when a worker-thread callback creates this.
+    let gate = lock as *const VmLock as *mut c_void;
+    let slot = thunk::acquire(
+        &state.proto.plan,
+        dispatch::dispatch,
+        state_ptr,
+        gate,
+        lock.owner,
+        per_call,
+    )?;
+    vmlock::callback_created();
+    // SAFETY: `L` is a live state (the caller's contract); the Callback is its one push.
+    unsafe {
         push_ud(
             L,
             CallbackUd {
@@ -277,8 +283,8 @@ pub unsafe fn push_callback(
                 state: Cell::new(Some(state)),
             },
         );
-        Ok(())
     }
+    Ok(())
 }
 
 /// How to push each argument directly, when all push without allocating and within
@@ -309,7 +315,8 @@ fn direct_args(proto: &Prototype, desc: &FnDesc) -> Option<Box<[DirectArg]>> {
 /// # Safety
 /// `L` must be a live Luau state.
 pub unsafe fn free_callback(L: *mut lua_State, idx: c_int) {
-    // SAFETY: see above.
+    // SAFETY: the Callback at `idx` is on the stack of the live `L` (the caller's
+    // contract), so it is alive while it is freed.
     unsafe {
         if let Some(cb) = get_ud::<CallbackUd>(L, idx) {
             cb.free();

@@ -91,7 +91,8 @@ pub unsafe extern "C-unwind" fn lib_index(L: *mut lua_State) -> c_int {
 /// # Safety
 /// `L` is the state of a running `lib_index`.
 unsafe fn member(L: *mut lua_State) -> LResult<c_int> {
-    // SAFETY: see above.
+    // SAFETY: `L` is a running `lib_index`'s state (the caller's contract), with the
+    // Library at 1 and the key at 2; each path leaves its one result pushed.
     unsafe {
         let lib = get_ud::<LibraryUd>(L, 1)
             .ok_or("Library expected")?
@@ -241,40 +242,41 @@ unsafe fn push_declared_function(
             .collect(),
         variadic,
     };
-    // SAFETY: see above.
-    unsafe {
-        if variadic {
-            // A printf format types the variadic part: the attribute's parameter, or the
-            // last fixed one of C's printf family (gcc's builtins carry the attribute).
-            let format = fd
-                .printf_format
-                .or_else(|| {
-                    crate::luau::call::printf::BUILTIN_PRINTF
-                        .contains(&fd.name.as_str())
-                        .then(|| fd.ty.params.len().checked_sub(1))
-                        .flatten()
+    if variadic {
+        // A printf format types the variadic part: the attribute's parameter, or the
+        // last fixed one of C's printf family (gcc's builtins carry the attribute).
+        let format = fd
+            .printf_format
+            .or_else(|| {
+                crate::luau::call::printf::BUILTIN_PRINTF
+                    .contains(&fd.name.as_str())
+                    .then(|| fd.ty.params.len().checked_sub(1))
+                    .flatten()
+            })
+            .filter(|&m| {
+                fd.ty.params.get(m).is_some_and(|p| {
+                    matches!(
+                        p.ty.pointee(),
+                        Some(Type::Int(
+                            crate::cdecl::IntKind::Char
+                                | crate::cdecl::IntKind::SChar
+                                | crate::cdecl::IntKind::UChar
+                        ))
+                    )
                 })
-                .filter(|&m| {
-                    fd.ty.params.get(m).is_some_and(|p| {
-                        matches!(
-                            p.ty.pointee(),
-                            Some(Type::Int(
-                                crate::cdecl::IntKind::Char
-                                    | crate::cdecl::IntKind::SChar
-                                    | crate::cdecl::IntKind::UChar
-                            ))
-                        )
-                    })
-                });
-            let int_of = |k| match ns.lower(&Type::Int(k)) {
-                Ok(CType::Prim(p)) => p,
-                _ => Prim::I64,
-            };
-            let long = (
-                int_of(crate::cdecl::IntKind::Long),
-                int_of(crate::cdecl::IntKind::ULong),
-            );
-            // Per-call variadic types: inferred from the values (see `declared_variadic`).
+            });
+        let int_of = |k| match ns.lower(&Type::Int(k)) {
+            Ok(CType::Prim(p)) => p,
+            _ => Prim::I64,
+        };
+        let long = (
+            int_of(crate::cdecl::IntKind::Long),
+            int_of(crate::cdecl::IntKind::ULong),
+        );
+        // Per-call variadic types: inferred from the values (see `declared_variadic`).
+        // SAFETY: `L` is a live state (the caller's contract); the DeclaredVariadic pushed
+        // becomes the closure's one upvalue.
+        unsafe {
             push_ud(
                 L,
                 DeclaredVariadic {
@@ -288,12 +290,16 @@ unsafe fn push_declared_function(
                 },
             );
             ffi::lua_pushcclosurek(L, declared_variadic, c"ffi function".as_ptr(), 1, None);
-            return Ok(());
         }
-        let proto = lib
-            .sigs
-            .prototype_for(&fd.symbol, desc.signature())
-            .map_err(|e| format!("{}: {}", what, e))?;
+        return Ok(());
+    }
+    let proto = lib
+        .sigs
+        .prototype_for(&fd.symbol, desc.signature())
+        .map_err(|e| format!("{}: {}", what, e))?;
+    // SAFETY: `L` is a live state (the caller's contract); the bound function is its one
+    // push.
+    unsafe {
         push_bound(
             L,
             Bound {

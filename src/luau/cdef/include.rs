@@ -96,9 +96,11 @@ pub unsafe extern "C-unwind" fn ffi_include(L: *mut lua_State) -> c_int {
 /// # Safety
 /// `L` is the state of a running `ffi_include`.
 unsafe fn read_request(L: *mut lua_State) -> LResult<Request> {
-    // SAFETY: see above; `lua_next`, `lua_rawgeti` and `lua_getfield` on plain tables
-    // do not raise (string keys are interned already or allocated: a memory error).
+    // SAFETY: `L` is a running `ffi_include`'s state with its arguments at 1 and 2 (the
+    // caller's contract); each value pushed here is popped on every path.
     unsafe {
+        // `lua_next`, `lua_rawgeti` and `lua_getfield` on plain tables do not raise (string
+        // keys are interned already or allocated: a memory error).
         let mut req = Request::default();
         let bad_header = |got: String| {
             format!(
@@ -184,7 +186,8 @@ unsafe fn header(L: *mut lua_State, idx: c_int) -> Option<String> {
 /// # Safety
 /// `L` is the state of a running `ffi_include` inside its `lua_next` loop.
 unsafe fn read_defines(L: *mut lua_State, req: &mut Request) -> LResult<()> {
-    // SAFETY: see above.
+    // SAFETY: the defines table is on top of the running `ffi_include`'s `L` (the caller's
+    // contract); each key and value it pushes is popped on every path.
     unsafe {
         if ffi::lua_type(L, -1) != ffi::LUA_TTABLE {
             return Err(format!(
@@ -239,7 +242,8 @@ unsafe fn read_defines(L: *mut lua_State, req: &mut Request) -> LResult<()> {
 /// # Safety
 /// `L` is the state of a running `ffi_include` inside its `lua_next` loop.
 unsafe fn read_dirs(L: *mut lua_State, req: &mut Request) -> LResult<()> {
-    // SAFETY: see above.
+    // SAFETY: the include list is on top of the running `ffi_include`'s `L` (the caller's
+    // contract); each element pushed is popped before the next.
     unsafe {
         let bad = |got: String| {
             format!(

@@ -32,7 +32,7 @@ use crate::types::{CType, Field, Prim, StructType};
 /// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); either branch pushes one value.
     unsafe {
         match p {
             Prim::Pointer | Prim::String | Prim::String16 => push_ref_bits(L, p, bits),
@@ -80,9 +80,11 @@ unsafe fn push_ref_bits(L: *mut lua_State, p: Prim, bits: u64) {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// `addr` must be readable for `ty.size()` bytes.
 #[inline]
 pub unsafe fn push_at(L: *mut lua_State, ty: &CType, addr: usize, base: &Ptr) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `addr` is readable for `ty.size()` bytes (the caller's contract); either
+    // branch pushes one value.
     unsafe {
         match ty {
             CType::Prim(p) => push_prim_at(L, *p, addr),
@@ -94,15 +96,17 @@ pub unsafe fn push_at(L: *mut lua_State, ty: &CType, addr: usize, base: &Ptr) {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// `addr` must be readable for `p.size()` bytes.
 #[inline]
 pub unsafe fn push_prim_at(L: *mut lua_State, p: Prim, addr: usize) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // The hot element and field types load and push under one match on the type:
+    // through `push_bits` the type is matched three times (load, narrow, convert),
+    // which callgrind counted as a sixth of a field read (issue 23 item 2). Same
+    // values as `push_bits` gives.
+    let s = addr as *const u8;
+    // SAFETY: `addr` is readable for `p.size()` bytes (the caller's contract), the width of
+    // each read; each branch pushes one value on the live `L`.
     unsafe {
-        // The hot element and field types load and push under one match on the type:
-        // through `push_bits` the type is matched three times (load, narrow, convert),
-        // which callgrind counted as a sixth of a field read (issue 23 item 2). Same
-        // values as `push_bits` gives.
-        let s = addr as *const u8;
         match p {
             Prim::F32 => slots::push_number(L, ptr::read_unaligned(s as *const f32) as f64),
             Prim::F64 => slots::push_number(L, ptr::read_unaligned(s as *const f64)),
@@ -120,6 +124,7 @@ pub unsafe fn push_prim_at(L: *mut lua_State, p: Prim, addr: usize) {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// `addr` must be writable for `ty.size()` bytes.
 pub unsafe fn store_at(
     L: *mut lua_State,
     idx: c_int,
@@ -128,7 +133,8 @@ pub unsafe fn store_at(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `addr` is writable for `ty.size()` bytes (the caller's contract), all that
+    // `store_value` writes.
     unsafe { store_value(L, idx, ty, addr, dest, site, Fill::Overwrite) }
 }
 
@@ -168,6 +174,7 @@ unsafe fn store_value(
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// `addr` must be writable for `p.size()` bytes.
 pub unsafe fn store_prim_at(
     L: *mut lua_State,
     idx: c_int,
@@ -176,11 +183,12 @@ pub unsafe fn store_prim_at(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let bits = match p {
-            Prim::Pointer | Prim::String | Prim::String16 => {
-                let keep = dest.keeps_alive();
+    let bits = match p {
+        Prim::Pointer | Prim::String | Prim::String16 => {
+            let keep = dest.keeps_alive();
+            // SAFETY: `idx` is on the stack of the live `L` (the caller's contract), and
+            // stays there: nothing here pops.
+            unsafe {
                 match pointer_value(L, idx, keep, site)? {
                     Some(ptr) => {
                         if keep {
@@ -197,11 +205,14 @@ pub unsafe fn store_prim_at(
                     None => return Err(site.err("a pointer or nil", describe(L, idx))),
                 }
             }
-            _ => encode_number(&Frame::new(L), idx, p, site)?,
-        };
-        store_bits(addr, p, bits);
-        Ok(())
-    }
+        }
+        // SAFETY: `L` is a live state (the caller's contract), only read through the frame.
+        _ => encode_number(&unsafe { Frame::new(L) }, idx, p, site)?,
+    };
+    // SAFETY: `addr` is writable for `p.size()` bytes (the caller's contract), and `p` is
+    // not `Void` (`encode_number` refuses it).
+    unsafe { store_bits(addr, p, bits) };
+    Ok(())
 }
 
 /// A struct value: a StructView of a struct with the same layout (copied), or a table of
@@ -210,6 +221,7 @@ pub unsafe fn store_prim_at(
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// `addr` must be writable for `st.size` bytes.
 pub unsafe fn store_struct_at(
     L: *mut lua_State,
     idx: c_int,
@@ -218,7 +230,8 @@ pub unsafe fn store_struct_at(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `addr` is writable for `st.size` bytes (the caller's contract), all that
+    // `store_struct` writes.
     unsafe { store_struct(L, idx, st, addr, dest, site, Fill::Overwrite) }
 }
 
@@ -356,6 +369,8 @@ fn pointer_elem(ty: &CType) -> bool {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// `addr` must be writable for the field's bytes (`f.byte_size()`, or its bitfield's
+/// span).
 pub unsafe fn store_field(
     L: *mut lua_State,
     idx: c_int,
@@ -364,7 +379,8 @@ pub unsafe fn store_field(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `addr` is writable for the field's bytes (the caller's contract), all that
+    // `store_field_in` writes.
     unsafe { store_field_in(L, idx, f, addr, dest, site, Fill::Overwrite) }
 }
 
@@ -516,12 +532,14 @@ pub fn find_field<'a>(st: &'a StructType, key: &[u8]) -> Option<Cow<'a, Field>> 
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        if let Some(bf) = f.bits {
-            let addr = base.check(f.offset as isize, bf.span())?;
-            let bytes = std::slice::from_raw_parts(addr as *const u8, bf.span());
-            let v = bf.extract(bytes).unwrap_or(0);
+    if let Some(bf) = f.bits {
+        let addr = base.check(f.offset as isize, bf.span())?;
+        // SAFETY: `base.check` accepted `bf.span()` bytes at `addr` (memory from C is
+        // trusted, as the seed says).
+        let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, bf.span()) };
+        let v = bf.extract(bytes).unwrap_or(0);
+        // SAFETY: `L` is a live state (the caller's contract); each branch pushes one value.
+        unsafe {
             if f.ty.prim() == Some(Prim::Bool) {
                 ffi::lua_pushboolean(L, (v != 0) as c_int);
             } else if bf.signed {
@@ -529,41 +547,49 @@ pub unsafe fn push_field(L: *mut lua_State, f: &Field, base: &Ptr) -> LResult<()
             } else {
                 push_u64(L, v as u64);
             }
-            return Ok(());
         }
-        if f.flexible {
-            // `T x[]` (or GNU `T x[0]`): the struct's size excludes it. Over memory from C
-            // nothing bounds it, as any pointer from C; over memory the module owns it holds
-            // what the allocation has after the fixed part, and not a byte more.
-            let addr = base.check(f.offset as isize, 0)?;
-            let mut p = base.with_addr(addr);
-            if let Some(rest) = base.remaining() {
-                p.base = addr;
-                p.len = rest.saturating_sub(addr - base.addr);
-            }
-            push_typed_to(L, p, f.ty.clone(), f.pointee.clone());
-            return Ok(());
+        return Ok(());
+    }
+    if f.flexible {
+        // `T x[]` (or GNU `T x[0]`): the struct's size excludes it. Over memory from C
+        // nothing bounds it, as any pointer from C; over memory the module owns it holds
+        // what the allocation has after the fixed part, and not a byte more.
+        let addr = base.check(f.offset as isize, 0)?;
+        let mut p = base.with_addr(addr);
+        if let Some(rest) = base.remaining() {
+            p.base = addr;
+            p.len = rest.saturating_sub(addr - base.addr);
         }
-        match f.count {
-            None => {
-                let addr = base.check(f.offset as isize, f.ty.size())?;
+        // SAFETY: `L` is a live state (the caller's contract); the TypedPointer is its one
+        // push.
+        unsafe { push_typed_to(L, p, f.ty.clone(), f.pointee.clone()) };
+        return Ok(());
+    }
+    match f.count {
+        None => {
+            let addr = base.check(f.offset as isize, f.ty.size())?;
+            // SAFETY: `base.check` accepted `f.ty.size()` bytes at `addr` (memory from C is
+            // trusted, as the seed says); either branch pushes one value on the live `L`.
+            unsafe {
                 match &f.pointee {
                     // A declared `T *` field reads as a TypedPointer of T.
                     Some(to) => push_pointer_to(L, load_bits(addr, Prim::Pointer) as usize, to),
                     None => push_at(L, &f.ty, addr, base),
                 }
             }
-            Some(n) => {
-                let bytes = f.ty.size() * n;
-                let addr = base.check(f.offset as isize, bytes)?;
-                let mut p = base.with_addr(addr);
-                p.base = addr;
-                p.len = bytes;
-                push_typed_to(L, p, f.ty.clone(), f.pointee.clone());
-            }
         }
-        Ok(())
+        Some(n) => {
+            let bytes = f.ty.size() * n;
+            let addr = base.check(f.offset as isize, bytes)?;
+            let mut p = base.with_addr(addr);
+            p.base = addr;
+            p.len = bytes;
+            // SAFETY: `L` is a live state (the caller's contract); the TypedPointer is its
+            // one push.
+            unsafe { push_typed_to(L, p, f.ty.clone(), f.pointee.clone()) };
+        }
     }
+    Ok(())
 }
 
 /// Stores an integer into a bitfield at `addr` (the field's first byte, `span()` bytes
@@ -580,25 +606,25 @@ unsafe fn store_bitfield(
     site: Site,
 ) -> LResult<()> {
     let p = f.ty.prim().unwrap_or(Prim::I64);
-    // SAFETY: see above.
-    unsafe {
-        // A `_Bool` bitfield takes a boolean, as a `bool` field does.
-        let bits = if p == Prim::Bool {
-            check_bool(&Frame::new(L), idx, site)? as u64
-        } else {
-            check_int(&Frame::new(L), idx, p, site)?
-        };
-        let v = if bf.signed {
-            bits as i64 as i128
-        } else {
-            bits as i128
-        };
-        let bytes = std::slice::from_raw_parts_mut(addr as *mut u8, bf.span());
-        bf.insert(bytes, v).map_err(|e| {
-            site.err(
-                &format!("an integer from {} to {}", bf.min(), bf.max()),
-                format!("{} ({})", v, e),
-            )
-        })
-    }
+    // SAFETY: `L` is a live state (the caller's contract), only read through the frame.
+    let frame = unsafe { Frame::new(L) };
+    // A `_Bool` bitfield takes a boolean, as a `bool` field does.
+    let bits = if p == Prim::Bool {
+        check_bool(&frame, idx, site)? as u64
+    } else {
+        check_int(&frame, idx, p, site)?
+    };
+    let v = if bf.signed {
+        bits as i64 as i128
+    } else {
+        bits as i128
+    };
+    // SAFETY: `bf.span()` bytes at `addr` are writable (the caller's contract).
+    let bytes = unsafe { std::slice::from_raw_parts_mut(addr as *mut u8, bf.span()) };
+    bf.insert(bytes, v).map_err(|e| {
+        site.err(
+            &format!("an integer from {} to {}", bf.min(), bf.max()),
+            format!("{} ({})", v, e),
+        )
+    })
 }

@@ -41,18 +41,19 @@ pub unsafe extern "C-unwind" fn ffi_arena(L: *mut lua_State) -> c_int {
 
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// errors raised inside unwind through here (see `raw`). The caller must not keep the
+/// reference past the value's life on the stack.
 unsafe fn arena_self<'a>(L: *mut lua_State, func: &str) -> LResult<&'a ArenaUd> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        get_ud::<ArenaUd>(L, 1).ok_or_else(|| {
-            format!(
-                "{}: expected an Arena as self (call it with ':'), got {}",
-                func,
-                describe(L, 1)
-            )
-        })
-    }
+    // SAFETY: index 1 is on the stack of the live `L`, and the caller keeps the reference
+    // no longer than the value stays there (the caller's contract).
+    unsafe { get_ud::<ArenaUd>(L, 1) }.ok_or_else(|| {
+        format!(
+            "{}: expected an Arena as self (call it with ':'), got {}",
+            func,
+            // SAFETY: index 1 is on the stack; `describe` pops what it pushes.
+            unsafe { describe(L, 1) }
+        )
+    })
 }
 
 /// `arena:alloc(size, align?)` → RawPointer to zeroed memory.

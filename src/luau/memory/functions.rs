@@ -31,23 +31,24 @@ unsafe fn struct_type_arg(
     F: &str,
     what: &str,
 ) -> LResult<std::sync::Arc<crate::types::StructType>> {
-    // SAFETY: see above.
-    unsafe {
-        if let Some(s) = get_ud::<StructTypeUd>(L, idx) {
-            return Ok(s.st.clone());
-        }
-        if Frame::new(L).str(idx).is_some() {
-            if let CType::Struct(st) = check_type(&Frame::new(L), idx, F, what)? {
-                return Ok(st);
-            }
-        }
-        Err(format!(
-            "{}: {}: expected a StructType or a struct type name, got {}",
-            F,
-            what,
-            describe(L, idx)
-        ))
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract); the borrow
+    // ends before this returns.
+    if let Some(s) = unsafe { get_ud::<StructTypeUd>(L, idx) } {
+        return Ok(s.st.clone());
     }
+    // SAFETY: `L` is a live state (the caller's contract), only read through the frame.
+    let frame = unsafe { Frame::new(L) };
+    if frame.str(idx).is_some() {
+        if let CType::Struct(st) = check_type(&frame, idx, F, what)? {
+            return Ok(st);
+        }
+    }
+    Err(format!(
+        "{}: {}: expected a StructType or a struct type name, got {}",
+        F,
+        what,
+        frame.describe(idx)
+    ))
 }
 
 /// `ffi.view(ptr, StructType)` → StructView over the memory (zero-copy).
@@ -282,8 +283,10 @@ unsafe fn locate(
     type_idx: c_int,
     type_argn: c_int,
 ) -> LResult<(Ptr, CType, usize, Option<Pointee>)> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
+    // SAFETY: the arguments are on the stack of the live `L` (the caller's contract); the
+    // frame only reads them, and `typed` borrows the userdata at 1, which stays there
+    // while this runs.
+    let (p, off, typed, explicit, frame) = unsafe {
         let p = check_mem(L, 1, false, F, "argument #1 (ptr)")?;
         let off = get_index(L, 2).ok_or_else(|| {
             format!(
@@ -294,37 +297,38 @@ unsafe fn locate(
         })?;
         let typed = get_ud::<TypedPtrUd>(L, 1);
         let explicit = ffi::lua_isnoneornil(L, type_idx) == 0;
-        let (ty, pointee, byte_off) = match (explicit, typed) {
-            (true, t) => {
-                let (ty, pointee) = check_elem_type(
-                    &Frame::new(L),
-                    type_idx,
-                    F,
-                    &format!("argument #{} (type)", type_argn),
-                )?;
-                let scale = t.map(|t| t.stride as i64).unwrap_or(1);
-                (ty, pointee, off.checked_mul(scale))
-            }
-            (false, Some(t)) => (
-                t.elem.clone(),
-                t.pointee.clone(),
-                off.checked_mul(t.stride as i64),
-            ),
-            (false, None) => {
-                return Err(format!(
+        (p, off, typed, explicit, Frame::new(L))
+    };
+    let (ty, pointee, byte_off) = match (explicit, typed) {
+        (true, t) => {
+            let (ty, pointee) = check_elem_type(
+                &frame,
+                type_idx,
+                F,
+                &format!("argument #{} (type)", type_argn),
+            )?;
+            let scale = t.map(|t| t.stride as i64).unwrap_or(1);
+            (ty, pointee, off.checked_mul(scale))
+        }
+        (false, Some(t)) => (
+            t.elem.clone(),
+            t.pointee.clone(),
+            off.checked_mul(t.stride as i64),
+        ),
+        (false, None) => {
+            return Err(format!(
             "{}: argument #{} (type): a type is required for a RawPointer, StructView or buffer",
             F, type_argn
         ))
-            }
-        };
-        let byte_off = byte_off
-            .filter(|o| o.unsigned_abs() < 1 << 48)
-            .ok_or_else(|| format!("{}: argument #2 (offset): {} is out of range", F, off))?;
-        let addr = p
-            .check(byte_off as isize, ty.size())
-            .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
-        Ok((p, ty, addr, pointee))
-    }
+        }
+    };
+    let byte_off = byte_off
+        .filter(|o| o.unsigned_abs() < 1 << 48)
+        .ok_or_else(|| format!("{}: argument #2 (offset): {} is out of range", F, off))?;
+    let addr = p
+        .check(byte_off as isize, ty.size())
+        .map_err(|e| format!("{}: argument #1 (ptr): {}", F, e))?;
+    Ok((p, ty, addr, pointee))
 }
 
 /// `ffi.read(ptr, offset, type?)`.
@@ -437,7 +441,8 @@ pub unsafe extern "C-unwind" fn ffi_buffer_legacy(L: *mut lua_State) -> c_int {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_types_table(L: *mut lua_State) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); each name pushed is stored into
+    // the new table before the next.
     unsafe {
         ffi::lua_createtable(L, 0, crate::types::TYPE_NAMES.len() as c_int);
         for (name, p) in crate::types::TYPE_NAMES {

@@ -245,7 +245,8 @@ pub unsafe extern "C-unwind" fn ffi_gc(L: *mut lua_State) -> c_int {
                     }
                 }
             };
-            // SAFETY: as above; the values made meanwhile are not this Ptr.
+            // SAFETY: the userdata at 1 still holds this Ptr (it stays on the stack), and the
+            // values made meanwhile are not this Ptr, so no other reference to it is alive.
             let ptr = &mut *slot;
             match (&ptr.owner, fin) {
                 (Owner::Gc(t), fin) => t.set(fin),

@@ -71,7 +71,7 @@ ud_kind!(StructTypeUd, StructType);
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_rawptr(L: *mut lua_State, ptr: Ptr) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); the RawPointer is its one push.
     unsafe {
         push_ud(L, RawPtrUd { ptr });
     }
@@ -84,7 +84,7 @@ pub unsafe fn push_rawptr(L: *mut lua_State, ptr: Ptr) {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_foreign_ptr(L: *mut lua_State, addr: usize) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); either branch pushes one value.
     unsafe {
         if addr == 0 {
             ffi::lua_pushnil(L);
@@ -99,7 +99,7 @@ pub unsafe fn push_foreign_ptr(L: *mut lua_State, addr: usize) {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_typed(L: *mut lua_State, ptr: Ptr, elem: CType) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); the TypedPointer is its one push.
     unsafe {
         push_typed_to(L, ptr, elem, None);
     }
@@ -111,9 +111,9 @@ pub unsafe fn push_typed(L: *mut lua_State, ptr: Ptr, elem: CType) {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_typed_to(L: *mut lua_State, ptr: Ptr, elem: CType, pointee: Option<Pointee>) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    let stride = elem.size();
+    // SAFETY: `L` is a live state (the caller's contract); the TypedPointer is its one push.
     unsafe {
-        let stride = elem.size();
         push_ud(
             L,
             TypedPtrUd {
@@ -133,7 +133,8 @@ pub unsafe fn push_typed_to(L: *mut lua_State, ptr: Ptr, elem: CType, pointee: O
 /// # Safety
 /// `L` must be a live Luau state; may raise (allocation).
 pub unsafe fn push_pointer_to(L: *mut lua_State, addr: usize, pointee: &Pointee) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state with the module open (the caller's contract); every
+    // branch pushes exactly one value.
     unsafe {
         if addr == 0 {
             ffi::lua_pushnil(L);
@@ -161,7 +162,7 @@ pub unsafe fn push_pointer_to(L: *mut lua_State, addr: usize, pointee: &Pointee)
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_view(L: *mut lua_State, ptr: Ptr, st: Arc<StructType>) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); the StructView is its one push.
     unsafe {
         push_ud(
             L,
@@ -243,7 +244,7 @@ pub unsafe fn view_ptr(L: *mut lua_State, idx: c_int, ud: &ViewUd, persist: bool
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_struct_type(L: *mut lua_State, st: Arc<StructType>) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); the StructType is its one push.
     unsafe {
         push_ud(L, StructTypeUd { st });
     }
@@ -255,7 +256,7 @@ pub unsafe fn push_struct_type(L: *mut lua_State, st: Arc<StructType>) {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_type(L: *mut lua_State, ty: &CType) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); either branch pushes one value.
     unsafe {
         match ty {
             CType::Prim(p) => push_str(L, p.name()),
@@ -271,14 +272,16 @@ pub unsafe fn push_type(L: *mut lua_State, ty: &CType) {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 unsafe fn anchor(L: *mut lua_State, idx: c_int) -> Owner {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract), as
+    // `lua_anchor` needs.
     unsafe { Owner::Anchor(Rc::new(Box::new(lua_anchor(L, idx)))) }
 }
 
 /// # Safety
 /// As `anchor`.
 pub(crate) unsafe fn lua_anchor(L: *mut lua_State, idx: c_int) -> LuaAnchor {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract); `lua_ref`
+    // copies that value into the registry and leaves the stack as it was.
     unsafe {
         drain_releases(L);
         let registry_ref = ffi::lua_ref(L, idx);
@@ -296,23 +299,21 @@ pub(crate) unsafe fn lua_anchor(L: *mut lua_State, idx: c_int) -> LuaAnchor {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Ptr> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        match get_ud::<CallbackUd>(L, idx) {
-            Some(c) if c.slot.get().is_some() => {
-                // Bounded to nothing: the thunk is code, so reading or writing through the
-                // pointer is an error, while C still gets its address.
-                let mut p = Ptr::bounded(c.code, 0, Owner::Foreign);
-                if persist {
-                    p.owner = anchor(L, idx);
-                }
-                Ok(p)
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract), and the
+    // Callback borrowed is not used past this call.
+    match unsafe { get_ud::<CallbackUd>(L, idx) } {
+        Some(c) if c.slot.get().is_some() => {
+            // Bounded to nothing: the thunk is code, so reading or writing through the
+            // pointer is an error, while C still gets its address.
+            let mut p = Ptr::bounded(c.code, 0, Owner::Foreign);
+            if persist {
+                // SAFETY: the Callback to anchor is at `idx` on the live `L`'s stack.
+                p.owner = unsafe { anchor(L, idx) };
             }
-            Some(_) => {
-                Err("the Callback has been freed (:free() was called); create a new one".into())
-            }
-            None => Err("Callback expected".into()),
+            Ok(p)
         }
+        Some(_) => Err("the Callback has been freed (:free() was called); create a new one".into()),
+        None => Err("Callback expected".into()),
     }
 }
 
@@ -325,30 +326,34 @@ pub unsafe fn callback_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LRes
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn to_ptr(L: *mut lua_State, idx: c_int, persist: bool) -> LResult<Option<Ptr>> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        match ffi::lua_type(L, idx) {
-            ffi::LUA_TUSERDATA => Ok(match ffi::lua_userdatatag(L, idx) {
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract).
+    match unsafe { ffi::lua_type(L, idx) } {
+        // SAFETY: a userdata at `idx`, read as the kind its tag names; the borrows end
+        // before this returns.
+        ffi::LUA_TUSERDATA => Ok(unsafe {
+            match ffi::lua_userdatatag(L, idx) {
                 RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| u.ptr.clone()),
                 TypedPtrUd::TAG => get_ud::<TypedPtrUd>(L, idx).map(|u| u.ptr.clone()),
                 ViewUd::TAG => get_ud::<ViewUd>(L, idx).map(|u| view_ptr(L, idx, u, persist)),
                 CallbackUd::TAG => Some(callback_ptr(L, idx, persist)?),
                 _ => None,
-            }),
-            ffi::LUA_TBUFFER => {
-                let mut len = 0usize;
-                let data = ffi::lua_tobuffer(L, idx, &mut len) as usize;
-                let owner = if persist {
-                    anchor(L, idx)
-                } else {
-                    Owner::Foreign
-                };
-                // A zero-length buffer may have a dangling data pointer; bounds make any
-                // access an error anyway.
-                Ok(Some(Ptr::bounded(data, len, owner)))
             }
-            _ => Ok(None),
+        }),
+        ffi::LUA_TBUFFER => {
+            let mut len = 0usize;
+            // SAFETY: a buffer at `idx` (its type read above).
+            let data = unsafe { ffi::lua_tobuffer(L, idx, &mut len) } as usize;
+            let owner = if persist {
+                // SAFETY: the buffer to anchor is at `idx` on the live `L`'s stack.
+                unsafe { anchor(L, idx) }
+            } else {
+                Owner::Foreign
+            };
+            // A zero-length buffer may have a dangling data pointer; bounds make any
+            // access an error anyway.
+            Ok(Some(Ptr::bounded(data, len, owner)))
         }
+        _ => Ok(None),
     }
 }
 
@@ -366,22 +371,21 @@ pub unsafe fn pointer_value(
     persist: bool,
     site: Site,
 ) -> LResult<Option<Ptr>> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        if ffi::lua_type(L, idx) == ffi::LUA_TNIL {
-            return Ok(Some(Ptr::foreign(0)));
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract).
+    if unsafe { ffi::lua_type(L, idx) } == ffi::LUA_TNIL {
+        return Ok(Some(Ptr::foreign(0)));
+    }
+    // SAFETY: `idx` is still on the stack of the live `L`, as `to_ptr` needs.
+    match unsafe { to_ptr(L, idx, persist) } {
+        Ok(Some(p)) if p.is_dead() => {
+            Err(site.err("a live pointer", "a pointer into a freed arena".into()))
         }
-        match to_ptr(L, idx, persist) {
-            Ok(Some(p)) if p.is_dead() => {
-                Err(site.err("a live pointer", "a pointer into a freed arena".into()))
-            }
-            Ok(p) => Ok(p),
-            // `to_ptr` fails only for a freed Callback.
-            Err(_) => Err(site.err(
-                "a live pointer",
-                "a freed Callback (:free() was called; create a new one)".into(),
-            )),
-        }
+        Ok(p) => Ok(p),
+        // `to_ptr` fails only for a freed Callback.
+        Err(_) => Err(site.err(
+            "a live pointer",
+            "a freed Callback (:free() was called; create a new one)".into(),
+        )),
     }
 }
 
@@ -399,18 +403,20 @@ pub unsafe fn check_mem(
     func: &str,
     what: &str,
 ) -> LResult<Ptr> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        if ffi::lua_type(L, idx) == ffi::LUA_TUSERDATA
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract); the tag is
+    // read only of a userdata.
+    let callback = unsafe {
+        ffi::lua_type(L, idx) == ffi::LUA_TUSERDATA
             && ffi::lua_userdatatag(L, idx) == CallbackUd::TAG
-        {
-            return Err(format!(
-                "{}: {}: expected a pointer to memory (RawPointer, TypedPointer, StructView or buffer), got a Callback (its code cannot be read or written; pass it to C as a function pointer)",
-                func, what
-            ));
-        }
-        check_ptr(L, idx, persist, func, what)
+    };
+    if callback {
+        return Err(format!(
+            "{}: {}: expected a pointer to memory (RawPointer, TypedPointer, StructView or buffer), got a Callback (its code cannot be read or written; pass it to C as a function pointer)",
+            func, what
+        ));
     }
+    // SAFETY: `idx` is still on the stack of the live `L`, as `check_ptr` needs.
+    unsafe { check_ptr(L, idx, persist, func, what) }
 }
 
 /// A required pointer-like argument (nil refused).
@@ -425,21 +431,20 @@ pub unsafe fn check_ptr(
     func: &str,
     what: &str,
 ) -> LResult<Ptr> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        match to_ptr(L, idx, persist) {
-            Ok(Some(p)) => Ok(p),
-            // `to_ptr` fails only for a freed Callback: name the function and argument.
-            Err(_) => Err(format!(
-                "{}: {}: expected a live pointer, got a freed Callback (:free() was called; create a new one)",
-                func, what
-            )),
-            Ok(None) => Err(format!(
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract).
+    match unsafe { to_ptr(L, idx, persist) } {
+        Ok(Some(p)) => Ok(p),
+        // `to_ptr` fails only for a freed Callback: name the function and argument.
+        Err(_) => Err(format!(
+            "{}: {}: expected a live pointer, got a freed Callback (:free() was called; create a new one)",
+            func, what
+        )),
+        Ok(None) => Err(format!(
             "{}: {}: expected a pointer (RawPointer, TypedPointer, StructView or buffer), got {}",
             func,
             what,
-            describe(L, idx)
+            // SAFETY: `idx` is still on the stack; `describe` pops what it pushes.
+            unsafe { describe(L, idx) }
         )),
-        }
     }
 }

@@ -30,7 +30,8 @@ pub unsafe extern "C-unwind" fn ptr_is_null(L: *mut lua_State) -> c_int {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 unsafe fn ptr_operand(L: *mut lua_State, idx: c_int) -> Option<(c_int, Ptr, usize)> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract), read as the
+    // kind its tag names.
     unsafe {
         match ffi::lua_userdatatag(L, idx) {
             RawPtrUd::TAG => get_ud::<RawPtrUd>(L, idx).map(|u| (RawPtrUd::TAG, u.ptr.clone(), 1)),
@@ -45,7 +46,8 @@ unsafe fn ptr_operand(L: *mut lua_State, idx: c_int) -> Option<(c_int, Ptr, usiz
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 unsafe fn push_like(L: *mut lua_State, tag: c_int, src: c_int, ptr: Ptr) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: the operand at `src` is on the stack of the live `L` (the caller's contract);
+    // either branch pushes one value.
     unsafe {
         if tag == TypedPtrUd::TAG {
             let (elem, pointee) = get_ud::<TypedPtrUd>(L, src)
@@ -94,7 +96,7 @@ unsafe fn offset_error(L: *mut lua_State, idx: c_int, expected: &str) -> String 
             n.is_finite() && n.fract() == 0.0
         }
     };
-    // SAFETY: as above.
+    // SAFETY: `idx` is still on the stack; `describe` pops what it pushes.
     let got = unsafe { describe(L, idx) };
     if whole {
         format!(
@@ -138,7 +140,8 @@ pub unsafe extern "C-unwind" fn ptr_sub(L: *mut lua_State) -> c_int {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 unsafe fn both_addrs(L: *mut lua_State) -> LResult<(usize, usize)> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: the metamethod's two operands are at 1 and 2 on the live `L`'s stack (the
+    // caller's contract).
     unsafe {
         let a = to_ptr(L, 1, false)?.map(|p| p.addr);
         let b = to_ptr(L, 2, false)?.map(|p| p.addr);

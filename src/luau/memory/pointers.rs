@@ -23,21 +23,20 @@ use crate::types::{CType, Field, Prim};
 /// A number key that is a whole element index, as a byte offset.
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be the live state of the running C function, and `idx >= 1`.
 #[inline(always)]
 unsafe fn fast_offset(L: *mut lua_State, idx: c_int, stride: usize) -> Option<isize> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let crate::luau::vm::slots::Plain::Number(n) = crate::luau::vm::slots::get(L, idx) else {
-            return None;
-        };
-        let i = n as i64;
-        if i as f64 != n || i.unsigned_abs() >= 1 << 40 {
-            return None;
-        }
-        Some((i * stride as i64) as isize)
+    // SAFETY: `L` is the running C function's live state and `idx >= 1` (the caller's
+    // contract), as `slots::get` needs.
+    let v = unsafe { crate::luau::vm::slots::get(L, idx) };
+    let crate::luau::vm::slots::Plain::Number(n) = v else {
+        return None;
+    };
+    let i = n as i64;
+    if i as f64 != n || i.unsigned_abs() >= 1 << 40 {
+        return None;
     }
+    Some((i * stride as i64) as isize)
 }
 
 /// `tp[i]`: integer keys read element i; string keys give `type`, `address` and methods.
@@ -190,20 +189,18 @@ pub unsafe extern "C-unwind" fn typed_len(L: *mut lua_State) -> c_int {
 /// The scalar field named by the string at `idx`, with its address, if in bounds.
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be the live state of the running C function, and `idx >= 1`.
 #[inline(always)]
 unsafe fn fast_field(L: *mut lua_State, ud: &ViewUd, idx: c_int) -> Option<(Prim, usize)> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let key = crate::luau::vm::slots::string(L, idx)?;
-        let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
-        match (&f.ty, f.count, f.bits, f.flexible || f.pointee.is_some()) {
-            (CType::Prim(p), None, None, false) => {
-                Some((*p, ud.ptr.try_at(f.offset as isize, p.size())?))
-            }
-            _ => None,
+    // SAFETY: `L` is the running C function's live state and `idx >= 1` (the caller's
+    // contract); the key is used only here, while its value stays on the stack.
+    let key = unsafe { crate::luau::vm::slots::string(L, idx) }?;
+    let f = ud.st.fields.iter().find(|f| f.name.as_bytes() == key)?;
+    match (&f.ty, f.count, f.bits, f.flexible || f.pointee.is_some()) {
+        (CType::Prim(p), None, None, false) => {
+            Some((*p, ud.ptr.try_at(f.offset as isize, p.size())?))
         }
+        _ => None,
     }
 }
 

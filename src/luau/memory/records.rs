@@ -36,7 +36,8 @@ pub unsafe extern "C-unwind" fn ffi_union(L: *mut lua_State) -> c_int {
 /// # Safety
 /// `L` must be the state of the running `ffi.struct`/`ffi.union` call.
 unsafe fn record(L: *mut lua_State, F: &str, kind: RecordKind) -> LResult<c_int> {
-    // SAFETY: see above.
+    // SAFETY: `L` is the running `ffi.struct`/`ffi.union` call's state (the caller's
+    // contract); each spec pushed is popped before the next.
     unsafe {
         if ffi::lua_type(L, 1) != ffi::LUA_TTABLE {
             return Err(format!(
@@ -65,7 +66,8 @@ unsafe fn record(L: *mut lua_State, F: &str, kind: RecordKind) -> LResult<c_int>
 /// # Safety
 /// `t` must be an absolute index of a table.
 unsafe fn field(L: *mut lua_State, t: c_int, key: &'static std::ffi::CStr) -> bool {
-    // SAFETY: see above.
+    // SAFETY: `t` is the absolute index of a table (the caller's contract); one value is
+    // pushed, and popped again if nil.
     unsafe {
         ffi::lua_rawgetfield(L, t, key.as_ptr());
         if ffi::lua_isnil(L, -1) != 0 {
@@ -89,7 +91,8 @@ unsafe fn only_keys(
     F: &str,
     what: &str,
 ) -> LResult<()> {
-    // SAFETY: see above; `lua_next` does not allocate.
+    // SAFETY: `t` is the absolute index of a table (the caller's contract), which
+    // `lua_next` walks without allocating; each key and value is popped on every path.
     unsafe {
         ffi::lua_pushnil(L);
         while ffi::lua_next(L, t) != 0 {
@@ -123,7 +126,7 @@ unsafe fn only_keys(
 /// # Safety
 /// A value must be on top of the stack.
 unsafe fn pop_pow2(L: *mut lua_State, F: &str, what: &str) -> LResult<usize> {
-    // SAFETY: see above.
+    // SAFETY: a value is on top of the stack (the caller's contract), read, then popped.
     unsafe {
         let v = get_index(L, -1);
         let shown = describe(L, -1);
@@ -150,7 +153,8 @@ unsafe fn options(
         kind,
         ..RecordOptions::default()
     };
-    // SAFETY: see above.
+    // SAFETY: `L` is a live state (the caller's contract); each option read from the table
+    // is popped before the next.
     unsafe {
         match ffi::lua_type(L, idx) {
             ffi::LUA_TNIL | ffi::LUA_TNONE => return Ok(opts),
@@ -208,7 +212,8 @@ unsafe fn options(
 /// # Safety
 /// `L` must be a live Luau state with the spec at `idx`.
 unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult<MemberSpec> {
-    // SAFETY: see above.
+    // SAFETY: the spec is at `idx` on the live `L` (the caller's contract); each element
+    // read from it is popped before the next.
     unsafe {
         let what = format!("argument #1 (fields), entry {}", i);
         if ffi::lua_type(L, idx) != ffi::LUA_TTABLE {

@@ -175,11 +175,12 @@ pub fn encode_number(f: &Frame, idx: c_int, p: Prim, site: Site) -> LResult<u64>
 /// Stores the low `p.size()` bytes of a register image at `dst` (unaligned is fine).
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `dst` must be valid for writes of `p.size()` bytes, and `p` not `Void` (it would
+/// write 8).
 #[inline]
 pub unsafe fn store_bits(dst: usize, p: Prim, bits: u64) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `dst` is writable for `p.size()` bytes (the caller's contract), the width of
+    // each write below.
     unsafe {
         let d = dst as *mut u8;
         match p.size() {
@@ -194,11 +195,11 @@ pub unsafe fn store_bits(dst: usize, p: Prim, bits: u64) {
 /// Loads `p` from `src` and returns its register image (extended like `encode_number`).
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `src` must be valid for reads of `p.size()` bytes.
 #[inline]
 pub unsafe fn load_bits(src: usize, p: Prim) -> u64 {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `src` is readable for `p.size()` bytes (the caller's contract), the width of
+    // each read below.
     unsafe {
         let s = src as *const u8;
         match p {
@@ -238,7 +239,7 @@ pub fn normalize_bits(p: Prim, bits: u64) -> u64 {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_i64(L: *mut lua_State, v: i64) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); either branch pushes one value.
     unsafe {
         // One simple rule: every value beyond ±2^53 is an integer, so `typeof` and `tostring`
         // behave the same across that whole range.
@@ -255,7 +256,7 @@ pub unsafe fn push_i64(L: *mut lua_State, v: i64) {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); either branch pushes one value.
     unsafe {
         if v <= EXACT as u64 {
             crate::luau::vm::slots::push_number(L, v as f64);
@@ -319,16 +320,17 @@ pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
     impl PlainSink for Stack {
         #[inline(always)]
         unsafe fn number(&mut self, n: f64) {
-            // SAFETY: `push_number_bits`'s contract: a live state with a free slot.
+            // SAFETY: `push_number_bits`'s contract: a live state, and this is its one push.
             unsafe { crate::luau::vm::slots::push_number(self.0, n) }
         }
         #[inline(always)]
         unsafe fn boolean(&mut self, b: bool) {
-            // SAFETY: as above.
+            // SAFETY: `push_number_bits`'s contract: a live state, and this is its one push.
             unsafe { crate::luau::vm::slots::push_bool(self.0, b) }
         }
     }
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract), and one value is pushed: by
+    // `emit_bits` or else by the fallback.
     unsafe {
         if !emit_bits(p, bits, &mut Stack(L)) {
             match p {
@@ -347,49 +349,57 @@ pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
 /// # Safety
 /// `L` must be a live Luau state with a string at `idx`; may raise (allocation).
 pub unsafe fn push_utf16_copy(L: *mut lua_State, idx: c_int, site: Site) -> LResult<usize> {
-    // SAFETY: see above; the buffer is written within its size.
-    unsafe {
-        let frame = Frame::new(L);
-        let s = frame.str(idx).unwrap_or_default();
-        let text = std::str::from_utf8(s).map_err(|e| {
-            site.err(
-                "valid UTF-8 (string16 converts it to UTF-16)",
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            )
-        })?;
-        let units: Vec<u16> = text.encode_utf16().chain(std::iter::once(0)).collect();
-        let p = ffi::lua_newbuffer(L, units.len() * 2) as *mut u16;
-        std::ptr::copy_nonoverlapping(units.as_ptr(), p, units.len());
-        Ok(p as usize)
-    }
+    // SAFETY: `L` is a live state with a string at `idx` (the caller's contract); the
+    // frame only reads it, before anything is pushed.
+    let frame = unsafe { Frame::new(L) };
+    let s = frame.str(idx).unwrap_or_default();
+    let text = std::str::from_utf8(s).map_err(|e| {
+        site.err(
+            "valid UTF-8 (string16 converts it to UTF-16)",
+            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    let units: Vec<u16> = text.encode_utf16().chain(std::iter::once(0)).collect();
+    // SAFETY: `L` is a live state (the caller's contract); the buffer is its one push.
+    let p = unsafe { ffi::lua_newbuffer(L, units.len() * 2) } as *mut u16;
+    // SAFETY: the new buffer holds exactly `units.len()` u16s (Luau aligns its data to 8).
+    unsafe { std::ptr::copy_nonoverlapping(units.as_ptr(), p, units.len()) };
+    Ok(p as usize)
 }
 
 /// Pushes the NUL-terminated UTF-16 string at `addr` as UTF-8 (nil for NULL); an
 /// unpaired surrogate raises an error.
 ///
 /// # Safety
-/// `addr` must be NULL or point at a NUL-terminated UTF-16 string (from C: reading
-/// through C-provided pointers is inherently unsafe, as the seed says).
+/// `L` must be a live Luau state, and `addr` NULL or a pointer to a NUL-terminated UTF-16
+/// string (from C: reading through C-provided pointers is inherently unsafe, as the seed
+/// says).
 pub unsafe fn push_utf16(L: *mut lua_State, addr: usize) {
-    // SAFETY: see above.
-    unsafe {
-        if addr == 0 {
-            ffi::lua_pushnil(L);
-            return;
-        }
-        let p = addr as *const u16;
-        let mut n = 0;
+    if addr == 0 {
+        // SAFETY: `L` is a live state (the caller's contract); nil is its one push.
+        unsafe { ffi::lua_pushnil(L) };
+        return;
+    }
+    let p = addr as *const u16;
+    let mut n = 0;
+    // SAFETY: `addr` points at a NUL-terminated UTF-16 string (the caller's contract), so
+    // every unit up to and including the NUL is readable.
+    let units: Vec<u16> = unsafe {
         while p.add(n).read_unaligned() != 0 {
             n += 1;
         }
-        let units: Vec<u16> = (0..n).map(|i| p.add(i).read_unaligned()).collect();
-        match String::from_utf16(&units) {
-            Ok(s) => crate::luau::vm::raw::push_str(L, &s),
-            Err(_) => {
-                let at = char::decode_utf16(units.iter().copied())
-                    .position(|c| c.is_err())
-                    .unwrap_or(0);
-                drop(units);
+        (0..n).map(|i| p.add(i).read_unaligned()).collect()
+    };
+    match String::from_utf16(&units) {
+        // SAFETY: `L` is a live state (the caller's contract); the string is its one push.
+        Ok(s) => unsafe { crate::luau::vm::raw::push_str(L, &s) },
+        Err(_) => {
+            let at = char::decode_utf16(units.iter().copied())
+                .position(|c| c.is_err())
+                .unwrap_or(0);
+            drop(units);
+            // SAFETY: `L` is a live state, and `units` is gone before the raise.
+            unsafe {
                 crate::luau::vm::raw::raise(
                     L,
                     format!(
@@ -408,16 +418,15 @@ pub unsafe fn push_utf16(L: *mut lua_State, addr: usize) {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_cstring(L: *mut lua_State, addr: usize) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        if addr == 0 {
-            ffi::lua_pushnil(L);
-        } else {
-            // SAFETY: the caller got `addr` from C as a `char*`; the seed calls reading
-            // through C-provided pointers inherently unsafe.
-            let s = std::ffi::CStr::from_ptr(addr as *const std::ffi::c_char);
-            crate::luau::vm::raw::push_bytes(L, s.to_bytes());
-        }
+    if addr == 0 {
+        // SAFETY: `L` is a live state (the caller's contract); nil is its one push.
+        unsafe { ffi::lua_pushnil(L) };
+    } else {
+        // SAFETY: the caller got `addr` from C as a `char*`; the seed calls reading
+        // through C-provided pointers inherently unsafe.
+        let s = unsafe { std::ffi::CStr::from_ptr(addr as *const std::ffi::c_char) };
+        // SAFETY: `L` is a live state (the caller's contract); the string is its one push.
+        unsafe { crate::luau::vm::raw::push_bytes(L, s.to_bytes()) };
     }
 }
 
@@ -427,25 +436,25 @@ pub unsafe fn push_cstring(L: *mut lua_State, addr: usize) {
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
+/// The caller must not keep the slice past the value's life on the stack.
 pub unsafe fn check_c_string<'a>(
     L: *mut lua_State,
     idx: c_int,
     site: Site,
 ) -> LResult<Option<&'a [u8]>> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        match get_str(L, idx) {
-            Some(s) => {
-                if s.contains(&0) {
-                    return Err(site.err(
-                        "a string without embedded NUL bytes",
-                        "a string containing a NUL byte".into(),
-                    ));
-                }
-                Ok(Some(s))
+    // SAFETY: `idx` is on the stack of the live `L`, and the caller keeps the slice no
+    // longer than the value stays there (the caller's contract).
+    match unsafe { get_str(L, idx) } {
+        Some(s) => {
+            if s.contains(&0) {
+                return Err(site.err(
+                    "a string without embedded NUL bytes",
+                    "a string containing a NUL byte".into(),
+                ));
             }
-            None => Ok(None),
+            Ok(Some(s))
         }
+        None => Ok(None),
     }
 }
 
@@ -457,7 +466,9 @@ pub unsafe fn check_c_string<'a>(
 /// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 pub unsafe fn fast_number(L: *mut lua_State, idx: c_int, conv: Prim, pass: Prim) -> Option<u64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `idx` is on the stack of the running function's live `L` (the caller's
+    // contract): a positive one for `get`, -1 (so a value exists) for `top`, any other
+    // through the API.
     let v = unsafe {
         if idx > 0 {
             crate::luau::vm::slots::get(L, idx)

@@ -109,21 +109,22 @@ pub unsafe fn is_raised_callback_error(L: *mut lua_State, idx: c_int) -> bool {
 /// errors raised inside unwind through here (see `raw`).
 #[cold]
 pub unsafe fn raise(L: *mut lua_State, msg: String) -> ! {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        push_str(L, &msg);
-        // Every raise consumes the mark: it is set just before its own raise, so a mark
-        // left by an error that went another way cannot match a later message.
-        if MARKED.with(|m| m.replace((0, 0))) == (msg.as_ptr() as usize, msg.len()) {
-            // Kept in the registry until the next one replaces it; an allocation failure
-            // here raises Luau's memory error instead, as pushing could.
+    // SAFETY: `L` is a live state (the caller's contract); the message is its one push.
+    unsafe { push_str(L, &msg) };
+    // Every raise consumes the mark: it is set just before its own raise, so a mark
+    // left by an error that went another way cannot match a later message.
+    if MARKED.with(|m| m.replace((0, 0))) == (msg.as_ptr() as usize, msg.len()) {
+        // Kept in the registry until the next one replaces it; an allocation failure
+        // here raises Luau's memory error instead, as pushing could.
+        // SAFETY: the message is at -1; its copy is pushed and popped into the registry.
+        unsafe {
             ffi::lua_pushvalue(L, -1);
             ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, RAISED_KEY.as_ptr());
         }
-        drop(msg);
-        // SAFETY: the error object is on the stack; Luau unwinds to the nearest protected call.
-        ffi::lua_error(L)
     }
+    drop(msg);
+    // SAFETY: the error object is on the stack; Luau unwinds to the nearest protected call.
+    unsafe { ffi::lua_error(L) }
 }
 
 /// # Safety
@@ -131,7 +132,7 @@ pub unsafe fn raise(L: *mut lua_State, msg: String) -> ! {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_str(L: *mut lua_State, s: &str) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); Luau copies the `s.len()` bytes.
     unsafe {
         ffi::lua_pushlstring_(L, s.as_ptr() as *const _, s.len());
     }
@@ -142,7 +143,7 @@ pub unsafe fn push_str(L: *mut lua_State, s: &str) {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_bytes(L: *mut lua_State, s: &[u8]) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); Luau copies the `s.len()` bytes.
     unsafe {
         ffi::lua_pushlstring_(L, s.as_ptr() as *const _, s.len());
     }
@@ -160,17 +161,16 @@ pub unsafe fn push_bytes(L: *mut lua_State, s: &[u8]) {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn get_str<'a>(L: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        if ffi::lua_type(L, idx) != ffi::LUA_TSTRING {
-            return None;
-        }
-        let mut len = 0usize;
-        let p = ffi::lua_tolstring(L, idx, &mut len);
-        // SAFETY: Luau keeps the string alive while it is on the stack; callers do not keep
-        // the slice past the value's life on the stack.
-        Some(std::slice::from_raw_parts(p as *const u8, len))
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract).
+    if unsafe { ffi::lua_type(L, idx) } != ffi::LUA_TSTRING {
+        return None;
     }
+    let mut len = 0usize;
+    // SAFETY: the value at `idx` is a string, so `lua_tolstring` does not rewrite the slot.
+    let p = unsafe { ffi::lua_tolstring(L, idx, &mut len) };
+    // SAFETY: Luau keeps the string's `len` bytes alive while it is on the stack; callers
+    // do not keep the slice past the value's life on the stack.
+    Some(unsafe { std::slice::from_raw_parts(p as *const u8, len) })
 }
 
 /// A short description of the value at `idx` for error messages.
@@ -179,27 +179,32 @@ pub unsafe fn get_str<'a>(L: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn describe(L: *mut lua_State, idx: c_int) -> String {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let t = ffi::lua_type(L, idx);
-        match t {
-            ffi::LUA_TNONE => "no value".into(),
-            ffi::LUA_TNUMBER => {
-                let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
-                format!("number {}", fmt_num(n))
-            }
-            ffi::LUA_TINTEGER => {
-                let n = ffi::lua_tointeger64(L, idx, ptr::null_mut());
-                format!("integer {}", n)
-            }
-            ffi::LUA_TSTRING => {
-                let s = get_str(L, idx).unwrap_or_default();
-                let shown = String::from_utf8_lossy(&s[..s.len().min(40)]).into_owned();
-                format!("string \"{}\"", shown)
-            }
-            // The kind's name is its metatable's `__type` (set for every kind in `kinds`).
-            ffi::LUA_TUSERDATA => {
-                let mut name = "userdata".to_string();
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract).
+    let t = unsafe { ffi::lua_type(L, idx) };
+    match t {
+        ffi::LUA_TNONE => "no value".into(),
+        ffi::LUA_TNUMBER => {
+            // SAFETY: a number at `idx` (its type read above).
+            let n = unsafe { ffi::lua_tonumberx(L, idx, ptr::null_mut()) };
+            format!("number {}", fmt_num(n))
+        }
+        ffi::LUA_TINTEGER => {
+            // SAFETY: an integer at `idx` (its type read above).
+            let n = unsafe { ffi::lua_tointeger64(L, idx, ptr::null_mut()) };
+            format!("integer {}", n)
+        }
+        ffi::LUA_TSTRING => {
+            // SAFETY: `idx` is on the stack; the slice is used before anything is popped.
+            let s = unsafe { get_str(L, idx) }.unwrap_or_default();
+            let shown = String::from_utf8_lossy(&s[..s.len().min(40)]).into_owned();
+            format!("string \"{}\"", shown)
+        }
+        // The kind's name is its metatable's `__type` (set for every kind in `kinds`).
+        ffi::LUA_TUSERDATA => {
+            let mut name = "userdata".to_string();
+            // SAFETY: a userdata at `idx`; the metatable and its `__type` are the two
+            // values pushed and popped again, and the name is copied before the pop.
+            unsafe {
                 if ffi::lua_getmetatable(L, idx) != 0 {
                     ffi::lua_rawgetfield(L, -1, c"__type".as_ptr());
                     if let Some(s) = get_str(L, -1) {
@@ -207,14 +212,13 @@ pub unsafe fn describe(L: *mut lua_State, idx: c_int) -> String {
                     }
                     ffi::lua_pop(L, 2);
                 }
-                name
             }
-            _ => {
-                let name = ffi::lua_typename(L, t);
-                std::ffi::CStr::from_ptr(name)
-                    .to_string_lossy()
-                    .into_owned()
-            }
+            name
+        }
+        _ => {
+            // SAFETY: `lua_typename` returns a static NUL-terminated name for any type tag.
+            let name = unsafe { std::ffi::CStr::from_ptr(ffi::lua_typename(L, t)) };
+            name.to_string_lossy().into_owned()
         }
     }
 }
@@ -234,16 +238,15 @@ pub fn fmt_num(n: f64) -> String {
 /// errors raised inside unwind through here (see `raw`).
 #[inline]
 pub unsafe fn push_ud<T: Ud>(L: *mut lua_State, value: T) -> *const T {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        debug_assert!(std::mem::align_of::<T>() <= 8);
-        let p =
-            ffi::lua_newuserdatataggedwithmetatable(L, std::mem::size_of::<T>(), T::TAG) as *mut T;
-        // SAFETY: Luau returned a fresh block of size_of::<T>() bytes, 8-aligned; the tag's
-        // destructor (`drop_ud::<T>`) drops it exactly once when collected.
-        ptr::write(p, value);
-        p
-    }
+    debug_assert!(std::mem::align_of::<T>() <= 8);
+    // SAFETY: `L` is a live state (the caller's contract) and the userdata its one push.
+    let p = unsafe {
+        ffi::lua_newuserdatataggedwithmetatable(L, std::mem::size_of::<T>(), T::TAG) as *mut T
+    };
+    // SAFETY: Luau returned a fresh block of size_of::<T>() bytes, 8-aligned; the tag's
+    // destructor (`drop_ud::<T>`) drops it exactly once when collected.
+    unsafe { ptr::write(p, value) };
+    p
 }
 
 /// The `T` inside the userdata at `idx`, if it is one. Shared access only: a re-entrant
@@ -264,8 +267,9 @@ pub unsafe fn get_ud<'a, T: Ud>(L: *mut lua_State, idx: c_int) -> Option<&'a T> 
 /// # Safety
 /// Only the collector calls it, once, for a block that `push_ud::<T>` initialised.
 pub unsafe extern "C" fn drop_ud<T>(_L: *mut lua_State, p: *mut c_void) {
-    // SAFETY: see above. Drop impls of the module's types do not panic and do not call
-    // into Luau (registry releases are queued for later).
+    // SAFETY: `p` holds the live `T` that `push_ud::<T>` wrote, dropped only here. Drop
+    // impls of the module's types do not panic and do not call into Luau (registry
+    // releases are queued for later).
     unsafe { ptr::drop_in_place(p as *mut T) };
 }
 
@@ -275,7 +279,7 @@ pub unsafe extern "C" fn drop_ud<T>(_L: *mut lua_State, p: *mut c_void) {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn push_fn(L: *mut lua_State, f: ffi::lua_CFunction, name: &'static std::ffi::CStr) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is a live state (the caller's contract); `name` is static, as Luau keeps it.
     unsafe {
         ffi::lua_pushcclosurek(L, f, name.as_ptr(), 0, None);
     }
@@ -287,7 +291,7 @@ pub unsafe fn push_fn(L: *mut lua_State, f: ffi::lua_CFunction, name: &'static s
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn set_field(L: *mut lua_State, t: c_int, name: &'static std::ffi::CStr) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: the caller put a table at `t` and the value on top of the live `L`.
     unsafe {
         ffi::lua_rawsetfield(L, t, name.as_ptr());
     }
@@ -299,22 +303,22 @@ pub unsafe fn set_field(L: *mut lua_State, t: c_int, name: &'static std::ffi::CS
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn get_index(L: *mut lua_State, idx: c_int) -> Option<i64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        match ffi::lua_type(L, idx) {
-            ffi::LUA_TNUMBER => {
-                let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
-                if n.fract() == 0.0
-                    && (-9.007_199_254_740_992e15..=9.007_199_254_740_992e15).contains(&n)
-                {
-                    Some(n as i64)
-                } else {
-                    None
-                }
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract).
+    match unsafe { ffi::lua_type(L, idx) } {
+        ffi::LUA_TNUMBER => {
+            // SAFETY: a number at `idx` (its type read above).
+            let n = unsafe { ffi::lua_tonumberx(L, idx, ptr::null_mut()) };
+            if n.fract() == 0.0
+                && (-9.007_199_254_740_992e15..=9.007_199_254_740_992e15).contains(&n)
+            {
+                Some(n as i64)
+            } else {
+                None
             }
-            ffi::LUA_TINTEGER => Some(ffi::lua_tointeger64(L, idx, ptr::null_mut())),
-            _ => None,
         }
+        // SAFETY: an integer at `idx` (its type read above).
+        ffi::LUA_TINTEGER => Some(unsafe { ffi::lua_tointeger64(L, idx, ptr::null_mut()) }),
+        _ => None,
     }
 }
 
@@ -331,36 +335,36 @@ pub unsafe fn get_size(
     what: &str,
     limit: usize,
 ) -> LResult<usize> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let n = get_index(L, idx).ok_or_else(|| {
-            // An integral number too large for an index is out of range, not a non-integer.
-            let huge = ffi::lua_type(L, idx) == ffi::LUA_TNUMBER && {
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract).
+    let n = unsafe { get_index(L, idx) }.ok_or_else(|| {
+        // An integral number too large for an index is out of range, not a non-integer.
+        // SAFETY: `idx` is still on the stack (nothing was pushed or popped); the number
+        // is read only after its type is checked.
+        let huge = unsafe {
+            ffi::lua_type(L, idx) == ffi::LUA_TNUMBER && {
                 let n = ffi::lua_tonumberx(L, idx, ptr::null_mut());
                 n.is_finite() && n.fract() == 0.0
-            };
-            let expected = if huge {
-                format!("an integer from 0 to {}", limit)
-            } else {
-                "a non-negative integer".to_string()
-            };
-            format!(
-                "{}: argument #{} ({}): expected {}, got {}",
-                func,
-                argn,
-                what,
-                expected,
-                describe(L, idx)
-            )
-        })?;
-        if n < 0 || n as u64 > limit as u64 {
-            return Err(format!(
-                "{}: argument #{} ({}): expected an integer from 0 to {}, got {}",
-                func, argn, what, limit, n
-            ));
-        }
-        Ok(n as usize)
+            }
+        };
+        let expected = if huge {
+            format!("an integer from 0 to {}", limit)
+        } else {
+            "a non-negative integer".to_string()
+        };
+        // SAFETY: `idx` is still on the stack; `describe` pops what it pushes.
+        let got = unsafe { describe(L, idx) };
+        format!(
+            "{}: argument #{} ({}): expected {}, got {}",
+            func, argn, what, expected, got
+        )
+    })?;
+    if n < 0 || n as u64 > limit as u64 {
+        return Err(format!(
+            "{}: argument #{} ({}): expected an integer from 0 to {}, got {}",
+            func, argn, what, limit, n
+        ));
     }
+    Ok(n as usize)
 }
 
 /// An allocation size or element count: like [`get_size`] but zero is refused too (an
@@ -377,15 +381,13 @@ pub unsafe fn get_positive_size(
     what: &str,
     limit: usize,
 ) -> LResult<usize> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let n = get_size(L, idx, argn, func, what, limit)?;
-        if n == 0 {
-            return Err(format!(
-                "{}: argument #{} ({}): expected a positive integer, got 0",
-                func, argn, what
-            ));
-        }
-        Ok(n)
+    // SAFETY: `idx` is on the stack of the live `L` (the caller's contract).
+    let n = unsafe { get_size(L, idx, argn, func, what, limit) }?;
+    if n == 0 {
+        return Err(format!(
+            "{}: argument #{} ({}): expected a positive integer, got 0",
+            func, argn, what
+        ));
     }
+    Ok(n)
 }

@@ -494,7 +494,7 @@ impl PlainSink for Pusher {
 
     #[inline(always)]
     unsafe fn boolean(&mut self, b: bool) {
-        // SAFETY: as above.
+        // SAFETY: `PlainSink`'s contract: one of the values `pusher` made room for.
         unsafe { Pusher::boolean(self, b) }
     }
 }

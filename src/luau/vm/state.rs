@@ -51,27 +51,31 @@ pub unsafe fn init_shared(
     traceback: ffi::lua_CFunction,
     invoker: ffi::lua_CFunction,
 ) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
+    // SAFETY: `L` is a live state (the caller's contract); each function pushed is
+    // referenced and popped again before the next push.
+    let (traceback_ref, invoker_ref) = unsafe {
         push_fn(L, traceback, c"traceback");
         let traceback_ref = ffi::lua_ref(L, -1);
         ffi::lua_pop(L, 1);
         push_fn(L, invoker, c"callback");
         let invoker_ref = ffi::lua_ref(L, -1);
         ffi::lua_pop(L, 1);
-        push_ud(
-            L,
-            Shared {
-                release_queue: Rc::new(RefCell::new(Vec::new())),
-                warned_buffer: Cell::new(false),
-                warned_open: Cell::new(false),
-                traceback_ref,
-                invoker_ref,
-                vm_lock: VmLock::new_held(),
-                ctypes: Default::default(),
-                finalizers: Default::default(),
-            },
-        );
+        (traceback_ref, invoker_ref)
+    };
+    let shared = Shared {
+        release_queue: Rc::new(RefCell::new(Vec::new())),
+        warned_buffer: Cell::new(false),
+        warned_open: Cell::new(false),
+        traceback_ref,
+        invoker_ref,
+        vm_lock: VmLock::new_held(),
+        ctypes: Default::default(),
+        finalizers: Default::default(),
+    };
+    // SAFETY: `L` is live; the userdata is the one value pushed and the registry store
+    // pops it.
+    unsafe {
+        push_ud(L, shared);
         ffi::lua_rawsetfield(L, ffi::LUA_REGISTRYINDEX, SHARED_KEY.as_ptr());
     }
 }
@@ -104,13 +108,12 @@ pub unsafe fn try_shared<'a>(L: *mut lua_State) -> Option<&'a Shared> {
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn drain_releases(L: *mut lua_State) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
-    unsafe {
-        let q = shared(L).release_queue.clone();
-        let refs: Vec<i32> = q.borrow_mut().drain(..).collect();
-        for r in refs {
-            ffi::lua_unref(L, r);
-        }
+    // SAFETY: `L` is a live state with the module open (the caller's contract).
+    let q = unsafe { shared(L) }.release_queue.clone();
+    let refs: Vec<i32> = q.borrow_mut().drain(..).collect();
+    for r in refs {
+        // SAFETY: `r` is a registry reference of `L` queued once by the holder collected.
+        unsafe { ffi::lua_unref(L, r) };
     }
 }
 
@@ -137,17 +140,18 @@ const GC_DEBT_STEP: usize = 256 * 1024;
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
 /// errors raised inside unwind through here (see `raw`).
 pub unsafe fn note_alloc(L: *mut lua_State, bytes: usize) {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // The debt is counted per OS thread, not per state: finding the state's data
+    // costs a registry lookup, and a thread runs one state at a time.
+    let debt = GC_DEBT.with(|d| d.get()).saturating_add(bytes);
+    if debt < GC_DEBT_STEP {
+        GC_DEBT.with(|d| d.set(debt));
+        return;
+    }
+    GC_DEBT.with(|d| d.set(0));
+    let kb = (debt / 1024).min(c_int::MAX as usize) as c_int;
+    // SAFETY: `L` is a live state with the module open, and the caller holds no `RefCell`
+    // borrow a destructor run by the step could take (its contract and the docs above).
     unsafe {
-        // The debt is counted per OS thread, not per state: finding the state's data
-        // costs a registry lookup, and a thread runs one state at a time.
-        let debt = GC_DEBT.with(|d| d.get()).saturating_add(bytes);
-        if debt < GC_DEBT_STEP {
-            GC_DEBT.with(|d| d.set(debt));
-            return;
-        }
-        GC_DEBT.with(|d| d.set(0));
-        let kb = (debt / 1024).min(c_int::MAX as usize) as c_int;
         ffi::lua_gc(L, ffi::LUA_GCSTEP, kb);
         drain_releases(L);
     }
