@@ -285,7 +285,7 @@ mod barrier {
         }
 
         pub fn now() -> bool {
-            // SAFETY: as above.
+            // SAFETY: membarrier(2) takes two integers and has no memory arguments.
             unsafe {
                 syscall(
                     SYS_MEMBARRIER,

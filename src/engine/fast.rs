@@ -402,7 +402,7 @@ impl FastPlan {
             *r = unsafe { g.add(i).read_volatile() };
         }
         for (i, r) in fpr.iter_mut().enumerate() {
-            // SAFETY: as above.
+            // SAFETY: within the frame's return registers, which the trampoline wrote.
             *r = unsafe { v.add(i).read_volatile() };
         }
         Some((gpr, fpr))
@@ -429,7 +429,7 @@ impl FastPlan {
         let locs = Locs::args(f, stack);
         for a in &self.args {
             let bits = arg.arg(a.index, a.prim)?;
-            // SAFETY: as above.
+            // SAFETY: `Prototype::new` checked that every location lies in the frame.
             unsafe { locs.store(a.loc, bits, a.width) };
         }
         for s in &self.structs {
@@ -437,7 +437,8 @@ impl FastPlan {
             match &s.pass {
                 FastPass::Pieces(pieces) => {
                     for p in pieces {
-                        // SAFETY: as above; `src` holds the struct (the caller's contract).
+                        // SAFETY: `src` holds the struct (the caller's contract) and `p` lies in it and
+                        // in the frame (`Prototype::new` checked).
                         unsafe { place::put(locs, src, p) };
                     }
                 }

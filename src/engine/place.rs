@@ -83,9 +83,11 @@ impl Locs {
     #[inline(always)]
     pub(super) unsafe fn store(self, loc: Loc, bits: u64, width: u8) {
         match loc {
-            // SAFETY (three arms): the location is in the view (the caller's contract).
+            // SAFETY: the register is in the view (the caller's contract).
             Loc::Gpr(r) => unsafe { self.gpr.add(usize::from(r)).write(bits) },
+            // SAFETY: the register is in the view (the caller's contract).
             Loc::Fpr(r) => unsafe { self.fpr.add(usize::from(r)).write(bits) },
+            // SAFETY: `off + width` lies in the view's stack area (the caller's contract).
             Loc::Stack(off) => unsafe {
                 store_low_bytes(self.stack.add(off as usize), bits, width)
             },
@@ -100,9 +102,11 @@ impl Locs {
     #[inline(always)]
     pub(super) unsafe fn load(self, loc: Loc, width: u8) -> u64 {
         match loc {
-            // SAFETY (three arms): the location is in the view (the caller's contract).
+            // SAFETY: the register is in the view (the caller's contract).
             Loc::Gpr(r) => unsafe { self.gpr.add(usize::from(r)).read() },
+            // SAFETY: the register is in the view (the caller's contract).
             Loc::Fpr(r) => unsafe { self.fpr.add(usize::from(r)).read() },
+            // SAFETY: `off + width` lies in the view's stack area (the caller's contract).
             Loc::Stack(off) => unsafe { load_low_bytes(self.stack.add(off as usize), width) },
         }
     }

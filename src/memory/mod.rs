@@ -353,7 +353,7 @@ impl Owner {
             // SAFETY: an Inline owner lives only in the view inside the userdata that holds
             // the table, and an anchor keeps that userdata alive.
             Owner::Inline(r) => Some(unsafe { r.0.as_ref() }),
-            // SAFETY: as above.
+            // SAFETY: the anchor keeps the userdata that holds the table alive.
             Owner::InlineAnchor(a) => Some(unsafe { a.keep.as_ref() }),
             _ => None,
         }

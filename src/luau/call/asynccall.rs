@@ -90,7 +90,7 @@ impl Job {
                 Ok(Done::Struct(bytes))
             }
             CType::Prim(_) => {
-                // SAFETY: as above.
+                // SAFETY: the prototype was classified for this symbol's declared type.
                 unsafe { call.invoke(self.func, std::ptr::null_mut())? };
                 Ok(Done::Scalar(call.ret_bits()))
             }

@@ -121,7 +121,7 @@ pub struct Bound {
 /// # Safety
 /// `L` must be a live Luau state; may raise (allocation).
 pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
-    // SAFETY: see above.
+    // SAFETY: `L` is live; pushing may raise, and `b` moves into the userdata first.
     unsafe {
         push_ud(
             L,
@@ -212,7 +212,8 @@ pub unsafe fn fast_call(
     ret_pointee: Option<&Pointee>,
     lock: &'static VmLock,
 ) -> Option<LResult<c_int>> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is live and holds the arguments from `first` on (the caller's
+    // contract); nothing here raises, errors come back as values.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
         if has_pending() {
@@ -318,7 +319,7 @@ impl crate::engine::ArgSource for StackArgs {
 /// errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `idx` is an argument slot of the live state `L` (the caller's contract).
     unsafe {
         // Numbers and booleans inline; pointers and strings out of line, so this stays
         // small enough to inline into the per-argument loop.
@@ -380,7 +381,8 @@ unsafe fn fast_struct_arg(
     idx: c_int,
     st: &Arc<StructType>,
 ) -> Option<*const u8> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `idx` is on the live state's stack (the caller's contract); `get_ud`
+    // checks the tag before the view is read.
     unsafe {
         let v = get_ud::<ViewUd>(L, idx)?;
         if !Arc::ptr_eq(&v.st, st) && *v.st != **st {

@@ -78,7 +78,8 @@ pub unsafe fn call_with(
     names: &Names,
     lock: &'static VmLock,
 ) -> LResult<c_int> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is live and holds the call's arguments from `first` on (the caller's
+    // contract); `Bracket` keeps `proto`'s buffers unmoved while C runs.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
         if has_pending() {
@@ -182,7 +183,8 @@ pub unsafe fn convert_arg(
 ) -> LResult<Option<u64>> {
     let idx = first + i as c_int;
     let argn = i + 1;
-    // SAFETY: see above.
+    // SAFETY: `L` holds the argument at `idx` and `slot` gives memory of the struct's
+    // size (the caller's contract).
     unsafe {
         match t {
             CType::Prim(p) => {
@@ -223,7 +225,7 @@ unsafe fn encode_arg(
     names: &Names,
     argn: usize,
 ) -> LResult<u64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is live with the argument at `idx` (the caller's contract).
     unsafe {
         if let Some(bits) = fast_number(L, idx, conv, pass) {
             return Ok(bits);
@@ -244,7 +246,7 @@ unsafe fn encode_arg_slow(
     names: &Names,
     argn: usize,
 ) -> LResult<u64> {
-    // SAFETY: this function's own `# Safety` contract, which every caller upholds.
+    // SAFETY: `L` is live with the argument at `idx` (the caller's contract).
     unsafe {
         let what = names.arg(argn);
         let site = Site {
