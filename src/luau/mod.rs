@@ -34,8 +34,8 @@ use std::ffi::c_int;
 
 use crate::luau::memory::arena::ffi_arena;
 use crate::luau::memory::functions::{
-    ffi_alignof, ffi_buffer_legacy, ffi_cast, ffi_copy, ffi_fill, ffi_ptr, ffi_read, ffi_sizeof,
-    ffi_string, ffi_view, ffi_write, push_types_table,
+    ffi_alignof, ffi_buffer_legacy, ffi_cast, ffi_copy, ffi_fill, ffi_new, ffi_ptr, ffi_read,
+    ffi_sizeof, ffi_string, ffi_view, ffi_write, push_types_table,
 };
 use crate::luau::memory::objects::{push_rawptr, RawPtrUd};
 use crate::luau::memory::type_objects::ffi_typeof;
@@ -110,6 +110,7 @@ unsafe fn build_table(L: *mut lua_State) {
         (c"arena", ffi_arena),
         (c"struct", memory::records::ffi_struct),
         (c"union", memory::records::ffi_union),
+        (c"new", ffi_new),
         (c"view", ffi_view),
         (c"cast", ffi_cast),
         (c"typed", values::typed::ffi_typed),

@@ -4,12 +4,14 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::memory::access::{push_at, store_at};
+use crate::luau::memory::access::{init_struct_at, push_at, store_at};
 use crate::luau::memory::objects::{
-    check_mem, push_pointer_to, push_rawptr, push_typed_to, push_view, StructTypeUd, TypedPtrUd,
+    check_mem, push_pointer_to, push_rawptr, push_struct_value, push_typed_to, push_view,
+    StructTypeUd, TypedPtrUd, ViewUd,
 };
-use crate::luau::memory::types::{check_elem_type, check_type, resolve_size};
+use crate::luau::memory::types::{check_elem_type, check_type, resolve_size, resolve_type};
 use crate::luau::values::convert::{load_bits, Site};
+use crate::luau::values::ctypes::Resolved;
 use crate::luau::vm::frame::guarded;
 use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{
@@ -49,6 +51,70 @@ unsafe fn struct_type_arg(
         what,
         frame.describe(idx)
     ))
+}
+
+/// `ffi.new`'s type given by name: a struct type, or an error saying where other types
+/// live.
+fn new_type_arg(frame: &Frame) -> LResult<std::sync::Arc<crate::types::StructType>> {
+    const F: &str = "ffi.new";
+    const WHAT: &str = "argument #1 (type)";
+    let Some(name) = frame.str(1) else {
+        return Err(format!(
+            "{}: {}: expected a StructType or a struct type name, got {}",
+            F,
+            WHAT,
+            frame.describe(1)
+        ));
+    };
+    let name = String::from_utf8_lossy(name).into_owned();
+    match resolve_type(frame, 1, F, WHAT)? {
+        Resolved {
+            ty: CType::Struct(st),
+            count: None,
+            ..
+        } => Ok(st),
+        _ => Err(format!(
+            "{}: {}: '{}' is not a struct type (arrays and scalars live in arenas: arena:new)",
+            F, WHAT, name
+        )),
+    }
+}
+
+/// `ffi.new(type, init?)` → a struct value: one GC allocation holding its view and its
+/// bytes, zeroed, then filled from `init` as `arena:new` fills a record. It lives as long
+/// as it (or a view, array or pointer made from it) is reachable, as LuaJIT's `ffi.new`
+/// does; arrays and scalars live in arenas.
+///
+/// # Safety
+/// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
+pub unsafe extern "C-unwind" fn ffi_new(L: *mut lua_State) -> c_int {
+    const F: &str = "ffi.new";
+    // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
+    unsafe {
+        guard(L, || {
+            let st = match get_ud::<StructTypeUd>(L, 1) {
+                Some(s) => s.st.clone(),
+                None => new_type_arg(&Frame::new(L))?,
+            };
+            if ffi::lua_gettop(L) > 2 {
+                return Err(format!(
+                    "{}: argument #3: ffi.new takes a type and an initialiser (a count for a flexible array member: arena:new)",
+                    F
+                ));
+            }
+            let addr = push_struct_value(L, &st) as usize;
+            if ffi::lua_isnoneornil(L, 2) == 0 {
+                let v = get_ud::<ViewUd>(L, -1).ok_or("ffi.new: the new value was lost")?;
+                let init = Site {
+                    func: F,
+                    what: &"argument #2 (init)",
+                };
+                // Pointers stored by the initialiser are kept alive by the value itself.
+                init_struct_at(L, 2, &st, addr, &v.ptr.owner, init)?;
+            }
+            Ok(1)
+        })
+    }
 }
 
 /// `ffi.view(ptr, StructType)` → StructView over the memory (zero-copy).
