@@ -143,27 +143,17 @@ impl<'a> Writer<'a> {
         }
         // Typedef names of records, shortest first then alphabetical, for naming.
         let mut typedefs: HashMap<usize, &str> = HashMap::new();
-        let mut all: Vec<(&str, usize)> = self
-            .ns
-            .ordinaries()
-            .filter_map(|(k, o)| match o {
-                Ordinary::Typedef(Type::Record(id), _) => Some((k, id.0)),
-                _ => None,
-            })
-            .collect();
-        all.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
-        for &(name, id) in &all {
+        let records = typedefs_by_length(self.ns, |t| match t {
+            Type::Record(id) => Some(id.0),
+            _ => None,
+        });
+        for &(name, id) in &records {
             typedefs.entry(id).or_insert(name);
         }
-        let mut enums: Vec<(&str, usize)> = self
-            .ns
-            .ordinaries()
-            .filter_map(|(k, o)| match o {
-                Ordinary::Typedef(Type::Enum(id), _) => Some((k, id.0)),
-                _ => None,
-            })
-            .collect();
-        enums.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
+        let enums = typedefs_by_length(self.ns, |t| match t {
+            Type::Enum(id) => Some(id.0),
+            _ => None,
+        });
         for (name, id) in enums {
             self.typedef_names
                 .entry((false, id))
@@ -617,3 +607,17 @@ fn long_string(text: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The typedefs whose type `pick` maps to a record or enum id, shortest name first, then
+/// alphabetical: the order in which a type's Luau name is chosen.
+fn typedefs_by_length(ns: &Namespace, pick: impl Fn(&Type) -> Option<usize>) -> Vec<(&str, usize)> {
+    let mut all: Vec<(&str, usize)> = ns
+        .ordinaries()
+        .filter_map(|(k, o)| match o {
+            Ordinary::Typedef(t, _) => pick(t).map(|id| (k, id)),
+            _ => None,
+        })
+        .collect();
+    all.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
+    all
+}

@@ -109,17 +109,21 @@ impl CTypes {
         if let Ok(r) = &r {
             return Ok((r.size, r.align));
         }
-        let text = std::str::from_utf8(name).map_err(|_| "not UTF-8".to_string())?;
-        let ty = self
-            .ns
-            .borrow_mut()
-            .parse_type(text)
-            .map_err(TypeNameError::Parse)?;
+        let ty = self.parse(name)?;
         // A type with a size that `resolve` refuses only because no call can pass it
         // (a vector, `_Float16`, a record of them): its size stands. Anything without a
         // size (incomplete, too large) fails as `resolve` says.
         let ns = self.ns.borrow();
         ns.size_align(&ty).or_else(|_| r.map(|r| (r.size, r.align)))
+    }
+
+    /// The C type a name spells, unresolved.
+    fn parse(&self, name: &[u8]) -> Result<crate::cdecl::Type, TypeNameError> {
+        let text = std::str::from_utf8(name).map_err(|_| "not UTF-8".to_string())?;
+        self.ns
+            .borrow_mut()
+            .parse_type(text)
+            .map_err(TypeNameError::Parse)
     }
 
     /// Resolves a C type name; errors say what is wrong (unknown names come with the
@@ -134,12 +138,7 @@ impl CTypes {
     }
 
     fn resolve_uncached(&self, name: &[u8]) -> Resolution {
-        let text = std::str::from_utf8(name).map_err(|_| "not UTF-8".to_string())?;
-        let ty = self
-            .ns
-            .borrow_mut()
-            .parse_type(text)
-            .map_err(TypeNameError::Parse)?;
+        let ty = self.parse(name)?;
         let ns = self.ns.borrow();
         let (size, align) = match ns.size_align(&ty) {
             Ok(sa) => sa,
