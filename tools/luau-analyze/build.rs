@@ -10,12 +10,18 @@ fn main() {
     println!("cargo:rerun-if-changed=src/check.cpp");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("Cargo.toml");
+    // Only the packages this target builds: unfiltered, cargo metadata needs every
+    // platform's dependencies (r-efi for UEFI ...), which a machine that never built for
+    // those platforms has not downloaded, and --offline then fails.
+    let target = std::env::var("TARGET").expect("cargo sets TARGET for build scripts");
     let out = Command::new(cargo)
         .args([
             "metadata",
             "--format-version",
             "1",
             "--offline",
+            "--filter-platform",
+            &target,
             "--manifest-path",
         ])
         .arg(&manifest)
