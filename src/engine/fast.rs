@@ -252,7 +252,8 @@ impl FastPlan {
             RetClass::Indirect(loc) => Some((*loc, dst as u64)),
             _ => None,
         };
-        // SAFETY: the caller's contract.
+        // SAFETY: `dst` holds the struct's size for the whole call, and `func` and the
+        // struct sources are as `call` needs (the caller's contract).
         let (mut gpr, mut fpr) = unsafe { self.run_frame(func, arg, struct_src, around, hidden)? };
         if let RetClass::Pieces(pieces) = class {
             let rets = Locs::ret_copy(&mut gpr, &mut fpr);
@@ -283,10 +284,12 @@ impl FastPlan {
         around: impl Fn(bool),
     ) -> Option<u64> {
         if let Some(call) = self.register_call {
-            // SAFETY: the caller's contract.
+            // SAFETY: `func` has the plan's C type (the caller's contract), and `call` is
+            // this plan's own register call.
             return unsafe { self.call_registers(call, func, arg, around) };
         }
-        // SAFETY: the caller's contract.
+        // SAFETY: `func` has the plan's C type and each `struct_src` address is readable
+        // for its struct (the caller's contract); no hidden result address is passed.
         let (mut gpr, mut fpr) = unsafe { self.run_frame(func, arg, struct_src, around, None)? };
         Some(match self.ret_loc {
             // SAFETY: a scalar result is in a return register (`Prototype::new` checked).
@@ -335,7 +338,8 @@ impl FastPlan {
     /// gives back the return registers.
     ///
     /// # Safety
-    /// As `call`.
+    /// As `call`; a `hidden` address must be writable for the struct result's size until
+    /// the call returns.
     #[inline(always)]
     unsafe fn run_frame(
         &self,

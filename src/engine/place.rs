@@ -117,10 +117,11 @@ impl Locs {
 ///
 /// # Safety
 /// `value` is readable for `p.src + p.size` bytes, `p.size` is 1..=8 and `p.dst` lies in
-/// `locs` ([`fits_frame`] holds for the plan it comes from).
+/// `locs` ([`fits_frame`] holds for the plan it comes from), whose memory is writable.
 #[inline(always)]
 pub(super) unsafe fn put(locs: Locs, value: *const u8, p: &Piece) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the piece's `p.size` bytes at `value + p.src` are readable and `p.dst` lies
+    // in the writable `locs` (the caller's contract).
     unsafe {
         let bits = load_low_bytes(value.add(p.src as usize), p.size);
         locs.store(p.dst, bits, p.size);
@@ -132,10 +133,11 @@ pub(super) unsafe fn put(locs: Locs, value: *const u8, p: &Piece) {
 ///
 /// # Safety
 /// `value` is writable for `p.src + p.size` bytes, `p.size` is 1..=8 and `p.dst` lies in
-/// `locs`.
+/// `locs`, whose memory is readable.
 #[inline(always)]
 pub(super) unsafe fn get(locs: Locs, p: &Piece, value: *mut u8) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the piece's `p.size` bytes at `value + p.src` are writable and `p.dst` lies
+    // in the readable `locs` (the caller's contract).
     unsafe {
         let bits = locs.load(p.dst, p.size);
         store_low_bytes(value.add(p.src as usize), bits, p.size);

@@ -91,7 +91,8 @@ pub(crate) unsafe fn finalizer_parts(
     L: *mut lua_State,
     idx: c_int,
 ) -> Option<Result<(Rc<Prototype>, usize, Option<Rc<dyn Any>>), String>> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `idx` holds a value of the live `L` (the caller's contract), and `b` is not
+    // used past this function, while that value is still on the stack.
     let b = unsafe { get_ud::<BoundUd>(L, idx) }?;
     let sig = &b.proto.sig;
     let one_pointer = sig.variadic.is_none()
@@ -315,8 +316,8 @@ impl crate::engine::ArgSource for StackArgs {
 }
 
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be the state of the running bound call (a `lua_CFunction`, in which the module
+/// is open) and `idx >= 1` an index of its arguments.
 #[inline(always)]
 unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
     // SAFETY: `idx` is an argument slot of the live state `L` (the caller's contract).
@@ -339,7 +340,8 @@ unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
 /// As `fast_arg`; `v` is the value at `idx`.
 #[inline(never)]
 unsafe fn fast_ref_arg(L: *mut lua_State, idx: c_int, p: Prim, v: Plain) -> Option<u64> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `idx` is the argument slot holding `v` in the running bound call's state `L`
+    // (the caller's contract), as the tag reads, `get_ud` and `Frame::new` need.
     unsafe {
         match (p, v) {
             (Prim::Pointer, Plain::Nil) => Some(0),

@@ -141,7 +141,8 @@ pub unsafe extern "C-unwind" fn ffi_callback(L: *mut lua_State) -> c_int {
 /// declared in C.
 ///
 /// # Safety
-/// `L` must be a live Luau state with the type name at `idx`.
+/// `L` must be the state of the running `lua_CFunction`, in which the module is open, with
+/// the type name at `idx`.
 unsafe fn declared_signature(L: *mut lua_State, idx: c_int, F: &str) -> LResult<FnDesc> {
     // SAFETY: the caller's contract: `L` is the running C function's state.
     let frame = unsafe { Frame::new(L) };
@@ -153,7 +154,8 @@ unsafe fn declared_signature(L: *mut lua_State, idx: c_int, F: &str) -> LResult<
             F, name, why
         )
     };
-    // SAFETY: the caller's contract.
+    // SAFETY: `L` is a live state with the module open (the caller's contract), as `shared`
+    // needs.
     let ctypes = unsafe { &shared(L).ctypes };
     let ty = ctypes
         .ns
@@ -213,9 +215,10 @@ fn ns_char_prim(ns: &crate::cdecl::Namespace) -> Prim {
 /// [`ns_char_prim`] of the state's namespace.
 ///
 /// # Safety
-/// `L` must be a live Luau state.
+/// `L` must be a live Luau state in which the module is open.
 pub unsafe fn char_prim(L: *mut lua_State) -> Prim {
-    // SAFETY: the caller's contract.
+    // SAFETY: `L` is a live state with the module open (the caller's contract), as `shared`
+    // needs.
     ns_char_prim(&unsafe { shared(L) }.ctypes.ns.borrow())
 }
 

@@ -28,8 +28,9 @@ use crate::types::{CType, Field, Prim, StructType};
 /// `string` as a Luau string (nil for NULL).
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be a live Luau state with room for one more value; for `string` and
+/// `string16`, `bits` must be NULL or the address of a NUL-terminated string of that width
+/// (as C gave it). Luau errors raised inside unwind through here (see `raw`).
 #[inline(always)]
 pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
     // SAFETY: `L` is a live state (the caller's contract); either branch pushes one value.
@@ -49,7 +50,8 @@ pub unsafe fn push_bits(L: *mut lua_State, p: Prim, bits: u64) {
 /// As `push_bits`.
 #[inline(always)]
 pub unsafe fn push_result(L: *mut lua_State, p: Prim, bits: u64, pointee: Option<&Pointee>) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `L` is live with room for one value (the caller's contract), the one either
+    // branch pushes.
     unsafe {
         match pointee {
             Some(to) if p == Prim::Pointer => push_pointer_to(L, bits as usize, to),
@@ -64,7 +66,8 @@ pub unsafe fn push_result(L: *mut lua_State, p: Prim, bits: u64, pointee: Option
 /// As `push_bits`.
 #[inline(never)]
 unsafe fn push_ref_bits(L: *mut lua_State, p: Prim, bits: u64) {
-    // SAFETY: the caller's contract.
+    // SAFETY: a string's `bits` is NULL or a NUL-terminated string of its width (the
+    // caller's contract), all the branch reads; `L` has room for the one value pushed.
     unsafe {
         match p {
             Prim::Pointer => push_foreign_ptr(L, bits as usize),
@@ -162,7 +165,8 @@ unsafe fn store_value(
     site: Site,
     fill: Fill,
 ) -> LResult<()> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `addr` is writable for `ty.size()` bytes (the caller's contract), all that
+    // either branch writes.
     unsafe {
         match ty {
             CType::Prim(p) => store_prim_at(L, idx, *p, addr, dest, site),
@@ -247,7 +251,8 @@ pub unsafe fn init_struct_at(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `addr` is writable for `st.size` bytes (the caller's contract), all that
+    // `store_struct` writes.
     unsafe { store_struct(L, idx, st, addr, dest, site, Fill::Zeroed) }
 }
 
@@ -262,7 +267,8 @@ unsafe fn store_struct(
     site: Site,
     fill: Fill,
 ) -> LResult<()> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `addr` is writable for `st.size` bytes (the caller's contract), all the copy
+    // or the fields write; the stack is checked for this level's pushes before they happen.
     unsafe {
         if let Some(v) = get_ud::<ViewUd>(L, idx) {
             if !Arc::ptr_eq(&v.st, st) && *v.st != **st {
@@ -323,7 +329,8 @@ unsafe fn store_fields_from(
     site: Site,
     fill: Fill,
 ) -> LResult<()> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `addr` is writable for `st.size` bytes (the caller's contract) and every
+    // field lies in them; `t` is absolute, so the pushes here do not move it.
     unsafe {
         for f in &st.fields {
             if f.name.is_empty() {
@@ -397,7 +404,8 @@ pub unsafe fn init_field_at(
     dest: &Owner,
     site: Site,
 ) -> LResult<()> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `addr` is writable for the field's bytes (the caller's contract), all that
+    // `store_field_in` writes.
     unsafe { store_field_in(L, idx, f, addr, dest, site, Fill::Zeroed) }
 }
 
@@ -414,7 +422,8 @@ unsafe fn store_field_in(
     site: Site,
     fill: Fill,
 ) -> LResult<()> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `addr` is writable for the field's bytes (the caller's contract): the
+    // bitfield's span, the array's `n` elements or the value's size, whichever is written.
     unsafe {
         if let Some(bf) = f.bits {
             return store_bitfield(L, idx, f, bf, addr, site);

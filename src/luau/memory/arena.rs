@@ -205,7 +205,8 @@ pub unsafe extern "C-unwind" fn arena_new(L: *mut lua_State) -> c_int {
 /// is bounded to, and the initialiser may give them as a table.
 ///
 /// # Safety
-/// As `arena_new`, with the arguments on the stack.
+/// `L` must be the state of the running `arena:new` (a `lua_CFunction`), with its
+/// arguments on the stack.
 unsafe fn new_record(
     L: *mut lua_State,
     a: &ArenaUd,
@@ -213,7 +214,8 @@ unsafe fn new_record(
     init: Site,
 ) -> LResult<c_int> {
     const F: &str = "arena:new";
-    // SAFETY: the caller's contract.
+    // SAFETY: `L` is the running `arena:new`'s state, its arguments on the stack (the
+    // caller's contract); every store below stays in the `size` bytes at `addr`.
     unsafe {
         let flex = st.fields.last().filter(|f| f.flexible).cloned();
         let mut size = st.size;

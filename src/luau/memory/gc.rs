@@ -107,7 +107,8 @@ fn pointer_fn_proto() -> Result<Rc<Prototype>, String> {
 /// # Safety
 /// `L` must be a live Luau state with a value at `idx`.
 unsafe fn c_finalizer(L: *mut lua_State, idx: c_int, F: &str) -> LResult<Option<CFin>> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `idx` holds a value of the live `L` (the caller's contract); the upvalue
+    // `lua_getupvalue` pushes is popped again.
     unsafe {
         match ffi::lua_type(L, idx) {
             ffi::LUA_TFUNCTION => {

@@ -235,8 +235,7 @@ pub fn normalize_bits(p: Prim, bits: u64) -> u64 {
 /// integer (never rounded).
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be a live Luau state with room for one more value.
 #[inline]
 pub unsafe fn push_i64(L: *mut lua_State, v: i64) {
     // SAFETY: `L` is a live state (the caller's contract); either branch pushes one value.
@@ -252,8 +251,7 @@ pub unsafe fn push_i64(L: *mut lua_State, v: i64) {
 }
 
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be a live Luau state with room for one more value.
 #[inline]
 pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
     // SAFETY: `L` is a live state (the caller's contract); either branch pushes one value.
@@ -279,7 +277,7 @@ pub unsafe fn push_u64(L: *mut lua_State, v: u64) {
 pub unsafe fn emit_bits(p: Prim, bits: u64, sink: &mut impl PlainSink) -> bool {
     let n = match p {
         Prim::Bool => {
-            // SAFETY: the caller's contract.
+            // SAFETY: `sink` has room for this one value (the caller's contract).
             unsafe { sink.boolean(bits as u8 != 0) };
             return true;
         }
@@ -297,7 +295,7 @@ pub unsafe fn emit_bits(p: Prim, bits: u64, sink: &mut impl PlainSink) -> bool {
         Prim::U64 | Prim::Usize if bits <= EXACT as u64 => bits as f64,
         _ => return false,
     };
-    // SAFETY: the caller's contract.
+    // SAFETY: `sink` has room for this one value (the caller's contract).
     unsafe { sink.number(n) };
     true
 }
@@ -312,8 +310,7 @@ pub fn push_number_bits_to(f: &mut Frame, p: Prim, bits: u64) {
 /// Pushes a numeric or boolean primitive from its register image.
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be a live Luau state with room for one more value.
 #[inline(always)]
 pub unsafe fn push_number_bits(L: *mut lua_State, p: Prim, bits: u64) {
     struct Stack(*mut lua_State);
@@ -415,8 +412,9 @@ pub unsafe fn push_utf16(L: *mut lua_State, addr: usize) {
 /// Pushes the C string at `addr` (nil for NULL).
 ///
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be a live Luau state with room for one more value, and `addr` NULL or a
+/// pointer to a NUL-terminated C string (as C gave it); Luau errors raised inside
+/// unwind through here (see `raw`).
 pub unsafe fn push_cstring(L: *mut lua_State, addr: usize) {
     if addr == 0 {
         // SAFETY: `L` is a live state (the caller's contract); nil is its one push.
@@ -552,7 +550,8 @@ impl Ud for TypedValueUd {
 /// # Safety
 /// `L` must be a live Luau state with `idx` on its stack.
 pub unsafe fn get_typed(L: *mut lua_State, idx: c_int) -> Option<(Prim, u64)> {
-    // SAFETY: the caller's contract.
+    // SAFETY: `idx` is on the live `L`'s stack (the caller's contract), and the typed
+    // value's fields are copied out at once, not kept.
     unsafe { get_ud::<TypedValueUd>(L, idx).map(|t| (t.prim, t.bits)) }
 }
 

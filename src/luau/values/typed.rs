@@ -26,7 +26,8 @@ use crate::types::{CType, Prim};
 /// # Safety
 /// `L` must be a live Luau state with `idx` on its stack and room for one more value.
 pub unsafe fn untype_in_place(L: *mut lua_State, idx: c_int) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `idx` is on the stack of the live `L`, which has room for the one value
+    // pushed (the caller's contract).
     unsafe {
         if let Some((p, bits)) = get_typed(L, idx) {
             let idx = ffi::lua_absindex(L, idx);

@@ -132,7 +132,7 @@ pub unsafe fn count(L: *mut lua_State) -> c_int {
             top.offset_from(base) as c_int
         }
     } else {
-        // SAFETY: the caller's contract.
+        // SAFETY: `L` is a live state (the caller's contract), all `lua_gettop` needs.
         unsafe { ffi::lua_gettop(L) }
     }
 }
@@ -163,7 +163,8 @@ pub unsafe fn get(L: *mut lua_State, idx: c_int) -> Plain {
             decode(base.add(idx as usize - 1))
         }
     } else {
-        // SAFETY: the caller's contract.
+        // SAFETY: `idx >= 1` is an acceptable index of the running function's live `L` (the
+        // caller's contract), as `via_api` needs.
         unsafe { via_api(L, idx) }
     }
 }
@@ -178,7 +179,8 @@ pub unsafe fn top(L: *mut lua_State) -> Plain {
         // SAFETY: checked layout; the caller guarantees a value below `top`.
         unsafe { decode(bounds(L).1.sub(1)) }
     } else {
-        // SAFETY: the caller's contract.
+        // SAFETY: `L` holds a value above its base (the caller's contract), so -1 is a
+        // valid index.
         unsafe { via_api(L, -1) }
     }
 }
@@ -187,7 +189,8 @@ pub unsafe fn top(L: *mut lua_State) -> Plain {
 /// `v` must point to a live stack slot.
 #[inline(always)]
 pub(crate) unsafe fn decode(v: *const TValue) -> Plain {
-    // SAFETY: the caller's contract.
+    // SAFETY: `v` points to a live stack slot (the caller's contract), so its fields are
+    // readable.
     let (tt, value) = unsafe {
         (
             std::ptr::addr_of!((*v).tt).read(),
@@ -205,7 +208,8 @@ pub(crate) unsafe fn decode(v: *const TValue) -> Plain {
 /// # Safety
 /// `L` must be a live state and `idx` a valid index.
 pub(crate) unsafe fn via_api(L: *mut lua_State, idx: c_int) -> Plain {
-    // SAFETY: the caller's contract.
+    // SAFETY: `idx` is a valid index of the live `L` (the caller's contract), all the type
+    // check and the readers need.
     unsafe {
         match ffi::lua_type(L, idx) {
             ffi::LUA_TNUMBER => Plain::Number(ffi::lua_tonumberx(L, idx, std::ptr::null_mut())),
@@ -223,7 +227,8 @@ pub(crate) unsafe fn via_api(L: *mut lua_State, idx: c_int) -> Plain {
 /// `L` must be the live state of a running C function (a closure).
 #[inline(always)]
 pub unsafe fn upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std::ffi::c_void {
-    // SAFETY: the caller's contract, with the layout checked.
+    // SAFETY: `L` is a running C closure's live state (the caller's contract), and the
+    // direct read runs only once the probe found the layout agrees.
     unsafe {
         if usable() {
             read_upvalue_ud(L, tag)
@@ -260,7 +265,8 @@ pub(crate) unsafe fn read_upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std:
 /// `L` must be the live state of the running C function; `idx >= 1`.
 #[inline(always)]
 pub unsafe fn userdata(L: *mut lua_State, idx: c_int, tag: c_int) -> *mut std::ffi::c_void {
-    // SAFETY: the caller's contract, with the layout checked.
+    // SAFETY: the slot `idx >= 1` (the caller's contract) is below `top`, checked here, and
+    // the direct read runs only once the probe found the layout agrees.
     unsafe {
         if usable() {
             let (base, top) = bounds(L);
@@ -298,7 +304,8 @@ pub(crate) unsafe fn udata_of(v: *const TValue, tag: c_int) -> *mut std::ffi::c_
 /// be kept past the value's life on the stack.
 #[inline(always)]
 pub unsafe fn string<'a>(L: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
-    // SAFETY: the caller's contract, with the layout checked.
+    // SAFETY: the slot `idx >= 1` (the caller's contract) is below `top`, checked here, and
+    // the direct read runs only once the probe found the layout agrees.
     unsafe {
         if usable() {
             let (base, top) = bounds(L);
@@ -336,7 +343,8 @@ unsafe fn string_of<'a>(v: *const TValue) -> Option<&'a [u8]> {
 /// `lua_pushnumber`).
 #[inline(always)]
 pub unsafe fn push_number(L: *mut lua_State, n: f64) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `L` is the running function's live state with a free slot (the caller's
+    // contract), as `push_plain` needs.
     unsafe {
         push_plain(L, n.to_bits(), ffi::LUA_TNUMBER, |L| {
             ffi::lua_pushnumber(L, n)
@@ -350,7 +358,8 @@ pub unsafe fn push_number(L: *mut lua_State, n: f64) {
 /// As `push_number`.
 #[inline(always)]
 pub unsafe fn push_bool(L: *mut lua_State, b: bool) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `L` is the running function's live state with a free slot (the caller's
+    // contract), as `push_plain` needs.
     unsafe {
         push_plain(L, b as u64, ffi::LUA_TBOOLEAN, |L| {
             ffi::lua_pushboolean(L, b as c_int)
@@ -390,7 +399,8 @@ pub struct Pusher {
 /// is finished (the values above `top` are not yet part of the stack).
 #[inline(always)]
 pub unsafe fn pusher(L: *mut lua_State, n: usize) -> Option<Pusher> {
-    // SAFETY: the caller's contract, with the layout checked.
+    // SAFETY: `L` is a live thread left alone until the pusher finishes (the caller's
+    // contract), and `reserve` runs only once the probe found the layout agrees.
     unsafe {
         if usable() {
             reserve(L, n)
@@ -438,7 +448,7 @@ impl Pusher {
     /// As `write`.
     #[inline(always)]
     pub unsafe fn boolean(&mut self, b: bool) {
-        // SAFETY: the caller's contract.
+        // SAFETY: this is one of the values `pusher` made room for (the caller's contract).
         unsafe { self.write(b as u64, ffi::LUA_TBOOLEAN) }
     }
 
@@ -521,7 +531,8 @@ pub unsafe fn truncate(L: *mut lua_State, n: c_int) {
 /// As `truncate`, with the layout as declared here.
 #[inline(always)]
 pub(crate) unsafe fn lower_top(L: *mut lua_State, n: c_int) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `L` has at least `n` values above its base (the caller's contract), so the
+    // new top is within the stack, at or below the old one.
     unsafe {
         let (base, top) = bounds(L);
         debug_assert!(n as isize <= top.offset_from(base));

@@ -81,8 +81,8 @@ pub unsafe fn init_shared(
 }
 
 /// # Safety
-/// `L` must be a live Luau state whose stack holds the indices passed; Luau
-/// errors raised inside unwind through here (see `raw`).
+/// `L` must be a live Luau state in which the module is open (else this panics); the
+/// reference must not be kept past the state's life.
 pub unsafe fn shared<'a>(L: *mut lua_State) -> &'a Shared {
     // SAFETY: set once by `init_shared` and kept in the registry for the state's life.
     unsafe { try_shared(L).expect("lune-ffi state initialised") }
@@ -167,7 +167,8 @@ pub unsafe fn note_alloc(L: *mut lua_State, bytes: usize) {
 #[inline(always)]
 pub unsafe fn safe_point(L: *mut lua_State) {
     if has_pending() {
-        // SAFETY: the caller's contract.
+        // SAFETY: `L` is live and outside the collector (the caller's contract), as
+        // `run_finalizers` needs.
         unsafe { run_finalizers(L) }
     }
 }
@@ -177,7 +178,8 @@ pub unsafe fn safe_point(L: *mut lua_State) {
 #[cold]
 #[inline(never)]
 unsafe fn run_finalizers(L: *mut lua_State) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `L` is a live state where Luau may run (the caller's contract): a registry
+    // read, then jobs that run Luau.
     unsafe {
         let Some(sh) = try_shared(L) else {
             return;
