@@ -102,8 +102,10 @@ pub unsafe extern "C-unwind" fn ffi_new(L: *mut lua_State) -> c_int {
                     F
                 ));
             }
+            // Read before the push: with no initialiser, the new value lands at index 2.
+            let has_init = ffi::lua_isnoneornil(L, 2) == 0;
             let addr = push_struct_value(L, &st) as usize;
-            if ffi::lua_isnoneornil(L, 2) == 0 {
+            if has_init {
                 let v = get_ud::<ViewUd>(L, -1).ok_or("ffi.new: the new value was lost")?;
                 let init = Site {
                     func: F,

@@ -325,9 +325,21 @@ unsafe fn member(L: *mut lua_State, idx: c_int, i: usize, func: &str) -> LResult
 }
 
 fn is_integer(t: &crate::types::CType) -> bool {
-    use crate::types::Prim::*;
+    use crate::types::Prim;
     matches!(
         t.prim(),
-        Some(Bool | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Isize | Usize)
+        Some(
+            Prim::Bool
+                | Prim::I8
+                | Prim::U8
+                | Prim::I16
+                | Prim::U16
+                | Prim::I32
+                | Prim::U32
+                | Prim::I64
+                | Prim::U64
+                | Prim::Isize
+                | Prim::Usize
+        )
     )
 }
