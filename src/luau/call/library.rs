@@ -344,7 +344,7 @@ unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LRes
         let args_idx = if ret.is_ok() { 4 } else { 3 };
         let (proto, func) = lib
             .sigs
-            .quick(L, Frame::new(L).str(2)?, ret, args_idx, |n| lib.cached(n))?;
+            .quick(L, get_str(L, 2)?, ret, args_idx, |n| lib.cached(n))?;
         let fast = proto.fast.as_ref()?;
         fast_call(L, fast, func, args_idx + 1, None, lib.vm_lock)
     }

@@ -13,7 +13,7 @@ use crate::engine::Prototype;
 use crate::luau::call::desc::{FnDesc, Param};
 use crate::luau::memory::types::check_param;
 use crate::luau::vm::frame::Frame;
-use crate::luau::vm::raw::LResult;
+use crate::luau::vm::raw::{get_str, LResult};
 use crate::types::{CType, Prim};
 
 /// FNV-1a: symbol names are short and trusted, so a fast hash beats SipHash here.
@@ -95,11 +95,12 @@ impl SigCache {
         addr: impl FnOnce(&str) -> Option<usize>,
     ) -> Option<(Rc<Prototype>, usize)> {
         // SAFETY: the return type's index and `args_idx` are on the stack of the live `L`
-        // (the caller's contract); each type name pushed is popped before the next.
+        // (the caller's contract); each type name is read before it is popped. (Raw reads,
+        // not `Frame`: this is lib:call's hot path, one check a name.)
         let (ret, n, prims) = unsafe {
             // The return type: from the stack (`lib:call`) or fixed by the method (`callInt`…).
             let ret = match ret {
-                Ok(i) => Prim::from_bytes(Frame::new(L).str(i)?)?,
+                Ok(i) => Prim::from_bytes(get_str(L, i)?)?,
                 Err(p) => p,
             };
             if ffi::lua_type(L, args_idx) != ffi::LUA_TTABLE {
@@ -112,7 +113,7 @@ impl SigCache {
             }
             for (i, slot) in prims.iter_mut().enumerate().take(n) {
                 ffi::lua_rawgeti_(L, args_idx, i as c_int + 1);
-                let p = Frame::new(L).str(-1).and_then(Prim::from_bytes);
+                let p = get_str(L, -1).and_then(Prim::from_bytes);
                 ffi::lua_pop(L, 1);
                 match p {
                     Some(p) if p != Prim::Void => *slot = p,

@@ -89,17 +89,20 @@ impl<'a> Frame<'a> {
     /// The bytes of the string at `idx` (numbers are not converted), borrowed for as long
     /// as the frame is not changed.
     pub fn str(&self, idx: c_int) -> Option<&[u8]> {
-        if self.type_of(idx) != ffi::LUA_TSTRING {
+        // `get_str` checks the type itself: one `lua_type` a string (this is on the
+        // lib:call path, once per type name).
+        if !self.valid(idx) {
             return None;
         }
-        // SAFETY: a string at a checked index; the slice lives while `&self` is borrowed,
-        // and no pop or replace can happen meanwhile (they take `&mut self`).
+        // SAFETY: a checked index; the slice lives while `&self` is borrowed, and no pop
+        // or replace can happen meanwhile (they take `&mut self`).
         unsafe { get_str(self.L, idx) }
     }
 
     /// The `T` inside the userdata at `idx`, if it is one, borrowed as [`Frame::str`].
     pub fn ud<T: Ud>(&self, idx: c_int) -> Option<&T> {
-        if self.type_of(idx) != ffi::LUA_TUSERDATA {
+        // `lua_touserdatatagged` is NULL for any other value: no type check first.
+        if !self.valid(idx) {
             return None;
         }
         // SAFETY: a checked index; only `push_ud::<T>` makes userdata with T's tag, and
