@@ -96,10 +96,13 @@ pub unsafe extern "C-unwind" fn ffi_new(L: *mut lua_State) -> c_int {
                 Some(s) => s.st.clone(),
                 None => new_type_arg(&Frame::new(L))?,
             };
-            if ffi::lua_gettop(L) > 2 {
+            // Nothing past the initialiser is ignored: a count (as arena:new takes) or
+            // LuaJIT's extra initialisers would be silently dropped.
+            if let Some(extra) = (3..=ffi::lua_gettop(L)).find(|&i| ffi::lua_isnoneornil(L, i) == 0)
+            {
                 return Err(format!(
-                    "{}: argument #3: ffi.new takes a type and an initialiser (a count for a flexible array member: arena:new)",
-                    F
+                    "{}: argument #{}: ffi.new takes a type and an initialiser (a count for a flexible array member: arena:new)",
+                    F, extra
                 ));
             }
             // Read before the push: with no initialiser, the new value lands at index 2.
