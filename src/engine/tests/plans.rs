@@ -114,7 +114,7 @@ fn pieces_move_exactly_their_bytes_both_ways() {
         assert_eq!(stack, want, "stack, size {size}");
 
         let mut back = [0u8; 16];
-        // SAFETY: as above, into `back`.
+        // SAFETY: the piece lies within the frame and within `back`'s 16 bytes.
         unsafe {
             place::get(locs, &to_reg, back.as_mut_ptr());
             place::get(locs, &to_stack, back.as_mut_ptr());

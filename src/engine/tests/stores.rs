@@ -66,7 +66,7 @@ fn stack_after_set_scalar(abi: Abi) -> Vec<u8> {
     for (k, bits) in IMAGES.iter().enumerate() {
         call.set_scalar(FIRST + k, *bits);
     }
-    // SAFETY: as above; every byte was written.
+    // SAFETY: the stack area covers stack_size bytes, every one written above.
     unsafe { std::slice::from_raw_parts(call.stack, size) }.to_vec()
 }
 

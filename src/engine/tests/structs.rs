@@ -149,7 +149,7 @@ pub(crate) fn placed_by_general(proto: &Prototype, vals: &[Val]) -> Placed {
     let mut placed = Placed {
         gpr: call.frame.gpr,
         fpr: call.frame.fpr,
-        // SAFETY: as above.
+        // SAFETY: the stack area covers stack_size bytes, all written by the placement.
         stack: unsafe { std::slice::from_raw_parts(call.stack, size) }.to_vec(),
     };
     let scratch = call.scratch as usize;

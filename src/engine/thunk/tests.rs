@@ -34,7 +34,7 @@ unsafe extern "C" fn probe_dispatch(record: *mut SlotRecord, frame: *mut CallFra
     let sum = probe.seen[..10]
         .iter()
         .fold(0u64, |a, b| a.wrapping_add(*b));
-    // SAFETY: as above.
+    // SAFETY: the plan of a prototype and the live frame of a call of its type.
     unsafe { set_ret_bits(&probe.plan, frame, sum) };
 }
 

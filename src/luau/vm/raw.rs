@@ -152,9 +152,10 @@ pub unsafe fn push_bytes(L: *mut lua_State, s: &[u8]) {
 /// The bytes of the string at `idx`, or None if the value is not a string (numbers are
 /// not converted: `lua_tolstring` would rewrite the stack slot). The caller picks the
 /// lifetime and must not keep the slice past the value's life on the stack; code that can
-/// use [`crate::luau::vm::frame::Frame::str`], whose borrow the compiler bounds, does
-/// (outside `vm/` only `check_name` and `check_c_string` still call this, each under its
-/// own `# Safety` contract).
+/// use [`crate::luau::vm::frame::Frame::str`], whose borrow the compiler bounds, does.
+/// Outside `vm/` only `check_name`, `check_c_string` and lib:call's quick path
+/// (`SigCache::quick`, `quick_call`: one type check a name) call this, each documenting
+/// how long it keeps the slice.
 ///
 /// # Safety
 /// `L` must be a live Luau state whose stack holds the indices passed; Luau
