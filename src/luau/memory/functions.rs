@@ -19,6 +19,7 @@ use crate::luau::vm::raw::{
     LResult,
 };
 use crate::luau::vm::state::{note_alloc, shared};
+use crate::luau::vm::tags::Ud;
 use crate::memory::{OwnedBlock, Owner, Ptr};
 use crate::types::{CType, Pointee, Prim, MAX_OBJECT_SIZE};
 
@@ -89,6 +90,20 @@ fn new_type_arg(frame: &Frame) -> LResult<std::sync::Arc<crate::types::StructTyp
 /// Only Luau calls it, as a C function (`lua_CFunction`) of the running state `L`.
 pub unsafe extern "C-unwind" fn ffi_new(L: *mut lua_State) -> c_int {
     const F: &str = "ffi.new";
+    // The common case first, outside `guard`: a StructType and no initialiser, read
+    // straight from the stack slots (a value made per loop turn is the LuaJIT idiom this
+    // matches). Allocation may raise here: nothing owned is alive, the type is borrowed.
+    // SAFETY: called by Luau as a C function of `L`, with its arguments from index 1; only
+    // `push_ud::<StructTypeUd>` makes userdata with that tag.
+    unsafe {
+        if crate::luau::vm::slots::count(L) == 1 {
+            let ty = crate::luau::vm::slots::userdata(L, 1, StructTypeUd::TAG);
+            if let Some(ty) = (ty as *const StructTypeUd).as_ref() {
+                push_struct_value(L, &ty.st);
+                return 1;
+            }
+        }
+    }
     // SAFETY: called by Luau as a C function of `L`, with its arguments on the stack.
     unsafe {
         guard(L, || {
