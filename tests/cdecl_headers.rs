@@ -395,35 +395,6 @@ fn zlib_and_sqlite3_from_their_preprocessed_headers() {
     );
 }
 
-/// `<compiler> -E -dD` of `src` (C text with its `#include`s), or None when the compiler
-/// is not installed.
-fn dd_of(compiler: &str, src: &str) -> Option<String> {
-    let mut child = match Command::new(compiler)
-        .args(["-E", "-dD", "-x", "c", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(_) => return None,
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(src.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{} -E -dD failed:\n{}",
-        compiler,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).unwrap())
-}
-
 #[test]
 /// MinGW's `<windows.h>` as `x86_64-w64-mingw32-gcc -E -dD` prints it parses unchanged
 /// into a Win64 namespace, with its constants, and lays out as MinGW's gcc does (the
@@ -431,7 +402,8 @@ fn dd_of(compiler: &str, src: &str) -> Option<String> {
 /// required (.ci/run installs it).
 fn mingw_windows_h_parses_for_win64() {
     use lune_ffi::cdecl::Platform;
-    let Some(text) = dd_of("x86_64-w64-mingw32-gcc", "#include <windows.h>\n") else {
+    let Some(text) = lune_ffi_testkit::dd_of("x86_64-w64-mingw32-gcc", "#include <windows.h>\n")
+    else {
         panic!("x86_64-w64-mingw32-gcc not found: <windows.h> cannot be tested (Debian: apt-get install mingw-w64)");
     };
     let mut ns = Namespace::with_platform(Platform::WIN64);

@@ -53,40 +53,6 @@ fn include_twice_costs_once() {
     );
 }
 
-/// `<compiler> -E -dD` of `#include`s of `headers`, or None when the compiler is absent.
-fn dd_output(compiler: &str, headers: &[&str]) -> Option<String> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = match Command::new(compiler)
-        .args(["-E", "-dD", "-x", "c", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(_) => return None,
-    };
-    let src: String = headers
-        .iter()
-        .map(|h| format!("#include <{}>\n", h))
-        .collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(src.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{} -E -dD failed:\n{}",
-        compiler,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).unwrap())
-}
-
 #[test]
 /// gcc's and clang's `-E -dD` output of real headers parse unchanged, with their
 /// constants. clang is optional (the test says so and passes without it); gcc is not.
@@ -420,4 +386,13 @@ fn header_rows() {
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `<compiler> -E -dD` of `#include`s of `headers`, or None when the compiler is absent.
+fn dd_output(compiler: &str, headers: &[&str]) -> Option<String> {
+    let src: String = headers
+        .iter()
+        .map(|h| format!("#include <{}>\n", h))
+        .collect();
+    lune_ffi_testkit::dd_of(compiler, &src)
 }

@@ -40,17 +40,6 @@ fn declared_order() -> Vec<String> {
     order
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
-
 /// `vm/raw.rs` -> `vm::raw`; `callback/mod.rs` -> `callback`; `mod.rs` -> "".
 fn module_of(root: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(root).unwrap().with_extension("");
@@ -93,8 +82,7 @@ fn luau_layer_imports_follow_the_written_layering() {
         .enumerate()
         .map(|(i, m)| (m.as_str(), i))
         .collect();
-    let mut all = Vec::new();
-    files(&root, &mut all);
+    let all = lune_ffi_testkit::rust_files(&root);
     let mut problems = Vec::new();
     for file in &all {
         let me = module_of(&root, file);

@@ -2,7 +2,7 @@
 //! block right above it (or above the statement it is part of) has a `SAFETY:` line, and
 //! none of the placeholder texts that say nothing about the block itself is used.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Comments that name no fact about their block: each was once pasted dozens of times.
 const PLACEHOLDERS: &[&str] = &[
@@ -13,17 +13,6 @@ const PLACEHOLDERS: &[&str] = &[
 
 /// A comment that is exactly this says nothing either (with more after it, it may).
 const BARE: &str = "// SAFETY: the caller's contract.";
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 /// Whether `line` opens an unsafe block (not an `unsafe fn`, `impl` or `extern`).
 fn opens_unsafe_block(line: &str) -> bool {
@@ -70,9 +59,7 @@ fn comment_above(lines: &[&str], i: usize) -> Vec<String> {
 #[test]
 fn every_unsafe_block_says_the_fact_it_rests_on() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut all = Vec::new();
-    files(&root, &mut all);
-    all.sort();
+    let all = lune_ffi_testkit::rust_files(&root);
     let mut blocks = 0;
     let mut bad = Vec::new();
     for file in &all {

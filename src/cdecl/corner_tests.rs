@@ -3,6 +3,7 @@
 //! x86_64-w64-mingw32-gcc 12 on the development machine (sizeof, _Alignof, offsetof
 //! printed by each; tests/layout_diff.rs compares random records the same way).
 
+use super::test_util::{offset, size_align};
 use super::*;
 
 const ALL: [(&str, Platform); 3] = [
@@ -17,24 +18,6 @@ fn declared(p: Platform, src: &str) -> Namespace {
         panic!("{}\n{}", e, src);
     }
     ns
-}
-
-fn size_align(ns: &mut Namespace, ty: &str) -> (usize, usize) {
-    let t = ns
-        .parse_type(ty)
-        .unwrap_or_else(|e| panic!("{}: {}", ty, e));
-    ns.size_align(&t)
-        .unwrap_or_else(|e| panic!("{}: {}", ty, e))
-}
-
-fn offset(ns: &mut Namespace, ty: &str, field: &str) -> usize {
-    let t = ns.parse_type(ty).unwrap();
-    let Ok(crate::types::CType::Struct(st)) = ns.lower_layout(&t).map(|l| l.0) else {
-        panic!("{} is not a record", ty);
-    };
-    st.lookup(field)
-        .unwrap_or_else(|| panic!("{} has no field {}", ty, field))
-        .offset
 }
 
 /// `(size, align)` of `ty` after `src`, on each platform of `ALL` in order.

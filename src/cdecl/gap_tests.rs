@@ -2,25 +2,12 @@
 //! OpenSSL, MinGW's and MSVC's) write and gcc accepts. Sizes and alignments are gcc 12's
 //! for x86-64 Linux (`gcc` on the development machine, printed with sizeof/_Alignof).
 
+use super::test_util::{cdef, size_align};
 use super::*;
 use crate::types::CType;
 
 fn ns() -> Namespace {
     Namespace::with_platform(Platform::SYSV_X64)
-}
-
-fn cdef(ns: &mut Namespace, src: &str) {
-    if let Err(e) = ns.cdef(src) {
-        panic!("{}\n{}", e, src);
-    }
-}
-
-fn size_align(ns: &mut Namespace, ty: &str) -> (usize, usize) {
-    let t = ns
-        .parse_type(ty)
-        .unwrap_or_else(|e| panic!("{}: {}", ty, e));
-    ns.size_align(&t)
-        .unwrap_or_else(|e| panic!("{}: {}", ty, e))
 }
 
 #[test]

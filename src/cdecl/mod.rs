@@ -637,6 +637,8 @@ mod gap_tests;
 #[cfg(test)]
 mod limit_tests;
 #[cfg(test)]
+mod test_util;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

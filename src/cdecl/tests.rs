@@ -3,17 +3,12 @@
 //! x86_64-w64-mingw32-gcc `sizeof`/`offsetof` probes, noted per test); tests/layout.rs
 //! compares the layout engine with the compiler on every lane.
 
+use super::test_util::{cdef, offset};
 use super::*;
 use crate::types::CType;
 
 fn sysv() -> Namespace {
     Namespace::with_platform(Platform::SYSV_X64)
-}
-
-fn cdef(ns: &mut Namespace, src: &str) {
-    if let Err(e) = ns.cdef(src) {
-        panic!("{}\n{}", e, src);
-    }
 }
 
 fn err(ns: &mut Namespace, src: &str) -> String {
@@ -28,14 +23,6 @@ fn prim(ns: &mut Namespace, ty: &str) -> CType {
 fn size(ns: &mut Namespace, ty: &str) -> usize {
     let t = ns.parse_type(ty).unwrap();
     ns.sizeof(&t).unwrap()
-}
-
-fn offset(ns: &mut Namespace, ty: &str, field: &str) -> usize {
-    let t = ns.parse_type(ty).unwrap();
-    let CType::Struct(s) = ns.lower(&t).unwrap() else {
-        panic!("{} is not a record", ty)
-    };
-    s.lookup(field).unwrap().offset
 }
 
 #[test]

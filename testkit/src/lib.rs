@@ -7,6 +7,8 @@
 //! - [`WINDOWS_H`]: MinGW's `<windows.h>` as `gcc -E -dD` prints it (windows-gnu only).
 //! - [`script_tests!`]: one `#[test]` per script under tests/luau and per generated
 //!   difftest script, each calling the runner the caller names.
+//! - [`rust_files`] and [`dd_of`]: helpers several test files share (the source files a
+//!   check walks; a C compiler's `-E -dD` output).
 
 /// The C conformance library (tests/clib/*.c and the difftest cases) built for the target;
 /// empty when it was not built.
@@ -21,3 +23,52 @@ pub const WINDOWS_H: &str = include_str!(concat!(env!("OUT_DIR"), "/windows_h.tx
 // at build time). Handwritten scripts are named relative to lune-ffi's root
 // ("tests/luau/..."), where cargo runs its tests; generated ones by absolute path.
 include!(concat!(env!("OUT_DIR"), "/script_tests.rs"));
+
+/// Every `.rs` file under `dir`, at any depth, sorted.
+pub fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `<compiler> -E -dD` of `src` (C text with its `#include`s), or None when the compiler
+/// is not installed. A compiler that runs and fails is a test failure.
+pub fn dd_of(compiler: &str, src: &str) -> Option<String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = match Command::new(compiler)
+        .args(["-E", "-dD", "-x", "c", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(_) => return None,
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(src.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} -E -dD failed:\n{}",
+        compiler,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap())
+}
