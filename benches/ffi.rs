@@ -253,8 +253,13 @@ fn main() {
                 .unwrap();
         }
     }
-    // Profiling hook: `BENCH_LOOP='<luau loop body using N>'` times just that loop.
+    // Profiling hook: `BENCH_LOOP='<luau loop body using N>'` times just that loop,
+    // `BENCH_N` times (20,000,000 unless set; callgrind wants fewer).
     let profile = std::env::var("BENCH_LOOP").ok();
+    let profile_n = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000_000);
 
     lua.load(
         r#"
@@ -271,7 +276,7 @@ fn main() {
     let _lib = path.map(|path| setup_calls(&lua, path));
     if let Some(body) = profile {
         let f = compile(&lua, &body);
-        let ns = once(&f, 20_000_000);
+        let ns = once(&f, profile_n);
         println!("{:<44} {:>8.1} ns", body, ns);
         return;
     }

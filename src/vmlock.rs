@@ -118,6 +118,15 @@ impl VmLock {
     fn owner_enter(&self) {
         self.owner_in.store(true, Ordering::Relaxed);
         barrier::light();
+        if !matches!(self.worker.load(Ordering::Acquire), 0 | CLOSED) {
+            self.wait_for_worker();
+        }
+    }
+
+    /// The owner's wait for a worker inside to leave: rare, out of line.
+    #[cold]
+    #[inline(never)]
+    fn wait_for_worker(&self) {
         loop {
             match self.worker.load(Ordering::Acquire) {
                 0 | CLOSED => return,
@@ -127,6 +136,10 @@ impl VmLock {
     }
 
     /// A worker thread takes the lock; false if the Lua state has been closed meanwhile.
+    /// Cold and out of line: every ffi call of the owning thread has this branch, and
+    /// inlined, its loop made the owner's bracket save and restore six registers.
+    #[cold]
+    #[inline(never)]
     fn worker_acquire(&self, me: usize) -> bool {
         let mut spins = 0u32;
         loop {

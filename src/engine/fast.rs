@@ -10,7 +10,7 @@ use super::frame::{self, CallFrame};
 use super::place::{self, Locs};
 use super::trampoline::{run, save_errors};
 use super::Prototype;
-use crate::abi::{ArgClass, Loc, Piece, RetClass};
+use crate::abi::{ArgClass, Loc, Piece, RetClass, REGISTER_CALL_FPRS, REGISTER_CALL_GPRS};
 use crate::types::{round_up, CType, Prim, StructType};
 
 /// Where the fast path's scalar argument images come from: `arg(i, prim)` is argument
@@ -49,6 +49,31 @@ pub struct FastPlan {
     /// `CallPlan::register_call`.
     register_call: Option<crate::abi::RegisterCall>,
 }
+
+/// The register-call form of a [`FastPlan`] ([`FastPlan::register_form`]): every argument
+/// a scalar in an argument register, the result void or one scalar register. Flat and
+/// `Copy`, so a bound function holds it inline and its call reads the argument list
+/// without following a pointer from the function to a plan to a vector: those dependent
+/// loads were the longest chain of a bound call.
+#[derive(Clone, Copy)]
+pub struct RegPlan {
+    call: crate::abi::RegisterCall,
+    nargs: u8,
+    args: [RegArg; REG_PLAN_ARGS],
+    ret: Prim,
+    float_ret: bool,
+}
+
+/// One argument of a [`RegPlan`]: its type and register, as `bank * 8 + register`
+/// (bank 0 the integer registers, 1 the vector registers).
+#[derive(Clone, Copy)]
+struct RegArg {
+    prim: Prim,
+    slot: u8,
+}
+
+/// Every argument register a register call passes.
+const REG_PLAN_ARGS: usize = REGISTER_CALL_GPRS + REGISTER_CALL_FPRS;
 
 /// A scalar argument: its index, type, location and store size (8, or a packed stack
 /// argument's own size).
@@ -229,6 +254,39 @@ impl FastPlan {
         self.nargs
     }
 
+    /// The plan as a [`RegPlan`], when it has a register call.
+    pub fn register_form(&self) -> Option<RegPlan> {
+        let call = self.register_call?;
+        // The two banks are arrays of eight: `RegPlan::call` indexes them by `slot`.
+        const _: () = assert!(REGISTER_CALL_GPRS == 8 && REGISTER_CALL_FPRS == 8);
+        let mut args = [RegArg {
+            prim: Prim::Void,
+            slot: 0,
+        }; REG_PLAN_ARGS];
+        if self.args.len() > REG_PLAN_ARGS || self.nargs != self.args.len() {
+            return None;
+        }
+        for (i, a) in self.args.iter().enumerate() {
+            // Scalars only, in argument order (a register plan has no struct argument).
+            if a.index != i {
+                return None;
+            }
+            let slot = match a.loc {
+                Loc::Gpr(r) if (r as usize) < REGISTER_CALL_GPRS => r,
+                Loc::Fpr(r) if (r as usize) < REGISTER_CALL_FPRS => 8 + r,
+                _ => return None,
+            };
+            args[i] = RegArg { prim: a.prim, slot };
+        }
+        Some(RegPlan {
+            call,
+            nargs: self.args.len() as u8,
+            args,
+            ret: self.ret,
+            float_ret: matches!(self.ret_loc, Some(Loc::Fpr(_))),
+        })
+    }
+
     /// The struct type of a struct result (then call with [`FastPlan::call_struct`]).
     pub fn struct_ret(&self) -> Option<&Arc<StructType>> {
         self.ret_struct.as_ref().map(|(st, _)| st)
@@ -311,7 +369,6 @@ impl FastPlan {
         mut arg: impl ArgSource,
         around: impl Fn(bool),
     ) -> Option<u64> {
-        use crate::abi::{REGISTER_CALL_FPRS, REGISTER_CALL_GPRS};
         // Unused registers are 0, as with the trampoline.
         let mut gpr = [0u64; REGISTER_CALL_GPRS];
         let mut fpr = [0u64; REGISTER_CALL_FPRS];
@@ -459,5 +516,45 @@ impl FastPlan {
             }
         }
         Some(())
+    }
+}
+
+impl RegPlan {
+    /// Number of arguments.
+    #[inline(always)]
+    pub fn arg_count(&self) -> usize {
+        self.nargs as usize
+    }
+
+    pub fn ret(&self) -> Prim {
+        self.ret
+    }
+
+    /// Calls `func` with the argument images `arg(i, prim)` yields, straight into the
+    /// argument registers (the unused ones 0, as with the trampoline); None, having
+    /// called nothing, as soon as one declines. The raw result register.
+    ///
+    /// # Safety
+    /// `func` must be a function whose C type matches the plan's prototype.
+    #[inline(always)]
+    pub unsafe fn call(
+        &self,
+        func: usize,
+        mut arg: impl ArgSource,
+        around: impl Fn(bool),
+    ) -> Option<u64> {
+        let mut regs = [[0u64; 8]; 2];
+        for (i, a) in self.args.iter().take(self.nargs as usize).enumerate() {
+            let bits = arg.arg(i, a.prim)?;
+            // Masked: no bounds check, and `register_form` made every slot < 16.
+            regs[usize::from(a.slot >> 3) & 1][usize::from(a.slot) & 7] = bits;
+        }
+        around(true);
+        // SAFETY: `func` has the plan's C type (the caller's contract), whose arguments are
+        // exactly these register images, and `self.call` is that plan's register call.
+        let r = unsafe { (self.call)(func, &regs[0], &regs[1], self.float_ret) };
+        save_errors();
+        around(false);
+        Some(r)
     }
 }

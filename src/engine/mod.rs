@@ -31,7 +31,7 @@ mod tests;
 
 pub use call::{Buffers, Call};
 pub use error::EngineError;
-pub use fast::{ArgSource, FastPlan};
+pub use fast::{ArgSource, FastPlan, RegPlan};
 pub use trampoline::{keeping_saved_errors, saved_errno, saved_last_error};
 
 use crate::abi::{Abi, CallPlan, Signature};

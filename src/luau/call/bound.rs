@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::engine::{FastPlan, Prototype};
+use crate::engine::{FastPlan, Prototype, RegPlan};
 use crate::luau::call::desc::FnDesc;
 use crate::luau::call::invoke::{call_with, Names};
 use crate::luau::call::signature::parse_sig;
@@ -27,6 +27,8 @@ use crate::vmlock::VmLock;
 
 /// A prototype bound to an address: the upvalue of a `lib:func` / `ffi.fn` function.
 pub struct BoundUd {
+    /// The prototype's register-call form, inline: the quickest path (`reg_call`).
+    reg: Option<RegPlan>,
     proto: Rc<Prototype>,
     /// What is declared of its parameters and result.
     desc: FnDesc,
@@ -127,6 +129,7 @@ pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
         push_ud(
             L,
             BoundUd {
+                reg: b.proto.fast.as_ref().and_then(FastPlan::register_form),
                 proto: b.proto,
                 desc: b.desc,
                 func: b.func,
@@ -149,6 +152,14 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
         let b = crate::luau::vm::slots::upvalue_ud(L, BoundUd::TAG) as *const BoundUd;
         // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
         if let Some(b) = b.as_ref() {
+            if let Some(reg) = &b.reg {
+                match reg_call(L, reg, b.func, b.desc.ret_pointee.as_ref(), b.vm_lock) {
+                    Some(Ok(n)) => return n,
+                    // A callback failed during the call: no Rust value is alive here.
+                    Some(Err(e)) => raise(L, e),
+                    None => {}
+                }
+            }
             if let Some(fast) = &b.proto.fast {
                 match fast_call(L, fast, b.func, 1, b.desc.ret_pointee.as_ref(), b.vm_lock) {
                     Some(Ok(n)) => return n,
@@ -243,15 +254,92 @@ pub unsafe fn fast_call(
         if let Err(e) = bracket.finish() {
             return Some(Err(e));
         }
-        let p = fast.ret();
-        if p == Prim::Void {
-            return Some(Ok(0));
-        }
+        Some(Ok(push_scalar_result(L, fast.ret(), bits, ret_pointee)))
+    }
+}
+
+/// Pushes a scalar result from its register image; the number of results (0 for void).
+///
+/// # Safety
+/// `L` must be the live state of the running bound call; may raise (allocation).
+#[inline(always)]
+unsafe fn push_scalar_result(
+    L: *mut lua_State,
+    p: Prim,
+    bits: u64,
+    ret_pointee: Option<&Pointee>,
+) -> c_int {
+    // SAFETY: `L` is the running call's live state (the caller's contract), with room for
+    // one result (a C function may push LUA_MINSTACK values).
+    unsafe {
         match p {
+            Prim::Void => return 0,
             Prim::Pointer | Prim::String | Prim::String16 => push_result(L, p, bits, ret_pointee),
             _ => push_number_bits(L, p, normalize_bits(p, bits)),
         }
-        Some(Ok(1))
+    }
+    1
+}
+
+/// The quickest path, for a prototype with a register call ([`RegPlan`]): the arguments
+/// read from their slots with `L->base` read once, straight into the argument registers.
+/// None, having done nothing, whenever `fast_call` or the general path is needed; a
+/// callback error found after the call comes back as `Some(Err)`, as from `fast_call`.
+///
+/// # Safety
+/// `L` must be the live state of the running bound call, whose arguments start at 1;
+/// `func` must have the C type `reg` was planned for.
+#[inline(always)]
+unsafe fn reg_call(
+    L: *mut lua_State,
+    reg: &RegPlan,
+    func: usize,
+    ret_pointee: Option<&Pointee>,
+    lock: &'static VmLock,
+) -> Option<LResult<c_int>> {
+    // SAFETY: `L` is the running call's live state (the caller's contract); nothing here
+    // raises before the result is pushed, and the argument slots are read before anything
+    // is pushed or called.
+    unsafe {
+        // Before any argument is converted: Luau finalizers of ffi.gc run here.
+        if has_pending() {
+            crate::luau::vm::state::safe_point(L);
+        }
+        let args = slots::args(L)?;
+        if args.count() != reg.arg_count() || func == 0 {
+            return None;
+        }
+        let bracket = Bracket::enter(L, lock);
+        let Some(bits) = reg.call(func, SlotArgs { L, args }, bracket.around()) else {
+            bracket.abandon();
+            return None;
+        };
+        if let Err(e) = bracket.finish() {
+            return Some(Err(e));
+        }
+        Some(Ok(push_scalar_result(L, reg.ret(), bits, ret_pointee)))
+    }
+}
+
+/// `reg_call`'s arguments: the slots as `slots::args` read them.
+struct SlotArgs {
+    L: *mut lua_State,
+    args: slots::Args,
+}
+
+impl crate::engine::ArgSource for SlotArgs {
+    #[inline(always)]
+    fn arg(&mut self, i: usize, p: Prim) -> Option<u64> {
+        // SAFETY: made only by `reg_call` for the running bound call's state, which pushes
+        // and calls nothing until every argument is read.
+        unsafe {
+            // A number: converted at once (a non-number type declines in `number_bits`,
+            // and the general path converts or reports it). Anything else by its kind.
+            if let Some(n) = self.args.number(i) {
+                return number_bits(n, p, p);
+            }
+            fast_value(self.L, i as c_int + 1, p, self.args.get(i))
+        }
     }
 }
 
@@ -321,10 +409,21 @@ impl crate::engine::ArgSource for StackArgs {
 #[inline(always)]
 unsafe fn fast_arg(L: *mut lua_State, idx: c_int, p: Prim) -> Option<u64> {
     // SAFETY: `idx` is an argument slot of the live state `L` (the caller's contract).
+    unsafe { fast_value(L, idx, p, slots::get(L, idx)) }
+}
+
+/// `fast_arg` for the value `v` read from the slot at `idx`.
+///
+/// # Safety
+/// As `fast_arg`; `v` is the value at `idx`.
+#[inline(always)]
+unsafe fn fast_value(L: *mut lua_State, idx: c_int, p: Prim, v: Plain) -> Option<u64> {
+    // SAFETY: `idx` is the argument slot holding `v` in the running bound call's state `L`
+    // (the caller's contract), as `fast_ref_arg` needs.
     unsafe {
         // Numbers and booleans inline; pointers and strings out of line, so this stays
         // small enough to inline into the per-argument loop.
-        match (p, slots::get(L, idx)) {
+        match (p, v) {
             (Prim::Bool, Plain::Bool(b)) => Some(b as u64),
             (Prim::Bool, _) => None,
             (Prim::Pointer | Prim::String | Prim::String16, v) => fast_ref_arg(L, idx, p, v),

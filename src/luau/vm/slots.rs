@@ -43,7 +43,7 @@ pub(crate) struct StateHead {
 pub(crate) struct CallInfoHead {
     _base: *const TValue,
     /// The running function's slot.
-    func: *const TValue,
+    pub(crate) func: *const TValue,
     /// The end of the running function's stack frame: a C function may push up to here
     /// (Luau sets it LUA_MINSTACK slots above the arguments).
     pub(crate) top: *const TValue,
@@ -134,6 +134,77 @@ pub unsafe fn count(L: *mut lua_State) -> c_int {
     } else {
         // SAFETY: `L` is a live state (the caller's contract), all `lua_gettop` needs.
         unsafe { ffi::lua_gettop(L) }
+    }
+}
+
+/// The running C function's arguments, with `L->base` and `L->top` read once ([`args`]).
+#[derive(Clone, Copy)]
+pub struct Args {
+    base: *const TValue,
+    count: usize,
+}
+
+/// The running C function's arguments, or None when the direct reads are off (then read
+/// them with [`get`], which falls back to the API).
+///
+/// # Safety
+/// `L` must be the live state of the running C function.
+#[inline(always)]
+pub unsafe fn args(L: *mut lua_State) -> Option<Args> {
+    if !usable() {
+        return None;
+    }
+    // SAFETY: checked layout; `top` and `base` point into the same stack, `top >= base`.
+    unsafe {
+        let (base, top) = bounds(L);
+        Some(Args {
+            base,
+            count: top.offset_from(base) as usize,
+        })
+    }
+}
+
+impl Args {
+    /// Number of arguments (`lua_gettop`).
+    #[inline(always)]
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Argument `i`'s number, if it is one: the common case of a hot path, read without
+    /// decoding the other kinds.
+    ///
+    /// # Safety
+    /// As [`Args::get`].
+    #[inline(always)]
+    pub unsafe fn number(&self, i: usize) -> Option<f64> {
+        if i >= self.count {
+            return None;
+        }
+        // SAFETY: slot `i` is below `top`, in the unchanged stack (the caller's contract),
+        // so its fields are readable.
+        let (tt, value) = unsafe {
+            let v = self.base.add(i);
+            (
+                std::ptr::addr_of!((*v).tt).read(),
+                std::ptr::addr_of!((*v).value).read(),
+            )
+        };
+        (tt == ffi::LUA_TNUMBER).then(|| f64::from_bits(value))
+    }
+
+    /// Argument `i` (0-based); nil past the last.
+    ///
+    /// # Safety
+    /// The state has not changed since [`args`] (no push, no call): the slots are where
+    /// they were.
+    #[inline(always)]
+    pub unsafe fn get(&self, i: usize) -> Plain {
+        if i >= self.count {
+            return Plain::Nil;
+        }
+        // SAFETY: slot `i` is below `top`, in the unchanged stack (the caller's contract).
+        unsafe { decode(self.base.add(i)) }
     }
 }
 
@@ -245,8 +316,11 @@ pub(crate) unsafe fn read_upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std:
     // SAFETY: the running function's slot holds a function; each object is checked
     // (C closure with an upvalue, userdata, tag) before the next read goes through it.
     unsafe {
-        let ci = std::ptr::addr_of!((*(L as *const StateHead)).ci).read();
-        let func = std::ptr::addr_of!((*ci).func).read();
+        // The function's slot is just below its first argument (Luau's precall sets
+        // `ci->base = func + 1` and `L->base = ci->base` for every call, and the probe
+        // checks it). Read from `base` rather than `L->ci->func`: two loads fewer on the
+        // chain every bound call waits on.
+        let func = bounds(L).0.sub(1);
         if std::ptr::addr_of!((*func).tt).read() != ffi::LUA_TFUNCTION {
             return std::ptr::null_mut();
         }

@@ -55,7 +55,10 @@ unsafe extern "C-unwind" fn probe_upvalue(L: *mut lua_State) -> c_int {
         // The same userdata as an argument.
         ffi::lua_pushvalue(L, ffi::lua_upvalueindex(1));
         let (base, _) = bounds(L);
-        let agrees = !api.is_null()
+        // `read_upvalue_ud` takes the function's slot to be just below `base`.
+        let ci = std::ptr::addr_of!((*(L as *const StateHead)).ci).read();
+        let agrees = std::ptr::addr_of!((*ci).func).read() == base.sub(1)
+            && !api.is_null()
             && (api as *const u64).read() == 0x5eed
             && read_upvalue_ud(L, PROBE_TAG) == api
             && read_upvalue_ud(L, PROBE_TAG + 1).is_null()
