@@ -40,6 +40,12 @@ size_t b_strlen(const char *s) { return strlen(s); }
 /* A static string returned as `const char *`: each runtime reads it into its own string. */
 const char *b_name(void) { return "libbench: the peer comparison's C library"; }
 
+/* Two texts of that length in turn: a caller that keeps the last string never finds it. */
+const char *b_name_alternating(void) {
+    static int n;
+    return (n++ & 1) ? "libbench: the peer comparison's C library" : "libbench: the peer comparison's C LIBRARY";
+}
+
 /* Calls cb n times; the per-call cost of a C -> script callback is the time / n. */
 int64_t b_drive(int (*cb)(int, int), int n) {
     int64_t s = 0;

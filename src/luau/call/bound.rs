@@ -2,6 +2,7 @@
 //! prototype and address bound once, the fast path for repeated calls.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::ffi::c_int;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -37,6 +38,9 @@ pub struct BoundUd {
     /// Keeps the library loaded while the function is reachable (its `LibInner`).
     _lib: Option<Rc<dyn Any>>,
     vm_lock: &'static VmLock,
+    /// For a `char*` result: calls since the [`STRING_CACHE`] last matched (see
+    /// `push_cstring_cached`). None for any other result.
+    string_misses: Option<Cell<u32>>,
 }
 
 impl Ud for BoundUd {
@@ -119,11 +123,23 @@ pub struct Bound {
     pub lib: Option<Rc<dyn Any>>,
 }
 
-/// Pushes a plain Luau function calling `b.func` (upvalue: the `BoundUd`).
+/// A bound function returning `char*` keeps the last string it returned in this upvalue:
+/// when C returns the same text again (a name, a version, an error message), the call
+/// pushes that Luau string after comparing the bytes, instead of Luau hashing and
+/// interning them again (`lua_pushlstring` was about 440 of the 760 instructions of such
+/// a call). The same string either way: Luau strings are interned.
+const STRING_CACHE: c_int = ffi::lua_upvalueindex(2);
+
+/// Longest string the cache keeps: a longer one would stay alive with the function.
+const STRING_CACHE_MAX: usize = 256;
+
+/// Pushes a plain Luau function calling `b.func` (upvalue: the `BoundUd`, then for a
+/// `char*` result the [`STRING_CACHE`]).
 ///
 /// # Safety
 /// `L` must be a live Luau state; may raise (allocation).
 pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
+    let caches_string = b.proto.sig.ret == CType::Prim(Prim::String);
     // SAFETY: `L` is live; pushing may raise, and `b` moves into the userdata first.
     unsafe {
         push_ud(
@@ -136,9 +152,15 @@ pub unsafe fn push_bound(L: *mut lua_State, b: Bound) {
                 name: b.name,
                 _lib: b.lib,
                 vm_lock: shared(L).vm_lock,
+                string_misses: caches_string.then(|| Cell::new(0)),
             },
         );
-        ffi::lua_pushcclosurek(L, bound_call, c"ffi function".as_ptr(), 1, None);
+        if caches_string {
+            ffi::lua_pushnil(L);
+            ffi::lua_pushcclosurek(L, bound_call, c"ffi function".as_ptr(), 2, None);
+        } else {
+            ffi::lua_pushcclosurek(L, bound_call, c"ffi function".as_ptr(), 1, None);
+        }
     }
 }
 
@@ -153,7 +175,11 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
         // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
         if let Some(b) = b.as_ref() {
             if let Some(reg) = &b.reg {
-                match reg_call(L, reg, b.func, b.desc.ret_pointee.as_ref(), b.vm_lock) {
+                let ret = ResultRule {
+                    pointee: b.desc.ret_pointee.as_ref(),
+                    string_misses: b.string_misses.as_ref(),
+                };
+                match reg_call(L, reg, b.func, ret, b.vm_lock) {
                     Some(Ok(n)) => return n,
                     // A callback failed during the call: no Rust value is alive here.
                     Some(Err(e)) => raise(L, e),
@@ -161,7 +187,11 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 }
             }
             if let Some(fast) = &b.proto.fast {
-                match fast_call(L, fast, b.func, 1, b.desc.ret_pointee.as_ref(), b.vm_lock) {
+                let ret = ResultRule {
+                    pointee: b.desc.ret_pointee.as_ref(),
+                    string_misses: b.string_misses.as_ref(),
+                };
+                match fast_call(L, fast, b.func, 1, ret, b.vm_lock) {
                     Some(Ok(n)) => return n,
                     // A callback failed during the call: no Rust value is alive here.
                     Some(Err(e)) => raise(L, e),
@@ -221,7 +251,7 @@ pub unsafe fn fast_call(
     fast: &FastPlan,
     func: usize,
     first: c_int,
-    ret_pointee: Option<&Pointee>,
+    ret: ResultRule,
     lock: &'static VmLock,
 ) -> Option<LResult<c_int>> {
     // SAFETY: `L` is live and holds the arguments from `first` on (the caller's
@@ -254,31 +284,79 @@ pub unsafe fn fast_call(
         if let Err(e) = bracket.finish() {
             return Some(Err(e));
         }
-        Some(Ok(push_scalar_result(L, fast.ret(), bits, ret_pointee)))
+        Some(Ok(push_scalar_result(L, fast.ret(), bits, ret)))
     }
+}
+
+/// How the fast paths push a scalar result: a pointer as a TypedPointer of `pointee` when
+/// declared, and a `char*` through the [`STRING_CACHE`] when `string_misses` is given
+/// (only by a bound function returning `char*`, whose closure has that upvalue).
+#[derive(Clone, Copy, Default)]
+pub struct ResultRule<'a> {
+    pub pointee: Option<&'a Pointee>,
+    pub string_misses: Option<&'a Cell<u32>>,
 }
 
 /// Pushes a scalar result from its register image; the number of results (0 for void).
 ///
 /// # Safety
-/// `L` must be the live state of the running bound call; may raise (allocation).
+/// `L` must be the live state of the running call; with `ret.string_misses`, of a bound
+/// function returning `char*`; may raise (allocation).
 #[inline(always)]
-unsafe fn push_scalar_result(
-    L: *mut lua_State,
-    p: Prim,
-    bits: u64,
-    ret_pointee: Option<&Pointee>,
-) -> c_int {
+unsafe fn push_scalar_result(L: *mut lua_State, p: Prim, bits: u64, ret: ResultRule) -> c_int {
     // SAFETY: `L` is the running call's live state (the caller's contract), with room for
-    // one result (a C function may push LUA_MINSTACK values).
+    // two values (a C function may push LUA_MINSTACK).
     unsafe {
-        match p {
-            Prim::Void => return 0,
-            Prim::Pointer | Prim::String | Prim::String16 => push_result(L, p, bits, ret_pointee),
+        match (p, ret.string_misses) {
+            (Prim::Void, _) => return 0,
+            (Prim::String, Some(misses)) => push_cstring_cached(L, bits as usize, misses),
+            (Prim::Pointer | Prim::String | Prim::String16, _) => {
+                push_result(L, p, bits, ret.pointee)
+            }
             _ => push_number_bits(L, p, normalize_bits(p, bits)),
         }
     }
     1
+}
+
+/// Pushes the `char*` result `addr` (nil for NULL) through the [`STRING_CACHE`]: the cached
+/// string when the bytes match, else a new string, which replaces the cached one after the
+/// first two misses in a row and then every 16th, so a function whose text changes on
+/// every call pays for the replacement rarely.
+///
+/// # Safety
+/// `L` must be the live state of a running bound function returning `char*` (two
+/// upvalues), with room for two values; `addr` is NULL or a NUL-terminated string; may
+/// raise (allocation).
+#[inline(never)]
+unsafe fn push_cstring_cached(L: *mut lua_State, addr: usize, misses: &Cell<u32>) {
+    if addr == 0 {
+        // SAFETY: `L` is live with room for a value (the caller's contract).
+        unsafe { ffi::lua_pushnil(L) };
+        return;
+    }
+    // SAFETY: a non-null `char*` result is a NUL-terminated string (the caller's
+    // contract); the bytes are only read before C runs again.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(addr as *const std::ffi::c_char) }.to_bytes();
+    // SAFETY: `L` is the running closure's live state (the caller's contract); the cached
+    // bytes are compared before anything changes the upvalue. None when the direct reads
+    // are off: then nothing is cached.
+    let hit = unsafe { slots::upvalue_string(L, 2) } == Some(bytes);
+    // SAFETY: `L` is live with room for two values (the caller's contract); the upvalue
+    // written is the closure's second, which `push_bound` made.
+    unsafe {
+        if hit && slots::push_upvalue(L, 2) {
+            misses.set(0);
+            return;
+        }
+        crate::luau::vm::raw::push_bytes(L, bytes);
+        let n = misses.get().saturating_add(1);
+        misses.set(n);
+        if bytes.len() <= STRING_CACHE_MAX && (n <= 2 || n.is_multiple_of(16)) {
+            ffi::lua_pushvalue(L, -1);
+            ffi::lua_replace(L, STRING_CACHE);
+        }
+    }
 }
 
 /// The quickest path, for a prototype with a register call ([`RegPlan`]): the arguments
@@ -294,7 +372,7 @@ unsafe fn reg_call(
     L: *mut lua_State,
     reg: &RegPlan,
     func: usize,
-    ret_pointee: Option<&Pointee>,
+    ret: ResultRule,
     lock: &'static VmLock,
 ) -> Option<LResult<c_int>> {
     // SAFETY: `L` is the running call's live state (the caller's contract); nothing here
@@ -317,7 +395,7 @@ unsafe fn reg_call(
         if let Err(e) = bracket.finish() {
             return Some(Err(e));
         }
-        Some(Ok(push_scalar_result(L, reg.ret(), bits, ret_pointee)))
+        Some(Ok(push_scalar_result(L, reg.ret(), bits, ret)))
     }
 }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::luau::call::bound::{fast_call, push_bound, Bound};
+use crate::luau::call::bound::{fast_call, push_bound, Bound, ResultRule};
 use crate::luau::call::invoke::{call_with, Names};
 use crate::luau::call::signature::{parse_sig, Fnv, SigCache};
 use crate::luau::memory::objects::push_rawptr;
@@ -346,7 +346,14 @@ unsafe fn quick_call(L: *mut lua_State, ret: Result<c_int, Prim>) -> Option<LRes
             .sigs
             .quick(L, get_str(L, 2)?, ret, args_idx, |n| lib.cached(n))?;
         let fast = proto.fast.as_ref()?;
-        fast_call(L, fast, func, args_idx + 1, None, lib.vm_lock)
+        fast_call(
+            L,
+            fast,
+            func,
+            args_idx + 1,
+            ResultRule::default(),
+            lib.vm_lock,
+        )
     }
 }
 
@@ -387,11 +394,13 @@ unsafe fn call_named(L: *mut lua_State, F: &str, ret: Result<c_int, Prim>) -> LR
         };
         // A C `T *` return type gives a TypedPointer of T.
         let ret_pointee = desc.as_ref().and_then(|d| d.ret_pointee.as_ref());
-        match proto
-            .fast
-            .as_ref()
-            .and_then(|f| fast_call(L, f, func, first, ret_pointee, lib.vm_lock))
-        {
+        match proto.fast.as_ref().and_then(|f| {
+            let ret = ResultRule {
+                pointee: ret_pointee,
+                string_misses: None,
+            };
+            fast_call(L, f, func, first, ret, lib.vm_lock)
+        }) {
             Some(r) => r,
             None => {
                 let name = check_name(L, 2, F)?;

@@ -332,6 +332,67 @@ pub(crate) unsafe fn read_upvalue_ud(L: *mut lua_State, tag: c_int) -> *mut std:
     }
 }
 
+/// The running C closure's upvalue `n` (1-based), if it has one; None also when the
+/// direct reads are off (then use `lua_upvalueindex(n)` through the API).
+///
+/// # Safety
+/// `L` must be the live state of a running C function (a closure); the slot must not be
+/// kept past that call.
+#[inline(always)]
+unsafe fn upvalue_slot(L: *mut lua_State, n: usize) -> Option<*const TValue> {
+    if !usable() || n == 0 {
+        return None;
+    }
+    // SAFETY: checked layout; the function's slot is just below `base` (see
+    // `read_upvalue_ud`), and the closure is checked to be C with `n` upvalues before the
+    // upvalue array is indexed.
+    unsafe {
+        let func = bounds(L).0.sub(1);
+        if std::ptr::addr_of!((*func).tt).read() != ffi::LUA_TFUNCTION {
+            return None;
+        }
+        let cl = std::ptr::addr_of!((*func).value).read() as *const CClosureHead;
+        if (*cl).is_c == 0 || usize::from((*cl).nupvalues) < n {
+            return None;
+        }
+        Some(std::ptr::addr_of!((*cl).upval0).add(n - 1))
+    }
+}
+
+/// The bytes of the running C closure's upvalue `n` (1-based), if it is a string; None
+/// for anything else or when the direct reads are off.
+///
+/// # Safety
+/// As `upvalue_slot`; the slice must not be kept past the call, nor past a change of the
+/// upvalue.
+#[inline(always)]
+pub unsafe fn upvalue_string<'a>(L: *mut lua_State, n: usize) -> Option<&'a [u8]> {
+    // SAFETY: a live upvalue of the running closure (the caller's contract).
+    unsafe { string_of(upvalue_slot(L, n)?) }
+}
+
+/// Pushes a copy of the running C closure's upvalue `n` (1-based), as
+/// `lua_pushvalue(L, lua_upvalueindex(n))`; false, having pushed nothing, if it has none
+/// or the direct reads are off.
+///
+/// # Safety
+/// As `upvalue_slot`; `L` must have room for one value (no barrier is needed: the copy
+/// goes onto the stack, which the collector scans).
+#[inline(always)]
+pub unsafe fn push_upvalue(L: *mut lua_State, n: usize) -> bool {
+    // SAFETY: a live upvalue of the running closure, copied into a free slot of the frame
+    // that `pusher` checked.
+    unsafe {
+        let (Some(v), Some(mut p)) = (upvalue_slot(L, n), pusher(L, 1)) else {
+            return false;
+        };
+        std::ptr::copy_nonoverlapping(v, p.next, 1);
+        p.next = p.next.add(1);
+        p.finish(L);
+        true
+    }
+}
+
 /// The data of the userdata at stack index `idx` (1-based) if it has `tag`
 /// (`lua_touserdatatagged(L, idx, tag)`), else null.
 ///
