@@ -11,6 +11,7 @@ Vec3 b_scale(Vec3 v, float s);
 Big b_make(int64_t n);
 int64_t b_drive(int (*cb)(int, int), int n);
 const char *b_name(void);
+const char *b_name_alternating(void);
 ]])
 local lib = ffi.load(arg[1])
 local op, N = arg[2], tonumber(arg[3] or "100000")
@@ -57,6 +58,11 @@ elseif op == "cstring" then
 	assert(ffi.string(lib.b_name()) == "libbench: the peer comparison's C library")
 	for i = 1, N do
 		x = ffi.string(lib.b_name())
+	end
+elseif op == "cstring_alternating" then
+	assert(ffi.string(lib.b_name_alternating()) ~= ffi.string(lib.b_name_alternating()))
+	for i = 1, N do
+		x = ffi.string(lib.b_name_alternating())
 	end
 elseif op == "structnew" then
 	assert(ffi.new("Vec3").z == 0)

@@ -19,7 +19,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (prepare: builds libbench.so and the lune-ffi binary)
 
-OPS = ["add", "vec3", "big", "callback", "f32read", "fieldread", "cstring", "structnew"]
+OPS = ["add", "vec3", "big", "callback", "f32read", "fieldread", "cstring",
+       "cstring_alternating", "structnew"]
 
 
 def count(cmd):
