@@ -174,11 +174,12 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
         let b = crate::luau::vm::slots::upvalue_ud(L, BoundUd::TAG) as *const BoundUd;
         // SAFETY: the upvalue is the BoundUd this closure was created with (push_bound).
         if let Some(b) = b.as_ref() {
+            let ret = ResultRule {
+                pointee: b.desc.ret_pointee.as_ref(),
+                string_misses: b.string_misses.as_ref(),
+            };
+            // The register plan first; the fast plan when there is none or it declined.
             if let Some(reg) = &b.reg {
-                let ret = ResultRule {
-                    pointee: b.desc.ret_pointee.as_ref(),
-                    string_misses: b.string_misses.as_ref(),
-                };
                 match reg_call(L, reg, b.func, ret, b.vm_lock) {
                     Some(Ok(n)) => return n,
                     // A callback failed during the call: no Rust value is alive here.
@@ -187,10 +188,6 @@ unsafe extern "C-unwind" fn bound_call(L: *mut lua_State) -> c_int {
                 }
             }
             if let Some(fast) = &b.proto.fast {
-                let ret = ResultRule {
-                    pointee: b.desc.ret_pointee.as_ref(),
-                    string_misses: b.string_misses.as_ref(),
-                };
                 match fast_call(L, fast, b.func, 1, ret, b.vm_lock) {
                     Some(Ok(n)) => return n,
                     // A callback failed during the call: no Rust value is alive here.

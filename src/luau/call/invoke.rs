@@ -18,7 +18,7 @@ use crate::luau::values::convert::{
 use crate::luau::values::ctypes::StrArg;
 use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::{describe, guard, LResult};
-use crate::luau::vm::reentry::{has_pending, Bracket};
+use crate::luau::vm::reentry::Bracket;
 use crate::memory::Owner;
 use crate::types::{CType, Pointee, Prim};
 use crate::vmlock::VmLock;
@@ -82,9 +82,7 @@ pub unsafe fn call_with(
     // contract); `Bracket` keeps `proto`'s buffers unmoved while C runs.
     unsafe {
         // Before any argument is converted: Luau finalizers of ffi.gc run here.
-        if has_pending() {
-            crate::luau::vm::state::safe_point(L);
-        }
+        crate::luau::vm::state::safe_point(L);
         let expected = check_arg_count(L, proto, first, names)?;
         if func == 0 {
             return Err(format!(
