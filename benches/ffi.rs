@@ -169,6 +169,14 @@ unsafe extern "C-unwind" fn raw_smm_new(L: *mut lua_State) -> c_int {
     1
 }
 
+/// The floor for a struct value (`ffi.new(T)`): a C function that only allocates a
+/// userdata of the size one of `T3` takes (its 56-byte view header and 12 bytes), with
+/// no metatable, nothing written and no destructor.
+unsafe extern "C-unwind" fn raw_new_ud(L: *mut lua_State) -> c_int {
+    lua::lua_newuserdata(L, 56 + 12);
+    1
+}
+
 unsafe extern "C-unwind" fn raw_mm_new(L: *mut lua_State) -> c_int {
     lua::lua_newuserdata(L, 8);
     lua::lua_createtable(L, 0, 2);
@@ -258,6 +266,7 @@ fn main() {
             ("raw_identity", raw_identity as lua::lua_CFunction),
             ("raw_mm_new", raw_mm_new),
             ("raw_smm_new", raw_smm_new),
+            ("raw_new_ud", raw_new_ud),
             ("raw_add", raw_add),
             ("raw_fma", raw_fma),
             ("raw_make_ii", raw_make_ii),
@@ -285,6 +294,7 @@ fn main() {
         floats = arena:allocArray("f32", 1024)
         S = ffi.struct({ { "x", "f32" }, { "y", "f32" }, { "health", "i32" } })
         view = arena:new(S)
+        T3 = ffi.struct({ { "x", "f32" }, { "y", "f32" }, { "z", "f32" } })
         mm = raw_mm_new()
         smm = raw_smm_new()
     "#,
@@ -343,6 +353,13 @@ fn main() {
         floor,
         "local v = view for i = 1, N do v.health = 7 end",
         "<= 2x",
+    );
+    compare(
+        &lua,
+        "struct value made and dropped ffi.new(T3)",
+        "local f = raw_new_ud local x for i = 1, N do x = f() end",
+        "local new, T = ffi.new, T3 local x for i = 1, N do x = new(T) end",
+        "-",
     );
 
     if std::env::var("BENCH_ONLY").as_deref() == Ok("memory") {

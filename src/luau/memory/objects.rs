@@ -195,8 +195,12 @@ pub unsafe fn push_struct_value(L: *mut lua_State, st: &Arc<StructType>) -> *mut
         const _: () = assert!(std::mem::align_of::<ViewUd>() <= UD_ALIGN);
         let p = ffi::lua_newuserdatataggedwithmetatable(L, header + extra + st.size, ViewUd::TAG)
             as *mut ViewUd;
-        let data = (p as usize + header).next_multiple_of(align);
-        std::ptr::write_bytes(data as *mut u8, 0, st.size);
+        // Layouts only have power-of-two alignments (`types::layout` checks every one),
+        // so rounding up is a mask: `next_multiple_of` divides, a 10-40 cycle latency
+        // in front of every write of every struct value made.
+        debug_assert!(align.is_power_of_two());
+        let data = (p as usize + header + (align - 1)) & !(align - 1);
+        zero_small(data as *mut u8, st.size);
         let keep = NonNull::new_unchecked(std::ptr::addr_of_mut!((*p).keep));
         std::ptr::write(
             p,
@@ -207,6 +211,32 @@ pub unsafe fn push_struct_value(L: *mut lua_State, st: &Arc<StructType>) -> *mut
             },
         );
         data as *mut u8
+    }
+}
+
+/// Zeroes `size` bytes at `dst`: up to 32 with a few overlapping word stores, as most
+/// struct values are small and a call to `memset` costs more than the stores.
+///
+/// # Safety
+/// `dst` must be writable for `size` bytes.
+#[inline(always)]
+unsafe fn zero_small(dst: *mut u8, size: usize) {
+    // SAFETY (every arm): each store lies within `dst..dst + size` (the caller's
+    // contract): the 8-byte ones start at offsets from 0 to `size - 8`.
+    unsafe {
+        match size {
+            8..=16 => {
+                dst.cast::<u64>().write_unaligned(0);
+                dst.add(size - 8).cast::<u64>().write_unaligned(0);
+            }
+            17..=32 => {
+                dst.cast::<[u64; 2]>().write_unaligned([0; 2]);
+                dst.add(size - 16)
+                    .cast::<[u64; 2]>()
+                    .write_unaligned([0; 2]);
+            }
+            _ => std::ptr::write_bytes(dst, 0, size),
+        }
     }
 }
 
