@@ -140,6 +140,47 @@ unsafe extern "C-unwind" fn raw_lua_pcalls(L: *mut lua_State) -> c_int {
     lua_call_loop(L, Some(3))
 }
 
+/// The library's `drive_cb(cb, n)`: calls `cb(k, 1)` for k in 0..n and sums the results.
+type DriveCb = extern "C" fn(extern "C" fn(i32, i32) -> i32, i32) -> i64;
+static mut DRIVE_CB: Option<DriveCb> = None;
+
+thread_local! {
+    /// The thread `raw_drive_pcalls` runs on, for its hand-written callback.
+    static RAW_CB_L: std::cell::Cell<*mut lua_State> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// A hand-written C callback: calls the Luau function at index 1 of the running
+/// `raw_drive_pcalls` with `lua_pcall` and the message handler at index 3, pushing its
+/// two arguments and reading its result through the API, and checks nothing else.
+extern "C" fn raw_cb(a: i32, b: i32) -> i32 {
+    let L = RAW_CB_L.with(|l| l.get());
+    // SAFETY: `raw_drive_pcalls` set `L` to its own thread, which C calls back during
+    // that function, with the stack room it checked; `lua_pcall` keeps errors from
+    // unwinding through C.
+    unsafe {
+        lua::lua_pushvalue(L, 1);
+        lua::lua_pushnumber(L, a as f64);
+        lua::lua_pushnumber(L, b as f64);
+        let r = match lua::lua_pcall(L, 2, 1, 3) {
+            0 => num(L, -1) as i32,
+            _ => 0,
+        };
+        lua::lua_pop(L, 1);
+        r
+    }
+}
+
+/// The floor of a C → Luau callback as a C library makes it (`drive_cb`, as `drive(cb, N)`
+/// does): a C function pointer to `raw_cb`, no thunk, no checks.
+unsafe extern "C-unwind" fn raw_drive_pcalls(L: *mut lua_State) -> c_int {
+    let n = num(L, 2) as i32;
+    lua::lua_checkstack(L, 8);
+    RAW_CB_L.with(|l| l.set(L));
+    let s = DRIVE_CB.unwrap()(raw_cb, n);
+    lua::lua_pushnumber(L, s as f64);
+    1
+}
+
 /// A userdata whose `__index` / `__newindex` are trivial C functions: what Luau's
 /// metamethod dispatch alone costs, the true floor for `tp[i]` and `view.field`.
 unsafe extern "C-unwind" fn raw_mm_index(L: *mut lua_State) -> c_int {
@@ -274,6 +315,7 @@ fn main() {
             ("raw_mixed10", raw_mixed10),
             ("raw_lua_calls", raw_lua_calls),
             ("raw_lua_pcalls", raw_lua_pcalls),
+            ("raw_drive_pcalls", raw_drive_pcalls),
         ] {
             lua.globals()
                 .set(name, lua.create_c_function(f).unwrap())
@@ -485,6 +527,13 @@ fn main() {
         "drive(cb, N)",
         "-",
     );
+    compare(
+        &lua,
+        "C -> Luau callback vs a C callback",
+        "raw_drive_pcalls(cbfn, N, debug.traceback)",
+        "drive(cb, N)",
+        "-",
+    );
 }
 
 /// Median time to declare what `gcc -E -P` prints for <sqlite3.h> into a fresh
@@ -631,6 +680,7 @@ fn setup_calls(lua: &Lua, path: &str) -> libloading::Library {
         MAKE_II = Some(*lib.get(b"make_ii\0").unwrap());
         MAKE_S24 = Some(*lib.get(b"make_s24\0").unwrap());
         MIXED10 = Some(*lib.get(b"mixed10\0").unwrap());
+        DRIVE_CB = Some(*lib.get(b"drive_cb\0").unwrap());
     }
     lua.globals().set("TESTLIB", path).unwrap();
     lua.load(
