@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::error::EngineError;
-use super::frame::CallFrame;
+use super::frame::{self, CallFrame};
 use super::place::{self, Locs};
 use crate::abi::{Abi, ArgClass, CallPlan, Loc, RetClass, THUNK_SIZE};
 
@@ -244,6 +244,64 @@ pub unsafe fn read_loc(frame: &CallFrame, loc: Loc) -> u64 {
     // SAFETY: the location lies in the frame, whose `stack` the callback entry points at
     // the caller's stack arguments (the caller's contract).
     unsafe { Locs::incoming(frame).load(loc, 8) }
+}
+
+/// One bank of an incoming frame's argument registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bank {
+    Gpr,
+    Fpr,
+}
+
+/// The bank whose register `i` holds argument `i` of an incoming call, for every argument,
+/// when there is one: a few integers, or a few doubles, on every ABI here. Such a callback
+/// reads its arguments as one run of registers ([`bank_regs`]), with no location to match.
+pub fn register_run(plan: &CallPlan) -> Option<Bank> {
+    let bank = match plan.args.first().and_then(|_| scalar_loc(plan, 0))? {
+        Loc::Gpr(_) => Bank::Gpr,
+        Loc::Fpr(_) => Bank::Fpr,
+        Loc::Stack(_) => return None,
+    };
+    (0..plan.args.len())
+        .all(|i| match (scalar_loc(plan, i), bank) {
+            (Some(Loc::Gpr(r)), Bank::Gpr) => usize::from(r) == i,
+            (Some(Loc::Fpr(r)), Bank::Fpr) => usize::from(r) == i,
+            _ => false,
+        })
+        .then_some(bank)
+}
+
+/// The argument registers of `bank` in an incoming call's frame (upper bits as the
+/// registers held them).
+#[inline(always)]
+pub fn bank_regs(frame: &CallFrame, bank: Bank) -> &[u64] {
+    match bank {
+        Bank::Gpr => &frame.gpr,
+        Bank::Fpr => &frame.fpr,
+    }
+}
+
+/// The return register of an incoming call's scalar result, when it is in one: its bank
+/// and index, for [`set_bank_ret`].
+pub fn ret_register(plan: &CallPlan) -> Option<(Bank, usize)> {
+    match plan.ret {
+        RetClass::Scalar(Loc::Gpr(r)) if usize::from(r) < frame::RET_GPR_SLOTS => {
+            Some((Bank::Gpr, usize::from(r)))
+        }
+        RetClass::Scalar(Loc::Fpr(r)) if usize::from(r) < frame::RET_FPR_SLOTS => {
+            Some((Bank::Fpr, usize::from(r)))
+        }
+        _ => None,
+    }
+}
+
+/// Writes a scalar result's image into return register `r` of `bank` ([`ret_register`]).
+#[inline(always)]
+pub fn set_bank_ret(frame: &mut CallFrame, bank: Bank, r: usize, bits: u64) {
+    match bank {
+        Bank::Gpr => frame.ret_gpr[r] = bits,
+        Bank::Fpr => frame.ret_fpr[r] = bits,
+    }
 }
 
 /// Where scalar argument `i` of an incoming call is, when it is in one place whose

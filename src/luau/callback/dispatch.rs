@@ -16,7 +16,7 @@ use crate::luau::vm::frame::Frame;
 use crate::luau::vm::raw::is_raised_callback_error;
 use crate::luau::vm::raw::{describe, guard, push_str, AbortOnPanic, LResult};
 use crate::luau::vm::reentry::{self, park_error, park_foreign};
-use crate::luau::vm::slots;
+use crate::luau::vm::slots::{self, PlainSink};
 use crate::memory::{OwnedBlock, Owner};
 use crate::types::{CType, Prim};
 use crate::vmlock::VmLock;
@@ -296,18 +296,34 @@ unsafe fn invoke(
         let pushed = if let Some((direct, mut p)) = direct {
             p.copy(state.holder, HOLDER_HANDLER);
             p.copy(state.holder, HOLDER_FN);
-            for (i, a) in direct.iter().enumerate() {
-                let bits = match a.loc {
-                    Some(l) => thunk::read_loc(frame, l),
-                    None => thunk::arg_bits(&proto.plan, frame, i),
-                };
-                if a.promoted_bool {
-                    p.boolean(bits as u32 != 0);
-                    continue;
+            match state.uniform {
+                // One type in one run of registers (most callbacks): no location or type to
+                // look at per argument; i32 and f64 need not even a match.
+                Some((prim, bank)) => {
+                    let regs = &thunk::bank_regs(frame, bank)[..direct.len()];
+                    match prim {
+                        Prim::I32 => regs.iter().for_each(|&b| p.number(b as i32 as f64)),
+                        Prim::F64 => regs.iter().for_each(|&b| p.number(f64::from_bits(b))),
+                        _ => regs.iter().for_each(|&b| {
+                            emit_bits(prim, b, &mut p);
+                        }),
+                    }
                 }
-                if !emit_bits(a.prim, bits, &mut p) {
-                    // A 64-bit integer beyond 2^53: a Luau integer, through the API.
-                    p.via_api(L, |L| push_number_bits(L, a.prim, bits));
+                None => {
+                    for (i, a) in direct.iter().enumerate() {
+                        let bits = match a.loc {
+                            Some(l) => thunk::read_loc(frame, l),
+                            None => thunk::arg_bits(&proto.plan, frame, i),
+                        };
+                        if a.promoted_bool {
+                            p.boolean(bits as u32 != 0);
+                            continue;
+                        }
+                        if !emit_bits(a.prim, bits, &mut p) {
+                            // A 64-bit integer beyond 2^53: a Luau integer, through the API.
+                            p.via_api(L, |L| push_number_bits(L, a.prim, bits));
+                        }
+                    }
                 }
             }
             p.finish(L);
@@ -332,28 +348,29 @@ unsafe fn invoke(
                     Err(error_message(L))
                 }
             })
-            .and_then(|()| match &proto.sig.ret {
-                // Scalars convert without allocating: no protection needed.
-                CType::Prim(p) if !matches!(p, Prim::String | Prim::Pointer | Prim::String16) => {
-                    // A number that converts exactly, read from its slot; anything else
-                    // (and every error) through `write_return`.
-                    match (*p, slots::top(L)) {
-                        (Prim::Void, _) => Ok(()),
-                        (p, slots::Plain::Number(n)) if p != Prim::Bool => {
-                            match number_bits(n, p, p) {
-                                Some(bits) => {
-                                    thunk::set_ret_bits(&proto.plan, frame, bits);
-                                    Ok(())
-                                }
-                                None => write_return(L, -1, state, frame),
-                            }
-                        }
-                        _ => write_return(L, -1, state, frame),
+            .and_then(|()| match (state.number_ret, slots::top(L)) {
+                // A number result that converts exactly (the common case), straight into
+                // its register.
+                (Some((p, bank, r)), slots::Plain::Number(n)) => match number_bits(n, p, p) {
+                    Some(bits) => {
+                        thunk::set_bank_ret(frame, bank, r, bits);
+                        Ok(())
                     }
-                }
-                _ => protected(L, handler, state.invoker_ref, 1, &mut |L| {
-                    write_return(L, 1, state, frame).map(|()| 0)
-                }),
+                    None => write_return(L, -1, state, frame),
+                },
+                _ => match &proto.sig.ret {
+                    CType::Prim(Prim::Void) => Ok(()),
+                    // Other scalars (a boolean, a number that needs its error or a Luau
+                    // integer) convert without allocating: no protection needed.
+                    CType::Prim(p)
+                        if !matches!(p, Prim::String | Prim::Pointer | Prim::String16) =>
+                    {
+                        write_return(L, -1, state, frame)
+                    }
+                    _ => protected(L, handler, state.invoker_ref, 1, &mut |L| {
+                        write_return(L, 1, state, frame).map(|()| 0)
+                    }),
+                },
             });
         slots::truncate(L, top);
         r

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use mlua::ffi::lua_State;
 
+use crate::engine::thunk::Bank;
 use crate::engine::Prototype;
 use crate::luau::call::desc::FnDesc;
 use crate::luau::vm::tags::{Tag, Ud};
@@ -35,6 +36,11 @@ pub struct CallbackState {
     /// When every argument is a number or boolean, few enough to push without growing
     /// the stack: how to push each, directly, without a protected call.
     pub direct: Option<Box<[DirectArg]>>,
+    /// When the direct arguments are all of one type that converts without a check, argument
+    /// `i` in register `i` of one bank: that type and bank, read as one run of registers.
+    pub uniform: Option<(Prim, Bank)>,
+    /// A number result (not a boolean) in a return register: its type, bank and register.
+    pub number_ret: Option<(Prim, Bank, usize)>,
 }
 
 impl Drop for CallbackState {

@@ -251,11 +251,24 @@ pub unsafe fn push_callback(
         (sh, holder, holder_ref, ffi::lua_mainthread(L))
     };
     let direct = direct_args(&proto, &desc);
+    let uniform = direct.as_deref().and_then(uniform_args);
     let state = Rc::new(CallbackState {
         main,
         holder,
         holder_ref,
         direct,
+        uniform: uniform.and_then(|p| Some((p, thunk::register_run(&proto.plan)?))),
+        number_ret: match proto.sig.ret {
+            CType::Prim(p)
+                if !matches!(
+                    p,
+                    Prim::Void | Prim::Bool | Prim::Pointer | Prim::String | Prim::String16
+                ) =>
+            {
+                thunk::ret_register(&proto.plan).map(|(bank, r)| (p, bank, r))
+            }
+            _ => None,
+        },
         proto,
         last_string_ref: Cell::new(0),
         release_queue: sh.release_queue.clone(),
@@ -311,6 +324,22 @@ fn direct_args(proto: &Prototype, desc: &FnDesc) -> Option<Box<[DirectArg]>> {
             _ => None,
         })
         .collect()
+}
+
+/// The one type of every direct argument, when it is a number type that converts to a
+/// Luau number without a check (not a 64-bit integer, which may not fit a double, nor a
+/// boolean).
+fn uniform_args(direct: &[DirectArg]) -> Option<Prim> {
+    let first = direct.first()?;
+    let plain = matches!(
+        first.prim,
+        Prim::I8 | Prim::U8 | Prim::I16 | Prim::U16 | Prim::I32 | Prim::U32 | Prim::F32 | Prim::F64
+    );
+    (plain
+        && direct
+            .iter()
+            .all(|a| a.prim == first.prim && !a.promoted_bool))
+    .then_some(first.prim)
 }
 
 /// Frees the Callback at `idx` (a temporary one, once the call it was made for returned).
