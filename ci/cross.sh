@@ -167,6 +167,12 @@ wine_prefix_setup() {
             ci/bcryptprimitives.c ci/bcryptprimitives.def -ladvapi32
     fi
     cmp -s "$stand_in" "$sys32/bcryptprimitives.dll" || cp "$stand_in" "$sys32/bcryptprimitives.dll"
+
+    # One server for the whole lane, stopped when the lane ends. The default one exits 3 s
+    # after its last client, and a test binary starting just then fails with "wine client
+    # error:0: recvmsg: Connection reset by peer" (seen once here, between two binaries).
+    "$WINESERVER" -p60 >/dev/null 2>&1 || true
+    trap '"$WINESERVER" -k >/dev/null 2>&1 || true' EXIT
 }
 
 case "$lane" in
