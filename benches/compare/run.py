@@ -5,8 +5,10 @@ Builds benches/compare/bench.c into one shared library and the `lune-ffi` releas
 binary, installs what is missing (apt luajit, npm ci), then runs ROUNDS interleaved
 rounds (round r: for every op, lune-ffi then LuaJIT then Node, one fresh process each)
 and prints a markdown table of the medians in ns per operation, with the ratios
-lune-ffi / LuaJIT and lune-ffi / Koffi. Not run by .ci/run: it needs the network (first
-run) and about two minutes of a quiet machine.
+lune-ffi / LuaJIT and lune-ffi / Koffi, then the median of the per-round ratios to the
+better peer (steadier on a shared machine: a burst of load hits one round of all three).
+Not run by .ci/run: it needs the network (first run) and about two minutes of a quiet
+machine.
 
     python3 benches/compare/run.py [--rounds 5] [--ms 100] [--ops add,fma,...] [--raw FILE]
 """
@@ -153,6 +155,26 @@ def table(results, which):
     return "\n".join(rows)
 
 
+def paired_table(results):
+    """Per round, lune-ffi's CPU time over the better peer's in the same round; the median
+    and range of those ratios. A burst of load on a shared machine hits one round of all
+    runtimes alike, so a ratio within a round moves less than a median of each."""
+    rows = [
+        "| operation | median of per-round ratios | lowest | highest |",
+        "|---|---|---|---|",
+    ]
+    for op, label in OPS:
+        ours = [v[0] for v in results.get(("lune-ffi", op), [])]
+        peers = [[v[0] for v in results.get((rt, op), [])] for rt in RUNTIMES[1:]]
+        peers = [p for p in peers if len(p) == len(ours)]
+        if not ours or not peers:
+            continue
+        ratios = [ours[i] / min(p[i] for p in peers) for i in range(len(ours))]
+        rows.append(f"| {label} | {statistics.median(ratios):.2f} | {min(ratios):.2f} "
+                    f"| {max(ratios):.2f} |")
+    return "\n".join(rows)
+
+
 def rss_table(peaks):
     rows = [
         "| operation | runtime | peak RSS before the loop (MiB) | peak RSS after (MiB) | growth (MiB) |",
@@ -213,6 +235,8 @@ def main():
     print(table(results, 0))
     print("\nSame runs, wall-clock time:\n")
     print(table(results, 1))
+    print("\nlune-ffi over the better peer, round by round (CPU time):\n")
+    print(paired_table(results))
     print("\nPeak resident size (medians, VmHWM):\n")
     print(rss_table(peaks))
     print()
