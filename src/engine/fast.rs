@@ -60,6 +60,9 @@ pub struct RegPlan {
     call: crate::abi::RegisterCall,
     nargs: u8,
     args: [RegArg; REG_PLAN_ARGS],
+    /// Every argument `i32` in integer register `i`, or `f64` in vector register `i`: that
+    /// type, converted by a loop that knows it (`add`, `fma`).
+    run: Option<Prim>,
     ret: Prim,
     float_ret: bool,
 }
@@ -278,10 +281,20 @@ impl FastPlan {
             };
             args[i] = RegArg { prim: a.prim, slot };
         }
+        let nargs = self.args.len();
+        let run = [Prim::I32, Prim::F64].into_iter().find(|&p| {
+            let bank = if p == Prim::F64 { 8 } else { 0 };
+            nargs > 0
+                && args[..nargs]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, a)| a.prim == p && usize::from(a.slot) == bank + i)
+        });
         Some(RegPlan {
             call,
-            nargs: self.args.len() as u8,
+            nargs: nargs as u8,
             args,
+            run,
             ret: self.ret,
             float_ret: matches!(self.ret_loc, Some(Loc::Fpr(_))),
         })
@@ -544,10 +557,27 @@ impl RegPlan {
         around: impl Fn(bool),
     ) -> Option<u64> {
         let mut regs = [[0u64; 8]; 2];
-        for (i, a) in self.args.iter().take(self.nargs as usize).enumerate() {
-            let bits = arg.arg(i, a.prim)?;
-            // Masked: no bounds check, and `register_form` made every slot < 16.
-            regs[usize::from(a.slot >> 3) & 1][usize::from(a.slot) & 7] = bits;
+        let n = self.nargs as usize;
+        // Masked indices: no bounds checks, and `register_form` made every slot < 16 (and
+        // a run's arguments fill registers 0..n of one bank).
+        match self.run {
+            // The type known to the loop: its conversion is inlined without a match.
+            Some(Prim::I32) => {
+                for i in 0..n {
+                    regs[0][i & 7] = arg.arg(i, Prim::I32)?;
+                }
+            }
+            Some(Prim::F64) => {
+                for i in 0..n {
+                    regs[1][i & 7] = arg.arg(i, Prim::F64)?;
+                }
+            }
+            _ => {
+                for (i, a) in self.args.iter().take(n).enumerate() {
+                    let bits = arg.arg(i, a.prim)?;
+                    regs[usize::from(a.slot >> 3) & 1][usize::from(a.slot) & 7] = bits;
+                }
+            }
         }
         around(true);
         // SAFETY: `func` has the plan's C type (the caller's contract), whose arguments are

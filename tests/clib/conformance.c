@@ -208,6 +208,15 @@ EXPORT float f32_from_bits(uint32_t bits) {
     return f;
 }
 EXPORT double fma3(double a, double b, double c) { return a * b + c; }
+/* Each argument at its own weight, so a swapped, dropped or misconverted one shows: the
+ * bound calls whose arguments are all i32 or all f64 (one run of registers). */
+EXPORT int64_t weigh_i32x6(int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f) {
+    return a + 3 * (int64_t)b + 9 * (int64_t)c + 27 * (int64_t)d + 81 * (int64_t)e + 243 * (int64_t)f;
+}
+EXPORT double weigh_f64x8(double a, double b, double c, double d, double e, double f, double g,
+                          double h) {
+    return a + 2 * b + 4 * c + 8 * d + 16 * e + 32 * f + 64 * g + 128 * h;
+}
 
 EXPORT double sum20_f64(double a0, double a1, double a2, double a3, double a4, double a5, double a6,
                         double a7, double a8, double a9, double a10, double a11, double a12, double a13,
