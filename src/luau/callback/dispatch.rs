@@ -304,6 +304,7 @@ unsafe fn invoke(
                     match prim {
                         Prim::I32 => regs.iter().for_each(|&b| p.number(b as i32 as f64)),
                         Prim::F64 => regs.iter().for_each(|&b| p.number(f64::from_bits(b))),
+                        // Always pushes: a run has no 64-bit integer (`uniform_args`).
                         _ => regs.iter().for_each(|&b| {
                             emit_bits(prim, b, &mut p);
                         }),
