@@ -257,18 +257,16 @@ pub enum Bank {
 /// when there is one: a few integers, or a few doubles, on every ABI here. Such a callback
 /// reads its arguments as one run of registers ([`bank_regs`]), with no location to match.
 pub fn register_run(plan: &CallPlan) -> Option<Bank> {
-    let bank = match plan.args.first().and_then(|_| scalar_loc(plan, 0))? {
-        Loc::Gpr(_) => Bank::Gpr,
-        Loc::Fpr(_) => Bank::Fpr,
-        Loc::Stack(_) => return None,
-    };
-    (0..plan.args.len())
-        .all(|i| match (scalar_loc(plan, i), bank) {
-            (Some(Loc::Gpr(r)), Bank::Gpr) => usize::from(r) == i,
-            (Some(Loc::Fpr(r)), Bank::Fpr) => usize::from(r) == i,
+    let fills = |bank: Bank| {
+        (0..plan.args.len()).all(|i| match (scalar_loc(plan, i), bank) {
+            (Some(Loc::Gpr(r)), Bank::Gpr) | (Some(Loc::Fpr(r)), Bank::Fpr) => usize::from(r) == i,
             _ => false,
         })
-        .then_some(bank)
+    };
+    if plan.args.is_empty() {
+        return None;
+    }
+    [Bank::Gpr, Bank::Fpr].into_iter().find(|&bank| fills(bank))
 }
 
 /// The argument registers of `bank` in an incoming call's frame (upper bits as the

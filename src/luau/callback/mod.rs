@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_State};
 
-use crate::engine::thunk::{self};
+use crate::engine::thunk::{self, Bank};
 use crate::engine::Prototype;
 use crate::luau::call::desc::{FnDesc, Param};
 use crate::luau::call::signature::parse_sig;
@@ -258,17 +258,7 @@ pub unsafe fn push_callback(
         holder_ref,
         direct,
         uniform: uniform.and_then(|p| Some((p, thunk::register_run(&proto.plan)?))),
-        number_ret: match proto.sig.ret {
-            CType::Prim(p)
-                if !matches!(
-                    p,
-                    Prim::Void | Prim::Bool | Prim::Pointer | Prim::String | Prim::String16
-                ) =>
-            {
-                thunk::ret_register(&proto.plan).map(|(bank, r)| (p, bank, r))
-            }
-            _ => None,
-        },
+        number_ret: number_ret(&proto),
         proto,
         last_string_ref: Cell::new(0),
         release_queue: sh.release_queue.clone(),
@@ -340,6 +330,21 @@ fn uniform_args(direct: &[DirectArg]) -> Option<Prim> {
             .iter()
             .all(|a| a.prim == first.prim && !a.promoted_bool))
     .then_some(first.prim)
+}
+
+/// A number result (not a boolean) and the return register it goes in.
+fn number_ret(proto: &Prototype) -> Option<(Prim, Bank, usize)> {
+    match proto.sig.ret {
+        CType::Prim(p)
+            if !matches!(
+                p,
+                Prim::Void | Prim::Bool | Prim::Pointer | Prim::String | Prim::String16
+            ) =>
+        {
+            thunk::ret_register(&proto.plan).map(|(bank, r)| (p, bank, r))
+        }
+        _ => None,
+    }
 }
 
 /// Frees the Callback at `idx` (a temporary one, once the call it was made for returned).
