@@ -171,7 +171,16 @@ wine_prefix_setup() {
     # One server for the whole lane, stopped when the lane ends. The default one exits 3 s
     # after its last client, and a test binary starting just then fails with "wine client
     # error:0: recvmsg: Connection reset by peer" (seen once here, between two binaries).
-    "$WINESERVER" -p60 >/dev/null 2>&1 || true
+    # Persistent without a time limit: a limit shorter than a cold compile (80-100 s)
+    # ends the server before the first test binary runs, and that binary then starts an
+    # ordinary 3-second one.
+    # It refuses to start while another server of this prefix runs (one left behind by an
+    # interrupted lane, or the last seconds of an ordinary one): stop that one first.
+    if ! "$WINESERVER" -p >/dev/null 2>&1; then
+        "$WINESERVER" -k >/dev/null 2>&1 || true
+        "$WINESERVER" -w >/dev/null 2>&1 || true
+        "$WINESERVER" -p >/dev/null 2>&1 || true
+    fi
     trap '"$WINESERVER" -k >/dev/null 2>&1 || true' EXIT
 }
 
