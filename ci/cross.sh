@@ -91,13 +91,26 @@ need_cmd() {
     command -v "$1" >/dev/null 2>&1 || skip "$1 still missing after the set-up"
 }
 
+# `cargo test` with the given arguments; then, in the Windows lanes, the lane's wineserver
+# is stopped. It runs inside the pipeline into tee: Wine's service processes (services.exe,
+# winedevice.exe ...), started by the first test binary, inherit its output pipe and live
+# as long as the server, so without this tee would wait for them.
+cargo_test() {
+    local c=0
+    cargo test "$@" || c=$?
+    if [ -n "${WINESERVER:-}" ]; then
+        "$WINESERVER" -k >/dev/null 2>&1 || true
+    fi
+    return $c
+}
+
 run_tests() {
     local triple="$1"
     shift
     log "cargo test --target $triple"
     local rc=0 out="$ROOT/target/ci-$lane.log"
     mkdir -p "$ROOT/target"
-    cargo test --no-fail-fast --no-default-features --target "$triple" --lib --test luau --test layout --test closed_state --test windows_h -- "$@" 2>&1 \
+    cargo_test --no-fail-fast --no-default-features --target "$triple" --lib --test luau --test layout --test closed_state --test windows_h -- "$@" 2>&1 \
         | tee "$out" || rc=$?
     # Belt and braces: every test binary (lib unit tests, tests/luau.rs, tests/layout.rs,
     # tests/closed_state.rs, tests/windows_h.rs: no test off windows-gnu) must have
@@ -367,7 +380,7 @@ WRAP
 
     out="$ROOT/target/ci-msvc.log"
     rc=0
-    cargo test --no-fail-fast --no-default-features --target "$triple" "${no_lua[@]}" --lib -- "$@" 2>&1 \
+    cargo_test --no-fail-fast --no-default-features --target "$triple" "${no_lua[@]}" --lib -- "$@" 2>&1 \
         | tee "$out" || rc=$?
     exe="$(sed -n 's/^ *\(Running\|Executable\) unittests src\/lib.rs (\(.*\))$/\2/p' "$out" | tail -1)"
     if [ -z "$exe" ] || [ ! -f "$exe.linklog" ]; then
