@@ -324,7 +324,7 @@ mod barrier {
             fn GetProcAddress(module: *mut c_void, name: *const c_char) -> *mut c_void;
         }
 
-        /// Not under Wine: Wine 8.0 (Debian 12's, the Windows lanes') implements
+        /// True except under Wine: Wine 8.0 (Debian 12's, the Windows lanes') implements
         /// `FlushProcessWriteBuffers` as an empty stub (`fixme:virtual:
         /// NtFlushProcessWriteBuffers stub`), and a Wine build's version does not tell
         /// whether it carries a real one, so any Wine gets the symmetric fences.

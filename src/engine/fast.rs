@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::frame::{self, CallFrame};
 use super::place::{self, Locs};
+use super::thunk::{self, Bank};
 use super::trampoline::{run, save_errors};
 use super::Prototype;
 use crate::abi::{ArgClass, Loc, Piece, RetClass, REGISTER_CALL_FPRS, REGISTER_CALL_GPRS};
@@ -282,14 +283,13 @@ impl FastPlan {
             args[i] = RegArg { prim: a.prim, slot };
         }
         let nargs = self.args.len();
-        let run = [Prim::I32, Prim::F64].into_iter().find(|&p| {
-            let bank = if p == Prim::F64 { 8 } else { 0 };
-            nargs > 0
-                && args[..nargs]
-                    .iter()
-                    .enumerate()
-                    .all(|(i, a)| a.prim == p && usize::from(a.slot) == bank + i)
-        });
+        // A run of i32 in integer registers, or of f64 in vector registers.
+        let run = thunk::run_bank(self.args.iter().map(|a| Some(a.loc)))
+            .map(|bank| match bank {
+                Bank::Gpr => Prim::I32,
+                Bank::Fpr => Prim::F64,
+            })
+            .filter(|&p| self.args.iter().all(|a| a.prim == p));
         Some(RegPlan {
             call,
             nargs: nargs as u8,

@@ -257,15 +257,20 @@ pub enum Bank {
 /// when there is one: a few integers, or a few doubles, on every ABI here. Such a callback
 /// reads its arguments as one run of registers ([`bank_regs`]), with no location to match.
 pub fn register_run(plan: &CallPlan) -> Option<Bank> {
+    run_bank((0..plan.args.len()).map(|i| scalar_loc(plan, i)))
+}
+
+/// The bank whose register `i` holds argument `i`, for every one of a non-empty list of
+/// argument locations (None: not in one place). Incoming callbacks ([`register_run`]) and
+/// outgoing register plans (`RegPlan`'s run) both ask it.
+pub fn run_bank(locs: impl Iterator<Item = Option<Loc>> + Clone) -> Option<Bank> {
     let fills = |bank: Bank| {
-        (0..plan.args.len()).all(|i| match (scalar_loc(plan, i), bank) {
+        locs.clone().enumerate().all(|(i, loc)| match (loc, bank) {
             (Some(Loc::Gpr(r)), Bank::Gpr) | (Some(Loc::Fpr(r)), Bank::Fpr) => usize::from(r) == i,
             _ => false,
         })
     };
-    if plan.args.is_empty() {
-        return None;
-    }
+    locs.clone().next()?;
     [Bank::Gpr, Bank::Fpr].into_iter().find(|&bank| fills(bank))
 }
 
